@@ -1,0 +1,131 @@
+/*
+ * qmsctl: the table of commands, tmux style.  Each command lives in its own
+ * cmd-NAME.c; a name may be shortened to any unique prefix.
+ */
+#include <sys/stat.h>
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "qmsctl.h"
+
+extern const struct cmd_entry cmd_reload_entry;
+extern const struct cmd_entry cmd_status_entry;
+extern const struct cmd_entry cmd_version_entry;
+
+static const struct cmd_entry *const cmd_table[] = {
+	&cmd_reload_entry,
+	&cmd_status_entry,
+	&cmd_version_entry,
+};
+
+#define NCMDS	(sizeof(cmd_table) / sizeof(cmd_table[0]))
+
+const char *socket_path;
+
+static void
+list_commands(FILE *f)
+{
+	size_t	i;
+
+	fprintf(f, "commands:\n");
+	for (i = 0; i < NCMDS; i++)
+		fprintf(f, "  %-10s %s\n", cmd_table[i]->name,
+		    cmd_table[i]->summary);
+}
+
+static void __attribute__((noreturn))
+usage(void)
+{
+	fprintf(stderr, "usage: qmsctl [-S socket] command [arguments]\n");
+	list_commands(stderr);
+	exit(EXIT_USAGE);
+}
+
+void
+cmd_usage(const struct cmd_entry *e)
+{
+	fprintf(stderr, "usage: qmsctl %s%s%s\n", e->name,
+	    e->usage[0] != '\0' ? " " : "", e->usage);
+}
+
+/* An exact name wins; otherwise a prefix must name exactly one command. */
+static const struct cmd_entry *
+find_command(const char *name)
+{
+	const struct cmd_entry	*found = NULL;
+	size_t			 i, len = strlen(name), n = 0;
+
+	for (i = 0; i < NCMDS; i++) {
+		if (strcmp(cmd_table[i]->name, name) == 0)
+			return (cmd_table[i]);
+		if (strncmp(cmd_table[i]->name, name, len) == 0) {
+			found = cmd_table[i];
+			n++;
+		}
+	}
+	if (n == 1)
+		return (found);
+	if (n == 0)
+		fprintf(stderr, "qmsctl: unknown command: %s\n", name);
+	else {
+		fprintf(stderr, "qmsctl: ambiguous command: %s, could be:",
+		    name);
+		for (i = 0; i < NCMDS; i++)
+			if (strncmp(cmd_table[i]->name, name, len) == 0)
+				fprintf(stderr, " %s", cmd_table[i]->name);
+		fprintf(stderr, "\n");
+	}
+	list_commands(stderr);
+	return (NULL);
+}
+
+/*
+ * Without -S or QMSD_SOCKET: a daemon of the user's own (under
+ * XDG_RUNTIME_DIR) if one is there, else the system daemon.
+ */
+static const char *
+default_socket(void)
+{
+	static char	 buf[4096];
+	const char	*rt = getenv("XDG_RUNTIME_DIR");
+	struct stat	 st;
+
+	if (geteuid() != 0 && rt != NULL && rt[0] == '/') {
+		snprintf(buf, sizeof(buf), "%s/qmsd/qmsd.sock", rt);
+		if (stat(buf, &st) == 0 && S_ISSOCK(st.st_mode))
+			return (buf);
+	}
+	return ("/run/qmsd/qmsd.sock");
+}
+
+int
+main(int argc, char *argv[])
+{
+	const struct cmd_entry	*e;
+	int			 ch;
+
+	socket_path = getenv("QMSD_SOCKET");
+	/* "+": stop at the command, whose own options follow it. */
+	while ((ch = getopt(argc, argv, "+S:h")) != -1) {
+		switch (ch) {
+		case 'S':
+			socket_path = optarg;
+			break;
+		default:
+			usage();
+		}
+	}
+	argc -= optind;
+	argv += optind;
+	if (argc == 0)
+		usage();
+	if (socket_path == NULL || socket_path[0] == '\0')
+		socket_path = default_socket();
+	if ((e = find_command(argv[0])) == NULL)
+		return (EXIT_USAGE);
+	optind = 1;	/* each command runs getopt over its own words */
+	return (e->exec(argc, argv));
+}

@@ -1,0 +1,32 @@
+#ifndef QMSD_QMSCTL_H
+#define QMSD_QMSCTL_H
+
+#include <cjson/cJSON.h>
+
+/* Exit codes, the same for every command (status adds 1 and 2). */
+#define EXIT_OK			0
+#define EXIT_FAILED		1	/* qmsd refused or failed the request */
+#define EXIT_UNREACHABLE	3	/* no qmsd on the socket */
+#define EXIT_USAGE		64
+
+struct cmd_entry {
+	const char	*name;
+	const char	*usage;		/* arguments after the name */
+	const char	*summary;
+	int		(*exec)(int argc, char **argv);
+};
+
+/* The socket chosen by -S, QMSD_SOCKET, or the default. */
+extern const char *socket_path;
+
+/*
+ * Send one request and wait for its answer.  Returns EXIT_OK with *result
+ * (the caller frees it); EXIT_FAILED after printing qmsd's error; or
+ * EXIT_UNREACHABLE with the reason left in unreachable for the caller to
+ * print, since status reports it in its own format.
+ */
+int	 ctl_call(const char *method, cJSON *params, cJSON **result,
+	    char *unreachable, size_t len);
+void	 cmd_usage(const struct cmd_entry *);
+
+#endif

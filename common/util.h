@@ -1,0 +1,32 @@
+#ifndef QMSD_UTIL_H
+#define QMSD_UTIL_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <time.h>
+
+#define nitems(a)	(sizeof(a) / sizeof((a)[0]))
+
+/* "100ms", "5s", "2m", "1h" (a unit is required) into milliseconds. */
+int	 parse_duration(const char *, uint64_t *ms);
+/* "512", "64K", "1M", "1G" (powers of 1024) into bytes. */
+int	 parse_size(const char *, uint64_t *bytes);
+/* A whole decimal number in [min, max]. */
+int	 parse_number(const char *, long long min, long long max, long long *);
+
+/* Milliseconds on the monotonic clock. */
+uint64_t now_ms(void);
+/* RFC 3339 UTC with seconds: "2026-11-27T00:03:40Z". */
+void	 format_time(time_t, char *, size_t);
+/* "3d4h", "4m12s", "0.84s": a short human duration. */
+void	 format_duration(uint64_t ms, char *, size_t);
+
+void	*xcalloc(size_t, size_t);
+char	*xstrdup(const char *);
+int	 xasprintf(char **, const char *, ...)
+	    __attribute__((format(printf, 2, 3)));
+
+/* mkdir -p with a mode for the components it creates. */
+int	 mkdir_p(const char *, unsigned int mode);
+
+#endif

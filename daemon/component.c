@@ -1,0 +1,163 @@
+#include <sys/queue.h>
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "component.h"
+#include "util.h"
+
+struct component {
+	char		 name[64];
+	const char	*state;
+	enum health	 health;
+	time_t		 since;
+	char		 detail[512];
+	pid_t		 pid;
+	int		 has_pid;
+	unsigned int	 restarts;
+	int		 has_restarts;
+	TAILQ_ENTRY(component) entry;
+};
+
+static TAILQ_HEAD(, component) components = TAILQ_HEAD_INITIALIZER(components);
+static void (*change_hook)(void);
+
+static const char *const health_names[] = {
+	[HEALTH_NONE] = "none",
+	[HEALTH_OK] = "ok",
+	[HEALTH_WARNING] = "warning",
+	[HEALTH_CRITICAL] = "critical",
+};
+
+struct component *
+component_add(const char *name)
+{
+	struct component	*c;
+
+	c = xcalloc(1, sizeof(*c));
+	snprintf(c->name, sizeof(c->name), "%s", name);
+	c->state = "stopped";
+	c->health = HEALTH_NONE;
+	c->since = time(NULL);
+	TAILQ_INSERT_TAIL(&components, c, entry);
+	return (c);
+}
+
+void
+component_remove(struct component *c)
+{
+	if (c == NULL)
+		return;
+	TAILQ_REMOVE(&components, c, entry);
+	free(c);
+	if (change_hook != NULL)
+		change_hook();
+}
+
+void
+component_set(struct component *c, const char *state, enum health health,
+    const char *fmt, ...)
+{
+	va_list	ap;
+
+	if (c->state == NULL || strcmp(c->state, state) != 0)
+		c->since = time(NULL);
+	c->state = state;
+	c->health = health;
+	va_start(ap, fmt);
+	vsnprintf(c->detail, sizeof(c->detail), fmt, ap);
+	va_end(ap);
+	if (change_hook != NULL)
+		change_hook();
+}
+
+void
+component_set_pid(struct component *c, pid_t pid)
+{
+	c->pid = pid;
+	c->has_pid = 1;
+}
+
+void
+component_set_restarts(struct component *c, unsigned int n)
+{
+	c->restarts = n;
+	c->has_restarts = 1;
+}
+
+void
+component_set_hook(void (*hook)(void))
+{
+	change_hook = hook;
+}
+
+enum health
+component_health(void)
+{
+	struct component	*c;
+	enum health		 h = HEALTH_OK;
+
+	TAILQ_FOREACH(c, &components, entry) {
+		if (c->health > h)
+			h = c->health;
+	}
+	return (h);
+}
+
+const char *
+health_name(enum health h)
+{
+	return (health_names[h]);
+}
+
+cJSON *
+component_list_json(void)
+{
+	struct component	*c;
+	cJSON			*list, *o;
+	char			 since[32];
+
+	list = cJSON_CreateArray();
+	TAILQ_FOREACH(c, &components, entry) {
+		o = cJSON_CreateObject();
+		cJSON_AddStringToObject(o, "name", c->name);
+		cJSON_AddStringToObject(o, "state", c->state);
+		format_time(c->since, since, sizeof(since));
+		cJSON_AddStringToObject(o, "since", since);
+		cJSON_AddStringToObject(o, "detail", c->detail);
+		cJSON_AddStringToObject(o, "health", health_names[c->health]);
+		if (c->has_pid) {
+			if (c->pid > 0)
+				cJSON_AddNumberToObject(o, "pid", c->pid);
+			else
+				cJSON_AddNullToObject(o, "pid");
+		}
+		if (c->has_restarts)
+			cJSON_AddNumberToObject(o, "restarts", c->restarts);
+		cJSON_AddItemToArray(list, o);
+	}
+	return (list);
+}
+
+void
+component_summary(char *buf, size_t len)
+{
+	struct component	*c;
+	size_t			 off;
+	int			 n;
+
+	n = snprintf(buf, len, "%s:", health_names[component_health()]);
+	off = n > 0 ? (size_t)n : 0;
+	TAILQ_FOREACH(c, &components, entry) {
+		if (off >= len)
+			break;
+		n = snprintf(buf + off, len - off, "%s %s %s",
+		    c == TAILQ_FIRST(&components) ? "" : ",", c->name,
+		    c->state);
+		if (n < 0)
+			break;
+		off += (size_t)n;
+	}
+}

@@ -1,0 +1,554 @@
+#include <sys/types.h>
+#include <sys/queue.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <event2/buffer.h>
+#include <event2/bufferevent.h>
+#include <event2/event.h>
+
+#include "config.h"
+#include "control.h"
+#include "log.h"
+#include "proto.h"
+#include "qmsd.h"
+#include "util.h"
+
+/*
+ * A client that does not read its answers must not make qmsd buffer without
+ * bound: past this much unsent output its requests are no longer read until
+ * it catches up.  Reading is bounded the same way.
+ */
+#define CTL_OUT_HIGH	(1024 * 1024)
+#define CTL_IN_HIGH	(2 * PROTO_MAX_LINE)
+/* How long accept() rests when descriptors run out, instead of spinning. */
+#define CTL_EMFILE_PAUSE_MS	1000
+
+struct ctl_client {
+	int			 fd;
+	struct bufferevent	*bev;
+	pid_t			 pid;
+	uid_t			 uid;
+	gid_t			 gid;
+	gid_t			*groups;
+	int			 ngroups;
+	int			 discarding;	/* inside an over-long line */
+	int			 paused;	/* output backed up */
+	int			 closing;	/* peer hung up; flush, then free */
+	TAILQ_ENTRY(ctl_client)	 entry;
+};
+
+struct ctl_req {
+	struct ctl_client	*client;
+	const cJSON		*id;
+	const char		*method;
+	int			 notification;
+	int			 answered;
+};
+
+struct method {
+	const char	*name;
+	int		 readonly;
+	void		(*fn)(struct ctl_req *, const cJSON *params);
+};
+
+static void	method_version(struct ctl_req *, const cJSON *);
+static void	method_status(struct ctl_req *, const cJSON *);
+static void	method_reload(struct ctl_req *, const cJSON *);
+
+static const struct method methods[] = {
+	{ "version", 1, method_version },
+	{ "status", 1, method_status },
+	{ "reload", 0, method_reload },
+};
+
+static struct event_base *ctl_base;
+static int		 ctl_fd = -1;
+static char		*ctl_path;	/* to unlink at exit; NULL if passed */
+static struct event	*ctl_accept_ev;
+static struct event	*ctl_pause_ev;
+static TAILQ_HEAD(, ctl_client) ctl_clients =
+    TAILQ_HEAD_INITIALIZER(ctl_clients);
+
+static void	client_free(struct ctl_client *);
+static void	client_read(struct bufferevent *, void *);
+
+static void
+send_line(struct ctl_client *c, char *line)
+{
+	if (line == NULL) {
+		log_warnx("control: cannot encode a reply");
+		return;
+	}
+	bufferevent_write(c->bev, line, strlen(line));
+	free(line);
+}
+
+void
+ctl_reply(struct ctl_req *r, cJSON *result)
+{
+	r->answered = 1;
+	if (r->notification || r->client == NULL) {
+		cJSON_Delete(result);
+		return;
+	}
+	send_line(r->client, proto_encode_result(r->id, result));
+}
+
+void
+ctl_error(struct ctl_req *r, int code, const char *fmt, ...)
+{
+	char	msg[1024];
+	va_list	ap;
+
+	r->answered = 1;
+	if (r->notification || r->client == NULL)
+		return;
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	send_line(r->client, proto_encode_error(r->id, code, msg));
+}
+
+/*
+ * Admin is root, the run-as user, or a member of the admin group by primary
+ * or supplementary group; the group list comes from the kernel at connect
+ * time (SO_PEERGROUPS), never from what the peer says.
+ */
+static int
+peer_is_admin(const struct ctl_client *c)
+{
+	const struct config	*conf = qmsd.conf;
+	int			 i;
+
+	if (c->uid == 0 || c->uid == conf->run_as_uid)
+		return (1);
+	if (!conf->admin_gid_found)
+		return (0);
+	if (c->gid == conf->admin_gid)
+		return (1);
+	for (i = 0; i < c->ngroups; i++)
+		if (c->groups[i] == conf->admin_gid)
+			return (1);
+	return (0);
+}
+
+static void
+handle_line(struct ctl_client *c, const char *line, size_t len)
+{
+	struct proto_request	 req;
+	struct ctl_req		 r;
+	const struct method	*m = NULL;
+	cJSON			*id = NULL;
+	char			 err[256];
+	size_t			 i;
+	int			 code;
+
+	if ((code = proto_decode_request(line, len, &req, &id, err,
+	    sizeof(err))) != 0) {
+		send_line(c, proto_encode_error(id, code, err));
+		cJSON_Delete(id);
+		return;
+	}
+	cJSON_Delete(id);
+	memset(&r, 0, sizeof(r));
+	r.client = c;
+	r.id = req.id;
+	r.method = req.method;
+	r.notification = req.id == NULL;
+
+	for (i = 0; i < nitems(methods); i++)
+		if (strcmp(methods[i].name, req.method) == 0)
+			m = &methods[i];
+	if (m == NULL)
+		ctl_error(&r, PROTO_METHOD_NOT_FOUND, "unknown method \"%s\"",
+		    req.method);
+	else if (!m->readonly && !peer_is_admin(c))
+		ctl_error(&r, PROTO_PERMISSION_DENIED, "permission denied: "
+		    "%s requires uid 0, group '%s' or user '%s' (you are "
+		    "uid %u)", m->name, qmsd.conf->admin_group,
+		    qmsd.conf->run_as, (unsigned)c->uid);
+	else {
+		log_debug("control: %s from uid %u pid %d", m->name,
+		    (unsigned)c->uid, (int)c->pid);
+		m->fn(&r, req.params);
+		if (!r.answered)
+			ctl_error(&r, PROTO_FAILED, "%s gave no answer",
+			    m->name);
+	}
+	proto_request_free(&req);
+}
+
+static void
+send_too_long(struct ctl_client *c)
+{
+	char	msg[64];
+
+	snprintf(msg, sizeof(msg), "request line exceeds %d bytes",
+	    PROTO_MAX_LINE);
+	send_line(c, proto_encode_error(NULL, PROTO_INVALID_REQUEST, msg));
+}
+
+/* Answer whole lines until the input runs dry or the output backs up. */
+static void
+client_read(struct bufferevent *bev, void *arg)
+{
+	struct ctl_client	*c = arg;
+	struct evbuffer		*in = bufferevent_get_input(bev);
+	struct evbuffer		*out = bufferevent_get_output(bev);
+	struct evbuffer_ptr	 eol;
+	size_t			 eol_len, n;
+	char			*line;
+
+	while (!c->paused) {
+		eol = evbuffer_search_eol(in, NULL, &eol_len, EVBUFFER_EOL_LF);
+		if (eol.pos == -1) {
+			n = evbuffer_get_length(in);
+			if (c->discarding)
+				evbuffer_drain(in, n);
+			else if (n > PROTO_MAX_LINE) {
+				send_too_long(c);
+				evbuffer_drain(in, n);
+				c->discarding = 1;
+			}
+			break;
+		}
+		n = (size_t)eol.pos;
+		if (c->discarding) {
+			c->discarding = 0;
+		} else if (n > PROTO_MAX_LINE) {
+			send_too_long(c);
+		} else if (n > 0) {
+			line = (char *)evbuffer_pullup(in, (ssize_t)n);
+			handle_line(c, line, n);
+		}
+		evbuffer_drain(in, n + eol_len);
+		if (evbuffer_get_length(out) > CTL_OUT_HIGH) {
+			c->paused = 1;
+			bufferevent_disable(bev, EV_READ);
+		}
+	}
+}
+
+static void
+client_write(struct bufferevent *bev, void *arg)
+{
+	struct ctl_client	*c = arg;
+
+	if (c->closing) {
+		client_free(c);
+		return;
+	}
+	if (c->paused && evbuffer_get_length(bufferevent_get_output(bev)) <
+	    CTL_OUT_HIGH / 2) {
+		c->paused = 0;
+		bufferevent_enable(bev, EV_READ);
+		client_read(bev, c);
+	}
+}
+
+static void
+client_event(struct bufferevent *bev, short what, void *arg)
+{
+	struct ctl_client	*c = arg;
+
+	if ((what & BEV_EVENT_EOF) && !(what & BEV_EVENT_ERROR) &&
+	    evbuffer_get_length(bufferevent_get_output(bev)) > 0) {
+		/* Half-closed: send what is owed, then go. */
+		c->closing = 1;
+		bufferevent_disable(bev, EV_READ);
+		return;
+	}
+	client_free(c);
+}
+
+static void
+client_free(struct ctl_client *c)
+{
+	TAILQ_REMOVE(&ctl_clients, c, entry);
+	bufferevent_free(c->bev);	/* closes fd */
+	free(c->groups);
+	free(c);
+}
+
+static void
+peer_credentials(struct ctl_client *c)
+{
+	struct ucred	cred;
+	socklen_t	len = sizeof(cred);
+	gid_t	       *g;
+
+	c->uid = (uid_t)-1;
+	c->gid = (gid_t)-1;
+	if (getsockopt(c->fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) == 0) {
+		c->pid = cred.pid;
+		c->uid = cred.uid;
+		c->gid = cred.gid;
+	} else
+		log_warn("control: SO_PEERCRED");
+
+	len = 32 * sizeof(gid_t);
+	for (;;) {
+		if ((g = realloc(c->groups, len)) == NULL)
+			fatal("realloc");
+		c->groups = g;
+		if (getsockopt(c->fd, SOL_SOCKET, SO_PEERGROUPS, g, &len) == 0) {
+			c->ngroups = (int)(len / sizeof(gid_t));
+			return;
+		}
+		if (errno != ERANGE) {
+			log_warn("control: SO_PEERGROUPS");
+			c->ngroups = 0;
+			return;
+		}
+	}
+}
+
+static void
+accept_resume(evutil_socket_t fd, short ev, void *arg)
+{
+	event_add(ctl_accept_ev, NULL);
+}
+
+static void
+accept_cb(evutil_socket_t lfd, short ev, void *arg)
+{
+	struct ctl_client	*c;
+	struct timeval		 tv;
+	int			 fd, i;
+
+	/* A bounded batch per wakeup keeps one burst from starving others. */
+	for (i = 0; i < 64; i++) {
+		fd = accept4(lfd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+		if (fd == -1) {
+			if (errno == EMFILE || errno == ENFILE ||
+			    errno == ENOBUFS || errno == ENOMEM) {
+				log_warn("control: accept; pausing");
+				event_del(ctl_accept_ev);
+				tv.tv_sec = CTL_EMFILE_PAUSE_MS / 1000;
+				tv.tv_usec = (CTL_EMFILE_PAUSE_MS % 1000) * 1000;
+				evtimer_add(ctl_pause_ev, &tv);
+			} else if (errno != EAGAIN && errno != EINTR &&
+			    errno != ECONNABORTED)
+				log_warn("control: accept");
+			return;
+		}
+		c = xcalloc(1, sizeof(*c));
+		c->fd = fd;
+		peer_credentials(c);
+		c->bev = bufferevent_socket_new(ctl_base, fd,
+		    BEV_OPT_CLOSE_ON_FREE);
+		if (c->bev == NULL) {
+			close(fd);
+			free(c->groups);
+			free(c);
+			continue;
+		}
+		bufferevent_setcb(c->bev, client_read, client_write,
+		    client_event, c);
+		bufferevent_setwatermark(c->bev, EV_READ, 0, CTL_IN_HIGH);
+		bufferevent_enable(c->bev, EV_READ | EV_WRITE);
+		TAILQ_INSERT_TAIL(&ctl_clients, c, entry);
+	}
+}
+
+/*
+ * A socket file already at path is either a live qmsd (refuse to start) or
+ * one left by a qmsd that died (replace it).  Anything else is not ours.
+ */
+static int
+check_existing(const char *path, char *err, size_t errlen)
+{
+	struct sockaddr_un	 sun;
+	struct stat		 st;
+	int			 fd, rc;
+
+	if (lstat(path, &st) == -1) {
+		if (errno == ENOENT)
+			return (0);
+		snprintf(err, errlen, "%s: %s", path, strerror(errno));
+		return (-1);
+	}
+	if (!S_ISSOCK(st.st_mode)) {
+		snprintf(err, errlen, "%s exists and is not a socket; "
+		    "not replacing it", path);
+		return (-1);
+	}
+	memset(&sun, 0, sizeof(sun));
+	sun.sun_family = AF_UNIX;
+	snprintf(sun.sun_path, sizeof(sun.sun_path), "%s", path);
+	if ((fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC,
+	    0)) == -1) {
+		snprintf(err, errlen, "socket: %s", strerror(errno));
+		return (-1);
+	}
+	rc = connect(fd, (struct sockaddr *)&sun, sizeof(sun));
+	if (rc == 0 || errno == EAGAIN || errno == EINPROGRESS) {
+		close(fd);
+		snprintf(err, errlen, "another qmsd is already running on "
+		    "%s", path);
+		return (-1);
+	}
+	close(fd);
+	if (errno != ECONNREFUSED) {
+		snprintf(err, errlen, "%s: %s", path, strerror(errno));
+		return (-1);
+	}
+	if (unlink(path) == -1) {
+		snprintf(err, errlen, "cannot remove stale socket %s: %s",
+		    path, strerror(errno));
+		return (-1);
+	}
+	log_info("replaced a stale socket at %s", path);
+	return (0);
+}
+
+static int
+listen_path(const char *path, char *err, size_t errlen)
+{
+	struct sockaddr_un	 sun;
+	char			*dir, *slash;
+	mode_t			 old;
+	int			 fd;
+
+	memset(&sun, 0, sizeof(sun));
+	sun.sun_family = AF_UNIX;
+	if (strlen(path) >= sizeof(sun.sun_path)) {
+		snprintf(err, errlen, "socket path too long: %s", path);
+		return (-1);
+	}
+	strcpy(sun.sun_path, path);
+
+	dir = xstrdup(path);
+	if ((slash = strrchr(dir, '/')) != NULL && slash != dir) {
+		*slash = '\0';
+		if (mkdir_p(dir, 0755) == -1) {
+			snprintf(err, errlen, "%s: %s", dir, strerror(errno));
+			free(dir);
+			return (-1);
+		}
+	}
+	free(dir);
+	if (check_existing(path, err, errlen) == -1)
+		return (-1);
+
+	if ((fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC,
+	    0)) == -1) {
+		snprintf(err, errlen, "socket: %s", strerror(errno));
+		return (-1);
+	}
+	/* Never visible with wider rights than it ends up with. */
+	old = umask(0117);
+	if (bind(fd, (struct sockaddr *)&sun, sizeof(sun)) == -1) {
+		umask(old);
+		snprintf(err, errlen, "bind %s: %s", path, strerror(errno));
+		close(fd);
+		return (-1);
+	}
+	umask(old);
+	if (qmsd.conf->admin_gid_found &&
+	    chown(path, (uid_t)-1, qmsd.conf->admin_gid) == -1)
+		log_warn("control: cannot give %s to group %s", path,
+		    qmsd.conf->admin_group);
+	if (chmod(path, 0660) == -1)
+		log_warn("control: chmod %s", path);
+	if (listen(fd, 128) == -1) {
+		snprintf(err, errlen, "listen %s: %s", path, strerror(errno));
+		close(fd);
+		unlink(path);
+		return (-1);
+	}
+	ctl_path = xstrdup(path);
+	return (fd);
+}
+
+int
+control_init(struct event_base *base, const char *path, int fd, char *err,
+    size_t errlen)
+{
+	int	flags;
+
+	ctl_base = base;
+	if (fd >= 0) {
+		flags = fcntl(fd, F_GETFL);
+		if (flags == -1 || fcntl(fd, F_SETFL, flags | O_NONBLOCK) == -1 ||
+		    fcntl(fd, F_SETFD, FD_CLOEXEC) == -1) {
+			snprintf(err, errlen, "passed socket: %s",
+			    strerror(errno));
+			return (-1);
+		}
+	} else if ((fd = listen_path(path, err, errlen)) == -1)
+		return (-1);
+	ctl_fd = fd;
+	ctl_accept_ev = event_new(base, fd, EV_READ | EV_PERSIST, accept_cb,
+	    NULL);
+	ctl_pause_ev = evtimer_new(base, accept_resume, NULL);
+	event_add(ctl_accept_ev, NULL);
+	return (0);
+}
+
+void
+control_shutdown(void)
+{
+	struct ctl_client	*c;
+
+	while ((c = TAILQ_FIRST(&ctl_clients)) != NULL)
+		client_free(c);
+	if (ctl_accept_ev != NULL)
+		event_free(ctl_accept_ev);
+	if (ctl_pause_ev != NULL)
+		event_free(ctl_pause_ev);
+	ctl_accept_ev = ctl_pause_ev = NULL;
+	if (ctl_fd != -1)
+		close(ctl_fd);
+	ctl_fd = -1;
+	if (ctl_path != NULL) {
+		unlink(ctl_path);
+		free(ctl_path);
+		ctl_path = NULL;
+	}
+}
+
+static void
+method_version(struct ctl_req *r, const cJSON *params)
+{
+	cJSON	*o = cJSON_CreateObject();
+
+	cJSON_AddStringToObject(o, "version", QMSD_VERSION);
+	cJSON_AddNumberToObject(o, "protocol", PROTO_VERSION);
+	ctl_reply(r, o);
+}
+
+static void
+method_status(struct ctl_req *r, const cJSON *params)
+{
+	ctl_reply(r, qmsd_status_json());
+}
+
+static void
+method_reload(struct ctl_req *r, const cJSON *params)
+{
+	char	 err[1024];
+	cJSON	*o;
+
+	if (qmsd_reload(err, sizeof(err)) == -1) {
+		ctl_error(r, PROTO_FAILED, "%s", err);
+		return;
+	}
+	o = cJSON_CreateObject();
+	cJSON_AddBoolToObject(o, "reloaded", 1);
+	if (qmsd.conf->file != NULL)
+		cJSON_AddStringToObject(o, "config", qmsd.conf->file);
+	else
+		cJSON_AddNullToObject(o, "config");
+	ctl_reply(r, o);
+}

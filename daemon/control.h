@@ -1,0 +1,27 @@
+/*
+ * The control socket: qmsctl's way in.  JSON-RPC lines (common/proto.h),
+ * peers identified by SO_PEERCRED and SO_PEERGROUPS on every request, and a
+ * table of methods, each marked read-only or admin.
+ */
+#ifndef QMSD_CONTROL_H
+#define QMSD_CONTROL_H
+
+#include <stddef.h>
+
+#include <event2/event.h>
+
+#include <cjson/cJSON.h>
+
+struct ctl_req;
+
+/* Listen on path, or on fd when socket activation passed one (fd >= 0). */
+int	 control_init(struct event_base *, const char *path, int fd,
+	    char *err, size_t errlen);
+void	 control_shutdown(void);
+
+/* Each method answers exactly once; result is taken over. */
+void	 ctl_reply(struct ctl_req *, cJSON *result);
+void	 ctl_error(struct ctl_req *, int code, const char *fmt, ...)
+	    __attribute__((format(printf, 3, 4)));
+
+#endif

@@ -1,0 +1,283 @@
+#include <sys/types.h>
+#include <sys/socket.h>
+
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <event2/event.h>
+
+#include <systemd/sd-daemon.h>
+
+#include "component.h"
+#include "config.h"
+#include "control.h"
+#include "log.h"
+#include "proto.h"
+#include "qmsd.h"
+#include "util.h"
+
+struct qmsd qmsd;
+
+static struct component	*control_component;
+static struct event	*watchdog_ev;
+
+static void __attribute__((noreturn))
+usage(void)
+{
+	fprintf(stderr, "usage: qmsd [-fnvV] [-c file] [-S socket]\n");
+	exit(64);
+}
+
+static void
+notify_status(void)
+{
+	char	buf[512], line[600];
+
+	component_summary(buf, sizeof(buf));
+	snprintf(line, sizeof(line), "STATUS=%s", buf);
+	sd_notify(0, line);
+}
+
+/* The level the file asks for, raised by -v. */
+static void
+apply_log_level(const struct config *c)
+{
+	enum log_level	lvl = c->log_level;
+
+	if (qmsd.verbose > 0)
+		lvl = LOG_LEVEL_DEBUG;
+	log_set_level(lvl);
+}
+
+int
+qmsd_reload(char *err, size_t errlen)
+{
+	struct config	*c;
+
+	sd_notify(0, "RELOADING=1");
+	if ((c = config_load(qmsd.conf_path, err, errlen)) == NULL) {
+		log_warnx("reload failed, keeping the running configuration: "
+		    "%s", err);
+		sd_notify(0, "READY=1");
+		notify_status();
+		return (-1);
+	}
+	if (strcmp(c->socket, qmsd.conf->socket) != 0)
+		log_warnx("reload: socket %s takes effect at the next start",
+		    c->socket);
+	config_free(qmsd.conf);
+	qmsd.conf = c;
+	apply_log_level(c);
+	log_info("configuration reloaded from %s",
+	    c->file != NULL ? c->file : "built-in defaults");
+	sd_notify(0, "READY=1");
+	notify_status();
+	return (0);
+}
+
+cJSON *
+qmsd_status_json(void)
+{
+	cJSON	*o, *d;
+	char	 started[32];
+
+	o = cJSON_CreateObject();
+	cJSON_AddStringToObject(o, "health", health_name(component_health()));
+	d = cJSON_AddObjectToObject(o, "daemon");
+	cJSON_AddNumberToObject(d, "pid", getpid());
+	cJSON_AddStringToObject(d, "version", QMSD_VERSION);
+	cJSON_AddNumberToObject(d, "protocol", PROTO_VERSION);
+	format_time(qmsd.started, started, sizeof(started));
+	cJSON_AddStringToObject(d, "started", started);
+	cJSON_AddNumberToObject(d, "uptime",
+	    (double)(now_ms() - qmsd.started_ms) / 1000);
+	if (qmsd.conf->file != NULL)
+		cJSON_AddStringToObject(d, "config", qmsd.conf->file);
+	else
+		cJSON_AddNullToObject(d, "config");
+	cJSON_AddStringToObject(d, "socket", qmsd.socket_path);
+	cJSON_AddStringToObject(d, "project_root", qmsd.conf->project_root);
+	cJSON_AddStringToObject(d, "run_as", qmsd.conf->run_as);
+	cJSON_AddItemToObject(o, "components", component_list_json());
+	return (o);
+}
+
+static void
+on_signal(evutil_socket_t sig, short ev, void *arg)
+{
+	char	err[1024];
+
+	switch (sig) {
+	case SIGHUP:
+		log_info("SIGHUP: reloading the configuration");
+		qmsd_reload(err, sizeof(err));
+		break;
+	case SIGTERM:
+	case SIGINT:
+		log_info("%s: shutting down", strsignal(sig));
+		sd_notify(0, "STOPPING=1");
+		event_base_loopexit(qmsd.base, NULL);
+		break;
+	}
+}
+
+/*
+ * The watchdog is petted from a loop timer, not a separate clock: if the
+ * loop stops turning, the pings stop and systemd restarts us.
+ */
+static void
+on_watchdog(evutil_socket_t fd, short ev, void *arg)
+{
+	sd_notify(0, "WATCHDOG=1");
+}
+
+static void
+watchdog_init(void)
+{
+	struct timeval	tv;
+	uint64_t	usec;
+
+	if (sd_watchdog_enabled(1, &usec) <= 0)
+		return;
+	usec /= 2;
+	tv.tv_sec = (time_t)(usec / 1000000);
+	tv.tv_usec = (suseconds_t)(usec % 1000000);
+	watchdog_ev = event_new(qmsd.base, -1, EV_PERSIST, on_watchdog, NULL);
+	event_add(watchdog_ev, &tv);
+	log_debug("watchdog every %llu ms", (unsigned long long)usec / 1000);
+}
+
+/*
+ * Socket activation hands us one Unix stream socket; anything else is a
+ * unit file mistake worth stopping for.
+ */
+static int
+passed_socket(void)
+{
+	int	n;
+
+	n = sd_listen_fds(1);
+	if (n <= 0)
+		return (-1);
+	if (n > 1)
+		fatalx("socket activation passed %d sockets; expected one", n);
+	if (sd_is_socket_unix(SD_LISTEN_FDS_START, SOCK_STREAM, 1, NULL, 0)
+	    <= 0)
+		fatalx("socket activation passed a descriptor that is not a "
+		    "listening Unix stream socket");
+	return (SD_LISTEN_FDS_START);
+}
+
+int
+main(int argc, char *argv[])
+{
+	struct event	*sig_ev[3];
+	const int	 sigs[3] = { SIGHUP, SIGTERM, SIGINT };
+	const char	*conf_file = NULL, *socket_opt = NULL;
+	char		 err[1024];
+	int		 ch, foreground = 0, check_only = 0, fd, i;
+
+	while ((ch = getopt(argc, argv, "c:fnS:vVh")) != -1) {
+		switch (ch) {
+		case 'c':
+			conf_file = optarg;
+			break;
+		case 'f':
+			foreground = 1;
+			break;
+		case 'n':
+			check_only = 1;
+			break;
+		case 'S':
+			socket_opt = optarg;
+			break;
+		case 'v':
+			qmsd.verbose++;
+			break;
+		case 'V':
+			printf("qmsd %s (control protocol %d)\n", QMSD_VERSION,
+			    PROTO_VERSION);
+			return (0);
+		default:
+			usage();
+		}
+	}
+	if (optind != argc)
+		usage();
+	log_init("qmsd");
+
+	/* The default file is optional; a file named with -c is not. */
+	if (conf_file == NULL && access(QMSD_DEFAULT_CONFIG, F_OK) == 0)
+		conf_file = QMSD_DEFAULT_CONFIG;
+	qmsd.conf_path = conf_file;
+	if ((qmsd.conf = config_load(conf_file, err, sizeof(err))) == NULL) {
+		if (check_only)
+			fprintf(stderr, "%s\n", err);
+		else
+			log_warnx("%s", err);
+		return (1);
+	}
+	if (check_only) {
+		printf("configuration OK\n");
+		config_free(qmsd.conf);
+		return (0);
+	}
+	apply_log_level(qmsd.conf);
+	qmsd.socket_path = xstrdup(socket_opt != NULL ? socket_opt :
+	    qmsd.conf->socket);
+	qmsd.started = time(NULL);
+	qmsd.started_ms = now_ms();
+
+	signal(SIGPIPE, SIG_IGN);
+	if ((qmsd.base = event_base_new()) == NULL)
+		fatalx("event_base_new failed");
+	for (i = 0; i < 3; i++) {
+		sig_ev[i] = evsignal_new(qmsd.base, sigs[i], on_signal, NULL);
+		event_add(sig_ev[i], NULL);
+	}
+
+	component_set_hook(notify_status);
+	control_component = component_add("control");
+	fd = passed_socket();
+	qmsd.socket_passed = fd >= 0;
+	if (control_init(qmsd.base, qmsd.socket_path, fd, err,
+	    sizeof(err)) == -1) {
+		log_warnx("%s", err);
+		return (1);
+	}
+	component_set(control_component, "ready", HEALTH_OK, "listening on %s%s",
+	    qmsd.socket_path, qmsd.socket_passed ? " (socket activation)" :
+	    "");
+	log_info("qmsd %s ready: project %s, socket %s, config %s",
+	    QMSD_VERSION, qmsd.conf->project_root, qmsd.socket_path,
+	    qmsd.conf->file != NULL ? qmsd.conf->file : "built-in defaults");
+
+	/* Detach only once start-up errors can no longer reach stderr. */
+	if (!foreground) {
+		if (daemon(0, 0) == -1)
+			fatal("daemon");
+		log_use_journal();
+	}
+	watchdog_init();
+	sd_notify(0, "READY=1");
+	notify_status();
+
+	event_base_dispatch(qmsd.base);
+
+	control_shutdown();
+	component_set_hook(NULL);
+	component_remove(control_component);
+	if (watchdog_ev != NULL)
+		event_free(watchdog_ev);
+	for (i = 0; i < 3; i++)
+		event_free(sig_ev[i]);
+	event_base_free(qmsd.base);
+	config_free(qmsd.conf);
+	free(qmsd.socket_path);
+	log_info("stopped");
+	return (0);
+}
