@@ -137,6 +137,9 @@ log_emit(enum log_level level, const char *component,
 	free(m);
 }
 
+static void	log_vformat(enum log_level, int, const char *, va_list)
+		    __attribute__((format(printf, 3, 0)));
+
 static void
 log_vformat(enum log_level level, int with_errno, const char *fmt,
     va_list ap)

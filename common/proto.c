@@ -196,7 +196,12 @@ proto_decode_response(const char *line, size_t len,
 	}
 	id = cJSON_GetObjectItemCaseSensitive(root, "id");
 	resp->root = root;
-	resp->id = cJSON_IsNumber(id) ? (long)id->valuedouble : -1;
+	/* Only an id qmsctl could have sent is one it can match. */
+	if (cJSON_IsNumber(id) && id->valuedouble >= 0 &&
+	    id->valuedouble <= 1e15)
+		resp->id = (long)id->valuedouble;
+	else
+		resp->id = -1;
 	e = cJSON_GetObjectItemCaseSensitive(root, "error");
 	if (e != NULL) {
 		code = cJSON_GetObjectItemCaseSensitive(e, "code");

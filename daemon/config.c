@@ -65,9 +65,9 @@ struct parse {
 	int		 err_line;
 };
 
-static void
-parse_error(struct parse *p, const char *fmt, ...)
-	__attribute__((format(printf, 2, 3)));
+static void	check_header(struct parse *, const char *);
+static void	parse_error(struct parse *, const char *, ...)
+		    __attribute__((format(printf, 2, 3)));
 
 static void
 parse_error(struct parse *p, const char *fmt, ...)
@@ -105,6 +105,15 @@ reader(char *buf, int size, void *arg)
 		buf[0] = '#';		/* let inih skip what is left */
 		buf[1] = '\0';
 	}
+	/*
+	 * inih reads an indented line as the continuation of the previous
+	 * value, which turns a stray indent into a confusing "already set";
+	 * here indentation means nothing.
+	 */
+	len = strspn(buf, " \t");
+	if (len > 0)
+		memmove(buf, buf + len, strlen(buf + len) + 1);
+	check_header(p, buf);
 	return (buf);
 }
 
@@ -121,6 +130,10 @@ section_lookup(struct parse *p, const char *header, char *label,
 	size_t		 i, n;
 
 	label[0] = '\0';
+	if (header[0] == '\0') {
+		parse_error(p, "a key before any [section]");
+		return (-1);
+	}
 	sp = strchr(header, ' ');
 	n = sp != NULL ? (size_t)(sp - header) : strlen(header);
 	if (n == 0 || n >= sizeof(name)) {
@@ -159,6 +172,29 @@ section_lookup(struct parse *p, const char *header, char *label,
 	memcpy(label, q + 1, n - 2);
 	label[n - 2] = '\0';
 	return ((int)i);
+}
+
+/*
+ * inih calls the handler only for keys, so a section without any would go
+ * unchecked; its header is checked here, as it is read.
+ */
+static void
+check_header(struct parse *p, const char *line)
+{
+	const char	*s = line, *end;
+	char		 header[256], label[128];
+	size_t		 n;
+
+	while (*s == ' ' || *s == '\t')
+		s++;
+	if (*s != '[' || (end = strchr(s, ']')) == NULL)
+		return;
+	n = (size_t)(end - s - 1);
+	if (n >= sizeof(header))
+		n = sizeof(header) - 1;
+	memcpy(header, s + 1, n);
+	header[n] = '\0';
+	section_lookup(p, header, label, sizeof(label));
 }
 
 static int
@@ -315,6 +351,16 @@ fill_defaults(struct config *c, char *err, size_t errlen)
 		if (getcwd(cwd, sizeof(cwd)) == NULL) {
 			snprintf(err, errlen, "project-root: cannot read the "
 			    "current directory: %s", strerror(errno));
+			return (-1);
+		}
+		/*
+		 * Under systemd the directory is /, whose owner is root:
+		 * managing the whole file system as root is never meant.
+		 */
+		if (strcmp(cwd, "/") == 0) {
+			snprintf(err, errlen, "project-root defaults to the "
+			    "current directory, which is /; set project-root "
+			    "in the configuration");
 			return (-1);
 		}
 		c->project_root = xstrdup(cwd);

@@ -74,6 +74,7 @@ static const struct method methods[] = {
 static struct event_base *ctl_base;
 static int		 ctl_fd = -1;
 static char		*ctl_path;	/* to unlink at exit; NULL if passed */
+static char		*ctl_bound;	/* where clients connect */
 static struct event	*ctl_accept_ev;
 static struct event	*ctl_pause_ev;
 static TAILQ_HEAD(, ctl_client) ctl_clients =
@@ -471,6 +472,26 @@ listen_path(const char *path, char *err, size_t errlen)
 	return (fd);
 }
 
+/* The path systemd bound, which is what status should name. */
+static char *
+bound_path(int fd)
+{
+	struct sockaddr_un	sun;
+	socklen_t		len = sizeof(sun);
+
+	memset(&sun, 0, sizeof(sun));
+	if (getsockname(fd, (struct sockaddr *)&sun, &len) == -1 ||
+	    sun.sun_path[0] == '\0')
+		return (NULL);
+	return (xstrdup(sun.sun_path));
+}
+
+const char *
+control_path(void)
+{
+	return (ctl_bound);
+}
+
 int
 control_init(struct event_base *base, const char *path, int fd, char *err,
     size_t errlen)
@@ -486,8 +507,13 @@ control_init(struct event_base *base, const char *path, int fd, char *err,
 			    strerror(errno));
 			return (-1);
 		}
-	} else if ((fd = listen_path(path, err, errlen)) == -1)
-		return (-1);
+		if ((ctl_bound = bound_path(fd)) == NULL)
+			ctl_bound = xstrdup(path);
+	} else {
+		if ((fd = listen_path(path, err, errlen)) == -1)
+			return (-1);
+		ctl_bound = xstrdup(path);
+	}
 	ctl_fd = fd;
 	ctl_accept_ev = event_new(base, fd, EV_READ | EV_PERSIST, accept_cb,
 	    NULL);
@@ -516,6 +542,8 @@ control_shutdown(void)
 		free(ctl_path);
 		ctl_path = NULL;
 	}
+	free(ctl_bound);
+	ctl_bound = NULL;
 }
 
 static void

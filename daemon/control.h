@@ -18,6 +18,8 @@ struct ctl_req;
 int	 control_init(struct event_base *, const char *path, int fd,
 	    char *err, size_t errlen);
 void	 control_shutdown(void);
+/* The socket's path: the one bound, or the one systemd passed. */
+const char *control_path(void);
 
 /* Each method answers exactly once; result is taken over. */
 void	 ctl_reply(struct ctl_req *, cJSON *result);

@@ -42,6 +42,21 @@ notify_status(void)
 	sd_notify(0, line);
 }
 
+/*
+ * The file named with -c, else the default file when it exists (looked for
+ * again at every reload, so that creating it and reloading takes effect),
+ * else NULL for the built-in defaults.
+ */
+static const char *
+config_file(void)
+{
+	if (qmsd.conf_path != NULL)
+		return (qmsd.conf_path);
+	if (access(QMSD_DEFAULT_CONFIG, F_OK) == 0)
+		return (QMSD_DEFAULT_CONFIG);
+	return (NULL);
+}
+
 /* The level the file asks for, raised by -v. */
 static void
 apply_log_level(const struct config *c)
@@ -59,7 +74,7 @@ qmsd_reload(char *err, size_t errlen)
 	struct config	*c;
 
 	sd_notify(0, "RELOADING=1");
-	if ((c = config_load(qmsd.conf_path, err, errlen)) == NULL) {
+	if ((c = config_load(config_file(), err, errlen)) == NULL) {
 		log_warnx("reload failed, keeping the running configuration: "
 		    "%s", err);
 		sd_notify(0, "READY=1");
@@ -99,7 +114,7 @@ qmsd_status_json(void)
 		cJSON_AddStringToObject(d, "config", qmsd.conf->file);
 	else
 		cJSON_AddNullToObject(d, "config");
-	cJSON_AddStringToObject(d, "socket", qmsd.socket_path);
+	cJSON_AddStringToObject(d, "socket", control_path());
 	cJSON_AddStringToObject(d, "project_root", qmsd.conf->project_root);
 	cJSON_AddStringToObject(d, "run_as", qmsd.conf->run_as);
 	cJSON_AddItemToObject(o, "components", component_list_json());
@@ -178,7 +193,7 @@ main(int argc, char *argv[])
 	struct event	*sig_ev[3];
 	const int	 sigs[3] = { SIGHUP, SIGTERM, SIGINT };
 	const char	*conf_file = NULL, *socket_opt = NULL;
-	char		 err[1024];
+	char		 err[1024], *real = NULL;
 	int		 ch, foreground = 0, check_only = 0, fd, i;
 
 	while ((ch = getopt(argc, argv, "c:fnS:vVh")) != -1) {
@@ -210,20 +225,27 @@ main(int argc, char *argv[])
 		usage();
 	log_init("qmsd");
 
-	/* The default file is optional; a file named with -c is not. */
-	if (conf_file == NULL && access(QMSD_DEFAULT_CONFIG, F_OK) == 0)
-		conf_file = QMSD_DEFAULT_CONFIG;
+	/*
+	 * A file named with -c is kept as an absolute path, so that a reload
+	 * finds it whatever the working directory is by then.
+	 */
+	if (conf_file != NULL && (real = realpath(conf_file, NULL)) != NULL)
+		conf_file = real;
 	qmsd.conf_path = conf_file;
-	if ((qmsd.conf = config_load(conf_file, err, sizeof(err))) == NULL) {
-		if (check_only)
+	if ((qmsd.conf = config_load(config_file(), err,
+	    sizeof(err))) == NULL) {
+		if (check_only) {
 			fprintf(stderr, "%s\n", err);
-		else
-			log_warnx("%s", err);
-		return (1);
+			return (1);
+		}
+		log_warnx("%s", err);
+		/* EX_CONFIG, so that systemd need not retry a bad file. */
+		return (78);
 	}
 	if (check_only) {
 		printf("configuration OK\n");
 		config_free(qmsd.conf);
+		free(real);
 		return (0);
 	}
 	apply_log_level(qmsd.conf);
@@ -250,10 +272,9 @@ main(int argc, char *argv[])
 		return (1);
 	}
 	component_set(control_component, "ready", HEALTH_OK, "listening on %s%s",
-	    qmsd.socket_path, qmsd.socket_passed ? " (socket activation)" :
-	    "");
+	    control_path(), qmsd.socket_passed ? " (socket activation)" : "");
 	log_info("qmsd %s ready: project %s, socket %s, config %s",
-	    QMSD_VERSION, qmsd.conf->project_root, qmsd.socket_path,
+	    QMSD_VERSION, qmsd.conf->project_root, control_path(),
 	    qmsd.conf->file != NULL ? qmsd.conf->file : "built-in defaults");
 
 	/* Detach only once start-up errors can no longer reach stderr. */
@@ -278,6 +299,7 @@ main(int argc, char *argv[])
 	event_base_free(qmsd.base);
 	config_free(qmsd.conf);
 	free(qmsd.socket_path);
+	free(real);
 	log_info("stopped");
 	return (0);
 }

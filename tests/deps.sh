@@ -1,0 +1,33 @@
+#!/bin/sh
+# Install from Debian's packages what building (`build`) or running the
+# tests (`test`) needs.  Only what is missing is installed, so a machine that
+# has everything does no network work at all.
+set -eu
+
+build="meson ninja-build pkg-config gcc libc6-dev libevent-dev
+	libmicrohttpd-dev libcjson-dev libsystemd-dev libcurl4-openssl-dev
+	libinih-dev"
+test="$build clang libclang-rt-14-dev python3 util-linux systemd
+	iproute2 git tmux mandoc"
+
+case "${1:-}" in
+build)	want=$build ;;
+test)	want=$test ;;
+*)	echo "usage: tests/deps.sh build|test" >&2; exit 64 ;;
+esac
+
+missing=""
+for p in $want; do
+	dpkg-query -W -f='${Status}\n' "$p" 2>/dev/null |
+	    grep -q "install ok installed" || missing="$missing $p"
+done
+[ -z "$missing" ] && exit 0
+if [ "$(id -u)" != 0 ]; then
+	echo "tests/deps.sh: missing packages:$missing (run as root)" >&2
+	exit 1
+fi
+echo "installing:$missing"
+export DEBIAN_FRONTEND=noninteractive
+apt-get update -qq
+# shellcheck disable=SC2086
+apt-get install -y -qq --no-install-recommends $missing >/dev/null

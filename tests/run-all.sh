@@ -1,0 +1,52 @@
+#!/bin/sh
+# The whole suite, as CI runs it: install what the tests need, build twice
+# (gcc; clang with ASan+UBSan and the libFuzzer harnesses), run every test
+# in both builds, and end with one line "N passed, N failed".  Exits non-zero
+# if anything failed.
+set -eu
+cd "$(dirname "$0")/.."
+top=$(pwd)
+
+sh tests/deps.sh test
+
+setup() {
+	dir=$1; shift
+	if [ -f "$dir/build.ninja" ]; then
+		meson setup --reconfigure "$dir" "$@" >"$dir.setup.log" 2>&1
+	else
+		meson setup "$dir" "$@" >"$dir.setup.log" 2>&1
+	fi || { cat "$dir.setup.log"; exit 1; }
+	ninja -C "$dir" >"$dir.build.log" 2>&1 ||
+	    { cat "$dir.build.log"; exit 1; }
+}
+
+mkdir -p build
+setup build/ci-gcc
+CC=clang setup build/ci-asan -Db_sanitize=address,undefined \
+    -Db_lundef=false -Dc_args=-fno-sanitize-recover=all -Dfuzz=true
+
+status=0
+for b in ci-gcc ci-asan; do
+	echo "== $b"
+	meson test -C "build/$b" --print-errorlogs --num-processes 2 ||
+	    status=1
+done
+
+python3 - "$top/build/ci-gcc" "$top/build/ci-asan" <<'PY'
+import json, sys
+passed = failed = skipped = 0
+for d in sys.argv[1:]:
+    with open(d + "/meson-logs/testlog.json") as f:
+        for line in f:
+            r = json.loads(line)["result"]
+            if r in ("OK", "EXPECTEDFAIL"):
+                passed += 1
+            elif r == "SKIP":
+                skipped += 1
+            else:
+                failed += 1
+tail = ", %d skipped" % skipped if skipped else ""
+print("%d passed, %d failed%s" % (passed, failed, tail))
+sys.exit(1 if failed else 0)
+PY
+exit $status

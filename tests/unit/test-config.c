@@ -1,0 +1,171 @@
+/* qmsd.conf parsing: values land, and every error names its file:line. */
+#include <sys/stat.h>
+
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "check.h"
+#include "config.h"
+
+static char	dir[] = "/tmp/qmsd-test-config.XXXXXX";
+static char	path[512];
+
+static struct config *
+load(const char *text, char *err, size_t errlen)
+{
+	FILE	*f;
+
+	if ((f = fopen(path, "w")) == NULL) {
+		perror(path);
+		exit(2);
+	}
+	fputs(text, f);
+	fclose(f);
+	err[0] = '\0';
+	return (config_load(path, err, errlen));
+}
+
+/* The error must be exactly "PATH:LINE: message". */
+static void
+expect_error(const char *text, int line, const char *message, int srcline)
+{
+	struct config	*c;
+	char		 err[1024], want[1024];
+
+	snprintf(want, sizeof(want), "%s:%d: %s", path, line, message);
+	c = load(text, err, sizeof(err));
+	check_count++;
+	if (c != NULL || strcmp(err, want) != 0) {
+		check_failures++;
+		fprintf(stderr, "%s:%d: got \"%s\", want \"%s\"\n", __FILE__,
+		    srcline, c != NULL ? "(accepted)" : err, want);
+	}
+	config_free(c);
+}
+#define EXPECT_ERROR(text, line, msg) expect_error(text, line, msg, __LINE__)
+
+int
+main(void)
+{
+	struct config	*c;
+	char		 err[1024], text[2048], longline[600];
+
+	if (mkdtemp(dir) == NULL) {
+		perror("mkdtemp");
+		return (2);
+	}
+	snprintf(path, sizeof(path), "%s/qmsd.conf", dir);
+
+	/* Built-in defaults: the current directory, owned by its owner. */
+	c = config_load(NULL, err, sizeof(err));
+	CHECK(c != NULL && c->file == NULL && c->project_root != NULL);
+	CHECK(c != NULL && c->admin_group != NULL &&
+	    strcmp(c->admin_group, "qms") == 0);
+	CHECK(c != NULL && c->log_level == LOG_LEVEL_INFO);
+	config_free(c);
+
+	/* Every key, with comments of both kinds. */
+	snprintf(text, sizeof(text),
+	    "# a comment\n"
+	    "; another\n"
+	    "[qmsd]\n"
+	    "project-root = %s\n"
+	    "run-as = 0\n"
+	    "socket = /run/x/q.sock\n"
+	    "admin-group = wheel2\n"
+	    "state-dir = /var/lib/q\n"
+	    "log-level = debug\n", dir);
+	c = load(text, err, sizeof(err));
+	CHECK(c != NULL);
+	if (c != NULL) {
+		CHECK_STR(c->project_root, dir);
+		CHECK_STR(c->run_as, "root");
+		CHECK(c->run_as_uid == 0);
+		CHECK_STR(c->socket, "/run/x/q.sock");
+		CHECK_STR(c->admin_group, "wheel2");
+		CHECK(!c->admin_gid_found);
+		CHECK_STR(c->state_dir, "/var/lib/q");
+		CHECK(c->log_level == LOG_LEVEL_DEBUG);
+		CHECK_STR(c->file, path);
+	}
+	config_free(c);
+
+	/* Indentation is not a continuation line. */
+	c = load("[qmsd]\n  log-level = debug\n\tadmin-group = x\n", err,
+	    sizeof(err));
+	CHECK(c != NULL && c->log_level == LOG_LEVEL_DEBUG);
+	CHECK(c != NULL && strcmp(c->admin_group, "x") == 0);
+	config_free(c);
+
+	/* An empty file is the defaults. */
+	c = load("", err, sizeof(err));
+	CHECK(c != NULL);
+	config_free(c);
+
+	/* project-root made canonical; the default run-as is its owner. */
+	snprintf(text, sizeof(text), "[qmsd]\nproject-root = %s/./\n", dir);
+	c = load(text, err, sizeof(err));
+	CHECK(c != NULL && strcmp(c->project_root, dir) == 0);
+	CHECK(c != NULL && c->run_as_uid == getuid());
+	config_free(c);
+
+	EXPECT_ERROR("[qmsd]\n\n[bogus]\n", 3, "unknown section [bogus]");
+	EXPECT_ERROR("[qmsd]\nbogus = 1\n", 2,
+	    "unknown key \"bogus\" in [qmsd]");
+	EXPECT_ERROR("project-root = /\n", 1, "a key before any [section]");
+	EXPECT_ERROR("[qmsd \"x\"]\n", 1, "section [qmsd] takes no name");
+	EXPECT_ERROR("[qmsd]\nlog-level = loud\n", 2,
+	    "log-level must be error, warning, info or debug, not \"loud\"");
+	EXPECT_ERROR("[qmsd]\nproject-root = relative/dir\n", 2,
+	    "project-root must be an absolute path");
+	EXPECT_ERROR("[qmsd]\nproject-root = /nonexistent/qmsd\n", 2,
+	    "project-root /nonexistent/qmsd: No such file or directory");
+	snprintf(text, sizeof(text), "[qmsd]\n\nproject-root = %s\n", path);
+	snprintf(longline, sizeof(longline), "project-root %s: not a "
+	    "directory", path);
+	EXPECT_ERROR(text, 3, longline);
+	EXPECT_ERROR("[qmsd]\nrun-as = no-such-user-qmsd\n", 2,
+	    "run-as: no such user: no-such-user-qmsd");
+	EXPECT_ERROR("[qmsd]\nsocket = q.sock\n", 2,
+	    "socket must be an absolute path");
+	EXPECT_ERROR("[qmsd]\nstate-dir = var\n", 2,
+	    "state-dir must be an absolute path");
+	EXPECT_ERROR("[qmsd]\nadmin-group = a b\n", 2,
+	    "admin-group: bad name \"a b\"");
+	EXPECT_ERROR("[qmsd]\nlog-level = info\nlog-level = debug\n", 3,
+	    "log-level is already set at line 2");
+	EXPECT_ERROR("[qmsd]\nlog-level = info\njust words\n", 3,
+	    "syntax error: expected [section] or key = value");
+	EXPECT_ERROR("[qmsd\n", 1,
+	    "syntax error: expected [section] or key = value");
+	/* The first error is the one reported, wherever the others are. */
+	EXPECT_ERROR("[qmsd]\nwhat\nbogus = 1\n", 2,
+	    "syntax error: expected [section] or key = value");
+	EXPECT_ERROR("[qmsd]\nbogus = 1\nwhat\n", 2,
+	    "unknown key \"bogus\" in [qmsd]");
+	memset(longline, 'x', sizeof(longline) - 1);
+	longline[sizeof(longline) - 1] = '\0';
+	snprintf(text, sizeof(text), "[qmsd]\n# %s\nlog-level = x\n",
+	    longline);
+	c = load(text, err, sizeof(err));
+	CHECK(c == NULL && strstr(err, ":2: line longer than") != NULL);
+	config_free(c);
+
+	/* A missing file names itself. */
+	unlink(path);
+	c = config_load(path, err, sizeof(err));
+	CHECK(c == NULL);
+	snprintf(text, sizeof(text), "%s: No such file or directory", path);
+	CHECK_STR(err, text);
+
+	/* The current directory / is never a default project root. */
+	if (chdir("/") == 0) {
+		c = config_load(NULL, err, sizeof(err));
+		CHECK(c == NULL && strstr(err, "which is /") != NULL);
+		config_free(c);
+	}
+
+	rmdir(dir);
+	return (check_done("test-config"));
+}
