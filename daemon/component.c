@@ -18,6 +18,10 @@ struct component {
 	int		 has_pid;
 	unsigned int	 restarts;
 	int		 has_restarts;
+	cJSON		*fields;
+	const struct component_ops *ops;
+	void		*ops_arg;
+	struct logring	*log;
 	TAILQ_ENTRY(component) entry;
 };
 
@@ -51,6 +55,7 @@ component_remove(struct component *c)
 	if (c == NULL)
 		return;
 	TAILQ_REMOVE(&components, c, entry);
+	cJSON_Delete(c->fields);
 	free(c);
 	if (change_hook != NULL)
 		change_hook();
@@ -85,6 +90,100 @@ component_set_restarts(struct component *c, unsigned int n)
 {
 	c->restarts = n;
 	c->has_restarts = 1;
+}
+
+void
+component_set_field(struct component *c, const char *key, cJSON *v)
+{
+	if (c->fields == NULL)
+		c->fields = cJSON_CreateObject();
+	if (cJSON_GetObjectItemCaseSensitive(c->fields, key) != NULL)
+		cJSON_ReplaceItemInObjectCaseSensitive(c->fields, key, v);
+	else
+		cJSON_AddItemToObject(c->fields, key, v);
+}
+
+void
+component_set_ops(struct component *c, const struct component_ops *ops,
+    void *arg)
+{
+	c->ops = ops;
+	c->ops_arg = arg;
+}
+
+void
+component_set_log(struct component *c, struct logring *log)
+{
+	c->log = log;
+}
+
+struct component *
+component_find(const char *name)
+{
+	struct component	*c;
+
+	TAILQ_FOREACH(c, &components, entry)
+		if (strcmp(c->name, name) == 0)
+			return (c);
+	return (NULL);
+}
+
+int
+component_action(struct component *c, const char *action, char *err,
+    size_t errlen)
+{
+	int	(*fn)(void *, char *, size_t) = NULL;
+
+	if (c->ops != NULL) {
+		if (strcmp(action, "start") == 0)
+			fn = c->ops->start;
+		else if (strcmp(action, "stop") == 0)
+			fn = c->ops->stop;
+		else if (strcmp(action, "restart") == 0)
+			fn = c->ops->restart;
+	}
+	if (fn == NULL) {
+		snprintf(err, errlen, "%s cannot be %s", c->name,
+		    strcmp(action, "stop") == 0 ? "stopped" :
+		    strcmp(action, "start") == 0 ? "started" : "restarted");
+		return (-1);
+	}
+	return (fn(c->ops_arg, err, errlen));
+}
+
+struct logring *
+component_log(const struct component *c)
+{
+	return (c->log);
+}
+
+const char *
+component_name(const struct component *c)
+{
+	return (c->name);
+}
+
+const char *
+component_state(const struct component *c)
+{
+	return (c->state);
+}
+
+void
+component_names(char *buf, size_t len)
+{
+	struct component	*c;
+	size_t			 off = 0;
+	int			 n;
+
+	buf[0] = '\0';
+	TAILQ_FOREACH(c, &components, entry) {
+		n = snprintf(buf + off, len - off, "%s%s", off ? ", " : "",
+		    c->name);
+		if (n < 0 || (size_t)n >= len - off)
+			break;
+		off += (size_t)n;
+	}
 }
 
 void
@@ -136,6 +235,13 @@ component_list_json(void)
 		}
 		if (c->has_restarts)
 			cJSON_AddNumberToObject(o, "restarts", c->restarts);
+		if (c->fields != NULL) {
+			cJSON	*f;
+
+			cJSON_ArrayForEach(f, c->fields)
+				cJSON_AddItemToObject(o, f->string,
+				    cJSON_Duplicate(f, 1));
+		}
 		cJSON_AddItemToArray(list, o);
 	}
 	return (list);

@@ -12,7 +12,9 @@
 
 #include <ini.h>
 
+#include "argv.h"
 #include "config.h"
+#include "url.h"
 #include "util.h"
 
 /*
@@ -27,6 +29,14 @@ enum key_type {
 	KEY_USER,		/* user name or uid that exists */
 	KEY_NAME,		/* non-empty word */
 	KEY_LOGLEVEL,
+	KEY_TRISTATE,		/* yes, no, auto */
+	KEY_COMMAND,		/* split like sh(1) words, never run by one */
+	KEY_TEMPLATE,		/* absolute path, or one starting {root} */
+	KEY_ENV,		/* KEY=VALUE words, repeatable */
+	KEY_URL,		/* http://host:port/path */
+	KEY_RESTART,		/* always, on-failure, never */
+	KEY_DURATION,		/* 100ms, 5s, 2m, 1h */
+	KEY_COUNT,		/* whole number >= 0 */
 };
 
 struct key {
@@ -34,17 +44,38 @@ struct key {
 	const char	*name;
 	enum key_type	 type;
 	size_t		 offset;
+	int		 repeatable;
 };
 
 #define OFF(f)	offsetof(struct config, f)
+#define KEY(s, n, t, f)	{ .section = s, .name = n, .type = t, .offset = OFF(f) }
 static const struct key keys[] = {
-	{ "qmsd", "project-root", KEY_DIR, OFF(project_root) },
-	{ "qmsd", "run-as", KEY_USER, OFF(run_as) },
-	{ "qmsd", "socket", KEY_PATH, OFF(socket) },
-	{ "qmsd", "admin-group", KEY_NAME, OFF(admin_group) },
-	{ "qmsd", "state-dir", KEY_PATH, OFF(state_dir) },
-	{ "qmsd", "log-level", KEY_LOGLEVEL, OFF(log_level) },
+	KEY("qmsd", "project-root", KEY_DIR, project_root),
+	KEY("qmsd", "run-as", KEY_USER, run_as),
+	KEY("qmsd", "socket", KEY_PATH, socket),
+	KEY("qmsd", "admin-group", KEY_NAME, admin_group),
+	KEY("qmsd", "state-dir", KEY_PATH, state_dir),
+	KEY("qmsd", "log-level", KEY_LOGLEVEL, log_level),
+
+	KEY("qms-mcp", "enabled", KEY_TRISTATE, qms_mcp.enabled),
+	KEY("qms-mcp", "command", KEY_COMMAND, qms_mcp.command),
+	KEY("qms-mcp", "workdir", KEY_TEMPLATE, qms_mcp.workdir),
+	{ .section = "qms-mcp", .name = "environment", .type = KEY_ENV,
+	    .offset = OFF(qms_mcp.environment), .repeatable = 1 },
+	KEY("qms-mcp", "url", KEY_URL, qms_mcp.url),
+	KEY("qms-mcp", "restart", KEY_RESTART, qms_mcp.restart.policy),
+	KEY("qms-mcp", "backoff-min", KEY_DURATION, qms_mcp.restart.backoff_min),
+	KEY("qms-mcp", "backoff-max", KEY_DURATION, qms_mcp.restart.backoff_max),
+	KEY("qms-mcp", "stable-after", KEY_DURATION, qms_mcp.restart.stable_after),
+	KEY("qms-mcp", "give-up", KEY_COUNT, qms_mcp.restart.give_up),
+	KEY("qms-mcp", "give-up-window", KEY_DURATION, qms_mcp.restart.give_up_window),
+	KEY("qms-mcp", "start-timeout", KEY_DURATION, qms_mcp.start_timeout),
+	KEY("qms-mcp", "stop-timeout", KEY_DURATION, qms_mcp.stop_timeout),
+	KEY("qms-mcp", "probe-interval", KEY_DURATION, qms_mcp.probe_interval),
+	KEY("qms-mcp", "probe-timeout", KEY_DURATION, qms_mcp.probe_timeout),
+	KEY("qms-mcp", "probe-failures", KEY_COUNT, qms_mcp.probe_failures),
 };
+#undef KEY
 #undef OFF
 
 /* Sections that exist, and whether they carry a name: [agent "claude"]. */
@@ -53,6 +84,7 @@ static const struct {
 	int		 named;
 } sections[] = {
 	{ "qmsd", 0 },
+	{ "qms-mcp", 0 },
 };
 
 struct parse {
@@ -198,6 +230,36 @@ check_header(struct parse *p, const char *line)
 }
 
 static int
+valid_env(const char *kv)
+{
+	const char	*eq = strchr(kv, '=');
+	const char	*c;
+
+	if (eq == NULL || eq == kv)
+		return (0);
+	for (c = kv; c < eq; c++)
+		if (!(*c == '_' || (*c >= 'A' && *c <= 'Z') ||
+		    (*c >= 'a' && *c <= 'z') || (c > kv && *c >= '0' &&
+		    *c <= '9')))
+			return (0);
+	return (1);
+}
+
+static void
+list_append(char ***listp, char **words)
+{
+	size_t	n = argv_count(*listp), m = argv_count(words), i;
+	char	**l;
+
+	if ((l = reallocarray(*listp, n + m + 1, sizeof(*l))) == NULL)
+		fatal("reallocarray");
+	for (i = 0; i < m; i++)
+		l[n + i] = xstrdup(words[i]);
+	l[n + m] = NULL;
+	*listp = l;
+}
+
+static int
 lookup_user(const char *v, char **name, uid_t *uid, gid_t *gid)
 {
 	struct passwd	*pw;
@@ -218,10 +280,13 @@ lookup_user(const char *v, char **name, uid_t *uid, gid_t *gid)
 static int
 set_value(struct parse *p, const struct key *k, const char *v)
 {
-	char		**sp = (char **)((char *)p->conf + k->offset);
-	char		  real[PATH_MAX];
+	void		 *field = (char *)p->conf + k->offset;
+	char		**sp = field;
+	char		  real[PATH_MAX], why[256], **words;
 	struct stat	  st;
 	enum log_level	  lvl;
+	size_t		  i;
+	int		  n;
 
 	switch (k->type) {
 	case KEY_PATH:
@@ -266,6 +331,89 @@ set_value(struct parse *p, const struct key *k, const char *v)
 		free(*sp);
 		*sp = xstrdup(v);
 		return (0);
+	case KEY_TRISTATE:
+		if (strcmp(v, "yes") == 0)
+			*(enum tristate *)field = TRI_YES;
+		else if (strcmp(v, "no") == 0)
+			*(enum tristate *)field = TRI_NO;
+		else if (strcmp(v, "auto") == 0)
+			*(enum tristate *)field = TRI_AUTO;
+		else {
+			parse_error(p, "%s must be yes, no or auto, not \"%s\"",
+			    k->name, v);
+			return (-1);
+		}
+		return (0);
+	case KEY_COMMAND:
+		if ((n = argv_split(v, &words, why, sizeof(why))) <= 0) {
+			parse_error(p, "%s: %s", k->name, n == 0 ?
+			    "empty command" : why);
+			return (-1);
+		}
+		argv_free(words);
+		free(*sp);
+		*sp = xstrdup(v);
+		return (0);
+	case KEY_TEMPLATE:
+		if (v[0] != '/' && strncmp(v, "{root}", 6) != 0) {
+			parse_error(p, "%s must be an absolute path or start "
+			    "with {root}", k->name);
+			return (-1);
+		}
+		free(*sp);
+		*sp = xstrdup(v);
+		return (0);
+	case KEY_ENV:
+		if ((n = argv_split(v, &words, why, sizeof(why))) < 0) {
+			parse_error(p, "%s: %s", k->name, why);
+			return (-1);
+		}
+		for (i = 0; i < (size_t)n; i++) {
+			if (!valid_env(words[i])) {
+				parse_error(p, "%s: \"%s\" is not KEY=VALUE",
+				    k->name, words[i]);
+				argv_free(words);
+				return (-1);
+			}
+		}
+		list_append((char ***)field, words);
+		argv_free(words);
+		return (0);
+	case KEY_URL:
+		if (url_host_port(v, NULL, 0, NULL) == -1) {
+			parse_error(p, "%s must be http://HOST:PORT/PATH, not "
+			    "\"%s\"", k->name, v);
+			return (-1);
+		}
+		free(*sp);
+		*sp = xstrdup(v);
+		return (0);
+	case KEY_RESTART:
+		if (strcmp(v, "always") == 0)
+			*(enum restart_policy *)field = RESTART_ALWAYS;
+		else if (strcmp(v, "on-failure") == 0)
+			*(enum restart_policy *)field = RESTART_ON_FAILURE;
+		else if (strcmp(v, "never") == 0)
+			*(enum restart_policy *)field = RESTART_NEVER;
+		else {
+			parse_error(p, "%s must be always, on-failure or never, "
+			    "not \"%s\"", k->name, v);
+			return (-1);
+		}
+		return (0);
+	case KEY_DURATION:
+		if (parse_duration(v, (uint64_t *)field) == -1) {
+			parse_error(p, "%s: bad duration \"%s\" (write 100ms, "
+			    "5s, 2m or 1h)", k->name, v);
+			return (-1);
+		}
+		return (0);
+	case KEY_COUNT:
+		if (parse_number(v, 0, 1000000, (long long *)field) == -1) {
+			parse_error(p, "%s: bad number \"%s\"", k->name, v);
+			return (-1);
+		}
+		return (0);
 	case KEY_LOGLEVEL:
 		if (log_level_parse(v, &lvl) == -1) {
 			parse_error(p, "%s must be error, warning, info or "
@@ -299,7 +447,7 @@ handler(void *arg, const char *section, const char *name, const char *value)
 		parse_error(p, "unknown key \"%s\" in [%s]", name, section);
 		return (0);
 	}
-	if (p->set[i] != 0) {
+	if (p->set[i] != 0 && !keys[i].repeatable) {
 		parse_error(p, "%s is already set at line %d", name,
 		    p->set[i]);
 		return (0);
@@ -336,6 +484,26 @@ default_state_dir(void)
 	else
 		s = xstrdup("/var/lib/qmsd");
 	return (s);
+}
+
+/* Defaults that depend on nothing; the file overrides them. */
+static void
+set_defaults(struct config *c)
+{
+	struct qms_mcp_conf	*q = &c->qms_mcp;
+
+	q->enabled = TRI_AUTO;
+	q->restart.policy = RESTART_ALWAYS;
+	q->restart.backoff_min = 100;
+	q->restart.backoff_max = 30000;
+	q->restart.stable_after = 10000;
+	q->restart.give_up = 0;
+	q->restart.give_up_window = 300000;
+	q->start_timeout = 60000;
+	q->stop_timeout = 10000;
+	q->probe_interval = 5000;
+	q->probe_timeout = 2000;
+	q->probe_failures = 3;
 }
 
 /* What no file said is taken from the environment and the project root. */
@@ -390,7 +558,39 @@ fill_defaults(struct config *c, char *err, size_t errlen)
 	}
 	if (c->state_dir == NULL)
 		c->state_dir = default_state_dir();
+	if (c->qms_mcp.command == NULL)
+		c->qms_mcp.command = xstrdup("python3 -m qms_mcp --transport "
+		    "streamable-http --host 127.0.0.1 --port 8001 "
+		    "--project-root {root}");
+	if (c->qms_mcp.workdir == NULL)
+		c->qms_mcp.workdir = xstrdup("{root}/qms-cli");
+	if (c->qms_mcp.url == NULL)
+		c->qms_mcp.url = xstrdup("http://127.0.0.1:8001/mcp");
+	if (c->qms_mcp.environment == NULL) {
+		/* Python buffers a pipe; logs should arrive as written. */
+		c->qms_mcp.environment = xcalloc(2, sizeof(char *));
+		c->qms_mcp.environment[0] = xstrdup("PYTHONUNBUFFERED=1");
+	}
 	return (0);
+}
+
+char *
+config_expand(const struct config *c, const char *s)
+{
+	const char	*at;
+	char		*out, *tmp;
+
+	out = xstrdup("");
+	while ((at = strstr(s, "{root}")) != NULL) {
+		xasprintf(&tmp, "%s%.*s%s", out, (int)(at - s), s,
+		    c->project_root);
+		free(out);
+		out = tmp;
+		s = at + 6;
+	}
+	xasprintf(&tmp, "%s%s", out, s);
+	free(out);
+	return (tmp);
 }
 
 struct config *
@@ -402,6 +602,7 @@ config_load(const char *file, char *err, size_t errlen)
 
 	c = xcalloc(1, sizeof(*c));
 	c->log_level = LOG_LEVEL_INFO;
+	set_defaults(c);
 	if (file != NULL) {
 		memset(&p, 0, sizeof(p));
 		p.conf = c;
@@ -444,5 +645,9 @@ config_free(struct config *c)
 	free(c->socket);
 	free(c->admin_group);
 	free(c->state_dir);
+	free(c->qms_mcp.command);
+	free(c->qms_mcp.workdir);
+	argv_free(c->qms_mcp.environment);
+	free(c->qms_mcp.url);
 	free(c);
 }

@@ -8,7 +8,46 @@
 
 #include <sys/types.h>
 
+#include <stdint.h>
+
 #include "log.h"
+
+enum restart_policy {
+	RESTART_ALWAYS,
+	RESTART_ON_FAILURE,
+	RESTART_NEVER,
+};
+
+enum tristate {
+	TRI_AUTO,
+	TRI_YES,
+	TRI_NO,
+};
+
+/* How a supervised thing restarts; shared by [qms-mcp] and agents. */
+struct restart_conf {
+	enum restart_policy	 policy;
+	uint64_t		 backoff_min;	/* ms */
+	uint64_t		 backoff_max;
+	uint64_t		 stable_after;
+	long long		 give_up;	/* 0: never */
+	uint64_t		 give_up_window;
+};
+
+/* [qms-mcp]: the supervised QMS MCP server. */
+struct qms_mcp_conf {
+	enum tristate		 enabled;
+	char			*command;	/* {root} not yet expanded */
+	char			*workdir;
+	char			**environment;	/* KEY=VALUE, NULL-terminated */
+	char			*url;
+	struct restart_conf	 restart;
+	uint64_t		 start_timeout;
+	uint64_t		 stop_timeout;
+	uint64_t		 probe_interval;
+	uint64_t		 probe_timeout;
+	long long		 probe_failures;
+};
 
 struct config {
 	char		*file;		/* NULL: built-in defaults */
@@ -22,6 +61,7 @@ struct config {
 	int		 admin_gid_found;	/* the group exists */
 	char		*state_dir;
 	enum log_level	 log_level;
+	struct qms_mcp_conf qms_mcp;
 };
 
 /*
@@ -30,6 +70,9 @@ struct config {
  */
 struct config	*config_load(const char *file, char *err, size_t errlen);
 void		 config_free(struct config *);
+
+/* s with every {root} replaced by the project root; free the result. */
+char		*config_expand(const struct config *, const char *s);
 
 /* The default control socket for this user (root or not). */
 char		*config_default_socket(void);

@@ -16,9 +16,11 @@
 #include <event2/bufferevent.h>
 #include <event2/event.h>
 
+#include "component.h"
 #include "config.h"
 #include "control.h"
 #include "log.h"
+#include "logring.h"
 #include "proto.h"
 #include "qmsd.h"
 #include "util.h"
@@ -33,8 +35,19 @@
 /* How long accept() rests when descriptors run out, instead of spinning. */
 #define CTL_EMFILE_PAUSE_MS	1000
 
+/* A `logs -f` subscription, ended when its client goes. */
+struct ctl_follow {
+	struct ctl_client	*client;
+	struct logring		*ring;
+	void			*handle;
+	char			 component[64];
+	unsigned long		 dropped;
+	TAILQ_ENTRY(ctl_follow)	 entry;
+};
+
 struct ctl_client {
 	int			 fd;
+	TAILQ_HEAD(, ctl_follow) follows;
 	struct bufferevent	*bev;
 	pid_t			 pid;
 	uid_t			 uid;
@@ -64,11 +77,19 @@ struct method {
 static void	method_version(struct ctl_req *, const cJSON *);
 static void	method_status(struct ctl_req *, const cJSON *);
 static void	method_reload(struct ctl_req *, const cJSON *);
+static void	method_start(struct ctl_req *, const cJSON *);
+static void	method_stop(struct ctl_req *, const cJSON *);
+static void	method_restart(struct ctl_req *, const cJSON *);
+static void	method_logs(struct ctl_req *, const cJSON *);
 
 static const struct method methods[] = {
 	{ "version", 1, method_version },
 	{ "status", 1, method_status },
+	{ "logs", 1, method_logs },
 	{ "reload", 0, method_reload },
+	{ "start", 0, method_start },
+	{ "stop", 0, method_stop },
+	{ "restart", 0, method_restart },
 };
 
 static struct event_base *ctl_base;
@@ -275,6 +296,13 @@ client_event(struct bufferevent *bev, short what, void *arg)
 static void
 client_free(struct ctl_client *c)
 {
+	struct ctl_follow	*f;
+
+	while ((f = TAILQ_FIRST(&c->follows)) != NULL) {
+		TAILQ_REMOVE(&c->follows, f, entry);
+		logring_follow_remove(f->ring, f->handle);
+		free(f);
+	}
 	TAILQ_REMOVE(&ctl_clients, c, entry);
 	bufferevent_free(c->bev);	/* closes fd */
 	free(c->groups);
@@ -345,6 +373,7 @@ accept_cb(evutil_socket_t lfd, short ev, void *arg)
 		}
 		c = xcalloc(1, sizeof(*c));
 		c->fd = fd;
+		TAILQ_INIT(&c->follows);
 		peer_credentials(c);
 		c->bev = bufferevent_socket_new(ctl_base, fd,
 		    BEV_OPT_CLOSE_ON_FREE);
@@ -579,4 +608,164 @@ method_reload(struct ctl_req *r, const cJSON *params)
 	else
 		cJSON_AddNullToObject(o, "config");
 	ctl_reply(r, o);
+}
+
+/* params.component names a registered component, or an error is sent. */
+static struct component *
+param_component(struct ctl_req *r, const cJSON *params)
+{
+	const cJSON		*name;
+	struct component	*c;
+	char			 names[512];
+
+	name = cJSON_GetObjectItemCaseSensitive(params, "component");
+	if (!cJSON_IsString(name)) {
+		ctl_error(r, PROTO_INVALID_PARAMS, "%s needs params.component",
+		    r->method);
+		return (NULL);
+	}
+	if ((c = component_find(name->valuestring)) == NULL) {
+		component_names(names, sizeof(names));
+		ctl_error(r, PROTO_INVALID_PARAMS, "unknown component \"%s\"; "
+		    "components are: %s", name->valuestring, names);
+	}
+	return (c);
+}
+
+static void
+component_method(struct ctl_req *r, const cJSON *params, const char *action)
+{
+	struct component	*c;
+	char			 err[512];
+	cJSON			*o;
+
+	if ((c = param_component(r, params)) == NULL)
+		return;
+	if (component_action(c, action, err, sizeof(err)) == -1) {
+		ctl_error(r, PROTO_FAILED, "%s", err);
+		return;
+	}
+	o = cJSON_CreateObject();
+	cJSON_AddStringToObject(o, "component", component_name(c));
+	cJSON_AddStringToObject(o, "state", component_state(c));
+	ctl_reply(r, o);
+}
+
+static void
+method_start(struct ctl_req *r, const cJSON *params)
+{
+	component_method(r, params, "start");
+}
+
+static void
+method_stop(struct ctl_req *r, const cJSON *params)
+{
+	component_method(r, params, "stop");
+}
+
+static void
+method_restart(struct ctl_req *r, const cJSON *params)
+{
+	component_method(r, params, "restart");
+}
+
+static cJSON *
+logline_json(const struct logline *l)
+{
+	cJSON	*o = cJSON_CreateObject();
+	char	 t[32];
+
+	format_time(l->time, t, sizeof(t));
+	cJSON_AddStringToObject(o, "time", t);
+	cJSON_AddStringToObject(o, "text", l->text);
+	return (o);
+}
+
+static void
+collect_line(const struct logline *l, void *arg)
+{
+	cJSON_AddItemToArray(arg, logline_json(l));
+}
+
+/*
+ * A follower that does not keep up loses lines rather than making qmsd
+ * hold them: it is told how many when it catches up.
+ */
+static void
+follow_line(const struct logline *l, void *arg)
+{
+	struct ctl_follow	*f = arg;
+	struct evbuffer		*out = bufferevent_get_output(f->client->bev);
+	cJSON			*msg, *p;
+	char			*s, note[96];
+	struct logline		 gap;
+
+	if (evbuffer_get_length(out) > CTL_OUT_HIGH) {
+		f->dropped++;
+		return;
+	}
+	if (f->dropped > 0) {
+		snprintf(note, sizeof(note), "[qmsd: %lu lines dropped: the "
+		    "reader was too slow]", f->dropped);
+		f->dropped = 0;
+		gap.time = l->time;
+		gap.text = note;
+		follow_line(&gap, f);
+	}
+	msg = cJSON_CreateObject();
+	cJSON_AddStringToObject(msg, "jsonrpc", "2.0");
+	cJSON_AddStringToObject(msg, "method", "log");
+	p = logline_json(l);
+	cJSON_AddStringToObject(p, "component", f->component);
+	cJSON_AddItemToObject(msg, "params", p);
+	if ((s = cJSON_PrintUnformatted(msg)) != NULL) {
+		bufferevent_write(f->client->bev, s, strlen(s));
+		bufferevent_write(f->client->bev, "\n", 1);
+		free(s);
+	}
+	cJSON_Delete(msg);
+}
+
+static void
+method_logs(struct ctl_req *r, const cJSON *params)
+{
+	struct component	*c;
+	struct logring		*ring;
+	struct ctl_follow	*f;
+	const cJSON		*n, *follow;
+	cJSON			*o, *lines;
+	double			 want = 50;
+
+	if ((c = param_component(r, params)) == NULL)
+		return;
+	if ((ring = component_log(c)) == NULL) {
+		ctl_error(r, PROTO_FAILED, "%s keeps no log",
+		    component_name(c));
+		return;
+	}
+	n = cJSON_GetObjectItemCaseSensitive(params, "lines");
+	if (n != NULL) {
+		if (!cJSON_IsNumber(n) || n->valuedouble < 0 ||
+		    n->valuedouble > 1e6) {
+			ctl_error(r, PROTO_INVALID_PARAMS, "params.lines must "
+			    "be a number from 0 to 1000000");
+			return;
+		}
+		want = n->valuedouble;
+	}
+	follow = cJSON_GetObjectItemCaseSensitive(params, "follow");
+	o = cJSON_CreateObject();
+	lines = cJSON_AddArrayToObject(o, "lines");
+	logring_tail(ring, (size_t)want, collect_line, lines);
+	cJSON_AddBoolToObject(o, "follow", cJSON_IsTrue(follow));
+	ctl_reply(r, o);
+	if (cJSON_IsTrue(follow) && r->client != NULL) {
+		f = xcalloc(1, sizeof(*f));
+		f->client = r->client;
+		f->ring = ring;
+		snprintf(f->component, sizeof(f->component), "%s",
+		    component_name(c));
+		f->handle = logring_follow_add(ring, follow_line, f);
+		TAILQ_INSERT_TAIL(&r->client->follows, f, entry);
+	}
 }

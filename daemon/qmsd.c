@@ -15,15 +15,23 @@
 #include "component.h"
 #include "config.h"
 #include "control.h"
+#include "curl-loop.h"
 #include "log.h"
 #include "proto.h"
 #include "qmsd.h"
+#include "supervisor.h"
 #include "util.h"
 
 struct qmsd qmsd;
 
 static struct component	*control_component;
 static struct event	*watchdog_ev;
+static struct supervisor *qms_mcp;
+static struct event	*shutdown_ev;
+static int		 shutting_down;
+
+/* Past this, shutdown stops waiting for children (they get SIGKILL). */
+#define SHUTDOWN_GRACE_MS	5000
 
 static void __attribute__((noreturn))
 usage(void)
@@ -87,6 +95,7 @@ qmsd_reload(char *err, size_t errlen)
 	config_free(qmsd.conf);
 	qmsd.conf = c;
 	apply_log_level(c);
+	supervisor_configure(qms_mcp, c);
 	log_info("configuration reloaded from %s",
 	    c->file != NULL ? c->file : "built-in defaults");
 	sd_notify(0, "READY=1");
@@ -122,6 +131,42 @@ qmsd_status_json(void)
 }
 
 static void
+shutdown_step(void *arg)
+{
+	event_base_loopexit(qmsd.base, NULL);
+}
+
+static void
+on_shutdown_deadline(evutil_socket_t fd, short ev, void *arg)
+{
+	log_warnx("children still running after the grace period; exiting");
+	event_base_loopexit(qmsd.base, NULL);
+}
+
+/*
+ * Stop the children first, each within its stop-timeout; the loop ends
+ * when the last is gone, or at a deadline past every stop-timeout.
+ */
+static void
+shutdown_begin(const char *why)
+{
+	struct timeval	tv;
+	uint64_t	ms;
+
+	if (shutting_down)
+		return;
+	shutting_down = 1;
+	log_info("%s: shutting down", why);
+	sd_notify(0, "STOPPING=1");
+	ms = qmsd.conf->qms_mcp.stop_timeout + SHUTDOWN_GRACE_MS;
+	tv.tv_sec = (time_t)(ms / 1000);
+	tv.tv_usec = (suseconds_t)(ms % 1000) * 1000;
+	shutdown_ev = evtimer_new(qmsd.base, on_shutdown_deadline, NULL);
+	evtimer_add(shutdown_ev, &tv);
+	supervisor_shutdown(qms_mcp, shutdown_step, NULL);
+}
+
+static void
 on_signal(evutil_socket_t sig, short ev, void *arg)
 {
 	char	err[1024];
@@ -133,9 +178,7 @@ on_signal(evutil_socket_t sig, short ev, void *arg)
 		break;
 	case SIGTERM:
 	case SIGINT:
-		log_info("%s: shutting down", strsignal(sig));
-		sd_notify(0, "STOPPING=1");
-		event_base_loopexit(qmsd.base, NULL);
+		shutdown_begin(strsignal(sig));
 		break;
 	}
 }
@@ -262,8 +305,10 @@ main(int argc, char *argv[])
 		event_add(sig_ev[i], NULL);
 	}
 
+	curl_loop_init(qmsd.base);
 	component_set_hook(notify_status);
 	control_component = component_add("control");
+	qms_mcp = supervisor_new(qmsd.base, "qms-mcp");
 	fd = passed_socket();
 	qmsd.socket_passed = fd >= 0;
 	if (control_init(qmsd.base, qmsd.socket_path, fd, err,
@@ -284,13 +329,19 @@ main(int argc, char *argv[])
 		log_use_journal();
 	}
 	watchdog_init();
+	/* Ready means the socket listens; children come up on their own. */
 	sd_notify(0, "READY=1");
+	supervisor_configure(qms_mcp, qmsd.conf);
 	notify_status();
 
 	event_base_dispatch(qmsd.base);
 
 	control_shutdown();
 	component_set_hook(NULL);
+	supervisor_free(qms_mcp);
+	curl_loop_shutdown();
+	if (shutdown_ev != NULL)
+		event_free(shutdown_ev);
 	component_remove(control_component);
 	if (watchdog_ev != NULL)
 		event_free(watchdog_ev);

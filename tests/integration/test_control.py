@@ -54,7 +54,10 @@ def test_status_json():
         assert isinstance(dm["uptime"], (int, float)) and dm["uptime"] >= 0
         assert dm["started"].endswith("Z")
         names = [c["name"] for c in o["components"]]
-        eq(names, ["control"], "components")
+        eq(names, ["control", "qms-mcp"], "components")
+        q = o["components"][1]
+        eq(q["state"], "disabled", "qms-mcp without qms-cli")
+        contains(q["detail"], "qms-cli (enabled = auto)")
         for c in o["components"]:
             for key in ("name", "state", "since", "detail"):
                 assert key in c, key
@@ -217,7 +220,7 @@ def test_notify_lifecycle():
     d = Daemon(watchdog_usec=100000)
     try:
         st = d.notify.wait_for("STATUS=")
-        eq(st, "STATUS=ok: control ready", "status line")
+        eq(st, "STATUS=ok: control ready, qms-mcp disabled", "status line")
         # pets at half the interval: several within a second
         for _ in range(3):
             d.notify.wait_for("WATCHDOG=1", timeout=2)

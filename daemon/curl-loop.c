@@ -1,0 +1,150 @@
+#include <stdlib.h>
+
+#include "curl-loop.h"
+#include "log.h"
+#include "util.h"
+
+struct transfer {
+	curl_loop_done	 done;
+	void		*arg;
+};
+
+static struct event_base *cl_base;
+static CURLM		*cl_multi;
+static struct event	*cl_timer;
+
+static void
+check_done(void)
+{
+	struct transfer	*t;
+	CURLMsg		*msg;
+	CURLcode	 rc;
+	CURL		*easy;
+	int		 left;
+
+	while ((msg = curl_multi_info_read(cl_multi, &left)) != NULL) {
+		if (msg->msg != CURLMSG_DONE)
+			continue;
+		easy = msg->easy_handle;
+		rc = msg->data.result;
+		curl_easy_getinfo(easy, CURLINFO_PRIVATE, (char **)&t);
+		curl_multi_remove_handle(cl_multi, easy);
+		curl_easy_setopt(easy, CURLOPT_PRIVATE, NULL);
+		if (t != NULL) {
+			t->done(easy, rc, t->arg);
+			free(t);
+		}
+	}
+}
+
+static void
+on_socket_event(evutil_socket_t fd, short ev, void *arg)
+{
+	int	flags = 0, running;
+
+	if (ev & EV_READ)
+		flags |= CURL_CSELECT_IN;
+	if (ev & EV_WRITE)
+		flags |= CURL_CSELECT_OUT;
+	curl_multi_socket_action(cl_multi, fd, flags, &running);
+	check_done();
+}
+
+static void
+on_timeout(evutil_socket_t fd, short ev, void *arg)
+{
+	int	running;
+
+	curl_multi_socket_action(cl_multi, CURL_SOCKET_TIMEOUT, 0, &running);
+	check_done();
+}
+
+static int
+socket_cb(CURL *easy, curl_socket_t s, int what, void *userp, void *sockp)
+{
+	struct event	*ev = sockp;
+	short		 kind = EV_PERSIST;
+
+	if (what == CURL_POLL_REMOVE) {
+		if (ev != NULL)
+			event_free(ev);
+		curl_multi_assign(cl_multi, s, NULL);
+		return (0);
+	}
+	if (what & CURL_POLL_IN)
+		kind |= EV_READ;
+	if (what & CURL_POLL_OUT)
+		kind |= EV_WRITE;
+	if (ev != NULL)
+		event_free(ev);
+	ev = event_new(cl_base, s, kind, on_socket_event, NULL);
+	event_add(ev, NULL);
+	curl_multi_assign(cl_multi, s, ev);
+	return (0);
+}
+
+static int
+timer_cb(CURLM *multi, long ms, void *userp)
+{
+	struct timeval	tv;
+
+	if (ms < 0) {
+		evtimer_del(cl_timer);
+		return (0);
+	}
+	tv.tv_sec = ms / 1000;
+	tv.tv_usec = (ms % 1000) * 1000;
+	evtimer_add(cl_timer, &tv);
+	return (0);
+}
+
+void
+curl_loop_init(struct event_base *base)
+{
+	if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK)
+		fatalx("curl_global_init failed");
+	cl_base = base;
+	if ((cl_multi = curl_multi_init()) == NULL)
+		fatalx("curl_multi_init failed");
+	cl_timer = evtimer_new(base, on_timeout, NULL);
+	curl_multi_setopt(cl_multi, CURLMOPT_SOCKETFUNCTION, socket_cb);
+	curl_multi_setopt(cl_multi, CURLMOPT_TIMERFUNCTION, timer_cb);
+}
+
+void
+curl_loop_add(CURL *easy, curl_loop_done done, void *arg)
+{
+	struct transfer	*t;
+
+	t = xcalloc(1, sizeof(*t));
+	t->done = done;
+	t->arg = arg;
+	curl_easy_setopt(easy, CURLOPT_PRIVATE, t);
+	/* No signals (curl would use SIGALRM for DNS timeouts). */
+	curl_easy_setopt(easy, CURLOPT_NOSIGNAL, 1L);
+	/* Fails only on misuse or no memory; callers need not handle it. */
+	if (curl_multi_add_handle(cl_multi, easy) != CURLM_OK)
+		fatalx("curl_multi_add_handle failed");
+}
+
+void
+curl_loop_remove(CURL *easy)
+{
+	struct transfer	*t = NULL;
+
+	curl_easy_getinfo(easy, CURLINFO_PRIVATE, (char **)&t);
+	curl_multi_remove_handle(cl_multi, easy);
+	curl_easy_setopt(easy, CURLOPT_PRIVATE, NULL);
+	free(t);
+}
+
+void
+curl_loop_shutdown(void)
+{
+	if (cl_multi == NULL)
+		return;
+	curl_multi_cleanup(cl_multi);
+	cl_multi = NULL;
+	event_free(cl_timer);
+	curl_global_cleanup();
+}

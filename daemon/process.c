@@ -1,0 +1,355 @@
+#include <sys/types.h>
+#include <sys/prctl.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+
+#include <errno.h>
+#include <fcntl.h>
+#include <grp.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "argv.h"
+#include "log.h"
+#include "process.h"
+#include "util.h"
+
+extern char **environ;
+
+struct proc {
+	pid_t			 pid;
+	int			 pidfd;
+	int			 out[3];	/* [1], [2]: our read ends */
+	struct event		*exit_ev;
+	struct event		*out_ev[3];
+	const struct proc_ops	*ops;
+	void			*arg;
+	int			 reaped;
+};
+
+/* What the child writes to the error pipe when it cannot exec. */
+struct spawn_failure {
+	int	step;
+	int	err;
+};
+
+enum {
+	STEP_SETSID, STEP_PDEATHSIG, STEP_DUP, STEP_GROUPS, STEP_SETGID,
+	STEP_SETUID, STEP_CHDIR, STEP_EXEC,
+};
+
+static const char *const step_names[] = {
+	"setsid", "prctl", "dup2", "initgroups", "setgid", "setuid",
+	"chdir", "exec",
+};
+
+static const char *const private_env[] = {
+	"NOTIFY_SOCKET=", "WATCHDOG_PID=", "WATCHDOG_USEC=", "LISTEN_FDS=",
+	"LISTEN_PID=", "LISTEN_FDNAMES=", "JOURNAL_STREAM=", "INVOCATION_ID=",
+	"HOME=", "USER=", "LOGNAME=",
+};
+
+static int
+env_private(const char *kv)
+{
+	size_t	i;
+
+	for (i = 0; i < nitems(private_env); i++)
+		if (strncmp(kv, private_env[i], strlen(private_env[i])) == 0)
+			return (1);
+	return (0);
+}
+
+/* An extra KEY=VALUE replaces the same KEY from the base. */
+static int
+env_overridden(const char *kv, char *const *extra)
+{
+	size_t	n = strcspn(kv, "=");
+
+	for (; extra != NULL && *extra != NULL; extra++)
+		if (strncmp(*extra, kv, n + 1) == 0)
+			return (1);
+	return (0);
+}
+
+char **
+proc_environ(const char *user, const char *home, char *const *extra)
+{
+	char	**env;
+	size_t	  n = 0, i;
+
+	n = argv_count(environ) + argv_count(extra) + 4;
+	env = xcalloc(n, sizeof(*env));
+	n = 0;
+	for (i = 0; environ[i] != NULL; i++)
+		if (!env_private(environ[i]) &&
+		    !env_overridden(environ[i], extra))
+			env[n++] = xstrdup(environ[i]);
+	if (home != NULL)
+		xasprintf(&env[n++], "HOME=%s", home);
+	if (user != NULL) {
+		xasprintf(&env[n++], "USER=%s", user);
+		xasprintf(&env[n++], "LOGNAME=%s", user);
+	}
+	for (; extra != NULL && *extra != NULL; extra++)
+		env[n++] = xstrdup(*extra);
+	env[n] = NULL;
+	return (env);
+}
+
+void
+proc_status_string(int status, char *buf, size_t len)
+{
+	if (WIFEXITED(status))
+		snprintf(buf, len, "exit %d", WEXITSTATUS(status));
+	else if (WIFSIGNALED(status))
+		snprintf(buf, len, "signal %d (%s)", WTERMSIG(status),
+		    strsignal(WTERMSIG(status)));
+	else
+		snprintf(buf, len, "status %d", status);
+}
+
+static void __attribute__((noreturn))
+child_fail(int fd, int step)
+{
+	struct spawn_failure	f = { step, errno };
+	ssize_t			n;
+
+	n = write(fd, &f, sizeof(f));
+	(void)n;
+	_exit(127);
+}
+
+/*
+ * In the child, between fork and exec.  qmsd has one thread, so the usual
+ * fork-safety worries do not apply; still, nothing here allocates.
+ */
+static void __attribute__((noreturn))
+child(const struct proc_spec *spec, int devnull, int out, int errout,
+    int failfd, pid_t parent)
+{
+	sigset_t	all;
+	int		sig;
+
+	sigemptyset(&all);
+	sigprocmask(SIG_SETMASK, &all, NULL);
+	for (sig = 1; sig < NSIG; sig++)
+		signal(sig, SIG_DFL);
+
+	if (setsid() == -1)
+		child_fail(failfd, STEP_SETSID);
+	/* Never outlive qmsd, even when it is SIGKILLed. */
+	if (prctl(PR_SET_PDEATHSIG, SIGKILL) == -1)
+		child_fail(failfd, STEP_PDEATHSIG);
+	if (getppid() != parent)
+		_exit(127);
+	if (dup2(devnull, 0) == -1 || dup2(out, 1) == -1 ||
+	    dup2(errout, 2) == -1)
+		child_fail(failfd, STEP_DUP);
+	/* Nothing of qmsd's but the error pipe, which closes on exec. */
+	if (failfd > 3)
+		syscall(SYS_close_range, 3, failfd - 1, 0);
+	syscall(SYS_close_range, failfd + 1, ~0U, 0);
+
+	if (geteuid() == 0 && (spec->uid != 0 || spec->gid != 0)) {
+		if (initgroups(spec->user, spec->gid) == -1)
+			child_fail(failfd, STEP_GROUPS);
+		if (setgid(spec->gid) == -1)
+			child_fail(failfd, STEP_SETGID);
+		if (setuid(spec->uid) == -1)
+			child_fail(failfd, STEP_SETUID);
+	}
+	if (spec->workdir != NULL && chdir(spec->workdir) == -1)
+		child_fail(failfd, STEP_CHDIR);
+	/* execvp searches the child's PATH, not qmsd's. */
+	environ = (char **)spec->env;
+	execvp(spec->argv[0], spec->argv);
+	child_fail(failfd, STEP_EXEC);
+}
+
+static void
+read_output(struct proc *p, int stream)
+{
+	char	buf[16384];
+	ssize_t	n;
+
+	while (p->out[stream] != -1) {
+		n = read(p->out[stream], buf, sizeof(buf));
+		if (n > 0) {
+			if (p->ops->output != NULL)
+				p->ops->output(p, stream, buf, (size_t)n,
+				    p->arg);
+			continue;
+		}
+		if (n == -1 && (errno == EAGAIN || errno == EINTR))
+			return;
+		event_free(p->out_ev[stream]);
+		p->out_ev[stream] = NULL;
+		close(p->out[stream]);
+		p->out[stream] = -1;
+	}
+}
+
+static void
+on_output(evutil_socket_t fd, short ev, void *arg)
+{
+	struct proc	*p = arg;
+
+	read_output(p, fd == p->out[1] ? 1 : 2);
+}
+
+static void
+on_exit_ready(evutil_socket_t fd, short ev, void *arg)
+{
+	struct proc	*p = arg;
+	int		 status;
+	pid_t		 r;
+
+	do
+		r = waitpid(p->pid, &status, WNOHANG);
+	while (r == -1 && errno == EINTR);
+	if (r == 0)
+		return;		/* spurious */
+	if (r == -1) {
+		log_warn("waitpid %d", (int)p->pid);
+		status = 0;
+	}
+	p->reaped = 1;
+	event_del(p->exit_ev);
+	/* Leftovers of the group (daemonised helpers) go with the leader. */
+	kill(-p->pid, SIGKILL);
+	/* Deliver what the child wrote before it went. */
+	read_output(p, 1);
+	read_output(p, 2);
+	p->ops->exited(p, status, p->arg);
+}
+
+static int
+pidfd_open(pid_t pid)
+{
+	return ((int)syscall(SYS_pidfd_open, pid, 0));
+}
+
+struct proc *
+proc_spawn(struct event_base *base, const struct proc_spec *spec,
+    const struct proc_ops *ops, void *arg, char *err, size_t errlen)
+{
+	struct spawn_failure	 f;
+	struct proc		*p;
+	int			 outp[2] = { -1, -1 }, errp[2] = { -1, -1 };
+	int			 failp[2] = { -1, -1 }, devnull, status;
+	pid_t			 pid, parent = getpid();
+	ssize_t			 n;
+
+	if ((devnull = open("/dev/null", O_RDONLY | O_CLOEXEC)) == -1) {
+		snprintf(err, errlen, "/dev/null: %s", strerror(errno));
+		return (NULL);
+	}
+	if (pipe2(outp, O_CLOEXEC) == -1 || pipe2(errp, O_CLOEXEC) == -1 ||
+	    pipe2(failp, O_CLOEXEC) == -1) {
+		snprintf(err, errlen, "pipe: %s", strerror(errno));
+		goto fail;
+	}
+	if ((pid = fork()) == -1) {
+		snprintf(err, errlen, "fork: %s", strerror(errno));
+		goto fail;
+	}
+	if (pid == 0)
+		child(spec, devnull, outp[1], errp[1], failp[1], parent);
+
+	close(devnull);
+	close(outp[1]);
+	close(errp[1]);
+	close(failp[1]);
+	devnull = outp[1] = errp[1] = failp[1] = -1;
+
+	/* Blocks only until exec, which closes the pipe, or a failure. */
+	do
+		n = read(failp[0], &f, sizeof(f));
+	while (n == -1 && errno == EINTR);
+	close(failp[0]);
+	failp[0] = -1;
+	if (n == (ssize_t)sizeof(f)) {
+		waitpid(pid, &status, 0);
+		snprintf(err, errlen, "%s %s: %s", step_names[f.step],
+		    f.step == STEP_CHDIR ? spec->workdir : spec->argv[0],
+		    strerror(f.err));
+		goto fail;
+	}
+
+	p = xcalloc(1, sizeof(*p));
+	p->pid = pid;
+	p->ops = ops;
+	p->arg = arg;
+	p->out[0] = -1;
+	p->out[1] = outp[0];
+	p->out[2] = errp[0];
+	if ((p->pidfd = pidfd_open(pid)) == -1)
+		fatal("pidfd_open");
+	fcntl(p->pidfd, F_SETFD, FD_CLOEXEC);
+	fcntl(p->out[1], F_SETFL, O_NONBLOCK);
+	fcntl(p->out[2], F_SETFL, O_NONBLOCK);
+	p->exit_ev = event_new(base, p->pidfd, EV_READ | EV_PERSIST,
+	    on_exit_ready, p);
+	p->out_ev[1] = event_new(base, p->out[1], EV_READ | EV_PERSIST,
+	    on_output, p);
+	p->out_ev[2] = event_new(base, p->out[2], EV_READ | EV_PERSIST,
+	    on_output, p);
+	event_add(p->exit_ev, NULL);
+	event_add(p->out_ev[1], NULL);
+	event_add(p->out_ev[2], NULL);
+	return (p);
+
+fail:
+	if (devnull != -1)
+		close(devnull);
+	for (n = 0; n < 2; n++) {
+		if (outp[n] != -1)
+			close(outp[n]);
+		if (errp[n] != -1)
+			close(errp[n]);
+		if (failp[n] != -1)
+			close(failp[n]);
+	}
+	return (NULL);
+}
+
+pid_t
+proc_pid(const struct proc *p)
+{
+	return (p->pid);
+}
+
+int
+proc_kill(struct proc *p, int sig)
+{
+	if (p->reaped)
+		return (-1);
+	return (kill(-p->pid, sig));
+}
+
+void
+proc_free(struct proc *p)
+{
+	int	i, status;
+
+	if (p == NULL)
+		return;
+	if (!p->reaped) {
+		kill(-p->pid, SIGKILL);
+		while (waitpid(p->pid, &status, 0) == -1 && errno == EINTR)
+			;
+	}
+	for (i = 1; i <= 2; i++) {
+		if (p->out_ev[i] != NULL)
+			event_free(p->out_ev[i]);
+		if (p->out[i] != -1)
+			close(p->out[i]);
+	}
+	event_free(p->exit_ev);
+	close(p->pidfd);
+	free(p);
+}
