@@ -58,13 +58,44 @@ age(const char *since, char *buf, size_t len)
 	    buf, len);
 }
 
+/* A second line for what a supervised component adds to its row. */
+static void
+print_facts(const cJSON *c)
+{
+	const cJSON	*pid = cJSON_GetObjectItemCaseSensitive(c, "pid");
+	const cJSON	*restarts = cJSON_GetObjectItemCaseSensitive(c,
+			    "restarts");
+	const cJSON	*probe = cJSON_GetObjectItemCaseSensitive(c,
+			    "probe_ms");
+	const char	*last = str(c, "last_exit");
+	char		 buf[256];
+	size_t		 off = 0;
+
+	buf[0] = '\0';
+	if (cJSON_IsNumber(pid))
+		off += (size_t)snprintf(buf + off, sizeof(buf) - off,
+		    ", pid %d", pid->valueint);
+	if (cJSON_IsNumber(restarts))
+		off += (size_t)snprintf(buf + off, sizeof(buf) - off,
+		    ", %d restart%s", restarts->valueint,
+		    restarts->valueint == 1 ? "" : "s");
+	if (last != NULL && off < sizeof(buf))
+		off += (size_t)snprintf(buf + off, sizeof(buf) - off,
+		    ", last exit: %s", last);
+	if (cJSON_IsNumber(probe) && off < sizeof(buf))
+		snprintf(buf + off, sizeof(buf) - off, ", probe %.0f ms",
+		    probe->valuedouble);
+	if (buf[0] != '\0')
+		printf("%-16s %s\n", "", buf + 2);
+}
+
 static void
 print_text(const cJSON *res)
 {
 	const cJSON	*d = cJSON_GetObjectItemCaseSensitive(res, "daemon");
-	const cJSON	*list, *c, *pid, *restarts;
+	const cJSON	*list, *c;
 	const char	*s;
-	char		 up[32], ago[32], extra[64];
+	char		 up[32], ago[32];
 
 	format_duration((uint64_t)(num(d, "uptime") * 1000), up, sizeof(up));
 	printf("qmsd %s: %s\n", (s = str(d, "version")) ? s : "?",
@@ -81,18 +112,9 @@ print_text(const cJSON *res)
 	list = cJSON_GetObjectItemCaseSensitive(res, "components");
 	cJSON_ArrayForEach(c, list) {
 		age(str(c, "since"), ago, sizeof(ago));
-		extra[0] = '\0';
-		pid = cJSON_GetObjectItemCaseSensitive(c, "pid");
-		restarts = cJSON_GetObjectItemCaseSensitive(c, "restarts");
-		if (cJSON_IsNumber(pid) && cJSON_IsNumber(restarts))
-			snprintf(extra, sizeof(extra), " [pid %d, %d "
-			    "restarts]", pid->valueint, restarts->valueint);
-		else if (cJSON_IsNumber(restarts))
-			snprintf(extra, sizeof(extra), " [%d restarts]",
-			    restarts->valueint);
-		printf("%-16s %-11s %-9s %s%s\n", str(c, "name"),
-		    str(c, "state"), ago, (s = str(c, "detail")) ? s : "",
-		    extra);
+		printf("%-16s %-11s %-9s %s\n", str(c, "name"),
+		    str(c, "state"), ago, (s = str(c, "detail")) ? s : "");
+		print_facts(c);
 	}
 }
 

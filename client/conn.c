@@ -8,6 +8,7 @@
 
 #include <errno.h>
 #include <poll.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -18,8 +19,10 @@
 
 #define CALL_TIMEOUT_MS	10000
 
-static int
-connect_socket(char *why, size_t len)
+volatile sig_atomic_t ctl_interrupted;
+
+int
+ctl_connect(char *why, size_t len)
 {
 	struct sockaddr_un	sun;
 	int			fd;
@@ -60,16 +63,30 @@ write_all(int fd, const char *buf, size_t len)
 	return (0);
 }
 
-/* Read up to the first newline; NULL with why set on failure. */
-static char *
-read_line(int fd, size_t *lenp, char *why, size_t whylen)
+/*
+ * Read one line, keeping what follows it for the next call.  A line of
+ * the control protocol is at most PROTO_MAX_LINE on the way in; answers
+ * (status, logs) may be longer and are read whole.
+ */
+char *
+ctl_readline(int fd, size_t *lenp, int timeout_ms, char *why, size_t whylen)
 {
+	static char	*rest;
+	static size_t	 restlen;
 	struct pollfd	 pfd = { .fd = fd, .events = POLLIN };
 	char		*buf = NULL, *nl, *p;
 	size_t		 len = 0, cap = 0;
 	ssize_t		 n;
 	int		 rc;
 
+	if (restlen > 0) {
+		buf = rest;
+		len = cap = restlen;
+		rest = NULL;
+		restlen = 0;
+		if ((nl = memchr(buf, '\n', len)) != NULL)
+			goto found;
+	}
 	for (;;) {
 		if (cap - len < 4096) {
 			cap = cap == 0 ? 8192 : cap * 2;
@@ -80,13 +97,19 @@ read_line(int fd, size_t *lenp, char *why, size_t whylen)
 			}
 			buf = p;
 		}
-		rc = poll(&pfd, 1, CALL_TIMEOUT_MS);
-		if (rc == -1 && errno == EINTR)
+		rc = poll(&pfd, 1, timeout_ms);
+		if (rc == -1 && errno == EINTR) {
+			if (ctl_interrupted) {
+				snprintf(why, whylen, "interrupted");
+				free(buf);
+				return (NULL);
+			}
 			continue;
+		}
 		if (rc <= 0) {
 			if (rc == 0)
 				snprintf(why, whylen, "no answer within %d s",
-				    CALL_TIMEOUT_MS / 1000);
+				    timeout_ms / 1000);
 			else
 				snprintf(why, whylen, "poll: %s",
 				    strerror(errno));
@@ -94,7 +117,7 @@ read_line(int fd, size_t *lenp, char *why, size_t whylen)
 			return (NULL);
 		}
 		if ((n = read(fd, buf + len, cap - len - 1)) == -1) {
-			if (errno == EINTR)
+			if (errno == EINTR && !ctl_interrupted)
 				continue;
 			snprintf(why, whylen, "read: %s", strerror(errno));
 			free(buf);
@@ -107,52 +130,53 @@ read_line(int fd, size_t *lenp, char *why, size_t whylen)
 		}
 		len += (size_t)n;
 		buf[len] = '\0';
-		if ((nl = memchr(buf, '\n', len)) != NULL) {
-			*lenp = (size_t)(nl - buf);
-			return (buf);
-		}
+		if ((nl = memchr(buf, '\n', len)) != NULL)
+			break;
 	}
+found:
+	*lenp = (size_t)(nl - buf);
+	if (len > *lenp + 1) {
+		restlen = len - *lenp - 1;
+		if ((rest = malloc(restlen + 1)) == NULL)
+			restlen = 0;
+		else
+			memcpy(rest, nl + 1, restlen);
+	}
+	*nl = '\0';
+	return (buf);
 }
 
 int
-ctl_call(const char *method, cJSON *params, cJSON **result,
-    char *unreachable, size_t ulen)
+ctl_send(int fd, const char *method, cJSON *params, char *why, size_t len)
 {
-	struct proto_response	 resp;
-	char			 why[256], *req, *line;
-	size_t			 len;
-	int			 fd;
+	char	*req;
 
-	*result = NULL;
-	if ((fd = connect_socket(why, sizeof(why))) == -1) {
-		cJSON_Delete(params);
-		snprintf(unreachable, ulen, "cannot connect to qmsd at %s: %s",
-		    socket_path, why);
-		return (EXIT_UNREACHABLE);
+	if ((req = proto_encode_request(1, method, params)) == NULL) {
+		snprintf(why, len, "cannot encode the request");
+		return (-1);
 	}
-	if ((req = proto_encode_request(1, method, params)) == NULL ||
-	    write_all(fd, req, strlen(req)) == -1) {
-		snprintf(unreachable, ulen, "cannot send to qmsd at %s: %s",
-		    socket_path, req == NULL ? "encoding failed" :
-		    strerror(errno));
+	if (write_all(fd, req, strlen(req)) == -1) {
+		snprintf(why, len, "cannot send to qmsd at %s: %s",
+		    socket_path, strerror(errno));
 		free(req);
-		close(fd);
-		return (EXIT_UNREACHABLE);
+		return (-1);
 	}
 	free(req);
-	line = read_line(fd, &len, why, sizeof(why));
-	close(fd);
-	if (line == NULL) {
-		snprintf(unreachable, ulen, "qmsd at %s: %s", socket_path,
-		    why);
-		return (EXIT_UNREACHABLE);
-	}
+	return (0);
+}
+
+/* Decode an answer: EXIT_OK with its result, else EXIT_FAILED, printed. */
+int
+ctl_answer(const char *method, const char *line, size_t len, cJSON **result)
+{
+	struct proto_response	resp;
+	char			why[256];
+
+	*result = NULL;
 	if (proto_decode_response(line, len, &resp, why, sizeof(why)) == -1) {
-		free(line);
 		fprintf(stderr, "qmsctl: %s\n", why);
 		return (EXIT_FAILED);
 	}
-	free(line);
 	if (resp.result == NULL) {
 		fprintf(stderr, "qmsctl: %s: %s\n", method, resp.message);
 		proto_response_free(&resp);
@@ -161,4 +185,35 @@ ctl_call(const char *method, cJSON *params, cJSON **result,
 	*result = cJSON_DetachItemFromObjectCaseSensitive(resp.root, "result");
 	proto_response_free(&resp);
 	return (EXIT_OK);
+}
+
+int
+ctl_call(const char *method, cJSON *params, cJSON **result,
+    char *unreachable, size_t ulen)
+{
+	char	 why[256], *line;
+	size_t	 len;
+	int	 fd, rc;
+
+	*result = NULL;
+	if ((fd = ctl_connect(why, sizeof(why))) == -1) {
+		cJSON_Delete(params);
+		snprintf(unreachable, ulen, "cannot connect to qmsd at %s: %s",
+		    socket_path, why);
+		return (EXIT_UNREACHABLE);
+	}
+	if (ctl_send(fd, method, params, unreachable, ulen) == -1) {
+		close(fd);
+		return (EXIT_UNREACHABLE);
+	}
+	line = ctl_readline(fd, &len, CALL_TIMEOUT_MS, why, sizeof(why));
+	close(fd);
+	if (line == NULL) {
+		snprintf(unreachable, ulen, "qmsd at %s: %s", socket_path,
+		    why);
+		return (EXIT_UNREACHABLE);
+	}
+	rc = ctl_answer(method, line, len, result);
+	free(line);
+	return (rc);
 }

@@ -11,13 +11,21 @@
 
 #include "qmsctl.h"
 
+extern const struct cmd_entry cmd_logs_entry;
 extern const struct cmd_entry cmd_reload_entry;
+extern const struct cmd_entry cmd_restart_entry;
+extern const struct cmd_entry cmd_start_entry;
 extern const struct cmd_entry cmd_status_entry;
+extern const struct cmd_entry cmd_stop_entry;
 extern const struct cmd_entry cmd_version_entry;
 
 static const struct cmd_entry *const cmd_table[] = {
+	&cmd_logs_entry,
 	&cmd_reload_entry,
+	&cmd_restart_entry,
+	&cmd_start_entry,
 	&cmd_status_entry,
+	&cmd_stop_entry,
 	&cmd_version_entry,
 };
 
@@ -126,6 +134,8 @@ main(int argc, char *argv[])
 		socket_path = default_socket();
 	if ((e = find_command(argv[0])) == NULL)
 		return (EXIT_USAGE);
-	optind = 1;	/* each command runs getopt over its own words */
+	/* Each command runs getopt over its own words; 0 makes glibc start
+	 * afresh, forgetting the "+" of the global options. */
+	optind = 0;
 	return (e->exec(argc, argv));
 }

@@ -29,4 +29,20 @@ int	 ctl_call(const char *method, cJSON *params, cJSON **result,
 	    char *unreachable, size_t len);
 void	 cmd_usage(const struct cmd_entry *);
 
+/* The pieces of ctl_call, for commands that read more than one answer. */
+#include <signal.h>
+#include <stddef.h>
+extern volatile sig_atomic_t ctl_interrupted;	/* set by a handler */
+int	 ctl_connect(char *why, size_t);
+int	 ctl_send(int fd, const char *method, cJSON *params, char *why,
+	    size_t);
+char	*ctl_readline(int fd, size_t *len, int timeout_ms, char *why,
+	    size_t);
+int	 ctl_answer(const char *method, const char *line, size_t len,
+	    cJSON **result);
+
+/* start, stop, restart: the same request with a component name. */
+int	 ctl_component_action(const struct cmd_entry *, const char *method,
+	    int argc, char **argv);
+
 #endif

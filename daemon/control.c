@@ -491,7 +491,7 @@ listen_path(const char *path, char *err, size_t errlen)
 		    qmsd.conf->admin_group);
 	if (chmod(path, 0660) == -1)
 		log_warn("control: chmod %s", path);
-	if (listen(fd, 128) == -1) {
+	if (listen(fd, SOMAXCONN) == -1) {
 		snprintf(err, errlen, "listen %s: %s", path, strerror(errno));
 		close(fd);
 		unlink(path);

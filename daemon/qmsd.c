@@ -17,6 +17,7 @@
 #include "control.h"
 #include "curl-loop.h"
 #include "log.h"
+#include "notify.h"
 #include "proto.h"
 #include "qmsd.h"
 #include "supervisor.h"
@@ -43,11 +44,7 @@ usage(void)
 static void
 notify_status(void)
 {
-	char	buf[512], line[600];
-
-	component_summary(buf, sizeof(buf));
-	snprintf(line, sizeof(line), "STATUS=%s", buf);
-	sd_notify(0, line);
+	notify_status_soon(component_summary);
 }
 
 /*
@@ -81,11 +78,11 @@ qmsd_reload(char *err, size_t errlen)
 {
 	struct config	*c;
 
-	sd_notify(0, "RELOADING=1");
+	notify_send("RELOADING=1");
 	if ((c = config_load(config_file(), err, errlen)) == NULL) {
 		log_warnx("reload failed, keeping the running configuration: "
 		    "%s", err);
-		sd_notify(0, "READY=1");
+		notify_send("READY=1");
 		notify_status();
 		return (-1);
 	}
@@ -98,7 +95,7 @@ qmsd_reload(char *err, size_t errlen)
 	supervisor_configure(qms_mcp, c);
 	log_info("configuration reloaded from %s",
 	    c->file != NULL ? c->file : "built-in defaults");
-	sd_notify(0, "READY=1");
+	notify_send("READY=1");
 	notify_status();
 	return (0);
 }
@@ -157,7 +154,7 @@ shutdown_begin(const char *why)
 		return;
 	shutting_down = 1;
 	log_info("%s: shutting down", why);
-	sd_notify(0, "STOPPING=1");
+	notify_send("STOPPING=1");
 	ms = qmsd.conf->qms_mcp.stop_timeout + SHUTDOWN_GRACE_MS;
 	tv.tv_sec = (time_t)(ms / 1000);
 	tv.tv_usec = (suseconds_t)(ms % 1000) * 1000;
@@ -190,7 +187,7 @@ on_signal(evutil_socket_t sig, short ev, void *arg)
 static void
 on_watchdog(evutil_socket_t fd, short ev, void *arg)
 {
-	sd_notify(0, "WATCHDOG=1");
+	notify_send("WATCHDOG=1");
 }
 
 static void
@@ -305,6 +302,7 @@ main(int argc, char *argv[])
 		event_add(sig_ev[i], NULL);
 	}
 
+	notify_init(qmsd.base);
 	curl_loop_init(qmsd.base);
 	component_set_hook(notify_status);
 	control_component = component_add("control");
@@ -330,7 +328,7 @@ main(int argc, char *argv[])
 	}
 	watchdog_init();
 	/* Ready means the socket listens; children come up on their own. */
-	sd_notify(0, "READY=1");
+	notify_send("READY=1");
 	supervisor_configure(qms_mcp, qmsd.conf);
 	notify_status();
 
@@ -347,6 +345,7 @@ main(int argc, char *argv[])
 		event_free(watchdog_ev);
 	for (i = 0; i < 3; i++)
 		event_free(sig_ev[i]);
+	notify_shutdown();
 	event_base_free(qmsd.base);
 	config_free(qmsd.conf);
 	free(qmsd.socket_path);

@@ -404,10 +404,14 @@ sv_terminate(struct supervisor *sv, enum sv_after after, const char *cause)
  * backoff delay, which doubles up to its maximum.
  */
 static void
-sv_failure(struct supervisor *sv, const char *cause)
+sv_failure(struct supervisor *sv, const char *why)
 {
 	uint64_t	now = now_ms(), delay;
 	size_t		i, recent = 0;
+	char		cause[512];
+
+	/* why may be sv->detail itself, which is rewritten below. */
+	snprintf(cause, sizeof(cause), "%s", why);
 
 	if (sv->nfailures == SV_MAX_FAILURES) {
 		memmove(sv->failures, sv->failures + 1,
@@ -434,6 +438,8 @@ sv_failure(struct supervisor *sv, const char *cause)
 	timer_set(sv, sv->timer, delay);
 	sv_detail(sv, "%s; next start in %.1fs", cause, (double)delay / 1000);
 	sv_enter(sv, SV_BACKOFF, cause);
+	log_info("%s: next start in %llu ms", sv->name,
+	    (unsigned long long)delay);
 }
 
 /* After an exit nobody asked for, per the restart policy. */

@@ -17,6 +17,11 @@ test)	want=$test ;;
 esac
 
 missing=""
+# Node.js for the real MCP peers (tests/node): any packaged node will do
+# when one is already installed (CI machines bring Node 20).
+if [ "${1:-}" = test ] && ! command -v npm >/dev/null 2>&1; then
+	want="$want nodejs npm"
+fi
 for p in $want; do
 	dpkg-query -W -f='${Status}\n' "$p" 2>/dev/null |
 	    grep -q "install ok installed" || missing="$missing $p"

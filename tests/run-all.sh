@@ -9,6 +9,14 @@ top=$(pwd)
 
 sh tests/deps.sh test
 
+# The real MCP servers and clients the tests run against, pinned by the
+# lock file; installed again only when the lock file changes.
+if ! cmp -s tests/node/package-lock.json \
+    tests/node/node_modules/.qmsd-lock 2>/dev/null; then
+	(cd tests/node && npm ci --no-audit --no-fund --loglevel=error)
+	cp tests/node/package-lock.json tests/node/node_modules/.qmsd-lock
+fi
+
 setup() {
 	dir=$1; shift
 	if [ -f "$dir/build.ninja" ]; then

@@ -13,56 +13,60 @@ import socket
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 import traceback
 
-QMSD = os.environ.get("QMSD", "build/daemon/qmsd")
-QMSCTL = os.environ.get("QMSCTL", "build/client/qmsctl")
+QMSD = os.path.abspath(os.environ.get("QMSD", "build/dev/daemon/qmsd"))
+QMSCTL = os.path.abspath(os.environ.get("QMSCTL", "build/dev/client/qmsctl"))
 
 
 class Notify:
-    """A NOTIFY_SOCKET datagram socket, as systemd would hold it."""
+    """A NOTIFY_SOCKET datagram socket, as systemd would hold it.
+
+    A thread reads it all the time, as systemd does, so that qmsd never
+    finds it full."""
 
     def __init__(self, path):
         self.path = path
         self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
         self.sock.bind(path)
         self.messages = []
+        self.cond = threading.Condition()
+        self.closed = False
+        threading.Thread(target=self._reader, daemon=True).start()
 
-    def wait_for(self, key, timeout=10.0):
-        """Wait for a message holding KEY=...; return it."""
-        for m in self.messages:
-            if m.startswith(key):
-                self.messages.remove(m)
-                return m
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            self.sock.settimeout(max(0.01, deadline - time.monotonic()))
+    def _reader(self):
+        while True:
             try:
                 data = self.sock.recv(4096).decode()
-            except socket.timeout:
-                break
-            lines = data.split("\n")
-            found = None
-            for line in lines:
-                if found is None and line.startswith(key):
-                    found = line
-                elif line:
-                    self.messages.append(line)
-            if found is not None:
-                return found
-        raise AssertionError(f"no {key} from qmsd within {timeout}s; "
-                             f"saw {self.messages}")
+            except OSError:
+                return
+            with self.cond:
+                self.messages += [l for l in data.split("\n") if l]
+                self.cond.notify_all()
 
-    def drain(self):
-        self.sock.settimeout(0.0)
-        try:
+    def wait_for(self, key, timeout=10.0):
+        """Wait for a message starting with KEY; consume it and those
+        before it, and return it."""
+        deadline = time.monotonic() + timeout
+        with self.cond:
             while True:
-                for line in self.sock.recv(4096).decode().split("\n"):
-                    if line:
-                        self.messages.append(line)
-        except (BlockingIOError, socket.timeout):
-            pass
+                for i, m in enumerate(self.messages):
+                    if m.startswith(key):
+                        del self.messages[:i + 1]
+                        return m
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    raise AssertionError(f"no {key} from qmsd within "
+                                         f"{timeout}s; saw {self.messages}")
+                self.cond.wait(left)
+
+    def take(self):
+        """Everything received so far."""
+        with self.cond:
+            got, self.messages = self.messages, []
+            return got
 
     def close(self):
         self.sock.close()
@@ -144,8 +148,8 @@ class Daemon:
 
     def connect(self):
         s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        s.connect(self.socket)      # blocking: waits out a full backlog
         s.settimeout(10)
-        s.connect(self.socket)
         return s
 
     def alive(self):
@@ -168,6 +172,43 @@ class Daemon:
         self.notify.close()
         self.stderr.close()
         shutil.rmtree(self.dir, ignore_errors=True)
+
+
+def free_port():
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    port = s.getsockname()[1]
+    s.close()
+    return port
+
+
+NODE_MODULES = os.path.join(os.path.dirname(os.path.abspath(__file__)),
+                            "..", "node", "node_modules")
+EVERYTHING = os.path.join(NODE_MODULES, "@modelcontextprotocol",
+                          "server-everything", "dist", "index.js")
+
+
+def component(d, name):
+    """The status row of one component."""
+    for c in d.rpc("status")["result"]["components"]:
+        if c["name"] == name:
+            return c
+    raise AssertionError("no component " + name)
+
+
+def wait_state(d, name, states, timeout=30, cond=None):
+    """Poll status until NAME is in one of STATES (and cond(row) holds)."""
+    if isinstance(states, str):
+        states = (states,)
+    deadline = time.monotonic() + timeout
+    row = None
+    while time.monotonic() < deadline:
+        row = component(d, name)
+        if row["state"] in states and (cond is None or cond(row)):
+            return row
+        time.sleep(0.05)
+    raise AssertionError(f"{name} never reached {states}: {row}\n"
+                         + d.log()[-3000:])
 
 
 def qmsctl(*args, timeout=30, input=None, env=None, prefix=()):
