@@ -345,12 +345,17 @@ set_value(struct parse *p, const struct key *k, const char *v)
 		}
 		return (0);
 	case KEY_COMMAND:
-		if ((n = argv_split(v, &words, why, sizeof(why))) <= 0) {
-			parse_error(p, "%s: %s", k->name, n == 0 ?
-			    "empty command" : why);
+		n = argv_split(v, &words, why, sizeof(why));
+		if (n > 0 && words[0][0] == '\0') {
+			n = 0;
+			snprintf(why, sizeof(why), "empty program name");
+		} else if (n == 0)
+			snprintf(why, sizeof(why), "empty command");
+		argv_free(words);
+		if (n <= 0) {
+			parse_error(p, "%s: %s", k->name, why);
 			return (-1);
 		}
-		argv_free(words);
 		free(*sp);
 		*sp = xstrdup(v);
 		return (0);
@@ -594,7 +599,7 @@ config_expand(const struct config *c, const char *s)
 }
 
 struct config *
-config_load(const char *file, char *err, size_t errlen)
+config_load_stream(FILE *fp, const char *file, char *err, size_t errlen)
 {
 	struct parse	 p;
 	struct config	*c;
@@ -603,18 +608,13 @@ config_load(const char *file, char *err, size_t errlen)
 	c = xcalloc(1, sizeof(*c));
 	c->log_level = LOG_LEVEL_INFO;
 	set_defaults(c);
-	if (file != NULL) {
+	if (fp != NULL) {
 		memset(&p, 0, sizeof(p));
 		p.conf = c;
 		p.file = file;
+		p.fp = fp;
 		c->file = xstrdup(file);
-		if ((p.fp = fopen(file, "r")) == NULL) {
-			snprintf(err, errlen, "%s: %s", file, strerror(errno));
-			config_free(c);
-			return (NULL);
-		}
 		rc = ini_parse_stream(reader, &p, handler, &p);
-		fclose(p.fp);
 		if (rc != 0 || p.err_line != 0) {
 			if (p.err_line != 0 && (rc == 0 || p.err_line <= rc))
 				snprintf(err, errlen, "%s:%d: %s", file,
@@ -631,6 +631,23 @@ config_load(const char *file, char *err, size_t errlen)
 		config_free(c);
 		return (NULL);
 	}
+	return (c);
+}
+
+struct config *
+config_load(const char *file, char *err, size_t errlen)
+{
+	struct config	*c;
+	FILE		*fp;
+
+	if (file == NULL)
+		return (config_load_stream(NULL, NULL, err, errlen));
+	if ((fp = fopen(file, "r")) == NULL) {
+		snprintf(err, errlen, "%s: %s", file, strerror(errno));
+		return (NULL);
+	}
+	c = config_load_stream(fp, file, err, errlen);
+	fclose(fp);
 	return (c);
 }
 

@@ -9,6 +9,7 @@
 #include <sys/types.h>
 
 #include <stdint.h>
+#include <stdio.h>
 
 #include "log.h"
 
@@ -69,6 +70,9 @@ struct config {
  * NULL with "FILE:LINE: message" (or a message about the defaults) in err.
  */
 struct config	*config_load(const char *file, char *err, size_t errlen);
+/* The same from an open stream (NULL: the defaults), named file in errors. */
+struct config	*config_load_stream(FILE *, const char *file, char *err,
+		    size_t errlen);
 void		 config_free(struct config *);
 
 /* s with every {root} replaced by the project root; free the result. */

@@ -679,6 +679,7 @@ sv_argv(const struct config *c, char *err, size_t errlen)
 	int	  n, i;
 
 	if ((n = argv_split(c->qms_mcp.command, &words, err, errlen)) <= 0) {
+		argv_free(words);
 		if (n == 0)
 			snprintf(err, errlen, "empty command");
 		return (NULL);

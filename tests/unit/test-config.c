@@ -152,6 +152,67 @@ main(void)
 	CHECK(c == NULL && strstr(err, ":2: line longer than") != NULL);
 	config_free(c);
 
+	/* [qms-mcp]: every key, and each kind of bad value. */
+	c = load("[qms-mcp]\nenabled = yes\ncommand = node 'a b' {root}/x\n"
+	    "workdir = {root}/w\nenvironment = A=1 'B=two words'\n"
+	    "environment = C=3\nurl = http://[::1]:9/mcp\n"
+	    "restart = on-failure\nbackoff-min = 5ms\nbackoff-max = 2m\n"
+	    "stable-after = 1h\ngive-up = 4\ngive-up-window = 30s\n"
+	    "start-timeout = 9s\nstop-timeout = 3s\nprobe-interval = 200ms\n"
+	    "probe-timeout = 1s\nprobe-failures = 7\n", err, sizeof(err));
+	CHECK(c != NULL);
+	if (c != NULL) {
+		char *x = config_expand(c, c->qms_mcp.workdir);
+		CHECK(c->qms_mcp.enabled == TRI_YES);
+		CHECK_STR(c->qms_mcp.environment[0], "A=1");
+		CHECK_STR(c->qms_mcp.environment[1], "B=two words");
+		CHECK_STR(c->qms_mcp.environment[2], "C=3");
+		CHECK(c->qms_mcp.environment[3] == NULL);
+		CHECK(c->qms_mcp.restart.policy == RESTART_ON_FAILURE);
+		CHECK(c->qms_mcp.restart.backoff_min == 5);
+		CHECK(c->qms_mcp.restart.backoff_max == 120000);
+		CHECK(c->qms_mcp.restart.give_up == 4);
+		CHECK(c->qms_mcp.probe_failures == 7);
+		CHECK(strncmp(x, c->project_root, strlen(c->project_root)) ==
+		    0 && strcmp(x + strlen(c->project_root), "/w") == 0);
+		free(x);
+	}
+	config_free(c);
+	c = load("", err, sizeof(err));
+	CHECK(c != NULL && c->qms_mcp.enabled == TRI_AUTO &&
+	    c->qms_mcp.restart.backoff_min == 100 &&
+	    c->qms_mcp.restart.backoff_max == 30000 &&
+	    c->qms_mcp.stop_timeout == 10000 &&
+	    c->qms_mcp.probe_failures == 3 &&
+	    strcmp(c->qms_mcp.url, "http://127.0.0.1:8001/mcp") == 0 &&
+	    strcmp(c->qms_mcp.environment[0], "PYTHONUNBUFFERED=1") == 0);
+	config_free(c);
+	EXPECT_ERROR("[qms-mcp]\nenabled = maybe\n", 2,
+	    "enabled must be yes, no or auto, not \"maybe\"");
+	EXPECT_ERROR("[qms-mcp]\ncommand = python3 -m x; rm -rf /\n", 2,
+	    "command: ';' at column 13 would run another command; only one "
+	    "command is allowed");
+	EXPECT_ERROR("[qms-mcp]\ncommand = ''\n", 2,
+	    "command: empty program name");
+	EXPECT_ERROR("[qms-mcp]\ncommand =\n", 2, "command: empty command");
+	EXPECT_ERROR("[qms-mcp]\nworkdir = qms-cli\n", 2,
+	    "workdir must be an absolute path or start with {root}");
+	EXPECT_ERROR("[qms-mcp]\nenvironment = NOEQUALS\n", 2,
+	    "environment: \"NOEQUALS\" is not KEY=VALUE");
+	EXPECT_ERROR("[qms-mcp]\nenvironment = 1A=x\n", 2,
+	    "environment: \"1A=x\" is not KEY=VALUE");
+	EXPECT_ERROR("[qms-mcp]\nurl = http://127.0.0.1/mcp\n", 2,
+	    "url must be http://HOST:PORT/PATH, not "
+	    "\"http://127.0.0.1/mcp\"");
+	EXPECT_ERROR("[qms-mcp]\nrestart = sometimes\n", 2,
+	    "restart must be always, on-failure or never, not \"sometimes\"");
+	EXPECT_ERROR("[qms-mcp]\nbackoff-min = 100\n", 2,
+	    "backoff-min: bad duration \"100\" (write 100ms, 5s, 2m or 1h)");
+	EXPECT_ERROR("[qms-mcp]\ngive-up = -1\n", 2,
+	    "give-up: bad number \"-1\"");
+	EXPECT_ERROR("[qms-mcp]\nstop-timeout = 1s\nstop-timeout = 2s\n", 3,
+	    "stop-timeout is already set at line 2");
+
 	/* A missing file names itself. */
 	unlink(path);
 	c = config_load(path, err, sizeof(err));
