@@ -75,7 +75,8 @@ print_facts(const cJSON *c)
 	if (cJSON_IsNumber(pid))
 		off += (size_t)snprintf(buf + off, sizeof(buf) - off,
 		    ", pid %d", pid->valueint);
-	if (cJSON_IsNumber(restarts))
+	if (cJSON_IsNumber(restarts) && (cJSON_IsNumber(pid) ||
+	    restarts->valueint > 0))
 		off += (size_t)snprintf(buf + off, sizeof(buf) - off,
 		    ", %d restart%s", restarts->valueint,
 		    restarts->valueint == 1 ? "" : "s");

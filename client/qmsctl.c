@@ -11,7 +11,9 @@
 
 #include "qmsctl.h"
 
+extern const struct cmd_entry cmd_git_check_entry;
 extern const struct cmd_entry cmd_logs_entry;
+extern const struct cmd_entry cmd_mcp_config_entry;
 extern const struct cmd_entry cmd_reload_entry;
 extern const struct cmd_entry cmd_restart_entry;
 extern const struct cmd_entry cmd_start_entry;
@@ -20,7 +22,9 @@ extern const struct cmd_entry cmd_stop_entry;
 extern const struct cmd_entry cmd_version_entry;
 
 static const struct cmd_entry *const cmd_table[] = {
+	&cmd_git_check_entry,
 	&cmd_logs_entry,
+	&cmd_mcp_config_entry,
 	&cmd_reload_entry,
 	&cmd_restart_entry,
 	&cmd_start_entry,

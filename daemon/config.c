@@ -10,6 +10,8 @@
 #include <string.h>
 #include <unistd.h>
 
+#include <arpa/inet.h>
+
 #include <ini.h>
 
 #include "argv.h"
@@ -37,6 +39,9 @@ enum key_type {
 	KEY_RESTART,		/* always, on-failure, never */
 	KEY_DURATION,		/* 100ms, 5s, 2m, 1h */
 	KEY_COUNT,		/* whole number >= 0 */
+	KEY_SIZE,		/* 512, 64K, 1M */
+	KEY_LIST,		/* words, by commas or blanks; repeatable */
+	KEY_LISTEN,		/* a KEY_LIST of HOST:PORT */
 };
 
 struct key {
@@ -49,6 +54,8 @@ struct key {
 
 #define OFF(f)	offsetof(struct config, f)
 #define KEY(s, n, t, f)	{ .section = s, .name = n, .type = t, .offset = OFF(f) }
+#define LIST(s, n, t, f) { .section = s, .name = n, .type = t, \
+	.offset = OFF(f), .repeatable = 1 }
 static const struct key keys[] = {
 	KEY("qmsd", "project-root", KEY_DIR, project_root),
 	KEY("qmsd", "run-as", KEY_USER, run_as),
@@ -60,8 +67,7 @@ static const struct key keys[] = {
 	KEY("qms-mcp", "enabled", KEY_TRISTATE, qms_mcp.enabled),
 	KEY("qms-mcp", "command", KEY_COMMAND, qms_mcp.command),
 	KEY("qms-mcp", "workdir", KEY_TEMPLATE, qms_mcp.workdir),
-	{ .section = "qms-mcp", .name = "environment", .type = KEY_ENV,
-	    .offset = OFF(qms_mcp.environment), .repeatable = 1 },
+	LIST("qms-mcp", "environment", KEY_ENV, qms_mcp.environment),
 	KEY("qms-mcp", "url", KEY_URL, qms_mcp.url),
 	KEY("qms-mcp", "restart", KEY_RESTART, qms_mcp.restart.policy),
 	KEY("qms-mcp", "backoff-min", KEY_DURATION, qms_mcp.restart.backoff_min),
@@ -74,7 +80,22 @@ static const struct key keys[] = {
 	KEY("qms-mcp", "probe-interval", KEY_DURATION, qms_mcp.probe_interval),
 	KEY("qms-mcp", "probe-timeout", KEY_DURATION, qms_mcp.probe_timeout),
 	KEY("qms-mcp", "probe-failures", KEY_COUNT, qms_mcp.probe_failures),
+
+	LIST("http", "listen", KEY_LISTEN, http.listen),
+	LIST("http", "allowed-hosts", KEY_LIST, http.allowed_hosts),
+	LIST("http", "allowed-origins", KEY_LIST, http.allowed_origins),
+	KEY("http", "max-body", KEY_SIZE, http.max_body),
+	KEY("http", "max-connections", KEY_COUNT, http.max_connections),
+	KEY("http", "connection-timeout", KEY_DURATION,
+	    http.connection_timeout),
+
+	LIST("git", "remotes", KEY_LIST, git.remotes),
+	LIST("git", "protected-paths", KEY_LIST, git.protected_paths),
+	KEY("git", "timeout", KEY_DURATION, git.timeout),
+	KEY("git", "max-output", KEY_SIZE, git.max_output),
+	KEY("git", "max-concurrent", KEY_COUNT, git.max_concurrent),
 };
+#undef LIST
 #undef KEY
 #undef OFF
 
@@ -85,6 +106,8 @@ static const struct {
 } sections[] = {
 	{ "qmsd", 0 },
 	{ "qms-mcp", 0 },
+	{ "http", 0 },
+	{ "git", 0 },
 };
 
 struct parse {
@@ -243,6 +266,75 @@ valid_env(const char *kv)
 		    *c <= '9')))
 			return (0);
 	return (1);
+}
+
+/* "a, b c" into words; empty pieces are dropped. */
+static char **
+split_list(const char *v)
+{
+	char	**w, *copy, *tok, *save = NULL;
+	size_t	  n = 0;
+
+	copy = xstrdup(v);
+	w = xcalloc(strlen(v) / 2 + 2, sizeof(*w));
+	for (tok = strtok_r(copy, ", \t", &save); tok != NULL;
+	    tok = strtok_r(NULL, ", \t", &save))
+		w[n++] = xstrdup(tok);
+	w[n] = NULL;
+	free(copy);
+	return (w);
+}
+
+/*
+ * HOST:PORT, where HOST is an IPv4 address, [IPv6], or "docker-bridge"
+ * (the gateway of Docker's bridge network, found at run time).  Names are
+ * refused: what a name resolves to can change under a listener.
+ */
+int
+listen_parse(const char *s, char *host, size_t hostlen, int *port)
+{
+	const char	*colon = strrchr(s, ':');
+	char		 h[64];
+	long long	 n;
+	size_t		 len;
+	struct in6_addr	 a6;
+	struct in_addr	 a4;
+
+	if (colon == NULL || colon == s)
+		return (-1);
+	len = (size_t)(colon - s);
+	if (len >= sizeof(h))
+		return (-1);
+	memcpy(h, s, len);
+	h[len] = '\0';
+	if (parse_number(colon + 1, 1, 65535, &n) == -1)
+		return (-1);
+	if (h[0] == '[') {
+		if (len < 3 || h[len - 1] != ']')
+			return (-1);
+		h[len - 1] = '\0';
+		memmove(h, h + 1, len - 1);
+		if (inet_pton(AF_INET6, h, &a6) != 1)
+			return (-1);
+	} else if (strcmp(h, "docker-bridge") != 0 &&
+	    inet_pton(AF_INET, h, &a4) != 1)
+		return (-1);
+	if (host != NULL)
+		snprintf(host, hostlen, "%s", h);
+	if (port != NULL)
+		*port = (int)n;
+	return (0);
+}
+
+static int
+listen_check(const char *s, char *why, size_t len)
+{
+	if (listen_parse(s, NULL, 0, NULL) == -1) {
+		snprintf(why, len, "\"%s\" is not ADDRESS:PORT (an IPv4 "
+		    "address, [IPv6] or docker-bridge, and a port)", s);
+		return (-1);
+	}
+	return (0);
 }
 
 static void
@@ -419,6 +511,34 @@ set_value(struct parse *p, const struct key *k, const char *v)
 			return (-1);
 		}
 		return (0);
+	case KEY_SIZE:
+		if (parse_size(v, (uint64_t *)field) == -1) {
+			parse_error(p, "%s: bad size \"%s\" (write 512, 64K, "
+			    "1M or 1G)", k->name, v);
+			return (-1);
+		}
+		return (0);
+	case KEY_LIST:
+	case KEY_LISTEN:
+		words = split_list(v);
+		for (i = 0; words[i] != NULL; i++) {
+			if (k->type == KEY_LISTEN &&
+			    listen_check(words[i], why, sizeof(why)) == -1) {
+				parse_error(p, "%s: %s", k->name, why);
+				argv_free(words);
+				return (-1);
+			}
+		}
+		if (words[0] == NULL && k->type == KEY_LISTEN) {
+			parse_error(p, "%s: no address", k->name);
+			argv_free(words);
+			return (-1);
+		}
+		list_append((char ***)field, words);
+		if (field == &p->conf->git.protected_paths)
+			p->conf->git.protected_set = 1;
+		argv_free(words);
+		return (0);
 	case KEY_LOGLEVEL:
 		if (log_level_parse(v, &lvl) == -1) {
 			parse_error(p, "%s must be error, warning, info or "
@@ -509,6 +629,29 @@ set_defaults(struct config *c)
 	q->probe_interval = 5000;
 	q->probe_timeout = 2000;
 	q->probe_failures = 3;
+
+	c->http.max_body = 1024 * 1024;
+	c->http.max_connections = 64;
+	c->http.connection_timeout = 60000;
+	c->git.timeout = 50000;
+	c->git.max_output = 1024 * 1024;
+	c->git.max_concurrent = 4;
+}
+
+static char **
+strlist(const char *first, ...)
+{
+	va_list		 ap;
+	const char	*s;
+	char		**l;
+	size_t		 n = 0;
+
+	l = xcalloc(16, sizeof(*l));
+	va_start(ap, first);
+	for (s = first; s != NULL && n < 15; s = va_arg(ap, const char *))
+		l[n++] = xstrdup(s);
+	va_end(ap);
+	return (l);
 }
 
 /* What no file said is taken from the environment and the project root. */
@@ -571,6 +714,13 @@ fill_defaults(struct config *c, char *err, size_t errlen)
 		c->qms_mcp.workdir = xstrdup("{root}/qms-cli");
 	if (c->qms_mcp.url == NULL)
 		c->qms_mcp.url = xstrdup("http://127.0.0.1:8001/mcp");
+	if (c->http.listen == NULL)
+		c->http.listen = strlist("127.0.0.1:8000", NULL);
+	if (c->http.allowed_hosts == NULL)
+		c->http.allowed_hosts = strlist("localhost", "127.0.0.1",
+		    "[::1]", "host.docker.internal", NULL);
+	if (c->git.remotes == NULL)
+		c->git.remotes = strlist("origin", NULL);
 	if (c->qms_mcp.environment == NULL) {
 		/* Python buffers a pipe; logs should arrive as written. */
 		c->qms_mcp.environment = xcalloc(2, sizeof(char *));
@@ -666,5 +816,10 @@ config_free(struct config *c)
 	free(c->qms_mcp.workdir);
 	argv_free(c->qms_mcp.environment);
 	free(c->qms_mcp.url);
+	argv_free(c->http.listen);
+	argv_free(c->http.allowed_hosts);
+	argv_free(c->http.allowed_origins);
+	argv_free(c->git.remotes);
+	argv_free(c->git.protected_paths);
 	free(c);
 }

@@ -50,6 +50,26 @@ struct qms_mcp_conf {
 	long long		 probe_failures;
 };
 
+/* [http]: qmsd's HTTP listener for MCP clients (agents, the host). */
+struct http_conf {
+	char			**listen;	/* HOST:PORT */
+	char			**allowed_hosts;	/* without port */
+	char			**allowed_origins;
+	uint64_t		 max_body;
+	long long		 max_connections;
+	uint64_t		 connection_timeout;
+};
+
+/* [git]: the git_exec tool. */
+struct git_conf {
+	char			**remotes;
+	char			**protected_paths;	/* NULL: .gitmodules */
+	int			 protected_set;	/* even to nothing */
+	uint64_t		 timeout;
+	uint64_t		 max_output;
+	long long		 max_concurrent;
+};
+
 struct config {
 	char		*file;		/* NULL: built-in defaults */
 	char		*project_root;
@@ -63,6 +83,8 @@ struct config {
 	char		*state_dir;
 	enum log_level	 log_level;
 	struct qms_mcp_conf qms_mcp;
+	struct http_conf http;
+	struct git_conf	 git;
 };
 
 /*
@@ -77,6 +99,9 @@ void		 config_free(struct config *);
 
 /* s with every {root} replaced by the project root; free the result. */
 char		*config_expand(const struct config *, const char *s);
+
+/* An [http] listen word: HOST (no brackets) and PORT; 0, or -1. */
+int		 listen_parse(const char *, char *host, size_t, int *port);
 
 /* The default control socket for this user (root or not). */
 char		*config_default_socket(void);

@@ -20,7 +20,9 @@
 #include "config.h"
 #include "control.h"
 #include "log.h"
+#include "git-tool.h"
 #include "logring.h"
+#include "token.h"
 #include "proto.h"
 #include "qmsd.h"
 #include "util.h"
@@ -81,11 +83,15 @@ static void	method_start(struct ctl_req *, const cJSON *);
 static void	method_stop(struct ctl_req *, const cJSON *);
 static void	method_restart(struct ctl_req *, const cJSON *);
 static void	method_logs(struct ctl_req *, const cJSON *);
+static void	method_git_check(struct ctl_req *, const cJSON *);
+static void	method_mcp_config(struct ctl_req *, const cJSON *);
 
 static const struct method methods[] = {
 	{ "version", 1, method_version },
 	{ "status", 1, method_status },
 	{ "logs", 1, method_logs },
+	{ "git-check", 1, method_git_check },
+	{ "mcp-config", 0, method_mcp_config },
 	{ "reload", 0, method_reload },
 	{ "start", 0, method_start },
 	{ "stop", 0, method_stop },
@@ -768,4 +774,56 @@ method_logs(struct ctl_req *r, const cJSON *params)
 		f->handle = logring_follow_add(ring, follow_line, f);
 		TAILQ_INSERT_TAIL(&r->client->follows, f, entry);
 	}
+}
+
+static void
+method_git_check(struct ctl_req *r, const cJSON *params)
+{
+	const cJSON	*cmd = cJSON_GetObjectItemCaseSensitive(params,
+			    "command");
+
+	if (!cJSON_IsString(cmd)) {
+		ctl_error(r, PROTO_INVALID_PARAMS, "git-check needs "
+		    "params.command");
+		return;
+	}
+	ctl_reply(r, git_tool_check(cmd->valuestring));
+}
+
+/*
+ * The .mcp.json a Claude Code on the host uses: qmsd's first listener
+ * that is an address (not docker-bridge), with the host token.
+ */
+static void
+method_mcp_config(struct ctl_req *r, const cJSON *params)
+{
+	char		 host[64], url[160], auth[128];
+	const char	*base = NULL;
+	cJSON		*o, *servers, *git, *h;
+	size_t		 i;
+	int		 port = 0;
+
+	for (i = 0; qmsd.conf->http.listen[i] != NULL; i++) {
+		if (listen_parse(qmsd.conf->http.listen[i], host, sizeof(host),
+		    &port) == 0 && strcmp(host, "docker-bridge") != 0) {
+			base = host;
+			break;
+		}
+	}
+	if (base == NULL) {
+		ctl_error(r, PROTO_FAILED, "no [http] listen address reachable "
+		    "from the host");
+		return;
+	}
+	snprintf(url, sizeof(url), strchr(base, ':') != NULL ?
+	    "http://[%s]:%d/git/mcp" : "http://%s:%d/git/mcp", base, port);
+	snprintf(auth, sizeof(auth), "Bearer %s", token_host());
+	o = cJSON_CreateObject();
+	servers = cJSON_AddObjectToObject(o, "mcpServers");
+	git = cJSON_AddObjectToObject(servers, "git");
+	cJSON_AddStringToObject(git, "type", "http");
+	cJSON_AddStringToObject(git, "url", url);
+	h = cJSON_AddObjectToObject(git, "headers");
+	cJSON_AddStringToObject(h, "Authorization", auth);
+	ctl_reply(r, o);
 }

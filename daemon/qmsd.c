@@ -16,11 +16,14 @@
 #include "config.h"
 #include "control.h"
 #include "curl-loop.h"
+#include "git-tool.h"
+#include "http.h"
 #include "log.h"
 #include "notify.h"
 #include "proto.h"
 #include "qmsd.h"
 #include "supervisor.h"
+#include "token.h"
 #include "util.h"
 
 struct qmsd qmsd;
@@ -93,6 +96,8 @@ qmsd_reload(char *err, size_t errlen)
 	qmsd.conf = c;
 	apply_log_level(c);
 	supervisor_configure(qms_mcp, c);
+	git_tool_configure(c);
+	http_configure(c);
 	log_info("configuration reloaded from %s",
 	    c->file != NULL ? c->file : "built-in defaults");
 	notify_send("READY=1");
@@ -307,6 +312,12 @@ main(int argc, char *argv[])
 	component_set_hook(notify_status);
 	control_component = component_add("control");
 	qms_mcp = supervisor_new(qmsd.base, "qms-mcp");
+	if (token_init(qmsd.conf->state_dir, err, sizeof(err)) == -1) {
+		log_warnx("%s", err);
+		return (1);
+	}
+	http_init(qmsd.base);
+	git_tool_init(qmsd.base);
 	fd = passed_socket();
 	qmsd.socket_passed = fd >= 0;
 	if (control_init(qmsd.base, qmsd.socket_path, fd, err,
@@ -330,12 +341,17 @@ main(int argc, char *argv[])
 	/* Ready means the socket listens; children come up on their own. */
 	notify_send("READY=1");
 	supervisor_configure(qms_mcp, qmsd.conf);
+	git_tool_configure(qmsd.conf);
+	http_configure(qmsd.conf);
 	notify_status();
 
 	event_base_dispatch(qmsd.base);
 
 	control_shutdown();
 	component_set_hook(NULL);
+	git_tool_shutdown();
+	http_shutdown();
+	token_shutdown();
 	supervisor_free(qms_mcp);
 	curl_loop_shutdown();
 	if (shutdown_ev != NULL)

@@ -74,16 +74,20 @@ class Notify:
 
 class Daemon:
     def __init__(self, config=None, args=(), env=None, wait=True,
-                 project=None, preexec=None, watchdog_usec=None):
+                 project=None, preexec=None, watchdog_usec=None,
+                 builtin=False):
         self.dir = tempfile.mkdtemp(prefix="qmsd-test.")
         os.chmod(self.dir, 0o755)
         self.socket = os.path.join(self.dir, "qmsd.sock")
         self.project = project or os.path.join(self.dir, "repo")
         os.makedirs(self.project, exist_ok=True)
         self.config = None
-        if config is not None:
+        self.http_port = None
+        # Every daemon gets its own state directory and HTTP port, so that
+        # tests can run side by side; builtin=True runs with none of that.
+        if not builtin:
             self.config = os.path.join(self.dir, "qmsd.conf")
-            self.write_config(config)
+            self.write_config(config or "")
         self.notify = Notify(os.path.join(self.dir, "notify"))
         e = dict(os.environ)
         e["NOTIFY_SOCKET"] = self.notify.path
@@ -113,6 +117,13 @@ class Daemon:
     def write_config(self, text):
         text = text.replace("{project}", self.project)
         text = text.replace("{dir}", self.dir)
+        # appended, so that the test's own lines keep their numbers
+        if "state-dir" not in text:
+            text += "\n[qmsd]\nstate-dir = %s/state\n" % self.dir
+        if "listen" not in text:
+            if self.http_port is None:
+                self.http_port = free_port()
+            text += "[http]\nlisten = 127.0.0.1:%d\n" % self.http_port
         with open(self.config, "w") as f:
             f.write(text)
 

@@ -17,6 +17,20 @@ from qmsdtest import (Daemon, QMSCTL, QMSD, contains, eq, main, qmsctl,
                       readline, request)
 
 
+def test_builtin_defaults():
+    """No file at all: the project root is the current directory."""
+    d = Daemon(builtin=True)
+    try:
+        o = d.rpc("status")["result"]
+        eq(o["daemon"]["config"], None, "config")
+        eq(o["daemon"]["project_root"], os.path.realpath(d.project), "root")
+        rc, out, err = d.ctl("status")
+        contains(out, "config   built-in defaults")
+        contains(out, "project  " + os.path.realpath(d.project))
+    finally:
+        d.close()
+
+
 def test_status_text():
     d = Daemon()
     try:
@@ -24,7 +38,7 @@ def test_status_text():
         eq(rc, 0, "exit code")
         contains(out, "qmsd 0.1.0: ok")
         contains(out, "pid      %d" % d.pid)
-        contains(out, "config   built-in defaults")
+        contains(out, "config   " + d.config)
         contains(out, "socket   " + d.socket)
         contains(out, "project  " + os.path.realpath(d.project))
         contains(out, "COMPONENT")
@@ -48,13 +62,13 @@ def test_status_json():
         eq(dm["pid"], d.pid, "pid")
         eq(dm["version"], "0.1.0", "version")
         eq(dm["protocol"], 1, "protocol")
-        eq(dm["config"], None, "config")
+        eq(dm["config"], d.config, "config")
         eq(dm["socket"], d.socket, "socket")
         eq(dm["project_root"], os.path.realpath(d.project), "root")
         assert isinstance(dm["uptime"], (int, float)) and dm["uptime"] >= 0
         assert dm["started"].endswith("Z")
         names = [c["name"] for c in o["components"]]
-        eq(names, ["control", "qms-mcp"], "components")
+        eq(names, ["control", "qms-mcp", "http", "git"], "components")
         q = o["components"][1]
         eq(q["state"], "disabled", "qms-mcp without qms-cli")
         contains(q["detail"], "qms-cli (enabled = auto)")
@@ -220,7 +234,8 @@ def test_notify_lifecycle():
     d = Daemon(watchdog_usec=100000)
     try:
         st = d.notify.wait_for("STATUS=")
-        eq(st, "STATUS=ok: control ready, qms-mcp disabled", "status line")
+        eq(st, "STATUS=ok: control ready, qms-mcp disabled, http ready, "
+           "git ready", "status line")
         # pets at half the interval: several within a second
         for _ in range(3):
             d.notify.wait_for("WATCHDOG=1", timeout=2)
@@ -260,7 +275,8 @@ def test_socket_activation():
         e = dict(os.environ)
         e["NOTIFY_SOCKET"] = d.notify.path
         p = subprocess.Popen(["systemd-socket-activate", "-l", sock,
-                              "-E", "NOTIFY_SOCKET", QMSD, "-f", "-S", sock],
+                              "-E", "NOTIFY_SOCKET", QMSD, "-f", "-S", sock,
+                              "-c", d.config],
                              cwd=d.project, env=e,
                              stdout=subprocess.DEVNULL,
                              stderr=subprocess.PIPE)
@@ -510,7 +526,7 @@ def test_stale_and_live_socket():
         e = Daemon(args=())
         try:
             # a second qmsd on the live socket refuses to start
-            p = subprocess.run([QMSD, "-f", "-S", e.socket],
+            p = subprocess.run([QMSD, "-f", "-S", e.socket, "-c", e.config],
                                capture_output=True, text=True, timeout=10,
                                cwd=e.project)
             eq(p.returncode, 1, "second qmsd")
@@ -526,7 +542,8 @@ def test_stale_and_live_socket():
         s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
         s.bind(f.socket)
         s.close()
-        p = subprocess.Popen([QMSD, "-f", "-S", f.socket], cwd=f.project,
+        p = subprocess.Popen([QMSD, "-f", "-S", f.socket, "-c", f.config],
+                             cwd=f.project,
                              stderr=subprocess.PIPE, text=True,
                              env={**os.environ,
                                   "NOTIFY_SOCKET": f.notify.path})
@@ -545,7 +562,7 @@ def test_stale_and_live_socket():
         g.proc.wait()
         with open(g.socket, "w") as fh:
             fh.write("precious")
-        p = subprocess.run([QMSD, "-f", "-S", g.socket],
+        p = subprocess.run([QMSD, "-f", "-S", g.socket, "-c", g.config],
                            capture_output=True, text=True, timeout=10,
                            cwd=g.project)
         eq(p.returncode, 1, "file in the way")

@@ -72,6 +72,8 @@ def test_structured_fields():
     port = free_port()
     conf = os.path.join(tmp, "qmsd.conf")
     with open(conf, "w") as f:
+        f.write("[qmsd]\nstate-dir = %s/state\n[http]\nlisten = "
+                "127.0.0.1:%d\n" % (tmp, free_port()))
         f.write("[qms-mcp]\nenabled = yes\ncommand = node %s "
                 "streamableHttp\nworkdir = /tmp\nenvironment = PORT=%d\n"
                 "url = http://127.0.0.1:%d/mcp\n" % (EVERYTHING, port, port))

@@ -1,0 +1,535 @@
+#include <sys/queue.h>
+#include <sys/wait.h>
+
+#include <errno.h>
+#include <pwd.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "argv.h"
+#include "component.h"
+#include "config.h"
+#include "git-policy.h"
+#include "git-tool.h"
+#include "http.h"
+#include "log.h"
+#include "logring.h"
+#include "mcp.h"
+#include "process.h"
+#include "util.h"
+
+#define GIT_AUDIT_LINES		1000
+
+struct git_call {
+	struct mcp_call		*mcall;
+	char			*caller;
+	char			*command;
+	struct git_verdict	 verdict;
+	size_t			 seg;		/* vector running */
+	struct proc		*proc;
+	char			*out[3];	/* [1] stdout, [2] stderr */
+	size_t			 len[3];
+	size_t			 total;
+	int			 truncated;
+	int			 exit_code;
+	int			 timed_out;
+	uint64_t		 started;
+	struct event		*deadline;
+	TAILQ_ENTRY(git_call)	 entry;
+};
+
+static TAILQ_HEAD(, git_call) waiting = TAILQ_HEAD_INITIALIZER(waiting);
+static TAILQ_HEAD(, git_call) running = TAILQ_HEAD_INITIALIZER(running);
+static size_t		 nrunning;
+
+static struct event_base *g_base;
+static struct component	*g_comp;
+static struct logring	*g_audit;
+/* Copies of the configuration, which a reload frees. */
+static char		*g_root, *g_user;
+static uid_t		 g_uid;
+static gid_t		 g_gid;
+static char		**g_env;
+static char		**g_remotes, **g_protected;
+static int		 g_protected_set;
+static uint64_t		 g_timeout, g_max_output;
+static long long	 g_max_concurrent;
+static unsigned long	 g_calls, g_denied, g_failed;
+
+static void	git_exec_call(struct mcp_call *, const cJSON *, void *);
+static void	run_next(struct git_call *);
+
+static const struct mcp_tool git_tools[] = { {
+	.name = "git_exec",
+	.description =
+	    "Run git commands on the host repository (the container's copy "
+	    "is read-only).  Give the command as you would type it, with or "
+	    "without the leading 'git'; chain several with && (they stop at "
+	    "the first failure).  Quote with single or double quotes; nothing "
+	    "is expanded and no other shell syntax (; | > $ `) is accepted.  "
+	    "Allowed: reading (status, log, show, diff, blame, grep, ...) and "
+	    "ordinary work (add, commit, branch, checkout/switch to a branch, "
+	    "restore --staged, stash, merge, rebase, cherry-pick, revert, tag, "
+	    "fetch, pull, push to the configured remotes).  Refused, with "
+	    "'Denied: ...' naming the rule: force pushes and remote deletes, "
+	    "anything that discards uncommitted work or history (reset "
+	    "--hard, clean, checkout of paths, branch -D, ...), config "
+	    "writes, submodule commands, running other programs, paths "
+	    "outside the repository, and changes to protected paths "
+	    "(submodules).  Output: stdout, then stderr; a failure starts "
+	    "with [Exit code: N].",
+	.input_schema = "{\"type\":\"object\",\"properties\":{\"command\":"
+	    "{\"type\":\"string\",\"description\":\"git command line, e.g. "
+	    "\\\"status\\\" or \\\"add x && commit -m 'msg'\\\"\"}},"
+	    "\"required\":[\"command\"]}",
+	.call = git_exec_call,
+} };
+
+static const struct mcp_server git_server = {
+	.name = "git",
+	.instructions = "Use git_exec for git: the repository in this "
+	    "container is mounted read-only.",
+	.tools = git_tools,
+	.ntools = 1,
+};
+
+static void
+publish(void)
+{
+	component_set(g_comp, "ready", HEALTH_OK, "/git/mcp: %lu calls, %lu "
+	    "denied, %lu failed, %zu running", g_calls, g_denied, g_failed,
+	    nrunning);
+}
+
+/*
+ * Submodule paths from .gitmodules ("path = X" lines): the default
+ * protected paths.  Read at each call: it is small, and it can change.
+ */
+static char **
+gitmodules_paths(void)
+{
+	char	 *file, line[1024], *p, *v;
+	char	**paths;
+	size_t	  n = 0;
+	FILE	 *f;
+
+	paths = xcalloc(65, sizeof(*paths));
+	xasprintf(&file, "%s/.gitmodules", g_root);
+	f = fopen(file, "r");
+	free(file);
+	if (f == NULL)
+		return (paths);
+	while (n < 64 && fgets(line, sizeof(line), f) != NULL) {
+		p = line + strspn(line, " \t");
+		if (strncmp(p, "path", 4) != 0)
+			continue;
+		p += 4 + strspn(p + 4, " \t");
+		if (*p != '=')
+			continue;
+		v = p + 1 + strspn(p + 1, " \t");
+		v[strcspn(v, "\r\n")] = '\0';
+		while (*v != '\0' && (v[strlen(v) - 1] == ' ' ||
+		    v[strlen(v) - 1] == '\t'))
+			v[strlen(v) - 1] = '\0';
+		if (*v != '\0')
+			paths[n++] = xstrdup(v);
+	}
+	fclose(f);
+	return (paths);
+}
+
+static int
+check(const char *command, size_t len, struct git_verdict *v)
+{
+	struct git_policy	 pol;
+	char			**prot;
+	int			  rc;
+
+	prot = g_protected_set ? g_protected : gitmodules_paths();
+	memset(&pol, 0, sizeof(pol));
+	pol.root = g_root;
+	pol.remotes = (const char *const *)g_remotes;
+	pol.nremotes = argv_count(g_remotes);
+	pol.protected_paths = (const char *const *)prot;
+	pol.nprotected = argv_count(prot);
+	rc = git_policy_checkn(&pol, command, len, v);
+	if (!g_protected_set)
+		argv_free(prot);
+	return (rc);
+}
+
+cJSON *
+git_tool_check(const char *command)
+{
+	struct git_verdict	 v;
+	cJSON			*o, *list, *vec;
+	size_t			 i, j;
+
+	memset(&v, 0, sizeof(v));
+	o = cJSON_CreateObject();
+	if (check(command, strlen(command), &v) == 0) {
+		cJSON_AddTrueToObject(o, "allowed");
+		list = cJSON_AddArrayToObject(o, "argv");
+		for (i = 0; i < v.nargv; i++) {
+			vec = cJSON_CreateArray();
+			for (j = 0; v.argv[i][j] != NULL; j++)
+				cJSON_AddItemToArray(vec,
+				    cJSON_CreateString(v.argv[i][j]));
+			cJSON_AddItemToArray(list, vec);
+		}
+	} else {
+		cJSON_AddFalseToObject(o, "allowed");
+		cJSON_AddStringToObject(o, "rule", v.rule != NULL ? v.rule :
+		    "");
+		cJSON_AddStringToObject(o, "reason", v.reason);
+	}
+	git_verdict_free(&v);
+	return (o);
+}
+
+/* One record per call, to the journal (fields) and to `qmsctl logs git`. */
+static void
+audit(struct git_call *c, const char *verdict, const char *rule,
+    const char *outcome, size_t bytes)
+{
+	char		 f[6][160], line[1024];
+	const char	*fields[7];
+	uint64_t	 ms = now_ms() - c->started;
+	int		 i;
+
+	snprintf(f[0], sizeof(f[0]), "QMSD_CALLER=%s", c->caller);
+	snprintf(f[1], sizeof(f[1]), "QMSD_VERDICT=%s", verdict);
+	snprintf(f[2], sizeof(f[2]), "QMSD_RULE=%s", rule);
+	snprintf(f[3], sizeof(f[3]), "QMSD_OUTCOME=%s", outcome);
+	snprintf(f[4], sizeof(f[4]), "QMSD_DURATION_MS=%llu",
+	    (unsigned long long)ms);
+	snprintf(f[5], sizeof(f[5]), "QMSD_OUTPUT_BYTES=%zu", bytes);
+	for (i = 0; i < 6; i++)
+		fields[i] = f[i];
+	fields[6] = NULL;
+	snprintf(line, sizeof(line), "%s: %s%s%s: git %.500s -> %s, %llu ms, "
+	    "%zu bytes", c->caller, verdict, rule[0] ? " by " : "", rule,
+	    c->command, outcome, (unsigned long long)ms, bytes);
+	logring_add(g_audit, line, strlen(line));
+	log_component(LOG_LEVEL_INFO, "git", fields, "%s", line);
+}
+
+static void
+call_free(struct git_call *c)
+{
+	if (c->deadline != NULL)
+		event_free(c->deadline);
+	proc_free(c->proc);
+	git_verdict_free(&c->verdict);
+	free(c->out[1]);
+	free(c->out[2]);
+	free(c->caller);
+	free(c->command);
+	free(c);
+}
+
+/* "  text \n" without the white space around it. */
+static void
+strip(char *s)
+{
+	size_t	n = strlen(s), i = 0;
+
+	while (n > 0 && (s[n - 1] == ' ' || s[n - 1] == '\n' ||
+	    s[n - 1] == '\t' || s[n - 1] == '\r'))
+		s[--n] = '\0';
+	while (s[i] == ' ' || s[i] == '\n' || s[i] == '\t' || s[i] == '\r')
+		i++;
+	memmove(s, s + i, n - i + 1);
+}
+
+/*
+ * The original tool's format, which agents are prompted for: stdout, a
+ * newline, stderr, stripped; "[Exit code: N]" first on failure; "(no
+ * output)" when there is nothing.
+ */
+static void
+finish(struct git_call *c)
+{
+	char	*text, *body, note[160] = "";
+	char	 outcome[64];
+	size_t	 bytes;
+	int	 failed = c->exit_code != 0 || c->timed_out;
+
+	xasprintf(&body, "%.*s\n%.*s", (int)c->len[1],
+	    c->out[1] != NULL ? c->out[1] : "", (int)c->len[2],
+	    c->out[2] != NULL ? c->out[2] : "");
+	strip(body);
+	if (c->truncated)
+		snprintf(note, sizeof(note), "\n[output truncated at %llu "
+		    "bytes]", (unsigned long long)g_max_output);
+	if (c->timed_out)
+		snprintf(note + strlen(note), sizeof(note) - strlen(note),
+		    "\n[Killed: the command ran longer than %llus]",
+		    (unsigned long long)g_timeout / 1000);
+	if (failed)
+		xasprintf(&text, "[Exit code: %d]\n%s%s", c->exit_code, body,
+		    note);
+	else
+		xasprintf(&text, "%s%s", body, note);
+	strip(text);
+	if (text[0] == '\0') {
+		free(text);
+		text = xstrdup("(no output)");
+	}
+	bytes = c->len[1] + c->len[2];
+	if (c->timed_out)
+		snprintf(outcome, sizeof(outcome), "timeout");
+	else
+		snprintf(outcome, sizeof(outcome), "exit %d", c->exit_code);
+	audit(c, "allowed", "", outcome, bytes);
+	if (failed)
+		g_failed++;
+	mcp_call_done(c->mcall, text, failed);
+	free(text);
+	free(body);
+
+	TAILQ_REMOVE(&running, c, entry);
+	nrunning--;
+	call_free(c);
+	/* A place is free: the next waiting call runs. */
+	if ((c = TAILQ_FIRST(&waiting)) != NULL &&
+	    (long long)nrunning < g_max_concurrent) {
+		TAILQ_REMOVE(&waiting, c, entry);
+		TAILQ_INSERT_TAIL(&running, c, entry);
+		nrunning++;
+		run_next(c);
+	}
+	publish();
+}
+
+static void
+on_output(struct proc *p, int stream, const char *buf, size_t len,
+    void *arg)
+{
+	struct git_call	*c = arg;
+	size_t		 room;
+	char		*tmp;
+
+	room = g_max_output > c->total ? g_max_output - c->total : 0;
+	if (len > room) {
+		c->truncated = 1;
+		len = room;
+	}
+	if (len == 0)
+		return;
+	if ((tmp = realloc(c->out[stream], c->len[stream] + len)) == NULL)
+		fatal("realloc");
+	c->out[stream] = tmp;
+	memcpy(c->out[stream] + c->len[stream], buf, len);
+	c->len[stream] += len;
+	c->total += len;
+}
+
+static void
+on_exited(struct proc *p, int status, void *arg)
+{
+	struct git_call	*c = arg;
+
+	proc_free(c->proc);
+	c->proc = NULL;
+	if (WIFEXITED(status))
+		c->exit_code = WEXITSTATUS(status);
+	else
+		c->exit_code = 128 + WTERMSIG(status);
+	/* && semantics: the chain stops at the first failure. */
+	if (c->exit_code != 0 || c->timed_out || ++c->seg == c->verdict.nargv)
+		finish(c);
+	else
+		run_next(c);
+}
+
+static const struct proc_ops git_proc_ops = {
+	.output = on_output,
+	.exited = on_exited,
+};
+
+static void
+on_deadline(evutil_socket_t fd, short ev, void *arg)
+{
+	struct git_call	*c = arg;
+
+	c->timed_out = 1;
+	if (c->proc != NULL)
+		proc_kill(c->proc, SIGKILL);	/* the whole group */
+}
+
+static void
+run_next(struct git_call *c)
+{
+	struct proc_spec	spec;
+	struct timeval		tv;
+	char			err[256], *msg;
+
+	if (c->deadline == NULL) {
+		c->deadline = evtimer_new(g_base, on_deadline, c);
+		tv.tv_sec = (time_t)(g_timeout / 1000);
+		tv.tv_usec = (suseconds_t)(g_timeout % 1000) * 1000;
+		evtimer_add(c->deadline, &tv);
+	}
+	memset(&spec, 0, sizeof(spec));
+	spec.argv = c->verdict.argv[c->seg];
+	spec.env = g_env;
+	spec.workdir = g_root;
+	spec.user = g_user;
+	spec.uid = g_uid;
+	spec.gid = g_gid;
+	c->proc = proc_spawn(g_base, &spec, &git_proc_ops, c, err,
+	    sizeof(err));
+	if (c->proc == NULL) {
+		xasprintf(&msg, "cannot run git: %s", err);
+		on_output(NULL, 2, msg, strlen(msg), c);
+		free(msg);
+		c->exit_code = 127;
+		finish(c);
+	}
+}
+
+static void
+git_exec_call(struct mcp_call *mcall, const cJSON *args, void *arg)
+{
+	const cJSON	*cmd = cJSON_GetObjectItemCaseSensitive(args,
+			    "command");
+	struct git_call	*c;
+
+	c = xcalloc(1, sizeof(*c));
+	c->mcall = mcall;
+	c->caller = xstrdup(mcp_call_identity(mcall));
+	c->started = now_ms();
+	g_calls++;
+	if (!cJSON_IsString(cmd)) {
+		c->command = xstrdup("");
+		audit(c, "denied", "usage", "no command", 0);
+		g_denied++;
+		mcp_call_done(mcall, "Denied: git_exec needs a \"command\" "
+		    "string (rule: usage)", 1);
+		call_free(c);
+		publish();
+		return;
+	}
+	c->command = xstrdup(cmd->valuestring);
+	if (check(cmd->valuestring, strlen(cmd->valuestring),
+	    &c->verdict) == -1) {
+		audit(c, "denied", c->verdict.rule != NULL ? c->verdict.rule :
+		    "", "refused", 0);
+		g_denied++;
+		mcp_call_done(mcall, c->verdict.reason, 1);
+		call_free(c);
+		publish();
+		return;
+	}
+	if ((long long)nrunning < g_max_concurrent) {
+		TAILQ_INSERT_TAIL(&running, c, entry);
+		nrunning++;
+		run_next(c);
+	} else
+		TAILQ_INSERT_TAIL(&waiting, c, entry);
+	publish();
+}
+
+static void
+serve(struct http_request *req, void *arg)
+{
+	mcp_serve(&git_server, req);
+}
+
+void
+git_tool_init(struct event_base *base)
+{
+	g_base = base;
+	g_comp = component_add("git");
+	g_audit = logring_new(GIT_AUDIT_LINES);
+	component_set_log(g_comp, g_audit);
+	http_route("/git/mcp", serve, NULL);
+	publish();
+}
+
+static char **
+copy_list(char **l)
+{
+	char	**c;
+	size_t	  n = argv_count(l), i;
+
+	c = xcalloc(n + 1, sizeof(*c));
+	for (i = 0; i < n; i++)
+		c[i] = xstrdup(l[i]);
+	return (c);
+}
+
+void
+git_tool_configure(const struct config *conf)
+{
+	struct passwd	*pw;
+	char		*extra[] = {
+		"GIT_TERMINAL_PROMPT=0", "GIT_PAGER=cat", "PAGER=cat",
+		"GIT_EDITOR=false", "GIT_SEQUENCE_EDITOR=false",
+		"EDITOR=false", "VISUAL=false", "GIT_ASKPASS=false",
+		"SSH_ASKPASS=false", "GIT_PROTOCOL_FROM_USER=0",
+		"GIT_ALLOW_PROTOCOL=file:git:http:https:ssh",
+		"GIT_CONFIG_NOSYSTEM=1", "LC_ALL=C.UTF-8",
+		"PATH=/usr/local/bin:/usr/bin:/bin", NULL, NULL, NULL,
+	};
+	size_t		 i;
+
+	free(g_root);
+	free(g_user);
+	g_root = xstrdup(conf->project_root);
+	g_user = xstrdup(conf->run_as);
+	g_uid = conf->run_as_uid;
+	g_gid = conf->run_as_gid;
+	pw = getpwuid(g_uid);
+	/* A scrubbed environment, built from nothing. */
+	argv_free(g_env);
+	for (i = 0; extra[i] != NULL; i++)
+		;
+	xasprintf(&extra[i], "HOME=%s", pw != NULL ? pw->pw_dir : "/");
+	xasprintf(&extra[i + 1], "USER=%s", g_user);
+	g_env = copy_list(extra);
+	free(extra[i]);
+	free(extra[i + 1]);
+	argv_free(g_remotes);
+	argv_free(g_protected);
+	g_remotes = copy_list(conf->git.remotes);
+	g_protected = copy_list(conf->git.protected_paths);
+	g_protected_set = conf->git.protected_set;
+	g_timeout = conf->git.timeout;
+	g_max_output = conf->git.max_output;
+	g_max_concurrent = conf->git.max_concurrent > 0 ?
+	    conf->git.max_concurrent : 1;
+}
+
+void
+git_tool_shutdown(void)
+{
+	struct git_call	*c;
+
+	while ((c = TAILQ_FIRST(&waiting)) != NULL) {
+		TAILQ_REMOVE(&waiting, c, entry);
+		mcp_call_done(c->mcall, "[Exit code: -1]\nqmsd is shutting "
+		    "down", 1);
+		call_free(c);
+	}
+	while ((c = TAILQ_FIRST(&running)) != NULL) {
+		TAILQ_REMOVE(&running, c, entry);
+		mcp_call_done(c->mcall, "[Exit code: -1]\nqmsd is shutting "
+		    "down", 1);
+		call_free(c);	/* kills the group */
+	}
+	nrunning = 0;
+	component_remove(g_comp);
+	g_comp = NULL;
+	logring_free(g_audit);
+	argv_free(g_env);
+	argv_free(g_remotes);
+	argv_free(g_protected);
+	free(g_root);
+	free(g_user);
+	g_env = g_remotes = g_protected = NULL;
+	g_root = g_user = NULL;
+}

@@ -1,0 +1,594 @@
+#include <sys/socket.h>
+
+#include <netinet/in.h>
+#include <arpa/inet.h>
+
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include <cjson/cJSON.h>
+#include <microhttpd.h>
+
+#include "argv.h"
+#include "component.h"
+#include "config.h"
+#include "http.h"
+#include "log.h"
+#include "token.h"
+#include "util.h"
+
+#define HTTP_MAX_LISTENERS	8
+#define HTTP_MAX_ROUTES		8
+#define HTTP_RETRY_MS		5000	/* rebinding a listener that failed */
+
+struct listener {
+	char			 spec[80];	/* as configured */
+	struct MHD_Daemon	*mhd;
+	struct event		*ev;		/* MHD's epoll descriptor */
+	struct event		*timer;		/* MHD's own timeouts */
+	char			 error[160];
+};
+
+struct route {
+	char			 path[64];
+	http_route_fn		 fn;
+	void			*arg;
+};
+
+struct http_request {
+	struct MHD_Connection	*conn;
+	struct listener		*l;
+	const struct route	*route;
+	const char		*method;
+	const char		*identity;
+	char			*body;
+	size_t			 len;
+	int			 too_big;
+	int			 dispatched;
+	int			 suspended;
+	struct MHD_Response	*response;	/* ready to queue */
+	int			 status;
+};
+
+static struct event_base *h_base;
+static struct listener	 listeners[HTTP_MAX_LISTENERS];
+static size_t		 nlisteners;
+static struct route	 routes[HTTP_MAX_ROUTES];
+static size_t		 nroutes;
+static struct component	*h_comp;
+static struct event	*h_retry;
+/* The live configuration's values; copied, since a reload frees it. */
+static char		**h_hosts, **h_origins;
+static uint64_t		 h_max_body;
+static long long	 h_max_conn;
+static uint64_t		 h_timeout;
+
+static void	listener_pump(struct listener *);
+
+void
+http_route(const char *path, http_route_fn fn, void *arg)
+{
+	if (nroutes == HTTP_MAX_ROUTES)
+		fatalx("too many HTTP routes");
+	snprintf(routes[nroutes].path, sizeof(routes[nroutes].path), "%s",
+	    path);
+	routes[nroutes].fn = fn;
+	routes[nroutes].arg = arg;
+	nroutes++;
+}
+
+const char *
+http_method(const struct http_request *r)
+{
+	return (r->method);
+}
+
+const char *
+http_header(const struct http_request *r, const char *name)
+{
+	return (MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND, name));
+}
+
+const char *
+http_identity(const struct http_request *r)
+{
+	return (r->identity);
+}
+
+const char *
+http_body(const struct http_request *r, size_t *len)
+{
+	*len = r->len;
+	return (r->body != NULL ? r->body : "");
+}
+
+static struct MHD_Response *
+make_response(int status, const char *const *headers, const char *ctype,
+    const char *body, size_t len)
+{
+	struct MHD_Response	*resp;
+	const char		*colon;
+	char			 name[128];
+	size_t			 n;
+
+	resp = MHD_create_response_from_buffer(len, (void *)body,
+	    MHD_RESPMEM_MUST_COPY);
+	if (resp == NULL)
+		fatalx("MHD_create_response_from_buffer failed");
+	if (ctype != NULL)
+		MHD_add_response_header(resp, "Content-Type", ctype);
+	MHD_add_response_header(resp, "Cache-Control", "no-store");
+	for (; headers != NULL && *headers != NULL; headers++) {
+		if ((colon = strchr(*headers, ':')) == NULL)
+			continue;
+		n = (size_t)(colon - *headers);
+		if (n >= sizeof(name))
+			continue;
+		memcpy(name, *headers, n);
+		name[n] = '\0';
+		colon++;
+		while (*colon == ' ')
+			colon++;
+		MHD_add_response_header(resp, name, colon);
+	}
+	(void)status;
+	return (resp);
+}
+
+void
+http_respond(struct http_request *r, int status, const char *const *headers,
+    const char *ctype, const char *body, size_t len)
+{
+	if (r->response != NULL)
+		return;		/* answered already */
+	r->status = status;
+	r->response = make_response(status, headers, ctype, body, len);
+	if (r->suspended) {
+		r->suspended = 0;
+		MHD_resume_connection(r->conn);
+		listener_pump(r->l);
+	}
+}
+
+void
+http_respond_rpc_error(struct http_request *r, int status, int code,
+    const char *message)
+{
+	cJSON	*o, *e;
+	char	*s;
+
+	o = cJSON_CreateObject();
+	cJSON_AddStringToObject(o, "jsonrpc", "2.0");
+	cJSON_AddNullToObject(o, "id");
+	e = cJSON_AddObjectToObject(o, "error");
+	cJSON_AddNumberToObject(e, "code", code);
+	cJSON_AddStringToObject(e, "message", message);
+	s = cJSON_PrintUnformatted(o);
+	http_respond(r, status, NULL, "application/json", s, strlen(s));
+	cJSON_free(s);
+	cJSON_Delete(o);
+}
+
+/* "host:port", "[v6]:port" or "host": does the host part match? */
+static int
+host_allowed(const char *host)
+{
+	char	h[256];
+	size_t	n, i;
+
+	if (host == NULL)
+		return (0);
+	if (host[0] == '[')
+		n = strcspn(host, "]") + 1;
+	else
+		n = strcspn(host, ":");
+	if (n >= sizeof(h) || (host[0] == '[' && host[n - 1] != ']'))
+		return (0);
+	memcpy(h, host, n);
+	h[n] = '\0';
+	for (i = 0; h_hosts != NULL && h_hosts[i] != NULL; i++)
+		if (strcasecmp(h, h_hosts[i]) == 0)
+			return (1);
+	return (0);
+}
+
+static int
+origin_allowed(const char *origin)
+{
+	size_t	i;
+
+	for (i = 0; h_origins != NULL && h_origins[i] != NULL; i++)
+		if (strcasecmp(origin, h_origins[i]) == 0)
+			return (1);
+	return (0);
+}
+
+static const char *
+bearer(struct MHD_Connection *conn)
+{
+	const char	*v;
+
+	v = MHD_lookup_connection_value(conn, MHD_HEADER_KIND,
+	    "Authorization");
+	if (v == NULL || strncasecmp(v, "Bearer ", 7) != 0)
+		return (NULL);
+	v += 7;
+	while (*v == ' ')
+		v++;
+	return (v);
+}
+
+/*
+ * What every route needs, in the order a client can act on: the Host
+ * (DNS rebinding), the Origin (browsers), then who is calling.
+ */
+static int
+check_request(struct http_request *r, const char *url)
+{
+	const char	*v;
+	char		 msg[128];
+	size_t		 i;
+	long long	 len;
+
+	for (i = 0; i < nroutes; i++)
+		if (strcmp(routes[i].path, url) == 0)
+			r->route = &routes[i];
+	if (r->route == NULL) {
+		http_respond_rpc_error(r, 404, -32600, "no MCP endpoint "
+		    "here; try /git/mcp or /qms/mcp");
+		return (-1);
+	}
+	if (!host_allowed(http_header(r, "Host"))) {
+		http_respond_rpc_error(r, 403, -32600, "Host header not "
+		    "allowed (see [http] allowed-hosts)");
+		return (-1);
+	}
+	if ((v = http_header(r, "Origin")) != NULL && !origin_allowed(v)) {
+		http_respond_rpc_error(r, 403, -32600, "Origin not allowed "
+		    "(see [http] allowed-origins)");
+		return (-1);
+	}
+	if ((r->identity = token_lookup(bearer(r->conn))) == NULL) {
+		http_respond_rpc_error(r, 401, -32001, "a valid bearer token "
+		    "is required (Authorization: Bearer TOKEN)");
+		return (-1);
+	}
+	if ((v = http_header(r, "Content-Length")) != NULL &&
+	    parse_number(v, 0, INT64_MAX, &len) == 0 &&
+	    (uint64_t)len > h_max_body) {
+		snprintf(msg, sizeof(msg), "request body over %llu bytes",
+		    (unsigned long long)h_max_body);
+		http_respond_rpc_error(r, 413, -32600, msg);
+		return (-1);
+	}
+	return (0);
+}
+
+static enum MHD_Result
+queue(struct http_request *r)
+{
+	enum MHD_Result	ret;
+
+	ret = MHD_queue_response(r->conn, (unsigned)r->status, r->response);
+	MHD_destroy_response(r->response);
+	r->response = NULL;
+	r->status = -1;		/* queued */
+	return (ret);
+}
+
+static enum MHD_Result
+on_access(void *cls, struct MHD_Connection *conn, const char *url,
+    const char *method, const char *version, const char *data,
+    size_t *data_size, void **con_cls)
+{
+	struct http_request	*r = *con_cls;
+	char			*tmp, msg[128];
+
+	if (r == NULL) {
+		r = xcalloc(1, sizeof(*r));
+		r->conn = conn;
+		r->l = cls;
+		r->method = method;
+		*con_cls = r;
+		if (check_request(r, url) == -1)
+			return (queue(r));
+		return (MHD_YES);
+	}
+	if (r->status == -1) {
+		*data_size = 0;	/* answered early; the rest is dropped */
+		return (MHD_YES);
+	}
+	if (*data_size > 0) {
+		if (!r->too_big && r->len + *data_size <= h_max_body) {
+			if ((tmp = realloc(r->body, r->len + *data_size + 1)) ==
+			    NULL)
+				fatal("realloc");
+			r->body = tmp;
+			memcpy(r->body + r->len, data, *data_size);
+			r->len += *data_size;
+			r->body[r->len] = '\0';
+		} else
+			r->too_big = 1;
+		*data_size = 0;
+		return (MHD_YES);
+	}
+	if (r->response != NULL)
+		return (queue(r));
+	if (r->too_big) {
+		snprintf(msg, sizeof(msg), "request body over %llu bytes",
+		    (unsigned long long)h_max_body);
+		http_respond_rpc_error(r, 413, -32600, msg);
+		return (queue(r));
+	}
+	if (!r->dispatched) {
+		r->dispatched = 1;
+		r->route->fn(r, r->route->arg);
+		if (r->response != NULL)
+			return (queue(r));
+		/* Answered later: keep the connection, serve the others. */
+		r->suspended = 1;
+		MHD_suspend_connection(conn);
+	}
+	return (MHD_YES);
+}
+
+static void
+on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
+    enum MHD_RequestTerminationCode why)
+{
+	struct http_request	*r = *con_cls;
+
+	if (r == NULL)
+		return;
+	if (r->response != NULL)
+		MHD_destroy_response(r->response);
+	free(r->body);
+	free(r);
+	*con_cls = NULL;
+}
+
+static void
+on_mhd_log(void *cls, const char *fmt, va_list ap)
+{
+	char	buf[512];
+
+	vsnprintf(buf, sizeof(buf), fmt, ap);
+	buf[strcspn(buf, "\n")] = '\0';
+	log_debug("http: %s", buf);
+}
+
+/* Let MHD do what is due, then sleep until its next timeout. */
+static void
+listener_pump(struct listener *l)
+{
+	MHD_UNSIGNED_LONG_LONG	ms;
+	struct timeval		tv;
+
+	if (l->mhd == NULL)
+		return;
+	MHD_run(l->mhd);
+	if (MHD_get_timeout(l->mhd, &ms) == MHD_YES) {
+		tv.tv_sec = (time_t)(ms / 1000);
+		tv.tv_usec = (suseconds_t)(ms % 1000) * 1000;
+		evtimer_add(l->timer, &tv);
+	} else
+		evtimer_del(l->timer);
+}
+
+static void
+on_listener_event(evutil_socket_t fd, short ev, void *arg)
+{
+	listener_pump(arg);
+}
+
+static void
+listener_close(struct listener *l)
+{
+	if (l->ev != NULL)
+		event_free(l->ev);
+	if (l->timer != NULL)
+		event_free(l->timer);
+	if (l->mhd != NULL)
+		MHD_stop_daemon(l->mhd);
+	l->ev = l->timer = NULL;
+	l->mhd = NULL;
+}
+
+static int
+listener_open(struct listener *l)
+{
+	const union MHD_DaemonInfo	*info;
+	struct sockaddr_in6		 sin6;
+	struct sockaddr_in		 sin;
+	struct sockaddr			*sa;
+	unsigned int			 flags;
+	char				 host[64];
+	int				 port;
+
+	l->error[0] = '\0';
+	if (listen_parse(l->spec, host, sizeof(host), &port) == -1) {
+		snprintf(l->error, sizeof(l->error), "%s: bad address",
+		    l->spec);
+		return (-1);
+	}
+	if (strcmp(host, "docker-bridge") == 0) {
+		snprintf(l->error, sizeof(l->error), "%s: the docker bridge "
+		    "is not known yet", l->spec);
+		return (-1);
+	}
+	flags = MHD_USE_EPOLL | MHD_ALLOW_SUSPEND_RESUME | MHD_USE_ERROR_LOG;
+	memset(&sin, 0, sizeof(sin));
+	memset(&sin6, 0, sizeof(sin6));
+	if (inet_pton(AF_INET, host, &sin.sin_addr) == 1) {
+		sin.sin_family = AF_INET;
+		sin.sin_port = htons((uint16_t)port);
+		sa = (struct sockaddr *)&sin;
+	} else {
+		inet_pton(AF_INET6, host, &sin6.sin6_addr);
+		sin6.sin6_family = AF_INET6;
+		sin6.sin6_port = htons((uint16_t)port);
+		sa = (struct sockaddr *)&sin6;
+		flags |= MHD_USE_IPv6;
+	}
+	l->mhd = MHD_start_daemon(flags, (uint16_t)port, NULL, NULL,
+	    on_access, l,
+	    MHD_OPTION_SOCK_ADDR, sa,
+	    MHD_OPTION_CONNECTION_LIMIT, (unsigned int)h_max_conn,
+	    MHD_OPTION_CONNECTION_TIMEOUT, (unsigned int)(h_timeout / 1000),
+	    MHD_OPTION_NOTIFY_COMPLETED, on_completed, NULL,
+	    MHD_OPTION_EXTERNAL_LOGGER, on_mhd_log, NULL,
+	    MHD_OPTION_END);
+	if (l->mhd == NULL) {
+		snprintf(l->error, sizeof(l->error), "cannot listen on %s: %s",
+		    l->spec, errno != 0 ? strerror(errno) : "failed");
+		return (-1);
+	}
+	info = MHD_get_daemon_info(l->mhd, MHD_DAEMON_INFO_EPOLL_FD);
+	l->ev = event_new(h_base, info->epoll_fd, EV_READ | EV_PERSIST,
+	    on_listener_event, l);
+	l->timer = evtimer_new(h_base, on_listener_event, l);
+	event_add(l->ev, NULL);
+	listener_pump(l);
+	log_info("http: listening on %s", l->spec);
+	return (0);
+}
+
+/* Append to a fixed buffer, cutting what does not fit. */
+static void
+append(char *buf, size_t size, const char *sep, const char *s)
+{
+	size_t	len = strlen(buf);
+
+	if (len > 0 && len < size)
+		len += (size_t)snprintf(buf + len, size - len, "%s", sep);
+	if (len < size)
+		snprintf(buf + len, size - len, "%s", s);
+}
+
+static void
+publish(void)
+{
+	char	 up[200] = "", down[280] = "";
+	size_t	 i;
+
+	for (i = 0; i < nlisteners; i++) {
+		if (listeners[i].mhd != NULL)
+			append(up, sizeof(up), ", ", listeners[i].spec);
+		else
+			append(down, sizeof(down), "; ", listeners[i].error);
+	}
+	if (down[0] == '\0')
+		component_set(h_comp, "ready", HEALTH_OK, "listening on %s",
+		    up);
+	else if (up[0] == '\0')
+		component_set(h_comp, "failed", HEALTH_CRITICAL, "%s; "
+		    "retrying", down);
+	else
+		component_set(h_comp, "degraded", HEALTH_WARNING, "listening "
+		    "on %s; %s; retrying", up, down);
+}
+
+static void
+on_retry(evutil_socket_t fd, short ev, void *arg)
+{
+	struct timeval	tv = { HTTP_RETRY_MS / 1000, 0 };
+	size_t		i;
+	int		failed = 0;
+
+	for (i = 0; i < nlisteners; i++)
+		if (listeners[i].mhd == NULL &&
+		    listener_open(&listeners[i]) == -1)
+			failed = 1;
+	publish();
+	if (failed)
+		evtimer_add(h_retry, &tv);
+}
+
+void
+http_init(struct event_base *base)
+{
+	h_base = base;
+	h_comp = component_add("http");
+	h_retry = evtimer_new(base, on_retry, NULL);
+}
+
+static char **
+copy_list(char **l)
+{
+	char	**c;
+	size_t	  n = argv_count(l), i;
+
+	c = xcalloc(n + 1, sizeof(*c));
+	for (i = 0; i < n; i++)
+		c[i] = xstrdup(l[i]);
+	return (c);
+}
+
+void
+http_configure(const struct config *conf)
+{
+	const struct http_conf	*hc = &conf->http;
+	struct listener		 keep[HTTP_MAX_LISTENERS];
+	size_t			 i, j, nkeep = 0;
+	int			 limits;
+
+	argv_free(h_hosts);
+	argv_free(h_origins);
+	h_hosts = copy_list(hc->allowed_hosts);
+	h_origins = copy_list(hc->allowed_origins);
+	limits = h_max_body != hc->max_body || h_max_conn !=
+	    hc->max_connections || h_timeout != hc->connection_timeout;
+	h_max_body = hc->max_body;
+	h_max_conn = hc->max_connections;
+	h_timeout = hc->connection_timeout;
+
+	/*
+	 * Listeners that stay keep their connections; new limits apply to
+	 * new listeners only (MHD fixes them at start), which is logged.
+	 */
+	memset(keep, 0, sizeof(keep));
+	for (i = 0; hc->listen[i] != NULL && nkeep < HTTP_MAX_LISTENERS;
+	    i++) {
+		snprintf(keep[nkeep].spec, sizeof(keep[nkeep].spec), "%s",
+		    hc->listen[i]);
+		for (j = 0; j < nlisteners; j++) {
+			if (listeners[j].mhd != NULL &&
+			    strcmp(listeners[j].spec, hc->listen[i]) == 0) {
+				keep[nkeep] = listeners[j];
+				listeners[j].mhd = NULL;
+				listeners[j].ev = listeners[j].timer = NULL;
+			}
+		}
+		nkeep++;
+	}
+	for (j = 0; j < nlisteners; j++)
+		listener_close(&listeners[j]);
+	memcpy(listeners, keep, sizeof(keep));
+	nlisteners = nkeep;
+	if (limits)
+		log_debug("http: limits apply to listeners opened from now");
+	evtimer_del(h_retry);
+	on_retry(-1, 0, NULL);
+}
+
+void
+http_shutdown(void)
+{
+	size_t	i;
+
+	for (i = 0; i < nlisteners; i++)
+		listener_close(&listeners[i]);
+	nlisteners = 0;
+	if (h_retry != NULL)
+		event_free(h_retry);
+	h_retry = NULL;
+	argv_free(h_hosts);
+	argv_free(h_origins);
+	h_hosts = h_origins = NULL;
+	component_remove(h_comp);
+	h_comp = NULL;
+}

@@ -1,0 +1,44 @@
+/*
+ * qmsd's HTTP listener: libmicrohttpd inside the libevent loop, with no
+ * thread of its own (MHD's epoll descriptor is one more event here).  This
+ * layer checks what every route needs checked (Host, Origin, the bearer
+ * token, the body's size) and hands a whole request to its route, which
+ * answers at once or later: a request answered later is suspended, so the
+ * loop goes on serving others meanwhile.
+ */
+#ifndef QMSD_HTTP_H
+#define QMSD_HTTP_H
+
+#include <stddef.h>
+
+#include <event2/event.h>
+
+struct config;
+struct http_request;
+
+/* identity is who the token belongs to ("host", or an agent's name). */
+typedef void (*http_route_fn)(struct http_request *, void *arg);
+
+void	 http_init(struct event_base *);
+/* Open the listeners of conf (again, on reload: only what changed). */
+void	 http_configure(const struct config *);
+void	 http_shutdown(void);
+void	 http_route(const char *path, http_route_fn, void *arg);
+
+const char *http_method(const struct http_request *);
+const char *http_header(const struct http_request *, const char *name);
+const char *http_identity(const struct http_request *);
+const char *http_body(const struct http_request *, size_t *len);
+
+/*
+ * Answer, now or later (once, exactly).  Headers are "Name: value" strings,
+ * NULL-terminated, or NULL.  The body is copied.
+ */
+void	 http_respond(struct http_request *, int status,
+	    const char *const *headers, const char *content_type,
+	    const char *body, size_t len);
+/* Answer a JSON-RPC error object with this HTTP status. */
+void	 http_respond_rpc_error(struct http_request *, int status, int code,
+	    const char *message);
+
+#endif
