@@ -748,6 +748,67 @@ config_expand(const struct config *c, const char *s)
 	return (tmp);
 }
 
+/* The line that set a key, 0 if none did. */
+static int
+key_line(const struct parse *p, const char *section, const char *name)
+{
+	size_t	i;
+
+	for (i = 0; i < nitems(keys); i++)
+		if (strcmp(keys[i].section, section) == 0 &&
+		    strcmp(keys[i].name, name) == 0)
+			return (p->set[i]);
+	return (0);
+}
+
+/*
+ * What no single line can say is wrong: limits that would make a tight
+ * loop, and pairs of keys at odds.  The error names the later of the lines.
+ */
+static void
+validate(struct parse *p)
+{
+	const struct qms_mcp_conf	*q = &p->conf->qms_mcp;
+	static const struct {
+		const char	*name;
+		size_t		 offset;
+		uint64_t	 min;
+	} floors[] = {
+		{ "backoff-min", offsetof(struct qms_mcp_conf,
+		    restart.backoff_min), 1 },
+		{ "start-timeout", offsetof(struct qms_mcp_conf,
+		    start_timeout), 100 },
+		{ "probe-interval", offsetof(struct qms_mcp_conf,
+		    probe_interval), 10 },
+		{ "probe-timeout", offsetof(struct qms_mcp_conf,
+		    probe_timeout), 10 },
+	};
+	size_t	i;
+	int	a, b;
+
+	for (i = 0; i < nitems(floors); i++) {
+		if (*(const uint64_t *)((const char *)q + floors[i].offset) <
+		    floors[i].min) {
+			p->line = key_line(p, "qms-mcp", floors[i].name);
+			parse_error(p, "%s must be at least %llums",
+			    floors[i].name,
+			    (unsigned long long)floors[i].min);
+		}
+	}
+	if (q->restart.backoff_max < q->restart.backoff_min) {
+		a = key_line(p, "qms-mcp", "backoff-min");
+		b = key_line(p, "qms-mcp", "backoff-max");
+		p->line = a > b ? a : b;
+		parse_error(p, "backoff-max (%llums) is less than backoff-min "
+		    "(%llums)", (unsigned long long)q->restart.backoff_max,
+		    (unsigned long long)q->restart.backoff_min);
+	}
+	if (q->probe_failures < 1) {
+		p->line = key_line(p, "qms-mcp", "probe-failures");
+		parse_error(p, "probe-failures must be at least 1");
+	}
+}
+
 struct config *
 config_load_stream(FILE *fp, const char *file, char *err, size_t errlen)
 {
@@ -765,6 +826,8 @@ config_load_stream(FILE *fp, const char *file, char *err, size_t errlen)
 		p.fp = fp;
 		c->file = xstrdup(file);
 		rc = ini_parse_stream(reader, &p, handler, &p);
+		if (rc == 0 && p.err_line == 0)
+			validate(&p);
 		if (rc != 0 || p.err_line != 0) {
 			if (p.err_line != 0 && (rc == 0 || p.err_line <= rc))
 				snprintf(err, errlen, "%s:%d: %s", file,

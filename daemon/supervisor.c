@@ -136,8 +136,13 @@ static const enum health sv_health[] = {
 static void
 sv_publish(struct supervisor *sv)
 {
-	component_set(sv->comp, sv_state_names[sv->state],
-	    sv_health[sv->state], "%s", sv->detail);
+	enum health	h = sv_health[sv->state];
+
+	/* Stopped on purpose is degraded; stopped by itself is down. */
+	if (sv->state == SV_STOPPED && sv->admin_stopped)
+		h = HEALTH_WARNING;
+	component_set(sv->comp, sv_state_names[sv->state], h, "%s",
+	    sv->detail);
 	component_set_pid(sv->comp, sv->proc != NULL ? proc_pid(sv->proc) :
 	    0);
 	component_set_restarts(sv->comp, sv->restarts);
@@ -476,6 +481,10 @@ sv_handle(struct supervisor *sv, enum sv_event ev, const char *cause)
 
 	switch (ev) {
 	case SV_EV_START:
+		if (sv->state == SV_STOPPING) {
+			sv->after = SV_AFTER_START;
+			break;
+		}
 		if (sv->state == SV_STOPPED || sv->state == SV_FAILED ||
 		    sv->state == SV_BACKOFF) {
 			if (sv->state != SV_BACKOFF) {
@@ -623,6 +632,11 @@ op_stop(void *arg, char *err, size_t errlen)
 {
 	struct supervisor	*sv = arg;
 
+	if (sv->state == SV_DISABLED) {
+		snprintf(err, errlen, "%s is disabled: %s", sv->name,
+		    sv->disabled_why);
+		return (-1);
+	}
 	sv->admin_stopped = 1;
 	sv_handle(sv, SV_EV_STOP, "qmsctl stop");
 	return (0);
@@ -765,13 +779,21 @@ supervisor_configure(struct supervisor *sv, const struct config *c)
 		return;
 	}
 	if (sv->state == SV_DISABLED) {
-		sv->state = SV_STOPPED;
 		sv_detail(sv, "enabled");
+		sv_enter(sv, SV_STOPPED, "enabled in the configuration");
+		sv->started_once = 0;
 	}
+	/*
+	 * What an admin stopped stays stopped; what ended by itself starts
+	 * again only for a new configuration, which may be the fix.
+	 */
+	if (sv->admin_stopped)
+		return;
 	if (changed && sv->proc != NULL) {
 		log_info("%s: configuration changed; restarting", sv->name);
 		sv_handle(sv, SV_EV_RESTART, "configuration changed");
-	} else if (sv->state == SV_STOPPED && !sv->admin_stopped)
+	} else if ((sv->state == SV_STOPPED && (!sv->started_once ||
+	    changed)) || (sv->state == SV_FAILED && changed))
 		sv_handle(sv, SV_EV_START, "configured");
 }
 

@@ -210,6 +210,14 @@ main(void)
 	    "backoff-min: bad duration \"100\" (write 100ms, 5s, 2m or 1h)");
 	EXPECT_ERROR("[qms-mcp]\ngive-up = -1\n", 2,
 	    "give-up: bad number \"-1\"");
+	EXPECT_ERROR("[qms-mcp]\nbackoff-max = 10ms\n\nbackoff-min = 1s\n", 4,
+	    "backoff-max (10ms) is less than backoff-min (1000ms)");
+	EXPECT_ERROR("[qms-mcp]\nbackoff-min = 0ms\nbackoff-max = 0ms\n", 2,
+	    "backoff-min must be at least 1ms");
+	EXPECT_ERROR("[qms-mcp]\n\nprobe-interval = 0s\n", 3,
+	    "probe-interval must be at least 10ms");
+	EXPECT_ERROR("[qms-mcp]\nprobe-failures = 0\n", 2,
+	    "probe-failures must be at least 1");
 	EXPECT_ERROR("[qms-mcp]\nstop-timeout = 1s\nstop-timeout = 2s\n", 3,
 	    "stop-timeout is already set at line 2");
 
