@@ -227,7 +227,7 @@ tok_double(struct tok *t)
 static int
 tok_dollar(struct tok *t)
 {
-	size_t		col = t->i + 1;
+	size_t		col = t->i + 1, l;
 	unsigned char	n = t->i + 1 < t->len ? t->s[t->i + 1] : '\0';
 
 	if (n == '(')
@@ -239,8 +239,19 @@ tok_dollar(struct tok *t)
 	if (n == '\'' || n == '"')
 		return tok_fail(t, ARGV_EEXPAND, "'$%c' at column %zu is "
 		    "shell-specific quoting", n, col);
-	if (n == '_' || (n >= 'A' && n <= 'Z') || (n >= 'a' && n <= 'z') ||
-	    (n >= '0' && n <= '9') || (n != '\0' && strchr("@*#?-$!", n)))
+	if (n == '_' || (n >= 'A' && n <= 'Z') || (n >= 'a' && n <= 'z')) {
+		for (l = 1; l < 32 && t->i + l + 1 < t->len; l++) {
+			n = t->s[t->i + l + 1];
+			if (n != '_' && !(n >= 'A' && n <= 'Z') &&
+			    !(n >= 'a' && n <= 'z') && !(n >= '0' && n <= '9'))
+				break;
+		}
+		return tok_fail(t, ARGV_EEXPAND, "'$%.*s' at column %zu is a "
+		    "shell variable; nothing is expanded here, so quote it "
+		    "('...') to pass it literally", (int)l, t->s + t->i + 1,
+		    col);
+	}
+	if ((n >= '0' && n <= '9') || (n != '\0' && strchr("@*#?-$!", n)))
 		return tok_fail(t, ARGV_EEXPAND, "'$%c' at column %zu is a "
 		    "shell parameter; nothing is expanded here, so quote it "
 		    "('...') to pass it literally", n, col);

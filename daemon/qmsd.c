@@ -338,11 +338,15 @@ main(int argc, char *argv[])
 		log_use_journal();
 	}
 	watchdog_init();
-	/* Ready means the socket listens; children come up on their own. */
-	notify_send("READY=1");
-	supervisor_configure(qms_mcp, qmsd.conf);
+	/*
+	 * Ready means our own sockets listen (a port that cannot be bound is
+	 * retried, and reported, without holding this up); children come up
+	 * on their own after.
+	 */
 	git_tool_configure(qmsd.conf);
 	http_configure(qmsd.conf);
+	notify_send("READY=1");
+	supervisor_configure(qms_mcp, qmsd.conf);
 	notify_status();
 
 	event_base_dispatch(qmsd.base);

@@ -24,6 +24,9 @@ int	LLVMFuzzerTestOneInput(const uint8_t *, size_t);
 
 #define EXCL	":(top,literal,exclude)"
 
+/* Allowed options with a value and no long name. */
+#define SHORTARG "SGlLebC"
+
 static const char *const prot[] = { "flow-state", "qms-cli" };
 static const char *const origin[] = { "origin" };
 static const struct git_policy policies[] = {
@@ -42,7 +45,8 @@ static const char *const never[] = {
 	"--show-signature", "--verify-signatures", "--discard-changes",
 	"--pathspec-from-file", "--config-env", "--interactive", "--repo",
 	"--multiple", "--depth", "--update-head-ok", "--edit-description",
-	NULL
+	"--file", "--template", "--contents", "--ignore-revs-file",
+	"--exclude-from", "--output-directory", "--signature-file", NULL
 };
 
 static void
@@ -118,7 +122,17 @@ check_vector(const struct git_policy *p, char **v)
 			    *w != '\t') || *w == 0x7f)
 				fail("control character in a word", v[i]);
 		w = v[i];
-		for (n = never; *n != NULL; n++) {
+		/*
+		 * The value of an option with no long name is written as the
+		 * next word (-S --force searches for "--force").
+		 */
+		if (!dd && w[0] == '-' && w[1] != '\0' && w[2] == '\0' &&
+		    strchr(SHORTARG, w[1]) != NULL && v[i + 1] != NULL) {
+			i++;
+			continue;
+		}
+		/* After "--" a word is a path, even "--hard". */
+		for (n = never; !dd && *n != NULL; n++) {
 			l = strlen(*n);
 			if (strncmp(w, *n, l) == 0 &&
 			    (w[l] == '\0' || w[l] == '='))

@@ -1,0 +1,741 @@
+/*
+ * The git command policy, both ways: what agents do every day must pass,
+ * and every spelling of a way around the rules must be refused by the
+ * rule that names it.  One row per case; "want" pins the exact vectors for
+ * the rows where the rewriting matters (vectors joined by " && ", words by
+ * a space).
+ */
+#include <stdio.h>
+#include <string.h>
+
+#include "check.h"
+#include "git-policy.h"
+
+struct pcase {
+	const char	*cmd;
+	int		 ok;
+	const char	*rule;	/* when refused */
+	const char	*want;	/* when allowed, or NULL */
+};
+
+#define OK(c)		{ c, 1, NULL, NULL }
+#define OKW(c, w)	{ c, 1, NULL, w }
+#define NO(c, r)	{ c, 0, r, NULL }
+
+/* What protects flow-state and qms-cli from "add ." and the like. */
+#define EXD	" :(top,literal,exclude)flow-state " \
+		":(top,literal,exclude)qms-cli"
+#define EX	" --" EXD
+
+static const struct pcase cases[] = {
+	/* Reading: every day. */
+	OKW("status", "git status"),
+	OKW("git status", "git status"),
+	OKW("git log --oneline -10", "git log --oneline -10"),
+	OKW("log -n 5", "git log --max-count=5"),
+	OKW("log -n5 --oneline", "git log --max-count=5 --oneline"),
+	OK("log --graph --decorate --all"),
+	OKW("log --format='%h %s' -- docs/",
+	    "git log --format=%h %s -- docs/"),
+	OKW("log -p -- flow-state", "git log --patch -- flow-state"),
+	OK("diff HEAD~1 -- flow-state"),
+	OK("log --oneline -- ./qms-cli"),
+	OK("diff"),
+	OK("diff --cached"),
+	OKW("diff --staged --stat", "git diff --staged --stat"),
+	OK("diff HEAD~1..HEAD --name-only"),
+	OK("diff main...feature"),
+	OK("diff --word-diff HEAD"),
+	OKW("diff -U5", "git diff --unified=5"),
+	OK("diff --no-ext-diff --no-textconv"),
+	OK("show HEAD"),
+	OK("show HEAD:README.md"),
+	OK("show --stat HEAD~2"),
+	OK("show stash@{0}"),
+	OK("show :/fix"),
+	OK("blame -L 10,20 README.md"),
+	OK("ls-files"),
+	OKW("ls-files -o --exclude-standard",
+	    "git ls-files --others --exclude-standard"),
+	OK("ls-tree -r HEAD --name-only"),
+	OK("rev-parse HEAD"),
+	OK("rev-parse --abbrev-ref HEAD"),
+	OK("rev-parse --show-toplevel"),
+	OK("describe --tags --always"),
+	OKW("shortlog -sn", "git shortlog --summary --numbered HEAD"),
+	OKW("shortlog -sn main -- docs",
+	    "git shortlog --summary --numbered main -- docs"),
+	OK("grep -n TODO"),
+	OK("grep -e foo -- '*.c'"),
+	OK("grep 'a|b' -- docs"),
+	OKW("grep ../pattern", "git grep ../pattern"),
+	OK("cat-file -p HEAD"),
+	OK("merge-base HEAD main"),
+	OK("name-rev HEAD"),
+	OK("show-ref --heads"),
+	OKW("reflog", "git reflog"),
+	OKW("reflog -5", "git reflog -5"),
+	OKW("reflog HEAD", "git reflog HEAD"),
+	OK("reflog show HEAD"),
+	OKW("remote -v", "git remote --verbose"),
+	OK("remote"),
+	OK("remote show origin"),
+	OK("remote get-url origin"),
+	OK("config --get user.name"),
+	OK("config user.email"),
+	OK("config --list"),
+	OK("config -l --show-origin"),
+	OK("config --blob=HEAD:.gitmodules --get-regexp path"),
+	OKW("ls-remote", "git ls-remote origin"),
+	OK("ls-remote --heads origin"),
+	OK("version"),
+	OK("check-ignore -v .env"),
+	OK("count-objects -v"),
+	OK("whatchanged -3"),
+	OK("rev-list --count HEAD"),
+	OK("cherry -v main"),
+	OKW("log --author=claude --since='2 weeks ago'",
+	    "git log --author=claude --since=2 weeks ago"),
+	OKW("log -S'needle'", "git log -S needle"),
+	OK("log --grep=fix -i"),
+	OK("log HEAD@{1}"),
+	OK("log --oneline main..feature"),
+	OK("log HEAD@{1}..HEAD"),
+	OK("status -s"),
+	OK("status --porcelain=v1"),
+	OKW("status -uno", "git status --untracked-files=no"),
+	OKW("--no-pager log -1", "git log -1"),
+	OKW("git --no-pager diff", "git diff"),
+	OK("log --onel"),
+
+	/* Changing: every day. */
+	OKW("add .claude/sessions/ && commit -m 'Session notes' && push",
+	    "git add .claude/sessions/ && "
+	    "git commit --message=Session notes && git push origin"),
+	OKW("git add .claude/sessions/ && git commit -m 'Session notes' && "
+	    "git push",
+	    "git add .claude/sessions/ && "
+	    "git commit --message=Session notes && git push origin"),
+	OKW("commit -am \"fix: x\"",
+	    "git commit --include --message=fix: x" EX),
+	OKW("commit --am --no-edit", "git commit --amend --no-edit"),
+	OK("commit --amend -m 'x'"),
+	OKW("commit -m \"line one\n\nline two\"",
+	    "git commit --message=line one\n\nline two"),
+	OKW("commit -m 'it'\\''s'", "git commit --message=it's"),
+	OKW("commit -m \"say \\\"hi\\\"\"", "git commit --message=say \"hi\""),
+	OKW("commit -m 'fix: a;b && c | d'",
+	    "git commit --message=fix: a;b && c | d"),
+	OKW("commit -m 'cost $5'", "git commit --message=cost $5"),
+	OKW("commit -m \"cost \\$5\"", "git commit --message=cost $5"),
+	OKW("commit -n -m x", "git commit --no-verify --message=x"),
+	OK("commit -s -m x"),
+	OK("commit --no-gpg-sign -m x"),
+	OK("commit --fixup=HEAD~1"),
+	OKW("commit -m x -- docs/a.md", "git commit --message=x -- docs/a.md"),
+	OKW("commit -m x -- .", "git commit --message=x -- ." EXD),
+	OKW("commit -m '' --allow-empty-message",
+	    "git commit --message= --allow-empty-message"),
+	OKW("add -A", "git add --all" EX),
+	OKW("add -u", "git add --update" EX),
+	OKW("add .", "git add ." EX),
+	OKW("add -- '*.md'", "git add -- *.md" EXD),
+	OKW("add 'fl\\ow-state'", "git add fl\\ow-state" EX),
+	OKW("add docs/a.md docs/b.md", "git add docs/a.md docs/b.md"),
+	OK("add /abs/root/docs/a.md"),
+	OK("add ./flow-stateX"),
+	OK("add flow-state-notes.md"),
+	OK("add -- \"file with spaces.md\""),
+	OKW("push origin HEAD", "git push origin HEAD"),
+	OKW("push -u origin feature", "git push --set-upstream origin feature"),
+	OKW("push", "git push origin"),
+	OKW("push --tags", "git push --tags origin"),
+	OK("push origin main:main"),
+	OK("push origin HEAD:refs/heads/cr-12"),
+	OK("push --follow-tags origin main"),
+	OK("push --no-force origin main"),
+	OK("push -n origin"),
+	OK("push origin 'refs/heads/*:refs/heads/*'"),
+	OKW("fetch", "git fetch origin"),
+	OK("fetch origin main"),
+	OK("fetch --tags origin"),
+	OKW("pull", "git pull origin"),
+	OK("pull --rebase origin main"),
+	OK("pull --ff-only"),
+	OK("pull --no-rebase"),
+	OK("branch"),
+	OK("branch -a"),
+	OKW("branch -vv", "git branch --verbose --verbose"),
+	OK("branch cr-12"),
+	OKW("branch -d cr-11", "git branch --delete cr-11"),
+	OK("branch -m old new"),
+	OKW("branch --merged", "git branch --merged"),
+	OKW("branch --merged main", "git branch --merged=main"),
+	OK("branch --show-current"),
+	OKW("checkout -b cr-12", "git checkout -b cr-12"),
+	OKW("checkout main", "git checkout main --"),
+	OKW("checkout -", "git checkout - --"),
+	OKW("checkout main --", "git checkout main --"),
+	OK("checkout -b feature origin/main"),
+	OK("checkout --track origin/feature"),
+	OK("switch main"),
+	OKW("switch -c cr-13", "git switch --create=cr-13"),
+	OK("switch -"),
+	OK("switch --detach HEAD~1"),
+	OKW("restore --staged file.txt", "git restore --staged file.txt"),
+	OKW("restore -S .", "git restore --staged ." EX),
+	OKW("stash", "git stash"),
+	OKW("stash push -m wip", "git stash push --message=wip"),
+	OKW("stash -u", "git stash --include-untracked"),
+	OK("stash list"),
+	OK("stash show -p"),
+	OK("stash show stash@{1}"),
+	OK("stash pop"),
+	OK("stash apply --index stash@{0}"),
+	OKW("stash push -- docs/", "git stash push -- docs/"),
+	OK("tag"),
+	OK("tag -l 'v*'"),
+	OK("tag v1.0"),
+	OK("tag -a v1.0 -m 'release'"),
+	OK("merge main"),
+	OKW("merge --no-ff feature -m 'Merge feature'",
+	    "git merge --no-ff feature --message=Merge feature"),
+	OK("merge --abort"),
+	OK("merge -s ort -X theirs main"),
+	OK("rebase main"),
+	OK("rebase --continue"),
+	OK("rebase --abort"),
+	OK("rebase --onto main feature~3 feature"),
+	OK("cherry-pick abc123"),
+	OK("cherry-pick -x abc123"),
+	OK("revert HEAD --no-edit"),
+	OK("rm docs/old.md"),
+	OK("rm --cached secret.txt"),
+	OKW("rm -r docs/old/", "git rm -r docs/old/"),
+	OKW("rm -r .", "git rm -r ." EX),
+	OK("reset"),
+	OK("reset HEAD~1"),
+	OK("reset --soft HEAD~1"),
+	OK("reset -- docs/a.md"),
+	OK("reset HEAD docs/a.md"),
+	OK("bisect start"),
+	OK("bisect good v1.0"),
+	OK("bisect reset"),
+	OK("format-patch -1 HEAD"),
+	OK("format-patch --stdout -1 HEAD"),
+	OK("gc"),
+
+	/* The shell: only words and &&. */
+	NO("status; id", "shell-operator"),
+	NO("status;id", "shell-operator"),
+	NO("status || x", "shell-operator"),
+	NO("status | cat", "shell-operator"),
+	NO("status &", "shell-operator"),
+	NO("status > /tmp/x", "shell-operator"),
+	NO("status < /dev/null", "shell-operator"),
+	NO("(status)", "shell-operator"),
+	NO("status && (id)", "shell-operator"),
+	NO("status &&& log", "shell-operator"),
+	NO("$(id)", "shell-expansion"),
+	NO("`id`", "shell-expansion"),
+	NO("log $HOME", "shell-expansion"),
+	NO("commit -m \"$(id)\"", "shell-expansion"),
+	NO("commit -m \"`id`\"", "shell-expansion"),
+	NO("commit -m \"${x}\"", "shell-expansion"),
+	NO("commit -m $'x'", "shell-expansion"),
+	NO("add *.md", "shell-expansion"),
+	NO("add doc?.md", "shell-expansion"),
+	NO("add ~/x", "shell-expansion"),
+	NO("commit --file=~/msg", "shell-expansion"),
+	NO("add {a,b}.md", "shell-expansion"),
+	NO("log HEAD@{1..3}", "shell-expansion"),
+	NO("status\nid", "control-char"),
+	NO("status\rid", "control-char"),
+	NO("commit -m 'a\033[2Jb'", "control-char"),
+	NO("status \\\n&& id", "control-char"),
+	NO("commit -m 'unterminated", "shell-quoting"),
+	NO("commit -m \"x", "shell-quoting"),
+	NO("status \\", "shell-quoting"),
+	NO("status # comment", "shell-comment"),
+	NO("", "empty-command"),
+	NO("   ", "empty-command"),
+	NO("status &&", "empty-command"),
+	NO("&& status", "empty-command"),
+	NO("status && && log", "empty-command"),
+	NO("git", "empty-command"),
+	NO("git --no-pager", "empty-command"),
+
+	/* Options before the subcommand. */
+	NO("git -c core.pager=id log", "global-option"),
+	NO("-c alias.x=!id x", "global-option"),
+	NO("git -C /tmp status", "global-option"),
+	NO("git --git-dir=/tmp/x status", "global-option"),
+	NO("git --work-tree=/ status", "global-option"),
+	NO("git --exec-path=/tmp status", "global-option"),
+	NO("--namespace=x log", "global-option"),
+	NO("--config-env=x=y status", "global-option"),
+	NO("git -p log", "global-option"),
+	NO("git --paginate log", "global-option"),
+	NO("--version", "global-option"),
+
+	/* Not on the list. */
+	NO("foo", "unknown-subcommand"),
+	NO("/usr/bin/id", "unknown-subcommand"),
+	NO("git git status", "unknown-subcommand"),
+	NO("stash frobnicate", "unknown-subcommand"),
+	NO("notes add -m x", "unknown-subcommand"),
+	NO("am patch.mbox", "unknown-subcommand"),
+	NO("remote frob", "unknown-subcommand"),
+
+	/* Force push, in every spelling. */
+	NO("push --force", "no-force-push"),
+	NO("push -f", "no-force-push"),
+	NO("push -uf origin x", "no-force-push"),
+	NO("push --forc", "no-force-push"),
+	NO("push --for", "no-force-push"),
+	NO("push --force-with-lease", "no-force-push"),
+	NO("push --force-with-lease=main:abc origin", "no-force-push"),
+	NO("push --force-if-includes", "no-force-push"),
+	NO("push origin +main", "no-force-push"),
+	NO("push origin +HEAD:main", "no-force-push"),
+	NO("push origin \"+main\"", "no-force-push"),
+	NO("push origin '+refs/heads/*:refs/heads/*'", "no-force-push"),
+	NO("push --mirror", "no-force-push"),
+	NO("pu'sh' --f'orce'", "no-force-push"),
+	NO("push \"--force\"", "no-force-push"),
+	NO("push origin main --force", "no-force-push"),
+	NO("push origin main -- --force", "usage"),
+	NO("add x && commit -m y && push -f", "no-force-push"),
+	NO("push --fo", "ambiguous-option"),
+
+	/* Deleting on the remote. */
+	NO("push --delete origin x", "no-remote-delete"),
+	NO("push -d origin x", "no-remote-delete"),
+	NO("push --del origin x", "no-remote-delete"),
+	NO("push origin :main", "no-remote-delete"),
+	NO("push origin ':refs/heads/main'", "no-remote-delete"),
+	NO("push --prune origin", "no-remote-delete"),
+
+	/* Only the allowed remotes, and nothing run on them. */
+	NO("push upstream main", "remote-not-allowed"),
+	NO("push https://evil.example/x.git", "remote-not-allowed"),
+	NO("push 'ext::sh -c id' main", "remote-not-allowed"),
+	NO("push /tmp/other", "remote-not-allowed"),
+	NO("push --repo=evil", "remote-not-allowed"),
+	NO("push HEAD", "remote-not-allowed"),
+	NO("fetch --all", "remote-not-allowed"),
+	NO("fetch evil", "remote-not-allowed"),
+	NO("fetch --multiple origin evil", "remote-not-allowed"),
+	NO("pull https://x.example/r main", "remote-not-allowed"),
+	NO("ls-remote https://x.example/r", "remote-not-allowed"),
+	NO("remote show upstream", "remote-not-allowed"),
+	NO("remote update", "remote-not-allowed"),
+	NO("push --receive-pack=id origin", "no-program"),
+	NO("push --exec=id origin", "no-program"),
+	NO("fetch --upload-pack=id origin", "no-program"),
+	NO("fetch --upload-p=id origin", "no-program"),
+	NO("pull --upload-pack id origin", "no-program"),
+	NO("ls-remote --upload-pack=id origin", "no-program"),
+
+	/* Throwing away uncommitted work. */
+	NO("reset --hard", "no-discard"),
+	NO("reset --hard HEAD~1", "no-discard"),
+	NO("reset --merge", "no-discard"),
+	NO("reset --keep", "no-discard"),
+	NO("reset --ha", "no-discard"),
+	NO("clean -fd", "no-discard"),
+	NO("clean -n", "no-discard"),
+	NO("checkout .", "no-discard"),
+	NO("checkout ./", "no-discard"),
+	NO("checkout -- file.txt", "no-discard"),
+	NO("checkout -- .", "no-discard"),
+	NO("checkout -f main", "no-discard"),
+	NO("checkout --force main", "no-discard"),
+	NO("checkout HEAD~1 -- file.txt", "no-discard"),
+	NO("checkout main file.txt", "no-discard"),
+	NO("checkout --ours file.txt", "no-discard"),
+	NO("checkout -m main", "no-discard"),
+	NO("checkout 'src/*.c'", "no-discard"),
+	NO("restore file.txt", "no-discard"),
+	NO("restore .", "no-discard"),
+	NO("restore --staged --worktree x", "no-discard"),
+	NO("restore -SW x", "no-discard"),
+	NO("switch --discard-changes main", "no-discard"),
+	NO("switch -f main", "no-discard"),
+	NO("switch --orphan x", "no-discard"),
+	NO("rm -f x", "no-discard"),
+	NO("status && rm -rf /", "no-discard"),
+
+	/* Deleting or overwriting history and refs. */
+	NO("stash drop", "no-history-loss"),
+	NO("stash clear", "no-history-loss"),
+	NO("branch -D x", "no-history-loss"),
+	NO("branch -d --force x", "no-history-loss"),
+	NO("branch --delete --force x", "no-history-loss"),
+	NO("branch -df x", "no-history-loss"),
+	NO("branch -M a b", "no-history-loss"),
+	NO("branch -C a b", "no-history-loss"),
+	NO("branch -f main HEAD~3", "no-history-loss"),
+	NO("checkout -B main", "no-history-loss"),
+	NO("switch -C main", "no-history-loss"),
+	NO("tag -d v1", "no-history-loss"),
+	NO("tag -f v1", "no-history-loss"),
+	NO("reflog expire --expire=now --all", "no-history-loss"),
+	NO("reflog delete HEAD@{1}", "no-history-loss"),
+	NO("update-ref -d refs/heads/main", "no-history-loss"),
+	NO("gc --prune=now", "no-history-loss"),
+	NO("prune", "no-history-loss"),
+	NO("filter-branch --tree-filter id HEAD", "no-history-loss"),
+	NO("fetch origin +main:main", "no-history-loss"),
+	NO("fetch --prune", "no-history-loss"),
+	NO("fetch -f origin", "no-history-loss"),
+	NO("fetch --depth=1", "no-history-loss"),
+	NO("fetch --prune-tags", "no-history-loss"),
+
+	/* Running programs. */
+	NO("rebase -x id main", "no-program"),
+	NO("rebase --exec=id main", "no-program"),
+	NO("rebase --exe id main", "no-program"),
+	NO("bisect run id", "no-program"),
+	NO("difftool", "no-program"),
+	NO("mergetool", "no-program"),
+	NO("log --ext-diff -p", "no-program"),
+	NO("diff --ext-diff", "no-program"),
+	NO("diff --textconv", "no-program"),
+	NO("show --textconv HEAD", "no-program"),
+	NO("cat-file --filters HEAD:x", "no-program"),
+	NO("grep -O foo", "no-program"),
+	NO("grep --open-files-in-pager=id foo", "no-program"),
+	NO("merge -s foo main", "no-program"),
+	NO("merge --strategy=../../tmp/x main", "no-program"),
+	NO("daemon", "no-program"),
+	NO("instaweb", "no-program"),
+	NO("send-email x", "no-program"),
+	NO("help log", "no-program"),
+
+	/* Signing: gpg with the owner's keys. */
+	NO("commit -S -m x", "no-signing"),
+	NO("commit --gpg-sign=KEY -m x", "no-signing"),
+	NO("commit -am x -S", "no-signing"),
+	NO("tag -s v1 -m x", "no-signing"),
+	NO("tag -u KEY v1", "no-signing"),
+	NO("push --signed origin", "no-signing"),
+	NO("log --show-signature", "no-signing"),
+	NO("merge --verify-signatures x", "no-signing"),
+
+	/* Configuration. */
+	NO("config user.name x", "no-config-write"),
+	NO("config --add x.y z", "no-config-write"),
+	NO("config --unset user.name", "no-config-write"),
+	NO("config -e", "no-config-write"),
+	NO("config --global core.pager id", "no-config-write"),
+	NO("config set user.name x", "no-config-write"),
+	NO("remote add evil https://x.example/r", "no-config-write"),
+	NO("remote set-url origin https://x.example/r", "no-config-write"),
+
+	/* Submodules. */
+	NO("submodule update", "no-submodule"),
+	NO("pull --recurse-submodules", "no-submodule"),
+	NO("push --recurse-submodules=on-demand", "no-submodule"),
+	NO("checkout --recurse-submodules main", "no-submodule"),
+	NO("fetch --recurse-submodules", "no-submodule"),
+
+	/* No terminal. */
+	NO("rebase -i HEAD~3", "no-interactive"),
+	NO("rebase --interactive main", "no-interactive"),
+	NO("add -p", "no-interactive"),
+	NO("add -i", "no-interactive"),
+	NO("add -e", "no-interactive"),
+	NO("commit --interactive", "no-interactive"),
+	NO("reset -p", "no-interactive"),
+	NO("stash -p", "no-interactive"),
+	NO("branch --edit-description", "no-interactive"),
+	NO("pull --rebase=interactive", "no-interactive"),
+
+	/* Outside the repository. */
+	NO("add ../outside", "outside-repo"),
+	NO("add /etc/passwd", "outside-repo"),
+	NO("add /abs/rootX/file", "outside-repo"),
+	NO("add /abs/root/../other/x", "outside-repo"),
+	NO("add docs/../../x", "outside-repo"),
+	NO("diff /etc/passwd /etc/shadow", "outside-repo"),
+	NO("diff --no-index a b", "outside-repo"),
+	NO("grep --no-index foo", "outside-repo"),
+	NO("log --output=/tmp/x", "outside-repo"),
+	NO("diff --output=x", "outside-repo"),
+	NO("rev-parse --git-dir", "outside-repo"),
+	NO("worktree add /tmp/x", "outside-repo"),
+	NO("clone https://x.example/r", "outside-repo"),
+	NO("log -- ../x", "outside-repo"),
+	NO("status ../", "outside-repo"),
+	NO("show HEAD -- /etc", "outside-repo"),
+	NO("checkout ../x", "outside-repo"),
+
+	/* Protected paths, however spelt. */
+	NO("add flow-state", "protected-path"),
+	NO("add ./flow-state", "protected-path"),
+	NO("add flow-state/", "protected-path"),
+	NO("add a/../flow-state", "protected-path"),
+	NO("add flow-state/.", "protected-path"),
+	NO("add ./flow-state/x", "protected-path"),
+	NO("add /abs/root/flow-state", "protected-path"),
+	NO("add //abs//root//flow-state", "protected-path"),
+	NO("add /abs/root/./qms-cli/", "protected-path"),
+	NO("add -- qms-cli", "protected-path"),
+	NO("add 'flow-state/*'", "protected-path"),
+	NO("add x && add flow-state", "protected-path"),
+	NO("rm flow-state", "protected-path"),
+	NO("rm -r --cached qms-cli", "protected-path"),
+	NO("commit -m x -- flow-state", "protected-path"),
+	NO("commit -m x flow-state", "protected-path"),
+	NO("restore --staged flow-state", "protected-path"),
+	NO("stash push -- flow-state", "protected-path"),
+	NO("reset flow-state", "protected-path"),
+	NO("reset -- ./qms-cli", "protected-path"),
+	NO("reset HEAD~1 -- flow-state", "protected-path"),
+	NO("checkout flow-state", "protected-path"),
+
+	/*
+	 * Files by name, and mv: git follows symbolic links there, and the
+	 * agent can make them in its own directories.
+	 */
+	NO("commit -F .git/COMMIT_EDITMSG", "no-file-option"),
+	NO("commit -F .claude/sessions/msg.txt", "no-file-option"),
+	NO("commit -F -", "no-file-option"),
+	NO("commit -F /etc/passwd", "no-file-option"),
+	NO("commit --file=../x", "no-file-option"),
+	NO("commit --fil=x", "no-file-option"),
+	NO("commit -t /etc/passwd", "no-file-option"),
+	NO("commit --template=../x", "no-file-option"),
+	NO("merge -F msg main", "no-file-option"),
+	NO("tag -a v1 -F msg", "no-file-option"),
+	NO("format-patch -o patches/ main", "no-file-option"),
+	NO("format-patch -o /tmp/x HEAD~1", "no-file-option"),
+	NO("format-patch -o .git/hooks HEAD~1", "no-file-option"),
+	NO("format-patch --signature-file=x HEAD~1", "no-file-option"),
+	NO("blame --contents /etc/passwd x", "no-file-option"),
+	NO("blame --ignore-revs-file .git-blame-ignore-revs x", "no-file-option"),
+	NO("config -f .gitmodules --get-regexp path", "no-file-option"),
+	NO("config -f /etc/gitconfig --list", "no-file-option"),
+	NO("ls-files -X /etc/passwd", "no-file-option"),
+	NO("diff -O/etc/passwd", "no-file-option"),
+	NO("log -p -O order.txt", "no-file-option"),
+	NO("grep -f /etc/passwd", "no-file-option"),
+	NO("mv a.md b.md", "outside-repo"),
+	NO("mv -f a b", "outside-repo"),
+	NO("mv flow-state x", "outside-repo"),
+	NO("mv x flow-state/y", "outside-repo"),
+
+	/* Pathspec magic. */
+	NO("add ':(top)x'", "pathspec-magic"),
+	NO("add ':!x'", "pathspec-magic"),
+	NO("add ':^x'", "pathspec-magic"),
+	NO("add ':/x'", "pathspec-magic"),
+	NO("add ':(exclude)flow-state'", "pathspec-magic"),
+	NO("log -- ':!x'", "pathspec-magic"),
+	NO("diff ':(icase)x'", "pathspec-magic"),
+	NO("rm ':(glob)**'", "pathspec-magic"),
+
+	/* Ignored files: .env. */
+	NO("add -f .env", "ignored-files"),
+	NO("add --force .env", "ignored-files"),
+	NO("add --forc .env", "ignored-files"),
+	NO("stash -a", "ignored-files"),
+	NO("stash push --all", "ignored-files"),
+
+	/* Options, values, arguments. */
+	NO("commit --frobnicate", "unknown-option"),
+	NO("log --no-index", "unknown-option"),
+	NO("push --upload-pack=id", "unknown-option"),
+	NO("status -h", "unknown-option"),
+	NO("log --help", "unknown-option"),
+	NO("log --end-of-options x", "unknown-option"),
+	NO("commit --a", "ambiguous-option"),
+	NO("reset --m", "ambiguous-option"),
+	NO("diff --no-ind a b", "ambiguous-option"),
+	NO("log --ex", "ambiguous-option"),
+	NO("commit -m", "usage"),
+	NO("commit --amend=x", "usage"),
+	NO("add --chmod=777 x", "usage"),
+	NO("switch a b c", "usage"),
+	NO("reset 'f*'", "usage"),
+	NO("gc foo", "usage"),
+	NO("bisect", "usage"),
+	NO("commit -a -m x file", "usage"),
+	NO("push origin ^main", "usage"),
+	NO("stash list extra", "usage"),
+};
+
+static const char *const prot[] = { "flow-state", "qms-cli" };
+static const char *const origin[] = { "origin" };
+
+static const struct git_policy policy = {
+	"/abs/root", origin, 1, prot, 2
+};
+
+/* The vectors as one string, for comparing with "want". */
+static void
+join(const struct git_verdict *v, char *buf, size_t len)
+{
+	size_t	i, n = 0;
+	char	**a;
+
+	buf[0] = '\0';
+	for (i = 0; i < v->nargv; i++)
+		for (a = v->argv[i]; *a != NULL && n < len; a++)
+			n += snprintf(buf + n, len - n, "%s%s",
+			    a == v->argv[i] ? (i > 0 ? " && " : "") : " ", *a);
+}
+
+static void
+run(const struct git_policy *p, const struct pcase *c)
+{
+	struct git_verdict	v;
+	char			got[2048], tail[128];
+	int			r;
+
+	r = git_policy_check(p, c->cmd, &v);
+	CHECK((r == 0) == (v.allowed != 0));
+	if (v.allowed != c->ok)
+		fprintf(stderr, "case \"%s\": %s, want %s: %s\n", c->cmd,
+		    v.allowed ? "allowed" : "refused",
+		    c->ok ? "allowed" : "refused",
+		    v.allowed ? "" : v.reason);
+	CHECK(v.allowed == c->ok);
+	if (!c->ok && !v.allowed) {
+		if (strcmp(v.rule, c->rule) != 0)
+			fprintf(stderr, "case \"%s\": %s\n", c->cmd, v.reason);
+		CHECK_STR(v.rule, c->rule);
+		CHECK(strncmp(v.reason, "Denied: ", 8) == 0);
+		snprintf(tail, sizeof(tail), "(rule: %s)", c->rule);
+		CHECK(strstr(v.reason, tail) != NULL);
+		CHECK(v.argv == NULL && v.nargv == 0);
+	}
+	if (c->ok && v.allowed) {
+		CHECK(v.rule == NULL);
+		CHECK(v.nargv > 0);
+		if (c->want != NULL) {
+			join(&v, got, sizeof(got));
+			if (strcmp(got, c->want) != 0)
+				fprintf(stderr, "case \"%s\"\n", c->cmd);
+			CHECK_STR(got, c->want);
+		}
+	}
+	git_verdict_free(&v);
+	CHECK(v.argv == NULL && v.nargv == 0);
+}
+
+/* Other policies: other remotes, no protected paths, a broken one. */
+static void
+other_policies(int *n)
+{
+	static const char *const two[] = { "origin", "upstream" };
+	static const struct git_policy p2 = {
+		"/abs/root/", two, 2, NULL, 0
+	};
+	static const struct pcase c2[] = {
+		OK("push upstream main"),
+		OKW("fetch", "git fetch origin"),
+		NO("push evil main", "remote-not-allowed"),
+		OKW("commit -am x", "git commit --all --message=x"),
+		OKW("add .", "git add ."),
+		OK("add flow-state"),
+		OK("add /abs/root/x"),
+		NO("add /abs/rootx", "outside-repo"),
+	};
+	static const struct git_policy p3 = {
+		"/", NULL, 0, NULL, 0
+	};
+	static const struct pcase c3[] = {
+		OKW("push", "git push origin"),
+		NO("push upstream", "remote-not-allowed"),
+		OK("add /etc/x"),
+		NO("add ../x", "outside-repo"),
+	};
+	static const char *const bad[] = { "../elsewhere" };
+	static const struct git_policy p4 = { "/abs/root", NULL, 0, bad, 1 };
+	static const char *const abs[] = { "/abs/root/flow-state/" };
+	static const struct git_policy p5 = { "/abs/root", NULL, 0, abs, 1 };
+	static const struct git_policy p6 = { "relative", NULL, 0, NULL, 0 };
+	static const char *const root[] = { "." };
+	static const struct git_policy p7 = { "/abs/root", NULL, 0, root, 1 };
+	size_t	i;
+
+	for (i = 0; i < sizeof(c2) / sizeof(c2[0]); i++, (*n)++)
+		run(&p2, &c2[i]);
+	for (i = 0; i < sizeof(c3) / sizeof(c3[0]); i++, (*n)++)
+		run(&p3, &c3[i]);
+	run(&p4, &(struct pcase)NO("status", "policy-config"));
+	run(&p5, &(struct pcase)NO("add ./flow-state", "protected-path"));
+	run(&p6, &(struct pcase)NO("status", "policy-config"));
+	run(&p7, &(struct pcase)NO("status", "policy-config"));
+	*n += 4;
+}
+
+/* A NUL inside the counted string must not cut the command short. */
+static void
+counted(int *n)
+{
+	static const char	cmd[] = "status\0; id";
+	struct git_verdict	v;
+
+	CHECK(git_policy_checkn(&policy, cmd, sizeof(cmd) - 1, &v) == -1);
+	CHECK_STR(v.rule, "control-char");
+	git_verdict_free(&v);
+	CHECK(git_policy_checkn(&policy, "status", 6, &v) == 0);
+	git_verdict_free(&v);
+	*n += 2;
+}
+
+/* The messages say what was refused and why, for the agent to correct. */
+static void
+messages(void)
+{
+	struct git_verdict	v;
+
+	git_policy_check(&policy, "push --force", &v);
+	CHECK_STR(v.reason, "Denied: 'push --force' would rewrite remote "
+	    "history (rule: no-force-push)");
+	git_verdict_free(&v);
+	git_policy_check(&policy, "push --forc", &v);
+	CHECK_STR(v.reason, "Denied: 'push --forc' (--force) would rewrite "
+	    "remote history (rule: no-force-push)");
+	git_verdict_free(&v);
+	git_policy_check(&policy, "add ./flow-state/x", &v);
+	CHECK_STR(v.reason, "Denied: 'add ./flow-state/x' would change the "
+	    "protected path 'flow-state' (rule: protected-path)");
+	git_verdict_free(&v);
+	git_policy_check(&policy, "status; id", &v);
+	CHECK_STR(v.reason, "Denied: ';' at column 7 would run another "
+	    "command; only '&&' may join commands (rule: shell-operator)");
+	git_verdict_free(&v);
+	git_policy_check(&policy, "commit -m 'a\tb\001'", &v);
+	CHECK(strchr(v.reason, '\001') == NULL);
+	git_verdict_free(&v);
+	CHECK(git_policy_subcommand("status"));
+	CHECK(git_policy_subcommand("push"));
+	CHECK(!git_policy_subcommand("clean"));
+	CHECK(!git_policy_subcommand("frob"));
+}
+
+int
+main(void)
+{
+	size_t	i, nok = 0, nno = 0;
+	int	extra = 0;
+
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		run(&policy, &cases[i]);
+		if (cases[i].ok)
+			nok++;
+		else
+			nno++;
+	}
+	other_policies(&extra);
+	counted(&extra);
+	messages();
+	printf("test-git-policy: %zu policy cases (%zu allowed, %zu "
+	    "refused) and %d more under other policies\n", nok + nno, nok,
+	    nno, extra);
+	return check_done("test-git-policy");
+}
