@@ -101,8 +101,14 @@ def test_structured_fields():
         eq(lines[0]["QMSD_STREAM"], "stderr", "stream field")
         # and nothing went to the stream as plain text
         eq(entries("SYSLOG_IDENTIFIER=" + ident), [], "plain stderr lines")
-        rc, out, err = qmsctl("-S", sock, "status")
-        eq(rc, 0, "status")
+        # the child answers its handshake a moment after it says it listens
+        deadline = time.time() + 30
+        while True:
+            rc, out, err = qmsctl("-S", sock, "status")
+            if rc == 0 or time.time() > deadline:
+                break
+            time.sleep(0.1)
+        eq(rc, 0, "status: " + out)
     finally:
         p.terminate()
         p.wait(20)
