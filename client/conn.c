@@ -17,7 +17,7 @@
 #include "proto.h"
 #include "qmsctl.h"
 
-#define CALL_TIMEOUT_MS	10000
+int ctl_timeout_ms = 10000;
 
 volatile sig_atomic_t ctl_interrupted;
 
@@ -206,7 +206,7 @@ ctl_call(const char *method, cJSON *params, cJSON **result,
 		close(fd);
 		return (EXIT_UNREACHABLE);
 	}
-	line = ctl_readline(fd, &len, CALL_TIMEOUT_MS, why, sizeof(why));
+	line = ctl_readline(fd, &len, ctl_timeout_ms, why, sizeof(why));
 	close(fd);
 	if (line == NULL) {
 		snprintf(unreachable, ulen, "qmsd at %s: %s", socket_path,

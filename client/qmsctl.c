@@ -11,25 +11,31 @@
 
 #include "qmsctl.h"
 
+extern const struct cmd_entry cmd_down_entry;
 extern const struct cmd_entry cmd_git_check_entry;
 extern const struct cmd_entry cmd_logs_entry;
 extern const struct cmd_entry cmd_mcp_config_entry;
+extern const struct cmd_entry cmd_ps_entry;
 extern const struct cmd_entry cmd_reload_entry;
 extern const struct cmd_entry cmd_restart_entry;
 extern const struct cmd_entry cmd_start_entry;
 extern const struct cmd_entry cmd_status_entry;
 extern const struct cmd_entry cmd_stop_entry;
+extern const struct cmd_entry cmd_up_entry;
 extern const struct cmd_entry cmd_version_entry;
 
 static const struct cmd_entry *const cmd_table[] = {
+	&cmd_down_entry,
 	&cmd_git_check_entry,
 	&cmd_logs_entry,
 	&cmd_mcp_config_entry,
+	&cmd_ps_entry,
 	&cmd_reload_entry,
 	&cmd_restart_entry,
 	&cmd_start_entry,
 	&cmd_status_entry,
 	&cmd_stop_entry,
+	&cmd_up_entry,
 	&cmd_version_entry,
 };
 

@@ -18,6 +18,8 @@ struct cmd_entry {
 
 /* The socket chosen by -S, QMSD_SOCKET, or the default. */
 extern const char *socket_path;
+/* How long ctl_call waits for an answer (up waits for Docker). */
+extern int ctl_timeout_ms;
 
 /*
  * Send one request and wait for its answer.  Returns EXIT_OK with *result

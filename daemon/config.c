@@ -1,5 +1,6 @@
 #include <sys/stat.h>
 
+#include <ctype.h>
 #include <errno.h>
 #include <grp.h>
 #include <limits.h>
@@ -42,20 +43,30 @@ enum key_type {
 	KEY_SIZE,		/* 512, 64K, 1M */
 	KEY_LIST,		/* words, by commas or blanks; repeatable */
 	KEY_LISTEN,		/* a KEY_LIST of HOST:PORT */
+	KEY_BOOL,		/* yes, no */
+	KEY_IMAGE,		/* a Docker image reference */
+	KEY_CONTAINER,		/* a Docker container name */
+	KEY_CPUS,		/* 0.5, 2 */
+	KEY_NETWORK,		/* bridge, host */
+	KEY_MOUNT,		/* SRC:DST[:ro], repeatable */
+	KEY_MASK,		/* a path in the repository, repeatable */
 };
 
 struct key {
 	const char	*section;
 	const char	*name;
 	enum key_type	 type;
-	size_t		 offset;
+	size_t		 offset;	/* in struct config, or agent_conf */
 	int		 repeatable;
+	int		 agent;		/* offset is in struct agent_conf */
 };
 
 #define OFF(f)	offsetof(struct config, f)
 #define KEY(s, n, t, f)	{ .section = s, .name = n, .type = t, .offset = OFF(f) }
 #define LIST(s, n, t, f) { .section = s, .name = n, .type = t, \
 	.offset = OFF(f), .repeatable = 1 }
+#define AGENT(n, t, f, r) { .section = "agent", .name = n, .type = t, \
+	.offset = offsetof(struct agent_conf, f), .repeatable = r, .agent = 1 }
 static const struct key keys[] = {
 	KEY("qmsd", "project-root", KEY_DIR, project_root),
 	KEY("qmsd", "run-as", KEY_USER, run_as),
@@ -94,7 +105,26 @@ static const struct key keys[] = {
 	KEY("git", "timeout", KEY_DURATION, git.timeout),
 	KEY("git", "max-output", KEY_SIZE, git.max_output),
 	KEY("git", "max-concurrent", KEY_COUNT, git.max_concurrent),
+
+	AGENT("enabled", KEY_BOOL, enabled, 0),
+	AGENT("image", KEY_IMAGE, image, 0),
+	AGENT("container", KEY_CONTAINER, container, 0),
+	AGENT("command", KEY_COMMAND, command, 0),
+	AGENT("restart", KEY_RESTART, restart.policy, 0),
+	AGENT("backoff-min", KEY_DURATION, restart.backoff_min, 0),
+	AGENT("backoff-max", KEY_DURATION, restart.backoff_max, 0),
+	AGENT("stable-after", KEY_DURATION, restart.stable_after, 0),
+	AGENT("give-up", KEY_COUNT, restart.give_up, 0),
+	AGENT("give-up-window", KEY_DURATION, restart.give_up_window, 0),
+	AGENT("memory", KEY_SIZE, memory, 0),
+	AGENT("pids", KEY_COUNT, pids, 0),
+	AGENT("cpus", KEY_CPUS, cpus, 0),
+	AGENT("network", KEY_NETWORK, network, 0),
+	AGENT("env-file", KEY_PATH, env_file, 0),
+	AGENT("mount", KEY_MOUNT, mounts, 1),
+	AGENT("mask", KEY_MASK, masks, 1),
 };
+#undef AGENT
 #undef LIST
 #undef KEY
 #undef OFF
@@ -108,6 +138,7 @@ static const struct {
 	{ "qms-mcp", 0 },
 	{ "http", 0 },
 	{ "git", 0 },
+	{ "agent", 1 },
 };
 
 struct parse {
@@ -116,11 +147,14 @@ struct parse {
 	FILE		*fp;
 	int		 line;		/* line inih is handling */
 	int		 set[nitems(keys)];	/* line that set each key */
+	/* For [agent "NAME"] sections: which lines set which agent's keys. */
+	int		 agent_set[CONFIG_MAX_AGENTS][nitems(keys)];
 	char		 err[512];
 	int		 err_line;
 };
 
 static void	check_header(struct parse *, const char *);
+static int	agent_lookup(struct parse *, const char *);
 static void	parse_error(struct parse *, const char *, ...)
 		    __attribute__((format(printf, 2, 3)));
 
@@ -229,6 +263,61 @@ section_lookup(struct parse *p, const char *header, char *label,
 	return ((int)i);
 }
 
+static void
+agent_defaults(struct agent_conf *a, const char *name)
+{
+	memset(a, 0, sizeof(*a));
+	a->name = xstrdup(name);
+	a->enabled = 1;
+	a->restart.policy = RESTART_ALWAYS;
+	a->restart.backoff_min = 1000;
+	a->restart.backoff_max = 60000;
+	a->restart.stable_after = 30000;
+	a->restart.give_up_window = 300000;
+	a->memory = 4ULL << 30;
+	a->pids = 512;
+}
+
+/* Fill in what depends on the name: image, container, command, network. */
+static void
+agent_fill(struct agent_conf *a)
+{
+	if (a->image == NULL)
+		a->image = xstrdup("qms-agent:latest");
+	if (a->container == NULL)
+		xasprintf(&a->container, "qms-agent-%s", a->name);
+	if (a->command == NULL)
+		a->command = xstrdup("claude");
+	if (a->network == NULL)
+		a->network = xstrdup("bridge");
+}
+
+/* The index of agent NAME, added when new; -1 with an error. */
+static int
+agent_lookup(struct parse *p, const char *name)
+{
+	struct config	*c = p->conf;
+	size_t		 i;
+
+	for (i = 0; i < c->nagents; i++)
+		if (strcmp(c->agents[i].name, name) == 0)
+			return ((int)i);
+	if (name[0] == '\0' || strlen(name) > 32 ||
+	    strspn(name, "abcdefghijklmnopqrstuvwxyz0123456789-_") !=
+	    strlen(name) || name[0] == '-' || name[0] == '_') {
+		parse_error(p, "bad agent name \"%s\": use lower-case "
+		    "letters, digits, - and _ (at most 32)", name);
+		return (-1);
+	}
+	if (c->nagents == CONFIG_MAX_AGENTS) {
+		parse_error(p, "more than %d agents", CONFIG_MAX_AGENTS);
+		return (-1);
+	}
+	agent_defaults(&c->agents[c->nagents], name);
+	c->agents[c->nagents].line = p->line;
+	return ((int)c->nagents++);
+}
+
 /*
  * inih calls the handler only for keys, so a section without any would go
  * unchecked; its header is checked here, as it is read.
@@ -249,7 +338,10 @@ check_header(struct parse *p, const char *line)
 		n = sizeof(header) - 1;
 	memcpy(header, s + 1, n);
 	header[n] = '\0';
-	section_lookup(p, header, label, sizeof(label));
+	/* An agent exists from its header on, keys or not. */
+	if (section_lookup(p, header, label, sizeof(label)) >= 0 &&
+	    label[0] != '\0')
+		agent_lookup(p, label);
 }
 
 static int
@@ -326,6 +418,24 @@ listen_parse(const char *s, char *host, size_t hostlen, int *port)
 	return (0);
 }
 
+/* SRC:DST[:ro|:rw], both absolute. */
+static int
+mount_check(const char *v, char *why, size_t len)
+{
+	const char	*c1 = strchr(v, ':'), *c2;
+
+	if (v[0] != '/' || c1 == NULL || c1[1] != '/') {
+		snprintf(why, len, "\"%s\" is not /SOURCE:/TARGET[:ro]", v);
+		return (-1);
+	}
+	if ((c2 = strchr(c1 + 1, ':')) != NULL && strcmp(c2, ":ro") != 0 &&
+	    strcmp(c2, ":rw") != 0) {
+		snprintf(why, len, "\"%s\": the mode must be ro or rw", v);
+		return (-1);
+	}
+	return (0);
+}
+
 static int
 listen_check(const char *s, char *why, size_t len)
 {
@@ -370,11 +480,11 @@ lookup_user(const char *v, char **name, uid_t *uid, gid_t *gid)
 }
 
 static int
-set_value(struct parse *p, const struct key *k, const char *v)
+set_value(struct parse *p, void *base, const struct key *k, const char *v)
 {
-	void		 *field = (char *)p->conf + k->offset;
+	void		 *field = (char *)base + k->offset;
 	char		**sp = field;
-	char		  real[PATH_MAX], why[256], **words;
+	char		  real[PATH_MAX], why[256], **words, *end;
 	struct stat	  st;
 	enum log_level	  lvl;
 	size_t		  i;
@@ -539,6 +649,72 @@ set_value(struct parse *p, const struct key *k, const char *v)
 			p->conf->git.protected_set = 1;
 		argv_free(words);
 		return (0);
+	case KEY_BOOL:
+		if (strcmp(v, "yes") == 0)
+			*(int *)field = 1;
+		else if (strcmp(v, "no") == 0)
+			*(int *)field = 0;
+		else {
+			parse_error(p, "%s must be yes or no, not \"%s\"",
+			    k->name, v);
+			return (-1);
+		}
+		return (0);
+	case KEY_IMAGE:
+	case KEY_CONTAINER:
+		if (v[0] == '\0' || strpbrk(v, " \t\"'\\") != NULL ||
+		    (k->type == KEY_CONTAINER && (strspn(v, "abcdefghijklmnop"
+		    "qrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_.-") !=
+		    strlen(v) || !isalnum((unsigned char)v[0])))) {
+			parse_error(p, "%s: bad %s name \"%s\"", k->name,
+			    k->type == KEY_IMAGE ? "image" : "container", v);
+			return (-1);
+		}
+		free(*sp);
+		*sp = xstrdup(v);
+		return (0);
+	case KEY_CPUS:
+		errno = 0;
+		*(double *)field = strtod(v, &end);
+		if (errno != 0 || *end != '\0' || end == v ||
+		    *(double *)field <= 0 || *(double *)field > 1024) {
+			parse_error(p, "%s: bad number of CPUs \"%s\"", k->name,
+			    v);
+			return (-1);
+		}
+		return (0);
+	case KEY_NETWORK:
+		if (strcmp(v, "bridge") != 0 && strcmp(v, "host") != 0) {
+			parse_error(p, "%s must be bridge or host, not \"%s\"",
+			    k->name, v);
+			return (-1);
+		}
+		free(*sp);
+		*sp = xstrdup(v);
+		return (0);
+	case KEY_MOUNT:
+		if (mount_check(v, why, sizeof(why)) == -1) {
+			parse_error(p, "%s: %s", k->name, why);
+			return (-1);
+		}
+		words = xcalloc(2, sizeof(*words));
+		words[0] = xstrdup(v);
+		list_append((char ***)field, words);
+		argv_free(words);
+		return (0);
+	case KEY_MASK:
+		if (v[0] == '/' || strcmp(v, "..") == 0 ||
+		    strncmp(v, "../", 3) == 0 || strstr(v, "/../") != NULL ||
+		    v[0] == '\0') {
+			parse_error(p, "%s: \"%s\" must be a path inside the "
+			    "repository, relative to it", k->name, v);
+			return (-1);
+		}
+		words = xcalloc(2, sizeof(*words));
+		words[0] = xstrdup(v);
+		list_append((char ***)field, words);
+		argv_free(words);
+		return (0);
 	case KEY_LOGLEVEL:
 		if (log_level_parse(v, &lvl) == -1) {
 			parse_error(p, "%s must be error, warning, info or "
@@ -556,7 +732,7 @@ handler(void *arg, const char *section, const char *name, const char *value)
 {
 	struct parse	*p = arg;
 	char		 label[128];
-	int		 si;
+	int		 si, a;
 	size_t		 i;
 
 	if ((si = section_lookup(p, section, label, sizeof(label))) == -1)
@@ -572,13 +748,25 @@ handler(void *arg, const char *section, const char *name, const char *value)
 		parse_error(p, "unknown key \"%s\" in [%s]", name, section);
 		return (0);
 	}
-	if (p->set[i] != 0 && !keys[i].repeatable) {
+	if (!keys[i].agent && p->set[i] != 0 && !keys[i].repeatable) {
 		parse_error(p, "%s is already set at line %d", name,
 		    p->set[i]);
 		return (0);
 	}
+	if (keys[i].agent) {
+		if ((a = agent_lookup(p, label)) < 0)
+			return (0);
+		if (p->agent_set[a][i] != 0 && !keys[i].repeatable) {
+			parse_error(p, "%s is already set at line %d", name,
+			    p->agent_set[a][i]);
+			return (0);
+		}
+		p->agent_set[a][i] = p->line;
+		return (set_value(p, &p->conf->agents[a], &keys[i], value) ==
+		    0);
+	}
 	p->set[i] = p->line;
-	return (set_value(p, &keys[i], value) == 0);
+	return (set_value(p, p->conf, &keys[i], value) == 0);
 }
 
 char *
@@ -662,6 +850,7 @@ fill_defaults(struct config *c, char *err, size_t errlen)
 	struct stat	 st;
 	struct group	*gr;
 	char		 uid[32];
+	size_t		 i;
 
 	if (c->project_root == NULL) {
 		if (getcwd(cwd, sizeof(cwd)) == NULL) {
@@ -714,6 +903,11 @@ fill_defaults(struct config *c, char *err, size_t errlen)
 		c->qms_mcp.workdir = xstrdup("{root}/qms-cli");
 	if (c->qms_mcp.url == NULL)
 		c->qms_mcp.url = xstrdup("http://127.0.0.1:8001/mcp");
+	/* No file at all: one agent, claude.  A file: the agents it names. */
+	if (c->file == NULL && c->nagents == 0)
+		agent_defaults(&c->agents[c->nagents++], "claude");
+	for (i = 0; i < c->nagents; i++)
+		agent_fill(&c->agents[i]);
 	if (c->http.listen == NULL)
 		c->http.listen = strlist("127.0.0.1:8000", NULL);
 	if (c->http.allowed_hosts == NULL)
@@ -867,6 +1061,8 @@ config_load(const char *file, char *err, size_t errlen)
 void
 config_free(struct config *c)
 {
+	size_t	i;
+
 	if (c == NULL)
 		return;
 	free(c->file);
@@ -884,5 +1080,17 @@ config_free(struct config *c)
 	argv_free(c->http.allowed_origins);
 	argv_free(c->git.remotes);
 	argv_free(c->git.protected_paths);
+	for (i = 0; i < c->nagents; i++) {
+		struct agent_conf *a = &c->agents[i];
+
+		free(a->name);
+		free(a->image);
+		free(a->container);
+		free(a->command);
+		free(a->network);
+		free(a->env_file);
+		argv_free(a->mounts);
+		argv_free(a->masks);
+	}
 	free(c);
 }

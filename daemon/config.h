@@ -70,6 +70,26 @@ struct git_conf {
 	long long		 max_concurrent;
 };
 
+#define CONFIG_MAX_AGENTS	16
+
+/* [agent "NAME"]: one agent container. */
+struct agent_conf {
+	char			*name;
+	int			 line;		/* of its section, for errors */
+	int			 enabled;
+	char			*image;
+	char			*container;
+	char			*command;	/* what a session runs */
+	struct restart_conf	 restart;
+	uint64_t		 memory;
+	long long		 pids;
+	double			 cpus;		/* 0: no limit */
+	char			*network;	/* "bridge" or "host" */
+	char			*env_file;
+	char			**mounts;	/* SRC:DST[:ro] */
+	char			**masks;	/* paths in the repository */
+};
+
 struct config {
 	char		*file;		/* NULL: built-in defaults */
 	char		*project_root;
@@ -85,6 +105,8 @@ struct config {
 	struct qms_mcp_conf qms_mcp;
 	struct http_conf http;
 	struct git_conf	 git;
+	struct agent_conf agents[CONFIG_MAX_AGENTS];
+	size_t		 nagents;
 };
 
 /*

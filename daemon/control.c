@@ -16,6 +16,7 @@
 #include <event2/bufferevent.h>
 #include <event2/event.h>
 
+#include "agent.h"
 #include "component.h"
 #include "config.h"
 #include "control.h"
@@ -50,6 +51,7 @@ struct ctl_follow {
 struct ctl_client {
 	int			 fd;
 	TAILQ_HEAD(, ctl_follow) follows;
+	TAILQ_HEAD(, ctl_req)	 later;		/* deferred answers owed */
 	struct bufferevent	*bev;
 	pid_t			 pid;
 	uid_t			 uid;
@@ -63,11 +65,15 @@ struct ctl_client {
 };
 
 struct ctl_req {
-	struct ctl_client	*client;
+	struct ctl_client	*client;	/* NULL once it went away */
 	const cJSON		*id;
 	const char		*method;
 	int			 notification;
 	int			 answered;
+	int			 deferred;	/* a later copy answers */
+	cJSON			*id_copy;	/* owned by a deferred copy */
+	char			 method_copy[32];
+	TAILQ_ENTRY(ctl_req)	 entry;		/* in its client's list */
 };
 
 struct method {
@@ -84,6 +90,9 @@ static void	method_stop(struct ctl_req *, const cJSON *);
 static void	method_restart(struct ctl_req *, const cJSON *);
 static void	method_logs(struct ctl_req *, const cJSON *);
 static void	method_git_check(struct ctl_req *, const cJSON *);
+static void	method_up(struct ctl_req *, const cJSON *);
+static void	method_down(struct ctl_req *, const cJSON *);
+static void	method_ps(struct ctl_req *, const cJSON *);
 static void	method_mcp_config(struct ctl_req *, const cJSON *);
 
 static const struct method methods[] = {
@@ -91,6 +100,9 @@ static const struct method methods[] = {
 	{ "status", 1, method_status },
 	{ "logs", 1, method_logs },
 	{ "git-check", 1, method_git_check },
+	{ "ps", 1, method_ps },
+	{ "up", 0, method_up },
+	{ "down", 0, method_down },
 	{ "mcp-config", 0, method_mcp_config },
 	{ "reload", 0, method_reload },
 	{ "start", 0, method_start },
@@ -108,6 +120,7 @@ static TAILQ_HEAD(, ctl_client) ctl_clients =
     TAILQ_HEAD_INITIALIZER(ctl_clients);
 
 static void	client_free(struct ctl_client *);
+static int	peer_is_admin(const struct ctl_client *);
 static void	client_read(struct bufferevent *, void *);
 
 static void
@@ -121,15 +134,47 @@ send_line(struct ctl_client *c, char *line)
 	free(line);
 }
 
+struct ctl_req *
+ctl_defer(struct ctl_req *r)
+{
+	struct ctl_req	*later;
+
+	later = xcalloc(1, sizeof(*later));
+	later->client = r->client;
+	later->notification = r->notification;
+	if (r->id != NULL)
+		later->id = later->id_copy = cJSON_Duplicate(r->id, 1);
+	snprintf(later->method_copy, sizeof(later->method_copy), "%s",
+	    r->method);
+	later->method = later->method_copy;
+	later->deferred = 1;
+	if (later->client != NULL)
+		TAILQ_INSERT_TAIL(&later->client->later, later, entry);
+	r->answered = 1;	/* by the copy, later */
+	return (later);
+}
+
+/* A deferred request is done with once answered. */
+static void
+req_done(struct ctl_req *r)
+{
+	if (!r->deferred)
+		return;
+	if (r->client != NULL)
+		TAILQ_REMOVE(&r->client->later, r, entry);
+	cJSON_Delete(r->id_copy);
+	free(r);
+}
+
 void
 ctl_reply(struct ctl_req *r, cJSON *result)
 {
 	r->answered = 1;
-	if (r->notification || r->client == NULL) {
+	if (r->notification || r->client == NULL)
 		cJSON_Delete(result);
-		return;
-	}
-	send_line(r->client, proto_encode_result(r->id, result));
+	else
+		send_line(r->client, proto_encode_result(r->id, result));
+	req_done(r);
 }
 
 void
@@ -139,12 +184,19 @@ ctl_error(struct ctl_req *r, int code, const char *fmt, ...)
 	va_list	ap;
 
 	r->answered = 1;
-	if (r->notification || r->client == NULL)
-		return;
-	va_start(ap, fmt);
-	vsnprintf(msg, sizeof(msg), fmt, ap);
-	va_end(ap);
-	send_line(r->client, proto_encode_error(r->id, code, msg));
+	if (!r->notification && r->client != NULL) {
+		va_start(ap, fmt);
+		vsnprintf(msg, sizeof(msg), fmt, ap);
+		va_end(ap);
+		send_line(r->client, proto_encode_error(r->id, code, msg));
+	}
+	req_done(r);
+}
+
+int
+ctl_req_is_admin(const struct ctl_req *r)
+{
+	return (r->client != NULL && peer_is_admin(r->client));
 }
 
 /*
@@ -303,7 +355,13 @@ static void
 client_free(struct ctl_client *c)
 {
 	struct ctl_follow	*f;
+	struct ctl_req		*r;
 
+	/* Answers still owed go nowhere; their owners free them. */
+	while ((r = TAILQ_FIRST(&c->later)) != NULL) {
+		TAILQ_REMOVE(&c->later, r, entry);
+		r->client = NULL;
+	}
 	while ((f = TAILQ_FIRST(&c->follows)) != NULL) {
 		TAILQ_REMOVE(&c->follows, f, entry);
 		logring_follow_remove(f->ring, f->handle);
@@ -380,6 +438,7 @@ accept_cb(evutil_socket_t lfd, short ev, void *arg)
 		c = xcalloc(1, sizeof(*c));
 		c->fd = fd;
 		TAILQ_INIT(&c->follows);
+		TAILQ_INIT(&c->later);
 		peer_credentials(c);
 		c->bev = bufferevent_socket_new(ctl_base, fd,
 		    BEV_OPT_CLOSE_ON_FREE);
@@ -825,5 +884,35 @@ method_mcp_config(struct ctl_req *r, const cJSON *params)
 	cJSON_AddStringToObject(git, "url", url);
 	h = cJSON_AddObjectToObject(git, "headers");
 	cJSON_AddStringToObject(h, "Authorization", auth);
+	ctl_reply(r, o);
+}
+
+static const char *
+param_agent(const cJSON *params)
+{
+	const cJSON	*a = cJSON_GetObjectItemCaseSensitive(params, "agent");
+
+	return (cJSON_IsString(a) ? a->valuestring : "claude");
+}
+
+static void
+method_up(struct ctl_req *r, const cJSON *params)
+{
+	agent_up(r, param_agent(params), cJSON_IsTrue(
+	    cJSON_GetObjectItemCaseSensitive(params, "force")));
+}
+
+static void
+method_down(struct ctl_req *r, const cJSON *params)
+{
+	agent_down(r, param_agent(params));
+}
+
+static void
+method_ps(struct ctl_req *r, const cJSON *params)
+{
+	cJSON	*o = cJSON_CreateObject();
+
+	cJSON_AddItemToObject(o, "agents", agent_ps());
 	ctl_reply(r, o);
 }

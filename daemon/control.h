@@ -21,6 +21,14 @@ void	 control_shutdown(void);
 /* The socket's path: the one bound, or the one systemd passed. */
 const char *control_path(void);
 
+/*
+ * To answer after the method returns: the copy returned stays valid until
+ * answered (if the client has gone, the answer is dropped).
+ */
+struct ctl_req *ctl_defer(struct ctl_req *);
+/* Root, the run-as user or the admin group (for admin-only options). */
+int	 ctl_req_is_admin(const struct ctl_req *);
+
 /* Each method answers exactly once; result is taken over. */
 void	 ctl_reply(struct ctl_req *, cJSON *result);
 void	 ctl_error(struct ctl_req *, int code, const char *fmt, ...)

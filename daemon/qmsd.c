@@ -14,6 +14,7 @@
 
 #include "component.h"
 #include "config.h"
+#include "agent.h"
 #include "control.h"
 #include "curl-loop.h"
 #include "git-tool.h"
@@ -98,6 +99,7 @@ qmsd_reload(char *err, size_t errlen)
 	supervisor_configure(qms_mcp, c);
 	git_tool_configure(c);
 	http_configure(c);
+	agent_configure(c);
 	log_info("configuration reloaded from %s",
 	    c->file != NULL ? c->file : "built-in defaults");
 	notify_send("READY=1");
@@ -318,6 +320,7 @@ main(int argc, char *argv[])
 	}
 	http_init(qmsd.base);
 	git_tool_init(qmsd.base);
+	agent_init(qmsd.base);
 	fd = passed_socket();
 	qmsd.socket_passed = fd >= 0;
 	if (control_init(qmsd.base, qmsd.socket_path, fd, err,
@@ -347,12 +350,14 @@ main(int argc, char *argv[])
 	http_configure(qmsd.conf);
 	notify_send("READY=1");
 	supervisor_configure(qms_mcp, qmsd.conf);
+	agent_configure(qmsd.conf);
 	notify_status();
 
 	event_base_dispatch(qmsd.base);
 
 	control_shutdown();
 	component_set_hook(NULL);
+	agent_shutdown();
 	git_tool_shutdown();
 	http_shutdown();
 	token_shutdown();

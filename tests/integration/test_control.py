@@ -68,7 +68,8 @@ def test_status_json():
         assert isinstance(dm["uptime"], (int, float)) and dm["uptime"] >= 0
         assert dm["started"].endswith("Z")
         names = [c["name"] for c in o["components"]]
-        eq(names, ["control", "qms-mcp", "http", "git"], "components")
+        eq(names, ["control", "qms-mcp", "http", "git", "docker"],
+           "components")
         q = o["components"][1]
         eq(q["state"], "disabled", "qms-mcp without qms-cli")
         contains(q["detail"], "qms-cli (enabled = auto)")
@@ -234,8 +235,9 @@ def test_notify_lifecycle():
     d = Daemon(watchdog_usec=100000)
     try:
         st = d.notify.wait_for("STATUS=")
-        eq(st, "STATUS=ok: control ready, qms-mcp disabled, http ready, "
-           "git ready", "status line")
+        # docker is not needed with no agent: whatever its state, ok
+        assert st.startswith("STATUS=ok: control ready, qms-mcp disabled, "
+                             "http ready, git ready, docker "), st
         # pets at half the interval: several within a second
         for _ in range(3):
             d.notify.wait_for("WATCHDOG=1", timeout=2)

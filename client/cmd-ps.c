@@ -1,0 +1,66 @@
+/* ps: every agent, its container and how it has fared. */
+#include <stdio.h>
+#include <string.h>
+
+#include "qmsctl.h"
+#include "util.h"
+
+static int	cmd_ps_exec(int, char **);
+
+const struct cmd_entry cmd_ps_entry = {
+	.name = "ps",
+	.usage = "[--json]",
+	.summary = "list the agents and their containers",
+	.exec = cmd_ps_exec,
+};
+
+static const char *
+s(const cJSON *o, const char *k)
+{
+	const cJSON	*v = cJSON_GetObjectItemCaseSensitive(o, k);
+
+	return (cJSON_IsString(v) && v->valuestring[0] ? v->valuestring :
+	    "-");
+}
+
+static int
+cmd_ps_exec(int argc, char **argv)
+{
+	cJSON		*res, *a, *up, *rs;
+	char		 why[512], uptime[32], *text;
+	int		 rc, json = argc == 2 && strcmp(argv[1], "--json") == 0;
+
+	if (argc > 2 || (argc == 2 && !json)) {
+		cmd_usage(&cmd_ps_entry);
+		return (EXIT_USAGE);
+	}
+	if ((rc = ctl_call("ps", NULL, &res, why, sizeof(why))) != EXIT_OK) {
+		if (rc == EXIT_UNREACHABLE)
+			fprintf(stderr, "qmsctl: %s\n", why);
+		return (rc);
+	}
+	if (json) {
+		text = cJSON_Print(res);
+		printf("%s\n", text);
+		cJSON_free(text);
+		cJSON_Delete(res);
+		return (EXIT_OK);
+	}
+	printf("%-12s %-10s %-12s %-22s %-9s %-8s %s\n", "AGENT", "STATE",
+	    "CONTAINER", "IMAGE", "UPTIME", "RESTARTS", "LAST EXIT");
+	cJSON_ArrayForEach(a, cJSON_GetObjectItemCaseSensitive(res, "agents")) {
+		up = cJSON_GetObjectItemCaseSensitive(a, "uptime");
+		rs = cJSON_GetObjectItemCaseSensitive(a, "restarts");
+		if (cJSON_IsNumber(up) && up->valuedouble > 0)
+			format_duration((uint64_t)(up->valuedouble * 1000),
+			    uptime, sizeof(uptime));
+		else
+			snprintf(uptime, sizeof(uptime), "-");
+		printf("%-12s %-10s %-12.12s %-22s %-9s %-8d %s\n",
+		    s(a, "agent"), s(a, "state"), s(a, "container"),
+		    s(a, "image"), uptime, cJSON_IsNumber(rs) ? rs->valueint :
+		    0, s(a, "last_exit"));
+	}
+	cJSON_Delete(res);
+	return (EXIT_OK);
+}

@@ -1,0 +1,29 @@
+/*
+ * Agent containers: one per [agent "NAME"], made as the original
+ * docker-compose service was, only safer (read-only repository, masked
+ * secrets, the owner's uid, limits, a token of its own), watched through
+ * Docker's events, restarted by its policy, and adopted by label when qmsd
+ * itself restarts.
+ */
+#ifndef QMSD_AGENT_H
+#define QMSD_AGENT_H
+
+#include <event2/event.h>
+
+#include <cjson/cJSON.h>
+
+struct config;
+struct ctl_req;
+
+void	 agent_init(struct event_base *);
+void	 agent_configure(const struct config *);
+void	 agent_shutdown(void);
+
+/* The control methods: up and down answer once done. */
+void	 agent_up(struct ctl_req *, const char *name, int force);
+void	 agent_down(struct ctl_req *, const char *name);
+cJSON	*agent_ps(void);
+/* The .mcp.json an agent's container gets (NULL name: the host's). */
+cJSON	*agent_mcp_config(const char *name, char *err, size_t);
+
+#endif
