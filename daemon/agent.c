@@ -87,7 +87,7 @@ struct agent {
 	char			*spec;		/* the create body */
 	int			 force;
 	int			 expect_stop;
-	int			 kill_signal;	/* from a kill we did not ask */
+	int			 kill_signal;	/* 15: a docker stop by hand */
 	int			 oom;
 	unsigned int		 restarts;
 	uint64_t		 backoff;
@@ -99,6 +99,7 @@ struct agent {
 	struct ctl_req		*waiters[AG_MAX_WAITERS];
 	size_t			 nwaiters;
 	int			 stale;		/* no longer configured */
+	int			 up_pending;	/* asked before docker answered */
 	TAILQ_ENTRY(agent)	 entry;
 };
 
@@ -111,6 +112,7 @@ static gid_t		 ag_gid;
 static char		 ag_port_host[80], ag_port_bridge[80];
 
 static void	up_step(struct agent *, const struct docker_reply *);
+static void	start_pending(void);
 static void	on_timer(evutil_socket_t, short, void *);
 
 static void
@@ -919,7 +921,7 @@ agent_up(struct ctl_req *r, const char *name, int force)
 		    "no)", name);
 		return;
 	}
-	if (!docker_ready()) {
+	if (!docker_ready() && !docker_connecting()) {
 		ctl_error(r, PROTO_FAILED, "docker is unreachable: %s",
 		    docker_why());
 		return;
@@ -931,7 +933,11 @@ agent_up(struct ctl_req *r, const char *name, int force)
 	a->force = force;
 	a->nfailures = 0;
 	a->waiters[a->nwaiters++] = ctl_defer(r);
-	up_begin(a);
+	/* While qmsd is still reaching Docker, the up waits for it. */
+	if (docker_ready())
+		up_begin(a);
+	else
+		a->up_pending = 1;
 }
 
 static void
@@ -1096,8 +1102,14 @@ on_event(const cJSON *ev, void *arg)
 		a->oom = 1;
 	else if (strncmp(act, "kill", 4) == 0) {
 		v = cJSON_GetObjectItemCaseSensitive(attrs, "signal");
-		if (cJSON_IsString(v) && !a->expect_stop)
-			a->kill_signal = atoi(v->valuestring);
+		/*
+		 * docker stop sends SIGTERM first (then SIGKILL when it must);
+		 * docker kill sends SIGKILL alone.  A SIGTERM nobody here
+		 * asked for is someone stopping the agent by hand.
+		 */
+		if (cJSON_IsString(v) && !a->expect_stop &&
+		    atoi(v->valuestring) == 15)
+			a->kill_signal = 15;
 	} else if (strcmp(act, "die") == 0) {
 		v = cJSON_GetObjectItemCaseSensitive(attrs, "exitCode");
 		container_died(a, cJSON_IsString(v) ? atoi(v->valuestring) :
@@ -1117,8 +1129,10 @@ list_done(const struct docker_reply *r, void *arg)
 	const cJSON	*c, *labels, *v, *id, *state;
 	struct agent	*a;
 
-	if (r->status != 200)
+	if (r->status != 200) {
+		start_pending();
 		return;
+	}
 	TAILQ_FOREACH(a, &agents, entry) {
 		if (a->stale || a->step != STEP_NONE || !a->conf.enabled)
 			continue;
@@ -1150,6 +1164,29 @@ list_done(const struct docker_reply *r, void *arg)
 			    cJSON_IsString(state) ? state->valuestring : "?");
 		}
 	}
+	start_pending();
+}
+
+/* Docker could not be reached: whoever waits is told why. */
+static void
+on_docker_unreachable(void *arg)
+{
+	struct agent	*a;
+	char		 why[512];
+
+	snprintf(why, sizeof(why), "docker is unreachable: %s",
+	    docker_why());
+	TAILQ_FOREACH(a, &agents, entry) {
+		a->up_pending = 0;
+		if (a->step != STEP_NONE || a->nwaiters > 0) {
+			a->step = STEP_NONE;
+			settle(a, why);
+		}
+		if (a->state != AG_DISABLED) {
+			enter(a, AG_UNKNOWN, "docker unreachable");
+			publish(a, "%s", why);
+		}
+	}
 }
 
 static void
@@ -1160,6 +1197,20 @@ on_docker_ready(void *arg)
 	snprintf(path, sizeof(path), "/containers/json?all=1&filters=%%7B%%22"
 	    "label%%22%%3A%%5B%%22%s%%22%%5D%%7D", DOCKER_LABEL_AGENT);
 	docker_request("GET", path, NULL, list_done, NULL);
+}
+
+/* After the resync: the ups that waited for Docker go on. */
+static void
+start_pending(void)
+{
+	struct agent	*a;
+
+	TAILQ_FOREACH(a, &agents, entry) {
+		if (a->up_pending) {
+			a->up_pending = 0;
+			up_begin(a);
+		}
+	}
 }
 
 /* ---- configuration ---- */
@@ -1305,6 +1356,7 @@ agent_init(struct event_base *base)
 	docker_init(base);
 	docker_on_event(on_event, NULL);
 	docker_on_ready(on_docker_ready, NULL);
+	docker_on_unreachable(on_docker_unreachable, NULL);
 }
 
 void

@@ -47,6 +47,8 @@ static void		(*event_fn)(const cJSON *, void *);
 static void		*event_arg;
 static void		(*ready_fn)(void *);
 static void		*ready_arg;
+static void		(*unreach_fn)(void *);
+static void		*unreach_arg;
 
 /* The events stream, a transfer that lasts as long as the engine. */
 static CURL		*ev_easy;
@@ -80,6 +82,19 @@ int
 docker_ready(void)
 {
 	return (dk_state == DK_READY);
+}
+
+int
+docker_connecting(void)
+{
+	return (dk_state == DK_CONNECTING);
+}
+
+void
+docker_on_unreachable(void (*fn)(void *), void *arg)
+{
+	unreach_fn = fn;
+	unreach_arg = arg;
 }
 
 const char *
@@ -141,6 +156,8 @@ unreachable(const char *why, CURLcode rc)
 		log_warnx("docker: %s", dk_why);
 	dk_state = DK_UNREACHABLE;
 	publish();
+	if (unreach_fn != NULL)
+		unreach_fn(unreach_arg);
 	tv.tv_sec = (time_t)(dk_backoff / 1000);
 	tv.tv_usec = (suseconds_t)(dk_backoff % 1000) * 1000;
 	evtimer_add(dk_retry, &tv);

@@ -29,6 +29,8 @@ void	 docker_init(struct event_base *);
 void	 docker_configure(int needed);
 void	 docker_shutdown(void);
 int	 docker_ready(void);
+/* Still finding out whether the engine answers: worth waiting for. */
+int	 docker_connecting(void);
 /* Why it is not ready, for errors shown to users. */
 const char *docker_why(void);
 
@@ -39,7 +41,9 @@ void	 docker_request(const char *method, const char *path,
 
 /* Every event about a labelled container, as Docker sends it. */
 void	 docker_on_event(void (*)(const cJSON *, void *), void *);
-/* Called each time the engine becomes reachable: resynchronise. */
+/* Called each time the engine becomes reachable (resynchronise), and
+ * when a first attempt fails (so that waiters can be told). */
 void	 docker_on_ready(void (*)(void *), void *);
+void	 docker_on_unreachable(void (*)(void *), void *);
 
 #endif

@@ -28,6 +28,16 @@ setup() {
 	    { cat "$dir.build.log"; exit 1; }
 }
 
+# A dockerd of the suite's own, and the agent image the tests run, built
+# from this machine's files (no registry is reachable).
+dockerdir=/run/qmsd-test-docker
+sh tests/dockerd.sh start "$dockerdir"
+export DOCKER_HOST="unix://$dockerdir/docker.sock"
+if ! docker image inspect qms-agent-test:latest >/dev/null 2>&1; then
+	sh tests/fixtures/build-test-image.sh qms-agent-test:latest \
+	    "$(readlink -f tests/node/node_modules/@anthropic-ai/claude-code/bin/claude.exe)"
+fi
+
 mkdir -p build
 setup build/ci-gcc
 CC=clang setup build/ci-asan -Db_sanitize=address,undefined \

@@ -223,6 +223,8 @@ static const struct pcase cases[] = {
 	OK("bisect reset"),
 	OK("format-patch -1 HEAD"),
 	OK("format-patch --stdout -1 HEAD"),
+	OKW("format-patch --no-num --stdout -1",
+	    "git format-patch --no-numbered --stdout -1"),
 	OK("gc"),
 
 	/* The shell: only words and &&. */
@@ -461,6 +463,7 @@ static const struct pcase cases[] = {
 	NO("diff /etc/passwd /etc/shadow", "outside-repo"),
 	NO("diff --no-index a b", "outside-repo"),
 	NO("grep --no-index foo", "outside-repo"),
+	NO("grep --no-ind foo", "outside-repo"),
 	NO("log --output=/tmp/x", "outside-repo"),
 	NO("diff --output=x", "outside-repo"),
 	NO("rev-parse --git-dir", "outside-repo"),
@@ -514,7 +517,8 @@ static const struct pcase cases[] = {
 	NO("format-patch -o .git/hooks HEAD~1", "no-file-option"),
 	NO("format-patch --signature-file=x HEAD~1", "no-file-option"),
 	NO("blame --contents /etc/passwd x", "no-file-option"),
-	NO("blame --ignore-revs-file .git-blame-ignore-revs x", "no-file-option"),
+	NO("blame --ignore-revs-file .git-blame-ignore-revs x",
+	    "no-file-option"),
 	NO("config -f .gitmodules --get-regexp path", "no-file-option"),
 	NO("config -f /etc/gitconfig --list", "no-file-option"),
 	NO("ls-files -X /etc/passwd", "no-file-option"),

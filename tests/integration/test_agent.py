@@ -1,0 +1,322 @@
+#!/usr/bin/env python3
+"""Agent containers against a real dockerd (tests/dockerd.sh) and the
+locally built test image (tests/fixtures/build-test-image.sh)."""
+import json
+import os
+import secrets
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from qmsdtest import Daemon, component, contains, eq, main, wait_state
+
+IMAGE = "qms-agent-test:latest"
+HERE = os.path.dirname(os.path.abspath(__file__))
+
+
+def docker(*args, check=True, host=None):
+    env = dict(os.environ)
+    if host:
+        env["DOCKER_HOST"] = host
+    p = subprocess.run(["docker"] + list(args), capture_output=True,
+                       text=True, env=env, timeout=120)
+    if check and p.returncode != 0:
+        raise AssertionError("docker %s: %s" % (" ".join(args), p.stderr))
+    return p
+
+
+def need_docker():
+    if not os.environ.get("DOCKER_HOST") or docker(
+            "version", check=False).returncode != 0:
+        print("no dockerd (tests/run-all.sh starts one)")
+        sys.exit(77)
+
+
+class Agent:
+    """A qmsd with one agent of a unique name, and a project for it owned
+    by nobody, holding a secret and another agent's directory."""
+
+    def __init__(self, extra="", image=IMAGE, start=True):
+        need_docker()
+        self.name = "t" + secrets.token_hex(4)
+        self.container = "qms-agent-" + self.name
+        self.base = tempfile.mkdtemp(prefix="qmsd-agent.")
+        os.chmod(self.base, 0o755)
+        self.project = os.path.join(self.base, "repo")
+        os.makedirs(os.path.join(self.project, ".claude", "users", "other"))
+        with open(os.path.join(self.project, ".env"), "w") as f:
+            f.write("GH_TOKEN=secret\n")
+        os.makedirs(os.path.join(self.project, "sub"))
+        with open(os.path.join(self.project, "sub", ".env.local"), "w") as f:
+            f.write("KEY=secret\n")
+        with open(os.path.join(self.project, ".claude", "users", "other",
+                               "notes.md"), "w") as f:
+            f.write("private\n")
+        with open(os.path.join(self.project, "README.md"), "w") as f:
+            f.write("readme\n")
+        subprocess.run(["chown", "-R", "nobody:nogroup", self.project],
+                       check=True)
+        self.extra = extra
+        self.image = image
+        self.d = Daemon(config=self.conf()) if start else None
+
+    def conf(self, extra=None):
+        return ("[qmsd]\nproject-root = %s\n[agent \"%s\"]\nimage = %s\n"
+                "network = host\n%s" % (self.project, self.name, self.image,
+                                        self.extra if extra is None
+                                        else extra))
+
+    def up(self, *args):
+        return self.d.ctl("up", *(list(args) + [self.name]), timeout=300)
+
+    def row(self):
+        return component(self.d, "agent:" + self.name)
+
+    def exec(self, *cmd):
+        return docker("exec", self.container, *cmd, check=False)
+
+    def close(self):
+        if self.d is not None:
+            self.d.close()
+        docker("rm", "-f", self.container, check=False)
+        for v in ("qms-claude-config-", "qms-projects-"):
+            docker("volume", "rm", "-f", v + self.name, check=False)
+        shutil.rmtree(self.base, ignore_errors=True)
+
+
+def test_mounts_and_identity():
+    a = Agent()
+    try:
+        wait_state(a.d, "agent:" + a.name, "missing")
+        rc, out, err = a.up()
+        eq(rc, 0, "up: " + err)
+        contains(out, "agent %s: running" % a.name)
+        row = wait_state(a.d, "agent:" + a.name, "running")
+        p = a.exec("id", "-u")
+        eq(p.stdout.strip(), "65534", "the container runs as the owner")
+        p = a.exec("touch", "/pipe-dream/new")
+        assert p.returncode != 0 and "Read-only" in p.stderr, p.stderr
+        p = a.exec("cat", "/pipe-dream/README.md")
+        eq(p.stdout, "readme\n", "the repository reads")
+        p = a.exec("sh", "-c", "echo hi > /pipe-dream/.claude/users/%s/"
+                   "workspace/w.md" % a.name)
+        eq(p.returncode, 0, "workspace write: " + p.stderr)
+        ws = os.path.join(a.project, ".claude", "users", a.name,
+                          "workspace", "w.md")
+        eq(os.stat(ws).st_uid, 65534, "workspace file owned by the owner")
+        p = a.exec("sh", "-c", "echo s > /pipe-dream/.claude/sessions/s.md")
+        eq(p.returncode, 0, "sessions write")
+        for secret in ("/pipe-dream/.env", "/pipe-dream/sub/.env.local"):
+            p = a.exec("cat", secret)
+            eq(p.stdout, "", "masked " + secret)
+        p = a.exec("ls", "/pipe-dream/.claude/users/other")
+        eq(p.stdout, "", "the other agent's directory is masked")
+        p = a.exec("sh", "-c", "echo $HOME; touch $HOME/x && echo ok")
+        eq(p.stdout, "/claude-config\nok\n", "a HOME the agent can write")
+        # the generated .mcp.json carries this agent's own token
+        p = a.exec("cat", "/pipe-dream/.mcp.json")
+        doc = json.loads(p.stdout)
+        tokfile = os.path.join(a.d.dir, "state", "agents", a.name, "token")
+        with open(tokfile) as f:
+            token = f.read().strip()
+        eq(doc["mcpServers"]["git"]["headers"]["Authorization"],
+           "Bearer " + token, "token in .mcp.json")
+        eq(doc["mcpServers"]["git"]["url"], "http://127.0.0.1:%d/git/mcp"
+           % a.d.http_port, "url on host networking")
+        eq(oct(os.stat(tokfile).st_mode & 0o777), "0o400", "token mode")
+        labels = json.loads(docker("inspect", a.container).stdout)[0][
+            "Config"]["Labels"]
+        eq(labels["io.qmsd.agent"], a.name, "agent label")
+        assert len(labels["io.qmsd.config"]) == 16
+        # nothing root-owned was left in the repository
+        for dirpath, dirs, files in os.walk(a.project):
+            for n in dirs + files:
+                st = os.lstat(os.path.join(dirpath, n))
+                eq(st.st_uid, 65534, "owner of " + os.path.join(dirpath, n))
+        rc, out, err = a.d.ctl("ps")
+        contains(out, a.name)
+        contains(out, "running")
+    finally:
+        a.close()
+
+
+def test_config_volume_survives_recreate():
+    a = Agent()
+    try:
+        eq(a.up()[0], 0, "up")
+        first = a.row()["container"]
+        p = a.exec("sh", "-c", "echo logged-in > /claude-config/login")
+        eq(p.returncode, 0, "write /claude-config")
+        tokfile = os.path.join(a.d.dir, "state", "agents", a.name, "token")
+        old_token = open(tokfile).read()
+        # a different configuration: the next up makes a new container
+        a.d.write_config(a.conf(a.extra + "memory = 1G\n"))
+        eq(a.d.ctl("reload")[0], 0, "reload")
+        rc, out, err = a.up()
+        eq(rc, 0, "up after the change: " + err)
+        second = a.row()["container"]
+        assert second != first, "recreated"
+        eq(a.exec("cat", "/claude-config/login").stdout, "logged-in\n",
+           "the login survives")
+        assert open(tokfile).read() != old_token, "the token rotated"
+        mem = json.loads(docker("inspect", a.container).stdout)[0][
+            "HostConfig"]["Memory"]
+        eq(mem, 1 << 30, "new memory limit")
+        # unchanged: the same container stays
+        eq(a.up()[0], 0, "up again")
+        eq(a.row()["container"], second, "kept")
+    finally:
+        a.close()
+
+
+def test_docker_kill_restarts():
+    a = Agent(extra="backoff-min = 100ms\n")
+    try:
+        eq(a.up()[0], 0, "up")
+        docker("kill", a.container)
+        row = wait_state(a.d, "agent:" + a.name, ("backoff", "starting",
+                                                  "running"),
+                         cond=lambda r: r.get("last_exit") == "exit 137")
+        row = wait_state(a.d, "agent:" + a.name, "running",
+                         cond=lambda r: r["restarts"] >= 1)
+        eq(row["restarts"], 1, "restarted once")
+        contains(a.d.log(), "container exited unexpectedly (exit 137)")
+        eq(json.loads(docker("inspect", a.container).stdout)[0]["State"][
+            "Running"], True, "running again")
+    finally:
+        a.close()
+
+
+def test_docker_stop_is_reported():
+    a = Agent(extra="backoff-min = 100ms\n")
+    try:
+        eq(a.up()[0], 0, "up")
+        docker("stop", "-t", "1", a.container)
+        row = wait_state(a.d, "agent:" + a.name, "stopped")
+        contains(row["detail"], "stopped outside qmsd (docker stop)")
+        time.sleep(0.5)
+        eq(a.row()["state"], "stopped", "not restarted")
+        eq(a.up()[0], 0, "up starts it again")
+        wait_state(a.d, "agent:" + a.name, "running")
+        rc, out, err = a.d.ctl("down", a.name)
+        eq((rc, out), (0, "agent %s: stopped\n" % a.name), "down")
+        eq(a.row()["state"], "stopped", "after down")
+        eq(docker("volume", "inspect", "qms-claude-config-" + a.name,
+                  check=False).returncode, 0, "volumes kept")
+    finally:
+        a.close()
+
+
+def test_qmsd_sigkill_adopts():
+    a = Agent()
+    try:
+        eq(a.up()[0], 0, "up")
+        cid = a.row()["container"]
+        pid1 = a.exec("cat", "/proc/1/stat").stdout.split()[21]
+        a.d.proc.kill()
+        a.d.proc.wait()
+        # the same configuration (state and port too), a new qmsd
+        d2 = Daemon(config=a.conf() + "[qmsd]\nstate-dir = %s/state\n"
+                    "[http]\nlisten = 127.0.0.1:%d\n" % (a.d.dir,
+                                                       a.d.http_port))
+        old, a.d = a.d, d2
+        try:
+            row = wait_state(d2, "agent:" + a.name, "running")
+            eq(row["container"], cid, "the same container")
+            eq(a.exec("cat", "/proc/1/stat").stdout.split()[21], pid1,
+               "still the same process inside")
+            eq(a.up()[0], 0, "up of an adopted agent")
+            eq(a.row()["container"], cid, "not recreated")
+        finally:
+            old.close()
+    finally:
+        a.close()
+
+
+def test_bad_image_and_name_taken():
+    a = Agent(image="qms-no-such-image:latest")
+    try:
+        rc, out, err = a.up()
+        eq(rc, 1, "up with a missing image")
+        contains(err, "image qms-no-such-image:latest is missing; build it: "
+                 "docker build -t qms-no-such-image:latest docker/")
+        eq(a.row()["state"], "failed", "state")
+    finally:
+        a.close()
+    b = Agent()
+    try:
+        docker("create", "--name", b.container, IMAGE)
+        rc, out, err = b.up()
+        eq(rc, 1, "up with the name taken")
+        contains(err, "the name %s is taken by a container qmsd does not "
+                 "own" % b.container)
+    finally:
+        b.close()
+
+
+def test_docker_missing():
+    need_docker()
+    d = Daemon(config="[agent \"x\"]\nimage = %s\n" % IMAGE,
+               env={"DOCKER_HOST": "unix:///nonexistent/docker.sock"})
+    try:
+        row = wait_state(d, "docker", "unreachable")
+        contains(row["detail"], "no Docker socket at /nonexistent/docker.sock")
+        rc, out, err = d.ctl("status")
+        eq(rc, 2, "critical when an agent needs docker")
+        rc, out, err = d.ctl("up", "x")
+        eq(rc, 1, "up without docker")
+        contains(err, "docker is unreachable: no Docker socket")
+    finally:
+        d.close()
+    d = Daemon(config="", env={"DOCKER_HOST": "unix:///nonexistent/s"})
+    try:
+        wait_state(d, "docker", "unreachable")
+        eq(d.ctl("status")[0], 0, "no agent: docker does not count")
+    finally:
+        d.close()
+
+
+def test_dockerd_restart_recovers():
+    """A dockerd of this test's own, stopped and started under qmsd."""
+    need_docker()
+    ddir = tempfile.mkdtemp(prefix="qmsd-dk.", dir="/run")
+    sock = "unix://%s/docker.sock" % ddir
+    script = os.path.join(HERE, "..", "dockerd.sh")
+    subprocess.run(["sh", script, "start", ddir], check=True)
+    try:
+        save = subprocess.Popen(["docker", "save", IMAGE],
+                                stdout=subprocess.PIPE)
+        subprocess.run(["docker", "load"], stdin=save.stdout, check=True,
+                       env=dict(os.environ, DOCKER_HOST=sock),
+                       capture_output=True)
+        save.wait()
+        a = Agent(start=False, extra="backoff-min = 100ms\n")
+        a.d = Daemon(config=a.conf(), env={"DOCKER_HOST": sock})
+        try:
+            eq(a.up()[0], 0, "up")
+            subprocess.run(["sh", script, "stop", ddir], check=True)
+            wait_state(a.d, "docker", "unreachable")
+            eq(a.d.alive(), True, "qmsd stays up")
+            subprocess.run(["sh", script, "start", ddir], check=True)
+            wait_state(a.d, "docker", "ready", timeout=60)
+            # dockerd took the container down with it: qmsd sees that
+            row = wait_state(a.d, "agent:" + a.name, ("stopped", "running",
+                                                      "missing"))
+            eq(a.up()[0], 0, "up after dockerd came back")
+            wait_state(a.d, "agent:" + a.name, "running")
+        finally:
+            a.d.close()
+            a.d = None
+            docker("rm", "-f", a.container, check=False, host=sock)
+            shutil.rmtree(a.base, ignore_errors=True)
+    finally:
+        subprocess.run(["sh", script, "stop", ddir])
+        subprocess.run(["rm", "-rf", ddir])
+
+
+if __name__ == "__main__":
+    main(globals())
