@@ -106,8 +106,6 @@ log_emit(enum log_level level, const char *component,
 	char		*m = NULL;
 	int		 n = 0;
 
-	if (level > log_level)
-		return;
 	if (!log_journal) {
 		if (component != NULL)
 			fprintf(stderr, "%s: %s: %s: %s\n", log_progname,
@@ -220,6 +218,19 @@ fatalx(const char *fmt, ...)
 	log_vformat(LOG_LEVEL_ERROR, 0, fmt, ap);
 	va_end(ap);
 	exit(1);
+}
+
+void
+log_audit(const char *component, const char *const *fields,
+    const char *fmt, ...)
+{
+	char	buf[4096];
+	va_list	ap;
+
+	va_start(ap, fmt);
+	vsnprintf(buf, sizeof(buf), fmt, ap);
+	va_end(ap);
+	log_emit(LOG_LEVEL_INFO, component, fields, buf);
 }
 
 void

@@ -38,4 +38,8 @@ void	log_component(enum log_level, const char *component,
 	    const char *const *fields, const char *, ...)
 	    __attribute__((format(printf, 4, 5)));
 
+/* An audit record: written whatever the log level. */
+void	log_audit(const char *component, const char *const *fields,
+	    const char *, ...) __attribute__((format(printf, 3, 4)));
+
 #endif

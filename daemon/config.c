@@ -955,6 +955,62 @@ key_line(const struct parse *p, const char *section, const char *name)
 	return (0);
 }
 
+/* Limits of [http] and [git] that would make them useless. */
+static void
+validate_http_git(struct parse *p)
+{
+	const struct config	*c = p->conf;
+	size_t			 i;
+
+	if (key_line(p, "http", "max-connections") && c->http.max_connections
+	    < 1) {
+		p->line = key_line(p, "http", "max-connections");
+		parse_error(p, "max-connections must be at least 1");
+	}
+	if (key_line(p, "http", "connection-timeout") &&
+	    c->http.connection_timeout < 1000) {
+		p->line = key_line(p, "http", "connection-timeout");
+		parse_error(p, "connection-timeout must be at least 1s");
+	}
+	if (key_line(p, "http", "max-body") && c->http.max_body < 1024) {
+		p->line = key_line(p, "http", "max-body");
+		parse_error(p, "max-body must be at least 1K");
+	}
+	if (argv_count(c->http.listen) > 8) {
+		p->line = key_line(p, "http", "listen");
+		parse_error(p, "listen: at most 8 addresses");
+	}
+	for (i = 0; c->http.allowed_hosts != NULL &&
+	    c->http.allowed_hosts[i] != NULL; i++) {
+		const char *h = c->http.allowed_hosts[i];
+
+		if (strchr(h[0] == '[' ? strchr(h, ']') != NULL ?
+		    strchr(h, ']') : h : h, ':') != NULL) {
+			p->line = key_line(p, "http", "allowed-hosts");
+			parse_error(p, "allowed-hosts: \"%s\": give the host "
+			    "alone; any port is allowed", h);
+		}
+	}
+	if (key_line(p, "git", "timeout") && c->git.timeout < 100) {
+		p->line = key_line(p, "git", "timeout");
+		parse_error(p, "timeout must be at least 100ms");
+	}
+	if (key_line(p, "git", "max-output") && c->git.max_output < 1024) {
+		p->line = key_line(p, "git", "max-output");
+		parse_error(p, "max-output must be at least 1K");
+	}
+	if (key_line(p, "git", "max-concurrent") &&
+	    c->git.max_concurrent < 1) {
+		p->line = key_line(p, "git", "max-concurrent");
+		parse_error(p, "max-concurrent must be at least 1");
+	}
+	if (key_line(p, "git", "remotes") && argv_count(c->git.remotes) ==
+	    0) {
+		p->line = key_line(p, "git", "remotes");
+		parse_error(p, "remotes: name at least one remote");
+	}
+}
+
 /*
  * What no single line can say is wrong: limits that would make a tight
  * loop, and pairs of keys at odds.  The error names the later of the lines.
@@ -1001,6 +1057,7 @@ validate(struct parse *p)
 		p->line = key_line(p, "qms-mcp", "probe-failures");
 		parse_error(p, "probe-failures must be at least 1");
 	}
+	validate_http_git(p);
 }
 
 struct config *

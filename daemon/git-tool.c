@@ -189,13 +189,37 @@ git_tool_check(const char *command)
 	return (o);
 }
 
+/*
+ * The command as one printable line: a newline inside quotes must not make
+ * a second, forged record in the log.
+ */
+static void
+printable(const char *in, char *out, size_t len)
+{
+	size_t	o = 0;
+
+	for (; *in != '\0' && o + 5 < len; in++) {
+		unsigned char ch = (unsigned char)*in;
+
+		if (ch == '\n')
+			o += (size_t)snprintf(out + o, len - o, "\\n");
+		else if (ch < 0x20 || ch == 0x7f)
+			o += (size_t)snprintf(out + o, len - o, "\\x%02x", ch);
+		else if (ch == '\\')
+			o += (size_t)snprintf(out + o, len - o, "\\\\");
+		else
+			out[o++] = (char)ch;
+	}
+	out[o] = '\0';
+}
+
 /* One record per call, to the journal (fields) and to `qmsctl logs git`. */
 static void
 audit(struct git_call *c, const char *verdict, const char *rule,
     const char *outcome, size_t bytes)
 {
-	char		 f[6][160], line[1024];
-	const char	*fields[7];
+	char		 f[7][600], line[1024], cmd[512];
+	const char	*fields[8];
 	uint64_t	 ms = now_ms() - c->started;
 	int		 i;
 
@@ -206,14 +230,19 @@ audit(struct git_call *c, const char *verdict, const char *rule,
 	snprintf(f[4], sizeof(f[4]), "QMSD_DURATION_MS=%llu",
 	    (unsigned long long)ms);
 	snprintf(f[5], sizeof(f[5]), "QMSD_OUTPUT_BYTES=%zu", bytes);
-	for (i = 0; i < 6; i++)
+	printable(c->command, cmd, sizeof(cmd));
+	snprintf(f[6], sizeof(f[6]), "QMSD_COMMAND=%s", cmd);
+	for (i = 0; i < 7; i++)
 		fields[i] = f[i];
-	fields[6] = NULL;
-	snprintf(line, sizeof(line), "%s: %s%s%s: git %.500s -> %s, %llu ms, "
+	fields[7] = NULL;
+	/* The leading "git" is optional in the input; shown once here. */
+	snprintf(line, sizeof(line), "%s: %s%s%s: %s%s -> %s, %llu ms, "
 	    "%zu bytes", c->caller, verdict, rule[0] ? " by " : "", rule,
-	    c->command, outcome, (unsigned long long)ms, bytes);
+	    strncmp(cmd, "git ", 4) == 0 ? "" : "git ", cmd, outcome,
+	    (unsigned long long)ms, bytes);
 	logring_add(g_audit, line, strlen(line));
-	log_component(LOG_LEVEL_INFO, "git", fields, "%s", line);
+	/* An audit record is kept whatever the log level. */
+	log_audit("git", fields, "%s", line);
 }
 
 static void

@@ -239,7 +239,7 @@ check_request(struct http_request *r, const char *url)
 			r->route = &routes[i];
 	if (r->route == NULL) {
 		http_respond_rpc_error(r, 404, -32600, "no MCP endpoint "
-		    "here; try /git/mcp or /qms/mcp");
+		    "here; try /git/mcp");
 		return (-1);
 	}
 	if (!host_allowed(http_header(r, "Host"))) {
@@ -448,6 +448,7 @@ listener_open(struct listener *l)
 	if (l->mhd == NULL) {
 		snprintf(l->error, sizeof(l->error), "cannot listen on %s: %s",
 		    l->spec, errno != 0 ? strerror(errno) : "failed");
+		log_warnx("http: %s", l->error);
 		return (-1);
 	}
 	info = MHD_get_daemon_info(l->mhd, MHD_DAEMON_INFO_EPOLL_FD);

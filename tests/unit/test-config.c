@@ -221,6 +221,65 @@ main(void)
 	EXPECT_ERROR("[qms-mcp]\nstop-timeout = 1s\nstop-timeout = 2s\n", 3,
 	    "stop-timeout is already set at line 2");
 
+	/* [http] and [git] limits that would make them useless. */
+	EXPECT_ERROR("[http]\nmax-connections = 0\n", 2,
+	    "max-connections must be at least 1");
+	EXPECT_ERROR("[http]\nallowed-hosts = localhost:8000\n", 2,
+	    "allowed-hosts: \"localhost:8000\": give the host alone; any "
+	    "port is allowed");
+	EXPECT_ERROR("[http]\nlisten = 0.0.0.0:80 nohost:1\n", 2,
+	    "listen: \"nohost:1\" is not ADDRESS:PORT (an IPv4 address, "
+	    "[IPv6] or docker-bridge, and a port)");
+	EXPECT_ERROR("[git]\ntimeout = 0s\n", 2,
+	    "timeout must be at least 100ms");
+	EXPECT_ERROR("[git]\nremotes =\n", 2,
+	    "remotes: name at least one remote");
+	c = load("[http]\nallowed-hosts = [::1], example.test\n", err,
+	    sizeof(err));
+	CHECK(c != NULL);
+	config_free(c);
+
+	/* [agent "NAME"]: named sections, defaults from the name. */
+	c = load("[agent \"claude\"]\n[agent \"b-2\"]\nimage = x:1\n"
+	    "network = host\nmount = /a:/b:ro\nmount = /c:/d\nmask = sub/x\n"
+	    "cpus = 1.5\nmemory = 2G\nenabled = no\n", err, sizeof(err));
+	CHECK(c != NULL && c->nagents == 2);
+	if (c != NULL && c->nagents == 2) {
+		CHECK_STR(c->agents[0].name, "claude");
+		CHECK_STR(c->agents[0].image, "qms-agent:latest");
+		CHECK_STR(c->agents[0].container, "qms-agent-claude");
+		CHECK_STR(c->agents[0].network, "bridge");
+		CHECK(c->agents[0].memory == 4ULL << 30);
+		CHECK(c->agents[0].pids == 512);
+		CHECK_STR(c->agents[1].image, "x:1");
+		CHECK_STR(c->agents[1].mounts[1], "/c:/d");
+		CHECK_STR(c->agents[1].masks[0], "sub/x");
+		CHECK(c->agents[1].cpus == 1.5 && !c->agents[1].enabled);
+	}
+	config_free(c);
+	c = load("[qmsd]\n", err, sizeof(err));
+	CHECK(c != NULL && c->nagents == 0);	/* a file names its agents */
+	config_free(c);
+	c = config_load(NULL, err, sizeof(err));
+	CHECK(c != NULL && c->nagents == 1 &&
+	    strcmp(c->agents[0].name, "claude") == 0);
+	config_free(c);
+	EXPECT_ERROR("[agent]\n", 1, "section [agent] needs a name: "
+	    "[agent \"NAME\"]");
+	EXPECT_ERROR("[agent \"Bad Name\"]\n", 1, "bad agent name \"Bad "
+	    "Name\": use lower-case letters, digits, - and _ (at most 32)");
+	EXPECT_ERROR("[agent \"a\"]\nnetwork = overlay\n", 2,
+	    "network must be bridge or host, not \"overlay\"");
+	EXPECT_ERROR("[agent \"a\"]\nmount = relative:/x\n", 2,
+	    "mount: \"relative:/x\" is not /SOURCE:/TARGET[:ro]");
+	EXPECT_ERROR("[agent \"a\"]\nmask = ../up\n", 2,
+	    "mask: \"../up\" must be a path inside the repository, relative "
+	    "to it");
+	EXPECT_ERROR("[agent \"a\"]\ncpus = lots\n", 2,
+	    "cpus: bad number of CPUs \"lots\"");
+	EXPECT_ERROR("[agent \"a\"]\nimage = x\n[agent \"a\"]\nimage = y\n",
+	    4, "image is already set at line 2");
+
 	/* A missing file names itself. */
 	unlink(path);
 	c = config_load(path, err, sizeof(err));
