@@ -63,6 +63,45 @@ write_all(int fd, const char *buf, size_t len)
 	return (0);
 }
 
+static int	received_fd = -1;
+
+/* read(2), also taking a descriptor passed along (SCM_RIGHTS). */
+static ssize_t
+read_fds(int fd, char *buf, size_t len)
+{
+	struct msghdr	 msg;
+	struct cmsghdr	*cm;
+	struct iovec	 iov = { buf, len };
+	char		 cbuf[CMSG_SPACE(sizeof(int))];
+	ssize_t		 n;
+
+	memset(&msg, 0, sizeof(msg));
+	msg.msg_iov = &iov;
+	msg.msg_iovlen = 1;
+	msg.msg_control = cbuf;
+	msg.msg_controllen = sizeof(cbuf);
+	if ((n = recvmsg(fd, &msg, MSG_CMSG_CLOEXEC)) <= 0)
+		return (n);
+	for (cm = CMSG_FIRSTHDR(&msg); cm != NULL; cm = CMSG_NXTHDR(&msg, cm)) {
+		if (cm->cmsg_level == SOL_SOCKET &&
+		    cm->cmsg_type == SCM_RIGHTS) {
+			if (received_fd != -1)
+				close(received_fd);
+			memcpy(&received_fd, CMSG_DATA(cm), sizeof(int));
+		}
+	}
+	return (n);
+}
+
+int
+ctl_take_fd(void)
+{
+	int	fd = received_fd;
+
+	received_fd = -1;
+	return (fd);
+}
+
 /*
  * Read one line, keeping what follows it for the next call.  A line of
  * the control protocol is at most PROTO_MAX_LINE on the way in; answers
@@ -116,7 +155,7 @@ ctl_readline(int fd, size_t *lenp, int timeout_ms, char *why, size_t whylen)
 			free(buf);
 			return (NULL);
 		}
-		if ((n = read(fd, buf + len, cap - len - 1)) == -1) {
+		if ((n = read_fds(fd, buf + len, cap - len - 1)) == -1) {
 			if (errno == EINTR && !ctl_interrupted)
 				continue;
 			snprintf(why, whylen, "read: %s", strerror(errno));

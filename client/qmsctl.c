@@ -12,12 +12,14 @@
 #include "qmsctl.h"
 
 extern const struct cmd_entry cmd_down_entry;
+extern const struct cmd_entry cmd_exec_entry;
 extern const struct cmd_entry cmd_git_check_entry;
 extern const struct cmd_entry cmd_logs_entry;
 extern const struct cmd_entry cmd_mcp_config_entry;
 extern const struct cmd_entry cmd_ps_entry;
 extern const struct cmd_entry cmd_reload_entry;
 extern const struct cmd_entry cmd_restart_entry;
+extern const struct cmd_entry cmd_session_entry;
 extern const struct cmd_entry cmd_start_entry;
 extern const struct cmd_entry cmd_status_entry;
 extern const struct cmd_entry cmd_stop_entry;
@@ -26,12 +28,14 @@ extern const struct cmd_entry cmd_version_entry;
 
 static const struct cmd_entry *const cmd_table[] = {
 	&cmd_down_entry,
+	&cmd_exec_entry,
 	&cmd_git_check_entry,
 	&cmd_logs_entry,
 	&cmd_mcp_config_entry,
 	&cmd_ps_entry,
 	&cmd_reload_entry,
 	&cmd_restart_entry,
+	&cmd_session_entry,
 	&cmd_start_entry,
 	&cmd_status_entry,
 	&cmd_stop_entry,

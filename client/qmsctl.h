@@ -42,6 +42,12 @@ char	*ctl_readline(int fd, size_t *len, int timeout_ms, char *why,
 	    size_t);
 int	 ctl_answer(const char *method, const char *line, size_t len,
 	    cJSON **result);
+/* A descriptor qmsd passed with what ctl_readline read, or -1. */
+int	 ctl_take_fd(void);
+
+/* session and exec: run one in an agent (relay.c). */
+int	 relay_session(const char *agent, char *const *argv, int tty,
+	    const char *verb);
 
 /* start, stop, restart: the same request with a component name. */
 int	 ctl_component_action(const struct cmd_entry *, const char *method,

@@ -362,7 +362,8 @@ tok_run(struct tok *t)
 		case '[':
 			return tok_fail(t, ARGV_EEXPAND, "'%c' at column %zu "
 			    "would be expanded to file names by a shell; quote "
-			    "the word ('...') to pass a pattern to git", c, col);
+			    "the word ('...') to pass a pattern to git", c,
+			    col);
 		case '#':
 			if (t->inword)
 				goto plain;
@@ -382,9 +383,9 @@ tok_run(struct tok *t)
 			goto plain;
 		case ',':
 			if (t->brace)
-				return tok_fail(t, ARGV_EEXPAND, "',' at column "
-				    "%zu inside '{' is brace expansion; quote "
-				    "it", col);
+				return tok_fail(t, ARGV_EEXPAND, "',' at "
+				    "column %zu inside '{' is brace expansion; "
+				    "quote it", col);
 			goto plain;
 		case '.':
 			if (t->brace && n == '.')

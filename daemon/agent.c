@@ -96,7 +96,10 @@ struct agent {
 	char			 last_exit[96];
 	time_t			 started;
 	struct event		*timer;
-	struct ctl_req		*waiters[AG_MAX_WAITERS];
+	struct {
+		agent_up_done	 fn;
+		void		*arg;
+	}			 waiters[AG_MAX_WAITERS];
 	size_t			 nwaiters;
 	int			 stale;		/* no longer configured */
 	int			 up_pending;	/* asked before docker answered */
@@ -158,28 +161,36 @@ find(const char *name)
 	return (NULL);
 }
 
-/* Answer everyone waiting on `up`. */
+/* Answer everyone waiting on `up` (or `down`). */
 static void
 settle(struct agent *a, const char *error)
 {
-	size_t	i;
-	cJSON	*o;
+	size_t	i, n = a->nwaiters;
+	char	why[600];
 
-	for (i = 0; i < a->nwaiters; i++) {
-		if (error != NULL)
-			ctl_error(a->waiters[i], PROTO_FAILED, "agent %s: %s",
-			    a->name, error);
-		else {
-			o = cJSON_CreateObject();
-			cJSON_AddStringToObject(o, "agent", a->name);
-			cJSON_AddStringToObject(o, "state",
-			    ag_state_names[a->state]);
-			cJSON_AddStringToObject(o, "container", a->id);
-			ctl_reply(a->waiters[i], o);
-		}
-	}
 	a->nwaiters = 0;
 	a->step = STEP_NONE;
+	if (error != NULL)
+		snprintf(why, sizeof(why), "agent %s: %s", a->name, error);
+	for (i = 0; i < n; i++)
+		a->waiters[i].fn(a->waiters[i].arg, error != NULL ? why : NULL,
+		    a->id);
+}
+
+/* `up` over the control socket: the answer when it is done. */
+static void
+reply_up(void *arg, const char *error, const char *id)
+{
+	struct ctl_req	*r = arg;
+	cJSON		*o;
+
+	if (error != NULL) {
+		ctl_error(r, PROTO_FAILED, "%s", error);
+		return;
+	}
+	o = cJSON_CreateObject();
+	cJSON_AddStringToObject(o, "container", id);
+	ctl_reply(r, o);
 }
 
 static void
@@ -907,37 +918,71 @@ up_begin(struct agent *a)
 	volume_request(a, STEP_VOLUME_CONFIG, "qms-claude-config");
 }
 
-void
-agent_up(struct ctl_req *r, const char *name, int force)
+int
+agent_bring_up(const char *name, int force, agent_up_done fn, void *arg,
+    char *err, size_t errlen)
 {
 	struct agent	*a;
 
 	if ((a = find(name)) == NULL) {
-		ctl_error(r, PROTO_INVALID_PARAMS, "no agent \"%s\"", name);
-		return;
+		snprintf(err, errlen, "no agent \"%s\"", name);
+		return (-1);
 	}
 	if (!a->conf.enabled) {
-		ctl_error(r, PROTO_FAILED, "agent %s is disabled (enabled = "
-		    "no)", name);
-		return;
+		snprintf(err, errlen, "agent %s is disabled (enabled = no)",
+		    name);
+		return (-1);
 	}
 	if (!docker_ready() && !docker_connecting()) {
-		ctl_error(r, PROTO_FAILED, "docker is unreachable: %s",
+		snprintf(err, errlen, "docker is unreachable: %s",
 		    docker_why());
-		return;
+		return (-1);
 	}
 	if (a->nwaiters == AG_MAX_WAITERS) {
-		ctl_error(r, PROTO_FAILED, "too many waiting on agent %s", name);
-		return;
+		snprintf(err, errlen, "too many waiting on agent %s", name);
+		return (-1);
 	}
 	a->force = force;
 	a->nfailures = 0;
-	a->waiters[a->nwaiters++] = ctl_defer(r);
+	a->waiters[a->nwaiters].fn = fn;
+	a->waiters[a->nwaiters++].arg = arg;
 	/* While qmsd is still reaching Docker, the up waits for it. */
 	if (docker_ready())
 		up_begin(a);
 	else
 		a->up_pending = 1;
+	return (0);
+}
+
+void
+agent_up(struct ctl_req *r, const char *name, int force)
+{
+	struct ctl_req	*later;
+	char		 err[512];
+
+	later = ctl_defer(r);
+	if (agent_bring_up(name, force, reply_up, later, err,
+	    sizeof(err)) == -1)
+		ctl_error(later, PROTO_FAILED, "%s", err);
+}
+
+int
+agent_info(const char *name, char *id, size_t idlen, char ***command,
+    char *user, size_t userlen)
+{
+	struct agent	*a;
+	char		 err[128];
+
+	if ((a = find(name)) == NULL || a->id[0] == '\0')
+		return (-1);
+	snprintf(id, idlen, "%s", a->id);
+	snprintf(user, userlen, "%u:%u", (unsigned)ag_uid, (unsigned)ag_gid);
+	if (argv_split(a->conf.command, command, err, sizeof(err)) <= 0) {
+		argv_free(*command);
+		*command = NULL;
+		return (-1);
+	}
+	return (0);
 }
 
 static void
@@ -972,14 +1017,18 @@ agent_down(struct ctl_req *r, const char *name)
 		return;
 	}
 	evtimer_del(a->timer);
+	if (a->nwaiters == AG_MAX_WAITERS) {
+		ctl_error(r, PROTO_FAILED, "too many waiting on agent %s", name);
+		return;
+	}
+	a->waiters[a->nwaiters].fn = reply_up;
+	a->waiters[a->nwaiters++].arg = ctl_defer(r);
 	if (a->id[0] == '\0') {
-		a->waiters[a->nwaiters++] = ctl_defer(r);
 		settle(a, NULL);
 		return;
 	}
 	a->expect_stop = 1;
 	a->step = STEP_NONE;
-	a->waiters[a->nwaiters++] = ctl_defer(r);
 	enter(a, AG_STOPPING, "qmsctl down");
 	publish(a, "stopping %.12s", a->id);
 	snprintf(path, sizeof(path), "/containers/%s/stop?t=10", a->id);
@@ -1390,6 +1439,13 @@ agent_ps(void)
 		cJSON_AddStringToObject(o, "container", a->id);
 		cJSON_AddStringToObject(o, "name", a->conf.container);
 		cJSON_AddStringToObject(o, "image", a->conf.image);
+		{
+			char	user[32];
+
+			snprintf(user, sizeof(user), "%u:%u",
+			    (unsigned)ag_uid, (unsigned)ag_gid);
+			cJSON_AddStringToObject(o, "user", user);
+		}
 		cJSON_AddNumberToObject(o, "uptime", a->state == AG_RUNNING &&
 		    a->started > 0 ? (double)(time(NULL) - a->started) : 0);
 		cJSON_AddNumberToObject(o, "restarts", a->restarts);

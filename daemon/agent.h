@@ -10,6 +10,8 @@
 
 #include <event2/event.h>
 
+#include <stddef.h>
+
 #include <cjson/cJSON.h>
 
 struct config;
@@ -18,6 +20,14 @@ struct ctl_req;
 void	 agent_init(struct event_base *);
 void	 agent_configure(const struct config *);
 void	 agent_shutdown(void);
+
+/* Bring an agent up; fn is called once with NULL or why, and its id. */
+typedef void (*agent_up_done)(void *arg, const char *error, const char *id);
+int	 agent_bring_up(const char *name, int force, agent_up_done, void *arg,
+	    char *err, size_t);
+/* A running agent's container, session command and uid:gid; 0 or -1. */
+int	 agent_info(const char *name, char *id, size_t, char ***command,
+	    char *user, size_t);
 
 /* The control methods: up and down answer once done. */
 void	 agent_up(struct ctl_req *, const char *name, int force);

@@ -6,6 +6,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <poll.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -26,6 +27,7 @@
 #include "token.h"
 #include "proto.h"
 #include "qmsd.h"
+#include "session.h"
 #include "util.h"
 
 /*
@@ -50,6 +52,7 @@ struct ctl_follow {
 
 struct ctl_client {
 	int			 fd;
+	uint64_t		 serial;	/* which connection, for owners */
 	TAILQ_HEAD(, ctl_follow) follows;
 	TAILQ_HEAD(, ctl_req)	 later;		/* deferred answers owed */
 	struct bufferevent	*bev;
@@ -103,6 +106,9 @@ static const struct method methods[] = {
 	{ "ps", 1, method_ps },
 	{ "up", 0, method_up },
 	{ "down", 0, method_down },
+	{ "session", 0, session_start },
+	{ "exec-resize", 0, session_resize },
+	{ "exec-status", 0, session_status },
 	{ "mcp-config", 0, method_mcp_config },
 	{ "reload", 0, method_reload },
 	{ "start", 0, method_start },
@@ -111,6 +117,7 @@ static const struct method methods[] = {
 };
 
 static struct event_base *ctl_base;
+static uint64_t		 ctl_serial;
 static int		 ctl_fd = -1;
 static char		*ctl_path;	/* to unlink at exit; NULL if passed */
 static char		*ctl_bound;	/* where clients connect */
@@ -190,6 +197,109 @@ ctl_error(struct ctl_req *r, int code, const char *fmt, ...)
 		va_end(ap);
 		send_line(r->client, proto_encode_error(r->id, code, msg));
 	}
+	req_done(r);
+}
+
+uint64_t
+ctl_req_connection(const struct ctl_req *r)
+{
+	return (r->client != NULL ? r->client->serial : 0);
+}
+
+int
+ctl_req_gone(const struct ctl_req *r)
+{
+	return (r->client == NULL);
+}
+
+void
+ctl_notify(struct ctl_req *r, const char *method, cJSON *params)
+{
+	cJSON	*msg;
+	char	*s;
+
+	if (r->client == NULL) {
+		cJSON_Delete(params);
+		return;
+	}
+	msg = cJSON_CreateObject();
+	cJSON_AddStringToObject(msg, "jsonrpc", "2.0");
+	cJSON_AddStringToObject(msg, "method", method);
+	cJSON_AddItemToObject(msg, "params", params);
+	if ((s = cJSON_PrintUnformatted(msg)) != NULL) {
+		bufferevent_write(r->client->bev, s, strlen(s));
+		bufferevent_write(r->client->bev, "\n", 1);
+		free(s);
+	}
+	cJSON_Delete(msg);
+}
+
+/*
+ * The answer with a descriptor attached (SCM_RIGHTS): what is queued goes
+ * first, written out at once (the client is waiting for this answer, so
+ * that is only a few progress lines), then the answer in one sendmsg
+ * carrying the descriptor.  fd is closed here either way.
+ */
+void
+ctl_reply_fd(struct ctl_req *r, cJSON *result, int fd)
+{
+	struct evbuffer	*out;
+	struct msghdr	 msg;
+	struct cmsghdr	*cm;
+	struct iovec	 iov;
+	struct pollfd	 pfd;
+	char		 cbuf[CMSG_SPACE(sizeof(int))], *line;
+	ssize_t		 n;
+	size_t		 off = 0, len;
+	int		 tries = 0;
+
+	r->answered = 1;
+	if (r->client == NULL || r->notification) {
+		cJSON_Delete(result);
+		close(fd);
+		req_done(r);
+		return;
+	}
+	out = bufferevent_get_output(r->client->bev);
+	pfd.fd = r->client->fd;
+	pfd.events = POLLOUT;
+	while (evbuffer_get_length(out) > 0 && tries++ < 100) {
+		if (evbuffer_write(out, r->client->fd) == -1 &&
+		    errno != EAGAIN && errno != EINTR)
+			break;
+		if (evbuffer_get_length(out) > 0)
+			poll(&pfd, 1, 10);
+	}
+	line = proto_encode_result(r->id, result);
+	len = line != NULL ? strlen(line) : 0;
+	while (line != NULL && off < len && tries++ < 200) {
+		memset(&msg, 0, sizeof(msg));
+		iov.iov_base = line + off;
+		iov.iov_len = len - off;
+		msg.msg_iov = &iov;
+		msg.msg_iovlen = 1;
+		if (off == 0) {
+			memset(cbuf, 0, sizeof(cbuf));
+			msg.msg_control = cbuf;
+			msg.msg_controllen = sizeof(cbuf);
+			cm = CMSG_FIRSTHDR(&msg);
+			cm->cmsg_level = SOL_SOCKET;
+			cm->cmsg_type = SCM_RIGHTS;
+			cm->cmsg_len = CMSG_LEN(sizeof(int));
+			memcpy(CMSG_DATA(cm), &fd, sizeof(int));
+		}
+		n = sendmsg(r->client->fd, &msg, MSG_NOSIGNAL);
+		if (n > 0)
+			off += (size_t)n;
+		else if (n == -1 && errno != EAGAIN && errno != EINTR)
+			break;
+		else
+			poll(&pfd, 1, 10);
+	}
+	if (off < len)
+		log_warnx("control: could not hand a descriptor over");
+	free(line);
+	close(fd);
 	req_done(r);
 }
 
@@ -437,6 +547,7 @@ accept_cb(evutil_socket_t lfd, short ev, void *arg)
 		}
 		c = xcalloc(1, sizeof(*c));
 		c->fd = fd;
+		c->serial = ++ctl_serial;
 		TAILQ_INIT(&c->follows);
 		TAILQ_INIT(&c->later);
 		peer_credentials(c);

@@ -7,6 +7,7 @@
 #define QMSD_CONTROL_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 #include <event2/event.h>
 
@@ -26,6 +27,13 @@ const char *control_path(void);
  * answered (if the client has gone, the answer is dropped).
  */
 struct ctl_req *ctl_defer(struct ctl_req *);
+/* Which connection a request came on (0 once it went away). */
+uint64_t ctl_req_connection(const struct ctl_req *);
+int	 ctl_req_gone(const struct ctl_req *);
+/* A notification on the request's connection (progress, ...). */
+void	 ctl_notify(struct ctl_req *, const char *method, cJSON *params);
+/* Answer with a descriptor passed along (SCM_RIGHTS); fd is closed. */
+void	 ctl_reply_fd(struct ctl_req *, cJSON *result, int fd);
 /* Root, the run-as user or the admin group (for admin-only options). */
 int	 ctl_req_is_admin(const struct ctl_req *);
 

@@ -84,6 +84,18 @@ docker_ready(void)
 	return (dk_state == DK_READY);
 }
 
+const char *
+docker_socket(void)
+{
+	return (dk_socket);
+}
+
+const char *
+docker_api_prefix(void)
+{
+	return (dk_version);
+}
+
 int
 docker_connecting(void)
 {

@@ -31,6 +31,9 @@ void	 docker_shutdown(void);
 int	 docker_ready(void);
 /* Still finding out whether the engine answers: worth waiting for. */
 int	 docker_connecting(void);
+/* For the one request libcurl cannot make (an upgraded exec start). */
+const char *docker_socket(void);
+const char *docker_api_prefix(void);	/* "/v1.41" */
 /* Why it is not ready, for errors shown to users. */
 const char *docker_why(void);
 

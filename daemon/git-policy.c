@@ -7,7 +7,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
 
 #include "argv.h"
 #include "git-policy.h"
@@ -39,6 +38,7 @@ enum rule {
 	R_PROTECTED,
 	R_MAGIC,
 	R_IGNORED,
+	R_FILE,
 	R_POLICY,
 	R_INTERNAL,
 };
@@ -87,6 +87,9 @@ static const struct {
 	[R_IGNORED] =		{ "ignored-files",
 				  "would sweep ignored files, such as .env, "
 				  "into the object store" },
+	[R_FILE] =		{ "no-file-option",
+				  "would open a file by name, and a symbolic "
+				  "link there could lead anywhere" },
 	[R_POLICY] =		{ "policy-config", "" },
 	[R_INTERNAL] =		{ "internal", "" },
 };
@@ -99,9 +102,7 @@ static const struct {
 #define O_ARG	0x01	/* takes a value: --x=v, --x v, -xv, -x v */
 #define O_OPT	0x02	/* optional value, attached only: --x=v, -xv */
 #define O_NEG	0x04	/* --no-x exists */
-#define O_RPATH	0x08	/* the value is a file git reads */
-#define O_WPATH	0x10	/* the value is a place git writes */
-#define O_LAST	0x20	/* with O_ARG: no value when it is the last word */
+#define O_LAST	0x08	/* with O_ARG: no value when it is the last word */
 
 struct gopt {
 	const char		*l;	/* long name, without "--" */
@@ -120,8 +121,7 @@ struct gopt {
 #define AL(s, l)	{ l, s, O_ARG | O_LAST, 0, 0, NULL, NULL }
 #define O1(s, l)	{ l, s, O_OPT, 0, 0, NULL, NULL }
 #define OP(s, l)	{ l, s, O_OPT | O_NEG, 0, 0, NULL, NULL }
-#define RP(s, l)	{ l, s, O_ARG | O_RPATH, 0, 0, NULL, NULL }
-#define WP(s, l)	{ l, s, O_ARG | O_WPATH, 0, 0, NULL, NULL }
+#define FILEOPT(s, l, w) { l, s, O_ARG, R_FILE, 0, w, NULL }
 #define AV(s, l, v, r)	{ l, s, O_ARG, 0, r, NULL, v }
 #define OV(s, l, v, r)	{ l, s, O_OPT | O_NEG, 0, r, NULL, v }
 #define DN(s, l, f, r, w) { l, s, f, r, 0, w, NULL }
@@ -229,7 +229,8 @@ static const struct gopt o_diff[] = {
 	F1(0, "no-textconv"), O1(0, "ignore-submodules"),
 	O1(0, "submodule"), F1(0, "ita-invisible-in-index"),
 	F1(0, "ita-visible-in-index"), AR('S', NULL), AR('G', NULL),
-	F1(0, "pickaxe-all"), F1(0, "pickaxe-regex"), RP('O', NULL),
+	F1(0, "pickaxe-all"), F1(0, "pickaxe-regex"),
+	FILEOPT('O', NULL, "reads an order file by name"),
 	AR(0, "rotate-to"), AR(0, "skip-to"), AR(0, "find-object"),
 	AR(0, "diff-filter"), AR(0, "output-indicator-new"),
 	AR(0, "output-indicator-old"), AR(0, "output-indicator-context"),
@@ -267,8 +268,11 @@ static const struct gopt o_blame[] = {
 	FL('f', "show-name"), FL('n', "show-number"), FL('p', "porcelain"),
 	FL(0, "line-porcelain"), F1('c', NULL), F1('t', NULL), F1('l', NULL),
 	F1('s', NULL), FL('e', "show-email"), F1('w', NULL),
-	AR(0, "ignore-rev"), RP(0, "ignore-revs-file"), FL(0, "color-lines"),
-	FL(0, "color-by-age"), FL(0, "minimal"), RP(0, "contents"),
+	AR(0, "ignore-rev"),
+	FILEOPT(0, "ignore-revs-file", "reads a file by name; use "
+	    "--ignore-rev"),
+	FL(0, "color-lines"), FL(0, "color-by-age"), FL(0, "minimal"),
+	FILEOPT(0, "contents", "reads a file by name"),
 	O1('C', NULL), O1('M', NULL), AR('L', NULL), OP(0, "abbrev"),
 	AR(0, "date"), F1(0, "reverse"), F1(0, "first-parent"),
 	AR(0, "since"), AR(0, "encoding"),
@@ -281,8 +285,10 @@ static const struct gopt o_lsfiles[] = {
 	FL('o', "others"), FL('i', "ignored"), FL('s', "stage"),
 	FL('k', "killed"), FL(0, "directory"), FL(0, "eol"),
 	FL(0, "empty-directory"), FL('u', "unmerged"), FL(0, "resolve-undo"),
-	AR('x', "exclude"), RP('X', "exclude-from"),
-	AR(0, "exclude-per-directory"), F1(0, "exclude-standard"),
+	AR('x', "exclude"),
+	FILEOPT('X', "exclude-from", "reads a file by name; use -x or "
+	    "--exclude-standard"),
+	F1(0, "exclude-standard"),
 	FL(0, "full-name"), D_SUBMODULES, FL(0, "error-unmatch"),
 	AR(0, "with-tree"), OP(0, "abbrev"), FL(0, "debug"),
 	FL(0, "deduplicate"), FL(0, "sparse"), AR(0, "format"),
@@ -329,7 +335,7 @@ static const struct gopt o_shortlog[] = {
 
 static const struct gopt o_grep[] = {
 	FL(0, "cached"), DN(0, "no-index", 0, R_OUTSIDE, "would search files "
-	    "outside the repository"), FL(0, "index"), FL(0, "untracked"),
+	    "outside the repository"), FL(0, "untracked"),
 	FL(0, "exclude-standard"), D_SUBMODULES, FL('v', "invert-match"),
 	FL('i', "ignore-case"), FL('w', "word-regexp"), FL('a', "text"),
 	F1('I', NULL), DN(0, "textconv", O_NEG, R_PROGRAM,
@@ -344,7 +350,9 @@ static const struct gopt o_grep[] = {
 	FL(0, "break"), FL(0, "heading"), AR('C', "context"),
 	AR('B', "before-context"), AR('A', "after-context"),
 	AR(0, "threads"), FL('p', "show-function"),
-	FL('W', "function-context"), RP('f', NULL), AR('e', NULL),
+	FL('W', "function-context"),
+	FILEOPT('f', NULL, "reads patterns from a file by name; use -e"),
+	AR('e', NULL),
 	F1(0, "and"), F1(0, "or"), F1(0, "not"), FL('q', "quiet"),
 	FL(0, "all-match"), DN('O', "open-files-in-pager", O_OPT, R_PROGRAM,
 	    "would run a pager"), F1(0, "ext-grep"), AR('m', "max-count"),
@@ -422,11 +430,15 @@ static const struct gopt o_add[] = {
 };
 
 static const struct gopt o_commit[] = {
-	FL('q', "quiet"), FL('v', "verbose"), RP('F', "file"),
+	FL('q', "quiet"), FL('v', "verbose"),
+	FILEOPT('F', "file", "reads the message from a file by name; use -m, "
+	    "whose quotes may span lines"),
 	AR(0, "author"), AR(0, "date"), AR('m', "message"),
 	AR('c', "reedit-message"), AR('C', "reuse-message"), AR(0, "fixup"),
 	AR(0, "squash"), FL(0, "reset-author"), AR(0, "trailer"),
-	FL('s', "signoff"), RP('t', "template"), FL('e', "edit"),
+	FL('s', "signoff"),
+	FILEOPT('t', "template", "reads a file by name; use -m"),
+	FL('e', "edit"),
 	AR(0, "cleanup"), FL(0, "status"), D_GPG, FL('a', "all"),
 	FL('i', "include"), DN(0, "interactive", O_NEG, R_INTERACTIVE, NULL),
 	D_PATCH, FL('o', "only"), F1('n', "no-verify"), F1(0, "verify"),
@@ -582,8 +594,10 @@ static const struct gopt o_tag[] = {
 	FL('l', "list"), O1('n', NULL),
 	DN('d', "delete", O_NEG, R_HISTORY, NULL),
 	DN('v', "verify", O_NEG, R_SIGNING, NULL), FL('a', "annotate"),
-	AR('m', "message"), RP('F', "file"), FL('e', "edit"),
-	DN('s', "sign", O_NEG, R_SIGNING, NULL), AR(0, "cleanup"),
+	AR('m', "message"),
+	FILEOPT('F', "file", "reads the message from a file by name; use -m"),
+	FL('e', "edit"), DN('s', "sign", O_NEG, R_SIGNING, NULL),
+	AR(0, "cleanup"),
 	DN('u', "local-user", O_ARG, R_SIGNING, NULL),
 	DN('f', "force", O_NEG, R_HISTORY, "would replace an existing tag"),
 	FL(0, "create-reflog"), OP(0, "column"), AL(0, "contains"),
@@ -598,7 +612,8 @@ static const struct gopt o_merge[] = {
 	FL(0, "squash"), FL(0, "commit"), FL('e', "edit"), AR(0, "cleanup"),
 	FL(0, "ff"), F1(0, "ff-only"), FL(0, "rerere-autoupdate"),
 	DN(0, "verify-signatures", O_NEG, R_SIGNING, NULL), STRATEGY('s'),
-	AR('X', "strategy-option"), AR('m', "message"), RP('F', "file"),
+	AR('X', "strategy-option"), AR('m', "message"),
+	FILEOPT('F', "file", "reads the message from a file by name; use -m"),
 	AR(0, "into-name"), FL('v', "verbose"), FL('q', "quiet"),
 	F1(0, "abort"), F1(0, "quit"), F1(0, "continue"),
 	FL(0, "allow-unrelated-histories"), FL(0, "progress"), D_GPG,
@@ -655,14 +670,6 @@ static const struct gopt o_rm[] = {
 	END
 };
 
-static const struct gopt o_mv[] = {
-	FL('v', "verbose"), FL('n', "dry-run"),
-	DN('f', "force", O_NEG, R_DISCARD, "would overwrite an existing "
-	    "file"),
-	F1('k', NULL), FL(0, "sparse"),
-	END
-};
-
 static const struct gopt o_reset[] = {
 	FL('q', "quiet"), F1(0, "no-refresh"), F1(0, "refresh"),
 	F1(0, "mixed"), F1(0, "soft"),
@@ -706,7 +713,8 @@ static const struct gopt o_remotegeturl[] = {
 
 static const struct gopt o_config[] = {
 	F1(0, "global"), F1(0, "system"), F1(0, "local"), F1(0, "worktree"),
-	RP('f', "file"), AR(0, "blob"), F1(0, "get"), F1(0, "get-all"),
+	FILEOPT('f', "file", "reads a file by name; use --blob=HEAD:PATH"),
+	AR(0, "blob"), F1(0, "get"), F1(0, "get-all"),
 	F1(0, "get-regexp"), F1(0, "get-urlmatch"), FL('l', "list"),
 	F1(0, "get-color"), F1(0, "get-colorbool"),
 	DN(0, "replace-all", 0, R_CONFIG, NULL),
@@ -736,13 +744,15 @@ static const struct gopt o_formatpatch[] = {
 	AR(0, "suffix"), AR(0, "start-number"), AR('v', "reroll-count"),
 	AR(0, "filename-max-length"), FL(0, "rfc"),
 	AR(0, "cover-from-description"), AR(0, "subject-prefix"),
-	WP('o', "output-directory"), FL('k', "keep-subject"),
+	FILEOPT('o', "output-directory", "writes files by name; use --stdout"),
+	FL('k', "keep-subject"),
 	F1(0, "no-binary"), FL(0, "zero-commit"),
 	FL(0, "ignore-if-in-upstream"), F1('p', "no-stat"),
 	AR(0, "add-header"), AR(0, "to"), AR(0, "cc"), O1(0, "from"),
 	AR(0, "in-reply-to"), OP(0, "attach"), OP(0, "inline"),
 	OP(0, "thread"), AR(0, "signature"), AR(0, "base"),
-	RP(0, "signature-file"), FL('q', "quiet"), FL(0, "progress"),
+	FILEOPT(0, "signature-file", "reads a file by name; use --signature"),
+	FL('q', "quiet"), FL(0, "progress"),
 	AR(0, "interdiff"), AR(0, "range-diff"), AR(0, "creation-factor"),
 	F1(0, "root"),
 	END
@@ -1001,29 +1011,10 @@ is_glob(const char *s)
 	return strpbrk(s, "*?[\\") != NULL;
 }
 
-/* Whether a path has a ".git" component (git's own directory). */
-static int
-has_gitdir(const char *n)
-{
-	const char	*p = n;
-	size_t		 l;
-
-	while (*p != '\0') {
-		l = strcspn(p, "/");
-		if (l == 4 && strncasecmp(p, ".git", 4) == 0)
-			return 1;
-		p += l;
-		while (*p == '/')
-			p++;
-	}
-	return 0;
-}
-
 /* How a positional word is used. */
 enum role {
 	W_PATH,		/* a pathspec */
 	W_AMBIG,	/* a revision, or a path if it is not one */
-	W_LITERAL,	/* a literal path (mv) */
 };
 
 /*
@@ -1058,11 +1049,7 @@ check_path(struct seg *g, const char *word, enum role role)
 		goto out;
 	}
 	p = protects_below(x, n);
-	if (role == W_LITERAL) {
-		if (p != NULL)
-			r = deny(x, R_PROTECTED, "'%s %.*s' would move the "
-			    "protected path '%s'", g->disp, SW(word), p);
-	} else if (is_glob(word)) {
+	if (is_glob(word)) {
 		if (role == W_AMBIG)
 			r = deny(x, R_USAGE, "'%s %.*s': put a pattern after "
 			    "'--' in a command that changes files", g->disp,
@@ -1072,37 +1059,6 @@ check_path(struct seg *g, const char *word, enum role role)
 	} else if (p != NULL && role == W_PATH)
 		g->excl = 1;
 out:
-	free(n);
-	return r;
-}
-
-/* A file named as an option's value: read (-F) or written (-o). */
-static int
-check_value_path(struct seg *g, const struct pw *w)
-{
-	struct pctx	*x = g->x;
-	const char	*p;
-	char		*n;
-	int		 outside, r = 0;
-
-	if (strcmp(w->val, "-") == 0 && (w->o->f & O_RPATH))
-		return 0;		/* stdin, which is empty */
-	if ((n = tree_path(x, w->val, &outside)) == NULL) {
-		if (!outside)
-			return nomem(x);
-		return deny(x, R_OUTSIDE, "'%s %.*s %.*s' reaches outside the "
-		    "repository", g->disp, w->splen, w->sp, SW(w->val));
-	}
-	if (w->o->f & O_WPATH) {
-		if (has_gitdir(n))
-			r = deny(x, R_OUTSIDE, "'%s %.*s %.*s' would write "
-			    "into .git", g->disp, w->splen, w->sp,
-			    SW(w->val));
-		else if ((p = protected_by(x, n)) != NULL)
-			r = deny(x, R_PROTECTED, "'%s %.*s %.*s' would write "
-			    "into the protected path '%s'", g->disp, w->splen,
-			    w->sp, SW(w->val), p);
-	}
 	free(n);
 	return r;
 }
@@ -1157,13 +1113,19 @@ lookup_long(struct seg *g, const char *name, size_t nlen,
     const struct gopt **op, int *negp)
 {
 	const struct gopt *const	*tab = tables(g);
-	const struct gopt		*o, *first = NULL;
-	int				 i, neg, firstneg = 0, mixed = 0;
+	const struct gopt		*o;
+	struct {
+		const struct gopt	*o;
+		int			 neg;
+		unsigned		 rule;
+		char			 name[64];
+	}				 cand[NCAND];
+	int				 i, neg, mixed = 0, shown;
 	size_t				 nc = 0, ll, k;
-	unsigned			 crule = R_NONE;
-	char				 c[64], cand[NCAND][64];
-	int				 shown = (int)(nlen > SHOWN ? SHOWN : nlen);
+	unsigned			 rule;
+	char				 c[64];
 
+	shown = (int)(nlen > SHOWN ? SHOWN : nlen);
 	for (i = 0; i < 3 && tab[i] != NULL; i++)
 		for (o = tab[i]; o->l != NULL || o->s != 0; o++)
 			if (o->l != NULL && strlen(o->l) == nlen &&
@@ -1186,8 +1148,9 @@ lookup_long(struct seg *g, const char *name, size_t nlen,
 		goto unknown;
 
 	/*
-	 * Candidates, each once by the name git would show: "--no-verify"
-	 * may be both an option of its own and a negation.
+	 * Candidates, each once by the name git would show: "--no-x" may be
+	 * an option of its own and the negation of "--x".  Where one of the
+	 * two is refused, the refusal stands, whatever the table order.
 	 */
 	for (i = 0; i < 3 && tab[i] != NULL; i++) {
 		for (o = tab[i]; o->l != NULL || o->s != 0; o++) {
@@ -1207,36 +1170,49 @@ lookup_long(struct seg *g, const char *name, size_t nlen,
 				    strncmp(o->l, name + 3, nlen - 3) != 0))
 					continue;
 				canon_name(o, neg, c, sizeof(c));
+				rule = neg ? R_NONE : o->r;
 				for (k = 0; k < nc && k < NCAND; k++)
-					if (strcmp(cand[k], c) == 0)
+					if (strcmp(cand[k].name, c) == 0)
 						break;
-				if (k < nc && k < NCAND)
+				if (k < nc && k < NCAND) {
+					if (cand[k].rule == R_NONE &&
+					    rule != R_NONE) {
+						cand[k].o = o;
+						cand[k].neg = neg;
+						cand[k].rule = rule;
+					}
 					continue;
-				if (nc < NCAND)
-					snprintf(cand[nc], sizeof(cand[nc]),
-					    "%s", c);
-				if (nc == 0) {
-					first = o;
-					firstneg = neg;
-					crule = neg ? R_NONE : o->r;
-				} else if (crule != (neg ? R_NONE : o->r))
-					mixed = 1;
+				}
+				if (nc < NCAND) {
+					cand[nc].o = o;
+					cand[nc].neg = neg;
+					cand[nc].rule = rule;
+					snprintf(cand[nc].name,
+					    sizeof(cand[nc].name), "%s", c);
+				}
 				nc++;
 			}
 		}
 	}
+	for (k = 1; k < nc && k < NCAND; k++)
+		if (cand[k].rule != cand[0].rule)
+			mixed = 1;
+	if (nc > NCAND)
+		mixed = 1;
+	if (nc == 1 && cand[0].rule != R_NONE)
+		return deny_option(g, cand[0].o, name - 2, shown + 2);
 	if (nc == 1) {
-		*op = first;
-		*negp = firstneg;
+		*op = cand[0].o;
+		*negp = cand[0].neg;
 		return 0;
 	}
-	if (nc > 1 && !mixed && crule != R_NONE)
-		return deny_option(g, first, name - 2, shown + 2);
+	if (nc > 1 && !mixed && cand[0].rule != R_NONE)
+		return deny_option(g, cand[0].o, name - 2, shown + 2);
 	if (nc > 1)
 		return deny(g->x, R_AMBIGUOUS, "'%s --%.*s' is ambiguous: it "
-		    "could be %s, %s%s%s%s", g->disp, shown, name, cand[0],
-		    cand[1], nc > 2 ? ", " : "", nc > 2 ? cand[2] : "",
-		    nc > 3 ? ", ..." : "");
+		    "could be %s, %s%s%s%s", g->disp, shown, name,
+		    cand[0].name, cand[1].name, nc > 2 ? ", " : "",
+		    nc > 2 ? cand[2].name : "", nc > 3 ? ", ..." : "");
 unknown:
 	return deny(g->x, R_OPTION, "'%s --%.*s' is not an allowed option of "
 	    "'git %s'", g->disp, shown, name, g->disp);
@@ -1289,8 +1265,6 @@ check_value(struct seg *g, const struct pw *w)
 			    w->splen, w->sp, SW(w->val));
 		}
 	}
-	if (w->o->f & (O_RPATH | O_WPATH))
-		return check_value_path(g, w);
 	return 0;
 }
 
@@ -1730,18 +1704,6 @@ switch_check(struct seg *g)
 	return 0;
 }
 
-static int
-mv_check(struct seg *g)
-{
-	struct pw	*w;
-	size_t		 k;
-
-	for (k = 0; (w = nth_pos(g, k)) != NULL; k++)
-		if (check_path(g, w->word, W_LITERAL) == -1)
-			return -1;
-	return 0;
-}
-
 /* grep's first argument is the pattern, unless -e or -f gave one. */
 static int
 grep_check(struct seg *g)
@@ -1931,7 +1893,6 @@ static const struct gcmd cmds[] = {
 	CMD("cherry-pick", T(o_cherrypick, NULL, NULL), P_REVS, 0, NULL),
 	CMD("revert", T(o_revert, NULL, NULL), P_REVS, 0, NULL),
 	CMD("rm", T(o_rm, NULL, NULL), P_PATHS, C_MUTATE, NULL),
-	CMD("mv", T(o_mv, NULL, NULL), P_CUSTOM, C_MUTATE, mv_check),
 	CMD("reset", T(o_reset, NULL, NULL), P_REVPATH, C_MUTATE, NULL),
 	NESTED("bisect", 0, bisect_subs, NULL),
 	CMD("format-patch", T(o_formatpatch, o_diff, NULL), P_REVPATH, C_NUM,
@@ -1939,6 +1900,9 @@ static const struct gcmd cmds[] = {
 	CMD("gc", T(o_gc, NULL, NULL), P_NONE, 0, NULL),
 
 	/* Refused, with the reason. */
+	NO("mv", R_OUTSIDE, "follows symbolic links, so it could move files "
+	    "into or out of the repository; rename with mv in your own "
+	    "directory and 'add -A'"),
 	NO("clean", R_DISCARD, "would delete untracked files; 'status' or "
 	    "'ls-files --others' lists them"),
 	NO("submodule", R_SUBMODULE, NULL),
@@ -2250,8 +2214,9 @@ argv_rule(int e)
 static int
 setup(struct pctx *x, const struct git_policy *pol)
 {
-	size_t	i;
-	int	outside;
+	size_t	 i;
+	int	 outside;
+	char	*p;
 
 	if (pol->root == NULL || pol->root[0] != '/')
 		return deny(x, R_POLICY, "the policy's root is not an "
@@ -2266,14 +2231,16 @@ setup(struct pctx *x, const struct git_policy *pol)
 	if ((x->prot = calloc(pol->nprotected, sizeof(*x->prot))) == NULL)
 		return nomem(x);
 	for (i = 0; i < pol->nprotected; i++) {
-		x->prot[i] = tree_path(x, pol->protected_paths[i], &outside);
-		if (x->prot[i] == NULL && !outside)
+		p = tree_path(x, pol->protected_paths[i], &outside);
+		if (p == NULL && !outside)
 			return nomem(x);
-		x->nprot = i + 1;
-		if (x->prot[i] == NULL || x->prot[i][0] == '\0')
+		if (p == NULL || p[0] == '\0') {
+			free(p);
 			return deny(x, R_POLICY, "the protected path '%.*s' "
 			    "is not inside the repository",
 			    SW(pol->protected_paths[i]));
+		}
+		x->prot[x->nprot++] = p;
 	}
 	return 0;
 }

@@ -15,17 +15,37 @@
  * from what was understood rather than copied from the input: every
  * option is written out in full (--am becomes --amend, -am becomes --all
  * --message=...), so git never resolves an abbreviation or a cluster in a
- * way the policy did not see, and an option value can never become a
- * separate word.
+ * way the policy did not see; a value is attached to its long option, or
+ * follows a short one that git always gives a value (-S, -e, -b), so no
+ * value can be read as an option.
  *
  * The caller runs each vector in order, without a shell, with the work
  * tree (policy root) as the working directory, stdin on /dev/null, and a
  * scrubbed environment: no GIT_DIR, GIT_WORK_TREE, GIT_CONFIG_*,
- * GIT_EXEC_PATH, GIT_*_PATHSPECS, GIT_SSH*, GIT_PAGER; GIT_EDITOR=: and
- * GIT_SEQUENCE_EDITOR=: (an editor would wait for a terminal: with ":"
- * "commit --amend" keeps its message and "commit" with no -m aborts);
- * GIT_TERMINAL_PROMPT=0.  It stops the chain at the first non-zero exit,
- * as && would.
+ * GIT_EXEC_PATH, GIT_*_PATHSPECS, GIT_SSH*; GIT_EDITOR and
+ * GIT_SEQUENCE_EDITOR that return at once (an editor would wait for a
+ * terminal; "false" refuses, ":" takes the prepared message, so that
+ * "commit --amend" keeps its own); GIT_TERMINAL_PROMPT=0.  It stops the
+ * chain at the first non-zero exit, as && would.
+ *
+ * Symbolic links are beyond a lexical policy, and the agent can make them
+ * in the directories it writes (its workspace, .claude/sessions).  git's
+ * own path handling refuses a pathspec "beyond a symbolic link", and add,
+ * rm, commit -a, stash, checkout and merge treat a path under one as gone;
+ * but git opens a file named by an option as it is, and "mv" moves through
+ * a link in both directions, so both are refused here (no-file-option,
+ * outside-repo).  Two readers remain that follow a link planted in place of
+ * a tracked directory: "grep" and "blame" of the working tree (checked with
+ * git 2.39: both print the file the link leads to).  Refusing them would
+ * refuse "git grep foo src/", so the caller must confine git instead: run
+ * every vector but push, fetch, pull, ls-remote and remote show (which need
+ * the owner's credentials and read no file by name) with the filesystem
+ * restricted to the work tree plus read-only system directories (Landlock,
+ * or a mount namespace).
+ *
+ * What the owner configured still runs as configured: hooks, diff and
+ * merge drivers, filters, credential helpers.  The agent cannot add to
+ * them (no config writes, .git is read-only to it), only trigger them.
  *
  * Rules (the id is what a refusal names; every refusal reads
  * "Denied: <what> <why> (rule: <id>)"):
@@ -61,7 +81,7 @@
  *			--merge/--keep, checkout of paths or -f/-m/--ours/
  *			--theirs, restore of the working tree (only restore
  *			--staged), switch -f/-m/--discard-changes/--orphan,
- *			rm -f, mv -f, clean
+ *			rm -f, clean
  *	no-history-loss	what deletes or overwrites commits and refs:
  *			branch -D/-M/-C/-f, checkout -B, switch -C, tag -d/-f,
  *			stash drop/clear, reflog expire/delete, update-ref,
@@ -80,13 +100,19 @@
  *	no-interactive	-i/-p/--patch/--interactive/--edit-todo/add -e/
  *			branch --edit-description: there is no terminal
  *	outside-repo	a path leaving the work tree (../x, an absolute path
- *			elsewhere), also as an option value (-F, --file,
- *			--template, -O, --contents, -o), diff/grep --no-index,
- *			--output, rev-parse --git-dir, worktree, clone, init
+ *			elsewhere), diff/grep --no-index (git diff with a path
+ *			outside turns into --no-index by itself), --output,
+ *			rev-parse --git-dir, mv, worktree, clone, init, archive
+ *	no-file-option	an option whose value is a file git opens by name:
+ *			commit/merge/tag -F, commit -t, blame --contents and
+ *			--ignore-revs-file, ls-files -X, grep -f, diff -O,
+ *			config -f, format-patch -o and --signature-file; each
+ *			refusal names the in-band way (-m, -e, --blob=,
+ *			--stdout)
  *	protected-path	a command that changes files naming a protected path
  *			or a path inside one, in any spelling (./p, p/, a/../p,
- *			p/., ROOT/p); mv of a directory holding one.  Reading
- *			is fine: log -- flow-state, diff HEAD~1 -- flow-state
+ *			p/., ROOT/p, a pattern under p).  Reading is fine:
+ *			log -- flow-state, diff HEAD~1 -- flow-state
  *	pathspec-magic	:(...), :!, :^, :/ in a pathspec
  *	ignored-files	add -f, stash -a: they sweep ignored files such as
  *			.env into the object store
@@ -114,7 +140,9 @@
  *		get-url) config (reads) ls-remote version
  *	write:	add commit push pull fetch branch checkout switch restore
  *		stash (push save list show pop apply branch) tag merge
- *		rebase cherry-pick revert rm mv reset bisect format-patch gc
+ *		rebase cherry-pick revert rm reset bisect (start bad good
+ *		new old skip reset log terms) format-patch (--stdout or
+ *		the root) gc
  */
 #ifndef QMSD_GIT_POLICY_H
 #define QMSD_GIT_POLICY_H
@@ -122,8 +150,8 @@
 #include <stddef.h>
 
 struct git_policy {
-	const char		*root;		/* absolute path of the work tree */
-	const char *const	*remotes;	/* may be pushed to, fetched from; */
+	const char		*root;		/* the work tree, absolute */
+	const char *const	*remotes;	/* to push to, fetch from; */
 	size_t			 nremotes;	/* none: "origin" */
 	const char *const	*protected_paths; /* relative to root, or */
 	size_t			 nprotected;	/* absolute inside it */

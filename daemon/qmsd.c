@@ -23,6 +23,7 @@
 #include "notify.h"
 #include "proto.h"
 #include "qmsd.h"
+#include "session.h"
 #include "supervisor.h"
 #include "token.h"
 #include "util.h"
@@ -314,6 +315,7 @@ main(int argc, char *argv[])
 	component_set_hook(notify_status);
 	control_component = component_add("control");
 	qms_mcp = supervisor_new(qmsd.base, "qms-mcp");
+	qmsd.qms_mcp = qms_mcp;
 	if (token_init(qmsd.conf->state_dir, err, sizeof(err)) == -1) {
 		log_warnx("%s", err);
 		return (1);
@@ -357,6 +359,7 @@ main(int argc, char *argv[])
 
 	control_shutdown();
 	component_set_hook(NULL);
+	session_shutdown();
 	agent_shutdown();
 	git_tool_shutdown();
 	http_shutdown();

@@ -118,6 +118,13 @@ struct supervisor {
 
 	void			(*shutdown_done)(void *);
 	void			*shutdown_arg;
+
+	/* Who waits for ready (qmsctl session): told on ready or failure. */
+	struct {
+		void		(*fn)(void *, const char *);
+		void		*arg;
+	}			 waiters[16];
+	size_t			 nwaiters;
 };
 
 static void	sv_handle(struct supervisor *, enum sv_event, const char *);
@@ -149,13 +156,33 @@ sv_publish(struct supervisor *sv)
 }
 
 static void
+sv_tell_waiters(struct supervisor *sv, const char *error)
+{
+	size_t	i, n = sv->nwaiters;
+
+	sv->nwaiters = 0;
+	for (i = 0; i < n; i++)
+		sv->waiters[i].fn(sv->waiters[i].arg, error);
+}
+
+static void
 sv_enter(struct supervisor *sv, enum sv_state next, const char *cause)
 {
+	char	why[600];
+
 	if (sv->state != next)
 		log_info("%s: %s -> %s: %s", sv->name,
 		    sv_state_names[sv->state], sv_state_names[next], cause);
 	sv->state = next;
 	sv_publish(sv);
+	if (next == SV_READY)
+		sv_tell_waiters(sv, NULL);
+	else if (next == SV_FAILED || next == SV_STOPPED ||
+	    next == SV_DISABLED) {
+		snprintf(why, sizeof(why), "%s is %s: %s", sv->name,
+		    sv_state_names[next], sv->detail);
+		sv_tell_waiters(sv, why);
+	}
 }
 
 static void
@@ -815,6 +842,7 @@ supervisor_free(struct supervisor *sv)
 {
 	if (sv == NULL)
 		return;
+	sv_tell_waiters(sv, "qmsd is shutting down");
 	sv_cancel_io(sv);
 	proc_free(sv->proc);
 	event_free(sv->probe_timer);
@@ -851,4 +879,51 @@ supervisor_next_start(const struct supervisor *sv)
 	if (sv->state != SV_BACKOFF || sv->timer_due < now)
 		return (0);
 	return (sv->timer_due - now);
+}
+
+int
+supervisor_wait_ready(struct supervisor *sv, void (*fn)(void *, const char *),
+    void *arg, char *err, size_t errlen)
+{
+	if (sv->state == SV_DISABLED) {
+		snprintf(err, errlen, "%s is disabled: %s", sv->name,
+		    sv->disabled_why);
+		return (-1);
+	}
+	if (sv->nwaiters == nitems(sv->waiters)) {
+		snprintf(err, errlen, "too many waiting for %s", sv->name);
+		return (-1);
+	}
+	if (sv->state == SV_READY || sv->state == SV_UNHEALTHY) {
+		fn(arg, NULL);
+		return (0);
+	}
+	sv->waiters[sv->nwaiters].fn = fn;
+	sv->waiters[sv->nwaiters++].arg = arg;
+	if (sv->state == SV_STOPPED || sv->state == SV_FAILED) {
+		sv->admin_stopped = 0;
+		sv_handle(sv, SV_EV_START, "qmsctl session");
+	}
+	return (0);
+}
+
+void
+supervisor_unwait(struct supervisor *sv, void *arg)
+{
+	size_t	i;
+
+	for (i = 0; i < sv->nwaiters; i++) {
+		if (sv->waiters[i].arg != arg)
+			continue;
+		memmove(&sv->waiters[i], &sv->waiters[i + 1],
+		    (sv->nwaiters - i - 1) * sizeof(sv->waiters[0]));
+		sv->nwaiters--;
+		return;
+	}
+}
+
+int
+supervisor_disabled(const struct supervisor *sv)
+{
+	return (sv->state == SV_DISABLED);
 }

@@ -7,6 +7,7 @@
 #ifndef QMSD_SUPERVISOR_H
 #define QMSD_SUPERVISOR_H
 
+#include <stddef.h>
 #include <stdint.h>
 
 #include <event2/event.h>
@@ -24,6 +25,16 @@ void	 supervisor_free(struct supervisor *);
 
 const char *supervisor_state_name(const struct supervisor *);
 int	 supervisor_ready(const struct supervisor *);
+/*
+ * Call fn(arg, NULL) once ready (at once if it is), or fn(arg, why) if it
+ * fails, stops or is disabled; a stopped or failed child is started.
+ * -1 with why when it cannot even begin (disabled).
+ */
+int	 supervisor_wait_ready(struct supervisor *, void (*fn)(void *,
+	    const char *), void *arg, char *err, size_t);
+void	 supervisor_unwait(struct supervisor *, void *arg);
+int	 supervisor_disabled(const struct supervisor *);
+
 /* Milliseconds until the next start attempt, when in backoff. */
 uint64_t supervisor_next_start(const struct supervisor *);
 

@@ -1,0 +1,84 @@
+/*
+ * session: from nothing running to Claude's prompt in one command.  qmsd
+ * brings up what is missing and hands over a terminal on the agent's
+ * command (in tmux, so that it outlives this terminal).
+ */
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "qmsctl.h"
+
+static int	cmd_session_exec(int, char **);
+
+const struct cmd_entry cmd_session_entry = {
+	.name = "session",
+	.usage = "[--via-docker] [agent]",
+	.summary = "attach a terminal to the agent's Claude (admin)",
+	.exec = cmd_session_exec,
+};
+
+/* For users in the docker group: docker exec -it, as a fallback. */
+static int
+via_docker(const char *agent)
+{
+	cJSON		*res, *a, *name, *user;
+	char		 why[512], container[128], uid[64];
+	int		 rc;
+
+	if ((rc = ctl_call("ps", NULL, &res, why, sizeof(why))) != EXIT_OK) {
+		if (rc == EXIT_UNREACHABLE)
+			fprintf(stderr, "qmsctl: %s\n", why);
+		return (rc);
+	}
+	container[0] = uid[0] = '\0';
+	cJSON_ArrayForEach(a, cJSON_GetObjectItemCaseSensitive(res, "agents")) {
+		name = cJSON_GetObjectItemCaseSensitive(a, "agent");
+		if (!cJSON_IsString(name) || strcmp(name->valuestring, agent))
+			continue;
+		name = cJSON_GetObjectItemCaseSensitive(a, "name");
+		user = cJSON_GetObjectItemCaseSensitive(a, "user");
+		if (cJSON_IsString(name))
+			snprintf(container, sizeof(container), "%s",
+			    name->valuestring);
+		if (cJSON_IsString(user))
+			snprintf(uid, sizeof(uid), "%s", user->valuestring);
+	}
+	cJSON_Delete(res);
+	if (container[0] == '\0') {
+		fprintf(stderr, "qmsctl: no agent %s\n", agent);
+		return (EXIT_FAILED);
+	}
+	execlp("docker", "docker", "exec", "-it", "-u", uid, "-w",
+	    "/pipe-dream", container, "sh", "-c",
+	    "if command -v tmux >/dev/null 2>&1; then exec tmux new-session "
+	    "-A -s agent \"$@\"; fi; exec \"$@\"", "qmsd-session", "claude",
+	    (char *)NULL);
+	perror("qmsctl: docker");
+	return (EXIT_FAILED);
+}
+
+static int
+cmd_session_exec(int argc, char **argv)
+{
+	const char	*agent = "claude";
+	int		 i, docker = 0;
+
+	for (i = 1; i < argc; i++) {
+		if (strcmp(argv[i], "--via-docker") == 0)
+			docker = 1;
+		else if (argv[i][0] == '-' || i != argc - 1) {
+			cmd_usage(&cmd_session_entry);
+			return (EXIT_USAGE);
+		} else
+			agent = argv[i];
+	}
+	if (!isatty(STDIN_FILENO) || !isatty(STDOUT_FILENO)) {
+		fprintf(stderr, "qmsctl: session needs a terminal; without one "
+		    "use: qmsctl exec %s -- COMMAND\n", agent);
+		return (EXIT_USAGE);
+	}
+	if (docker)
+		return (via_docker(agent));
+	return (relay_session(agent, NULL, 1, "session"));
+}
