@@ -23,7 +23,7 @@
 #define AG_MAX_WAITERS	16
 #define AG_ENV_MAX	64
 #define AG_MASK_DEPTH	6	/* how deep .env files are looked for */
-#define AG_MASK_MAX	64
+#define AG_MASK_MAX	256	/* more .env files than this: refuse */
 
 enum ag_state {
 	AG_UNKNOWN,		/* docker not reachable: we cannot tell */
@@ -96,6 +96,7 @@ struct agent {
 	char			 last_exit[96];
 	time_t			 started;
 	struct event		*timer;
+	struct event		*stable;	/* running long enough */
 	struct {
 		agent_up_done	 fn;
 		void		*arg;
@@ -103,6 +104,7 @@ struct agent {
 	size_t			 nwaiters;
 	int			 stale;		/* no longer configured */
 	int			 up_pending;	/* asked before docker answered */
+	int			 seen;		/* in the last container list */
 	TAILQ_ENTRY(agent)	 entry;
 };
 
@@ -115,6 +117,7 @@ static gid_t		 ag_gid;
 static char		 ag_port_host[80], ag_port_bridge[80];
 
 static void	up_step(struct agent *, const struct docker_reply *);
+static void	now_running(struct agent *, const char *);
 static void	start_pending(void);
 static void	on_timer(evutil_socket_t, short, void *);
 
@@ -566,6 +569,17 @@ build_spec(struct agent *a, char *err, size_t errlen)
 	add_mount(mounts, "volume", buf, "/projects", 0);
 	/* Masks: secrets and the other agents' own directories. */
 	find_env_files(ag_root, "", 0, masks, &nmasks);
+	if (nmasks == AG_MASK_MAX) {
+		/* Never a secret left visible because the list was full. */
+		for (i = 0; i < nmasks; i++)
+			free(masks[i]);
+		cJSON_Delete(o);
+		snprintf(err, errlen, "%d or more .env files in %s: mask "
+		    "their directories with mask = DIR", AG_MASK_MAX, ag_root);
+		free(dir);
+		free(empty);
+		return (NULL);
+	}
 	for (i = 0; i < nmasks; i++) {
 		add_mask(mounts, masks[i], empty);
 		free(masks[i]);
@@ -799,6 +813,24 @@ up_step(struct agent *a, const struct docker_reply *r)
 		    v->valuestring : "");
 		v = cJSON_GetObjectItemCaseSensitive(labels,
 		    DOCKER_LABEL_CONFIG);
+		st = cJSON_GetObjectItemCaseSensitive(r->json, "ExecIDs");
+		if ((!cJSON_IsString(v) || strcmp(v->valuestring, a->hash) !=
+		    0) && cJSON_GetArraySize(st) > 0 && !a->force &&
+		    cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(
+		    cJSON_GetObjectItemCaseSensitive(r->json, "State"),
+		    "Running"))) {
+			/*
+			 * A session is attached: the new configuration waits
+			 * for the next up without one (or up --force).
+			 */
+			load_token(a);
+			now_running(a, "kept for an attached session");
+			publish(a, "running %s (%.12s); configuration changed: "
+			    "recreated at the next up with no session attached "
+			    "(or up --force)", a->conf.image, a->id);
+			settle(a, NULL);
+			return;
+		}
 		if (!cJSON_IsString(v) || strcmp(v->valuestring, a->hash) != 0) {
 			/* Made from another configuration: make it anew. */
 			log_info("agent %s: configuration changed; recreating "
@@ -814,8 +846,8 @@ up_step(struct agent *a, const struct docker_reply *r)
 		    "Running");
 		if (cJSON_IsTrue(st)) {
 			load_token(a);
-			enter(a, AG_RUNNING, "already running");
-			publish(a, "running %s (%.12s)", a->conf.image, a->id);
+			if (a->state != AG_RUNNING)
+				now_running(a, "already running");
 			settle(a, NULL);
 			return;
 		}
@@ -868,9 +900,7 @@ up_step(struct agent *a, const struct docker_reply *r)
 			    "docker logs");
 			return;
 		}
-		a->started = time(NULL);
-		enter(a, AG_RUNNING, "started");
-		publish(a, "running %s (%.12s)", a->conf.image, a->id);
+		now_running(a, "started");
 		settle(a, NULL);
 		return;
 	}
@@ -883,6 +913,7 @@ create:
 		fail(a, err);
 		return;
 	}
+	a->last_exit[0] = '\0';
 	enter(a, AG_CREATING, "creating");
 	publish(a, "creating %s from %s", a->conf.container, a->conf.image);
 	snprintf(path, sizeof(path), "/containers/create?name=%s",
@@ -897,6 +928,29 @@ start:
 	publish(a, "starting %.12s", a->id);
 	snprintf(path, sizeof(path), "/containers/%s/start", a->id);
 	request(a, STEP_START, "POST", path, NULL);
+}
+
+static void
+on_stable(evutil_socket_t fd, short ev, void *arg)
+{
+	struct agent	*a = arg;
+
+	/* Up long enough: past failures no longer lengthen the backoff. */
+	if (a->state == AG_RUNNING)
+		a->backoff = 0;
+}
+
+static void
+now_running(struct agent *a, const char *why)
+{
+	struct timeval	tv;
+
+	a->started = time(NULL);
+	enter(a, AG_RUNNING, why);
+	publish(a, "running %s (%.12s)", a->conf.image, a->id);
+	tv.tv_sec = (time_t)(a->conf.restart.stable_after / 1000);
+	tv.tv_usec = (suseconds_t)(a->conf.restart.stable_after % 1000) * 1000;
+	evtimer_add(a->stable, &tv);
 }
 
 /* Begin (or join) bringing an agent up. */
@@ -1142,11 +1196,8 @@ on_event(const cJSON *ev, void *arg)
 	if (strcmp(act, "start") == 0) {
 		if (a->id[0] == '\0')
 			snprintf(a->id, sizeof(a->id), "%s", id->valuestring);
-		if (a->step == STEP_NONE) {
-			a->started = time(NULL);
-			enter(a, AG_RUNNING, "started");
-			publish(a, "running %s (%.12s)", a->conf.image, a->id);
-		}
+		if (a->step == STEP_NONE)
+			now_running(a, "started");
 	} else if (strcmp(act, "oom") == 0)
 		a->oom = 1;
 	else if (strncmp(act, "kill", 4) == 0) {
@@ -1182,13 +1233,8 @@ list_done(const struct docker_reply *r, void *arg)
 		start_pending();
 		return;
 	}
-	TAILQ_FOREACH(a, &agents, entry) {
-		if (a->stale || a->step != STEP_NONE || !a->conf.enabled)
-			continue;
-		enter(a, AG_MISSING, "no container");
-		a->id[0] = '\0';
-		publish(a, "no container; qmsctl up makes one");
-	}
+	TAILQ_FOREACH(a, &agents, entry)
+		a->seen = 0;
 	cJSON_ArrayForEach(c, r->json) {
 		labels = cJSON_GetObjectItemCaseSensitive(c, "Labels");
 		v = cJSON_GetObjectItemCaseSensitive(labels,
@@ -1199,19 +1245,32 @@ list_done(const struct docker_reply *r, void *arg)
 		    (a = find(v->valuestring)) == NULL || a->step != STEP_NONE
 		    || !a->conf.enabled)
 			continue;
+		/* Its own container, if it knows one; else the first. */
+		if (a->seen || (a->id[0] != '\0' && strcmp(a->id,
+		    id->valuestring) != 0 && a->state != AG_UNKNOWN))
+			continue;
+		a->seen = 1;
 		snprintf(a->id, sizeof(a->id), "%s", id->valuestring);
 		load_token(a);
 		if (cJSON_IsString(state) &&
 		    strcmp(state->valuestring, "running") == 0) {
-			if (a->started == 0)
-				a->started = time(NULL);
-			enter(a, AG_RUNNING, "adopted");
-			publish(a, "running %s (%.12s)", a->conf.image, a->id);
-		} else {
+			if (a->state != AG_RUNNING)
+				now_running(a, "adopted");
+		} else if (a->state != AG_BACKOFF && a->state != AG_FAILED &&
+		    a->state != AG_STOPPED) {
+			/* A restart or a verdict in hand is kept. */
 			enter(a, AG_STOPPED, "found stopped");
 			publish(a, "stopped (%s); qmsctl up starts it",
 			    cJSON_IsString(state) ? state->valuestring : "?");
 		}
+	}
+	TAILQ_FOREACH(a, &agents, entry) {
+		if (a->seen || a->stale || a->step != STEP_NONE ||
+		    !a->conf.enabled || a->state == AG_FAILED)
+			continue;
+		a->id[0] = '\0';
+		enter(a, AG_MISSING, "no container");
+		publish(a, "no container; qmsctl up makes one");
 	}
 	start_pending();
 }
@@ -1302,6 +1361,7 @@ agent_free(struct agent *a)
 {
 	settle(a, "qmsd is shutting down");
 	event_free(a->timer);
+	event_free(a->stable);
 	component_remove(a->comp);
 	token_remove(a->name);
 	conf_free(&a->conf);
@@ -1368,6 +1428,7 @@ agent_configure(const struct config *c)
 			snprintf(cname, sizeof(cname), "agent:%s", a->name);
 			a->comp = component_add(cname);
 			a->timer = evtimer_new(ag_base, on_timer, a);
+			a->stable = evtimer_new(ag_base, on_stable, a);
 			a->state = AG_UNKNOWN;
 			TAILQ_INSERT_TAIL(&agents, a, entry);
 		} else

@@ -705,6 +705,7 @@ set_value(struct parse *p, void *base, const struct key *k, const char *v)
 	case KEY_MASK:
 		if (v[0] == '/' || strcmp(v, "..") == 0 ||
 		    strncmp(v, "../", 3) == 0 || strstr(v, "/../") != NULL ||
+		    (strlen(v) >= 3 && strcmp(v + strlen(v) - 3, "/..") == 0) ||
 		    v[0] == '\0') {
 			parse_error(p, "%s: \"%s\" must be a path inside the "
 			    "repository, relative to it", k->name, v);
@@ -955,6 +956,35 @@ key_line(const struct parse *p, const char *section, const char *name)
 	return (0);
 }
 
+/* An agent's restart limits, as the supervisor's; names unique. */
+static void
+validate_agents(struct parse *p)
+{
+	const struct config	*c = p->conf;
+	size_t			 i, j;
+
+	for (i = 0; i < c->nagents; i++) {
+		const struct agent_conf *a = &c->agents[i];
+
+		if (a->restart.backoff_min < 1 || a->restart.backoff_max <
+		    a->restart.backoff_min) {
+			p->line = a->line;
+			parse_error(p, "agent %s: backoff-min must be at least "
+			    "1ms and at most backoff-max", a->name);
+		}
+		for (j = 0; j < i; j++) {
+			if (c->agents[j].container != NULL &&
+			    a->container != NULL &&
+			    strcmp(c->agents[j].container, a->container) == 0) {
+				p->line = a->line;
+				parse_error(p, "agent %s: container %s is agent "
+				    "%s's too", a->name, a->container,
+				    c->agents[j].name);
+			}
+		}
+	}
+}
+
 /* Limits of [http] and [git] that would make them useless. */
 static void
 validate_http_git(struct parse *p)
@@ -1058,6 +1088,7 @@ validate(struct parse *p)
 		parse_error(p, "probe-failures must be at least 1");
 	}
 	validate_http_git(p);
+	validate_agents(p);
 }
 
 struct config *

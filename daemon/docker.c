@@ -1,3 +1,4 @@
+#include <sys/queue.h>
 #include <sys/stat.h>
 
 #include <errno.h>
@@ -23,6 +24,7 @@
 enum dk_state { DK_CONNECTING, DK_READY, DK_UNREACHABLE };
 
 struct docker_req {
+	TAILQ_ENTRY(docker_req)	 entry;
 	CURL			*easy;
 	struct curl_slist	*headers;
 	char			*body;
@@ -34,6 +36,9 @@ struct docker_req {
 };
 
 static struct event_base *dk_base;
+/* In flight, so that shutdown can free what never finished. */
+static TAILQ_HEAD(, docker_req) dk_reqs = TAILQ_HEAD_INITIALIZER(dk_reqs);
+static CURL		*dk_ping;
 static struct component	*dk_comp;
 static enum dk_state	 dk_state = DK_CONNECTING;
 static char		 dk_socket[200];
@@ -248,6 +253,7 @@ request_done(CURL *easy, CURLcode rc, void *arg)
 			reply.error = why;
 		}
 	}
+	TAILQ_REMOVE(&dk_reqs, r, entry);
 	r->done(&reply, r->arg);
 	cJSON_Delete(reply.json);
 	curl_slist_free_all(r->headers);
@@ -283,6 +289,7 @@ docker_request(const char *method, const char *path, const char *body,
 	curl_easy_setopt(r->easy, CURLOPT_WRITEFUNCTION, on_body);
 	curl_easy_setopt(r->easy, CURLOPT_WRITEDATA, r);
 	curl_easy_setopt(r->easy, CURLOPT_TIMEOUT_MS, (long)DOCKER_TIMEOUT_MS);
+	TAILQ_INSERT_TAIL(&dk_reqs, r, entry);
 	curl_loop_add(r->easy, request_done, r);
 }
 
@@ -391,6 +398,7 @@ ping_done(CURL *easy, CURLcode rc, void *arg)
 
 	curl_easy_getinfo(easy, CURLINFO_RESPONSE_CODE, &code);
 	curl_easy_cleanup(easy);
+	dk_ping = NULL;
 	if (rc != CURLE_OK) {
 		unreachable(NULL, rc);
 		return;
@@ -405,6 +413,13 @@ ping_done(CURL *easy, CURLcode rc, void *arg)
 	docker_request("GET", "/version", NULL, version_done, NULL);
 }
 
+/* /_ping answers "OK"; the header is what counts. */
+static size_t
+discard(char *ptr, size_t size, size_t nmemb, void *arg)
+{
+	return (size * nmemb);
+}
+
 static void
 connect_engine(void)
 {
@@ -413,7 +428,9 @@ connect_engine(void)
 	dk_version[0] = '\0';
 	easy = make_easy("GET", "/_ping", 0);
 	curl_easy_setopt(easy, CURLOPT_HEADERFUNCTION, on_ping_header);
+	curl_easy_setopt(easy, CURLOPT_WRITEFUNCTION, discard);
 	curl_easy_setopt(easy, CURLOPT_TIMEOUT_MS, 5000L);
+	dk_ping = easy;
 	curl_loop_add(easy, ping_done, NULL);
 }
 
@@ -454,6 +471,23 @@ docker_configure(int needed)
 void
 docker_shutdown(void)
 {
+	struct docker_req	*r;
+
+	/* Whoever waited on these is gone already; just let them go. */
+	while ((r = TAILQ_FIRST(&dk_reqs)) != NULL) {
+		TAILQ_REMOVE(&dk_reqs, r, entry);
+		curl_loop_remove(r->easy);
+		curl_easy_cleanup(r->easy);
+		curl_slist_free_all(r->headers);
+		free(r->body);
+		free(r->sent);
+		free(r);
+	}
+	if (dk_ping != NULL) {
+		curl_loop_remove(dk_ping);
+		curl_easy_cleanup(dk_ping);
+		dk_ping = NULL;
+	}
 	if (ev_easy != NULL) {
 		curl_loop_remove(ev_easy);
 		curl_easy_cleanup(ev_easy);

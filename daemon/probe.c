@@ -162,21 +162,51 @@ on_header(char *ptr, size_t size, size_t nmemb, void *arg)
 	return (n);
 }
 
+/* Session ends in flight, for probe_shutdown to free. */
+static struct ending {
+	CURL			*easy;
+	struct curl_slist	*headers;
+}			 endings[16];
+
 static void
 end_session_done(CURL *easy, CURLcode rc, void *arg)
 {
-	curl_slist_free_all(arg);
+	struct ending	*e = arg;
+
+	curl_slist_free_all(e->headers);
 	curl_easy_cleanup(easy);
+	e->easy = NULL;
+}
+
+void
+probe_shutdown(void)
+{
+	size_t	i;
+
+	for (i = 0; i < nitems(endings); i++) {
+		if (endings[i].easy == NULL)
+			continue;
+		curl_loop_remove(endings[i].easy);
+		curl_easy_cleanup(endings[i].easy);
+		curl_slist_free_all(endings[i].headers);
+		endings[i].easy = NULL;
+	}
 }
 
 static void
 end_session(const char *url, const char *session)
 {
 	struct curl_slist	*h = NULL;
+	struct ending		*e = NULL;
 	char			 hdr[512];
 	CURL			*easy;
+	size_t			 i;
 
-	if ((easy = curl_easy_init()) == NULL)
+	for (i = 0; i < nitems(endings) && e == NULL; i++)
+		if (endings[i].easy == NULL)
+			e = &endings[i];
+	/* Too many in flight: the server's session ages out instead. */
+	if (e == NULL || (easy = curl_easy_init()) == NULL)
 		return;
 	snprintf(hdr, sizeof(hdr), "Mcp-Session-Id: %s", session);
 	h = curl_slist_append(h, hdr);
@@ -187,7 +217,9 @@ end_session(const char *url, const char *session)
 	curl_easy_setopt(easy, CURLOPT_HTTPHEADER, h);
 	curl_easy_setopt(easy, CURLOPT_TIMEOUT_MS, 2000L);
 	curl_easy_setopt(easy, CURLOPT_NOBODY, 1L);
-	curl_loop_add(easy, end_session_done, h);
+	e->easy = easy;
+	e->headers = h;
+	curl_loop_add(easy, end_session_done, e);
 }
 
 static void

@@ -18,6 +18,8 @@ typedef void (*probe_done)(int ok, const char *detail, uint64_t latency_ms,
 struct probe	*probe_start(const char *url, uint64_t timeout_ms,
 		    probe_done, void *arg);
 void		 probe_cancel(struct probe *);
+/* Free what is still in flight, before the curl loop goes. */
+void		 probe_shutdown(void);
 
 /*
  * Find the JSON-RPC answer to an initialize in a reply that is either one

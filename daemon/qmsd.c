@@ -22,6 +22,7 @@
 #include "log.h"
 #include "notify.h"
 #include "proto.h"
+#include "probe.h"
 #include "qmsd.h"
 #include "session.h"
 #include "supervisor.h"
@@ -365,6 +366,7 @@ main(int argc, char *argv[])
 	http_shutdown();
 	token_shutdown();
 	supervisor_free(qms_mcp);
+	probe_shutdown();
 	curl_loop_shutdown();
 	if (shutdown_ev != NULL)
 		event_free(shutdown_ev);
