@@ -7,6 +7,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "argv.h"
 #include "qmsctl.h"
 
 static int	cmd_session_exec(int, char **);
@@ -22,9 +23,10 @@ const struct cmd_entry cmd_session_entry = {
 static int
 via_docker(const char *agent)
 {
-	cJSON		*res, *a, *name, *user;
-	char		 why[512], container[128], uid[64];
-	int		 rc;
+	cJSON		*res, *a, *name, *user, *cmd;
+	char		 why[512], container[128], uid[64], **words = NULL;
+	char		*args[256];
+	int		 rc, n = 0, i;
 
 	if ((rc = ctl_call("ps", NULL, &res, why, sizeof(why))) != EXIT_OK) {
 		if (rc == EXIT_UNREACHABLE)
@@ -43,18 +45,41 @@ via_docker(const char *agent)
 			    name->valuestring);
 		if (cJSON_IsString(user))
 			snprintf(uid, sizeof(uid), "%s", user->valuestring);
+		cmd = cJSON_GetObjectItemCaseSensitive(a, "command");
+		if (cJSON_IsString(cmd) && argv_split(cmd->valuestring, &words,
+		    why, sizeof(why)) <= 0) {
+			argv_free(words);
+			words = NULL;
+		}
 	}
 	cJSON_Delete(res);
 	if (container[0] == '\0') {
 		fprintf(stderr, "qmsctl: no agent %s\n", agent);
 		return (EXIT_FAILED);
 	}
-	execlp("docker", "docker", "exec", "-it", "-u", uid, "-w",
-	    "/pipe-dream", container, "sh", "-c",
-	    "if command -v tmux >/dev/null 2>&1; then exec tmux new-session "
-	    "-A -s agent \"$@\"; fi; exec \"$@\"", "qmsd-session", "claude",
-	    (char *)NULL);
+	if (words == NULL) {
+		fprintf(stderr, "qmsctl: agent %s has no command\n", agent);
+		return (EXIT_FAILED);
+	}
+	args[n++] = "docker";
+	args[n++] = "exec";
+	args[n++] = "-it";
+	args[n++] = "-u";
+	args[n++] = uid;
+	args[n++] = "-w";
+	args[n++] = "/pipe-dream";
+	args[n++] = container;
+	args[n++] = "sh";
+	args[n++] = "-c";
+	args[n++] = "if command -v tmux >/dev/null 2>&1; then exec tmux "
+	    "new-session -A -s agent \"$@\"; fi; exec \"$@\"";
+	args[n++] = "qmsd-session";
+	for (i = 0; words[i] != NULL && n < 255; i++)
+		args[n++] = words[i];
+	args[n] = NULL;
+	execvp("docker", args);
 	perror("qmsctl: docker");
+	argv_free(words);
 	return (EXIT_FAILED);
 }
 

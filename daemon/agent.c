@@ -1500,6 +1500,7 @@ agent_ps(void)
 		cJSON_AddStringToObject(o, "container", a->id);
 		cJSON_AddStringToObject(o, "name", a->conf.container);
 		cJSON_AddStringToObject(o, "image", a->conf.image);
+		cJSON_AddStringToObject(o, "command", a->conf.command);
 		{
 			char	user[32];
 

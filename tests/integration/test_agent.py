@@ -280,6 +280,50 @@ def test_docker_missing():
         d.close()
 
 
+def test_docker_permission_denied():
+    """A qmsd that may not use the Docker socket says so."""
+    need_docker()
+    from qmsdtest import QMSD, qmsctl
+    base = tempfile.mkdtemp(prefix="qmsd-nobody.")
+    try:
+        os.makedirs(os.path.join(base, "repo"))
+        conf = os.path.join(base, "qmsd.conf")
+        with open(conf, "w") as f:
+            f.write("[qmsd]\nproject-root = %s/repo\nstate-dir = %s/state\n"
+                    "[http]\nlisten = 127.0.0.1:%d\n[agent \"x\"]\n"
+                    "image = %s\n" % (base, base, __import__("qmsdtest")
+                                      .free_port(), IMAGE))
+        subprocess.run(["chown", "-R", "nobody:nogroup", base], check=True)
+        os.chmod(base, 0o755)
+        sock = os.path.join(base, "qmsd.sock")
+        env = dict(os.environ)
+        env.pop("NOTIFY_SOCKET", None)
+        p = subprocess.Popen(["setpriv", "--reuid=65534", "--regid=65534",
+                              "--clear-groups", "--", QMSD, "-f", "-S", sock,
+                              "-c", conf], cwd=base, env=env,
+                             stdout=subprocess.DEVNULL,
+                             stderr=subprocess.DEVNULL)
+        try:
+            deadline = time.time() + 30
+            detail = ""
+            while time.time() < deadline:
+                rc, out, err = qmsctl("-S", sock, "status", "--json")
+                if rc in (0, 1, 2):
+                    rows = {c["name"]: c for c in
+                            json.loads(out)["components"]}
+                    if rows["docker"]["state"] == "unreachable":
+                        detail = rows["docker"]["detail"]
+                        break
+                time.sleep(0.1)
+            contains(detail, "permission denied on %s (qmsd needs root or "
+                     "the docker group)" % os.environ["DOCKER_HOST"][7:])
+        finally:
+            p.terminate()
+            p.wait(20)
+    finally:
+        shutil.rmtree(base, ignore_errors=True)
+
+
 def test_dockerd_restart_recovers():
     """A dockerd of this test's own, stopped and started under qmsd."""
     need_docker()

@@ -214,6 +214,24 @@ def test_admin_group_without_docker_group():
         a.close()
 
 
+def test_via_docker_fallback():
+    """For users in the docker group: docker exec -it, same tmux."""
+    a = session_agent()
+    try:
+        eq(a.up()[0], 0, "up")
+        p = Pane("DOCKER_HOST=%s %s" % (os.environ["DOCKER_HOST"],
+                                        ctl_cmd(a, "session",
+                                                "--via-docker", a.name)))
+        try:
+            p.wait(ATTACHED)
+            p.type("echo via-$((2*3))")
+            p.wait(r"via-6")
+        finally:
+            p.close()
+    finally:
+        a.close()
+
+
 def test_cold_session_prints_steps():
     port = free_port()
     a = Agent(extra="command = sh\n")
