@@ -46,7 +46,7 @@ ctl_connect(char *why, size_t len)
 	return (fd);
 }
 
-static int
+int
 write_all(int fd, const char *buf, size_t len)
 {
 	ssize_t	n;

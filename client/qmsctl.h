@@ -42,6 +42,8 @@ char	*ctl_readline(int fd, size_t *len, int timeout_ms, char *why,
 	    size_t);
 int	 ctl_answer(const char *method, const char *line, size_t len,
 	    cJSON **result);
+/* write(2) until all is written, through EINTR; 0 or -1. */
+int	 write_all(int fd, const char *, size_t);
 /* A descriptor qmsd passed with what ctl_readline read, or -1. */
 int	 ctl_take_fd(void);
 

@@ -41,23 +41,6 @@ on_quit(int sig)
 	on_winch(sig);
 }
 
-static int
-write_all(int fd, const char *buf, size_t len)
-{
-	ssize_t	n;
-
-	while (len > 0) {
-		if ((n = write(fd, buf, len)) == -1) {
-			if (errno == EINTR)
-				continue;
-			return (-1);
-		}
-		buf += n;
-		len -= (size_t)n;
-	}
-	return (0);
-}
-
 static void
 send_resize(int ctl, const char *exec)
 {

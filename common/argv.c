@@ -513,3 +513,20 @@ argv_count(char *const *v)
 		n++;
 	return n;
 }
+
+char **
+argv_copy(char *const *v)
+{
+	char	**c;
+	size_t	  n = argv_count(v), i;
+
+	if ((c = calloc(n + 1, sizeof(*c))) == NULL)
+		return (NULL);
+	for (i = 0; i < n; i++) {
+		if ((c[i] = strdup(v[i])) == NULL) {
+			argv_free(c);
+			return (NULL);
+		}
+	}
+	return (c);
+}

@@ -81,5 +81,7 @@ int	argv_split_chain_n(const char *, size_t, struct argv_chain *, char *,
 void	argv_free(char **);
 void	argv_chain_free(struct argv_chain *);
 size_t	argv_count(char *const *);
+/* A deep copy (NULL for none is an empty vector); NULL if out of memory. */
+char	**argv_copy(char *const *);
 
 #endif

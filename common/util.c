@@ -9,6 +9,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "argv.h"
 #include "log.h"
 #include "util.h"
 
@@ -188,4 +189,14 @@ mkdir_p(const char *path, unsigned int mode)
 	if (mkdir(buf, mode) == -1 && errno != EEXIST)
 		return (-1);
 	return (0);
+}
+
+char **
+xargv_copy(char *const *v)
+{
+	char	**c;
+
+	if ((c = argv_copy(v)) == NULL)
+		fatal("argv_copy");
+	return (c);
 }

@@ -26,6 +26,9 @@ char	*xstrdup(const char *);
 int	 xasprintf(char **, const char *, ...)
 	    __attribute__((format(printf, 2, 3)));
 
+/* argv_copy, or exit for want of memory. */
+char	**xargv_copy(char *const *);
+
 /* mkdir -p with a mode for the components it creates. */
 int	 mkdir_p(const char *, unsigned int mode);
 

@@ -1326,8 +1326,6 @@ start_pending(void)
 static void
 conf_copy(struct agent_conf *dst, const struct agent_conf *src)
 {
-	size_t	i;
-
 	*dst = *src;
 	dst->name = xstrdup(src->name);
 	dst->image = xstrdup(src->image);
@@ -1335,12 +1333,8 @@ conf_copy(struct agent_conf *dst, const struct agent_conf *src)
 	dst->command = xstrdup(src->command);
 	dst->network = xstrdup(src->network);
 	dst->env_file = src->env_file ? xstrdup(src->env_file) : NULL;
-	dst->mounts = xcalloc(argv_count(src->mounts) + 1, sizeof(char *));
-	for (i = 0; src->mounts != NULL && src->mounts[i] != NULL; i++)
-		dst->mounts[i] = xstrdup(src->mounts[i]);
-	dst->masks = xcalloc(argv_count(src->masks) + 1, sizeof(char *));
-	for (i = 0; src->masks != NULL && src->masks[i] != NULL; i++)
-		dst->masks[i] = xstrdup(src->masks[i]);
+	dst->mounts = xargv_copy(src->mounts);
+	dst->masks = xargv_copy(src->masks);
 }
 
 static void

@@ -479,18 +479,6 @@ git_tool_init(struct event_base *base)
 	publish();
 }
 
-static char **
-copy_list(char **l)
-{
-	char	**c;
-	size_t	  n = argv_count(l), i;
-
-	c = xcalloc(n + 1, sizeof(*c));
-	for (i = 0; i < n; i++)
-		c[i] = xstrdup(l[i]);
-	return (c);
-}
-
 void
 git_tool_configure(const struct config *conf)
 {
@@ -519,13 +507,13 @@ git_tool_configure(const struct config *conf)
 		;
 	xasprintf(&extra[i], "HOME=%s", pw != NULL ? pw->pw_dir : "/");
 	xasprintf(&extra[i + 1], "USER=%s", g_user);
-	g_env = copy_list(extra);
+	g_env = xargv_copy(extra);
 	free(extra[i]);
 	free(extra[i + 1]);
 	argv_free(g_remotes);
 	argv_free(g_protected);
-	g_remotes = copy_list(conf->git.remotes);
-	g_protected = copy_list(conf->git.protected_paths);
+	g_remotes = xargv_copy(conf->git.remotes);
+	g_protected = xargv_copy(conf->git.protected_paths);
 	g_protected_set = conf->git.protected_set;
 	g_timeout = conf->git.timeout;
 	g_max_output = conf->git.max_output;

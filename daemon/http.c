@@ -520,18 +520,6 @@ http_init(struct event_base *base)
 	h_retry = evtimer_new(base, on_retry, NULL);
 }
 
-static char **
-copy_list(char **l)
-{
-	char	**c;
-	size_t	  n = argv_count(l), i;
-
-	c = xcalloc(n + 1, sizeof(*c));
-	for (i = 0; i < n; i++)
-		c[i] = xstrdup(l[i]);
-	return (c);
-}
-
 void
 http_configure(const struct config *conf)
 {
@@ -542,8 +530,8 @@ http_configure(const struct config *conf)
 
 	argv_free(h_hosts);
 	argv_free(h_origins);
-	h_hosts = copy_list(hc->allowed_hosts);
-	h_origins = copy_list(hc->allowed_origins);
+	h_hosts = xargv_copy(hc->allowed_hosts);
+	h_origins = xargv_copy(hc->allowed_origins);
 	limits = h_max_body != hc->max_body || h_max_conn !=
 	    hc->max_connections || h_timeout != hc->connection_timeout;
 	h_max_body = hc->max_body;
