@@ -72,7 +72,7 @@ via_docker(const char *agent)
 	args[n++] = "sh";
 	args[n++] = "-c";
 	args[n++] = "if command -v tmux >/dev/null 2>&1; then exec tmux "
-	    "new-session -A -s agent \"$@\"; fi; exec \"$@\"";
+	    "new-session -A -s agent env \"$@\"; fi; exec \"$@\"";
 	args[n++] = "qmsd-session";
 	for (i = 0; words[i] != NULL && n < 255; i++)
 		args[n++] = words[i];

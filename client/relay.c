@@ -91,7 +91,7 @@ relay(int ctl, int stream, const char *exec, int tty, const char *pending,
 	size_t		 flen = 0;
 	char		 buf[16384];
 	ssize_t		 n;
-	int		 stdin_open = 1;
+	int		 stdin_open = 1, ctl_open = 1;
 
 	if (npending > 0) {
 		if (tty)
@@ -107,7 +107,7 @@ relay(int ctl, int stream, const char *exec, int tty, const char *pending,
 		p[0].events = POLLIN;
 		p[1].fd = stdin_open ? STDIN_FILENO : -1;
 		p[1].events = POLLIN;
-		p[2].fd = ctl;
+		p[2].fd = ctl_open ? ctl : -1;
 		p[2].events = POLLIN;
 		p[3].fd = sigpipe_fds[0];
 		p[3].events = POLLIN;
@@ -125,9 +125,10 @@ relay(int ctl, int stream, const char *exec, int tty, const char *pending,
 		}
 		if (p[2].revents & (POLLIN | POLLHUP)) {
 			/* Answers to resizes; nothing else comes. */
+			/* qmsd going away does not end the session. */
 			n = read(ctl, buf, sizeof(buf));
-			if (n == 0)
-				p[2].fd = -1;
+			if (n <= 0)
+				ctl_open = 0;
 		}
 		if (p[0].revents & (POLLIN | POLLHUP | POLLERR)) {
 			if (tty) {
@@ -334,6 +335,9 @@ relay_session(const char *agent, char *const *argv, int tty,
 		proto_response_free(&resp);
 		return (EXIT_FAILED);
 	}
+	/* Docker 20.10 ignores the size given at create: say it again. */
+	if (tty)
+		send_resize(ctl, exec->valuestring);
 	ended = relay(ctl, stream, exec->valuestring, tty, pending, npending);
 	tty_restore();
 	free(pending);

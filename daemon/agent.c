@@ -105,6 +105,7 @@ struct agent {
 	int			 stale;		/* no longer configured */
 	int			 up_pending;	/* asked before docker answered */
 	int			 seen;		/* in the last container list */
+	int			 inflight;	/* Docker requests that name it */
 	TAILQ_ENTRY(agent)	 entry;
 };
 
@@ -119,6 +120,7 @@ static char		 ag_port_host[80], ag_port_bridge[80];
 static void	up_step(struct agent *, const struct docker_reply *);
 static void	now_running(struct agent *, const char *);
 static void	start_pending(void);
+static void	agent_free(struct agent *);
 static void	on_timer(evutil_socket_t, short, void *);
 
 static void
@@ -215,14 +217,44 @@ agent_dir(const struct agent *a)
 	return (d);
 }
 
+/*
+ * Whether a path below the project root has a symbolic link anywhere on
+ * the way: root follows nothing the owner or an agent could have planted
+ * (qmsd creates, chowns and mounts these paths as root).
+ */
+static int
+through_symlink(const char *path)
+{
+	char		buf[4096], *p;
+	struct stat	st;
+
+	if (snprintf(buf, sizeof(buf), "%s", path) >= (int)sizeof(buf))
+		return (1);
+	for (p = buf + strlen(ag_root) + 1; ; p++) {
+		if (*p != '/' && *p != '\0')
+			continue;
+		int last = *p == '\0';
+		*p = '\0';
+		if (lstat(buf, &st) == 0 && S_ISLNK(st.st_mode))
+			return (1);
+		if (last)
+			break;
+		*p = '/';
+	}
+	return (0);
+}
+
 /* mkdir -p below the project root, each new directory the owner's. */
 static int
 owner_mkdir(const char *path)
 {
 	char	buf[4096], *p;
 
-	if (snprintf(buf, sizeof(buf), "%s", path) >= (int)sizeof(buf))
+	if (snprintf(buf, sizeof(buf), "%s", path) >= (int)sizeof(buf) ||
+	    through_symlink(path)) {
+		errno = ELOOP;
 		return (-1);
+	}
 	for (p = buf + strlen(ag_root) + 1; ; p++) {
 		if (*p != '/' && *p != '\0')
 			continue;
@@ -246,6 +278,10 @@ owner_touch(const char *path)
 {
 	int	fd;
 
+	if (through_symlink(path)) {
+		errno = ELOOP;
+		return (-1);
+	}
 	if (access(path, F_OK) == 0)
 		return (0);
 	if ((fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC |
@@ -489,7 +525,9 @@ build_spec(struct agent *a, char *err, size_t errlen)
 	xasprintf(&p, "%s/.claude/users/%s/workspace", ag_root, a->name);
 	xasprintf(&q, "%s/.claude/sessions", ag_root);
 	if (owner_mkdir(p) == -1 || owner_mkdir(q) == -1) {
-		snprintf(err, errlen, "cannot make %s: %s", p, strerror(errno));
+		snprintf(err, errlen, "cannot make %s: %s%s", p, strerror(errno),
+		    errno == ELOOP ? " (a symbolic link on the way: qmsd "
+		    "mounts only real directories)" : "");
 		goto fail;
 	}
 	free(p);
@@ -717,14 +755,30 @@ load_token(struct agent *a)
 
 /* ---- up: a chain of Docker requests ---- */
 
+/*
+ * A reply for an agent that a reload removed meanwhile: it is freed once
+ * nothing of Docker's still names it.
+ */
+static int
+reap_stale(struct agent *a)
+{
+	if (!a->stale || a->inflight > 0)
+		return (0);
+	TAILQ_REMOVE(&agents, a, entry);
+	agent_free(a);
+	return (1);
+}
+
 static void
 up_done(const struct docker_reply *r, void *arg)
 {
 	struct agent	*a = arg;
 
+	a->inflight--;
 	if (a->stale) {
-		if (a->nwaiters == 0 && a->step == STEP_NONE)
-			return;
+		settle(a, "the agent was removed from the configuration");
+		reap_stale(a);
+		return;
 	}
 	up_step(a, r);
 }
@@ -734,19 +788,81 @@ request(struct agent *a, enum ag_step step, const char *method,
     const char *path, const char *body)
 {
 	a->step = step;
+	a->inflight++;
 	docker_request(method, path, body, up_done, a);
+}
+
+/*
+ * Claude Code in the container uses the project's .mcp.json servers only
+ * in a project it trusts; the trust is recorded in its config, which lives
+ * in this volume.  Set it once, keeping whatever else is there (the
+ * login among it).
+ */
+static void
+trust_project(const char *dir)
+{
+	char	*path, *text = NULL;
+	cJSON	*doc = NULL, *projects, *proj;
+	FILE	*f;
+	long	 n;
+	int	 fd;
+
+	xasprintf(&path, "%s/.claude.json", dir);
+	if ((f = fopen(path, "r")) != NULL) {
+		if (fseek(f, 0, SEEK_END) == 0 && (n = ftell(f)) > 0 &&
+		    n < 16 * 1024 * 1024 && fseek(f, 0, SEEK_SET) == 0) {
+			text = xcalloc(1, (size_t)n + 1);
+			if (fread(text, 1, (size_t)n, f) == (size_t)n)
+				doc = cJSON_Parse(text);
+			free(text);
+		}
+		fclose(f);
+		if (doc == NULL) {
+			/* Not ours to rewrite: a file we cannot read. */
+			free(path);
+			return;
+		}
+	} else
+		doc = cJSON_CreateObject();
+	if ((projects = cJSON_GetObjectItemCaseSensitive(doc, "projects")) ==
+	    NULL)
+		projects = cJSON_AddObjectToObject(doc, "projects");
+	if ((proj = cJSON_GetObjectItemCaseSensitive(projects,
+	    "/pipe-dream")) == NULL)
+		proj = cJSON_AddObjectToObject(projects, "/pipe-dream");
+	if (cJSON_IsObject(proj) &&
+	    !cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(proj,
+	    "hasTrustDialogAccepted"))) {
+		cJSON_DeleteItemFromObjectCaseSensitive(proj,
+		    "hasTrustDialogAccepted");
+		cJSON_AddTrueToObject(proj, "hasTrustDialogAccepted");
+		text = cJSON_Print(doc);
+		fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC |
+		    O_NOFOLLOW, 0600);
+		if (fd == -1 || write(fd, text, strlen(text)) !=
+		    (ssize_t)strlen(text) || fchown(fd, ag_uid, ag_gid) == -1)
+			log_warn("agent: cannot write %s", path);
+		if (fd != -1)
+			close(fd);
+		free(text);
+	}
+	cJSON_Delete(doc);
+	free(path);
 }
 
 /* Docker's named volume, owned by the agent's uid so it can write. */
 static void
-own_volume(const struct docker_reply *r)
+own_volume(const struct docker_reply *r, int config)
 {
 	const cJSON	*mp;
 
 	mp = cJSON_GetObjectItemCaseSensitive(r->json, "Mountpoint");
-	if (cJSON_IsString(mp) && geteuid() == 0 &&
-	    chown(mp->valuestring, ag_uid, ag_gid) == -1)
+	if (!cJSON_IsString(mp) || geteuid() != 0)
+		return;
+	if (chown(mp->valuestring, ag_uid, ag_gid) == -1)
 		log_warn("chown %s", mp->valuestring);
+	if (config)
+		trust_project(mp->valuestring);
 }
 
 static void
@@ -776,7 +892,7 @@ up_step(struct agent *a, const struct docker_reply *r)
 			fail(a, err);
 			return;
 		}
-		own_volume(r);
+		own_volume(r, a->step == STEP_VOLUME_CONFIG);
 		if (a->step == STEP_VOLUME_CONFIG) {
 			volume_request(a, STEP_VOLUME_PROJECTS,
 			    "qms-projects");
@@ -996,6 +1112,11 @@ agent_bring_up(const char *name, int force, agent_up_done fn, void *arg,
 		snprintf(err, errlen, "too many waiting on agent %s", name);
 		return (-1);
 	}
+	if (a->state == AG_STOPPING) {
+		snprintf(err, errlen, "agent %s is stopping; up again once it "
+		    "has stopped", name);
+		return (-1);
+	}
 	a->force = force;
 	a->nfailures = 0;
 	a->waiters[a->nwaiters].fn = fn;
@@ -1044,6 +1165,12 @@ down_done(const struct docker_reply *r, void *arg)
 {
 	struct agent	*a = arg;
 
+	a->inflight--;
+	if (a->stale) {
+		settle(a, "the agent was removed from the configuration");
+		reap_stale(a);
+		return;
+	}
 	if (r->status != 204 && r->status != 304 && r->status != 404) {
 		settle(a, r->error ? r->error : "cannot stop");
 		return;
@@ -1071,9 +1198,9 @@ agent_down(struct ctl_req *r, const char *name)
 		return;
 	}
 	evtimer_del(a->timer);
-	if (a->nwaiters == AG_MAX_WAITERS) {
-		ctl_error(r, PROTO_FAILED, "too many waiting on agent %s", name);
-		return;
+	if (a->step != STEP_NONE || a->nwaiters > 0) {
+		/* An up under way ends here, and says so. */
+		settle(a, "interrupted by qmsctl down");
 	}
 	a->waiters[a->nwaiters].fn = reply_up;
 	a->waiters[a->nwaiters++].arg = ctl_defer(r);
@@ -1086,6 +1213,7 @@ agent_down(struct ctl_req *r, const char *name)
 	enter(a, AG_STOPPING, "qmsctl down");
 	publish(a, "stopping %.12s", a->id);
 	snprintf(path, sizeof(path), "/containers/%s/stop?t=10", a->id);
+	a->inflight++;
 	docker_request("POST", path, NULL, down_done, a);
 }
 
@@ -1443,10 +1571,11 @@ agent_configure(const struct config *c)
 	/* Agents no longer configured: their tokens stop working. */
 	for (a = TAILQ_FIRST(&agents); a != NULL; a = tmp) {
 		tmp = TAILQ_NEXT(a, entry);
-		if (a->stale && a->step == STEP_NONE) {
+		if (a->stale && a->inflight == 0) {
 			TAILQ_REMOVE(&agents, a, entry);
 			agent_free(a);
-		}
+		} else if (a->stale)
+			settle(a, "the agent was removed from the configuration");
 	}
 	docker_configure(needed);
 	if (docker_ready())
@@ -1509,4 +1638,30 @@ agent_ps(void)
 		cJSON_AddItemToArray(list, o);
 	}
 	return (list);
+}
+
+const char *
+agent_container(const char *name)
+{
+	struct agent	*a = find(name);
+
+	return (a != NULL && a->id[0] != '\0' ? a->id : NULL);
+}
+
+void
+agent_unwait(void *arg)
+{
+	struct agent	*a;
+	size_t		 i;
+
+	TAILQ_FOREACH(a, &agents, entry) {
+		for (i = 0; i < a->nwaiters; i++) {
+			if (a->waiters[i].arg != arg)
+				continue;
+			memmove(&a->waiters[i], &a->waiters[i + 1],
+			    (a->nwaiters - i - 1) * sizeof(a->waiters[0]));
+			a->nwaiters--;
+			i--;
+		}
+	}
 }

@@ -29,6 +29,11 @@ int	 agent_bring_up(const char *name, int force, agent_up_done, void *arg,
 int	 agent_info(const char *name, char *id, size_t, char ***command,
 	    char *user, size_t);
 
+/* Forget a waiter (its owner is going away). */
+void	 agent_unwait(void *arg);
+/* The container id of an agent, or NULL. */
+const char *agent_container(const char *name);
+
 /* The control methods: up and down answer once done. */
 void	 agent_up(struct ctl_req *, const char *name, int force);
 void	 agent_down(struct ctl_req *, const char *name);

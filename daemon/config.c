@@ -820,7 +820,7 @@ set_defaults(struct config *c)
 	q->probe_failures = 3;
 
 	c->http.max_body = 1024 * 1024;
-	c->http.max_connections = 64;
+	c->http.max_connections = 256;
 	c->http.connection_timeout = 60000;
 	c->git.timeout = 50000;
 	c->git.max_output = 1024 * 1024;
@@ -1025,9 +1025,10 @@ validate_http_git(struct parse *p)
 		p->line = key_line(p, "git", "timeout");
 		parse_error(p, "timeout must be at least 100ms");
 	}
-	if (key_line(p, "git", "max-output") && c->git.max_output < 1024) {
+	if (key_line(p, "git", "max-output") && (c->git.max_output < 1024 ||
+	    c->git.max_output > 64 * 1024 * 1024)) {
 		p->line = key_line(p, "git", "max-output");
-		parse_error(p, "max-output must be at least 1K");
+		parse_error(p, "max-output must be from 1K to 64M");
 	}
 	if (key_line(p, "git", "max-concurrent") &&
 	    c->git.max_concurrent < 1) {

@@ -961,41 +961,27 @@ method_git_check(struct ctl_req *r, const cJSON *params)
 }
 
 /*
- * The .mcp.json a Claude Code on the host uses: qmsd's first listener
- * that is an address (not docker-bridge), with the host token.
+ * The .mcp.json a Claude Code uses: the host's (with the host token), or
+ * an agent's, as its container gets it.
  */
 static void
 method_mcp_config(struct ctl_req *r, const cJSON *params)
 {
-	char		 host[64], url[160], auth[128];
-	const char	*base = NULL;
-	cJSON		*o, *servers, *git, *h;
-	size_t		 i;
-	int		 port = 0;
+	const cJSON	*a = cJSON_GetObjectItemCaseSensitive(params, "agent");
+	char		 err[256];
+	cJSON		*doc;
 
-	for (i = 0; qmsd.conf->http.listen[i] != NULL; i++) {
-		if (listen_parse(qmsd.conf->http.listen[i], host, sizeof(host),
-		    &port) == 0 && strcmp(host, "docker-bridge") != 0) {
-			base = host;
-			break;
-		}
-	}
-	if (base == NULL) {
-		ctl_error(r, PROTO_FAILED, "no [http] listen address reachable "
-		    "from the host");
+	if (a != NULL && !cJSON_IsString(a)) {
+		ctl_error(r, PROTO_INVALID_PARAMS, "params.agent must be a "
+		    "string");
 		return;
 	}
-	snprintf(url, sizeof(url), strchr(base, ':') != NULL ?
-	    "http://[%s]:%d/git/mcp" : "http://%s:%d/git/mcp", base, port);
-	snprintf(auth, sizeof(auth), "Bearer %s", token_host());
-	o = cJSON_CreateObject();
-	servers = cJSON_AddObjectToObject(o, "mcpServers");
-	git = cJSON_AddObjectToObject(servers, "git");
-	cJSON_AddStringToObject(git, "type", "http");
-	cJSON_AddStringToObject(git, "url", url);
-	h = cJSON_AddObjectToObject(git, "headers");
-	cJSON_AddStringToObject(h, "Authorization", auth);
-	ctl_reply(r, o);
+	if ((doc = agent_mcp_config(a != NULL ? a->valuestring : NULL, err,
+	    sizeof(err))) == NULL) {
+		ctl_error(r, PROTO_FAILED, "%s", err);
+		return;
+	}
+	ctl_reply(r, doc);
 }
 
 static const char *

@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <unistd.h>
 
 #include <cjson/cJSON.h>
 #include <microhttpd.h>
@@ -27,6 +28,7 @@
 
 struct listener {
 	char			 spec[80];	/* as configured */
+	int			 nsuspended;	/* connections waiting on us */
 	struct MHD_Daemon	*mhd;
 	struct event		*ev;		/* MHD's epoll descriptor */
 	struct event		*timer;		/* MHD's own timeouts */
@@ -39,8 +41,22 @@ struct route {
 	void			*arg;
 };
 
+/* A streamed answer: bytes from upstream, read by MHD as they come. */
+struct http_stream {
+	struct http_request	*req;		/* NULL once the client left */
+	char			*buf;
+	size_t			 len;
+	int			 ended;
+	int			 error;
+	int			 waiting;	/* MHD asked, nothing was there */
+	void			(*on_abort)(void *);
+	void			(*on_drain)(void *);
+	void			*arg;
+};
+
 struct http_request {
 	struct MHD_Connection	*conn;
+	struct http_stream	*stream;
 	struct listener		*l;
 	const struct route	*route;
 	const char		*method;
@@ -55,8 +71,15 @@ struct http_request {
 };
 
 static struct event_base *h_base;
-static struct listener	 listeners[HTTP_MAX_LISTENERS];
+/*
+ * Pointers, never structs moved about: MHD and libevent hold a listener's
+ * address.  A listener a reload drops while connections wait (a git call,
+ * a stream) stops taking new ones and drains before it is stopped.
+ */
+static struct listener	*listeners[HTTP_MAX_LISTENERS];
 static size_t		 nlisteners;
+static struct listener	*draining[HTTP_MAX_LISTENERS * 4];
+static size_t		 ndraining;
 static struct route	 routes[HTTP_MAX_ROUTES];
 static size_t		 nroutes;
 static struct component	*h_comp;
@@ -68,6 +91,9 @@ static long long	 h_max_conn;
 static uint64_t		 h_timeout;
 
 static void	listener_pump(struct listener *);
+static void	listener_kick(struct listener *);
+static void	listener_close(struct listener *);
+static void	reap_draining(void);
 
 void
 http_route(const char *path, http_route_fn fn, void *arg)
@@ -149,8 +175,9 @@ http_respond(struct http_request *r, int status, const char *const *headers,
 	r->response = make_response(status, headers, ctype, body, len);
 	if (r->suspended) {
 		r->suspended = 0;
+		r->l->nsuspended--;
 		MHD_resume_connection(r->conn);
-		listener_pump(r->l);
+		listener_kick(r->l);
 	}
 }
 
@@ -171,6 +198,134 @@ http_respond_rpc_error(struct http_request *r, int status, int code,
 	http_respond(r, status, NULL, "application/json", s, strlen(s));
 	cJSON_free(s);
 	cJSON_Delete(o);
+}
+
+#define STREAM_HIGH	(4 * 1024 * 1024)
+
+static ssize_t
+stream_read(void *cls, uint64_t pos, char *buf, size_t max)
+{
+	struct http_stream	*st = cls;
+	size_t			 n;
+
+	if (st->len > 0) {
+		n = st->len < max ? st->len : max;
+		memcpy(buf, st->buf, n);
+		memmove(st->buf, st->buf + n, st->len - n);
+		st->len -= n;
+		if (st->len < STREAM_HIGH / 2 && st->on_drain != NULL)
+			st->on_drain(st->arg);
+		return ((ssize_t)n);
+	}
+	if (st->ended)
+		return (st->error ? MHD_CONTENT_READER_END_WITH_ERROR :
+		    MHD_CONTENT_READER_END_OF_STREAM);
+	/* Nothing yet: rest until the source writes (no busy loop). */
+	if (st->req != NULL && !st->waiting) {
+		st->waiting = 1;
+		st->req->l->nsuspended++;
+		MHD_suspend_connection(st->req->conn);
+	}
+	return (0);
+}
+
+/* MHD is done with the answer: whichever of this and on_completed comes
+ * first unlinks the stream from its request. */
+static void
+stream_free(void *cls)
+{
+	struct http_stream	*st = cls;
+
+	if (st->req != NULL) {
+		st->req->stream = NULL;
+		if (!st->ended && st->on_abort != NULL)
+			st->on_abort(st->arg);
+	}
+	free(st->buf);
+	free(st);
+}
+
+static void
+stream_wake(struct http_stream *st)
+{
+	if (st->waiting && st->req != NULL) {
+		st->waiting = 0;
+		st->req->l->nsuspended--;
+		MHD_resume_connection(st->req->conn);
+		listener_kick(st->req->l);
+	}
+}
+
+struct http_stream *
+http_respond_stream(struct http_request *r, int status,
+    const char *const *headers, const char *ctype, void (*on_abort)(void *),
+    void (*on_drain)(void *), void *arg)
+{
+	struct http_stream	*st;
+	struct MHD_Response	*resp;
+	const char		*colon;
+	char			 name[128];
+	size_t			 n;
+
+	st = xcalloc(1, sizeof(*st));
+	st->req = r;
+	st->on_abort = on_abort;
+	st->on_drain = on_drain;
+	st->arg = arg;
+	resp = MHD_create_response_from_callback(MHD_SIZE_UNKNOWN, 16384,
+	    stream_read, st, stream_free);
+	if (resp == NULL)
+		fatalx("MHD_create_response_from_callback failed");
+	if (ctype != NULL)
+		MHD_add_response_header(resp, "Content-Type", ctype);
+	MHD_add_response_header(resp, "Cache-Control", "no-store");
+	for (; headers != NULL && *headers != NULL; headers++) {
+		if ((colon = strchr(*headers, ':')) == NULL ||
+		    (n = (size_t)(colon - *headers)) >= sizeof(name))
+			continue;
+		memcpy(name, *headers, n);
+		name[n] = '\0';
+		for (colon++; *colon == ' '; colon++)
+			;
+		MHD_add_response_header(resp, name, colon);
+	}
+	r->stream = st;
+	r->status = status;
+	r->response = resp;
+	if (r->suspended) {
+		r->suspended = 0;
+		r->l->nsuspended--;
+		MHD_resume_connection(r->conn);
+		listener_kick(r->l);
+	}
+	return (st);
+}
+
+/* 0, or -1 when more should wait (the client reads slower). */
+int
+http_stream_write(struct http_stream *st, const char *data, size_t len)
+{
+	char	*tmp;
+
+	if (st->req == NULL || st->ended)
+		return (0);
+	if ((tmp = realloc(st->buf, st->len + len)) == NULL)
+		fatal("realloc");
+	st->buf = tmp;
+	memcpy(st->buf + st->len, data, len);
+	st->len += len;
+	stream_wake(st);
+	return (st->len > STREAM_HIGH ? -1 : 0);
+}
+
+void
+http_stream_end(struct http_stream *st, int error)
+{
+	st->ended = 1;
+	st->error = error;
+	st->on_abort = NULL;
+	st->on_drain = NULL;
+	stream_wake(st);
 }
 
 /* "host:port", "[v6]:port" or "host": does the host part match? */
@@ -239,7 +394,7 @@ check_request(struct http_request *r, const char *url)
 			r->route = &routes[i];
 	if (r->route == NULL) {
 		http_respond_rpc_error(r, 404, -32600, "no MCP endpoint "
-		    "here; try /git/mcp");
+		    "here; try /git/mcp or /qms/mcp");
 		return (-1);
 	}
 	if (!host_allowed(http_header(r, "Host"))) {
@@ -331,6 +486,7 @@ on_access(void *cls, struct MHD_Connection *conn, const char *url,
 			return (queue(r));
 		/* Answered later: keep the connection, serve the others. */
 		r->suspended = 1;
+		r->l->nsuspended++;
 		MHD_suspend_connection(conn);
 	}
 	return (MHD_YES);
@@ -341,9 +497,19 @@ on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
     enum MHD_RequestTerminationCode why)
 {
 	struct http_request	*r = *con_cls;
+	struct http_stream	*st;
 
 	if (r == NULL)
 		return;
+	if ((st = r->stream) != NULL) {
+		/* The client went (or all was sent): the source stops. */
+		st->req = NULL;
+		r->stream = NULL;
+		if (!st->ended && st->on_abort != NULL)
+			st->on_abort(st->arg);
+		st->on_abort = NULL;
+		st->on_drain = NULL;
+	}
 	if (r->response != NULL)
 		MHD_destroy_response(r->response);
 	free(r->body);
@@ -385,7 +551,24 @@ listener_pump(struct listener *l)
 static void
 on_listener_event(evutil_socket_t fd, short ev, void *arg)
 {
-	listener_pump(arg);
+	struct listener	*l = arg;
+
+	listener_pump(l);
+	/* Out of MHD's callbacks: a drained listener may stop now. */
+	if (l->nsuspended == 0 && ndraining > 0)
+		reap_draining();
+}
+
+/*
+ * A resumed connection is served on the loop's next turn, never from
+ * here: the caller may be inside a libcurl or an MHD callback, which must
+ * not be entered again.
+ */
+static void
+listener_kick(struct listener *l)
+{
+	if (l->ev != NULL)
+		event_active(l->ev, EV_READ, 0);
 }
 
 static void
@@ -399,6 +582,45 @@ listener_close(struct listener *l)
 		MHD_stop_daemon(l->mhd);
 	l->ev = l->timer = NULL;
 	l->mhd = NULL;
+}
+
+/*
+ * A listener a reload dropped: stopped now if nothing waits on it, else
+ * closed to new connections and stopped once the last one is answered
+ * (MHD must not be stopped with suspended connections).
+ */
+static void
+listener_retire(struct listener *l)
+{
+	MHD_socket	fd;
+
+	if (l->mhd == NULL || l->nsuspended == 0 ||
+	    ndraining == nitems(draining)) {
+		listener_close(l);
+		free(l);
+		return;
+	}
+	fd = MHD_quiesce_daemon(l->mhd);
+	if (fd != MHD_INVALID_SOCKET)
+		close(fd);
+	log_info("http: %s: draining %d connections", l->spec,
+	    l->nsuspended);
+	draining[ndraining++] = l;
+}
+
+/* Stop the draining listeners that have nothing left to answer. */
+static void
+reap_draining(void)
+{
+	size_t	i;
+
+	for (i = 0; i < ndraining; i++) {
+		if (draining[i]->nsuspended > 0)
+			continue;
+		listener_close(draining[i]);
+		free(draining[i]);
+		draining[i--] = draining[--ndraining];
+	}
 }
 
 static int
@@ -480,10 +702,10 @@ publish(void)
 	size_t	 i;
 
 	for (i = 0; i < nlisteners; i++) {
-		if (listeners[i].mhd != NULL)
-			append(up, sizeof(up), ", ", listeners[i].spec);
+		if (listeners[i]->mhd != NULL)
+			append(up, sizeof(up), ", ", listeners[i]->spec);
 		else
-			append(down, sizeof(down), "; ", listeners[i].error);
+			append(down, sizeof(down), "; ", listeners[i]->error);
 	}
 	if (down[0] == '\0')
 		component_set(h_comp, "ready", HEALTH_OK, "listening on %s",
@@ -504,8 +726,8 @@ on_retry(evutil_socket_t fd, short ev, void *arg)
 	int		failed = 0;
 
 	for (i = 0; i < nlisteners; i++)
-		if (listeners[i].mhd == NULL &&
-		    listener_open(&listeners[i]) == -1)
+		if (listeners[i]->mhd == NULL &&
+		    listener_open(listeners[i]) == -1)
 			failed = 1;
 	publish();
 	if (failed)
@@ -524,7 +746,7 @@ void
 http_configure(const struct config *conf)
 {
 	const struct http_conf	*hc = &conf->http;
-	struct listener		 keep[HTTP_MAX_LISTENERS];
+	struct listener		*keep[HTTP_MAX_LISTENERS];
 	size_t			 i, j, nkeep = 0;
 	int			 limits;
 
@@ -545,20 +767,24 @@ http_configure(const struct config *conf)
 	memset(keep, 0, sizeof(keep));
 	for (i = 0; hc->listen[i] != NULL && nkeep < HTTP_MAX_LISTENERS;
 	    i++) {
-		snprintf(keep[nkeep].spec, sizeof(keep[nkeep].spec), "%s",
-		    hc->listen[i]);
 		for (j = 0; j < nlisteners; j++) {
-			if (listeners[j].mhd != NULL &&
-			    strcmp(listeners[j].spec, hc->listen[i]) == 0) {
+			if (listeners[j] != NULL && listeners[j]->mhd != NULL &&
+			    strcmp(listeners[j]->spec, hc->listen[i]) == 0) {
 				keep[nkeep] = listeners[j];
-				listeners[j].mhd = NULL;
-				listeners[j].ev = listeners[j].timer = NULL;
+				listeners[j] = NULL;
+				break;
 			}
+		}
+		if (keep[nkeep] == NULL) {
+			keep[nkeep] = xcalloc(1, sizeof(*keep[nkeep]));
+			snprintf(keep[nkeep]->spec, sizeof(keep[nkeep]->spec),
+			    "%s", hc->listen[i]);
 		}
 		nkeep++;
 	}
 	for (j = 0; j < nlisteners; j++)
-		listener_close(&listeners[j]);
+		if (listeners[j] != NULL)
+			listener_retire(listeners[j]);
 	memcpy(listeners, keep, sizeof(keep));
 	nlisteners = nkeep;
 	if (limits)
@@ -572,9 +798,16 @@ http_shutdown(void)
 {
 	size_t	i;
 
-	for (i = 0; i < nlisteners; i++)
-		listener_close(&listeners[i]);
+	for (i = 0; i < nlisteners; i++) {
+		listener_close(listeners[i]);
+		free(listeners[i]);
+	}
 	nlisteners = 0;
+	for (i = 0; i < ndraining; i++) {
+		listener_close(draining[i]);
+		free(draining[i]);
+	}
+	ndraining = 0;
 	if (h_retry != NULL)
 		event_free(h_retry);
 	h_retry = NULL;

@@ -37,6 +37,20 @@ const char *http_body(const struct http_request *, size_t *len);
 void	 http_respond(struct http_request *, int status,
 	    const char *const *headers, const char *content_type,
 	    const char *body, size_t len);
+/*
+ * A streamed answer, for a relay: the status and headers now, the body as
+ * it comes (written as it arrives, without waiting for the whole).  If the
+ * client leaves first, on_abort is called and the stream must not be used
+ * again; http_stream_write asks the source to pause (-1) past a high-water
+ * mark, and on_drain says when to go on.
+ */
+struct http_stream;
+struct http_stream *http_respond_stream(struct http_request *, int status,
+	    const char *const *headers, const char *content_type,
+	    void (*on_abort)(void *), void (*on_drain)(void *), void *arg);
+int	 http_stream_write(struct http_stream *, const char *, size_t);
+void	 http_stream_end(struct http_stream *, int error);
+
 /* Answer a JSON-RPC error object with this HTTP status. */
 void	 http_respond_rpc_error(struct http_request *, int status, int code,
 	    const char *message);

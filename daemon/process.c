@@ -141,11 +141,6 @@ child(const struct proc_spec *spec, int devnull, int out, int errout,
 
 	if (setsid() == -1)
 		child_fail(failfd, STEP_SETSID);
-	/* Never outlive qmsd, even when it is SIGKILLed. */
-	if (prctl(PR_SET_PDEATHSIG, SIGKILL) == -1)
-		child_fail(failfd, STEP_PDEATHSIG);
-	if (getppid() != parent)
-		_exit(127);
 	if (dup2(devnull, 0) == -1 || dup2(out, 1) == -1 ||
 	    dup2(errout, 2) == -1)
 		child_fail(failfd, STEP_DUP);
@@ -162,6 +157,15 @@ child(const struct proc_spec *spec, int devnull, int out, int errout,
 		if (setuid(spec->uid) == -1)
 			child_fail(failfd, STEP_SETUID);
 	}
+	/*
+	 * Never outlive qmsd, even when it is SIGKILLed.  After the uid
+	 * change, which clears the parent-death signal; and qmsd may have
+	 * died already, so look.
+	 */
+	if (prctl(PR_SET_PDEATHSIG, SIGKILL) == -1)
+		child_fail(failfd, STEP_PDEATHSIG);
+	if (getppid() != parent)
+		_exit(127);
 	if (spec->workdir != NULL && chdir(spec->workdir) == -1)
 		child_fail(failfd, STEP_CHDIR);
 	/* execvp searches the child's PATH, not qmsd's. */
@@ -208,6 +212,12 @@ on_exit_ready(evutil_socket_t fd, short ev, void *arg)
 	int		 status;
 	pid_t		 r;
 
+	/*
+	 * Leftovers of the group (daemonised helpers) go with the leader,
+	 * before it is reaped: until then its pid, and so the group's, cannot
+	 * be anyone else's.
+	 */
+	kill(-p->pid, SIGKILL);
 	do
 		r = waitpid(p->pid, &status, WNOHANG);
 	while (r == -1 && errno == EINTR);
@@ -219,8 +229,6 @@ on_exit_ready(evutil_socket_t fd, short ev, void *arg)
 	}
 	p->reaped = 1;
 	event_del(p->exit_ev);
-	/* Leftovers of the group (daemonised helpers) go with the leader. */
-	kill(-p->pid, SIGKILL);
 	/* Deliver what the child wrote before it went. */
 	read_output(p, 1);
 	read_output(p, 2);

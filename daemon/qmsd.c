@@ -17,6 +17,7 @@
 #include "agent.h"
 #include "control.h"
 #include "curl-loop.h"
+#include "gateway.h"
 #include "git-tool.h"
 #include "http.h"
 #include "log.h"
@@ -323,6 +324,7 @@ main(int argc, char *argv[])
 	}
 	http_init(qmsd.base);
 	git_tool_init(qmsd.base);
+	gateway_init(qms_mcp);
 	agent_init(qmsd.base);
 	fd = passed_socket();
 	qmsd.socket_passed = fd >= 0;
@@ -362,6 +364,7 @@ main(int argc, char *argv[])
 	component_set_hook(NULL);
 	session_shutdown();
 	agent_shutdown();
+	gateway_shutdown();
 	git_tool_shutdown();
 	http_shutdown();
 	token_shutdown();

@@ -30,11 +30,13 @@
 /*
  * In the container: tmux when the image has it (so Claude outlives the
  * terminal, and a second session attaches to the same one), else the
- * command itself.  The command travels as arguments, never as shell text.
+ * command itself.  The command travels as arguments, never as shell text;
+ * "env" in front keeps it so in tmux too, which would hand a command of
+ * one word to a shell.
  */
 static const char tmux_or_exec[] =
     "if command -v tmux >/dev/null 2>&1; then "
-    "exec tmux new-session -A -s agent \"$@\"; fi; exec \"$@\"";
+    "exec tmux new-session -A -s agent env \"$@\"; fi; exec \"$@\"";
 
 enum step { STEP_QMS, STEP_GIT, STEP_AGENT, STEP_EXEC, STEP_HIJACK };
 
@@ -55,6 +57,8 @@ struct session {
 	char			 head[HIJACK_MAX_HEAD];
 	size_t			 len;
 	int			 waiting_qms;
+	int			 waiting_docker;	/* exec create in flight */
+	int			 dead;		/* freed when that answers */
 	TAILQ_ENTRY(session)	 entry;
 };
 
@@ -72,8 +76,19 @@ static void	next_step(struct session *);
 static void
 session_free(struct session *s)
 {
+	/* A deferred answer is owed even to a client that left. */
+	if (s->req != NULL) {
+		ctl_error(s->req, PROTO_FAILED, "session abandoned");
+		s->req = NULL;
+	}
+	if (s->waiting_docker) {
+		/* Docker will answer; the session goes then. */
+		s->dead = 1;
+		return;
+	}
 	if (s->waiting_qms)
 		supervisor_unwait(qmsd.qms_mcp, s);
+	agent_unwait(s);
 	if (s->ev != NULL)
 		event_free(s->ev);
 	if (s->deadline != NULL)
@@ -100,6 +115,7 @@ fail(struct session *s, const char *fmt, ...)
 	va_end(ap);
 	log_warnx("session %s: %s", s->agent, msg);
 	ctl_error(s->req, PROTO_FAILED, "%s", msg);
+	s->req = NULL;
 	session_free(s);
 }
 
@@ -177,6 +193,7 @@ hijacked(struct session *s)
 	s->fd = -1;
 	/* qmsd steps out of the data path here. */
 	ctl_reply_fd(s->req, o, fd);
+	s->req = NULL;
 	session_free(s);
 }
 
@@ -266,6 +283,11 @@ exec_created(const struct docker_reply *r, void *arg)
 	struct session	*s = arg;
 	const cJSON	*id;
 
+	s->waiting_docker = 0;
+	if (s->dead) {
+		session_free(s);
+		return;
+	}
 	if (ctl_req_gone(s->req)) {
 		session_free(s);
 		return;
@@ -334,6 +356,7 @@ create_exec(struct session *s)
 	body = cJSON_PrintUnformatted(o);
 	cJSON_Delete(o);
 	snprintf(path, sizeof(path), "/containers/%s/exec", id);
+	s->waiting_docker = 1;
 	docker_request("POST", path, body, exec_created, s);
 	cJSON_free(body);
 }
@@ -577,7 +600,11 @@ session_shutdown(void)
 	struct session	*s;
 
 	while ((s = TAILQ_FIRST(&sessions)) != NULL) {
-		ctl_error(s->req, PROTO_FAILED, "qmsd is shutting down");
+		if (s->req != NULL)
+			ctl_error(s->req, PROTO_FAILED, "qmsd is shutting down");
+		s->req = NULL;
+		/* docker_shutdown drops its requests without answering. */
+		s->waiting_docker = 0;
 		session_free(s);
 	}
 }

@@ -927,3 +927,15 @@ supervisor_disabled(const struct supervisor *sv)
 {
 	return (sv->state == SV_DISABLED);
 }
+
+const char *
+supervisor_url(const struct supervisor *sv)
+{
+	return (sv->url != NULL ? sv->url : "");
+}
+
+const char *
+supervisor_detail(const struct supervisor *sv)
+{
+	return (sv->detail);
+}

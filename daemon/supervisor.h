@@ -34,6 +34,8 @@ int	 supervisor_wait_ready(struct supervisor *, void (*fn)(void *,
 	    const char *), void *arg, char *err, size_t);
 void	 supervisor_unwait(struct supervisor *, void *arg);
 int	 supervisor_disabled(const struct supervisor *);
+const char *supervisor_url(const struct supervisor *);
+const char *supervisor_detail(const struct supervisor *);
 
 /* Milliseconds until the next start attempt, when in backoff. */
 uint64_t supervisor_next_start(const struct supervisor *);

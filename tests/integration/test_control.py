@@ -68,7 +68,7 @@ def test_status_json():
         assert isinstance(dm["uptime"], (int, float)) and dm["uptime"] >= 0
         assert dm["started"].endswith("Z")
         names = [c["name"] for c in o["components"]]
-        eq(names, ["control", "qms-mcp", "http", "git", "docker"],
+        eq(names, ["control", "qms-mcp", "http", "git", "gateway", "docker"],
            "components")
         q = o["components"][1]
         eq(q["state"], "disabled", "qms-mcp without qms-cli")
@@ -237,7 +237,8 @@ def test_notify_lifecycle():
         st = d.notify.wait_for("STATUS=")
         # docker is not needed with no agent: whatever its state, ok
         assert st.startswith("STATUS=ok: control ready, qms-mcp disabled, "
-                             "http ready, git ready, docker "), st
+                             "http ready, git ready, gateway ready, "
+                             "docker "), st
         # pets at half the interval: several within a second
         for _ in range(3):
             d.notify.wait_for("WATCHDOG=1", timeout=2)

@@ -1,0 +1,339 @@
+#include <sys/queue.h>
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include <cjson/cJSON.h>
+#include <curl/curl.h>
+
+#include "agent.h"
+#include "component.h"
+#include "curl-loop.h"
+#include "gateway.h"
+#include "http.h"
+#include "log.h"
+#include "supervisor.h"
+#include "util.h"
+
+#define GW_CONNECT_TIMEOUT_MS	5000
+#define GW_POST_TIMEOUT_MS	300000	/* a tool call may take a while */
+#define GW_MAX_REPLY		(64 * 1024 * 1024)
+
+/* What a client may send on; everything else stays behind. */
+static const char *const passed_headers[] = {
+	"Content-Type", "Accept", "MCP-Protocol-Version", "Mcp-Session-Id",
+	"Last-Event-ID",
+};
+/* What the child answers with that the client needs. */
+static const char *const returned_headers[] = {
+	"Mcp-Session-Id", "MCP-Protocol-Version",
+};
+
+struct relay {
+	struct http_request	*req;		/* until the answer began */
+	struct http_stream	*stream;	/* once it began */
+	CURL			*easy;
+	struct curl_slist	*headers;
+	char			*body;
+	long			 status;
+	char			 ctype[128];
+	char			*back[nitems(returned_headers) + 1];
+	size_t			 nback;
+	size_t			 total;
+	int			 paused;
+	TAILQ_ENTRY(relay)	 entry;
+};
+
+static TAILQ_HEAD(, relay) relays = TAILQ_HEAD_INITIALIZER(relays);
+static struct supervisor *gw_sv;
+static struct component	*gw_comp;
+static unsigned long	 gw_served, gw_failed;
+static char		 gw_last_error[256] = "none";
+
+static void
+publish(void)
+{
+	component_set(gw_comp, "ready", HEALTH_OK, "/qms/mcp -> %s: %lu "
+	    "served, %lu failed; last error: %s", supervisor_url(gw_sv),
+	    gw_served, gw_failed, gw_last_error);
+	component_set_field(gw_comp, "served",
+	    cJSON_CreateNumber((double)gw_served));
+	component_set_field(gw_comp, "failed",
+	    cJSON_CreateNumber((double)gw_failed));
+	component_set_field(gw_comp, "last_error",
+	    cJSON_CreateString(gw_last_error));
+}
+
+static void
+failed(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+static void
+failed(const char *fmt, ...)
+{
+	va_list	ap;
+
+	va_start(ap, fmt);
+	vsnprintf(gw_last_error, sizeof(gw_last_error), fmt, ap);
+	va_end(ap);
+	gw_failed++;
+	publish();
+}
+
+static void
+relay_free(struct relay *r)
+{
+	size_t	i;
+
+	TAILQ_REMOVE(&relays, r, entry);
+	if (r->easy != NULL) {
+		curl_loop_remove(r->easy);
+		curl_easy_cleanup(r->easy);
+	}
+	curl_slist_free_all(r->headers);
+	for (i = 0; i < r->nback; i++)
+		free(r->back[i]);
+	free(r->body);
+	free(r);
+}
+
+/* The client went away: the upstream request goes with it. */
+static void
+on_abort(void *arg)
+{
+	struct relay	*r = arg;
+
+	r->stream = NULL;
+	relay_free(r);
+}
+
+static void
+on_drain(void *arg)
+{
+	struct relay	*r = arg;
+
+	if (r->paused && r->easy != NULL) {
+		r->paused = 0;
+		curl_easy_pause(r->easy, CURLPAUSE_CONT);
+	}
+}
+
+/* The child's status and headers are in: the answer to the client begins. */
+static void
+begin(struct relay *r)
+{
+	r->back[r->nback] = NULL;
+	r->stream = http_respond_stream(r->req, (int)r->status,
+	    (const char *const *)r->back, r->ctype[0] ? r->ctype : NULL,
+	    on_abort, on_drain, r);
+	r->req = NULL;
+}
+
+static size_t
+on_header(char *ptr, size_t size, size_t nmemb, void *arg)
+{
+	struct relay	*r = arg;
+	size_t		 n = size * nmemb, i, k;
+	char		*line;
+
+	if (r->stream != NULL)
+		return (n);
+	if (n >= 5 && strncmp(ptr, "HTTP/", 5) == 0) {
+		r->status = strtol(ptr + 9, NULL, 10);
+		r->ctype[0] = '\0';
+		return (n);
+	}
+	if (n <= 2 && (ptr[0] == '\r' || ptr[0] == '\n')) {
+		/* End of a header block; 1xx blocks are not the answer. */
+		if (r->status >= 200)
+			begin(r);
+		return (n);
+	}
+	if (n > 13 && strncasecmp(ptr, "Content-Type:", 13) == 0) {
+		snprintf(r->ctype, sizeof(r->ctype), "%.*s", (int)(n - 13),
+		    ptr + 13);
+		r->ctype[strcspn(r->ctype, "\r\n")] = '\0';
+		memmove(r->ctype, r->ctype + strspn(r->ctype, " "),
+		    strlen(r->ctype + strspn(r->ctype, " ")) + 1);
+		return (n);
+	}
+	for (i = 0; i < nitems(returned_headers); i++) {
+		k = strlen(returned_headers[i]);
+		if (n > k + 1 && strncasecmp(ptr, returned_headers[i], k) ==
+		    0 && ptr[k] == ':' && r->nback < nitems(returned_headers)) {
+			line = strndup(ptr, n);
+			if (line != NULL) {
+				line[strcspn(line, "\r\n")] = '\0';
+				r->back[r->nback++] = line;
+			}
+		}
+	}
+	return (n);
+}
+
+static size_t
+on_body(char *ptr, size_t size, size_t nmemb, void *arg)
+{
+	struct relay	*r = arg;
+	size_t		 n = size * nmemb;
+
+	if (r->stream == NULL)
+		return (n);	/* a 1xx body, or the client has gone */
+	r->total += n;
+	if (r->total > GW_MAX_REPLY)
+		return (0);
+	/* Passed on as it comes: an SSE event reaches the client at once. */
+	if (http_stream_write(r->stream, ptr, n) == -1) {
+		/* Taken; no more until the client has read it. */
+		r->paused = 1;
+		curl_easy_pause(r->easy, CURLPAUSE_RECV);
+	}
+	return (n);
+}
+
+static void
+on_done(CURL *easy, CURLcode rc, void *arg)
+{
+	struct relay	*r = arg;
+	char		 msg[300];
+
+	curl_easy_cleanup(easy);
+	r->easy = NULL;
+	if (r->stream == NULL && r->req != NULL) {
+		/* No answer at all from the child. */
+		snprintf(msg, sizeof(msg), "qms-mcp did not answer: %s",
+		    curl_easy_strerror(rc));
+		failed("%s", msg);
+		http_respond_rpc_error(r->req, 502, -32603, msg);
+		r->req = NULL;
+	} else if (r->stream != NULL) {
+		if (rc != CURLE_OK)
+			failed("qms-mcp answer cut short: %s",
+			    r->total > GW_MAX_REPLY ? "too large" :
+			    curl_easy_strerror(rc));
+		else {
+			gw_served++;
+			publish();
+		}
+		/* A cut answer ends in an error the client sees. */
+		http_stream_end(r->stream, rc != CURLE_OK);
+		r->stream = NULL;
+	}
+	relay_free(r);
+}
+
+/* Why the child cannot take a request now, in words. */
+static int
+not_ready(char *msg, size_t len)
+{
+	uint64_t	next;
+
+	if (supervisor_ready(gw_sv))
+		return (0);
+	next = supervisor_next_start(gw_sv);
+	if (next > 0)
+		snprintf(msg, len, "qms-mcp is in %s, next start in %.1f s",
+		    supervisor_state_name(gw_sv), (double)next / 1000);
+	else
+		snprintf(msg, len, "qms-mcp is %s: %s",
+		    supervisor_state_name(gw_sv), supervisor_detail(gw_sv));
+	return (1);
+}
+
+static void
+serve(struct http_request *req, void *arg)
+{
+	static const char *const retry[] = { "Retry-After: 1", NULL };
+	const char	*who = http_identity(req), *v, *inst, *body;
+	struct relay	*r;
+	char		 msg[600], line[300], *p;
+	size_t		 i, len;
+
+	if (not_ready(msg, sizeof(msg))) {
+		failed("%s", msg);
+		/* Never a hang: the state, and when it tries again. */
+		snprintf(line, sizeof(line), "{\"jsonrpc\":\"2.0\",\"id\":null,"
+		    "\"error\":{\"code\":-32000,\"message\":\"");
+		for (p = msg; *p != '\0'; p++)
+			if (*p == '"' || *p == '\\')
+				*p = '\'';
+		xasprintf(&p, "%s%s\"}}", line, msg);
+		http_respond(req, 503, retry, "application/json", p,
+		    strlen(p));
+		free(p);
+		return;
+	}
+	r = xcalloc(1, sizeof(*r));
+	r->req = req;
+	TAILQ_INSERT_TAIL(&relays, r, entry);
+	if ((r->easy = curl_easy_init()) == NULL)
+		fatalx("curl_easy_init failed");
+	for (i = 0; i < nitems(passed_headers); i++) {
+		if ((v = http_header(req, passed_headers[i])) == NULL)
+			continue;
+		snprintf(line, sizeof(line), "%s: %s", passed_headers[i], v);
+		r->headers = curl_slist_append(r->headers, line);
+	}
+	/*
+	 * Who is calling is what the token says, whatever the client wrote:
+	 * its X-QMS-* headers were not passed on above.
+	 */
+	inst = strcmp(who, "host") == 0 ? "host" : agent_container(who);
+	snprintf(line, sizeof(line), "X-QMS-Identity: %s", who);
+	r->headers = curl_slist_append(r->headers, line);
+	snprintf(line, sizeof(line), "X-QMS-Instance: %s", inst != NULL ?
+	    inst : "unknown");
+	r->headers = curl_slist_append(r->headers, line);
+	r->headers = curl_slist_append(r->headers, "Host: localhost");
+	r->headers = curl_slist_append(r->headers, "Expect:");
+	curl_easy_setopt(r->easy, CURLOPT_URL, supervisor_url(gw_sv));
+	curl_easy_setopt(r->easy, CURLOPT_CUSTOMREQUEST, http_method(req));
+	curl_easy_setopt(r->easy, CURLOPT_HTTPHEADER, r->headers);
+	curl_easy_setopt(r->easy, CURLOPT_PROTOCOLS_STR, "http");
+	curl_easy_setopt(r->easy, CURLOPT_CONNECTTIMEOUT_MS,
+	    (long)GW_CONNECT_TIMEOUT_MS);
+	body = http_body(req, &len);
+	if (strcmp(http_method(req), "POST") == 0) {
+		r->body = malloc(len + 1);
+		if (r->body == NULL)
+			fatal("malloc");
+		memcpy(r->body, body, len);
+		curl_easy_setopt(r->easy, CURLOPT_POSTFIELDS, r->body);
+		curl_easy_setopt(r->easy, CURLOPT_POSTFIELDSIZE, (long)len);
+		curl_easy_setopt(r->easy, CURLOPT_TIMEOUT_MS,
+		    (long)GW_POST_TIMEOUT_MS);
+	} else if (strcmp(http_method(req), "GET") != 0)
+		curl_easy_setopt(r->easy, CURLOPT_NOBODY, 0L);
+	curl_easy_setopt(r->easy, CURLOPT_HEADERFUNCTION, on_header);
+	curl_easy_setopt(r->easy, CURLOPT_HEADERDATA, r);
+	curl_easy_setopt(r->easy, CURLOPT_WRITEFUNCTION, on_body);
+	curl_easy_setopt(r->easy, CURLOPT_WRITEDATA, r);
+	curl_loop_add(r->easy, on_done, r);
+}
+
+void
+gateway_init(struct supervisor *sv)
+{
+	gw_sv = sv;
+	gw_comp = component_add("gateway");
+	http_route("/qms/mcp", serve, NULL);
+	publish();
+}
+
+void
+gateway_shutdown(void)
+{
+	struct relay	*r;
+
+	while ((r = TAILQ_FIRST(&relays)) != NULL) {
+		if (r->req != NULL)
+			http_respond_rpc_error(r->req, 503, -32000,
+			    "qmsd is shutting down");
+		if (r->stream != NULL)
+			http_stream_end(r->stream, 1);
+		relay_free(r);
+	}
+	component_remove(gw_comp);
+	gw_comp = NULL;
+}

@@ -1,0 +1,265 @@
+#!/usr/bin/env python3
+"""The QMS MCP gateway at /qms/mcp: identity from the token, streaming,
+errors that never hang, with a recording MCP server as the child."""
+import http.client
+import json
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from qmsdtest import (EVERYTHING, QMSCTL, Daemon, component, contains, eq,
+                      free_port, main, wait_state)
+
+FIXTURE = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..",
+                       "fixtures", "recording-mcp.py")
+
+
+class Gateway:
+    def __init__(self, extra=""):
+        self.tmp = tempfile.mkdtemp(prefix="qmsd-gw.")
+        os.chmod(self.tmp, 0o777)
+        self.log = os.path.join(self.tmp, "requests.log")
+        self.gate = os.path.join(self.tmp, "gate")
+        self.port = free_port()
+        self.qms_conf = (
+            "[qms-mcp]\nenabled = yes\ncommand = python3 %s %d %s %s\n"
+            "workdir = /tmp\nurl = http://127.0.0.1:%d/mcp\n"
+            "probe-interval = 1s\n%s" % (FIXTURE, self.port, self.log,
+                                         self.gate, self.port, extra))
+        self.d = Daemon(config=self.qms_conf)
+        with open(os.path.join(self.d.dir, "state", "host.token")) as f:
+            self.token = f.read().strip()
+
+    def ready(self):
+        wait_state(self.d, "qms-mcp", "ready")
+
+    def conn(self):
+        return http.client.HTTPConnection("127.0.0.1", self.d.http_port,
+                                          timeout=30)
+
+    def post(self, method, token=None, headers=None, id=1):
+        h = {"Content-Type": "application/json",
+             "Accept": "application/json, text/event-stream"}
+        if token is not False:
+            h["Authorization"] = "Bearer " + (token or self.token)
+        h.update(headers or {})
+        c = self.conn()
+        c.request("POST", "/qms/mcp", body=json.dumps(
+            {"jsonrpc": "2.0", "id": id, "method": method}), headers=h)
+        r = c.getresponse()
+        return r.status, r.read().decode(), dict(r.getheaders())
+
+    def recorded(self, method):
+        if not os.path.exists(self.log):
+            return []
+        with open(self.log) as f:
+            return [json.loads(l) for l in f if json.loads(l)["method"] ==
+                    method]
+
+    def close(self):
+        self.d.close()
+        shutil.rmtree(self.tmp, ignore_errors=True)
+
+
+def test_identity_from_the_token():
+    g = Gateway()
+    try:
+        g.ready()
+        st, body, h = g.post("tools/list", headers={
+            "X-QMS-Identity": "lead", "X-QMS-Instance": "forged",
+            "Host": "localhost:1"})
+        eq(st, 200, "through the gateway: " + body)
+        rec = g.recorded("tools/list")[-1]["headers"]
+        hdr = {k.lower(): v for k, v in rec.items()}
+        eq(hdr["x-qms-identity"], "host", "identity of the host token")
+        eq(hdr["x-qms-instance"], "host", "instance of the host token")
+        eq(hdr["host"], "localhost", "Host sent upstream")
+        assert "authorization" not in hdr, "the token went upstream"
+        # no token: 401, and nothing arrives upstream
+        before = len(g.recorded("ping"))
+        st, body, h = g.post("ping", token=False)
+        eq(st, 401, "no token")
+        st, body, h = g.post("ping", token="qms_" + "2" * 64)
+        eq(st, 401, "a wrong token")
+        eq(len(g.recorded("ping")), before, "never arrived")
+        row = component(g.d, "gateway")
+        assert row["served"] >= 1, row
+    finally:
+        g.close()
+
+
+def test_agent_identity():
+    """An agent's token names the agent and its container upstream."""
+    from test_agent import Agent, need_docker
+    need_docker()
+    g = Gateway()
+    a = Agent(start=False)
+    try:
+        g.d.close()
+        g.d = Daemon(config=g.qms_conf + a.conf())
+        with open(os.path.join(g.d.dir, "state", "host.token")) as f:
+            g.token = f.read().strip()
+        a.d = g.d
+        g.ready()
+        eq(a.up()[0], 0, "up")
+        with open(os.path.join(g.d.dir, "state", "agents", a.name,
+                               "token")) as f:
+            tok = f.read().strip()
+        st, body, h = g.post("tools/list", token=tok,
+                             headers={"X-QMS-Identity": "lead"})
+        eq(st, 200, "agent through the gateway")
+        hdr = {k.lower(): v for k, v in
+               g.recorded("tools/list")[-1]["headers"].items()}
+        eq(hdr["x-qms-identity"], a.name, "the agent's own name")
+        eq(hdr["x-qms-instance"], a.row()["container"], "its container")
+        rc, out, err = g.d.ctl("mcp-config", a.name)
+        doc = json.loads(out)
+        eq(doc["mcpServers"]["qms"]["url"], "http://127.0.0.1:%d/qms/mcp"
+           % g.d.http_port, "qms url")
+        eq(doc["mcpServers"]["qms"]["headers"]["Authorization"],
+           "Bearer " + tok, "agent token")
+    finally:
+        a.d = None
+        a.close()
+        g.close()
+
+
+def test_sse_relayed_event_by_event():
+    g = Gateway()
+    try:
+        g.ready()
+        s = socket.create_connection(("127.0.0.1", g.d.http_port))
+        s.settimeout(20)
+        body = json.dumps({"jsonrpc": "2.0", "id": 7,
+                           "method": "test/events"})
+        s.sendall(("POST /qms/mcp HTTP/1.1\r\nHost: localhost\r\n"
+                   "Authorization: Bearer %s\r\nContent-Type: "
+                   "application/json\r\nAccept: application/json, "
+                   "text/event-stream\r\nContent-Length: %d\r\n\r\n%s"
+                   % (g.token, len(body), body)).encode())
+        got = b""
+        while b'"n":1' not in got:
+            chunk = s.recv(4096)
+            assert chunk, "closed before the first event"
+            got += chunk
+        # the upstream is still holding its reply open (no gate yet)
+        assert b'"n":2' not in got
+        contains(got.decode(), "text/event-stream")
+        open(g.gate, "w").close()
+        while b'"n":2' not in got:
+            chunk = s.recv(4096)
+            assert chunk, "closed before the second event"
+            got += chunk
+        s.close()
+    finally:
+        g.close()
+
+
+def test_child_killed_mid_request():
+    g = Gateway()
+    try:
+        g.ready()
+        pid = component(g.d, "qms-mcp")["pid"]
+        result = {}
+
+        def call():
+            try:
+                result["r"] = g.post("test/hang")
+            except Exception as e:       # a cut connection is an answer
+                result["e"] = e
+        t = threading.Thread(target=call)
+        t.start()
+        deadline = time.time() + 10
+        while not g.recorded("test/hang") and time.time() < deadline:
+            time.sleep(0.05)
+        os.kill(pid, signal.SIGKILL)
+        t.join(30)
+        assert not t.is_alive(), "the client hangs"
+        if "r" in result:
+            assert result["r"][0] >= 500, result
+        contains(component(g.d, "gateway")["last_error"], "qms-mcp")
+    finally:
+        g.close()
+
+
+def test_503_while_in_backoff():
+    d = Daemon(config="[qms-mcp]\nenabled = yes\ncommand = /bin/false\n"
+               "workdir = /tmp\nurl = http://127.0.0.1:%d/mcp\n"
+               "backoff-min = 5s\n" % free_port())
+    try:
+        wait_state(d, "qms-mcp", "backoff")
+        with open(os.path.join(d.dir, "state", "host.token")) as f:
+            tok = f.read().strip()
+        c = http.client.HTTPConnection("127.0.0.1", d.http_port, timeout=10)
+        t0 = time.monotonic()
+        c.request("POST", "/qms/mcp", body='{"jsonrpc":"2.0","id":1,'
+                  '"method":"ping"}', headers={
+                      "Authorization": "Bearer " + tok,
+                      "Content-Type": "application/json"})
+        r = c.getresponse()
+        body = json.loads(r.read())
+        eq(r.status, 503, "status")
+        contains(body["error"]["message"], "qms-mcp is in backoff, next "
+                 "start in")
+        assert time.monotonic() - t0 < 5, "answered at once, no hang"
+    finally:
+        d.close()
+
+
+def test_100_concurrent_clients():
+    g = Gateway()
+    try:
+        g.ready()
+        results = []
+
+        def call(i):
+            try:
+                results.append(g.post("tools/list", id=i)[0])
+            except Exception as e:
+                results.append(repr(e))
+        threads = [threading.Thread(target=call, args=(i,))
+                   for i in range(100)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join(60)
+        eq(sorted(results), [200] * 100, "every request answered")
+        eq(g.d.threads(), 1, "threads")
+    finally:
+        g.close()
+
+
+def test_claude_in_container_connects():
+    """The real Claude Code in the agent's container, with the real
+    server-everything as the child: both servers connect."""
+    from test_agent import Agent, need_docker
+    need_docker()
+    port = free_port()
+    a = Agent(start=False)
+    try:
+        a.d = Daemon(config=a.conf() + (
+            "[qms-mcp]\nenabled = yes\ncommand = node %s streamableHttp\n"
+            "workdir = /tmp\nenvironment = PORT=%d\n"
+            "url = http://127.0.0.1:%d/mcp\n" % (EVERYTHING, port, port)))
+        wait_state(a.d, "qms-mcp", "ready")
+        p = subprocess.run([QMSCTL, "-S", a.d.socket, "exec", a.name, "--",
+                            "claude", "mcp", "list"], capture_output=True,
+                           text=True, timeout=180, stdin=subprocess.DEVNULL)
+        lines = {l.split(":")[0]: l for l in p.stdout.splitlines()
+                 if ": http" in l}
+        contains(lines.get("qms", ""), "✔ Connected", "qms: " + p.stdout +
+                 p.stderr)
+        contains(lines.get("git", ""), "✔ Connected", "git: " + p.stdout)
+    finally:
+        a.close()
+
+
+if __name__ == "__main__":
+    main(globals())
