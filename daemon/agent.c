@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "agent.h"
+#include "bridge.h"
 #include "argv.h"
 #include "component.h"
 #include "config.h"
@@ -1430,6 +1431,7 @@ on_docker_ready(void *arg)
 {
 	char	path[256];
 
+	bridge_refresh();
 	snprintf(path, sizeof(path), "/containers/json?all=1&filters=%%7B%%22"
 	    "label%%22%%3A%%5B%%22%s%%22%%5D%%7D", DOCKER_LABEL_AGENT);
 	docker_request("GET", path, NULL, list_done, NULL);

@@ -99,6 +99,7 @@ static const struct key keys[] = {
 	KEY("http", "max-connections", KEY_COUNT, http.max_connections),
 	KEY("http", "connection-timeout", KEY_DURATION,
 	    http.connection_timeout),
+	KEY("http", "docker-network", KEY_CONTAINER, http.docker_network),
 
 	LIST("git", "remotes", KEY_LIST, git.remotes),
 	LIST("git", "protected-paths", KEY_LIST, git.protected_paths),
@@ -910,7 +911,10 @@ fill_defaults(struct config *c, char *err, size_t errlen)
 	for (i = 0; i < c->nagents; i++)
 		agent_fill(&c->agents[i]);
 	if (c->http.listen == NULL)
-		c->http.listen = strlist("127.0.0.1:8000", NULL);
+		c->http.listen = strlist("127.0.0.1:8000",
+		    "docker-bridge:8000", NULL);
+	if (c->http.docker_network == NULL)
+		c->http.docker_network = xstrdup("bridge");
 	if (c->http.allowed_hosts == NULL)
 		c->http.allowed_hosts = strlist("localhost", "127.0.0.1",
 		    "[::1]", "host.docker.internal", NULL);
@@ -1165,6 +1169,7 @@ config_free(struct config *c)
 	argv_free(c->qms_mcp.environment);
 	free(c->qms_mcp.url);
 	argv_free(c->http.listen);
+	free(c->http.docker_network);
 	argv_free(c->http.allowed_hosts);
 	argv_free(c->http.allowed_origins);
 	argv_free(c->git.remotes);

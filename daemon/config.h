@@ -58,6 +58,7 @@ struct http_conf {
 	uint64_t		 max_body;
 	long long		 max_connections;
 	uint64_t		 connection_timeout;
+	char			*docker_network;	/* docker-bridge's */
 };
 
 /* [git]: the git_exec tool. */

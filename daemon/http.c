@@ -32,7 +32,7 @@ struct listener {
 	struct MHD_Daemon	*mhd;
 	struct event		*ev;		/* MHD's epoll descriptor */
 	struct event		*timer;		/* MHD's own timeouts */
-	char			 error[160];
+	char			 error[200];
 };
 
 struct route {
@@ -86,6 +86,8 @@ static struct component	*h_comp;
 static struct event	*h_retry;
 /* The live configuration's values; copied, since a reload frees it. */
 static char		**h_hosts, **h_origins;
+static char		 h_bridge[64];		/* the docker-bridge address */
+static char		 h_bridge_why[200] = "the docker bridge is not known yet";
 static uint64_t		 h_max_body;
 static long long	 h_max_conn;
 static uint64_t		 h_timeout;
@@ -94,6 +96,8 @@ static void	listener_pump(struct listener *);
 static void	listener_kick(struct listener *);
 static void	listener_close(struct listener *);
 static void	reap_draining(void);
+static void	listener_retire(struct listener *);
+static void	on_retry(evutil_socket_t, short, void *);
 
 void
 http_route(const char *path, http_route_fn fn, void *arg)
@@ -641,9 +645,12 @@ listener_open(struct listener *l)
 		return (-1);
 	}
 	if (strcmp(host, "docker-bridge") == 0) {
-		snprintf(l->error, sizeof(l->error), "%s: the docker bridge "
-		    "is not known yet", l->spec);
-		return (-1);
+		if (h_bridge[0] == '\0') {
+			snprintf(l->error, sizeof(l->error), "%.79s: %.79s",
+			    l->spec, h_bridge_why);
+			return (-1);
+		}
+		snprintf(host, sizeof(host), "%s", h_bridge);
 	}
 	flags = MHD_USE_EPOLL | MHD_ALLOW_SUSPEND_RESUME | MHD_USE_ERROR_LOG;
 	memset(&sin, 0, sizeof(sin));
@@ -679,7 +686,7 @@ listener_open(struct listener *l)
 	l->timer = evtimer_new(h_base, on_listener_event, l);
 	event_add(l->ev, NULL);
 	listener_pump(l);
-	log_info("http: listening on %s", l->spec);
+	log_info("http: listening on %s (%s)", l->spec, host);
 	return (0);
 }
 
@@ -789,6 +796,42 @@ http_configure(const struct config *conf)
 	nlisteners = nkeep;
 	if (limits)
 		log_debug("http: limits apply to listeners opened from now");
+	evtimer_del(h_retry);
+	on_retry(-1, 0, NULL);
+}
+
+/*
+ * The docker bridge's address (NULL: unknown, and why): listeners on
+ * docker-bridge are opened there, and opened again when it moves.
+ */
+void
+http_set_bridge(const char *ip, const char *why)
+{
+	char	 host[64];
+	size_t	 i;
+	int	 changed;
+
+	changed = strcmp(h_bridge, ip != NULL ? ip : "") != 0;
+	snprintf(h_bridge, sizeof(h_bridge), "%s", ip != NULL ? ip : "");
+	if (why != NULL)
+		snprintf(h_bridge_why, sizeof(h_bridge_why), "%s", why);
+	if (!changed)
+		return;
+	log_info("http: docker-bridge is %s", ip != NULL ? ip : h_bridge_why);
+	for (i = 0; i < nlisteners; i++) {
+		if (listen_parse(listeners[i]->spec, host, sizeof(host),
+		    NULL) == -1 || strcmp(host, "docker-bridge") != 0)
+			continue;
+		/* Moved: the old address goes, the new one is opened. */
+		if (listeners[i]->mhd != NULL) {
+			struct listener *n = xcalloc(1, sizeof(*n));
+
+			snprintf(n->spec, sizeof(n->spec), "%s",
+			    listeners[i]->spec);
+			listener_retire(listeners[i]);
+			listeners[i] = n;
+		}
+	}
 	evtimer_del(h_retry);
 	on_retry(-1, 0, NULL);
 }

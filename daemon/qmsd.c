@@ -15,6 +15,7 @@
 #include "component.h"
 #include "config.h"
 #include "agent.h"
+#include "bridge.h"
 #include "control.h"
 #include "curl-loop.h"
 #include "gateway.h"
@@ -102,6 +103,7 @@ qmsd_reload(char *err, size_t errlen)
 	supervisor_configure(qms_mcp, c);
 	git_tool_configure(c);
 	http_configure(c);
+	bridge_configure(c);
 	agent_configure(c);
 	log_info("configuration reloaded from %s",
 	    c->file != NULL ? c->file : "built-in defaults");
@@ -325,6 +327,7 @@ main(int argc, char *argv[])
 	http_init(qmsd.base);
 	git_tool_init(qmsd.base);
 	gateway_init(qms_mcp);
+	bridge_init(qmsd.base);
 	agent_init(qmsd.base);
 	fd = passed_socket();
 	qmsd.socket_passed = fd >= 0;
@@ -355,6 +358,7 @@ main(int argc, char *argv[])
 	http_configure(qmsd.conf);
 	notify_send("READY=1");
 	supervisor_configure(qms_mcp, qmsd.conf);
+	bridge_configure(qmsd.conf);
 	agent_configure(qmsd.conf);
 	notify_status();
 
@@ -364,6 +368,7 @@ main(int argc, char *argv[])
 	component_set_hook(NULL);
 	session_shutdown();
 	agent_shutdown();
+	bridge_shutdown();
 	gateway_shutdown();
 	git_tool_shutdown();
 	http_shutdown();

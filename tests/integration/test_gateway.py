@@ -236,6 +236,62 @@ def test_100_concurrent_clients():
         g.close()
 
 
+def test_docker_bridge_listen_and_rebind():
+    """listen = docker-bridge:PORT binds the gateway of a Docker network,
+    found from the engine, and moves when it moves.  The network here has
+    a loopback subnet: nothing leaves the machine."""
+    from test_agent import docker, need_docker
+    import secrets
+    need_docker()
+    name = "qmsd-br-" + secrets.token_hex(3)
+    a, b = secrets.randbelow(200) + 20, secrets.randbelow(200) + 20
+    while b == a:
+        b = secrets.randbelow(200) + 20
+    docker("network", "create", "--subnet", "127.%d.0.0/24" % a,
+           "--gateway", "127.%d.0.1" % a, name)
+    port = free_port()
+    d = None
+    try:
+        d = Daemon(config="[http]\nlisten = 127.0.0.1:%d docker-bridge:%d\n"
+                   "docker-network = %s\n" % (free_port(), port, name))
+        with open(os.path.join(d.dir, "state", "host.token")) as f:
+            tok = f.read().strip()
+
+        def ping(ip):
+            c = http.client.HTTPConnection(ip, port, timeout=5)
+            c.request("POST", "/git/mcp", body='{"jsonrpc":"2.0","id":1,'
+                      '"method":"ping"}', headers={
+                          "Authorization": "Bearer " + tok,
+                          "Content-Type": "application/json",
+                          "Host": "host.docker.internal:%d" % port})
+            return c.getresponse().status
+        row = wait_state(d, "http", "ready")
+        contains(row["detail"], "docker-bridge:%d" % port)
+        eq(ping("127.%d.0.1" % a), 200, "on the bridge's gateway")
+        # the network moves: qmsd follows
+        docker("network", "rm", name)
+        docker("network", "create", "--subnet", "127.%d.0.0/24" % b,
+               "--gateway", "127.%d.0.1" % b, name)
+        deadline = time.time() + 40
+        ok = False
+        while time.time() < deadline and not ok:
+            try:
+                ok = ping("127.%d.0.1" % b) == 200
+            except OSError:
+                time.sleep(0.5)
+        assert ok, "not rebound: " + d.log()[-1500:]
+        contains(d.log(), "docker-bridge is 127.%d.0.1" % b)
+        try:
+            ping("127.%d.0.1" % a)
+            raise AssertionError("still listening on the old address")
+        except OSError:
+            pass
+    finally:
+        if d is not None:
+            d.close()
+        docker("network", "rm", name, check=False)
+
+
 def test_claude_in_container_connects():
     """The real Claude Code in the agent's container, with the real
     server-everything as the child: both servers connect."""
