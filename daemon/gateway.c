@@ -32,17 +32,22 @@ static const char *const returned_headers[] = {
 };
 
 struct relay {
+	struct http_request	*origin;	/* whose body comes in */
 	struct http_request	*req;		/* until the answer began */
 	struct http_stream	*stream;	/* once it began */
 	CURL			*easy;
 	struct curl_slist	*headers;
-	char			*body;
 	long			 status;
 	char			 ctype[128];
 	char			*back[nitems(returned_headers) + 1];
 	size_t			 nback;
 	size_t			 total;
 	int			 paused;
+	/* The request body, passed on as it arrives. */
+	char			*up;
+	size_t			 up_len;
+	int			 up_done;
+	int			 up_waiting;	/* curl asked, none was there */
 	TAILQ_ENTRY(relay)	 entry;
 };
 
@@ -94,7 +99,7 @@ relay_free(struct relay *r)
 	curl_slist_free_all(r->headers);
 	for (i = 0; i < r->nback; i++)
 		free(r->back[i]);
-	free(r->body);
+	free(r->up);
 	free(r);
 }
 
@@ -192,6 +197,69 @@ on_body(char *ptr, size_t size, size_t nmemb, void *arg)
 	return (n);
 }
 
+/* curl wants more of the request body. */
+static size_t
+on_read(char *buf, size_t size, size_t nmemb, void *arg)
+{
+	struct relay	*r = arg;
+	size_t		 n = size * nmemb;
+
+	if (r->up_len == 0) {
+		if (r->up_done)
+			return (0);
+		r->up_waiting = 1;
+		return (CURL_READFUNC_PAUSE);
+	}
+	if (n > r->up_len)
+		n = r->up_len;
+	memcpy(buf, r->up, n);
+	memmove(r->up, r->up + n, r->up_len - n);
+	r->up_len -= n;
+	return (n);
+}
+
+static struct relay *
+find_relay(struct http_request *req)
+{
+	struct relay	*r;
+
+	TAILQ_FOREACH(r, &relays, entry)
+		if (r->origin == req)
+			return (r);
+	return (NULL);
+}
+
+/* The client's body, a piece at a time: on to the child as it comes. */
+static void
+body(struct http_request *req, const char *data, size_t len, int end,
+    void *arg)
+{
+	struct relay	*r = find_relay(req);
+	char		*tmp;
+
+	if (r == NULL)
+		return;		/* answered already (503) */
+	if (end == -1) {
+		/* Too large: http answers 413; the upstream request goes. */
+		r->req = NULL;
+		relay_free(r);
+		return;
+	}
+	if (end)
+		r->up_done = 1;
+	else {
+		if ((tmp = realloc(r->up, r->up_len + len)) == NULL)
+			fatal("realloc");
+		r->up = tmp;
+		memcpy(r->up + r->up_len, data, len);
+		r->up_len += len;
+	}
+	if (r->up_waiting && r->easy != NULL) {
+		r->up_waiting = 0;
+		curl_easy_pause(r->easy, CURLPAUSE_CONT);
+	}
+}
+
 static void
 on_done(CURL *easy, CURLcode rc, void *arg)
 {
@@ -245,10 +313,11 @@ static void
 serve(struct http_request *req, void *arg)
 {
 	static const char *const retry[] = { "Retry-After: 1", NULL };
-	const char	*who = http_identity(req), *v, *inst, *body;
+	const char	*who = http_identity(req), *v, *inst;
 	struct relay	*r;
 	char		 msg[600], line[300], *p;
-	size_t		 i, len;
+	long long	 clen;
+	size_t		 i;
 
 	if (not_ready(msg, sizeof(msg))) {
 		failed("%s", msg);
@@ -265,7 +334,7 @@ serve(struct http_request *req, void *arg)
 		return;
 	}
 	r = xcalloc(1, sizeof(*r));
-	r->req = req;
+	r->req = r->origin = req;
 	TAILQ_INSERT_TAIL(&relays, r, entry);
 	if ((r->easy = curl_easy_init()) == NULL)
 		fatalx("curl_easy_init failed");
@@ -293,18 +362,22 @@ serve(struct http_request *req, void *arg)
 	curl_easy_setopt(r->easy, CURLOPT_PROTOCOLS_STR, "http");
 	curl_easy_setopt(r->easy, CURLOPT_CONNECTTIMEOUT_MS,
 	    (long)GW_CONNECT_TIMEOUT_MS);
-	body = http_body(req, &len);
 	if (strcmp(http_method(req), "POST") == 0) {
-		r->body = malloc(len + 1);
-		if (r->body == NULL)
-			fatal("malloc");
-		memcpy(r->body, body, len);
-		curl_easy_setopt(r->easy, CURLOPT_POSTFIELDS, r->body);
-		curl_easy_setopt(r->easy, CURLOPT_POSTFIELDSIZE, (long)len);
+		/* The body goes on as it arrives, not once it is whole. */
+		curl_easy_setopt(r->easy, CURLOPT_POST, 1L);
+		curl_easy_setopt(r->easy, CURLOPT_READFUNCTION, on_read);
+		curl_easy_setopt(r->easy, CURLOPT_READDATA, r);
+		if ((v = http_header(req, "Content-Length")) != NULL &&
+		    parse_number(v, 0, INT64_MAX, &clen) == 0)
+			curl_easy_setopt(r->easy, CURLOPT_POSTFIELDSIZE_LARGE,
+			    (curl_off_t)clen);
+		else
+			r->headers = curl_slist_append(r->headers,
+			    "Transfer-Encoding: chunked");
+		curl_easy_setopt(r->easy, CURLOPT_HTTPHEADER, r->headers);
 		curl_easy_setopt(r->easy, CURLOPT_TIMEOUT_MS,
 		    (long)GW_POST_TIMEOUT_MS);
-	} else if (strcmp(http_method(req), "GET") != 0)
-		curl_easy_setopt(r->easy, CURLOPT_NOBODY, 0L);
+	}
 	curl_easy_setopt(r->easy, CURLOPT_HEADERFUNCTION, on_header);
 	curl_easy_setopt(r->easy, CURLOPT_HEADERDATA, r);
 	curl_easy_setopt(r->easy, CURLOPT_WRITEFUNCTION, on_body);
@@ -317,7 +390,7 @@ gateway_init(struct supervisor *sv)
 {
 	gw_sv = sv;
 	gw_comp = component_add("gateway");
-	http_route("/qms/mcp", serve, NULL);
+	http_route_streaming("/qms/mcp", serve, body, NULL);
 	publish();
 }
 

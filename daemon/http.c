@@ -38,6 +38,7 @@ struct listener {
 struct route {
 	char			 path[64];
 	http_route_fn		 fn;
+	http_body_fn		 body_fn;	/* set: the body streams */
 	void			*arg;
 };
 
@@ -65,6 +66,7 @@ struct http_request {
 	size_t			 len;
 	int			 too_big;
 	int			 dispatched;
+	int			 body_ended;
 	int			 suspended;
 	struct MHD_Response	*response;	/* ready to queue */
 	int			 status;
@@ -93,6 +95,7 @@ static long long	 h_max_conn;
 static uint64_t		 h_timeout;
 
 static void	listener_pump(struct listener *);
+static enum MHD_Result queue(struct http_request *);
 static void	listener_kick(struct listener *);
 static void	listener_close(struct listener *);
 static void	reap_draining(void);
@@ -109,6 +112,14 @@ http_route(const char *path, http_route_fn fn, void *arg)
 	routes[nroutes].fn = fn;
 	routes[nroutes].arg = arg;
 	nroutes++;
+}
+
+void
+http_route_streaming(const char *path, http_route_fn fn, http_body_fn body,
+    void *arg)
+{
+	http_route(path, fn, arg);
+	routes[nroutes - 1].body_fn = body;
 }
 
 const char *
@@ -439,6 +450,49 @@ queue(struct http_request *r)
 	return (ret);
 }
 
+/*
+ * A route whose body streams: it starts on the headers, then gets the body
+ * a piece at a time as it arrives, and its end.
+ */
+static enum MHD_Result
+stream_upload(struct http_request *r, const char *data, size_t *data_size)
+{
+	char	msg[128];
+
+	if (r->response != NULL) {
+		*data_size = 0;
+		return (queue(r));
+	}
+	if (*data_size > 0) {
+		r->len += *data_size;
+		if (r->len > h_max_body && !r->too_big) {
+			r->too_big = 1;
+			r->route->body_fn(r, NULL, 0, -1, r->route->arg);
+		}
+		if (!r->too_big)
+			r->route->body_fn(r, data, *data_size, 0,
+			    r->route->arg);
+		*data_size = 0;
+		return (MHD_YES);
+	}
+	if (r->too_big) {
+		snprintf(msg, sizeof(msg), "request body over %llu bytes",
+		    (unsigned long long)h_max_body);
+		http_respond_rpc_error(r, 413, -32600, msg);
+		return (queue(r));
+	}
+	if (!r->body_ended) {
+		r->body_ended = 1;
+		r->route->body_fn(r, NULL, 0, 1, r->route->arg);
+		if (r->response != NULL)
+			return (queue(r));
+		r->suspended = 1;
+		r->l->nsuspended++;
+		MHD_suspend_connection(r->conn);
+	}
+	return (MHD_YES);
+}
+
 static enum MHD_Result
 on_access(void *cls, struct MHD_Connection *conn, const char *url,
     const char *method, const char *version, const char *data,
@@ -455,12 +509,21 @@ on_access(void *cls, struct MHD_Connection *conn, const char *url,
 		*con_cls = r;
 		if (check_request(r, url) == -1)
 			return (queue(r));
+		/* A streaming route starts on the headers alone. */
+		if (r->route->body_fn != NULL) {
+			r->dispatched = 1;
+			r->route->fn(r, r->route->arg);
+			if (r->response != NULL)
+				return (queue(r));
+		}
 		return (MHD_YES);
 	}
 	if (r->status == -1) {
 		*data_size = 0;	/* answered early; the rest is dropped */
 		return (MHD_YES);
 	}
+	if (r->route->body_fn != NULL)
+		return (stream_upload(r, data, data_size));
 	if (*data_size > 0) {
 		if (!r->too_big && r->len + *data_size <= h_max_body) {
 			if ((tmp = realloc(r->body, r->len + *data_size + 1)) ==

@@ -26,6 +26,15 @@ void	 http_shutdown(void);
 /* Where docker-bridge listeners go (NULL: unknown, and why). */
 void	 http_set_bridge(const char *ip, const char *why);
 void	 http_route(const char *path, http_route_fn, void *arg);
+/*
+ * A route whose request body streams: fn runs on the headers, then body
+ * gets each piece as it arrives (end 0), then the end (end 1), or -1 when
+ * the body went over max-body (the route must then not answer: a 413 is).
+ */
+typedef void (*http_body_fn)(struct http_request *, const char *, size_t,
+    int end, void *arg);
+void	 http_route_streaming(const char *path, http_route_fn, http_body_fn,
+	    void *arg);
 
 const char *http_method(const struct http_request *);
 const char *http_header(const struct http_request *, const char *name);

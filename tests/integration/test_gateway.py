@@ -95,6 +95,39 @@ def test_identity_from_the_token():
         g.close()
 
 
+def test_request_body_streams_and_limits():
+    """A body sent in pieces reaches the child whole; one over max-body is
+    refused and never arrives."""
+    g = Gateway(extra="[http]\nmax-body = 4K\n")
+    try:
+        g.ready()
+        s = socket.create_connection(("127.0.0.1", g.d.http_port))
+        s.settimeout(20)
+        body = json.dumps({"jsonrpc": "2.0", "id": 3,
+                           "method": "tools/list", "params": {}})
+        s.sendall(("POST /qms/mcp HTTP/1.1\r\nHost: localhost\r\n"
+                   "Authorization: Bearer %s\r\nContent-Type: "
+                   "application/json\r\nContent-Length: %d\r\n\r\n"
+                   % (g.token, len(body))).encode())
+        half = len(body) // 2
+        for part in (body[:half], body[half:]):
+            s.sendall(part.encode())
+            time.sleep(0.2)
+        got = b""
+        while b'"id": 3' not in got and b'"id":3' not in got:
+            chunk = s.recv(4096)
+            assert chunk, "no answer: %r" % got
+            got += chunk
+        assert got.startswith(b"HTTP/1.1 200"), got[:100]
+        s.close()
+        before = len(g.recorded("big"))
+        st, body, h = g.post("big", headers={}, id="x" * 5000)
+        eq(st, 413, "over max-body")
+        eq(len(g.recorded("big")), before, "never arrived")
+    finally:
+        g.close()
+
+
 def test_agent_identity():
     """An agent's token names the agent and its container upstream."""
     from test_agent import Agent, need_docker
