@@ -802,7 +802,7 @@ request(struct agent *a, enum ag_step step, const char *method,
 static void
 trust_project(const char *dir)
 {
-	char	*path, *text = NULL;
+	char	*path, *text = NULL, *tmp;
 	cJSON	*doc = NULL, *projects, *proj;
 	FILE	*f;
 	long	 n;
@@ -837,14 +837,21 @@ trust_project(const char *dir)
 		cJSON_DeleteItemFromObjectCaseSensitive(proj,
 		    "hasTrustDialogAccepted");
 		cJSON_AddTrueToObject(proj, "hasTrustDialogAccepted");
+		/* Whole or not at all: the login lives in this file. */
 		text = cJSON_Print(doc);
-		fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC |
+		xasprintf(&tmp, "%s.qmsd-new", path);
+		unlink(tmp);
+		fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC |
 		    O_NOFOLLOW, 0600);
 		if (fd == -1 || write(fd, text, strlen(text)) !=
-		    (ssize_t)strlen(text) || fchown(fd, ag_uid, ag_gid) == -1)
+		    (ssize_t)strlen(text) || fchown(fd, ag_uid, ag_gid) == -1 ||
+		    fsync(fd) == -1 || rename(tmp, path) == -1) {
 			log_warn("agent: cannot write %s", path);
+			unlink(tmp);
+		}
 		if (fd != -1)
 			close(fd);
+		free(tmp);
 		free(text);
 	}
 	cJSON_Delete(doc);

@@ -43,6 +43,7 @@ struct relay {
 	size_t			 nback;
 	size_t			 total;
 	int			 paused;
+	int			 is_get;
 	/* The request body, passed on as it arrives. */
 	char			*up;
 	size_t			 up_len;
@@ -54,8 +55,19 @@ struct relay {
 static TAILQ_HEAD(, relay) relays = TAILQ_HEAD_INITIALIZER(relays);
 static struct supervisor *gw_sv;
 static struct component	*gw_comp;
-static unsigned long	 gw_served, gw_failed;
+static unsigned long	 gw_served, gw_failed, gw_cancelled;
 static char		 gw_last_error[256] = "none";
+
+static size_t
+gw_active(void)
+{
+	struct relay	*r;
+	size_t		 n = 0;
+
+	TAILQ_FOREACH(r, &relays, entry)
+		n++;
+	return (n);
+}
 
 static void
 publish(void)
@@ -69,6 +81,10 @@ publish(void)
 	    cJSON_CreateNumber((double)gw_failed));
 	component_set_field(gw_comp, "last_error",
 	    cJSON_CreateString(gw_last_error));
+	component_set_field(gw_comp, "cancelled",
+	    cJSON_CreateNumber((double)gw_cancelled));
+	component_set_field(gw_comp, "active",
+	    cJSON_CreateNumber((double)gw_active()));
 }
 
 static void
@@ -101,6 +117,8 @@ relay_free(struct relay *r)
 		free(r->back[i]);
 	free(r->up);
 	free(r);
+	if (gw_comp != NULL)
+		publish();
 }
 
 /* The client went away: the upstream request goes with it. */
@@ -110,6 +128,18 @@ on_abort(void *arg)
 	struct relay	*r = arg;
 
 	r->stream = NULL;
+	gw_cancelled++;
+	relay_free(r);
+}
+
+/* The client left before the child answered: the request goes. */
+static void
+on_gone(void *arg)
+{
+	struct relay	*r = arg;
+
+	r->req = NULL;
+	gw_cancelled++;
 	relay_free(r);
 }
 
@@ -129,6 +159,7 @@ static void
 begin(struct relay *r)
 {
 	r->back[r->nback] = NULL;
+	http_on_gone(r->req, NULL, NULL);
 	r->stream = http_respond_stream(r->req, (int)r->status,
 	    (const char *const *)r->back, r->ctype[0] ? r->ctype : NULL,
 	    on_abort, on_drain, r);
@@ -186,7 +217,8 @@ on_body(char *ptr, size_t size, size_t nmemb, void *arg)
 	if (r->stream == NULL)
 		return (n);	/* a 1xx body, or the client has gone */
 	r->total += n;
-	if (r->total > GW_MAX_REPLY)
+	/* A long-lived event stream (GET) is not one answer: no cap. */
+	if (r->total > GW_MAX_REPLY && !r->is_get)
 		return (0);
 	/* Passed on as it comes: an SSE event reaches the client at once. */
 	if (http_stream_write(r->stream, ptr, n) == -1) {
@@ -312,13 +344,17 @@ not_ready(char *msg, size_t len)
 static void
 serve(struct http_request *req, void *arg)
 {
-	static const char *const retry[] = { "Retry-After: 1", NULL };
+	char		 retry_after[32];
+	const char	*retry[] = { retry_after, NULL };
 	const char	*who = http_identity(req), *v, *inst;
 	struct relay	*r;
 	char		 msg[600], line[300], *p;
 	long long	 clen;
 	size_t		 i;
 
+	snprintf(retry_after, sizeof(retry_after), "Retry-After: %llu",
+	    (unsigned long long)(supervisor_next_start(gw_sv) + 999) / 1000 +
+	    (supervisor_next_start(gw_sv) == 0));
 	if (not_ready(msg, sizeof(msg))) {
 		failed("%s", msg);
 		/* Never a hang: the state, and when it tries again. */
@@ -335,6 +371,8 @@ serve(struct http_request *req, void *arg)
 	}
 	r = xcalloc(1, sizeof(*r));
 	r->req = r->origin = req;
+	r->is_get = strcmp(http_method(req), "GET") == 0;
+	http_on_gone(req, on_gone, r);
 	TAILQ_INSERT_TAIL(&relays, r, entry);
 	if ((r->easy = curl_easy_init()) == NULL)
 		fatalx("curl_easy_init failed");
@@ -383,6 +421,7 @@ serve(struct http_request *req, void *arg)
 	curl_easy_setopt(r->easy, CURLOPT_WRITEFUNCTION, on_body);
 	curl_easy_setopt(r->easy, CURLOPT_WRITEDATA, r);
 	curl_loop_add(r->easy, on_done, r);
+	publish();
 }
 
 void
@@ -391,6 +430,13 @@ gateway_init(struct supervisor *sv)
 	gw_sv = sv;
 	gw_comp = component_add("gateway");
 	http_route_streaming("/qms/mcp", serve, body, NULL);
+	publish();
+}
+
+/* The child's URL may have changed: the row says where requests go. */
+void
+gateway_configure(void)
+{
 	publish();
 }
 

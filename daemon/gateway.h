@@ -10,6 +10,7 @@
 struct supervisor;
 
 void	gateway_init(struct supervisor *);
+void	gateway_configure(void);
 void	gateway_shutdown(void);
 
 #endif

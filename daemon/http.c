@@ -1,5 +1,7 @@
 #include <sys/socket.h>
 
+#include <errno.h>
+
 #include <netinet/in.h>
 #include <arpa/inet.h>
 
@@ -58,6 +60,9 @@ struct http_stream {
 struct http_request {
 	struct MHD_Connection	*conn;
 	struct http_stream	*stream;
+	struct event		*gone_ev;	/* watches a suspended client */
+	void			(*gone_fn)(void *);	/* told if it left */
+	void			*gone_arg;
 	struct listener		*l;
 	const struct route	*route;
 	const char		*method;
@@ -96,6 +101,8 @@ static uint64_t		 h_timeout;
 
 static void	listener_pump(struct listener *);
 static enum MHD_Result queue(struct http_request *);
+static void	watch_client(struct http_request *);
+static void	unwatch_client(struct http_request *);
 static void	listener_kick(struct listener *);
 static void	listener_close(struct listener *);
 static void	reap_draining(void);
@@ -191,6 +198,7 @@ http_respond(struct http_request *r, int status, const char *const *headers,
 	if (r->suspended) {
 		r->suspended = 0;
 		r->l->nsuspended--;
+		unwatch_client(r);
 		MHD_resume_connection(r->conn);
 		listener_kick(r->l);
 	}
@@ -240,6 +248,7 @@ stream_read(void *cls, uint64_t pos, char *buf, size_t max)
 		st->waiting = 1;
 		st->req->l->nsuspended++;
 		MHD_suspend_connection(st->req->conn);
+		watch_client(st->req);
 	}
 	return (0);
 }
@@ -266,6 +275,7 @@ stream_wake(struct http_stream *st)
 	if (st->waiting && st->req != NULL) {
 		st->waiting = 0;
 		st->req->l->nsuspended--;
+		unwatch_client(st->req);
 		MHD_resume_connection(st->req->conn);
 		listener_kick(st->req->l);
 	}
@@ -310,6 +320,7 @@ http_respond_stream(struct http_request *r, int status,
 	if (r->suspended) {
 		r->suspended = 0;
 		r->l->nsuspended--;
+		unwatch_client(r);
 		MHD_resume_connection(r->conn);
 		listener_kick(r->l);
 	}
@@ -341,6 +352,72 @@ http_stream_end(struct http_stream *st, int error)
 	st->on_abort = NULL;
 	st->on_drain = NULL;
 	stream_wake(st);
+}
+
+/*
+ * MHD does not notice a client leaving while its connection is suspended,
+ * so the loop watches the socket itself: readable with nothing to read is
+ * a hang-up.  The waiting request is then ended (a stream with an error,
+ * an answer never sent), which lets MHD find out and clean up, and lets
+ * the route cancel what it was waiting for.
+ */
+static void
+on_client_readable(evutil_socket_t fd, short ev, void *arg)
+{
+	struct http_request	*r = arg;
+	char			 c;
+	ssize_t			 n;
+
+	n = recv(fd, &c, 1, MSG_PEEK | MSG_DONTWAIT);
+	if (n > 0 || (n == -1 && (errno == EAGAIN || errno == EINTR))) {
+		/* A pipelined request: not ours to read; stop watching. */
+		unwatch_client(r);
+		return;
+	}
+	unwatch_client(r);
+	log_debug("http: a client left while waiting");
+	if (r->stream != NULL) {
+		if (r->stream->on_abort != NULL)
+			r->stream->on_abort(r->stream->arg);
+		r->stream->on_abort = NULL;
+		r->stream->on_drain = NULL;
+		http_stream_end(r->stream, 1);
+	} else if (r->suspended && r->gone_fn != NULL) {
+		r->gone_fn(r->gone_arg);
+		http_respond_rpc_error(r, 499, -32000, "the client left");
+	} else if (r->suspended)
+		http_respond_rpc_error(r, 499, -32000, "the client left");
+}
+
+static void
+watch_client(struct http_request *r)
+{
+	const union MHD_ConnectionInfo	*ci;
+
+	if (r->gone_ev != NULL)
+		return;
+	ci = MHD_get_connection_info(r->conn,
+	    MHD_CONNECTION_INFO_CONNECTION_FD);
+	if (ci == NULL)
+		return;
+	r->gone_ev = event_new(h_base, ci->connect_fd, EV_READ,
+	    on_client_readable, r);
+	event_add(r->gone_ev, NULL);
+}
+
+static void
+unwatch_client(struct http_request *r)
+{
+	if (r->gone_ev != NULL)
+		event_free(r->gone_ev);
+	r->gone_ev = NULL;
+}
+
+void
+http_on_gone(struct http_request *r, void (*fn)(void *), void *arg)
+{
+	r->gone_fn = fn;
+	r->gone_arg = arg;
 }
 
 /* "host:port", "[v6]:port" or "host": does the host part match? */
@@ -489,6 +566,7 @@ stream_upload(struct http_request *r, const char *data, size_t *data_size)
 		r->suspended = 1;
 		r->l->nsuspended++;
 		MHD_suspend_connection(r->conn);
+		watch_client(r);
 	}
 	return (MHD_YES);
 }
@@ -555,6 +633,7 @@ on_access(void *cls, struct MHD_Connection *conn, const char *url,
 		r->suspended = 1;
 		r->l->nsuspended++;
 		MHD_suspend_connection(conn);
+		watch_client(r);
 	}
 	return (MHD_YES);
 }
@@ -579,6 +658,7 @@ on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
 	}
 	if (r->response != NULL)
 		MHD_destroy_response(r->response);
+	unwatch_client(r);
 	free(r->body);
 	free(r);
 	*con_cls = NULL;
@@ -768,21 +848,27 @@ append(char *buf, size_t size, const char *sep, const char *s)
 static void
 publish(void)
 {
-	char	 up[200] = "", down[280] = "";
+	char	 up[200] = "", down[280] = "", wait[200] = "", host[64];
 	size_t	 i;
 
 	for (i = 0; i < nlisteners; i++) {
 		if (listeners[i]->mhd != NULL)
 			append(up, sizeof(up), ", ", listeners[i]->spec);
+		else if (h_bridge[0] == '\0' && listen_parse(listeners[i]->spec,
+		    host, sizeof(host), NULL) == 0 &&
+		    strcmp(host, "docker-bridge") == 0)
+			/* Waits for Docker, whose own row says why. */
+			append(wait, sizeof(wait), ", ", listeners[i]->spec);
 		else
 			append(down, sizeof(down), "; ", listeners[i]->error);
 	}
-	if (down[0] == '\0')
-		component_set(h_comp, "ready", HEALTH_OK, "listening on %s",
-		    up);
+	if (down[0] == '\0' && up[0] != '\0')
+		component_set(h_comp, "ready", HEALTH_OK, "listening on %s%s%s%s",
+		    up, wait[0] ? "; " : "", wait, wait[0] ? " waits for "
+		    "Docker's bridge" : "");
 	else if (up[0] == '\0')
-		component_set(h_comp, "failed", HEALTH_CRITICAL, "%s; "
-		    "retrying", down);
+		component_set(h_comp, "failed", HEALTH_CRITICAL, "%s%s%s; "
+		    "retrying", down, down[0] && wait[0] ? "; " : "", wait);
 	else
 		component_set(h_comp, "degraded", HEALTH_WARNING, "listening "
 		    "on %s; %s; retrying", up, down);

@@ -62,6 +62,9 @@ struct http_stream *http_respond_stream(struct http_request *, int status,
 int	 http_stream_write(struct http_stream *, const char *, size_t);
 void	 http_stream_end(struct http_stream *, int error);
 
+/* Be told if the client leaves before the answer began (then it is 499). */
+void	 http_on_gone(struct http_request *, void (*)(void *), void *);
+
 /* Answer a JSON-RPC error object with this HTTP status. */
 void	 http_respond_rpc_error(struct http_request *, int status, int code,
 	    const char *message);

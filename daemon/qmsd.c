@@ -101,6 +101,7 @@ qmsd_reload(char *err, size_t errlen)
 	qmsd.conf = c;
 	apply_log_level(c);
 	supervisor_configure(qms_mcp, c);
+	gateway_configure();
 	git_tool_configure(c);
 	http_configure(c);
 	bridge_configure(c);
@@ -358,6 +359,7 @@ main(int argc, char *argv[])
 	http_configure(qmsd.conf);
 	notify_send("READY=1");
 	supervisor_configure(qms_mcp, qmsd.conf);
+	gateway_configure();
 	bridge_configure(qmsd.conf);
 	agent_configure(qmsd.conf);
 	notify_status();

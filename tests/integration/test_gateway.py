@@ -222,6 +222,33 @@ def test_child_killed_mid_request():
         g.close()
 
 
+def test_client_leaving_cancels_upstream():
+    g = Gateway()
+    try:
+        g.ready()
+        for method in ("test/hang", "test/events"):
+            s = socket.create_connection(("127.0.0.1", g.d.http_port))
+            body = json.dumps({"jsonrpc": "2.0", "id": 1, "method": method})
+            s.sendall(("POST /qms/mcp HTTP/1.1\r\nHost: localhost\r\n"
+                       "Authorization: Bearer %s\r\nContent-Type: "
+                       "application/json\r\nContent-Length: %d\r\n\r\n%s"
+                       % (g.token, len(body), body)).encode())
+            deadline = time.time() + 10
+            while not g.recorded(method) and time.time() < deadline:
+                time.sleep(0.05)
+            if method == "test/events":
+                s.recv(4096)      # the first event: the stream is open
+            wait_state(g.d, "gateway", "ready",
+                       cond=lambda r: r["active"] == 1)
+            s.close()
+            row = wait_state(g.d, "gateway", "ready",
+                             cond=lambda r: r["active"] == 0)
+        eq(row["cancelled"], 2, "both upstream requests cancelled")
+        eq(g.post("ping")[0], 200, "still serving")
+    finally:
+        g.close()
+
+
 def test_503_while_in_backoff():
     d = Daemon(config="[qms-mcp]\nenabled = yes\ncommand = /bin/false\n"
                "workdir = /tmp\nurl = http://127.0.0.1:%d/mcp\n"
@@ -298,8 +325,9 @@ def test_docker_bridge_listen_and_rebind():
                           "Content-Type": "application/json",
                           "Host": "host.docker.internal:%d" % port})
             return c.getresponse().status
-        row = wait_state(d, "http", "ready")
-        contains(row["detail"], "docker-bridge:%d" % port)
+        row = wait_state(d, "http", "ready", cond=lambda r:
+                         "docker-bridge:%d" % port in r["detail"] and
+                         "waits" not in r["detail"])
         eq(ping("127.%d.0.1" % a), 200, "on the bridge's gateway")
         # the network moves: qmsd follows
         docker("network", "rm", name)
