@@ -761,12 +761,16 @@ load_token(struct agent *a)
  * nothing of Docker's still names it.
  */
 static int
-reap_stale(struct agent *a)
+reply_for_stale(struct agent *a)
 {
-	if (!a->stale || a->inflight > 0)
+	a->inflight--;
+	if (!a->stale)
 		return (0);
-	TAILQ_REMOVE(&agents, a, entry);
-	agent_free(a);
+	settle(a, "the agent was removed from the configuration");
+	if (a->inflight == 0) {
+		TAILQ_REMOVE(&agents, a, entry);
+		agent_free(a);
+	}
 	return (1);
 }
 
@@ -775,13 +779,8 @@ up_done(const struct docker_reply *r, void *arg)
 {
 	struct agent	*a = arg;
 
-	a->inflight--;
-	if (a->stale) {
-		settle(a, "the agent was removed from the configuration");
-		reap_stale(a);
-		return;
-	}
-	up_step(a, r);
+	if (!reply_for_stale(a))
+		up_step(a, r);
 }
 
 static void
@@ -1173,12 +1172,8 @@ down_done(const struct docker_reply *r, void *arg)
 {
 	struct agent	*a = arg;
 
-	a->inflight--;
-	if (a->stale) {
-		settle(a, "the agent was removed from the configuration");
-		reap_stale(a);
+	if (reply_for_stale(a))
 		return;
-	}
 	if (r->status != 204 && r->status != 304 && r->status != 404) {
 		settle(a, r->error ? r->error : "cannot stop");
 		return;

@@ -187,6 +187,16 @@ make_response(int status, const char *const *headers, const char *ctype,
 	return (resp);
 }
 
+/* Back to MHD, on the loop's next turn. */
+static void
+resume(struct http_request *r)
+{
+	r->l->nsuspended--;
+	unwatch_client(r);
+	MHD_resume_connection(r->conn);
+	listener_kick(r->l);
+}
+
 void
 http_respond(struct http_request *r, int status, const char *const *headers,
     const char *ctype, const char *body, size_t len)
@@ -197,10 +207,7 @@ http_respond(struct http_request *r, int status, const char *const *headers,
 	r->response = make_response(status, headers, ctype, body, len);
 	if (r->suspended) {
 		r->suspended = 0;
-		r->l->nsuspended--;
-		unwatch_client(r);
-		MHD_resume_connection(r->conn);
-		listener_kick(r->l);
+		resume(r);
 	}
 }
 
@@ -274,10 +281,7 @@ stream_wake(struct http_stream *st)
 {
 	if (st->waiting && st->req != NULL) {
 		st->waiting = 0;
-		st->req->l->nsuspended--;
-		unwatch_client(st->req);
-		MHD_resume_connection(st->req->conn);
-		listener_kick(st->req->l);
+		resume(st->req);
 	}
 }
 
@@ -319,10 +323,7 @@ http_respond_stream(struct http_request *r, int status,
 	r->response = resp;
 	if (r->suspended) {
 		r->suspended = 0;
-		r->l->nsuspended--;
-		unwatch_client(r);
-		MHD_resume_connection(r->conn);
-		listener_kick(r->l);
+		resume(r);
 	}
 	return (st);
 }

@@ -639,49 +639,38 @@ sv_handle(struct supervisor *sv, enum sv_event ev, const char *cause)
 	}
 }
 
+/* qmsctl start, stop and restart: one event each, none while disabled. */
 static int
-op_start(void *arg, char *err, size_t errlen)
+op_event(struct supervisor *sv, enum sv_event ev, int stopped,
+    const char *why, char *err, size_t errlen)
 {
-	struct supervisor	*sv = arg;
-
 	if (sv->state == SV_DISABLED) {
 		snprintf(err, errlen, "%s is disabled: %s", sv->name,
 		    sv->disabled_why);
 		return (-1);
 	}
-	sv->admin_stopped = 0;
-	sv_handle(sv, SV_EV_START, "qmsctl start");
+	sv->admin_stopped = stopped;
+	sv_handle(sv, ev, why);
 	return (0);
+}
+
+static int
+op_start(void *arg, char *err, size_t errlen)
+{
+	return (op_event(arg, SV_EV_START, 0, "qmsctl start", err, errlen));
 }
 
 static int
 op_stop(void *arg, char *err, size_t errlen)
 {
-	struct supervisor	*sv = arg;
-
-	if (sv->state == SV_DISABLED) {
-		snprintf(err, errlen, "%s is disabled: %s", sv->name,
-		    sv->disabled_why);
-		return (-1);
-	}
-	sv->admin_stopped = 1;
-	sv_handle(sv, SV_EV_STOP, "qmsctl stop");
-	return (0);
+	return (op_event(arg, SV_EV_STOP, 1, "qmsctl stop", err, errlen));
 }
 
 static int
 op_restart(void *arg, char *err, size_t errlen)
 {
-	struct supervisor	*sv = arg;
-
-	if (sv->state == SV_DISABLED) {
-		snprintf(err, errlen, "%s is disabled: %s", sv->name,
-		    sv->disabled_why);
-		return (-1);
-	}
-	sv->admin_stopped = 0;
-	sv_handle(sv, SV_EV_RESTART, "qmsctl restart");
-	return (0);
+	return (op_event(arg, SV_EV_RESTART, 0, "qmsctl restart", err,
+	    errlen));
 }
 
 static const struct component_ops sv_component_ops = {
