@@ -480,6 +480,45 @@ lookup_user(const char *v, char **name, uid_t *uid, gid_t *gid)
 	return (0);
 }
 
+/* Keys whose value is one of a few words, each an enum value. */
+struct word {
+	const char	*word;
+	int		 value;
+};
+static const struct word tristate_words[] = {
+	{ "yes", TRI_YES }, { "no", TRI_NO }, { "auto", TRI_AUTO }, { NULL, 0 },
+};
+static const struct word restart_words[] = {
+	{ "always", RESTART_ALWAYS }, { "on-failure", RESTART_ON_FAILURE },
+	{ "never", RESTART_NEVER }, { NULL, 0 },
+};
+static const struct word bool_words[] = {
+	{ "yes", 1 }, { "no", 0 }, { NULL, 0 },
+};
+
+/* The error lists the words: "must be yes, no or auto, not "x"". */
+static int
+set_word(struct parse *p, const struct key *k, const char *v,
+    const struct word *words, int *out)
+{
+	char	list[128] = "";
+	size_t	i, len;
+
+	for (i = 0; words[i].word != NULL; i++) {
+		if (strcmp(v, words[i].word) == 0) {
+			*out = words[i].value;
+			return (0);
+		}
+	}
+	for (i = 0; words[i].word != NULL; i++) {
+		len = strlen(list);
+		snprintf(list + len, sizeof(list) - len, "%s%s", i == 0 ? "" :
+		    words[i + 1].word == NULL ? " or " : ", ", words[i].word);
+	}
+	parse_error(p, "%s must be %s, not \"%s\"", k->name, list, v);
+	return (-1);
+}
+
 static int
 set_value(struct parse *p, void *base, const struct key *k, const char *v)
 {
@@ -535,18 +574,7 @@ set_value(struct parse *p, void *base, const struct key *k, const char *v)
 		*sp = xstrdup(v);
 		return (0);
 	case KEY_TRISTATE:
-		if (strcmp(v, "yes") == 0)
-			*(enum tristate *)field = TRI_YES;
-		else if (strcmp(v, "no") == 0)
-			*(enum tristate *)field = TRI_NO;
-		else if (strcmp(v, "auto") == 0)
-			*(enum tristate *)field = TRI_AUTO;
-		else {
-			parse_error(p, "%s must be yes, no or auto, not \"%s\"",
-			    k->name, v);
-			return (-1);
-		}
-		return (0);
+		return (set_word(p, k, v, tristate_words, (int *)field));
 	case KEY_COMMAND:
 		n = argv_split(v, &words, why, sizeof(why));
 		if (n > 0 && words[0][0] == '\0') {
@@ -597,18 +625,7 @@ set_value(struct parse *p, void *base, const struct key *k, const char *v)
 		*sp = xstrdup(v);
 		return (0);
 	case KEY_RESTART:
-		if (strcmp(v, "always") == 0)
-			*(enum restart_policy *)field = RESTART_ALWAYS;
-		else if (strcmp(v, "on-failure") == 0)
-			*(enum restart_policy *)field = RESTART_ON_FAILURE;
-		else if (strcmp(v, "never") == 0)
-			*(enum restart_policy *)field = RESTART_NEVER;
-		else {
-			parse_error(p, "%s must be always, on-failure or never, "
-			    "not \"%s\"", k->name, v);
-			return (-1);
-		}
-		return (0);
+		return (set_word(p, k, v, restart_words, (int *)field));
 	case KEY_DURATION:
 		if (parse_duration(v, (uint64_t *)field) == -1) {
 			parse_error(p, "%s: bad duration \"%s\" (write 100ms, "
@@ -651,16 +668,7 @@ set_value(struct parse *p, void *base, const struct key *k, const char *v)
 		argv_free(words);
 		return (0);
 	case KEY_BOOL:
-		if (strcmp(v, "yes") == 0)
-			*(int *)field = 1;
-		else if (strcmp(v, "no") == 0)
-			*(int *)field = 0;
-		else {
-			parse_error(p, "%s must be yes or no, not \"%s\"",
-			    k->name, v);
-			return (-1);
-		}
-		return (0);
+		return (set_word(p, k, v, bool_words, (int *)field));
 	case KEY_IMAGE:
 	case KEY_CONTAINER:
 		if (v[0] == '\0' || strpbrk(v, " \t\"'\\") != NULL ||

@@ -518,31 +518,47 @@ resized(const struct docker_reply *r, void *arg)
 		ctl_reply(req, cJSON_CreateObject());
 }
 
-void
-session_resize(struct ctl_req *r, const cJSON *params)
+/* params.exec, an exec this connection made; NULL after an error. */
+static const char *
+own_exec(struct ctl_req *r, const cJSON *params)
 {
-	const cJSON	*id, *rows, *cols;
-	char		 path[200];
+	const cJSON	*id = cJSON_GetObjectItemCaseSensitive(params, "exec");
 
-	id = cJSON_GetObjectItemCaseSensitive(params, "exec");
-	rows = cJSON_GetObjectItemCaseSensitive(params, "rows");
-	cols = cJSON_GetObjectItemCaseSensitive(params, "cols");
-	if (!cJSON_IsString(id) || !cJSON_IsNumber(rows) ||
-	    !cJSON_IsNumber(cols) || rows->valueint < 1 || cols->valueint < 1 ||
-	    rows->valueint > 10000 || cols->valueint > 10000 ||
+	if (!cJSON_IsString(id) || id->valuestring[0] == '\0' ||
 	    strspn(id->valuestring, "0123456789abcdef") !=
 	    strlen(id->valuestring)) {
-		ctl_error(r, PROTO_INVALID_PARAMS, "exec-resize needs exec, "
-		    "rows and cols");
-		return;
+		ctl_error(r, PROTO_INVALID_PARAMS, "params.exec must be an exec "
+		    "id");
+		return (NULL);
 	}
 	if (!owns_exec(id->valuestring, ctl_req_connection(r))) {
 		ctl_error(r, PROTO_PERMISSION_DENIED, "that exec is not this "
 		    "connection's");
+		return (NULL);
+	}
+	return (id->valuestring);
+}
+
+void
+session_resize(struct ctl_req *r, const cJSON *params)
+{
+	const cJSON	*rows, *cols;
+	const char	*id;
+	char		 path[200];
+
+	rows = cJSON_GetObjectItemCaseSensitive(params, "rows");
+	cols = cJSON_GetObjectItemCaseSensitive(params, "cols");
+	if (!cJSON_IsNumber(rows) || !cJSON_IsNumber(cols) ||
+	    rows->valueint < 1 || cols->valueint < 1 ||
+	    rows->valueint > 10000 || cols->valueint > 10000) {
+		ctl_error(r, PROTO_INVALID_PARAMS, "exec-resize needs rows and "
+		    "cols from 1 to 10000");
 		return;
 	}
-	snprintf(path, sizeof(path), "/exec/%s/resize?h=%d&w=%d",
-	    id->valuestring, rows->valueint, cols->valueint);
+	if ((id = own_exec(r, params)) == NULL)
+		return;
+	snprintf(path, sizeof(path), "/exec/%s/resize?h=%d&w=%d", id,
+	    rows->valueint, cols->valueint);
 	docker_request("POST", path, NULL, resized, ctl_defer(r));
 }
 
@@ -572,26 +588,13 @@ inspected(const struct docker_reply *r, void *arg)
 void
 session_status(struct ctl_req *r, const cJSON *params)
 {
-	const cJSON	*id = cJSON_GetObjectItemCaseSensitive(params, "exec");
+	const char	*id;
 	char		 path[200];
 
-	if (!cJSON_IsString(id) || strspn(id->valuestring,
-	    "0123456789abcdef") != strlen(id->valuestring)) {
-		ctl_error(r, PROTO_INVALID_PARAMS, "exec-status needs exec");
+	if ((id = own_exec(r, params)) == NULL)
 		return;
-	}
-	if (!owns_exec(id->valuestring, ctl_req_connection(r))) {
-		ctl_error(r, PROTO_PERMISSION_DENIED, "that exec is not this "
-		    "connection's");
-		return;
-	}
-	snprintf(path, sizeof(path), "/exec/%s/json", id->valuestring);
+	snprintf(path, sizeof(path), "/exec/%s/json", id);
 	docker_request("GET", path, NULL, inspected, ctl_defer(r));
-}
-
-void
-session_init(void)
-{
 }
 
 void

@@ -13,7 +13,6 @@
 
 struct ctl_req;
 
-void	session_init(void);
 void	session_shutdown(void);
 /* The control methods "session", "exec-resize", "exec-status". */
 void	session_start(struct ctl_req *, const cJSON *params);
