@@ -480,6 +480,15 @@ lookup_user(const char *v, char **name, uid_t *uid, gid_t *gid)
 	return (0);
 }
 
+/* A string key, once its value passed the checks of its type. */
+static int
+set_string(char **sp, const char *v)
+{
+	free(*sp);
+	*sp = xstrdup(v);
+	return (0);
+}
+
 /* Keys whose value is one of a few words, each an enum value. */
 struct word {
 	const char	*word;
@@ -536,9 +545,7 @@ set_value(struct parse *p, void *base, const struct key *k, const char *v)
 			parse_error(p, "%s must be an absolute path", k->name);
 			return (-1);
 		}
-		free(*sp);
-		*sp = xstrdup(v);
-		return (0);
+		return (set_string(sp, v));
 	case KEY_DIR:
 		if (v[0] != '/') {
 			parse_error(p, "%s must be an absolute path", k->name);
@@ -570,9 +577,7 @@ set_value(struct parse *p, void *base, const struct key *k, const char *v)
 			parse_error(p, "%s: bad name \"%s\"", k->name, v);
 			return (-1);
 		}
-		free(*sp);
-		*sp = xstrdup(v);
-		return (0);
+		return (set_string(sp, v));
 	case KEY_TRISTATE:
 		return (set_word(p, k, v, tristate_words, (int *)field));
 	case KEY_COMMAND:
@@ -587,18 +592,14 @@ set_value(struct parse *p, void *base, const struct key *k, const char *v)
 			parse_error(p, "%s: %s", k->name, why);
 			return (-1);
 		}
-		free(*sp);
-		*sp = xstrdup(v);
-		return (0);
+		return (set_string(sp, v));
 	case KEY_TEMPLATE:
 		if (v[0] != '/' && strncmp(v, "{root}", 6) != 0) {
 			parse_error(p, "%s must be an absolute path or start "
 			    "with {root}", k->name);
 			return (-1);
 		}
-		free(*sp);
-		*sp = xstrdup(v);
-		return (0);
+		return (set_string(sp, v));
 	case KEY_ENV:
 		if ((n = argv_split(v, &words, why, sizeof(why))) < 0) {
 			parse_error(p, "%s: %s", k->name, why);
@@ -621,9 +622,7 @@ set_value(struct parse *p, void *base, const struct key *k, const char *v)
 			    "\"%s\"", k->name, v);
 			return (-1);
 		}
-		free(*sp);
-		*sp = xstrdup(v);
-		return (0);
+		return (set_string(sp, v));
 	case KEY_RESTART:
 		return (set_word(p, k, v, restart_words, (int *)field));
 	case KEY_DURATION:
@@ -679,9 +678,7 @@ set_value(struct parse *p, void *base, const struct key *k, const char *v)
 			    k->type == KEY_IMAGE ? "image" : "container", v);
 			return (-1);
 		}
-		free(*sp);
-		*sp = xstrdup(v);
-		return (0);
+		return (set_string(sp, v));
 	case KEY_CPUS:
 		errno = 0;
 		*(double *)field = strtod(v, &end);
@@ -698,9 +695,7 @@ set_value(struct parse *p, void *base, const struct key *k, const char *v)
 			    k->name, v);
 			return (-1);
 		}
-		free(*sp);
-		*sp = xstrdup(v);
-		return (0);
+		return (set_string(sp, v));
 	case KEY_MOUNT:
 		if (mount_check(v, why, sizeof(why)) == -1) {
 			parse_error(p, "%s: %s", k->name, why);

@@ -6,7 +6,6 @@
 
 #include <errno.h>
 #include <fcntl.h>
-#include <poll.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -52,6 +51,10 @@ struct ctl_follow {
 
 struct ctl_client {
 	int			 fd;
+	char			*fd_line;	/* an answer carrying fd_pass */
+	size_t			 fd_off;
+	int			 fd_pass;
+	struct event		*fd_ev;
 	uint64_t		 serial;	/* which connection, for owners */
 	TAILQ_HEAD(, ctl_follow) follows;
 	TAILQ_HEAD(, ctl_req)	 later;		/* deferred answers owed */
@@ -235,50 +238,31 @@ ctl_notify(struct ctl_req *r, const char *method, cJSON *params)
 }
 
 /*
- * The answer with a descriptor attached (SCM_RIGHTS): what is queued goes
- * first, written out at once (the client is waiting for this answer, so
- * that is only a few progress lines), then the answer in one sendmsg
- * carrying the descriptor.  fd is closed here either way.
+ * Send the answer that carries a descriptor, without blocking: after what
+ * the bufferevent still holds (client_write calls again once it drained),
+ * with the descriptor on its first byte, the rest as the socket takes it.
  */
-void
-ctl_reply_fd(struct ctl_req *r, cJSON *result, int fd)
+static void
+send_fd_reply(struct ctl_client *c)
 {
-	struct evbuffer	*out;
 	struct msghdr	 msg;
 	struct cmsghdr	*cm;
 	struct iovec	 iov;
-	struct pollfd	 pfd;
-	char		 cbuf[CMSG_SPACE(sizeof(int))], *line;
+	char		 cbuf[CMSG_SPACE(sizeof(int))];
+	size_t		 len;
 	ssize_t		 n;
-	size_t		 off = 0, len;
-	int		 tries = 0;
 
-	r->answered = 1;
-	if (r->client == NULL || r->notification) {
-		cJSON_Delete(result);
-		close(fd);
-		req_done(r);
+	if (c->fd_line == NULL ||
+	    evbuffer_get_length(bufferevent_get_output(c->bev)) > 0)
 		return;
-	}
-	out = bufferevent_get_output(r->client->bev);
-	pfd.fd = r->client->fd;
-	pfd.events = POLLOUT;
-	while (evbuffer_get_length(out) > 0 && tries++ < 100) {
-		if (evbuffer_write(out, r->client->fd) == -1 &&
-		    errno != EAGAIN && errno != EINTR)
-			break;
-		if (evbuffer_get_length(out) > 0)
-			poll(&pfd, 1, 10);
-	}
-	line = proto_encode_result(r->id, result);
-	len = line != NULL ? strlen(line) : 0;
-	while (line != NULL && off < len && tries++ < 200) {
+	len = strlen(c->fd_line);
+	while (c->fd_off < len) {
 		memset(&msg, 0, sizeof(msg));
-		iov.iov_base = line + off;
-		iov.iov_len = len - off;
+		iov.iov_base = c->fd_line + c->fd_off;
+		iov.iov_len = len - c->fd_off;
 		msg.msg_iov = &iov;
 		msg.msg_iovlen = 1;
-		if (off == 0) {
+		if (c->fd_off == 0) {
 			memset(cbuf, 0, sizeof(cbuf));
 			msg.msg_control = cbuf;
 			msg.msg_controllen = sizeof(cbuf);
@@ -286,21 +270,57 @@ ctl_reply_fd(struct ctl_req *r, cJSON *result, int fd)
 			cm->cmsg_level = SOL_SOCKET;
 			cm->cmsg_type = SCM_RIGHTS;
 			cm->cmsg_len = CMSG_LEN(sizeof(int));
-			memcpy(CMSG_DATA(cm), &fd, sizeof(int));
+			memcpy(CMSG_DATA(cm), &c->fd_pass, sizeof(int));
 		}
-		n = sendmsg(r->client->fd, &msg, MSG_NOSIGNAL);
-		if (n > 0)
-			off += (size_t)n;
-		else if (n == -1 && errno != EAGAIN && errno != EINTR)
-			break;
-		else
-			poll(&pfd, 1, 10);
+		n = sendmsg(c->fd, &msg, MSG_NOSIGNAL | MSG_DONTWAIT);
+		if (n > 0) {
+			c->fd_off += (size_t)n;
+			continue;
+		}
+		if (n == -1 && (errno == EAGAIN || errno == EINTR)) {
+			event_add(c->fd_ev, NULL);	/* on when writable */
+			return;
+		}
+		log_warn("control: could not hand a descriptor over");
+		break;
 	}
-	if (off < len)
-		log_warnx("control: could not hand a descriptor over");
-	free(line);
-	close(fd);
+	free(c->fd_line);
+	c->fd_line = NULL;
+	close(c->fd_pass);
+	c->fd_pass = -1;
+}
+
+static void
+on_fd_writable(evutil_socket_t fd, short ev, void *arg)
+{
+	send_fd_reply(arg);
+}
+
+void
+ctl_reply_fd(struct ctl_req *r, cJSON *result, int fd)
+{
+	struct ctl_client	*c = r->client;
+
+	r->answered = 1;
+	if (c == NULL || r->notification || c->fd_line != NULL) {
+		/* Gone, or one hand-over at a time per connection. */
+		cJSON_Delete(result);
+		close(fd);
+		req_done(r);
+		return;
+	}
+	if ((c->fd_line = proto_encode_result(r->id, result)) == NULL) {
+		close(fd);
+		req_done(r);
+		return;
+	}
+	c->fd_off = 0;
+	c->fd_pass = fd;
+	if (c->fd_ev == NULL)
+		c->fd_ev = event_new(ctl_base, c->fd, EV_WRITE,
+		    on_fd_writable, c);
 	req_done(r);
+	send_fd_reply(c);
 }
 
 int
@@ -434,7 +454,8 @@ client_write(struct bufferevent *bev, void *arg)
 {
 	struct ctl_client	*c = arg;
 
-	if (c->closing) {
+	send_fd_reply(c);
+	if (c->closing && c->fd_line == NULL) {
 		client_free(c);
 		return;
 	}
@@ -478,6 +499,12 @@ client_free(struct ctl_client *c)
 		free(f);
 	}
 	TAILQ_REMOVE(&ctl_clients, c, entry);
+	if (c->fd_ev != NULL)
+		event_free(c->fd_ev);
+	if (c->fd_line != NULL) {
+		free(c->fd_line);
+		close(c->fd_pass);
+	}
 	bufferevent_free(c->bev);	/* closes fd */
 	free(c->groups);
 	free(c);
@@ -547,6 +574,7 @@ accept_cb(evutil_socket_t lfd, short ev, void *arg)
 		}
 		c = xcalloc(1, sizeof(*c));
 		c->fd = fd;
+		c->fd_pass = -1;
 		c->serial = ++ctl_serial;
 		TAILQ_INIT(&c->follows);
 		TAILQ_INIT(&c->later);

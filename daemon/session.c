@@ -361,19 +361,31 @@ create_exec(struct session *s)
 	cJSON_free(body);
 }
 
+/*
+ * Every step's answer: is the session still wanted, and did the step
+ * work?  0 when the session was ended here.
+ */
+static int
+step_ok(struct session *s, const char *error)
+{
+	if (ctl_req_gone(s->req)) {
+		session_free(s);
+		return (0);
+	}
+	if (error != NULL) {
+		fail(s, "%s", error);
+		return (0);
+	}
+	return (1);
+}
+
 static void
 agent_ready(void *arg, const char *error, const char *id)
 {
 	struct session	*s = arg;
 
-	if (ctl_req_gone(s->req)) {
-		session_free(s);
+	if (!step_ok(s, error))
 		return;
-	}
-	if (error != NULL) {
-		fail(s, "%s", error);
-		return;
-	}
 	progress(s, "agent", "agent %s running (%.12s)", s->agent, id);
 	create_exec(s);
 }
@@ -384,14 +396,8 @@ qms_ready(void *arg, const char *error)
 	struct session	*s = arg;
 
 	s->waiting_qms = 0;
-	if (ctl_req_gone(s->req)) {
-		session_free(s);
+	if (!step_ok(s, error))
 		return;
-	}
-	if (error != NULL) {
-		fail(s, "%s", error);
-		return;
-	}
 	progress(s, "qms-mcp", "qms-mcp ready");
 	s->step = STEP_GIT;
 	next_step(s);
