@@ -19,20 +19,28 @@ JOURNALD = "/lib/systemd/systemd-journald"
 STDOUT_SOCKET = "/run/systemd/journal/stdout"
 
 
+def listening():
+    s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    try:
+        s.connect(STDOUT_SOCKET)
+        return True
+    except OSError:
+        return False
+    finally:
+        s.close()
+
+
 def journald():
-    """A running journald; returns the process if we started it."""
-    if os.path.exists(STDOUT_SOCKET):
-        s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-        try:
-            s.connect(STDOUT_SOCKET)
-            s.close()
-            return None
-        except OSError:
-            pass
+    """A running journald; returns the process if we started it.  A socket
+    left by one that has gone does not count: wait for a live one."""
+    if listening():
+        return None
     p = subprocess.Popen([JOURNALD], stdout=subprocess.DEVNULL,
                          stderr=subprocess.DEVNULL)
     deadline = time.time() + 10
-    while not os.path.exists(STDOUT_SOCKET) and time.time() < deadline:
+    while not listening():
+        if time.time() > deadline or p.poll() is not None:
+            raise AssertionError("systemd-journald did not start")
         time.sleep(0.05)
     return p
 
