@@ -1,6 +1,6 @@
 #!/usr/bin/env python3
 """Agent containers against a real dockerd (tests/dockerd.sh) and the
-locally built test image (tests/fixtures/build-test-image.sh)."""
+image built from docker/Dockerfile (test_image.py)."""
 import json
 import os
 import secrets
