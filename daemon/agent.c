@@ -581,6 +581,13 @@ build_spec(struct agent *a, char *err, size_t errlen)
 	}
 	cJSON_AddStringToObject(cJSON_AddObjectToObject(hc, "RestartPolicy"),
 	    "Name", "no");	/* qmsd restarts, by the agent's policy */
+	/*
+	 * Docker's init as PID 1: it passes the stop signal on (a main
+	 * process such as "sleep infinity" ignores SIGTERM as PID 1, and
+	 * every down would wait out the 10s stop timeout) and reaps what
+	 * sessions leave behind.
+	 */
+	cJSON_AddBoolToObject(hc, "Init", 1);
 	cJSON_AddItemToArray(cJSON_AddArrayToObject(hc, "SecurityOpt"),
 	    cJSON_CreateString("no-new-privileges"));
 	cJSON_AddItemToArray(cJSON_AddArrayToObject(hc, "CapDrop"),

@@ -140,6 +140,14 @@ def test_mounts_and_identity():
         rc, out, err = a.d.ctl("ps")
         contains(out, a.name)
         contains(out, "running")
+        # Docker's init is PID 1: down's SIGTERM ends the main process
+        # (143), where "sleep infinity" as PID 1 would ignore it and wait
+        # out the stop timeout for SIGKILL (137).
+        eq(a.exec("cat", "/proc/1/comm").stdout, "docker-init\n", "init")
+        rc, out, err = a.d.ctl("down", a.name)
+        eq(rc, 0, "down: " + err)
+        eq(json.loads(docker("inspect", a.container).stdout)[0]["State"][
+            "ExitCode"], 143, "stopped by SIGTERM")
     finally:
         a.close()
 
