@@ -158,6 +158,17 @@ log_vformat(enum log_level level, int with_errno, const char *fmt,
 	errno = saved;
 }
 
+/* An error that ends something, but where the caller decides how. */
+void
+log_errorx(const char *fmt, ...)
+{
+	va_list	ap;
+
+	va_start(ap, fmt);
+	log_vformat(LOG_LEVEL_ERROR, 0, fmt, ap);
+	va_end(ap);
+}
+
 void
 log_warn(const char *fmt, ...)
 {

@@ -23,6 +23,7 @@ int	log_level_parse(const char *, enum log_level *);
 const char *log_level_name(enum log_level);
 int	log_to_journal(void);
 
+void	log_errorx(const char *, ...) __attribute__((format(printf, 1, 2)));
 void	log_warn(const char *, ...) __attribute__((format(printf, 1, 2)));
 void	log_warnx(const char *, ...) __attribute__((format(printf, 1, 2)));
 void	log_info(const char *, ...) __attribute__((format(printf, 1, 2)));

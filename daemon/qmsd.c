@@ -291,7 +291,7 @@ main(int argc, char *argv[])
 			fprintf(stderr, "%s\n", err);
 			return (1);
 		}
-		log_warnx("%s", err);
+		log_errorx("%s", err);
 		/* EX_CONFIG, so that systemd need not retry a bad file. */
 		return (78);
 	}
@@ -322,7 +322,7 @@ main(int argc, char *argv[])
 	qms_mcp = supervisor_new(qmsd.base, "qms-mcp");
 	qmsd.qms_mcp = qms_mcp;
 	if (token_init(qmsd.conf->state_dir, err, sizeof(err)) == -1) {
-		log_warnx("%s", err);
+		log_errorx("%s", err);
 		return (1);
 	}
 	http_init(qmsd.base);
@@ -334,7 +334,7 @@ main(int argc, char *argv[])
 	qmsd.socket_passed = fd >= 0;
 	if (control_init(qmsd.base, qmsd.socket_path, fd, err,
 	    sizeof(err)) == -1) {
-		log_warnx("%s", err);
+		log_errorx("%s", err);
 		return (1);
 	}
 	component_set(control_component, "ready", HEALTH_OK, "listening on %s%s",

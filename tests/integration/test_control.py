@@ -226,7 +226,7 @@ def test_check_config():
                             os.path.join(d.dir, "s")],
                            capture_output=True, text=True, timeout=10)
         eq(p.returncode, 78, "start with a bad file (EX_CONFIG)")
-        contains(p.stderr, conf + ":4: unknown key")
+        contains(p.stderr, "qmsd: error: " + conf + ":4: unknown key")
     finally:
         d.close()
 
@@ -533,8 +533,8 @@ def test_stale_and_live_socket():
                                capture_output=True, text=True, timeout=10,
                                cwd=e.project)
             eq(p.returncode, 1, "second qmsd")
-            contains(p.stderr, "another qmsd is already running on " +
-                     e.socket)
+            contains(p.stderr, "qmsd: error: another qmsd is already "
+                     "running on " + e.socket)
             eq(e.rpc("version")["result"]["protocol"], 1, "first unharmed")
         finally:
             e.close()
