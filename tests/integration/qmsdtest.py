@@ -34,13 +34,16 @@ class Notify:
         self.messages = []
         self.cond = threading.Condition()
         self.closed = False
-        threading.Thread(target=self._reader, daemon=True).start()
+        self.thread = threading.Thread(target=self._reader, daemon=True)
+        self.thread.start()
 
     def _reader(self):
         while True:
             try:
                 data = self.sock.recv(4096).decode()
             except OSError:
+                return
+            if self.closed:
                 return
             with self.cond:
                 self.messages += [l for l in data.split("\n") if l]
@@ -69,6 +72,16 @@ class Notify:
             return got
 
     def close(self):
+        # Wake the reader and let it end before the descriptor goes:
+        # closed under a recv() about to start, its number could be a
+        # new daemon's notify socket by then, and the reader would take
+        # that daemon's READY=1.
+        self.closed = True
+        try:
+            self.sock.shutdown(socket.SHUT_RDWR)
+        except OSError:
+            pass
+        self.thread.join(10)
         self.sock.close()
 
 
