@@ -94,7 +94,8 @@ static struct event	*h_retry;
 /* The live configuration's values; copied, since a reload frees it. */
 static char		**h_hosts, **h_origins;
 static char		 h_bridge[64];		/* the docker-bridge address */
-static char		 h_bridge_why[200] = "the docker bridge is not known yet";
+/* Why Docker gave no address for it; empty until Docker has answered. */
+static char		 h_bridge_why[200];
 static uint64_t		 h_max_body;
 static long long	 h_max_conn;
 static uint64_t		 h_timeout;
@@ -791,7 +792,8 @@ listener_open(struct listener *l)
 	if (strcmp(host, "docker-bridge") == 0) {
 		if (h_bridge[0] == '\0') {
 			snprintf(l->error, sizeof(l->error), "%.79s: %.79s",
-			    l->spec, h_bridge_why);
+			    l->spec, h_bridge_why[0] != '\0' ? h_bridge_why :
+			    "waits for Docker");
 			return (-1);
 		}
 		snprintf(host, sizeof(host), "%s", h_bridge);
@@ -850,6 +852,7 @@ static void
 publish(void)
 {
 	char	 up[200] = "", down[280] = "", wait[200] = "", host[64];
+	char	 why[300];
 	size_t	 i;
 
 	for (i = 0; i < nlisteners; i++) {
@@ -857,10 +860,18 @@ publish(void)
 			append(up, sizeof(up), ", ", listeners[i]->spec);
 		else if (h_bridge[0] == '\0' && listen_parse(listeners[i]->spec,
 		    host, sizeof(host), NULL) == 0 &&
-		    strcmp(host, "docker-bridge") == 0)
-			/* Waits for Docker, whose own row says why. */
-			append(wait, sizeof(wait), ", ", listeners[i]->spec);
-		else
+		    strcmp(host, "docker-bridge") == 0) {
+			if (h_bridge_why[0] == '\0')
+				/* Waits for Docker, whose own row says why. */
+				append(wait, sizeof(wait), ", ",
+				    listeners[i]->spec);
+			else {
+				/* Docker answered, without an address. */
+				snprintf(why, sizeof(why), "%s: %s",
+				    listeners[i]->spec, h_bridge_why);
+				append(down, sizeof(down), "; ", why);
+			}
+		} else
 			append(down, sizeof(down), "; ", listeners[i]->error);
 	}
 	if (down[0] == '\0' && up[0] != '\0')
@@ -963,11 +974,24 @@ http_set_bridge(const char *ip, const char *why)
 
 	changed = strcmp(h_bridge, ip != NULL ? ip : "") != 0;
 	snprintf(h_bridge, sizeof(h_bridge), "%s", ip != NULL ? ip : "");
-	if (why != NULL)
+	if (ip == NULL && strcmp(h_bridge_why, why) != 0) {
+		/* No address, for a new reason: say it once, if it matters. */
 		snprintf(h_bridge_why, sizeof(h_bridge_why), "%s", why);
+		for (i = 0; i < nlisteners; i++)
+			if (listen_parse(listeners[i]->spec, host,
+			    sizeof(host), NULL) == 0 &&
+			    strcmp(host, "docker-bridge") == 0)
+				break;
+		if (i < nlisteners) {
+			log_warnx("http: docker-bridge: %s", h_bridge_why);
+			publish();
+		}
+	} else if (ip != NULL)
+		h_bridge_why[0] = '\0';
 	if (!changed)
 		return;
-	log_info("http: docker-bridge is %s", ip != NULL ? ip : h_bridge_why);
+	if (ip != NULL)
+		log_info("http: docker-bridge is %s", ip);
 	for (i = 0; i < nlisteners; i++) {
 		if (listen_parse(listeners[i]->spec, host, sizeof(host),
 		    NULL) == -1 || strcmp(host, "docker-bridge") != 0)

@@ -23,7 +23,7 @@ void	 http_init(struct event_base *);
 /* Open the listeners of conf (again, on reload: only what changed). */
 void	 http_configure(const struct config *);
 void	 http_shutdown(void);
-/* Where docker-bridge listeners go (NULL: unknown, and why). */
+/* Where docker-bridge listeners go, or NULL and why Docker gave none. */
 void	 http_set_bridge(const char *ip, const char *why);
 void	 http_route(const char *path, http_route_fn, void *arg);
 /*

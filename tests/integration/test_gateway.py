@@ -136,6 +136,10 @@ def test_agent_identity():
     a = Agent(start=False)
     try:
         g.d.close()
+        # The child now runs as the agent project's owner, nobody: the
+        # first child's log, root's if it was probed, is not for it.
+        if os.path.exists(g.log):
+            os.unlink(g.log)
         g.d = Daemon(config=g.qms_conf + a.conf())
         with open(os.path.join(g.d.dir, "state", "host.token")) as f:
             g.token = f.read().strip()
@@ -351,6 +355,24 @@ def test_docker_bridge_listen_and_rebind():
         if d is not None:
             d.close()
         docker("network", "rm", name, check=False)
+
+
+def test_docker_bridge_network_missing():
+    """docker-network names no network: the row says so, and the log."""
+    from test_agent import need_docker
+    need_docker()
+    d = Daemon(config="[http]\nlisten = 127.0.0.1:%d docker-bridge:%d\n"
+               "docker-network = qmsd-no-such-net\n" % (free_port(),
+                                                        free_port()))
+    try:
+        row = wait_state(d, "http", "degraded")
+        contains(row["detail"], "no Docker network by that name "
+                 "([http] docker-network)", "the reason")
+        eq(row["health"], "warning", "health")
+        contains(d.log(), "warning: http: docker-bridge: no Docker network",
+                 "logged")
+    finally:
+        d.close()
 
 
 def test_claude_in_container_connects():
