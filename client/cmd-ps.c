@@ -26,9 +26,10 @@ s(const cJSON *o, const char *k)
 static int
 cmd_ps_exec(int argc, char **argv)
 {
-	cJSON		*res, *a, *up, *rs;
+	cJSON		*res, *a, *up, *rs, *agents;
 	char		 why[512], uptime[32], *text;
-	int		 rc, json = argc == 2 && strcmp(argv[1], "--json") == 0;
+	int		 rc, wa, wi, json = argc == 2 &&
+			    strcmp(argv[1], "--json") == 0;
 
 	if (argc > 2 || (argc == 2 && !json)) {
 		cmd_usage(&cmd_ps_entry);
@@ -46,19 +47,23 @@ cmd_ps_exec(int argc, char **argv)
 		cJSON_Delete(res);
 		return (EXIT_OK);
 	}
-	printf("%-12s %-10s %-12s %-22s %-9s %-8s %s\n", "AGENT", "STATE",
-	    "CONTAINER", "IMAGE", "UPTIME", "RESTARTS", "LAST EXIT");
-	cJSON_ArrayForEach(a, cJSON_GetObjectItemCaseSensitive(res, "agents")) {
+	agents = cJSON_GetObjectItemCaseSensitive(res, "agents");
+	wa = column_width(agents, "agent", 12);
+	wi = column_width(agents, "image", 22);
+	printf("%-*s %-10s %-12s %-*s %-9s %-8s %s\n", wa, "AGENT", "STATE",
+	    "CONTAINER", wi, "IMAGE", "UPTIME", "RESTARTS", "LAST EXIT");
+	cJSON_ArrayForEach(a, agents) {
 		up = cJSON_GetObjectItemCaseSensitive(a, "uptime");
 		rs = cJSON_GetObjectItemCaseSensitive(a, "restarts");
-		if (cJSON_IsNumber(up) && up->valuedouble > 0)
+		if (cJSON_IsNumber(up) && (up->valuedouble > 0 ||
+		    strcmp(s(a, "state"), "running") == 0))
 			format_duration((uint64_t)(up->valuedouble * 1000),
 			    uptime, sizeof(uptime));
 		else
 			snprintf(uptime, sizeof(uptime), "-");
-		printf("%-12s %-10s %-12.12s %-22s %-9s %-8d %s\n",
-		    s(a, "agent"), s(a, "state"), s(a, "container"),
-		    s(a, "image"), uptime, cJSON_IsNumber(rs) ? rs->valueint :
+		printf("%-*s %-10s %-12.12s %-*s %-9s %-8d %s\n",
+		    wa, s(a, "agent"), s(a, "state"), s(a, "container"),
+		    wi, s(a, "image"), uptime, cJSON_IsNumber(rs) ? rs->valueint :
 		    0, s(a, "last_exit"));
 	}
 	cJSON_Delete(res);

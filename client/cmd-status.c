@@ -60,7 +60,7 @@ age(const char *since, char *buf, size_t len)
 
 /* A second line for what a supervised component adds to its row. */
 static void
-print_facts(const cJSON *c)
+print_facts(const cJSON *c, int w)
 {
 	const cJSON	*pid = cJSON_GetObjectItemCaseSensitive(c, "pid");
 	const cJSON	*restarts = cJSON_GetObjectItemCaseSensitive(c,
@@ -87,7 +87,7 @@ print_facts(const cJSON *c)
 		snprintf(buf + off, sizeof(buf) - off, ", probe %.0f ms",
 		    probe->valuedouble);
 	if (buf[0] != '\0')
-		printf("%-16s %s\n", "", buf + 2);
+		printf("%-*s %s\n", w, "", buf + 2);
 }
 
 static void
@@ -97,6 +97,7 @@ print_text(const cJSON *res)
 	const cJSON	*list, *c;
 	const char	*s;
 	char		 up[32], ago[32];
+	int		 w;
 
 	format_duration((uint64_t)(num(d, "uptime") * 1000), up, sizeof(up));
 	printf("qmsd %s: %s\n", (s = str(d, "version")) ? s : "?",
@@ -108,14 +109,15 @@ print_text(const cJSON *res)
 	printf("  project  %s (run as %s)\n",
 	    (s = str(d, "project_root")) ? s : "?",
 	    str(d, "run_as") ? str(d, "run_as") : "?");
-	printf("\n%-16s %-11s %-9s %s\n", "COMPONENT", "STATE", "SINCE",
-	    "DETAIL");
 	list = cJSON_GetObjectItemCaseSensitive(res, "components");
+	w = column_width(list, "name", 16);
+	printf("\n%-*s %-11s %-9s %s\n", w, "COMPONENT", "STATE", "SINCE",
+	    "DETAIL");
 	cJSON_ArrayForEach(c, list) {
 		age(str(c, "since"), ago, sizeof(ago));
-		printf("%-16s %-11s %-9s %s\n", str(c, "name"),
+		printf("%-*s %-11s %-9s %s\n", w, str(c, "name"),
 		    str(c, "state"), ago, (s = str(c, "detail")) ? s : "");
-		print_facts(c);
+		print_facts(c, w);
 	}
 }
 

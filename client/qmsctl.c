@@ -73,6 +73,20 @@ cmd_usage(const struct cmd_entry *e)
 	    e->usage[0] != '\0' ? " " : "", e->usage);
 }
 
+int
+column_width(const cJSON *list, const char *key, int min)
+{
+	const cJSON	*e, *v;
+	int		 w = min;
+
+	cJSON_ArrayForEach(e, list) {
+		v = cJSON_GetObjectItemCaseSensitive(e, key);
+		if (cJSON_IsString(v) && (int)strlen(v->valuestring) > w)
+			w = (int)strlen(v->valuestring);
+	}
+	return (w);
+}
+
 /* An exact name wins; otherwise a prefix must name exactly one command. */
 static const struct cmd_entry *
 find_command(const char *name)

@@ -30,6 +30,8 @@ extern int ctl_timeout_ms;
 int	 ctl_call(const char *method, cJSON *params, cJSON **result,
 	    char *unreachable, size_t len);
 void	 cmd_usage(const struct cmd_entry *);
+/* The width of a text column: its longest key value, at least min. */
+int	 column_width(const cJSON *list, const char *key, int min);
 
 /* The pieces of ctl_call, for commands that read more than one answer. */
 #include <signal.h>

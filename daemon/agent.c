@@ -142,9 +142,9 @@ publish(struct agent *a, const char *fmt, ...)
 	component_set_restarts(a->comp, a->restarts);
 	component_set_field(a->comp, "container", a->id[0] != '\0' ?
 	    cJSON_CreateString(a->id) : cJSON_CreateNull());
-	if (a->last_exit[0] != '\0')
-		component_set_field(a->comp, "last_exit",
-		    cJSON_CreateString(a->last_exit));
+	/* Cleared with the exit it reported: the container runs again. */
+	component_set_field(a->comp, "last_exit", a->last_exit[0] != '\0' ?
+	    cJSON_CreateString(a->last_exit) : cJSON_CreateNull());
 }
 
 static void

@@ -51,6 +51,33 @@ def test_status_text():
         d.close()
 
 
+def test_columns_fit_long_names():
+    """A long agent name widens the first column instead of shifting
+    the others, in status and in ps."""
+    long = "documentation-reviewer-2"
+    d = Daemon(config='[agent "%s"]\nimage = qms-agent-x:%s\n' % (
+        long, "v" * 30))
+    try:
+        for cmd, head in (("status", "STATE"), ("ps", "STATE")):
+            rc, out, err = d.ctl(cmd)
+            lines = out.splitlines()
+            hdr = [l for l in lines if head in l and (
+                l.startswith("COMPONENT") or l.startswith("AGENT"))][0]
+            col = hdr.index(head)
+            rows = lines[lines.index(hdr) + 1:]
+            rows = [r for r in rows if r and not r.startswith(" ")]
+            if not rows:
+                raise AssertionError("no rows: " + out)
+            for r in rows:
+                if r[col - 1] != " " or r[col] == " ":
+                    raise AssertionError("%s: not aligned:\n%s" % (cmd,
+                                                                    out))
+            contains(out, long, cmd)
+        contains(out, "qms-agent-x:" + "v" * 30 + " ", "the whole image")
+    finally:
+        d.close()
+
+
 def test_status_json():
     d = Daemon()
     try:
