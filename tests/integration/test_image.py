@@ -32,6 +32,9 @@ def test_dockerfile_builds_agent_image():
     info = json.loads(docker("image", "inspect", IMAGE).stdout)[0]
     eq(info["Config"]["Cmd"], ["sleep", "infinity"], "only keeps alive")
     eq(info["Config"]["User"], "agent", "not root by default")
+    env = dict(e.split("=", 1) for e in info["Config"]["Env"])
+    eq(env.get("LANG"), "C.UTF-8", "a UTF-8 locale for tmux")
+    eq("DEBIAN_FRONTEND" in env, False, "build-only settings stay out")
     history = docker("history", "--no-trunc", IMAGE).stdout
     contains(history, "npm install -g", "made by docker/Dockerfile")
     # What a session needs, as the image's own user...
