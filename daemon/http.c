@@ -851,7 +851,7 @@ append(char *buf, size_t size, const char *sep, const char *s)
 static void
 publish(void)
 {
-	char	 up[200] = "", down[280] = "", wait[200] = "", host[64];
+	char	 up[200] = "", down[600] = "", wait[200] = "", host[64];
 	char	 why[300];
 	size_t	 i;
 
