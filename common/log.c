@@ -1,4 +1,5 @@
 #include <sys/stat.h>
+#include <sys/uio.h>
 
 #include <errno.h>
 #include <stdio.h>
@@ -6,13 +7,14 @@
 #include <string.h>
 #include <unistd.h>
 
-#include <systemd/sd-journal.h>
 
 #include "log.h"
 
 static const char *log_progname = "qmsd";
 static enum log_level log_level = LOG_LEVEL_INFO;
 static int log_journal;
+/* sd_journal_sendv, given by the daemon: the client needs no libsystemd. */
+static int (*log_journal_send)(const struct iovec *, int);
 
 static const char *const level_names[] = {
 	[LOG_LEVEL_ERROR] = "error",
@@ -43,16 +45,18 @@ stderr_is_journal(void)
 }
 
 void
-log_init(const char *progname)
+log_init(const char *progname, int (*journal_send)(const struct iovec *,
+    int))
 {
 	log_progname = progname;
-	log_journal = stderr_is_journal();
+	log_journal_send = journal_send;
+	log_journal = journal_send != NULL && stderr_is_journal();
 }
 
 void
 log_use_journal(void)
 {
-	log_journal = 1;
+	log_journal = log_journal_send != NULL;
 }
 
 void
@@ -131,7 +135,7 @@ log_emit(enum log_level level, const char *component,
 		iov[n].iov_base = (void *)*fields;
 		iov[n++].iov_len = strlen(*fields);
 	}
-	sd_journal_sendv(iov, n);
+	log_journal_send(iov, n);
 	free(m);
 }
 

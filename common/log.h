@@ -15,7 +15,10 @@ enum log_level {
 	LOG_LEVEL_DEBUG,
 };
 
-void	log_init(const char *progname);
+struct iovec;
+/* journal_send: sd_journal_sendv, or NULL to log to stderr only. */
+void	log_init(const char *progname,
+	    int (*journal_send)(const struct iovec *, int));
 void	log_use_journal(void);
 void	log_set_level(enum log_level);
 enum log_level log_get_level(void);

@@ -11,6 +11,7 @@
 #include <event2/event.h>
 
 #include <systemd/sd-daemon.h>
+#include <systemd/sd-journal.h>
 
 #include "component.h"
 #include "config.h"
@@ -276,7 +277,7 @@ main(int argc, char *argv[])
 	}
 	if (optind != argc)
 		usage();
-	log_init("qmsd");
+	log_init("qmsd", sd_journal_sendv);
 
 	/*
 	 * A file named with -c is kept as an absolute path, so that a reload
