@@ -24,7 +24,9 @@
 #include "url.h"
 #include "util.h"
 
-#define SV_STARTING_PROBE_MS	100	/* probe often until ready */
+#define SV_STARTING_PROBE_MS	25	/* probe often until ready: a refused
+					   connect costs little, a late ready
+					   up to this much */
 #define SV_LOG_LINES		1000
 #define SV_MAX_LINE		4096
 #define SV_MAX_FAILURES		64	/* remembered for give-up */
