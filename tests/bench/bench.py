@@ -1,0 +1,1091 @@
+#!/usr/bin/env python3
+"""qmsd against its peers, in one run on one machine (issue 9).
+
+Run by tests/bench/run.sh, which installs and builds what this needs.
+Writes tests/bench/RESULTS.md, tests/bench/results.json and
+tests/bench/plots/*.png.  Benchmarks are never part of the pass/fail suite:
+every goal here is a ratio to a peer measured in the same run, reported as
+met or missed, never asserted.
+
+  bench.py [--quick] [--only git,protocol,control,session,gateway]
+
+--quick runs every benchmark with small counts (for trying the script out);
+--only runs some of them (RESULTS.md then has only those; memory is
+measured in every run, under whatever load the others make).
+"""
+import argparse
+import datetime
+import http.client
+import json
+import os
+import platform
+import pty
+import re
+import select
+import shutil
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+TOP = os.path.abspath(os.path.join(HERE, "..", ".."))
+BUILD = os.environ.get("BENCH_BUILD", os.path.join(TOP, "build", "bench"))
+os.environ.setdefault("QMSD", os.path.join(BUILD, "daemon", "qmsd"))
+os.environ.setdefault("QMSCTL", os.path.join(BUILD, "client", "qmsctl"))
+sys.path.insert(0, os.path.join(TOP, "tests", "integration"))
+from qmsdtest import Daemon, QMSCTL, component, free_port  # noqa: E402
+
+NODE_MODULES = os.path.join(HERE, "node_modules")
+EVERYTHING = os.path.join(NODE_MODULES, "@modelcontextprotocol",
+                          "server-everything", "dist", "index.js")
+CYANHEADS = os.path.join(NODE_MODULES, "@cyanheads", "git-mcp-server",
+                         "dist", "index.js")
+LOADGEN = os.path.join(HERE, "loadgen.mjs")
+WRK_SCRIPT = os.path.join(HERE, "post.lua")
+IMAGE = os.environ.get("BENCH_IMAGE", "qms-agent-test:latest")
+AGENT = "bench"
+CONTAINER = "qms-agent-" + AGENT
+PROTO = "2025-06-18"
+
+INIT = json.dumps({"jsonrpc": "2.0", "id": 1, "method": "initialize",
+                   "params": {"protocolVersion": PROTO, "capabilities": {},
+                              "clientInfo": {"name": "bench",
+                                             "version": "1"}}})
+INITIALIZED = json.dumps({"jsonrpc": "2.0",
+                          "method": "notifications/initialized"})
+TOOLS_LIST = json.dumps({"jsonrpc": "2.0", "id": 2, "method": "tools/list"})
+PING = json.dumps({"jsonrpc": "2.0", "id": 3, "method": "ping"})
+
+
+def call(name, args, id=4):
+    return json.dumps({"jsonrpc": "2.0", "id": id, "method": "tools/call",
+                       "params": {"name": name, "arguments": args}})
+
+
+def log(*a):
+    print("[bench %s]" % time.strftime("%H:%M:%S"), *a, flush=True)
+
+
+# ---------------------------------------------------------------- numbers
+
+def pct(xs, p):
+    """The p-th percentile, nearest rank."""
+    s = sorted(xs)
+    if not s:
+        return float("nan")
+    k = max(0, min(len(s) - 1, int(round(p / 100.0 * len(s) + 0.5)) - 1))
+    return s[k]
+
+
+def summary_ms(samples_us):
+    ms = [x / 1000.0 for x in samples_us]
+    return {"n": len(ms), "median": statistics.median(ms) if ms else None,
+            "p99": pct(ms, 99) if ms else None,
+            "min": min(ms) if ms else None, "mean":
+            statistics.fmean(ms) if ms else None}
+
+
+def loadgen(spec):
+    p = subprocess.run(["node", LOADGEN], input=json.dumps(spec),
+                       capture_output=True, text=True, timeout=900)
+    try:
+        r = json.loads(p.stdout)
+    except ValueError:
+        raise RuntimeError("loadgen failed: %s %s" % (p.stdout, p.stderr))
+    if r["errors"]:
+        raise RuntimeError("loadgen: %d errors, first: %s" %
+                           (r["errors"], r["first_error"]))
+    return r
+
+
+SPAWN = None          # tests/bench/spawn.c, compiled by World
+
+
+def spawnbench(argv, concurrency, count, warmup, cwd="/", any_exit=False):
+    """ARGV run COUNT times by spawn.c, CONCURRENCY at a time."""
+    p = subprocess.run([SPAWN] + (["-a"] if any_exit else []) +
+                       [str(concurrency), str(count), str(warmup),
+                        cwd] + list(argv), capture_output=True, text=True,
+                       timeout=900)
+    try:
+        r = json.loads(p.stdout)
+    except ValueError:
+        raise RuntimeError("spawn failed: %s %s" % (p.stdout, p.stderr))
+    if r["errors"]:
+        raise RuntimeError("spawn %s: %d errors, first: %s" %
+                           (argv, r["errors"], r["first_error"]))
+    return r
+
+
+def wrk(port, path, body, headers, seconds, conns=8):
+    env = dict(os.environ, BENCH_BODY=body, BENCH_HEADERS="\n".join(
+        "%s: %s" % kv for kv in headers.items()))
+    p = subprocess.run(["wrk", "-t1", "-c%d" % conns, "-d%ds" % seconds,
+                        "-s", WRK_SCRIPT,
+                        "http://127.0.0.1:%d%s" % (port, path)],
+                       capture_output=True, text=True, env=env,
+                       timeout=seconds + 60)
+    line = [l for l in p.stdout.splitlines() if l.startswith("{")]
+    if not line:
+        raise RuntimeError("wrk: %s %s" % (p.stdout, p.stderr))
+    r = json.loads(line[-1])
+    r["rps"] = r["requests"] / (r["duration_us"] / 1e6)
+    bad = r["connect"] + r["read"] + r["write"] + r["status"] + r["timeout"]
+    r["bad"] = bad
+    if bad:
+        raise RuntimeError("wrk: %d bad answers on %s: %s" % (bad, path, r))
+    return r
+
+
+class RSS:
+    """Samples VmRSS of some processes while a load runs."""
+
+    def __init__(self, pids, interval=0.02):
+        self.pids = dict(pids)
+        self.peak = {k: 0 for k in self.pids}
+        self.stop_ev = threading.Event()
+        self.t = threading.Thread(target=self._run, args=(interval,),
+                                  daemon=True)
+
+    def __enter__(self):
+        self.t.start()
+        return self
+
+    def _run(self, interval):
+        while not self.stop_ev.is_set():
+            for k, pid in self.pids.items():
+                self.peak[k] = max(self.peak[k], rss_kib(pid))
+            self.stop_ev.wait(interval)
+
+    def __exit__(self, *a):
+        self.stop_ev.set()
+        self.t.join()
+        for k, pid in self.pids.items():
+            self.peak[k] = max(self.peak[k], rss_kib(pid))
+
+
+def proc_status(pid, key):
+    if not pid:
+        return 0
+    try:
+        with open("/proc/%d/status" % pid) as f:
+            for line in f:
+                if line.startswith(key + ":"):
+                    return int(line.split()[1])
+    except OSError:
+        pass
+    return 0
+
+
+def rss_kib(pid):
+    return proc_status(pid, "VmRSS")
+
+
+def smaps_breakdown(pid, top=12):
+    """Resident KiB per mapping (file, or [heap], [stack], anonymous)."""
+    per = {}
+    name = None
+    try:
+        with open("/proc/%d/smaps" % pid) as f:
+            for line in f:
+                if re.match(r"^[0-9a-f]+-[0-9a-f]+ ", line):
+                    parts = line.split(None, 5)
+                    name = parts[5].strip() if len(parts) > 5 else \
+                        "[anonymous]"
+                elif line.startswith("Rss:"):
+                    per[name] = per.get(name, 0) + int(line.split()[1])
+    except OSError:
+        return {}
+    rows = sorted(((v, k) for k, v in per.items() if v), reverse=True)
+    files = sum(v for k, v in per.items() if k.startswith("/"))
+    return {"top": [(os.path.basename(k), v) for v, k in rows[:top]],
+            "libraries": len([k for k in per if ".so" in k]),
+            "file_kib": files, "total_kib": sum(per.values())}
+
+
+# ---------------------------------------------------------------- fixtures
+
+def make_repo(path, files=4000, commits=5000, seed=9):
+    """A repository of FILES files in 200 directories and COMMITS commits,
+    made with git fast-import, with a tree in progress: one staged change,
+    four unstaged, three untracked files."""
+    import random
+    rnd = random.Random(seed)
+    os.makedirs(path)
+    env = dict(os.environ, GIT_CONFIG_NOSYSTEM="1", HOME=path)
+    subprocess.run(["git", "init", "-q", "-b", "main", path], check=True,
+                   env=env)
+    names = ["src/m%03d/f%04d.c" % (i % 200, i) for i in range(files)]
+    p = subprocess.Popen(["git", "fast-import", "--quiet"], cwd=path,
+                         stdin=subprocess.PIPE, env=env)
+    w = p.stdin.write
+
+    def data(b):
+        w(b"data %d\n" % len(b))
+        w(b)
+        w(b"\n")
+    for c in range(commits):
+        w(b"commit refs/heads/main\n")
+        w(b"committer Bench <bench@example.invalid> %d +0000\n"
+          % (1700000000 + c * 600))
+        data(b"change %d: touch a few files\n" % c)
+        for n in (names if c == 0 else rnd.sample(names, 3)):
+            w(b"M 100644 inline %s\n" % n.encode())
+            data(("/* %s rev %d */\n" % (n, c)).encode() +
+                 b"int x;\n" * rnd.randint(5, 40))
+    p.stdin.close()
+    if p.wait() != 0:
+        raise RuntimeError("git fast-import failed")
+    subprocess.run(["git", "checkout", "-q", "-f", "main"], cwd=path,
+                   check=True, env=env)
+    subprocess.run(["git", "gc", "-q"], cwd=path, check=True, env=env)
+    for n in names[:5]:
+        with open(os.path.join(path, n), "a") as f:
+            f.write("// edited\n")
+    subprocess.run(["git", "add", names[0]], cwd=path, check=True, env=env)
+    for i in range(3):
+        with open(os.path.join(path, "notes-%d.md" % i), "w") as f:
+            f.write("draft\n")
+    # what qmsd adds for the agent's container stays out of the status
+    with open(os.path.join(path, ".git", "info", "exclude"), "a") as f:
+        f.write(".mcp.json\n.claude/\n")
+    # git status refreshes the index once; do it before anyone measures
+    subprocess.run(["git", "status"], cwd=path, check=True,
+                   capture_output=True, env=env)
+    return len(names), commits
+
+
+def docker(*args, check=True, timeout=120):
+    p = subprocess.run(["docker"] + list(args), capture_output=True,
+                       text=True, timeout=timeout)
+    if check and p.returncode != 0:
+        raise RuntimeError("docker %s: %s" % (" ".join(args), p.stderr))
+    return p
+
+
+def wait_port(port, timeout=30):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            socket.create_connection(("127.0.0.1", port), 0.5).close()
+            return
+        except OSError:
+            time.sleep(0.05)
+    raise RuntimeError("nothing listens on port %d" % port)
+
+
+class Peer:
+    """A node MCP server of the comparison, run as it is documented."""
+
+    def __init__(self, name, argv, env, cwd, logdir):
+        self.name = name
+        self.port = free_port()
+        e = dict(os.environ)
+        e.update({k: v.replace("{port}", str(self.port))
+                  for k, v in env.items()})
+        self.log = open(os.path.join(logdir, name + ".log"), "w")
+        self.proc = subprocess.Popen(argv, cwd=cwd, env=e,
+                                     stdin=subprocess.DEVNULL,
+                                     stdout=self.log, stderr=self.log)
+        wait_port(self.port)
+
+    @property
+    def pid(self):
+        return self.proc.pid
+
+    def close(self):
+        if self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(10)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+        self.log.close()
+
+
+def http_post(port, path, body, headers=None):
+    import http.client
+    c = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
+    h = {"Content-Type": "application/json",
+         "Accept": "application/json, text/event-stream"}
+    h.update(headers or {})
+    c.request("POST", path, body=body, headers=h)
+    r = c.getresponse()
+    text = r.read().decode()
+    hdrs = {k.lower(): v for k, v in r.getheaders()}
+    c.close()
+    return r.status, hdrs, text
+
+
+def mcp_session(port, path, headers=None):
+    """initialize and notifications/initialized; the session's headers."""
+    st, h, text = http_post(port, path, INIT, headers)
+    if st != 200:
+        raise RuntimeError("initialize on %d%s: %d %s" % (port, path, st,
+                                                          text))
+    out = dict(headers or {})
+    if "mcp-session-id" in h:
+        out["mcp-session-id"] = h["mcp-session-id"]
+    out["MCP-Protocol-Version"] = PROTO
+    http_post(port, path, INITIALIZED, out)
+    return out
+
+
+# ---------------------------------------------------------------- the world
+
+class World:
+    """qmsd with its child (server-everything) and an agent, the peers,
+    and the repository they all work on."""
+
+    def __init__(self, quick):
+        self.quick = quick
+        self.tmp = tempfile.mkdtemp(prefix="qmsd-bench.")
+        os.chmod(self.tmp, 0o755)
+        global SPAWN
+        SPAWN = os.path.join(self.tmp, "spawn")
+        subprocess.run(["cc", "-O2", "-o", SPAWN,
+                        os.path.join(HERE, "spawn.c")], check=True)
+        self.repo = os.path.join(self.tmp, "repo")
+        t = time.monotonic()
+        self.repo_files, self.repo_commits = make_repo(self.repo)
+        log("repository: %d files, %d commits (%.1f s)" % (
+            self.repo_files, self.repo_commits, time.monotonic() - t))
+        self.child_port = free_port()
+        conf = ("[qmsd]\nproject-root = %s\n"
+                "[qms-mcp]\nenabled = yes\n"
+                "command = node %s streamableHttp\nworkdir = /tmp\n"
+                "environment = PORT=%d\nurl = http://127.0.0.1:%d/mcp\n"
+                "stable-after = 1s\n"
+                "[agent \"%s\"]\nimage = %s\nnetwork = host\n"
+                "command = sh\n" % (self.repo, EVERYTHING, self.child_port,
+                                    self.child_port, AGENT, IMAGE))
+        self.conf = conf
+        docker("rm", "-f", CONTAINER, check=False)
+        self.d = Daemon(config=conf, project=self.repo)
+        self.port = self.d.http_port
+        with open(os.path.join(self.d.dir, "state", "host.token")) as f:
+            self.token = f.read().strip()
+        self.auth = {"Authorization": "Bearer " + self.token}
+        self.peers = {}
+        self.wait_child()
+
+    def start_peers(self):
+        logdir = self.tmp
+        # @cyanheads/git-mcp-server over HTTP, as its README says
+        # (MCP_TRANSPORT_TYPE=http), with the least logging it offers.
+        self.peers["cyanheads"] = Peer(
+            "cyanheads", ["node", CYANHEADS],
+            {"MCP_TRANSPORT_TYPE": "http", "MCP_HTTP_HOST": "127.0.0.1",
+             "MCP_HTTP_PORT": "{port}", "NODE_ENV": "production",
+             "MCP_LOG_LEVEL": "warn", "LOGS_DIR": os.path.join(logdir,
+                                                               "cy-logs"),
+             "GIT_SIGN_COMMITS": "false"}, self.repo, logdir)
+        # server-everything on its own, the reference MCP server
+        self.peers["everything"] = Peer(
+            "everything", ["node", EVERYTHING, "streamableHttp"],
+            {"PORT": "{port}"}, "/tmp", logdir)
+
+    def wait_child(self, timeout=60):
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            row = component(self.d, "qms-mcp")
+            if row["state"] == "ready":
+                return row
+            time.sleep(0.02)
+        raise RuntimeError("qms-mcp never ready: %s" % row)
+
+    def reconfigure(self, extra):
+        """The configuration plus EXTRA, by qmsctl reload."""
+        self.d.write_config(self.conf + extra)
+        p = self.ctl("reload")
+        if p.returncode != 0:
+            raise RuntimeError("reload: " + p.stderr)
+
+    def child_pid(self):
+        return component(self.d, "qms-mcp")["pid"]
+
+    def ctl(self, *args, timeout=300):
+        p = subprocess.run([QMSCTL, "-S", self.d.socket] + list(args),
+                           capture_output=True, text=True, timeout=timeout,
+                           stdin=subprocess.DEVNULL)
+        return p
+
+    def up(self):
+        p = self.ctl("up", AGENT)
+        if p.returncode != 0:
+            raise RuntimeError("qmsctl up: " + p.stderr)
+        return p.stdout
+
+    def close(self):
+        for p in self.peers.values():
+            p.close()
+        self.d.close()
+        docker("rm", "-f", CONTAINER, check=False)
+        for v in ("qms-claude-config-", "qms-projects-"):
+            docker("volume", "rm", "-f", v + AGENT, check=False)
+        shutil.rmtree(self.tmp, ignore_errors=True)
+
+
+# ---------------------------------------------------------------- 1. git
+
+GIT_OPS = [
+    # (label, qmsd git_exec command, cyanheads tool and arguments,
+    #  plain git argv, what the peer's tool runs)
+    ("status", "status", ("git_status", {}), ["git", "status"]),
+    ("log --oneline -50", "log --oneline -50",
+     ("git_log", {"maxCount": 50, "oneline": True}),
+     ["git", "log", "--oneline", "-50"]),
+]
+# what @cyanheads/git-mcp-server 2.15.3 runs for those tools (its
+# src/services/git/providers/cli/operations), measured as a floor too
+PEER_GIT = {
+    "status": ["git", "status", "--porcelain=v2", "-b"],
+    "log --oneline -50": ["git", "log", "--format=<<<COMMIT_START>>>%H\x1f"
+                          "%h\x1f%s<<<COMMIT_END>>>", "-n50"],
+}
+
+
+def bench_git(w, res):
+    quick = w.quick
+    concs = [1, 8, 32]
+    cy = w.peers["cyanheads"]
+    out = {"concurrency": concs, "ops": {}, "notes": {}}
+    # the client's own floor: spawning /bin/true, and an HTTP round trip
+    # that does nothing (qmsd's ping)
+    n0 = 60 if quick else 500
+    out["spawn_true"] = summary_ms(spawnbench(["/bin/true"], 1, n0, 20)[
+        "samples_us"])
+    out["node_spawn_true"] = summary_ms(loadgen({
+        "kind": "spawn", "cmd": "/bin/true", "concurrency": 1,
+        "count": n0, "warmup": 20})["samples_us"])
+    out["http_ping"] = summary_ms(loadgen({
+        "kind": "http", "port": w.port, "path": "/git/mcp",
+        "headers": w.auth, "body": PING, "expect": '"result"',
+        "concurrency": 1, "count": n0 * 4, "warmup": 50})["samples_us"])
+    peak = {"qmsd": 0, "cyanheads": 0}
+    for label, cmd, (tool, targs), argv in GIT_OPS:
+        targs = dict(targs, path=w.repo)
+        # check once that every side does the work
+        st, _, text = http_post(w.port, "/git/mcp", call(
+            "git_exec", {"command": cmd}), w.auth)
+        assert st == 200 and '"isError":false' in text.replace(" ", ""), \
+            text[:300]
+        sess = mcp_session(cy.port, "/mcp")
+        st, _, text = http_post(cy.port, "/mcp", call(tool, targs), sess)
+        assert st == 200 and '"isError":true' not in text.replace(
+            " ", ""), text[:300]
+        rows = {}
+        for c in concs:
+            n = (40 if quick else 400) if c == 1 else \
+                max(40 if quick else 400, (4 if quick else 25) * c)
+            wu = max(5, c)
+            specs = {
+                "qmsd": {"kind": "http", "port": w.port,
+                         "path": "/git/mcp", "headers": w.auth,
+                         "body": call("git_exec", {"command": cmd}),
+                         "expect": '"isError":false'},
+                "cyanheads": {"kind": "http", "port": cy.port,
+                              "path": "/mcp", "body": call(tool, targs),
+                              "reject": '"isError":true',
+                              "expect": '"result"',
+                              "session": {"body": INIT,
+                                          "notify": INITIALIZED}},
+                "git": {"argv": argv},
+                "git (peer's)": {"argv": PEER_GIT[label]},
+            }
+            # in rounds, every side in turn: a load that comes and goes
+            # falls on all of them
+            rounds = 1 if quick else 4
+            samples = {side: [] for side in specs}
+            secs = {side: 0.0 for side in specs}
+            pids = {"qmsd": w.d.pid, "cyanheads": cy.pid}
+            for _ in range(rounds):
+                for side, spec in specs.items():
+                    spec.update(concurrency=c, count=n // rounds, warmup=wu)
+                    with RSS(pids) as m:
+                        if "argv" in spec:
+                            r = spawnbench(spec["argv"], c, n // rounds, wu,
+                                           w.repo)
+                        else:
+                            r = loadgen(spec)
+                    for k in peak:
+                        peak[k] = max(peak[k], m.peak[k])
+                    samples[side] += r["samples_us"]
+                    secs[side] += r["measured_s"]
+            for side in specs:
+                s = summary_ms(samples[side])
+                s["rps"] = len(samples[side]) / secs[side] \
+                    if secs[side] else None
+                rows.setdefault(side, {})[c] = s
+                log("git %-18s c=%-2d %-13s median %7.2f ms  p99 %7.2f ms"
+                    "  n=%d" % (label, c, side, s["median"], s["p99"],
+                                s["n"]))
+        # c=1 once more, call by call: qmsd and plain git alternately from
+        # one client (http.client with keep-alive; spawn.c), so that the
+        # median of the differences is qmsd's overhead alone
+        pairs = []
+        conn = http.client.HTTPConnection("127.0.0.1", w.port, timeout=60)
+        hdr = dict(w.auth, **{"Content-Type": "application/json",
+                              "Accept": "application/json"})
+        body = call("git_exec", {"command": cmd})
+        for i in range(30 if quick else 300):
+            t0 = time.perf_counter()
+            conn.request("POST", "/git/mcp", body=body, headers=hdr)
+            resp = conn.getresponse()
+            text = resp.read()
+            tq = (time.perf_counter() - t0) * 1000
+            assert b'"isError":false' in text, text[:300]
+            tg = spawnbench(argv, 1, 1, 0, w.repo)["samples_us"][0] / 1000
+            pairs.append((tq, tg))
+        conn.close()
+        diffs = [a - b for a, b in pairs]
+        rows["paired"] = {"n": len(pairs),
+                          "qmsd_median": statistics.median(a for a, _ in
+                                                           pairs),
+                          "git_median": statistics.median(b for _, b in
+                                                          pairs),
+                          "diff_median": statistics.median(diffs),
+                          "diff_p99": pct(diffs, 99)}
+        log("git %-18s c=1  paired: qmsd - git median %.2f ms, p99 %.2f ms"
+            % (label, rows["paired"]["diff_median"],
+               rows["paired"]["diff_p99"]))
+        out["ops"][label] = rows
+    # the same calls with qmsd's queue out of the way: as many git at once
+    # as the client sends, as plain git and cyanheads have
+    w.reconfigure("[git]\nmax-concurrent = 32\n")
+    try:
+        for label, cmd, _, _ in GIT_OPS:
+            rows = out["ops"][label]
+            for c in concs[1:]:
+                n = max(40 if quick else 400, (4 if quick else 25) * c)
+                with RSS({"qmsd": w.d.pid}) as m:
+                    r = loadgen({
+                        "kind": "http", "port": w.port, "path": "/git/mcp",
+                        "headers": w.auth, "body": call(
+                            "git_exec", {"command": cmd}),
+                        "expect": '"isError":false', "concurrency": c,
+                        "count": n, "warmup": max(5, c)})
+                peak["qmsd"] = max(peak["qmsd"], m.peak["qmsd"])
+                s = summary_ms(r["samples_us"])
+                s["rps"] = len(r["samples_us"]) / r["measured_s"]
+                rows.setdefault("qmsd, max-concurrent 32", {})[c] = s
+                log("git %-18s c=%-2d %-13s median %7.2f ms  p99 %7.2f ms"
+                    "  n=%d" % (label, c, "qmsd mc=32", s["median"],
+                                s["p99"], s["n"]))
+    finally:
+        w.reconfigure("")
+    out["peak_rss_kib"] = peak
+    res["git"] = out
+
+
+# ---------------------------------------------------------------- 2. protocol
+
+def bench_protocol(w, res):
+    secs = 2 if w.quick else 5
+    ev = w.peers["everything"]
+    cy = w.peers["cyanheads"]
+    out = {"seconds": secs, "connections": 8, "rows": {}}
+    pids = {"qmsd": w.d.pid, "everything": ev.pid, "cyanheads": cy.pid}
+    peak = {k: 0 for k in pids}
+    for method, body in (("tools/list", TOOLS_LIST), ("ping", PING),
+                         ("initialize", INIT)):
+        row = {}
+        for side, port, path, hdr in (
+                ("qmsd", w.port, "/git/mcp", w.auth),
+                ("everything", ev.port, "/mcp", None),
+                ("cyanheads", cy.port, "/mcp", None)):
+            h = dict(hdr or {})
+            if method != "initialize":
+                # the peers are stateful: one session, as a client has
+                h = mcp_session(port, path, h)
+            st, _, text = http_post(port, path, body, h)
+            assert st == 200 and '"result"' in text, (side, method, text)
+            with RSS({side: pids[side]}) as m:
+                r = wrk(port, path, body, h, secs)
+            peak[side] = max(peak[side], m.peak[side])
+            r["answer_bytes"] = len(text)
+            row[side] = r
+            log("protocol %-10s %-10s %9.0f req/s  p50 %6.2f ms  p99 "
+                "%6.2f ms" % (method, side, r["rps"], r["p50_us"] / 1000,
+                              r["p99_us"] / 1000))
+        out["rows"][method] = row
+    out["peak_rss_kib"] = peak
+    res["protocol"] = out
+
+
+# ---------------------------------------------------------------- 3. memory
+
+def measure_idle(w, res, key):
+    pids = {"qmsd": w.d.pid, "child": w.child_pid()}
+    for k, p in w.peers.items():
+        pids[k] = p.pid
+    m = {k: rss_kib(p) for k, p in pids.items()}
+    anon = {k: proc_status(p, "RssAnon") for k, p in pids.items()}
+    res.setdefault("memory", {})[key] = m
+    res["memory"][key + "_anon"] = anon
+    log("memory %s: %s" % (key, ", ".join("%s %d KiB (anon %d)" % (
+        k, m[k], anon[k]) for k in m)))
+
+
+# ---------------------------------------------------------------- 4/5. control
+
+def docker_api(method, path, body=None, upgrade=False):
+    """One request to dockerd's socket (DOCKER_HOST); the status and the
+    body (for an upgraded exec start: every byte until the end)."""
+    sock = os.environ["DOCKER_HOST"][len("unix://"):]
+    s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    s.connect(sock)
+    data = json.dumps(body).encode() if body is not None else b""
+    head = "%s /v1.41%s HTTP/1.1\r\nHost: docker\r\n" % (method, path)
+    if body is not None:
+        head += "Content-Type: application/json\r\nContent-Length: %d\r\n" \
+            % len(data)
+    if upgrade:
+        head += "Connection: Upgrade\r\nUpgrade: tcp\r\n"
+    else:
+        head += "Connection: close\r\n"
+    s.sendall(head.encode() + b"\r\n" + data)
+    got = b""
+    while True:
+        chunk = s.recv(65536)
+        if not chunk:
+            break
+        got += chunk
+    s.close()
+    status = int(got.split(b" ", 2)[1])
+    body = got.split(b"\r\n\r\n", 1)[1] if b"\r\n\r\n" in got else b""
+    if b"Transfer-Encoding: chunked" in got.split(b"\r\n\r\n", 1)[0]:
+        out, rest = b"", body
+        while rest:
+            n, _, rest = rest.partition(b"\r\n")
+            n = int(n, 16)
+            if n == 0:
+                break
+            out, rest = out + rest[:n], rest[n + 2:]
+        body = out
+    return status, body
+
+
+def api_exec(container, cmd, user):
+    """docker exec through the Engine API alone: create, start (attached,
+    upgraded), and the exit code; what qmsd and the docker CLI both do."""
+    st, b = docker_api("POST", "/containers/%s/exec" % container, {
+        "AttachStdout": True, "AttachStderr": True, "Cmd": cmd,
+        "User": user, "WorkingDir": "/pipe-dream"})
+    if st != 201:
+        raise RuntimeError("exec create: %d %s" % (st, b))
+    eid = json.loads(b)["Id"]
+    st, _ = docker_api("POST", "/exec/%s/start" % eid, {"Detach": False,
+                                                         "Tty": False},
+                       upgrade=True)
+    if st not in (101, 200):
+        raise RuntimeError("exec start: %d" % st)
+    st, b = docker_api("GET", "/exec/%s/json" % eid)
+    code = json.loads(b)["ExitCode"]
+    if code != 0:
+        raise RuntimeError("exec exit code %s" % code)
+
+
+def bench_control(w, res):
+    quick = w.quick
+    w.up()
+    cont = json.loads(docker("inspect", CONTAINER).stdout)[0]
+    user = cont["Config"]["User"] or "0:0"
+    out = {"container_user": user}
+    n = 20 if quick else 100
+    p = w.ctl("status")
+    assert p.returncode == 0 and "agent:" + AGENT in p.stdout, p.stdout
+    assert json.loads(docker("inspect", CONTAINER).stdout)[0]["State"][
+        "Running"]
+    out["spawn_true"] = summary_ms(spawnbench(["/bin/true"], 1, n, 5)[
+        "samples_us"])
+    # qmsctl's own start: the same program, failing to connect at once
+    out["qmsctl start"] = summary_ms(spawnbench(
+        [QMSCTL, "-S", os.path.join(w.tmp, "none.sock"), "status"], 1, n,
+        5, any_exit=True)["samples_us"])
+    out["qmsctl_libraries"] = len([l for l in sh("ldd", QMSCTL).splitlines()
+                                   if "=>" in l])
+    specs = {
+        "qmsctl status": [QMSCTL, "-S", w.d.socket, "status"],
+        "qmsctl status --json": [QMSCTL, "-S", w.d.socket, "status",
+                                 "--json"],
+        "docker inspect": ["docker", "inspect", CONTAINER],
+    }
+    for side, argv in specs.items():
+        s = summary_ms(spawnbench(argv, 1, n, 5)["samples_us"])
+        out[side] = s
+        log("control %-16s median %7.2f ms  p99 %7.2f ms  n=%d" % (
+            side, s["median"], s["p99"], s["n"]))
+    n = 10 if quick else 40
+    # `true` as a program; an image without one (the test image is built
+    # from the host's programs, and true is a shell builtin there) gets
+    # `sh -c true` on both sides
+    cmd = ["true"]
+    if docker("exec", CONTAINER, "true", check=False).returncode != 0:
+        cmd = ["sh", "-c", "true"]
+    out["exec_command"] = " ".join(cmd)
+    specs = {
+        "qmsctl exec": [QMSCTL, "-S", w.d.socket, "exec", AGENT, "--"] +
+        cmd,
+        "docker exec": ["docker", "exec", "-u", user, "-w", "/pipe-dream",
+                        CONTAINER] + cmd,
+    }
+    out["docker_exec_argv"] = " ".join(specs["docker exec"][:-len(cmd)]
+                                       ).replace(CONTAINER, "CONTAINER")
+    for side, argv in specs.items():
+        s = summary_ms(spawnbench(argv, 1, n, 3)["samples_us"])
+        out[side] = s
+        log("control %-16s median %7.2f ms  p99 %7.2f ms  n=%d" % (
+            side, s["median"], s["p99"], s["n"]))
+    # the floor of both: the Engine API's exec, from Python, no program
+    # started on the host
+    xs = []
+    for i in range(n + 3):
+        t0 = time.perf_counter()
+        api_exec(CONTAINER, cmd, user)
+        if i >= 3:
+            xs.append((time.perf_counter() - t0) * 1e6)
+    s = summary_ms(xs)
+    out["engine API exec"] = s
+    log("control %-16s median %7.2f ms  p99 %7.2f ms  n=%d" % (
+        "engine API exec", s["median"], s["p99"], s["n"]))
+    res["control"] = out
+
+
+# ---------------------------------------------------------------- 6. session
+
+STEP_RE = {
+    "qms-mcp": re.compile(rb"qms-mcp (?:ready|disabled[^\r\n]*) "
+                          rb"\((\d+\.\d+) s\)"),
+    "git": re.compile(rb"git MCP endpoint ready \((\d+\.\d+) s\)"),
+    "agent": re.compile(rb"agent \S+ running \([0-9a-f]+\) "
+                        rb"\((\d+\.\d+) s\)"),
+    "attached": re.compile(rb"attached \((\d+\.\d+) s in all\)"),
+}
+
+
+def pty_session(w, timeout=120):
+    """qmsctl session in a terminal of its own; returns what it printed
+    per step, and when (from the start) the steps, tmux's status line
+    and the answer to a typed command came."""
+    t0 = time.monotonic()
+    pid, fd = pty.fork()
+    if pid == 0:
+        os.environ["TERM"] = "xterm"
+        os.execv(QMSCTL, [QMSCTL, "-S", w.d.socket, "session", AGENT])
+    buf = b""
+    seen = {}
+    typed = False
+    # a new answer each time: a reattached tmux redraws the old ones
+    k = int.from_bytes(os.urandom(2), "big") + 1000
+    question = b"echo READY-$((%d*7))\r" % k
+    answer = b"READY-%d" % (k * 7)
+    deadline = t0 + timeout
+    try:
+        while time.monotonic() < deadline:
+            r, _, _ = select.select([fd], [], [], 0.5)
+            if not r:
+                continue
+            try:
+                chunk = os.read(fd, 65536)
+            except OSError:
+                break
+            if not chunk:
+                break
+            now = time.monotonic() - t0
+            buf += chunk
+            for k, rx in STEP_RE.items():
+                if k not in seen:
+                    m = rx.search(buf)
+                    if m:
+                        seen[k] = (float(m.group(1)), now)
+            if "tmux" not in seen and b"[agent]" in buf:
+                seen["tmux"] = (None, now)
+            if "tmux" in seen and not typed:
+                os.write(fd, question)
+                typed = True
+            if typed and answer in buf:
+                seen["prompt"] = (None, now)
+                break
+        else:
+            raise RuntimeError("session: no prompt in %ds: %r" %
+                               (timeout, buf[-2000:]))
+        if "prompt" not in seen:
+            raise RuntimeError("session ended before its prompt: %r" %
+                               buf[-2000:])
+        # the shell ends, and with it tmux's session and qmsctl (this
+        # terminal answers none of tmux's queries, and tmux then passes
+        # C-b d on to the shell)
+        os.write(fd, b"exit\r")
+        end = time.monotonic() + 10
+        while time.monotonic() < end:
+            r, _, _ = select.select([fd], [], [], 0.5)
+            if r:
+                try:
+                    if not os.read(fd, 65536):
+                        break
+                except OSError:
+                    break
+    finally:
+        try:
+            os.kill(pid, signal.SIGTERM)
+        except ProcessLookupError:
+            pass
+        os.waitpid(pid, 0)
+        os.close(fd)
+    return seen
+
+
+def wait_row(w, name, states, timeout=60):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        row = component(w.d, name)
+        if row["state"] in states:
+            return row
+        time.sleep(0.02)
+    raise RuntimeError("%s never %s: %s" % (name, states, row))
+
+
+def bench_session(w, res):
+    quick = w.quick
+    out = {"cold": [], "warm": [], "crash": []}
+    n = 2 if quick else 5
+    for i in range(n):
+        # cold: the child stopped, the agent's container removed
+        p = w.ctl("stop", "qms-mcp")
+        if p.returncode != 0:
+            raise RuntimeError("stop: " + p.stderr)
+        wait_row(w, "qms-mcp", ("stopped",))
+        docker("rm", "-f", CONTAINER)
+        wait_row(w, "agent:" + AGENT, ("missing",))
+        time.sleep(0.5)
+        seen = pty_session(w)
+        out["cold"].append({k: list(v) for k, v in seen.items()})
+        log("session cold %d: %s" % (i, fmt_steps(seen)))
+    for i in range(n):
+        seen = pty_session(w)
+        out["warm"].append({k: list(v) for k, v in seen.items()})
+        log("session warm %d: %s" % (i, fmt_steps(seen)))
+    # crash to ready: SIGKILL the child, time until the new one is ready
+    w.wait_child()
+    n = 3 if quick else 10
+    for i in range(n):
+        time.sleep(1.3)         # > stable-after: the backoff is 100 ms
+        row = w.wait_child()
+        old = row["pid"]
+        t0 = time.monotonic()
+        os.kill(old, signal.SIGKILL)
+        t_new = None
+        while True:
+            row = component(w.d, "qms-mcp")
+            now = time.monotonic() - t0
+            if row.get("pid") not in (None, old) and t_new is None:
+                t_new = now
+            if row["state"] == "ready" and row.get("pid") != old:
+                break
+            if now > 60:
+                raise RuntimeError("child not ready again: %s" % row)
+            time.sleep(0.002)
+        out["crash"].append({"respawned": t_new, "ready": now,
+                             "restarts": row.get("restarts")})
+        log("crash %d: new pid after %.3f s, ready after %.3f s" % (
+            i, t_new if t_new is not None else now, now))
+    # the same child started by hand: from exec to its first answer to
+    # initialize, polled every 5 ms (how fast the child itself can be)
+    n = 3 if quick else 10
+    for i in range(n):
+        port = free_port()
+        t0 = time.monotonic()
+        p = subprocess.Popen(["node", EVERYTHING, "streamableHttp"],
+                             cwd="/tmp", env=dict(os.environ, PORT=str(port)),
+                             stdin=subprocess.DEVNULL,
+                             stdout=subprocess.DEVNULL,
+                             stderr=subprocess.DEVNULL)
+        try:
+            while True:
+                try:
+                    st, _, _ = http_post(port, "/mcp", INIT)
+                    if st == 200:
+                        break
+                except OSError:
+                    pass
+                if time.monotonic() - t0 > 60:
+                    raise RuntimeError("server-everything never answered")
+                time.sleep(0.005)
+            out.setdefault("child_alone", []).append(time.monotonic() - t0)
+        finally:
+            p.kill()
+            p.wait()
+    log("child alone: exec to first initialize answer: %s s" % ", ".join(
+        "%.3f" % x for x in out["child_alone"]))
+    res["session"] = out
+
+
+def fmt_steps(seen):
+    return ", ".join("%s %.2f" % (k, v[1]) for k, v in seen.items())
+
+
+# ---------------------------------------------------------------- 7. gateway
+
+def bench_gateway(w, res):
+    quick = w.quick
+    w.wait_child()
+    out = {}
+    body = call("echo", {"message": "hello"})
+    paths = {"direct": (w.child_port, "/mcp", {}),
+             "gateway": (w.port, "/qms/mcp", w.auth)}
+    for c in (1, 8):
+        n = 100 if quick else (1500 if c == 1 else 2000)
+        samples = {"direct": [], "gateway": []}
+        rps = {"direct": [], "gateway": []}
+        peak = peak_child = 0
+        # A B B A: the child's own drift falls on both sides alike
+        for side in ("direct", "gateway", "gateway", "direct"):
+            port, path, hdr = paths[side]
+            spec = {"kind": "http", "port": port, "path": path,
+                    "headers": hdr, "body": body, "expect": "Echo: hello",
+                    "session": {"body": INIT, "notify": INITIALIZED},
+                    "concurrency": c, "count": n, "warmup": 50}
+            with RSS({"qmsd": w.d.pid, "child": w.child_pid()}) as m:
+                r = loadgen(spec)
+            peak = max(peak, m.peak["qmsd"])
+            peak_child = max(peak_child, m.peak["child"])
+            samples[side] += r["samples_us"]
+            rps[side].append(len(r["samples_us"]) / r["measured_s"])
+        rows = {}
+        for side in ("direct", "gateway"):
+            s = summary_ms(samples[side])
+            s["rps"] = statistics.fmean(rps[side])
+            s["quantiles"] = [round(pct(samples[side], q) / 1000.0, 4)
+                              for q in range(1, 100)]
+            rows[side] = s
+            log("gateway c=%d %-8s median %6.3f ms  p99 %6.3f ms  n=%d" % (
+                c, side, s["median"], s["p99"], s["n"]))
+        rows["peak_rss_kib"] = peak
+        rows["peak_child_rss_kib"] = peak_child
+        out[c] = rows
+    res["gateway"] = out
+
+
+# ---------------------------------------------------------------- machine
+
+def sh(*cmd):
+    try:
+        return subprocess.run(list(cmd), capture_output=True, text=True,
+                              timeout=30).stdout.strip()
+    except (OSError, subprocess.TimeoutExpired):
+        return "?"
+
+
+def machine():
+    cpu = "?"
+    with open("/proc/cpuinfo") as f:
+        for line in f:
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    mem = proc_meminfo("MemTotal")
+
+    def npm_version(pkg):
+        try:
+            with open(os.path.join(NODE_MODULES, pkg, "package.json")) as f:
+                return json.load(f)["version"]
+        except OSError:
+            return "?"
+    return {
+        "cpu": cpu, "cores": os.cpu_count(), "memory_gib":
+        round(mem / 1024 / 1024, 1) if mem else None,
+        "kernel": platform.release(),
+        "debian": open("/etc/debian_version").read().strip()
+        if os.path.exists("/etc/debian_version") else "?",
+        "qmsd": sh("git", "-C", TOP, "describe", "--always", "--dirty",
+                   "--tags"),
+        "qmsd_version": sh(os.environ["QMSD"], "-V"),
+        "build": "meson buildtype=release (%s)" % os.path.relpath(BUILD,
+                                                                 TOP),
+        "cc": sh("cc", "--version").splitlines()[0] if sh("cc", "--version")
+        else "?",
+        "node": sh("node", "--version"),
+        "git": sh("git", "--version"),
+        "docker": sh("docker", "version", "--format",
+                     "{{.Server.Version}} (API {{.Server.APIVersion}})"),
+        "wrk": sh("wrk", "-v").splitlines()[0] if sh("wrk", "-v") else "?",
+        "cyanheads": npm_version("@cyanheads/git-mcp-server"),
+        "everything": npm_version("@modelcontextprotocol/server-everything"),
+        "sdk": npm_version("@modelcontextprotocol/sdk"),
+        "image": IMAGE,
+        "loadavg_start": open("/proc/loadavg").read().split()[:3],
+        "date": datetime.datetime.now(datetime.timezone.utc).strftime(
+            "%Y-%m-%d %H:%M UTC"),
+    }
+
+
+def proc_meminfo(key):
+    with open("/proc/meminfo") as f:
+        for line in f:
+            if line.startswith(key + ":"):
+                return int(line.split()[1])
+    return 0
+
+
+# ---------------------------------------------------------------- main
+
+PHASES = ["git", "protocol", "control", "session", "gateway"]
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--quick", action="store_true")
+    ap.add_argument("--only", default=",".join(PHASES))
+    ap.add_argument("--out", default=HERE)
+    a = ap.parse_args()
+    # a TERM ends the run through the finally blocks that clean up
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
+    only = a.only.split(",")
+    for p in only:
+        if p not in PHASES:
+            ap.error("unknown benchmark %r (of %s)" % (p, ",".join(PHASES)))
+    res = {"machine": machine(), "quick": a.quick, "only": only}
+    t_start = time.monotonic()
+    w = World(a.quick)
+    try:
+        res["repo"] = {"files": w.repo_files, "commits": w.repo_commits}
+        w.start_peers()
+        time.sleep(1)
+        measure_idle(w, res, "idle")
+        if "git" in only:
+            bench_git(w, res)
+        if "protocol" in only:
+            bench_protocol(w, res)
+        if "gateway" in only:
+            bench_gateway(w, res)
+        if "control" in only:
+            bench_control(w, res)
+        if "session" in only:
+            bench_session(w, res)
+        measure_idle(w, res, "after")
+        res["memory"]["qmsd_smaps"] = smaps_breakdown(w.d.pid)
+        res["memory"]["hwm"] = {"qmsd": proc_status(w.d.pid, "VmHWM")}
+        for k, p in w.peers.items():
+            res["memory"]["hwm"][k] = proc_status(p.pid, "VmHWM")
+    finally:
+        res["machine"]["loadavg_end"] = open(
+            "/proc/loadavg").read().split()[:3]
+        w.close()
+    res["elapsed_s"] = time.monotonic() - t_start
+    with open(os.path.join(a.out, "results.json"), "w") as f:
+        json.dump(res, f, indent=1, sort_keys=True)
+    import report
+    report.write(res, a.out)
+    log("done in %.0f s; %s written" % (
+        res["elapsed_s"], os.path.join(a.out, "RESULTS.md")))
+
+
+if __name__ == "__main__":
+    main()

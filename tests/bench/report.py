@@ -1,0 +1,718 @@
+#!/usr/bin/env python3
+"""RESULTS.md and plots/*.png from results.json (tests/bench/bench.py).
+
+  report.py [RESULTS_JSON [OUT_DIR]]
+
+bench.py calls this at the end of a run; run by hand, it writes the report
+of an earlier run again.  Plots need matplotlib (Debian's
+python3-matplotlib, run with /usr/bin/python3); without it the report has
+its tables and says the plots are missing.
+"""
+import json
+import os
+import statistics
+import sys
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+
+GOAL_GIT_MS = 2.0
+GOAL_PROTO = 5.0
+GOAL_MEM = 0.1
+GOAL_STATUS = 0.1
+GOAL_EXEC = 0.5
+GOAL_GW_MS = 1.0
+
+
+def f2(x, unit=""):
+    if x is None:
+        return "-"
+    if abs(x) >= 100:
+        return "%.0f%s" % (x, unit)
+    if abs(x) >= 10:
+        return "%.1f%s" % (x, unit)
+    return "%.2f%s" % (x, unit)
+
+
+def f3(x, unit=""):
+    return "-" if x is None else "%.3f%s" % (x, unit)
+
+
+def mib(kib):
+    return "-" if not kib else "%.1f MiB" % (kib / 1024.0)
+
+
+def met(ok):
+    return "**met**" if ok else "**missed**"
+
+
+def table(head, rows):
+    out = ["| " + " | ".join(head) + " |",
+           "|" + "|".join(" --- " for _ in head) + "|"]
+    for r in rows:
+        out.append("| " + " | ".join(str(c) for c in r) + " |")
+    return "\n".join(out) + "\n"
+
+
+# ---------------------------------------------------------------- plots
+
+def plots(res, out):
+    try:
+        import matplotlib
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+    except ImportError:
+        return None
+    d = os.path.join(out, "plots")
+    os.makedirs(d, exist_ok=True)
+    made = {}
+    colors = {"qmsd": "#2b6cb0", "cyanheads": "#dd6b20",
+              "everything": "#805ad5", "git": "#718096",
+              "git (peer's)": "#a0aec0", "direct": "#805ad5",
+              "gateway": "#2b6cb0", "docker": "#dd6b20"}
+    plt.rcParams.update({"font.size": 8})
+
+    def save(fig, name):
+        path = os.path.join(d, name)
+        fig.tight_layout()
+        fig.savefig(path, dpi=80)
+        plt.close(fig)
+        made[name] = path
+
+    g = res.get("git")
+    if g:
+        fig, axes = plt.subplots(1, len(g["ops"]), figsize=(8, 3))
+        sides = ["qmsd", "cyanheads", "git"]
+        for ax, (label, rows) in zip(axes, ordered(g["ops"], GIT_ORDER)):
+            concs = [str(c) for c in g["concurrency"]]
+            w = 0.8 / len(sides)
+            for i, side in enumerate(sides):
+                med = [rows[side][c]["median"] for c in concs]
+                p99 = [rows[side][c]["p99"] for c in concs]
+                xs = [j + (i - 1) * w for j in range(len(concs))]
+                ax.bar(xs, med, w, color=colors[side], label=side
+                       if side != "git" else "plain git")
+                ax.scatter(xs, p99, marker="_", color="black", s=60,
+                           zorder=3)
+            ax.set_xticks(range(len(concs)))
+            ax.set_xticklabels(["c=%s" % c for c in concs])
+            ax.set_yscale("log")
+            ax.set_ylabel("ms per call (bar: median, tick: p99)")
+            ax.set_title("git_exec %r" % label)
+        axes[0].legend(loc="upper left")
+        save(fig, "git.png")
+
+    p = res.get("protocol")
+    if p:
+        fig, ax = plt.subplots(figsize=(7, 3))
+        methods = [m for m, _ in ordered(p["rows"], ["initialize",
+                                                      "tools/list",
+                                                      "ping"])]
+        sides = ["qmsd", "everything", "cyanheads"]
+        w = 0.8 / len(sides)
+        for i, side in enumerate(sides):
+            xs = [j + (i - 1) * w for j in range(len(methods))]
+            ax.bar(xs, [p["rows"][m][side]["rps"] for m in methods], w,
+                   color=colors[side], label=side)
+        ax.set_xticks(range(len(methods)))
+        ax.set_xticklabels(methods)
+        ax.set_yscale("log")
+        ax.set_ylabel("requests/s (wrk, %d connections)" % p["connections"])
+        ax.legend()
+        save(fig, "protocol.png")
+
+    m = res.get("memory")
+    if m:
+        fig, ax = plt.subplots(figsize=(7, 3))
+        names = [("qmsd", "qmsd"), ("child", "qmsd's child\n"
+                 "(server-everything)"), ("cyanheads", "cyanheads"),
+                 ("everything", "server-everything")]
+        load = peak_load(res)
+        xs = range(len(names))
+        for off, vals, col, lab in (
+                (-0.2, [m["idle"].get(k, 0) / 1024.0 for k, _ in names],
+                 "#90cdf4", "idle"),
+                (0.2, [load.get(k, 0) / 1024.0 for k, _ in names],
+                 "#2b6cb0", "peak under load")):
+            ax.bar([x + off for x in xs], vals, 0.4, color=col, label=lab)
+            for x, v in zip(xs, vals):
+                if v:
+                    ax.annotate("%.0f" % v, (x + off, v), ha="center",
+                                va="bottom", fontsize=7)
+        ax.set_xticks(list(xs))
+        ax.set_xticklabels([n for _, n in names])
+        ax.set_ylabel("VmRSS, MiB")
+        ax.legend()
+        save(fig, "memory.png")
+
+    c = res.get("control")
+    if c:
+        fig, axes = plt.subplots(1, 2, figsize=(7, 3))
+        for ax, pair in zip(axes, (("qmsctl status", "docker inspect"),
+                                   ("qmsctl exec", "docker exec"))):
+            med = [c[k]["median"] for k in pair]
+            p99 = [c[k]["p99"] for k in pair]
+            ax.bar(range(2), med, 0.6, color=[colors["qmsd"],
+                                               colors["docker"]])
+            ax.scatter(range(2), p99, marker="_", color="black", s=200,
+                       zorder=3)
+            ax.set_xticks(range(2))
+            ax.set_xticklabels(pair)
+            ax.set_ylabel("ms (bar: median, tick: p99)")
+        save(fig, "control.png")
+
+    s = res.get("session")
+    if s:
+        fig, axes = plt.subplots(1, 2, figsize=(8, 3),
+                                 gridspec_kw={"width_ratios": [3, 2]})
+        ax = axes[0]
+        labels, parts = [], []
+        for kind in ("cold", "warm"):
+            st = session_steps(s[kind])
+            if st:
+                labels.append(kind)
+                parts.append(st)
+        names = ["qms-mcp ready", "container running", "attached",
+                 "tmux drawn", "shell answers"]
+        cols = ["#805ad5", "#dd6b20", "#2b6cb0", "#38a169", "#718096"]
+        for j, lab in enumerate(labels):
+            left = 0
+            for k, name in enumerate(names):
+                wv = parts[j][k]
+                ax.barh(j, wv, left=left, color=cols[k],
+                        label=name if j == 0 else None)
+                left += wv
+        ax.set_yticks(range(len(labels)))
+        ax.set_yticklabels(["%s session" % l for l in labels])
+        ax.set_xlabel("seconds from qmsctl session (medians)")
+        ax.legend(fontsize=6, loc="upper right")
+        ax = axes[1]
+        cr = s.get("crash", [])
+        if cr:
+            vals = [[x["respawned"] for x in cr], [x["ready"] for x in cr]]
+            if s.get("child_alone"):
+                vals.append(s["child_alone"])
+            ax.boxplot(vals, labels=["new pid", "ready", "child alone\n"
+                                     "to ready"][:len(vals)])
+            ax.set_ylabel("seconds after kill -9")
+        save(fig, "session.png")
+
+    gw = res.get("gateway")
+    if gw:
+        fig, ax = plt.subplots(figsize=(7, 3))
+        for c, rows in gw.items():
+            for side in ("direct", "gateway"):
+                q = rows[side].get("quantiles")
+                if not q:
+                    continue
+                ax.plot(q, range(1, 100), color=colors[side],
+                        linestyle="-" if c == "1" else "--",
+                        label="%s, c=%s" % ("child directly" if side ==
+                                            "direct" else "through qmsd", c))
+        ax.set_xscale("log")
+        ax.set_xlabel("ms per tools/call (echo)")
+        ax.set_ylabel("percentile")
+        ax.legend(fontsize=7)
+        save(fig, "gateway.png")
+    return made
+
+
+def peak_load(res):
+    """Peak VmRSS under load, per process, over every benchmark."""
+    load = {}
+
+    def up(k, v):
+        load[k] = max(load.get(k, 0), v or 0)
+    g = res.get("git", {})
+    for k, v in g.get("peak_rss_kib", {}).items():
+        up(k, v)
+    p = res.get("protocol", {})
+    for k, v in p.get("peak_rss_kib", {}).items():
+        up(k, v)
+    for c, rows in res.get("gateway", {}).items():
+        up("qmsd", rows.get("peak_rss_kib"))
+        up("child", rows.get("peak_child_rss_kib"))
+    m = res.get("memory", {})
+    if "after" in m:
+        up("child", max(m["after"].get("child", 0), m["idle"].get(
+            "child", 0)))
+    return load
+
+
+def session_steps(runs):
+    """Median durations of the session's steps, in seconds."""
+    if not runs:
+        return None
+
+    def med(key):
+        xs = [r[key][1] for r in runs if key in r]
+        return statistics.median(xs) if xs else 0.0
+    t_mcp, t_agent, t_att = med("qms-mcp"), med("agent"), med("attached")
+    t_tmux, t_prompt = med("tmux"), med("prompt")
+    return [t_mcp, max(0, t_agent - t_mcp), max(0, t_att - t_agent),
+            max(0, t_tmux - t_att), max(0, t_prompt - t_tmux)]
+
+
+# ---------------------------------------------------------------- text
+
+def ordered(d, first):
+    """D's items, the keys of FIRST first, in that order."""
+    keys = [k for k in first if k in d] + sorted(k for k in d
+                                                 if k not in first)
+    return [(k, d[k]) for k in keys]
+
+
+GIT_ORDER = ["status", "log --oneline -50"]
+
+
+def write(res, out):
+    res = json.loads(json.dumps(res))      # int keys become strings
+    made = plots(res, out) or {}
+    summary = []        # (number, what, qmsd, peer, ratio, goal, met)
+    body = []
+    m = res["machine"]
+    head = []
+    head.append("# qmsd benchmarks: results\n")
+    head.append(
+        "Written by `sh tests/bench/run.sh` (tests/bench/bench.py) on %s%s; "
+        "the run took %.0f s. Every peer ran in the same run, on the same "
+        "machine, against the same repository; the goals are ratios to "
+        "those peers, reported here, never asserted. How to read this: "
+        "[README.md](README.md).\n" % (
+            m["date"], " (**--quick: small counts, not for conclusions**)"
+            if res.get("quick") else "", res.get("elapsed_s", 0)))
+    head.append("## Machine and versions\n")
+    head.append(table(["", ""], [
+        ("CPU", "%s, %d cores, %s GiB" % (m["cpu"], m["cores"],
+                                           m["memory_gib"])),
+        ("kernel", m["kernel"]),
+        ("Debian", m["debian"]),
+        ("load average at start / end", "%s / %s" % (
+            " ".join(m["loadavg_start"]), " ".join(m.get("loadavg_end",
+                                                          [])))),
+        ("qmsd", "%s (`git describe`), %s, %s" % (
+            m["qmsd"], m["qmsd_version"], m["build"])),
+        ("compiler", m["cc"]),
+        ("node", m["node"]),
+        ("@cyanheads/git-mcp-server", m["cyanheads"]),
+        ("@modelcontextprotocol/server-everything", "%s (SDK %s)" % (
+            m["everything"], m["sdk"])),
+        ("git", m["git"]),
+        ("Docker Engine", m["docker"]),
+        ("agent image", "`%s`" % m["image"]),
+        ("load generators", "tests/bench/loadgen.mjs (node, keep-alive), "
+         "tests/bench/spawn.c (posix_spawn), %s" % m["wrk"]),
+        ("repository", "%d files in 200 directories, %d commits; 1 staged, "
+         "4 unstaged, 3 untracked files" % (res["repo"]["files"],
+                                            res["repo"]["commits"])),
+    ]))
+
+    # ------------------------------------------------------------ 1. git
+    g = res.get("git")
+    if g:
+        body.append("## 1. The git tool\n")
+        body.append(
+            "`tools/call` of the git tool over HTTP with keep-alive, "
+            "concurrency 1, 8 and 32 (each worker its own connection; "
+            "loadgen.mjs), against plain git spawned by spawn.c "
+            "(posix_spawn, output read from a pipe, as a daemon does). "
+            "What each side runs:\n\n"
+            "- **qmsd**: `git_exec` with `{\"command\": \"status\"}` and "
+            "`{\"command\": \"log --oneline -50\"}` at `/git/mcp`, bearer "
+            "token; qmsd runs `git status` / `git log --oneline -50` "
+            "(no shell) as the repository's owner, at most 4 at a time "
+            "(`[git] max-concurrent`, default 4; the others wait).\n"
+            "- **cyanheads**: `@cyanheads/git-mcp-server` over HTTP "
+            "(`MCP_TRANSPORT_TYPE=http`, `NODE_ENV=production`, "
+            "`MCP_LOG_LEVEL=warn`, stateful: each worker initializes a "
+            "session first), tools `git_status` `{\"path\": REPO}` and "
+            "`git_log` `{\"path\": REPO, \"maxCount\": 50, \"oneline\": "
+            "true}`, which run `git status --porcelain=v2 -b` and `git log "
+            "--format=... -n50` and answer JSON (no limit on concurrent "
+            "git).\n"
+            "- **git**: `git status` and `git log --oneline -50` in the "
+            "repository; **git (peer's)**: the commands the peer's tools "
+            "run, as a floor for the peer.\n"
+            "- **qmsd with max-concurrent 32**: the same qmsd after "
+            "`[git] max-concurrent = 32` and `qmsctl reload`, so that its "
+            "queue is out of the way at c=8 and c=32 (not the default: "
+            "the goal is judged on the default).\n")
+        rows = []
+        for label, sides in ordered(g["ops"], GIT_ORDER):
+            for c in (str(x) for x in g["concurrency"]):
+                q, cy, gt = sides["qmsd"][c], sides["cyanheads"][c], \
+                    sides["git"][c]
+                pg = sides.get("git (peer's)", {}).get(c)
+                q32 = sides.get("qmsd, max-concurrent 32", {}).get(c)
+                over = q["median"] - gt["median"]
+                ok = over < GOAL_GIT_MS
+                rows.append((
+                    "`%s`" % label, c, f2(q["median"]), f2(q["p99"]),
+                    "%s / %s" % (f2(q32["median"]), f2(q32["p99"]))
+                    if q32 else "-",
+                    f2(cy["median"]), f2(cy["p99"]), f2(gt["median"]),
+                    f2(gt["p99"]), f2(pg["median"]) if pg else "-",
+                    "%+.2f" % over, "%.2f" % (q["median"] / cy["median"]),
+                    "%d / %d / %d" % (q["n"], cy["n"], gt["n"]), met(ok)))
+                pr = sides.get("paired") if c == "1" else None
+                summary.append((
+                    "1", "git_exec `%s`, c=%s: qmsd's overhead over plain "
+                    "git, median" % (label, c), f2(q["median"], " ms"),
+                    "git %s, cyanheads %s" % (f2(gt["median"], " ms"),
+                                              f2(cy["median"], " ms")),
+                    "%+.2f ms%s" % (over, " (call by call: %+.2f ms)" %
+                                    pr["diff_median"] if pr else ""),
+                    "< %g ms" % GOAL_GIT_MS, ok))
+        body.append(table([
+            "command", "c", "qmsd median", "qmsd p99", "qmsd with "
+            "max-concurrent 32: median / p99", "cyanheads median",
+            "cyanheads p99", "git median", "git p99", "git (peer's) "
+            "median", "qmsd − git, ms", "qmsd / cyanheads", "n (qmsd / "
+            "cyanheads / git)", "goal < 2 ms"], rows))
+        prs = [(label, sides["paired"]) for label, sides in
+               ordered(g["ops"], GIT_ORDER) if "paired" in sides]
+        if prs:
+            body.append(
+                "\nCall by call, c=1: qmsd (`http.client`, keep-alive) and "
+                "plain git (spawn.c) alternately, so that a load that comes "
+                "and goes falls on both; the median of the differences is "
+                "qmsd's overhead with the least noise. %s.\n" % "; ".join(
+                    "`%s`: qmsd %s ms, git %s ms, qmsd − git median %+.2f "
+                    "ms, p99 %+.2f ms (n=%d)" % (
+                        label, f2(p_["qmsd_median"]), f2(p_["git_median"]),
+                        p_["diff_median"], p_["diff_p99"], p_["n"])
+                    for label, p_ in prs))
+        body.append(
+            "\nTimes in ms, per call, as the client saw them (samples taken "
+            "in 4 rounds, every side in turn). Floors of "
+            "the clients: spawn.c spawns `/bin/true` in %s ms (median; "
+            "node's `child_process.spawn` takes %s ms, which is why plain "
+            "git is spawned by spawn.c), and an MCP `ping` to qmsd over "
+            "keep-alive takes %s ms (median, p99 %s ms) from loadgen.mjs: "
+            "that is qmsd's HTTP and JSON-RPC cost plus the client's.\n"
+            % (f2(g["spawn_true"]["median"]),
+               f2(g["node_spawn_true"]["median"]),
+               f3(g["http_ping"]["median"]), f3(g["http_ping"]["p99"])))
+        if "git.png" in made:
+            body.append("\n![git latency](plots/git.png)\n")
+
+    # ------------------------------------------------------------ 2. proto
+    p = res.get("protocol")
+    if p:
+        body.append("\n## 2. Protocol cost\n")
+        body.append(
+            "Requests per second of one JSON-RPC message, `wrk -t1 -c%d "
+            "-d%ds` with keep-alive (tests/bench/post.lua), every answer "
+            "checked to be a 2xx (a first one by hand for a `result`). "
+            "qmsd: `/git/mcp` (stateless; every request carries the "
+            "bearer token). server-everything (`streamableHttp`, "
+            "`PORT=...`) and cyanheads are stateful: `tools/list` and "
+            "`ping` go to one initialized session (`Mcp-Session-Id`), "
+            "and every `initialize` makes a new session (they keep it).\n"
+            % (p["connections"], p["seconds"]))
+        rows = []
+        for method, r in ordered(p["rows"], ["initialize", "tools/list",
+                                             "ping"]):
+            q, ev, cy = r["qmsd"], r["everything"], r["cyanheads"]
+            ratio = q["rps"] / ev["rps"]
+            goal = method in ("initialize", "tools/list")
+            rows.append((
+                "`%s`" % method, "%.0f" % q["rps"], f3(q["p50_us"] / 1e3),
+                f3(q["p99_us"] / 1e3), "%.0f" % ev["rps"],
+                f2(ev["p50_us"] / 1e3), f2(ev["p99_us"] / 1e3),
+                "%.0f" % cy["rps"], "%.0f×" % ratio,
+                "%.0f×" % (q["rps"] / cy["rps"]),
+                "%d / %d / %d" % (q["answer_bytes"], ev["answer_bytes"],
+                                  cy["answer_bytes"]),
+                met(ratio >= GOAL_PROTO) if goal else "(no goal)"))
+            if goal:
+                summary.append((
+                    "2", "`%s` requests/s, keep-alive" % method,
+                    "%.0f/s" % q["rps"], "server-everything %.0f/s" %
+                    ev["rps"], "%.0f×" % ratio, "≥ %g×" % GOAL_PROTO,
+                    ratio >= GOAL_PROTO))
+        body.append(table([
+            "method", "qmsd req/s", "qmsd p50 ms", "qmsd p99 ms",
+            "everything req/s", "everything p50 ms", "everything p99 ms",
+            "cyanheads req/s", "qmsd / everything", "qmsd / cyanheads",
+            "answer bytes (qmsd / everything / cyanheads)", "goal ≥ 5×"],
+            rows))
+        if "protocol.png" in made:
+            body.append("\n![requests per second](plots/protocol.png)\n")
+
+    # ------------------------------------------------------------ 3. memory
+    mm = res.get("memory")
+    if mm:
+        load = peak_load(res)
+        idle, anon = mm["idle"], mm.get("idle_anon", {})
+        body.append("\n## 3. Memory\n")
+        body.append(
+            "VmRSS from /proc/PID/status: idle is after start-up (qmsd's "
+            "child ready, the peers listening, before any request); under "
+            "load is the peak of samples every 20 ms while that process "
+            "served the benchmarks above (qmsd: git, protocol and gateway; "
+            "cyanheads: git and protocol; server-everything: protocol, "
+            "where it keeps every session that an `initialize` made; "
+            "qmsd's child: gateway). "
+            "For qmsd, the supervised child (here server-everything, a "
+            "node process, in place of the QMS MCP server) is counted "
+            "apart; git processes are nobody's. RssAnon is the part "
+            "that is the process's own (heap, stacks), the rest being "
+            "pages of mapped files (program and libraries).\n")
+        rows = []
+        for k, name in (("qmsd", "qmsd"), ("child", "qmsd's child "
+                        "(server-everything)"), ("cyanheads", "cyanheads"),
+                        ("everything", "server-everything")):
+            rows.append((name, mib(idle.get(k)), mib(anon.get(k)),
+                         mib(load.get(k)), mib(mm.get("hwm", {}).get(k))))
+        body.append(table(["process", "idle VmRSS", "idle RssAnon",
+                           "peak VmRSS under load", "VmHWM at the end"],
+                          rows))
+        rows = []
+        for peer, name in (("cyanheads", "cyanheads"),
+                           ("everything", "server-everything")):
+            for when, a, b in (("idle", idle.get("qmsd"), idle.get(peer)),
+                               ("under load", load.get("qmsd"),
+                                load.get(peer))):
+                if not a or not b:
+                    continue
+                ratio = a / b
+                rows.append((name, when, mib(a), mib(b), "%.3f" % ratio,
+                             met(ratio <= GOAL_MEM)))
+                summary.append((
+                    "3", "resident size %s, vs %s" % (when, name), mib(a),
+                    mib(b), "%.3f" % ratio, "≤ %g" % GOAL_MEM,
+                    ratio <= GOAL_MEM))
+            a, b = anon.get("qmsd"), anon.get(peer)
+            if a and b:
+                rows.append((name, "idle, RssAnon only", mib(a), mib(b),
+                             "%.3f" % (a / b), "(no goal)"))
+        body.append("\n")
+        body.append(table(["peer", "when", "qmsd", "peer", "qmsd / peer",
+                           "goal ≤ 0.1"], rows))
+        sm = mm.get("qmsd_smaps")
+        if sm:
+            body.append(
+                "\nWhere qmsd's resident pages are (its /proc/PID/smaps "
+                "after the run, per mapping; the largest %d): %s in all, "
+                "%s of them pages of mapped files, from %d shared "
+                "libraries and the program.\n\n" % (
+                    len(sm["top"]), mib(sm["total_kib"]),
+                    mib(sm["file_kib"]), sm["libraries"]))
+            body.append(table(["mapping", "resident"], [
+                ("`%s`" % k, "%d KiB" % v) for k, v in sm["top"]]))
+        if "memory.png" in made:
+            body.append("\n![resident size](plots/memory.png)\n")
+
+    # ------------------------------------------------------------ 4/5.
+    c = res.get("control")
+    if c:
+        body.append("\n## 4. qmsctl status vs docker inspect, "
+                    "5. qmsctl exec vs docker exec\n")
+        body.append(
+            "Each command run one at a time by spawn.c (posix_spawn, output "
+            "read from a pipe), with the agent's container running "
+            "(`network = host`). `qmsctl status` is the whole health check "
+            "(every component, the agent's row included), `docker "
+            "inspect CONTAINER` one container's JSON. `qmsctl exec %s -- "
+            "%s` brings the agent up if needed (it is up) and runs the "
+            "command through qmsd's exec broker; the peer is `%s %s`, "
+            "the same user and directory without qmsd. Spawning "
+            "`/bin/true` the same way takes %s ms (median), and `qmsctl` "
+            "that finds no socket, i.e. starting qmsctl alone, %s ms; "
+            "qmsctl loads %d shared libraries.\n" % (
+                "AGENT", c["exec_command"], c["docker_exec_argv"],
+                c["exec_command"], f2(c["spawn_true"]["median"]),
+                f2(c["qmsctl start"]["median"]), c["qmsctl_libraries"]))
+        rows = []
+        for a, b, goal, num, what in (
+                ("qmsctl status", "docker inspect", GOAL_STATUS, "4",
+                 "qmsctl status vs docker inspect"),
+                ("qmsctl exec", "docker exec", GOAL_EXEC, "5",
+                 "qmsctl exec vs docker exec")):
+            ratio = c[a]["median"] / c[b]["median"]
+            rows.append((a, f2(c[a]["median"]), f2(c[a]["p99"]), b,
+                         f2(c[b]["median"]), f2(c[b]["p99"]),
+                         "%.3f" % ratio, "%.3f" % (c[a]["p99"] /
+                                                   c[b]["p99"]),
+                         "%d / %d" % (c[a]["n"], c[b]["n"]),
+                         "≤ %g: %s" % (goal, met(ratio <= goal))))
+            summary.append((num, what + ", median", f2(c[a]["median"],
+                                                        " ms"),
+                            f2(c[b]["median"], " ms"), "%.3f" % ratio,
+                            "≤ %g" % goal, ratio <= goal))
+        body.append(table(["qmsd", "median ms", "p99 ms", "peer",
+                           "median ms", "p99 ms", "ratio of medians",
+                           "ratio of p99", "n", "goal"], rows))
+        if "engine API exec" in c:
+            e = c["engine API exec"]
+            body.append(
+                "\nThe floor of both exec paths: the same exec through the "
+                "Docker Engine API alone, from the benchmark's own process "
+                "(`POST /containers/ID/exec`, `POST /exec/ID/start` "
+                "upgraded and read to its end, `GET /exec/ID/json`), no "
+                "program started on the host: median %s ms, p99 %s ms. "
+                "Half of `docker exec` is %s ms%s.\n" % (
+                    f2(e["median"]), f2(e["p99"]),
+                    f2(c["docker exec"]["median"] / 2),
+                    ", less than what dockerd itself takes for the exec, "
+                    "so no client of dockerd can meet that goal here"
+                    if e["median"] > c["docker exec"]["median"] / 2 else ""))
+        if "qmsctl status --json" in c:
+            body.append("\n`qmsctl status --json`: median %s ms, p99 %s "
+                        "ms.\n" % (f2(c["qmsctl status --json"]["median"]),
+                                   f2(c["qmsctl status --json"]["p99"])))
+        if "control.png" in made:
+            body.append("\n![qmsctl vs docker](plots/control.png)\n")
+
+    # ------------------------------------------------------------ 6.
+    s = res.get("session")
+    if s:
+        body.append("\n## 6. Cold session, and crash to ready\n")
+        body.append(
+            "`qmsctl session bench` in a terminal of its own (a pty; "
+            "`command = sh`, so the prompt is a shell's), timed from the "
+            "exec of qmsctl. **Cold**: the child stopped (`qmsctl stop "
+            "qms-mcp`) and the agent's container removed (`docker rm -f`), "
+            "qmsd itself running. **Warm**: both up. The steps are the "
+            "lines qmsctl prints (qmsd's own times); then tmux's status "
+            "line on the terminal, then the answer to a command typed "
+            "into the shell (`echo READY-...`): the prompt works.\n")
+        rows = []
+        for kind in ("cold", "warm"):
+            runs = s.get(kind) or []
+            if not runs:
+                continue
+
+            def col(key, i):
+                xs = [r[key][i] for r in runs if key in r and
+                      r[key][i] is not None]
+                return (statistics.median(xs), max(xs)) if xs else (None,
+                                                                    None)
+            cells = [kind, str(len(runs))]
+            for key in ("qms-mcp", "agent", "attached"):
+                med, mx = col(key, 0)
+                cells.append("%s (max %s)" % (f2(med), f2(mx)))
+            for key in ("tmux", "prompt"):
+                med, mx = col(key, 1)
+                cells.append("%s (max %s)" % (f2(med), f2(mx)))
+            rows.append(cells)
+        body.append(table(["session", "n", "qms-mcp ready (step), s",
+                           "container running (step), s",
+                           "attached (in all), s",
+                           "tmux drawn (from the start), s",
+                           "shell answers (from the start), s"], rows))
+        body.append("\nThe first three columns are qmsd's own times as "
+                    "qmsctl prints them (each step's duration, then the "
+                    "total); the last two are the benchmark's clock from "
+                    "the exec of qmsctl, medians and maxima.\n")
+        cold = s.get("cold") or []
+        if cold:
+            tot = statistics.median(r["prompt"][1] for r in cold)
+            summary.append(("6", "cold `qmsctl session` to a working "
+                            "prompt, median", f2(tot, " s"), "-", "-",
+                            "(none)", None))
+        cr = s.get("crash") or []
+        if cr:
+            rs = [x["respawned"] for x in cr if x["respawned"] is not None]
+            rd = [x["ready"] for x in cr]
+            ca = s.get("child_alone") or []
+            body.append(
+                "\nCrash to ready: `kill -9` of the supervised child "
+                "(server-everything), then qmsd's status polled every "
+                "2 ms over the control socket. qmsd waits `backoff-min` "
+                "(100 ms, the default) before starting it again "
+                "(`stable-after = 1s` in this configuration, so that "
+                "every kill meets the first delay, not a doubled one), "
+                "then probes it with an MCP `initialize` every 100 ms "
+                "until it answers.\n\n")
+            body.append(table(["", "n", "median s", "max s"], [
+                ("new child running (new pid)", len(rs),
+                 f3(statistics.median(rs)) if rs else "-",
+                 f3(max(rs)) if rs else "-"),
+                ("child ready again", len(rd), f3(statistics.median(rd)),
+                 f3(max(rd))),
+                ("the same child started by hand, to its first answer "
+                 "(polled every 5 ms)", len(ca),
+                 f3(statistics.median(ca)) if ca else "-",
+                 f3(max(ca)) if ca else "-"),
+            ]))
+            summary.append(("6", "crash (kill -9) to child ready, median",
+                            f2(statistics.median(rd), " s"),
+                            "child alone %s" % (f2(statistics.median(ca),
+                                                   " s") if ca else "-"),
+                            "-", "(none)", None))
+        if "session.png" in made:
+            body.append("\n![session steps](plots/session.png)\n")
+
+    # ------------------------------------------------------------ 7.
+    gw = res.get("gateway")
+    if gw:
+        body.append("\n## 7. The gateway\n")
+        body.append(
+            "`tools/call` of server-everything's `echo` tool (`{\"message\":"
+            " \"hello\"}`) at `/qms/mcp` through qmsd, and at the same "
+            "child's own URL directly, with loadgen.mjs (keep-alive; each "
+            "worker initializes its own session first, through the same "
+            "path). Runs alternate direct, gateway, gateway, direct; the "
+            "answer is SSE from the child, relayed as it comes.\n")
+        rows = []
+        for c_, r in gw.items():
+            d_, q_ = r["direct"], r["gateway"]
+            add_m = q_["median"] - d_["median"]
+            add_p = q_["p99"] - d_["p99"]
+            rows.append((c_, f3(d_["median"]), f3(d_["p99"]),
+                         f3(q_["median"]), f3(q_["p99"]),
+                         "%+.3f" % add_m, "%+.3f" % add_p,
+                         "%d / %d" % (d_["n"], q_["n"]),
+                         met(add_m < GOAL_GW_MS)))
+            summary.append(("7", "gateway's added latency, c=%s, median "
+                            "(p99)" % c_, "%+.3f ms (%+.3f ms)" % (add_m,
+                                                                  add_p),
+                            "child directly %s ms" % f3(d_["median"]),
+                            "-", "< %g ms" % GOAL_GW_MS,
+                            add_m < GOAL_GW_MS))
+        body.append(table(["c", "direct median ms", "direct p99 ms",
+                           "gateway median ms", "gateway p99 ms",
+                           "added, median ms", "added, p99 ms", "n",
+                           "goal < 1 ms"], rows))
+        if "gateway.png" in made:
+            body.append("\n![gateway latency](plots/gateway.png)\n")
+
+    # ------------------------------------------------------------ summary
+    srows = []
+    for num, what, q, peer, ratio, goal, ok in summary:
+        srows.append((num, what, q, peer, ratio, goal,
+                      "-" if ok is None else met(ok)))
+    missed = [x for x in summary if x[6] is False]
+    text = "\n".join(head)
+    text += "\n## Summary\n\n"
+    text += table(["#", "measure", "qmsd", "peer", "difference or ratio",
+                   "goal", "result"], srows)
+    text += ("\n%d goals met, %d missed.%s\n" % (
+        len([x for x in summary if x[6]]), len(missed),
+        " Where a goal is missed, [Missed goals](#missed-goals) says why, "
+        "with the profile." if missed else ""))
+    if not made:
+        text += "\n(No plots: matplotlib is missing; run.sh installs " \
+                "python3-matplotlib.)\n"
+    text += "\n" + "\n".join(body)
+    text += "\n## Missed goals\n\n"
+    analysis = os.path.join(HERE, "analysis.md")
+    if missed:
+        text += "Missed in this run: %s.\n\n" % "; ".join(
+            "%s (%s)" % (x[1], x[4]) for x in missed)
+    else:
+        text += "None in this run.\n\n"
+    if os.path.exists(analysis):
+        with open(analysis) as f:
+            text += f.read()
+    with open(os.path.join(out, "RESULTS.md"), "w") as f:
+        f.write(text)
+
+
+if __name__ == "__main__":
+    src = sys.argv[1] if len(sys.argv) > 1 else os.path.join(
+        HERE, "results.json")
+    out = sys.argv[2] if len(sys.argv) > 2 else HERE
+    with open(src) as f:
+        write(json.load(f), out)
