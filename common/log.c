@@ -7,7 +7,6 @@
 #include <string.h>
 #include <unistd.h>
 
-
 #include "log.h"
 
 static const char *log_progname = "qmsd";

@@ -974,7 +974,7 @@ http_set_bridge(const char *ip, const char *why)
 
 	changed = strcmp(h_bridge, ip != NULL ? ip : "") != 0;
 	snprintf(h_bridge, sizeof(h_bridge), "%s", ip != NULL ? ip : "");
-	if (ip == NULL && strcmp(h_bridge_why, why) != 0) {
+	if (ip == NULL && why != NULL && strcmp(h_bridge_why, why) != 0) {
 		/* No address, for a new reason: say it once, if it matters. */
 		snprintf(h_bridge_why, sizeof(h_bridge_why), "%s", why);
 		for (i = 0; i < nlisteners; i++)
