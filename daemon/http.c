@@ -34,7 +34,7 @@ struct listener {
 	struct MHD_Daemon	*mhd;
 	struct event		*ev;		/* MHD's epoll descriptor */
 	struct event		*timer;		/* MHD's own timeouts */
-	char			 error[200];
+	char			 error[300];
 };
 
 struct route {
@@ -772,6 +772,16 @@ reap_draining(void)
 	}
 }
 
+/* A docker-bridge:PORT listener. */
+static int
+is_bridge(const struct listener *l)
+{
+	char	host[64];
+
+	return (listen_parse(l->spec, host, sizeof(host), NULL) == 0 &&
+	    strcmp(host, "docker-bridge") == 0);
+}
+
 static int
 listener_open(struct listener *l)
 {
@@ -791,9 +801,10 @@ listener_open(struct listener *l)
 	}
 	if (strcmp(host, "docker-bridge") == 0) {
 		if (h_bridge[0] == '\0') {
-			snprintf(l->error, sizeof(l->error), "%.79s: %.79s",
-			    l->spec, h_bridge_why[0] != '\0' ? h_bridge_why :
-			    "waits for Docker");
+			/* Empty until Docker has answered: see publish(). */
+			if (h_bridge_why[0] != '\0')
+				snprintf(l->error, sizeof(l->error), "%s: %s",
+				    l->spec, h_bridge_why);
 			return (-1);
 		}
 		snprintf(host, sizeof(host), "%s", h_bridge);
@@ -851,27 +862,17 @@ append(char *buf, size_t size, const char *sep, const char *s)
 static void
 publish(void)
 {
-	char	 up[200] = "", down[600] = "", wait[200] = "", host[64];
-	char	 why[300];
+	char	 up[200] = "", down[600] = "", wait[200] = "";
 	size_t	 i;
 
 	for (i = 0; i < nlisteners; i++) {
 		if (listeners[i]->mhd != NULL)
 			append(up, sizeof(up), ", ", listeners[i]->spec);
-		else if (h_bridge[0] == '\0' && listen_parse(listeners[i]->spec,
-		    host, sizeof(host), NULL) == 0 &&
-		    strcmp(host, "docker-bridge") == 0) {
-			if (h_bridge_why[0] == '\0')
-				/* Waits for Docker, whose own row says why. */
-				append(wait, sizeof(wait), ", ",
-				    listeners[i]->spec);
-			else {
-				/* Docker answered, without an address. */
-				snprintf(why, sizeof(why), "%s: %s",
-				    listeners[i]->spec, h_bridge_why);
-				append(down, sizeof(down), "; ", why);
-			}
-		} else
+		else if (listeners[i]->error[0] == '\0')
+			/* docker-bridge before Docker answered: its row says
+			 * why Docker is not there. */
+			append(wait, sizeof(wait), ", ", listeners[i]->spec);
+		else
 			append(down, sizeof(down), "; ", listeners[i]->error);
 	}
 	if (down[0] == '\0' && up[0] != '\0')
@@ -968,35 +969,31 @@ http_configure(const struct config *conf)
 void
 http_set_bridge(const char *ip, const char *why)
 {
-	char	 host[64];
 	size_t	 i;
 	int	 changed;
 
 	changed = strcmp(h_bridge, ip != NULL ? ip : "") != 0;
 	snprintf(h_bridge, sizeof(h_bridge), "%s", ip != NULL ? ip : "");
-	if (ip == NULL && why != NULL && strcmp(h_bridge_why, why) != 0) {
+	if (ip != NULL)
+		h_bridge_why[0] = '\0';
+	else if (why != NULL && strcmp(h_bridge_why, why) != 0) {
 		/* No address, for a new reason: say it once, if it matters. */
 		snprintf(h_bridge_why, sizeof(h_bridge_why), "%s", why);
 		for (i = 0; i < nlisteners; i++)
-			if (listen_parse(listeners[i]->spec, host,
-			    sizeof(host), NULL) == 0 &&
-			    strcmp(host, "docker-bridge") == 0)
+			if (is_bridge(listeners[i]))
 				break;
-		if (i < nlisteners) {
+		if (i < nlisteners)
 			log_warnx("http: docker-bridge: %s", h_bridge_why);
-			publish();
-		}
-	} else if (ip != NULL)
-		h_bridge_why[0] = '\0';
+		changed = 1;	/* its listeners' errors change */
+	}
 	if (!changed)
 		return;
 	if (ip != NULL)
 		log_info("http: docker-bridge is %s", ip);
 	for (i = 0; i < nlisteners; i++) {
-		if (listen_parse(listeners[i]->spec, host, sizeof(host),
-		    NULL) == -1 || strcmp(host, "docker-bridge") != 0)
+		if (!is_bridge(listeners[i]))
 			continue;
-		/* Moved: the old address goes, the new one is opened. */
+	/* Moved: the old address goes, the new one is opened. */
 		if (listeners[i]->mhd != NULL) {
 			struct listener *n = xcalloc(1, sizeof(*n));
 

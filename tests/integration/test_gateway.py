@@ -375,6 +375,24 @@ def test_docker_bridge_network_missing():
         d.close()
 
 
+def test_docker_bridge_waits_for_docker():
+    """No Docker at all: the docker-bridge address only waits; the docker
+    row says why, and http stays ready on its other address."""
+    tmp = tempfile.mkdtemp(prefix="qmsd-nodocker.")
+    port, bport = free_port(), free_port()
+    d = Daemon(config="[http]\nlisten = 127.0.0.1:%d docker-bridge:%d\n"
+               % (port, bport), env={"DOCKER_HOST": "unix://%s/none.sock"
+                                     % tmp})
+    try:
+        row = wait_state(d, "http", "ready")
+        eq(row["detail"], "listening on 127.0.0.1:%d; docker-bridge:%d "
+           "waits for Docker's bridge" % (port, bport), "detail")
+        eq(row["health"], "ok", "health")
+    finally:
+        d.close()
+        os.rmdir(tmp)
+
+
 def test_claude_in_container_connects():
     """The real Claude Code in the agent's container, with the real
     server-everything as the child: both servers connect."""
