@@ -127,7 +127,7 @@ child_fail(int fd, int step)
 struct spawn_plan {
 	const struct proc_spec	*spec;
 	char			**paths;	/* where argv[0] may be */
-	gid_t			*groups;
+	const gid_t		*groups;
 	int			 ngroups;	/* -1: no change of user */
 	int			 devnull, out, errout, failfd;
 	pid_t			 parent;
@@ -308,6 +308,45 @@ pidfd_open(pid_t pid)
 }
 
 /*
+ * The run-as user's groups, as initgroups would set them: looked up once
+ * (the group database may be a network service, and this is the loop),
+ * again when the user changes or after proc_forget_groups() at a reload.
+ */
+static char	*groups_user;
+static gid_t	 groups_gid, *groups_list;
+static int	 groups_n;
+
+static int
+user_groups(const char *user, gid_t gid, const gid_t **list)
+{
+	if (groups_user == NULL || strcmp(groups_user, user) != 0 ||
+	    groups_gid != gid) {
+		proc_forget_groups();
+		/* On -1, groups_n says how many there are. */
+		groups_n = 32;
+		do {
+			free(groups_list);
+			groups_list = xcalloc((size_t)groups_n + 1,
+			    sizeof(*groups_list));
+		} while (getgrouplist(user, gid, groups_list,
+		    &groups_n) == -1);
+		groups_user = xstrdup(user);
+		groups_gid = gid;
+	}
+	*list = groups_list;
+	return (groups_n);
+}
+
+void
+proc_forget_groups(void)
+{
+	free(groups_user);
+	free(groups_list);
+	groups_user = NULL;
+	groups_list = NULL;
+}
+
+/*
  * vfork: the child borrows qmsd's memory instead of copying its page
  * tables, and qmsd resumes once it has exec'd or failed, so the error
  * pipe is ready to read at once.  fork() cost 0.8 ms of qmsd's time per
@@ -331,16 +370,8 @@ proc_spawn(struct event_base *base, const struct proc_spec *spec,
 	sp.paths = program_paths(spec->argv[0], spec->env);
 	sp.parent = getpid();
 	sp.ngroups = -1;
-	if (geteuid() == 0 && (spec->uid != 0 || spec->gid != 0)) {
-		/* initgroups' list; on -1, ngroups says how many there are. */
-		sp.ngroups = 32;
-		do {
-			free(sp.groups);
-			sp.groups = xcalloc((size_t)sp.ngroups + 1,
-			    sizeof(*sp.groups));
-		} while (getgrouplist(spec->user, spec->gid, sp.groups,
-		    &sp.ngroups) == -1);
-	}
+	if (geteuid() == 0 && (spec->uid != 0 || spec->gid != 0))
+		sp.ngroups = user_groups(spec->user, spec->gid, &sp.groups);
 	devnull = -1;
 	if ((devnull = open("/dev/null", O_RDONLY | O_CLOEXEC)) == -1) {
 		snprintf(err, errlen, "/dev/null: %s", strerror(errno));
@@ -388,7 +419,6 @@ proc_spawn(struct event_base *base, const struct proc_spec *spec,
 		goto fail;
 	}
 	argv_free(sp.paths);
-	free(sp.groups);
 
 	p = xcalloc(1, sizeof(*p));
 	p->pid = pid;
@@ -415,7 +445,6 @@ proc_spawn(struct event_base *base, const struct proc_spec *spec,
 
 fail:
 	argv_free(sp.paths);
-	free(sp.groups);
 	if (devnull != -1)
 		close(devnull);
 	for (n = 0; n < 2; n++) {

@@ -39,6 +39,8 @@ pid_t		 proc_pid(const struct proc *);
 int		 proc_kill(struct proc *, int sig);
 /* Stop watching; the child, if still running, is killed with its group. */
 void		 proc_free(struct proc *);
+/* Look the run-as user's groups up again at the next spawn (a reload). */
+void		 proc_forget_groups(void);
 
 /*
  * The environment for a child: qmsd's own, less what belongs to qmsd alone

@@ -24,6 +24,7 @@
 #include "http.h"
 #include "log.h"
 #include "notify.h"
+#include "process.h"
 #include "proto.h"
 #include "probe.h"
 #include "qmsd.h"
@@ -101,6 +102,7 @@ qmsd_reload(char *err, size_t errlen)
 	config_free(qmsd.conf);
 	qmsd.conf = c;
 	apply_log_level(c);
+	proc_forget_groups();
 	supervisor_configure(qms_mcp, c);
 	gateway_configure();
 	git_tool_configure(c);

@@ -239,6 +239,47 @@ def test_runs_as_run_as_user():
         d.close()
 
 
+def proc_groups(pid):
+    with open("/proc/%d/status" % pid) as f:
+        for l in f:
+            if l.startswith("Groups:"):
+                return sorted(int(g) for g in l.split()[1:])
+    return []
+
+
+def test_groups_of_run_as_and_reload():
+    """The child has the run-as user's groups, as initgroups gives them;
+    qmsd looks them up once, and again at a reload."""
+    import secrets
+    group = "qmsdt" + secrets.token_hex(3)
+    subprocess.run(["groupadd", group], check=True)
+    d = None
+    try:
+        d = Daemon(config="[qmsd]\nrun-as = nobody\n" +
+                   command_conf("sleep 1000"))
+        pid = wait_state(d, "qms-mcp", "starting")["pid"]
+        eq(proc_groups(pid), sorted(os.getgrouplist("nobody", 65534)),
+           "nobody's groups")
+        subprocess.run(["gpasswd", "-a", "nobody", group], check=True,
+                       stdout=subprocess.DEVNULL)
+        gid = int(subprocess.run(["getent", "group", group],
+                                 capture_output=True, text=True,
+                                 check=True).stdout.split(":")[2])
+        rc, out, err = d.ctl("reload")
+        eq(rc, 0, "reload: " + err)
+        rc, out, err = d.ctl("restart", "qms-mcp")
+        eq(rc, 0, "restart: " + err)
+        pid = wait_state(d, "qms-mcp", "starting",
+                         cond=lambda r: r["pid"] not in (None, pid))["pid"]
+        if gid not in proc_groups(pid):
+            raise AssertionError("the new group after a reload: %s" %
+                                 proc_groups(pid))
+    finally:
+        if d is not None:
+            d.close()
+        subprocess.run(["groupdel", group])
+
+
 def test_no_zombies_after_100_restarts():
     d = Daemon(config=command_conf(
         "/bin/true", "backoff-min = 1ms\nbackoff-max = 1ms\n"))
