@@ -198,6 +198,14 @@ def test_child_environment_and_descriptors():
                watchdog_usec=10000000)
     try:
         pid = wait_state(d, "qms-mcp", "starting")["pid"]
+        # Once sleep sleeps: before, the dynamic loader may still hold a
+        # library open (a descriptor of the child's own, not one leaked).
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline:
+            with open("/proc/%d/syscall" % pid) as f:
+                if f.read().split()[0] in ("35", "230"):
+                    break
+            time.sleep(0.01)
         fds = sorted(int(x) for x in os.listdir("/proc/%d/fd" % pid))
         eq(fds, [0, 1, 2], "descriptors the child holds")
         eq(os.readlink("/proc/%d/fd/0" % pid), "/dev/null", "stdin")
