@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "qmsctl.h"
+#include "util.h"
 
 extern const struct cmd_entry cmd_down_entry;
 extern const struct cmd_entry cmd_exec_entry;
@@ -125,16 +126,16 @@ find_command(const char *name)
 static const char *
 default_socket(void)
 {
-	static char	 buf[4096];
-	const char	*rt = getenv("XDG_RUNTIME_DIR");
+	char		*user;
 	struct stat	 st;
 
-	if (geteuid() != 0 && rt != NULL && rt[0] == '/') {
-		snprintf(buf, sizeof(buf), "%s/qmsd/qmsd.sock", rt);
-		if (stat(buf, &st) == 0 && S_ISSOCK(st.st_mode))
-			return (buf);
+	/* Kept for the process's life, as the path it names is. */
+	if ((user = default_user_socket()) != NULL) {
+		if (stat(user, &st) == 0 && S_ISSOCK(st.st_mode))
+			return (user);
+		free(user);
 	}
-	return ("/run/qmsd/qmsd.sock");
+	return (QMSD_SYSTEM_SOCKET);
 }
 
 int

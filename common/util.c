@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "argv.h"
 #include "log.h"
@@ -199,4 +200,16 @@ xargv_copy(char *const *v)
 	if ((c = argv_copy(v)) == NULL)
 		fatal("argv_copy");
 	return (c);
+}
+
+char *
+default_user_socket(void)
+{
+	const char	*rt = getenv("XDG_RUNTIME_DIR");
+	char		*s;
+
+	if (geteuid() == 0 || rt == NULL || rt[0] != '/')
+		return (NULL);
+	xasprintf(&s, "%s/qmsd/qmsd.sock", rt);
+	return (s);
 }

@@ -29,6 +29,14 @@ int	 xasprintf(char **, const char *, ...)
 /* argv_copy, or exit for want of memory. */
 char	**xargv_copy(char *const *);
 
+/*
+ * Where the control socket is by default: a qmsd of the user's own, under
+ * $XDG_RUNTIME_DIR (not for root), else the system's.  The user's path, or
+ * NULL where there is none; free it.
+ */
+#define QMSD_SYSTEM_SOCKET	"/run/qmsd/qmsd.sock"
+char	*default_user_socket(void);
+
 /* mkdir -p with a mode for the components it creates. */
 int	 mkdir_p(const char *, unsigned int mode);
 

@@ -563,15 +563,20 @@ set_value(struct parse *p, void *base, const struct key *k, const char *v)
 		free(*sp);
 		*sp = xstrdup(real);
 		return (0);
-	case KEY_USER:
-		free(p->conf->run_as);
-		p->conf->run_as = NULL;
-		if (lookup_user(v, &p->conf->run_as, &p->conf->run_as_uid,
-		    &p->conf->run_as_gid) == -1) {
+	case KEY_USER: {
+		char	*name;
+		uid_t	 uid;
+		gid_t	 gid;
+
+		/* The name here; its uid and gid once the file is read. */
+		if (lookup_user(v, &name, &uid, &gid) == -1) {
 			parse_error(p, "%s: no such user: %s", k->name, v);
 			return (-1);
 		}
+		free(*sp);
+		*sp = name;
 		return (0);
+	}
 	case KEY_NAME:
 		if (v[0] == '\0' || strpbrk(v, " \t:/") != NULL) {
 			parse_error(p, "%s: bad name \"%s\"", k->name, v);
@@ -662,8 +667,6 @@ set_value(struct parse *p, void *base, const struct key *k, const char *v)
 			return (-1);
 		}
 		list_append((char ***)field, words);
-		if (field == &p->conf->git.protected_paths)
-			p->conf->git.protected_set = 1;
 		argv_free(words);
 		return (0);
 	case KEY_BOOL:
@@ -726,7 +729,7 @@ set_value(struct parse *p, void *base, const struct key *k, const char *v)
 			    "debug, not \"%s\"", k->name, v);
 			return (-1);
 		}
-		*(enum log_level *)((char *)p->conf + k->offset) = lvl;
+		*(enum log_level *)field = lvl;
 		return (0);
 	}
 	return (-1);
@@ -777,13 +780,10 @@ handler(void *arg, const char *section, const char *name, const char *value)
 char *
 config_default_socket(void)
 {
-	const char	*rt;
-	char		*s;
+	char	*s;
 
-	if (geteuid() == 0 || (rt = getenv("XDG_RUNTIME_DIR")) == NULL ||
-	    rt[0] != '/')
-		return (xstrdup("/run/qmsd/qmsd.sock"));
-	xasprintf(&s, "%s/qmsd/qmsd.sock", rt);
+	if ((s = default_user_socket()) == NULL)
+		s = xstrdup(QMSD_SYSTEM_SOCKET);
 	return (s);
 }
 
@@ -854,6 +854,7 @@ fill_defaults(struct config *c, char *err, size_t errlen)
 	char		 cwd[PATH_MAX];
 	struct stat	 st;
 	struct group	*gr;
+	struct passwd	*pw;
 	char		 uid[32];
 	size_t		 i;
 
@@ -889,6 +890,12 @@ fill_defaults(struct config *c, char *err, size_t errlen)
 			    c->project_root, uid);
 			return (-1);
 		}
+	} else if ((pw = getpwnam(c->run_as)) != NULL) {
+		c->run_as_uid = pw->pw_uid;
+		c->run_as_gid = pw->pw_gid;
+	} else {
+		snprintf(err, errlen, "run-as: no such user: %s", c->run_as);
+		return (-1);
 	}
 	if (c->socket == NULL)
 		c->socket = config_default_socket();
@@ -1074,6 +1081,8 @@ validate(struct parse *p)
 	size_t	i;
 	int	a, b;
 
+	/* Even to nothing: then no path is protected. */
+	p->conf->git.protected_set = key_line(p, "git", "protected-paths") != 0;
 	for (i = 0; i < nitems(floors); i++) {
 		if (*(const uint64_t *)((const char *)q + floors[i].offset) <
 		    floors[i].min) {
