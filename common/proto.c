@@ -108,7 +108,7 @@ proto_request_free(struct proto_request *req)
 
 /* Print compactly and append the newline that ends a message. */
 static char *
-finish(cJSON *msg)
+proto_finish(cJSON *msg)
 {
 	char	*s, *line = NULL;
 
@@ -148,7 +148,7 @@ proto_encode_result(const cJSON *id, cJSON *result)
 	if (result == NULL)
 		result = cJSON_CreateObject();
 	cJSON_AddItemToObject(msg, "result", result);
-	return (finish(msg));
+	return (proto_finish(msg));
 }
 
 char *
@@ -161,11 +161,12 @@ proto_encode_error(const cJSON *id, int code, const char *message)
 	e = cJSON_AddObjectToObject(msg, "error");
 	cJSON_AddNumberToObject(e, "code", code);
 	cJSON_AddStringToObject(e, "message", message);
-	return (finish(msg));
+	return (proto_finish(msg));
 }
 
-char *
-proto_encode_request(long id, const char *method, cJSON *params)
+/* A request, or without an id (has_id 0) a notification. */
+static char *
+encode_call(int has_id, long id, const char *method, cJSON *params)
 {
 	cJSON	*msg;
 
@@ -174,11 +175,24 @@ proto_encode_request(long id, const char *method, cJSON *params)
 		return (NULL);
 	}
 	cJSON_AddStringToObject(msg, "jsonrpc", "2.0");
-	cJSON_AddNumberToObject(msg, "id", (double)id);
+	if (has_id)
+		cJSON_AddNumberToObject(msg, "id", (double)id);
 	cJSON_AddStringToObject(msg, "method", method);
 	if (params != NULL)
 		cJSON_AddItemToObject(msg, "params", params);
-	return (finish(msg));
+	return (proto_finish(msg));
+}
+
+char *
+proto_encode_request(long id, const char *method, cJSON *params)
+{
+	return (encode_call(1, id, method, params));
+}
+
+char *
+proto_encode_notification(const char *method, cJSON *params)
+{
+	return (encode_call(0, 0, method, params));
 }
 
 int

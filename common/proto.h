@@ -43,6 +43,8 @@ void	 proto_request_free(struct proto_request *);
 char	*proto_encode_result(const cJSON *id, cJSON *result);
 char	*proto_encode_error(const cJSON *id, int code, const char *message);
 char	*proto_encode_request(long id, const char *method, cJSON *params);
+/* A message without an id, from qmsd: progress, a log line. */
+char	*proto_encode_notification(const char *method, cJSON *params);
 
 struct proto_response {
 	cJSON		*root;

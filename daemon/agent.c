@@ -10,14 +10,11 @@
 #include <unistd.h>
 
 #include "agent.h"
-#include "bridge.h"
 #include "argv.h"
 #include "component.h"
 #include "config.h"
-#include "control.h"
 #include "docker.h"
 #include "log.h"
-#include "proto.h"
 #include "token.h"
 #include "util.h"
 
@@ -181,22 +178,6 @@ settle(struct agent *a, const char *error)
 	for (i = 0; i < n; i++)
 		a->waiters[i].fn(a->waiters[i].arg, error != NULL ? why : NULL,
 		    a->id);
-}
-
-/* `up` over the control socket: the answer when it is done. */
-static void
-reply_up(void *arg, const char *error, const char *id)
-{
-	struct ctl_req	*r = arg;
-	cJSON		*o;
-
-	if (error != NULL) {
-		ctl_error(r, PROTO_FAILED, "%s", error);
-		return;
-	}
-	o = cJSON_CreateObject();
-	cJSON_AddStringToObject(o, "container", id);
-	ctl_reply(r, o);
 }
 
 static void
@@ -1143,18 +1124,6 @@ agent_bring_up(const char *name, int force, agent_up_done fn, void *arg,
 	return (0);
 }
 
-void
-agent_up(struct ctl_req *r, const char *name, int force)
-{
-	struct ctl_req	*later;
-	char		 err[512];
-
-	later = ctl_defer(r);
-	if (agent_bring_up(name, force, reply_up, later, err,
-	    sizeof(err)) == -1)
-		ctl_error(later, PROTO_FAILED, "%s", err);
-}
-
 int
 agent_info(const char *name, char *id, size_t idlen, char ***command,
     char *user, size_t userlen)
@@ -1192,31 +1161,38 @@ down_done(const struct docker_reply *r, void *arg)
 	settle(a, NULL);
 }
 
-void
-agent_down(struct ctl_req *r, const char *name)
+int
+agent_known(const char *name)
+{
+	return (find(name) != NULL);
+}
+
+int
+agent_take_down(const char *name, agent_up_done fn, void *arg, char *err,
+    size_t errlen)
 {
 	struct agent	*a;
 	char		 path[256];
 
 	if ((a = find(name)) == NULL) {
-		ctl_error(r, PROTO_INVALID_PARAMS, "no agent \"%s\"", name);
-		return;
+		snprintf(err, errlen, "no agent \"%s\"", name);
+		return (-1);
 	}
 	if (!docker_ready()) {
-		ctl_error(r, PROTO_FAILED, "docker is unreachable: %s",
+		snprintf(err, errlen, "docker is unreachable: %s",
 		    docker_why());
-		return;
+		return (-1);
 	}
 	evtimer_del(a->timer);
 	if (a->step != STEP_NONE || a->nwaiters > 0) {
 		/* An up under way ends here, and says so. */
 		settle(a, "interrupted by qmsctl down");
 	}
-	a->waiters[a->nwaiters].fn = reply_up;
-	a->waiters[a->nwaiters++].arg = ctl_defer(r);
+	a->waiters[a->nwaiters].fn = fn;
+	a->waiters[a->nwaiters++].arg = arg;
 	if (a->id[0] == '\0') {
 		settle(a, NULL);
-		return;
+		return (0);
 	}
 	a->expect_stop = 1;
 	a->step = STEP_NONE;
@@ -1225,6 +1201,7 @@ agent_down(struct ctl_req *r, const char *name)
 	snprintf(path, sizeof(path), "/containers/%s/stop?t=10", a->id);
 	a->inflight++;
 	docker_request("POST", path, NULL, down_done, a);
+	return (0);
 }
 
 /* ---- events: what happened to a container ---- */
@@ -1440,7 +1417,6 @@ on_docker_ready(void *arg)
 {
 	char	path[256];
 
-	bridge_refresh();
 	snprintf(path, sizeof(path), "/containers/json?all=1&filters=%%7B%%22"
 	    "label%%22%%3A%%5B%%22%s%%22%%5D%%7D", DOCKER_LABEL_AGENT);
 	docker_request("GET", path, NULL, list_done, NULL);
@@ -1597,7 +1573,6 @@ void
 agent_init(struct event_base *base)
 {
 	ag_base = base;
-	docker_init(base);
 	docker_on_event(on_event, NULL);
 	docker_on_ready(on_docker_ready, NULL);
 	docker_on_unreachable(on_docker_unreachable, NULL);
@@ -1612,7 +1587,6 @@ agent_shutdown(void)
 		TAILQ_REMOVE(&agents, a, entry);
 		agent_free(a);
 	}
-	docker_shutdown();
 	free(ag_root);
 	free(ag_state_dir);
 	free(ag_user);

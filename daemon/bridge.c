@@ -64,7 +64,14 @@ bridge_refresh(void)
 }
 
 static void
-on_timer(evutil_socket_t fd, short ev, void *arg)
+bridge_on_timer(evutil_socket_t fd, short ev, void *arg)
+{
+	bridge_refresh();
+}
+
+/* The engine is (again) reachable: ask now. */
+static void
+bridge_on_docker_ready(void *arg)
 {
 	bridge_refresh();
 }
@@ -74,8 +81,9 @@ bridge_init(struct event_base *base)
 {
 	struct timeval	tv = { BRIDGE_RECHECK_S, 0 };
 
-	br_timer = event_new(base, -1, EV_PERSIST, on_timer, NULL);
+	br_timer = event_new(base, -1, EV_PERSIST, bridge_on_timer, NULL);
 	evtimer_add(br_timer, &tv);
+	docker_on_ready(bridge_on_docker_ready, NULL);
 }
 
 void

@@ -11,9 +11,10 @@
 
 struct config;
 
+/* After docker_init: it asks whenever the engine becomes reachable. */
 void	bridge_init(struct event_base *);
 void	bridge_configure(const struct config *);
-/* The engine is (again) reachable: ask now. */
+/* Ask now. */
 void	bridge_refresh(void);
 void	bridge_shutdown(void);
 

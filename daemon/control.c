@@ -16,17 +16,10 @@
 #include <event2/bufferevent.h>
 #include <event2/event.h>
 
-#include "agent.h"
-#include "component.h"
-#include "config.h"
 #include "control.h"
 #include "log.h"
-#include "git-tool.h"
 #include "logring.h"
-#include "token.h"
 #include "proto.h"
-#include "qmsd.h"
-#include "session.h"
 #include "util.h"
 
 /*
@@ -82,44 +75,10 @@ struct ctl_req {
 	TAILQ_ENTRY(ctl_req)	 entry;		/* in its client's list */
 };
 
-struct method {
-	const char	*name;
-	int		 readonly;
-	void		(*fn)(struct ctl_req *, const cJSON *params);
-};
-
-static void	method_version(struct ctl_req *, const cJSON *);
-static void	method_status(struct ctl_req *, const cJSON *);
-static void	method_reload(struct ctl_req *, const cJSON *);
-static void	method_start(struct ctl_req *, const cJSON *);
-static void	method_stop(struct ctl_req *, const cJSON *);
-static void	method_restart(struct ctl_req *, const cJSON *);
-static void	method_logs(struct ctl_req *, const cJSON *);
-static void	method_git_check(struct ctl_req *, const cJSON *);
-static void	method_up(struct ctl_req *, const cJSON *);
-static void	method_down(struct ctl_req *, const cJSON *);
-static void	method_ps(struct ctl_req *, const cJSON *);
-static void	method_mcp_config(struct ctl_req *, const cJSON *);
-
-static const struct method methods[] = {
-	{ "version", 1, method_version },
-	{ "status", 1, method_status },
-	{ "logs", 1, method_logs },
-	{ "git-check", 1, method_git_check },
-	{ "ps", 1, method_ps },
-	{ "up", 0, method_up },
-	{ "down", 0, method_down },
-	{ "session", 0, session_start },
-	{ "exec-resize", 0, session_resize },
-	{ "exec-status", 0, session_status },
-	{ "mcp-config", 0, method_mcp_config },
-	{ "reload", 0, method_reload },
-	{ "start", 0, method_start },
-	{ "stop", 0, method_stop },
-	{ "restart", 0, method_restart },
-};
-
 static struct event_base *ctl_base;
+static const struct ctl_method *ctl_methods;
+static size_t		 ctl_nmethods;
+static struct ctl_auth	 ctl_auth;
 static uint64_t		 ctl_serial;
 static int		 ctl_fd = -1;
 static char		*ctl_path;	/* to unlink at exit; NULL if passed */
@@ -218,23 +177,17 @@ ctl_req_gone(const struct ctl_req *r)
 void
 ctl_notify(struct ctl_req *r, const char *method, cJSON *params)
 {
-	cJSON	*msg;
-	char	*s;
-
 	if (r->client == NULL) {
 		cJSON_Delete(params);
 		return;
 	}
-	msg = cJSON_CreateObject();
-	cJSON_AddStringToObject(msg, "jsonrpc", "2.0");
-	cJSON_AddStringToObject(msg, "method", method);
-	cJSON_AddItemToObject(msg, "params", params);
-	if ((s = cJSON_PrintUnformatted(msg)) != NULL) {
-		bufferevent_write(r->client->bev, s, strlen(s));
-		bufferevent_write(r->client->bev, "\n", 1);
-		free(s);
-	}
-	cJSON_Delete(msg);
+	send_line(r->client, proto_encode_notification(method, params));
+}
+
+const char *
+ctl_req_method(const struct ctl_req *r)
+{
+	return (r->method);
 }
 
 /*
@@ -337,17 +290,17 @@ ctl_req_is_admin(const struct ctl_req *r)
 static int
 peer_is_admin(const struct ctl_client *c)
 {
-	const struct config	*conf = qmsd.conf;
+	const struct ctl_auth	*auth = &ctl_auth;
 	int			 i;
 
-	if (c->uid == 0 || c->uid == conf->run_as_uid)
+	if (c->uid == 0 || c->uid == auth->run_as_uid)
 		return (1);
-	if (!conf->admin_gid_found)
+	if (!auth->admin_gid_found)
 		return (0);
-	if (c->gid == conf->admin_gid)
+	if (c->gid == auth->admin_gid)
 		return (1);
 	for (i = 0; i < c->ngroups; i++)
-		if (c->groups[i] == conf->admin_gid)
+		if (c->groups[i] == auth->admin_gid)
 			return (1);
 	return (0);
 }
@@ -357,7 +310,7 @@ handle_line(struct ctl_client *c, const char *line, size_t len)
 {
 	struct proto_request	 req;
 	struct ctl_req		 r;
-	const struct method	*m = NULL;
+	const struct ctl_method	*m = NULL;
 	cJSON			*id = NULL;
 	char			 err[256];
 	size_t			 i;
@@ -376,17 +329,17 @@ handle_line(struct ctl_client *c, const char *line, size_t len)
 	r.method = req.method;
 	r.notification = req.id == NULL;
 
-	for (i = 0; i < nitems(methods); i++)
-		if (strcmp(methods[i].name, req.method) == 0)
-			m = &methods[i];
+	for (i = 0; i < ctl_nmethods; i++)
+		if (strcmp(ctl_methods[i].name, req.method) == 0)
+			m = &ctl_methods[i];
 	if (m == NULL)
 		ctl_error(&r, PROTO_METHOD_NOT_FOUND, "unknown method \"%s\"",
 		    req.method);
 	else if (!m->readonly && !peer_is_admin(c))
 		ctl_error(&r, PROTO_PERMISSION_DENIED, "permission denied: "
 		    "%s requires uid 0, group '%s' or user '%s' (you are "
-		    "uid %u)", m->name, qmsd.conf->admin_group,
-		    qmsd.conf->run_as, (unsigned)c->uid);
+		    "uid %u)", m->name, ctl_auth.admin_group,
+		    ctl_auth.run_as, (unsigned)c->uid);
 	else {
 		log_debug("control: %s from uid %u pid %d", m->name,
 		    (unsigned)c->uid, (int)c->pid);
@@ -689,10 +642,10 @@ listen_path(const char *path, char *err, size_t errlen)
 		return (-1);
 	}
 	umask(old);
-	if (qmsd.conf->admin_gid_found &&
-	    chown(path, (uid_t)-1, qmsd.conf->admin_gid) == -1)
+	if (ctl_auth.admin_gid_found &&
+	    chown(path, (uid_t)-1, ctl_auth.admin_gid) == -1)
 		log_warn("control: cannot give %s to group %s", path,
-		    qmsd.conf->admin_group);
+		    ctl_auth.admin_group);
 	if (chmod(path, 0660) == -1)
 		log_warn("control: chmod %s", path);
 	if (listen(fd, SOMAXCONN) == -1) {
@@ -725,13 +678,27 @@ control_path(void)
 	return (ctl_bound);
 }
 
+void
+control_set_auth(const struct ctl_auth *auth)
+{
+	free((char *)ctl_auth.run_as);
+	free((char *)ctl_auth.admin_group);
+	ctl_auth = *auth;
+	ctl_auth.run_as = xstrdup(auth->run_as);
+	ctl_auth.admin_group = xstrdup(auth->admin_group);
+}
+
 int
-control_init(struct event_base *base, const char *path, int fd, char *err,
-    size_t errlen)
+control_init(struct event_base *base, const char *path, int fd,
+    const struct ctl_method *methods, size_t nmethods,
+    const struct ctl_auth *auth, char *err, size_t errlen)
 {
 	int	flags;
 
 	ctl_base = base;
+	ctl_methods = methods;
+	ctl_nmethods = nmethods;
+	control_set_auth(auth);
 	if (fd >= 0) {
 		flags = fcntl(fd, F_GETFL);
 		if (flags == -1 || fcntl(fd, F_SETFL, flags | O_NONBLOCK) == -1 ||
@@ -777,119 +744,11 @@ control_shutdown(void)
 	}
 	free(ctl_bound);
 	ctl_bound = NULL;
+	free((char *)ctl_auth.run_as);
+	free((char *)ctl_auth.admin_group);
+	memset(&ctl_auth, 0, sizeof(ctl_auth));
 }
 
-static void
-method_version(struct ctl_req *r, const cJSON *params)
-{
-	cJSON	*o = cJSON_CreateObject();
-
-	cJSON_AddStringToObject(o, "version", QMSD_VERSION);
-	cJSON_AddNumberToObject(o, "protocol", PROTO_VERSION);
-	ctl_reply(r, o);
-}
-
-static void
-method_status(struct ctl_req *r, const cJSON *params)
-{
-	ctl_reply(r, qmsd_status_json());
-}
-
-static void
-method_reload(struct ctl_req *r, const cJSON *params)
-{
-	char	 err[1024];
-	cJSON	*o;
-
-	if (qmsd_reload(err, sizeof(err)) == -1) {
-		ctl_error(r, PROTO_FAILED, "%s", err);
-		return;
-	}
-	o = cJSON_CreateObject();
-	cJSON_AddBoolToObject(o, "reloaded", 1);
-	if (qmsd.conf->file != NULL)
-		cJSON_AddStringToObject(o, "config", qmsd.conf->file);
-	else
-		cJSON_AddNullToObject(o, "config");
-	ctl_reply(r, o);
-}
-
-/* params.component names a registered component, or an error is sent. */
-static struct component *
-param_component(struct ctl_req *r, const cJSON *params)
-{
-	const cJSON		*name;
-	struct component	*c;
-	char			 names[512];
-
-	name = cJSON_GetObjectItemCaseSensitive(params, "component");
-	if (!cJSON_IsString(name)) {
-		ctl_error(r, PROTO_INVALID_PARAMS, "%s needs params.component",
-		    r->method);
-		return (NULL);
-	}
-	if ((c = component_find(name->valuestring)) == NULL) {
-		component_names(names, sizeof(names));
-		ctl_error(r, PROTO_INVALID_PARAMS, "unknown component \"%s\"; "
-		    "components are: %s", name->valuestring, names);
-	}
-	return (c);
-}
-
-static void
-component_method(struct ctl_req *r, const cJSON *params, const char *action)
-{
-	struct component	*c;
-	char			 err[512];
-	cJSON			*o;
-
-	if ((c = param_component(r, params)) == NULL)
-		return;
-	if (component_action(c, action, err, sizeof(err)) == -1) {
-		ctl_error(r, PROTO_FAILED, "%s", err);
-		return;
-	}
-	o = cJSON_CreateObject();
-	cJSON_AddStringToObject(o, "component", component_name(c));
-	cJSON_AddStringToObject(o, "state", component_state(c));
-	ctl_reply(r, o);
-}
-
-static void
-method_start(struct ctl_req *r, const cJSON *params)
-{
-	component_method(r, params, "start");
-}
-
-static void
-method_stop(struct ctl_req *r, const cJSON *params)
-{
-	component_method(r, params, "stop");
-}
-
-static void
-method_restart(struct ctl_req *r, const cJSON *params)
-{
-	component_method(r, params, "restart");
-}
-
-static cJSON *
-logline_json(const struct logline *l)
-{
-	cJSON	*o = cJSON_CreateObject();
-	char	 t[32];
-
-	format_time(l->time, t, sizeof(t));
-	cJSON_AddStringToObject(o, "time", t);
-	cJSON_AddStringToObject(o, "text", l->text);
-	return (o);
-}
-
-static void
-collect_line(const struct logline *l, void *arg)
-{
-	cJSON_AddItemToArray(arg, logline_json(l));
-}
 
 /*
  * A follower that does not keep up loses lines rather than making qmsd
@@ -900,8 +759,8 @@ follow_line(const struct logline *l, void *arg)
 {
 	struct ctl_follow	*f = arg;
 	struct evbuffer		*out = bufferevent_get_output(f->client->bev);
-	cJSON			*msg, *p;
-	char			*s, note[96];
+	cJSON			*p;
+	char			 note[96];
 	struct logline		 gap;
 
 	if (evbuffer_get_length(out) > CTL_OUT_HIGH) {
@@ -916,128 +775,22 @@ follow_line(const struct logline *l, void *arg)
 		gap.text = note;
 		follow_line(&gap, f);
 	}
-	msg = cJSON_CreateObject();
-	cJSON_AddStringToObject(msg, "jsonrpc", "2.0");
-	cJSON_AddStringToObject(msg, "method", "log");
-	p = logline_json(l);
+	p = logring_line_json(l);
 	cJSON_AddStringToObject(p, "component", f->component);
-	cJSON_AddItemToObject(msg, "params", p);
-	if ((s = cJSON_PrintUnformatted(msg)) != NULL) {
-		bufferevent_write(f->client->bev, s, strlen(s));
-		bufferevent_write(f->client->bev, "\n", 1);
-		free(s);
-	}
-	cJSON_Delete(msg);
+	send_line(f->client, proto_encode_notification("log", p));
 }
 
-static void
-method_logs(struct ctl_req *r, const cJSON *params)
+void
+ctl_follow_log(struct ctl_req *r, struct logring *ring, const char *name)
 {
-	struct component	*c;
-	struct logring		*ring;
 	struct ctl_follow	*f;
-	const cJSON		*n, *follow;
-	cJSON			*o, *lines;
-	double			 want = 50;
 
-	if ((c = param_component(r, params)) == NULL)
+	if (r->client == NULL)
 		return;
-	if ((ring = component_log(c)) == NULL) {
-		ctl_error(r, PROTO_FAILED, "%s keeps no log",
-		    component_name(c));
-		return;
-	}
-	n = cJSON_GetObjectItemCaseSensitive(params, "lines");
-	if (n != NULL) {
-		if (!cJSON_IsNumber(n) || n->valuedouble < 0 ||
-		    n->valuedouble > 1e6) {
-			ctl_error(r, PROTO_INVALID_PARAMS, "params.lines must "
-			    "be a number from 0 to 1000000");
-			return;
-		}
-		want = n->valuedouble;
-	}
-	follow = cJSON_GetObjectItemCaseSensitive(params, "follow");
-	o = cJSON_CreateObject();
-	lines = cJSON_AddArrayToObject(o, "lines");
-	logring_tail(ring, (size_t)want, collect_line, lines);
-	cJSON_AddBoolToObject(o, "follow", cJSON_IsTrue(follow));
-	ctl_reply(r, o);
-	if (cJSON_IsTrue(follow) && r->client != NULL) {
-		f = xcalloc(1, sizeof(*f));
-		f->client = r->client;
-		f->ring = ring;
-		snprintf(f->component, sizeof(f->component), "%s",
-		    component_name(c));
-		f->handle = logring_follow_add(ring, follow_line, f);
-		TAILQ_INSERT_TAIL(&r->client->follows, f, entry);
-	}
-}
-
-static void
-method_git_check(struct ctl_req *r, const cJSON *params)
-{
-	const cJSON	*cmd = cJSON_GetObjectItemCaseSensitive(params,
-			    "command");
-
-	if (!cJSON_IsString(cmd)) {
-		ctl_error(r, PROTO_INVALID_PARAMS, "git-check needs "
-		    "params.command");
-		return;
-	}
-	ctl_reply(r, git_tool_check(cmd->valuestring));
-}
-
-/*
- * The .mcp.json a Claude Code uses: the host's (with the host token), or
- * an agent's, as its container gets it.
- */
-static void
-method_mcp_config(struct ctl_req *r, const cJSON *params)
-{
-	const cJSON	*a = cJSON_GetObjectItemCaseSensitive(params, "agent");
-	char		 err[256];
-	cJSON		*doc;
-
-	if (a != NULL && !cJSON_IsString(a)) {
-		ctl_error(r, PROTO_INVALID_PARAMS, "params.agent must be a "
-		    "string");
-		return;
-	}
-	if ((doc = agent_mcp_config(a != NULL ? a->valuestring : NULL, err,
-	    sizeof(err))) == NULL) {
-		ctl_error(r, PROTO_FAILED, "%s", err);
-		return;
-	}
-	ctl_reply(r, doc);
-}
-
-static const char *
-param_agent(const cJSON *params)
-{
-	const cJSON	*a = cJSON_GetObjectItemCaseSensitive(params, "agent");
-
-	return (cJSON_IsString(a) ? a->valuestring : "claude");
-}
-
-static void
-method_up(struct ctl_req *r, const cJSON *params)
-{
-	agent_up(r, param_agent(params), cJSON_IsTrue(
-	    cJSON_GetObjectItemCaseSensitive(params, "force")));
-}
-
-static void
-method_down(struct ctl_req *r, const cJSON *params)
-{
-	agent_down(r, param_agent(params));
-}
-
-static void
-method_ps(struct ctl_req *r, const cJSON *params)
-{
-	cJSON	*o = cJSON_CreateObject();
-
-	cJSON_AddItemToObject(o, "agents", agent_ps());
-	ctl_reply(r, o);
+	f = xcalloc(1, sizeof(*f));
+	f->client = r->client;
+	f->ring = ring;
+	snprintf(f->component, sizeof(f->component), "%s", name);
+	f->handle = logring_follow_add(ring, follow_line, f);
+	TAILQ_INSERT_TAIL(&r->client->follows, f, entry);
 }

@@ -1,10 +1,13 @@
 /*
  * The control socket: qmsctl's way in.  JSON-RPC lines (common/proto.h),
- * peers identified by SO_PEERCRED and SO_PEERGROUPS on every request, and a
- * table of methods, each marked read-only or admin.
+ * peers identified by SO_PEERCRED and SO_PEERGROUPS on every request, and
+ * authorization against a table of methods, each marked read-only or admin.
+ * The methods themselves live in methods.c; this file is the transport.
  */
 #ifndef QMSD_CONTROL_H
 #define QMSD_CONTROL_H
+
+#include <sys/types.h>
 
 #include <stddef.h>
 #include <stdint.h>
@@ -14,10 +17,32 @@
 #include <cjson/cJSON.h>
 
 struct ctl_req;
+struct logring;
 
-/* Listen on path, or on fd when socket activation passed one (fd >= 0). */
+struct ctl_method {
+	const char	*name;
+	int		 readonly;	/* for anyone who can connect */
+	void		(*fn)(struct ctl_req *, const cJSON *params);
+};
+
+/* Who may call the methods that are not read-only, besides root. */
+struct ctl_auth {
+	uid_t		 run_as_uid;
+	const char	*run_as;	/* for errors; copied */
+	gid_t		 admin_gid;
+	int		 admin_gid_found;	/* the group exists */
+	const char	*admin_group;	/* copied */
+};
+
+/*
+ * Listen on path, or on fd when socket activation passed one (fd >= 0),
+ * and answer the methods of the table (kept, not copied).
+ */
 int	 control_init(struct event_base *, const char *path, int fd,
-	    char *err, size_t errlen);
+	    const struct ctl_method *, size_t nmethods,
+	    const struct ctl_auth *, char *err, size_t errlen);
+/* A reload: who is admin from now on. */
+void	 control_set_auth(const struct ctl_auth *);
 void	 control_shutdown(void);
 /* The socket's path: the one bound, or the one systemd passed. */
 const char *control_path(void);
@@ -27,6 +52,7 @@ const char *control_path(void);
  * answered (if the client has gone, the answer is dropped).
  */
 struct ctl_req *ctl_defer(struct ctl_req *);
+const char *ctl_req_method(const struct ctl_req *);
 /* Which connection a request came on (0 once it went away). */
 uint64_t ctl_req_connection(const struct ctl_req *);
 int	 ctl_req_gone(const struct ctl_req *);
@@ -36,6 +62,11 @@ void	 ctl_notify(struct ctl_req *, const char *method, cJSON *params);
 void	 ctl_reply_fd(struct ctl_req *, cJSON *result, int fd);
 /* Root, the run-as user or the admin group (for admin-only options). */
 int	 ctl_req_is_admin(const struct ctl_req *);
+/*
+ * Send the log's new lines as "log" notifications on the request's
+ * connection (tagged with name) until the client goes.
+ */
+void	 ctl_follow_log(struct ctl_req *, struct logring *, const char *name);
 
 /* Each method answers exactly once; result is taken over. */
 void	 ctl_reply(struct ctl_req *, cJSON *result);

@@ -1,7 +1,11 @@
 #include <sys/queue.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/un.h>
 
 #include <errno.h>
+#include <fcntl.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -20,6 +24,8 @@
 #define DOCKER_TIMEOUT_MS	120000	/* pulls aside, the API is quick */
 #define DOCKER_BACKOFF_MIN	500
 #define DOCKER_BACKOFF_MAX	30000
+#define DOCKER_MAX_SUBSCRIBERS	4
+#define DOCKER_ATTACH_MAX_HEAD	8192
 
 enum dk_state { DK_CONNECTING, DK_READY, DK_UNREACHABLE };
 
@@ -50,10 +56,27 @@ static uint64_t		 dk_backoff = DOCKER_BACKOFF_MIN;
 static struct event	*dk_retry;
 static void		(*event_fn)(const cJSON *, void *);
 static void		*event_arg;
-static void		(*ready_fn)(void *);
-static void		*ready_arg;
-static void		(*unreach_fn)(void *);
-static void		*unreach_arg;
+
+struct docker_subscribers {
+	struct {
+		void	(*fn)(void *);
+		void	*arg;
+	}		 s[DOCKER_MAX_SUBSCRIBERS];
+	size_t		 n;
+};
+static struct docker_subscribers dk_on_ready, dk_on_unreachable;
+
+/* An exec start being upgraded, on a connection of its own. */
+struct docker_attach {
+	int			 fd;
+	int			 tty;
+	char			 exec_id[80];
+	struct event		*ev;
+	docker_attach_done	 done;
+	void			*arg;
+	char			 head[DOCKER_ATTACH_MAX_HEAD];
+	size_t			 len;
+};
 
 /* The events stream, a transfer that lasts as long as the engine. */
 static CURL		*ev_easy;
@@ -63,7 +86,7 @@ static size_t		 ev_len;
 static void	connect_engine(void);
 
 static void
-publish(void)
+docker_publish(void)
 {
 	enum health	bad = dk_needed ? HEALTH_CRITICAL : HEALTH_NONE;
 
@@ -89,29 +112,35 @@ docker_ready(void)
 	return (dk_state == DK_READY);
 }
 
-const char *
-docker_socket(void)
-{
-	return (dk_socket);
-}
-
-const char *
-docker_api_prefix(void)
-{
-	return (dk_version);
-}
-
 int
 docker_connecting(void)
 {
 	return (dk_state == DK_CONNECTING);
 }
 
+static void
+subscribe(struct docker_subscribers *l, void (*fn)(void *), void *arg)
+{
+	if (l->n == nitems(l->s))
+		fatalx("docker: more than %d subscribers",
+		    DOCKER_MAX_SUBSCRIBERS);
+	l->s[l->n].fn = fn;
+	l->s[l->n++].arg = arg;
+}
+
+static void
+tell(const struct docker_subscribers *l)
+{
+	size_t	i;
+
+	for (i = 0; i < l->n; i++)
+		l->s[i].fn(l->s[i].arg);
+}
+
 void
 docker_on_unreachable(void (*fn)(void *), void *arg)
 {
-	unreach_fn = fn;
-	unreach_arg = arg;
+	subscribe(&dk_on_unreachable, fn, arg);
 }
 
 const char *
@@ -130,8 +159,7 @@ docker_on_event(void (*fn)(const cJSON *, void *), void *arg)
 void
 docker_on_ready(void (*fn)(void *), void *arg)
 {
-	ready_fn = fn;
-	ready_arg = arg;
+	subscribe(&dk_on_ready, fn, arg);
 }
 
 /* Say why the socket cannot be used, in words a user can act on. */
@@ -172,9 +200,8 @@ unreachable(const char *why, CURLcode rc)
 	if (dk_state != DK_UNREACHABLE)
 		log_warnx("docker: %s", dk_why);
 	dk_state = DK_UNREACHABLE;
-	publish();
-	if (unreach_fn != NULL)
-		unreach_fn(unreach_arg);
+	docker_publish();
+	tell(&dk_on_unreachable);
 	tv.tv_sec = (time_t)(dk_backoff / 1000);
 	tv.tv_usec = (suseconds_t)(dk_backoff % 1000) * 1000;
 	evtimer_add(dk_retry, &tv);
@@ -183,7 +210,7 @@ unreachable(const char *why, CURLcode rc)
 }
 
 static size_t
-on_body(char *ptr, size_t size, size_t nmemb, void *arg)
+docker_on_body(char *ptr, size_t size, size_t nmemb, void *arg)
 {
 	struct docker_req	*r = arg;
 	size_t			 n = size * nmemb;
@@ -286,7 +313,7 @@ docker_request(const char *method, const char *path, const char *body,
 		    (long)strlen(r->sent));
 	}
 	curl_easy_setopt(r->easy, CURLOPT_HTTPHEADER, r->headers);
-	curl_easy_setopt(r->easy, CURLOPT_WRITEFUNCTION, on_body);
+	curl_easy_setopt(r->easy, CURLOPT_WRITEFUNCTION, docker_on_body);
 	curl_easy_setopt(r->easy, CURLOPT_WRITEDATA, r);
 	curl_easy_setopt(r->easy, CURLOPT_TIMEOUT_MS, (long)DOCKER_TIMEOUT_MS);
 	TAILQ_INSERT_TAIL(&dk_reqs, r, entry);
@@ -367,9 +394,8 @@ version_done(const struct docker_reply *r, void *arg)
 	log_info("docker: Docker Engine %s, API %s", dk_engine,
 	    dk_version + 2);
 	start_events();
-	publish();
-	if (ready_fn != NULL)
-		ready_fn(ready_arg);
+	docker_publish();
+	tell(&dk_on_ready);
 }
 
 static size_t
@@ -435,7 +461,7 @@ connect_engine(void)
 }
 
 static void
-on_retry(evutil_socket_t fd, short ev, void *arg)
+docker_on_retry(evutil_socket_t fd, short ev, void *arg)
 {
 	connect_engine();
 }
@@ -447,7 +473,7 @@ docker_init(struct event_base *base)
 
 	dk_base = base;
 	dk_comp = component_add("docker");
-	dk_retry = evtimer_new(base, on_retry, NULL);
+	dk_retry = evtimer_new(base, docker_on_retry, NULL);
 	if (host != NULL && strncmp(host, "unix://", 7) == 0)
 		snprintf(dk_socket, sizeof(dk_socket), "%s", host + 7);
 	else {
@@ -457,7 +483,7 @@ docker_init(struct event_base *base)
 		snprintf(dk_socket, sizeof(dk_socket),
 		    "/var/run/docker.sock");
 	}
-	publish();
+	docker_publish();
 	connect_engine();
 }
 
@@ -465,7 +491,7 @@ void
 docker_configure(int needed)
 {
 	dk_needed = needed;
-	publish();
+	docker_publish();
 }
 
 void
@@ -500,4 +526,135 @@ docker_shutdown(void)
 	dk_retry = NULL;
 	component_remove(dk_comp);
 	dk_comp = NULL;
+	memset(&dk_on_ready, 0, sizeof(dk_on_ready));
+	memset(&dk_on_unreachable, 0, sizeof(dk_on_unreachable));
+}
+
+/* ---- the upgraded exec start ---- */
+
+void
+docker_attach_cancel(struct docker_attach *at)
+{
+	if (at->ev != NULL)
+		event_free(at->ev);
+	if (at->fd != -1)
+		close(at->fd);
+	free(at);
+}
+
+static void
+attach_fail(struct docker_attach *at, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+
+static void
+attach_fail(struct docker_attach *at, const char *fmt, ...)
+{
+	docker_attach_done	 done = at->done;
+	void			*arg = at->arg;
+	char			 why[600];
+	va_list			 ap;
+
+	va_start(ap, fmt);
+	vsnprintf(why, sizeof(why), fmt, ap);
+	va_end(ap);
+	docker_attach_cancel(at);
+	done(arg, why, -1, NULL, 0);
+}
+
+static void
+attach_event(evutil_socket_t fd, short ev, void *arg)
+{
+	struct docker_attach	*at = arg;
+	docker_attach_done	 done;
+	char			 req[512], body[64], *rest;
+	ssize_t			 n;
+	size_t			 nrest;
+	int			 len, code;
+
+	if (ev & EV_WRITE) {
+		/* Connected: send the start request with the upgrade. */
+		snprintf(body, sizeof(body), "{\"Detach\":false,\"Tty\":%s}",
+		    at->tty ? "true" : "false");
+		len = snprintf(req, sizeof(req), "POST %s/exec/%s/start "
+		    "HTTP/1.1\r\nHost: docker\r\nContent-Type: "
+		    "application/json\r\nConnection: Upgrade\r\nUpgrade: "
+		    "tcp\r\nContent-Length: %zu\r\n\r\n%s", dk_version,
+		    at->exec_id, strlen(body), body);
+		if (write(fd, req, (size_t)len) != len) {
+			attach_fail(at, "cannot start the exec: %s",
+			    strerror(errno));
+			return;
+		}
+		event_free(at->ev);
+		at->ev = event_new(dk_base, fd, EV_READ | EV_PERSIST,
+		    attach_event, at);
+		event_add(at->ev, NULL);
+		return;
+	}
+	n = read(fd, at->head + at->len, sizeof(at->head) - at->len - 1);
+	if (n == -1 && (errno == EAGAIN || errno == EINTR))
+		return;
+	if (n <= 0) {
+		attach_fail(at, "dockerd closed the exec connection");
+		return;
+	}
+	at->len += (size_t)n;
+	at->head[at->len] = '\0';
+	if ((rest = strstr(at->head, "\r\n\r\n")) == NULL) {
+		if (at->len == sizeof(at->head) - 1)
+			attach_fail(at, "dockerd's answer to the exec start is "
+			    "too long");
+		return;
+	}
+	if (sscanf(at->head, "HTTP/1.%*d %d", &code) != 1 ||
+	    (code != 101 && code != 200)) {
+		at->head[strcspn(at->head, "\r\n")] = '\0';
+		attach_fail(at, "dockerd refused the exec start: %s", at->head);
+		return;
+	}
+	/* The stream is blocking for qmsctl, which relays with poll. */
+	fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) & ~O_NONBLOCK);
+	rest += 4;
+	nrest = at->len - (size_t)(rest - at->head);
+	done = at->done;
+	arg = at->arg;
+	at->fd = -1;		/* the caller's now */
+	/* Bytes dockerd sent past its headers belong to the stream. */
+	done(arg, NULL, fd, rest, nrest);
+	docker_attach_cancel(at);
+}
+
+struct docker_attach *
+docker_exec_attach(const char *exec_id, int tty, docker_attach_done done,
+    void *arg, char *err, size_t errlen)
+{
+	struct docker_attach	*at;
+	struct sockaddr_un	 sun;
+
+	at = xcalloc(1, sizeof(*at));
+	at->tty = tty;
+	at->done = done;
+	at->arg = arg;
+	snprintf(at->exec_id, sizeof(at->exec_id), "%s", exec_id);
+	memset(&sun, 0, sizeof(sun));
+	sun.sun_family = AF_UNIX;
+	if (strlen(dk_socket) >= sizeof(sun.sun_path)) {
+		snprintf(err, errlen, "the Docker socket's path is too long: "
+		    "%s", dk_socket);
+		free(at);
+		return (NULL);
+	}
+	memcpy(sun.sun_path, dk_socket, strlen(dk_socket));
+	at->fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC,
+	    0);
+	if (at->fd == -1 || (connect(at->fd, (struct sockaddr *)&sun,
+	    sizeof(sun)) == -1 && errno != EINPROGRESS && errno != EAGAIN)) {
+		snprintf(err, errlen, "cannot reach dockerd at %s: %s",
+		    dk_socket, strerror(errno));
+		docker_attach_cancel(at);
+		return (NULL);
+	}
+	at->ev = event_new(dk_base, at->fd, EV_WRITE, attach_event, at);
+	event_add(at->ev, NULL);
+	return (at);
 }

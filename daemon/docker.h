@@ -31,9 +31,6 @@ void	 docker_shutdown(void);
 int	 docker_ready(void);
 /* Still finding out whether the engine answers: worth waiting for. */
 int	 docker_connecting(void);
-/* For the one request libcurl cannot make (an upgraded exec start). */
-const char *docker_socket(void);
-const char *docker_api_prefix(void);	/* "/v1.41" */
 /* Why it is not ready, for errors shown to users. */
 const char *docker_why(void);
 
@@ -42,10 +39,27 @@ const char *docker_why(void);
 void	 docker_request(const char *method, const char *path,
 	    const char *body, docker_done, void *arg);
 
+/*
+ * Start an exec with its streams attached: the one request libcurl cannot
+ * make (dockerd upgrades the connection and the stream follows on it).
+ * done(arg, NULL, fd, pending, n) once with the connection, blocking, and
+ * the stream bytes dockerd sent past its headers; or done(arg, why, -1, ...).
+ * NULL with why when it cannot even begin; never done after a cancel.
+ */
+struct docker_attach;
+typedef void (*docker_attach_done)(void *, const char *error, int fd,
+    const char *pending, size_t npending);
+struct docker_attach *docker_exec_attach(const char *exec_id, int tty,
+	    docker_attach_done, void *arg, char *err, size_t errlen);
+void	 docker_attach_cancel(struct docker_attach *);
+
 /* Every event about a labelled container, as Docker sends it. */
 void	 docker_on_event(void (*)(const cJSON *, void *), void *);
-/* Called each time the engine becomes reachable (resynchronise), and
- * when a first attempt fails (so that waiters can be told). */
+/*
+ * Subscribe: fn(arg) each time the engine becomes reachable
+ * (resynchronise), or each time it is found unreachable (including when a
+ * first attempt fails, so that waiters can be told).
+ */
 void	 docker_on_ready(void (*)(void *), void *);
 void	 docker_on_unreachable(void (*)(void *), void *);
 

@@ -70,7 +70,7 @@ gw_active(void)
 }
 
 static void
-publish(void)
+gw_publish(void)
 {
 	component_set(gw_comp, "ready", HEALTH_OK, "/qms/mcp -> %s: %lu "
 	    "served, %lu failed; last error: %s", supervisor_url(gw_sv),
@@ -99,7 +99,7 @@ failed(const char *fmt, ...)
 	vsnprintf(gw_last_error, sizeof(gw_last_error), fmt, ap);
 	va_end(ap);
 	gw_failed++;
-	publish();
+	gw_publish();
 }
 
 static void
@@ -118,7 +118,7 @@ relay_free(struct relay *r)
 	free(r->up);
 	free(r);
 	if (gw_comp != NULL)
-		publish();
+		gw_publish();
 }
 
 /* The client went away: the upstream request goes with it. */
@@ -167,7 +167,7 @@ begin(struct relay *r)
 }
 
 static size_t
-on_header(char *ptr, size_t size, size_t nmemb, void *arg)
+gw_on_header(char *ptr, size_t size, size_t nmemb, void *arg)
 {
 	struct relay	*r = arg;
 	size_t		 n = size * nmemb, i, k;
@@ -209,7 +209,7 @@ on_header(char *ptr, size_t size, size_t nmemb, void *arg)
 }
 
 static size_t
-on_body(char *ptr, size_t size, size_t nmemb, void *arg)
+gw_on_body(char *ptr, size_t size, size_t nmemb, void *arg)
 {
 	struct relay	*r = arg;
 	size_t		 n = size * nmemb;
@@ -293,7 +293,7 @@ body(struct http_request *req, const char *data, size_t len, int end,
 }
 
 static void
-on_done(CURL *easy, CURLcode rc, void *arg)
+gw_on_done(CURL *easy, CURLcode rc, void *arg)
 {
 	struct relay	*r = arg;
 	char		 msg[300];
@@ -305,7 +305,7 @@ on_done(CURL *easy, CURLcode rc, void *arg)
 		snprintf(msg, sizeof(msg), "qms-mcp did not answer: %s",
 		    curl_easy_strerror(rc));
 		failed("%s", msg);
-		http_respond_rpc_error(r->req, 502, -32603, msg);
+		http_respond_rpc_error(r->req, 502, NULL, -32603, msg);
 		r->req = NULL;
 	} else if (r->stream != NULL) {
 		if (rc != CURLE_OK)
@@ -314,7 +314,7 @@ on_done(CURL *easy, CURLcode rc, void *arg)
 			    curl_easy_strerror(rc));
 		else {
 			gw_served++;
-			publish();
+			gw_publish();
 		}
 		/* A cut answer ends in an error the client sees. */
 		http_stream_end(r->stream, rc != CURLE_OK);
@@ -342,13 +342,13 @@ not_ready(char *msg, size_t len)
 }
 
 static void
-serve(struct http_request *req, void *arg)
+gw_serve(struct http_request *req, void *arg)
 {
 	char		 retry_after[32];
 	const char	*retry[] = { retry_after, NULL };
 	const char	*who = http_identity(req), *v, *inst;
 	struct relay	*r;
-	char		 msg[600], line[300], *p;
+	char		 msg[600], line[300];
 	long long	 clen;
 	size_t		 i;
 
@@ -358,15 +358,7 @@ serve(struct http_request *req, void *arg)
 	if (not_ready(msg, sizeof(msg))) {
 		failed("%s", msg);
 		/* Never a hang: the state, and when it tries again. */
-		snprintf(line, sizeof(line), "{\"jsonrpc\":\"2.0\",\"id\":null,"
-		    "\"error\":{\"code\":-32000,\"message\":\"");
-		for (p = msg; *p != '\0'; p++)
-			if (*p == '"' || *p == '\\')
-				*p = '\'';
-		xasprintf(&p, "%s%s\"}}", line, msg);
-		http_respond(req, 503, retry, "application/json", p,
-		    strlen(p));
-		free(p);
+		http_respond_rpc_error(req, 503, retry, -32000, msg);
 		return;
 	}
 	r = xcalloc(1, sizeof(*r));
@@ -416,12 +408,12 @@ serve(struct http_request *req, void *arg)
 		curl_easy_setopt(r->easy, CURLOPT_TIMEOUT_MS,
 		    (long)GW_POST_TIMEOUT_MS);
 	}
-	curl_easy_setopt(r->easy, CURLOPT_HEADERFUNCTION, on_header);
+	curl_easy_setopt(r->easy, CURLOPT_HEADERFUNCTION, gw_on_header);
 	curl_easy_setopt(r->easy, CURLOPT_HEADERDATA, r);
-	curl_easy_setopt(r->easy, CURLOPT_WRITEFUNCTION, on_body);
+	curl_easy_setopt(r->easy, CURLOPT_WRITEFUNCTION, gw_on_body);
 	curl_easy_setopt(r->easy, CURLOPT_WRITEDATA, r);
-	curl_loop_add(r->easy, on_done, r);
-	publish();
+	curl_loop_add(r->easy, gw_on_done, r);
+	gw_publish();
 }
 
 void
@@ -429,15 +421,15 @@ gateway_init(struct supervisor *sv)
 {
 	gw_sv = sv;
 	gw_comp = component_add("gateway");
-	http_route_streaming("/qms/mcp", serve, body, NULL);
-	publish();
+	http_route_streaming("/qms/mcp", gw_serve, body, NULL);
+	gw_publish();
 }
 
 /* The child's URL may have changed: the row says where requests go. */
 void
 gateway_configure(void)
 {
-	publish();
+	gw_publish();
 }
 
 void
@@ -447,7 +439,7 @@ gateway_shutdown(void)
 
 	while ((r = TAILQ_FIRST(&relays)) != NULL) {
 		if (r->req != NULL)
-			http_respond_rpc_error(r->req, 503, -32000,
+			http_respond_rpc_error(r->req, 503, NULL, -32000,
 			    "qmsd is shutting down");
 		if (r->stream != NULL)
 			http_stream_end(r->stream, 1);

@@ -96,7 +96,7 @@ static const struct mcp_server git_server = {
 };
 
 static void
-publish(void)
+git_publish(void)
 {
 	component_set(g_comp, "ready", HEALTH_OK, "/git/mcp: %lu calls, %lu "
 	    "denied, %lu failed, %zu running", g_calls, g_denied, g_failed,
@@ -279,7 +279,7 @@ strip(char *s)
  * output)" when there is nothing.
  */
 static void
-finish(struct git_call *c)
+git_finish(struct git_call *c)
 {
 	char	*text, *body, note[160] = "";
 	char	 outcome[64];
@@ -330,11 +330,11 @@ finish(struct git_call *c)
 		nrunning++;
 		run_next(c);
 	}
-	publish();
+	git_publish();
 }
 
 static void
-on_output(struct proc *p, int stream, const char *buf, size_t len,
+git_on_output(struct proc *p, int stream, const char *buf, size_t len,
     void *arg)
 {
 	struct git_call	*c = arg;
@@ -369,13 +369,13 @@ on_exited(struct proc *p, int status, void *arg)
 		c->exit_code = 128 + WTERMSIG(status);
 	/* && semantics: the chain stops at the first failure. */
 	if (c->exit_code != 0 || c->timed_out || ++c->seg == c->verdict.nargv)
-		finish(c);
+		git_finish(c);
 	else
 		run_next(c);
 }
 
 static const struct proc_ops git_proc_ops = {
-	.output = on_output,
+	.output = git_on_output,
 	.exited = on_exited,
 };
 
@@ -413,10 +413,10 @@ run_next(struct git_call *c)
 	    sizeof(err));
 	if (c->proc == NULL) {
 		xasprintf(&msg, "cannot run git: %s", err);
-		on_output(NULL, 2, msg, strlen(msg), c);
+		git_on_output(NULL, 2, msg, strlen(msg), c);
 		free(msg);
 		c->exit_code = 127;
-		finish(c);
+		git_finish(c);
 	}
 }
 
@@ -439,7 +439,7 @@ git_exec_call(struct mcp_call *mcall, const cJSON *args, void *arg)
 		mcp_call_done(mcall, "Denied: git_exec needs a \"command\" "
 		    "string (rule: usage)", 1);
 		call_free(c);
-		publish();
+		git_publish();
 		return;
 	}
 	c->command = xstrdup(cmd->valuestring);
@@ -450,7 +450,7 @@ git_exec_call(struct mcp_call *mcall, const cJSON *args, void *arg)
 		g_denied++;
 		mcp_call_done(mcall, c->verdict.reason, 1);
 		call_free(c);
-		publish();
+		git_publish();
 		return;
 	}
 	if ((long long)nrunning < g_max_concurrent) {
@@ -459,11 +459,11 @@ git_exec_call(struct mcp_call *mcall, const cJSON *args, void *arg)
 		run_next(c);
 	} else
 		TAILQ_INSERT_TAIL(&waiting, c, entry);
-	publish();
+	git_publish();
 }
 
 static void
-serve(struct http_request *req, void *arg)
+git_serve(struct http_request *req, void *arg)
 {
 	mcp_serve(&git_server, req);
 }
@@ -475,8 +475,8 @@ git_tool_init(struct event_base *base)
 	g_comp = component_add("git");
 	g_audit = logring_new(GIT_AUDIT_LINES);
 	component_set_log(g_comp, g_audit);
-	http_route("/git/mcp", serve, NULL);
-	publish();
+	http_route("/git/mcp", git_serve, NULL);
+	git_publish();
 }
 
 void

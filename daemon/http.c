@@ -108,7 +108,7 @@ static void	listener_kick(struct listener *);
 static void	listener_close(struct listener *);
 static void	reap_draining(void);
 static void	listener_retire(struct listener *);
-static void	on_retry(evutil_socket_t, short, void *);
+static void	http_on_retry(evutil_socket_t, short, void *);
 
 void
 http_route(const char *path, http_route_fn fn, void *arg)
@@ -213,8 +213,8 @@ http_respond(struct http_request *r, int status, const char *const *headers,
 }
 
 void
-http_respond_rpc_error(struct http_request *r, int status, int code,
-    const char *message)
+http_respond_rpc_error(struct http_request *r, int status,
+    const char *const *headers, int code, const char *message)
 {
 	cJSON	*o, *e;
 	char	*s;
@@ -226,7 +226,7 @@ http_respond_rpc_error(struct http_request *r, int status, int code,
 	cJSON_AddNumberToObject(e, "code", code);
 	cJSON_AddStringToObject(e, "message", message);
 	s = cJSON_PrintUnformatted(o);
-	http_respond(r, status, NULL, "application/json", s, strlen(s));
+	http_respond(r, status, headers, "application/json", s, strlen(s));
 	cJSON_free(s);
 	cJSON_Delete(o);
 }
@@ -386,9 +386,9 @@ on_client_readable(evutil_socket_t fd, short ev, void *arg)
 		http_stream_end(r->stream, 1);
 	} else if (r->suspended && r->gone_fn != NULL) {
 		r->gone_fn(r->gone_arg);
-		http_respond_rpc_error(r, 499, -32000, "the client left");
+		http_respond_rpc_error(r, 499, NULL, -32000, "the client left");
 	} else if (r->suspended)
-		http_respond_rpc_error(r, 499, -32000, "the client left");
+		http_respond_rpc_error(r, 499, NULL, -32000, "the client left");
 }
 
 static void
@@ -487,22 +487,22 @@ check_request(struct http_request *r, const char *url)
 		if (strcmp(routes[i].path, url) == 0)
 			r->route = &routes[i];
 	if (r->route == NULL) {
-		http_respond_rpc_error(r, 404, -32600, "no MCP endpoint "
+		http_respond_rpc_error(r, 404, NULL, -32600, "no MCP endpoint "
 		    "here; try /git/mcp or /qms/mcp");
 		return (-1);
 	}
 	if (!host_allowed(http_header(r, "Host"))) {
-		http_respond_rpc_error(r, 403, -32600, "Host header not "
+		http_respond_rpc_error(r, 403, NULL, -32600, "Host header not "
 		    "allowed (see [http] allowed-hosts)");
 		return (-1);
 	}
 	if ((v = http_header(r, "Origin")) != NULL && !origin_allowed(v)) {
-		http_respond_rpc_error(r, 403, -32600, "Origin not allowed "
+		http_respond_rpc_error(r, 403, NULL, -32600, "Origin not allowed "
 		    "(see [http] allowed-origins)");
 		return (-1);
 	}
 	if ((r->identity = token_lookup(bearer(r->conn))) == NULL) {
-		http_respond_rpc_error(r, 401, -32001, "a valid bearer token "
+		http_respond_rpc_error(r, 401, NULL, -32001, "a valid bearer token "
 		    "is required (Authorization: Bearer TOKEN)");
 		return (-1);
 	}
@@ -511,7 +511,7 @@ check_request(struct http_request *r, const char *url)
 	    (uint64_t)len > h_max_body) {
 		snprintf(msg, sizeof(msg), "request body over %llu bytes",
 		    (unsigned long long)h_max_body);
-		http_respond_rpc_error(r, 413, -32600, msg);
+		http_respond_rpc_error(r, 413, NULL, -32600, msg);
 		return (-1);
 	}
 	return (0);
@@ -557,7 +557,7 @@ stream_upload(struct http_request *r, const char *data, size_t *data_size)
 	if (r->too_big) {
 		snprintf(msg, sizeof(msg), "request body over %llu bytes",
 		    (unsigned long long)h_max_body);
-		http_respond_rpc_error(r, 413, -32600, msg);
+		http_respond_rpc_error(r, 413, NULL, -32600, msg);
 		return (queue(r));
 	}
 	if (!r->body_ended) {
@@ -623,7 +623,7 @@ on_access(void *cls, struct MHD_Connection *conn, const char *url,
 	if (r->too_big) {
 		snprintf(msg, sizeof(msg), "request body over %llu bytes",
 		    (unsigned long long)h_max_body);
-		http_respond_rpc_error(r, 413, -32600, msg);
+		http_respond_rpc_error(r, 413, NULL, -32600, msg);
 		return (queue(r));
 	}
 	if (!r->dispatched) {
@@ -801,7 +801,7 @@ listener_open(struct listener *l)
 	}
 	if (strcmp(host, "docker-bridge") == 0) {
 		if (h_bridge[0] == '\0') {
-			/* Empty until Docker has answered: see publish(). */
+			/* Empty until Docker has answered: see http_publish(). */
 			if (h_bridge_why[0] != '\0')
 				snprintf(l->error, sizeof(l->error), "%s: %s",
 				    l->spec, h_bridge_why);
@@ -860,7 +860,7 @@ append(char *buf, size_t size, const char *sep, const char *s)
 }
 
 static void
-publish(void)
+http_publish(void)
 {
 	char	 up[200] = "", down[600] = "", wait[200] = "";
 	size_t	 i;
@@ -888,7 +888,7 @@ publish(void)
 }
 
 static void
-on_retry(evutil_socket_t fd, short ev, void *arg)
+http_on_retry(evutil_socket_t fd, short ev, void *arg)
 {
 	struct timeval	tv = { HTTP_RETRY_MS / 1000, 0 };
 	size_t		i;
@@ -898,7 +898,7 @@ on_retry(evutil_socket_t fd, short ev, void *arg)
 		if (listeners[i]->mhd == NULL &&
 		    listener_open(listeners[i]) == -1)
 			failed = 1;
-	publish();
+	http_publish();
 	if (failed)
 		evtimer_add(h_retry, &tv);
 }
@@ -908,7 +908,7 @@ http_init(struct event_base *base)
 {
 	h_base = base;
 	h_comp = component_add("http");
-	h_retry = evtimer_new(base, on_retry, NULL);
+	h_retry = evtimer_new(base, http_on_retry, NULL);
 }
 
 void
@@ -959,7 +959,7 @@ http_configure(const struct config *conf)
 	if (limits)
 		log_debug("http: limits apply to listeners opened from now");
 	evtimer_del(h_retry);
-	on_retry(-1, 0, NULL);
+	http_on_retry(-1, 0, NULL);
 }
 
 /*
@@ -1004,7 +1004,7 @@ http_set_bridge(const char *ip, const char *why)
 		}
 	}
 	evtimer_del(h_retry);
-	on_retry(-1, 0, NULL);
+	http_on_retry(-1, 0, NULL);
 }
 
 void

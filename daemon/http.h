@@ -65,8 +65,8 @@ void	 http_stream_end(struct http_stream *, int error);
 /* Be told if the client leaves before the answer began (then it is 499). */
 void	 http_on_gone(struct http_request *, void (*)(void *), void *);
 
-/* Answer a JSON-RPC error object with this HTTP status. */
-void	 http_respond_rpc_error(struct http_request *, int status, int code,
-	    const char *message);
+/* Answer a JSON-RPC error object with this HTTP status (headers as above). */
+void	 http_respond_rpc_error(struct http_request *, int status,
+	    const char *const *headers, int code, const char *message);
 
 #endif

@@ -103,3 +103,15 @@ logring_follow_remove(struct logring *r, void *handle)
 	TAILQ_REMOVE(&r->followers, (struct follower *)handle, entry);
 	free(handle);
 }
+
+cJSON *
+logring_line_json(const struct logline *l)
+{
+	cJSON	*o = cJSON_CreateObject();
+	char	 t[32];
+
+	format_time(l->time, t, sizeof(t));
+	cJSON_AddStringToObject(o, "time", t);
+	cJSON_AddStringToObject(o, "text", l->text);
+	return (o);
+}

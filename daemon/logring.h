@@ -8,6 +8,8 @@
 #include <stddef.h>
 #include <time.h>
 
+#include <cjson/cJSON.h>
+
 struct logring;
 
 struct logline {
@@ -25,5 +27,7 @@ size_t		 logring_tail(const struct logring *, size_t n,
 		    void (*)(const struct logline *, void *), void *);
 void		*logring_follow_add(struct logring *, logring_follow, void *);
 void		 logring_follow_remove(struct logring *, void *handle);
+/* A line as the control protocol shows it: {"time": ..., "text": ...}. */
+cJSON		*logring_line_json(const struct logline *);
 
 #endif

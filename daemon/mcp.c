@@ -264,12 +264,12 @@ mcp_serve(const struct mcp_server *srv, struct http_request *req)
 	v = http_header(req, "Content-Type");
 	if (v == NULL || strncasecmp(v, "application/json", 16) != 0 ||
 	    (v[16] != '\0' && v[16] != ';' && v[16] != ' ')) {
-		http_respond_rpc_error(req, 415, -32600, "Content-Type must be "
+		http_respond_rpc_error(req, 415, NULL, -32600, "Content-Type must be "
 		    "application/json");
 		return;
 	}
 	if (!accepts_json(http_header(req, "Accept"))) {
-		http_respond_rpc_error(req, 406, -32600, "Accept must include "
+		http_respond_rpc_error(req, 406, NULL, -32600, "Accept must include "
 		    "application/json");
 		return;
 	}
@@ -278,7 +278,7 @@ mcp_serve(const struct mcp_server *srv, struct http_request *req)
 		snprintf(msg, sizeof(msg), "unsupported MCP-Protocol-Version "
 		    "%.40s; supported: %s, %s, %s", v, versions[0],
 		    versions[1], versions[2]);
-		http_respond_rpc_error(req, 400, -32600, msg);
+		http_respond_rpc_error(req, 400, NULL, -32600, msg);
 		return;
 	}
 	body = http_body(req, &len);

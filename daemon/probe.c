@@ -122,7 +122,7 @@ probe_parse_reply(const char *ctype, const char *body, size_t len,
 }
 
 static size_t
-on_body(char *ptr, size_t size, size_t nmemb, void *arg)
+probe_on_body(char *ptr, size_t size, size_t nmemb, void *arg)
 {
 	struct probe	*pr = arg;
 	size_t		 n = size * nmemb;
@@ -143,7 +143,7 @@ on_body(char *ptr, size_t size, size_t nmemb, void *arg)
 
 /* Keep the session id: a stateful server gets its session ended. */
 static size_t
-on_header(char *ptr, size_t size, size_t nmemb, void *arg)
+probe_on_header(char *ptr, size_t size, size_t nmemb, void *arg)
 {
 	struct probe	*pr = arg;
 	size_t		 n = size * nmemb, k = strlen("mcp-session-id:");
@@ -234,7 +234,7 @@ probe_free(struct probe *pr)
 }
 
 static void
-on_done(CURL *easy, CURLcode rc, void *arg)
+probe_on_done(CURL *easy, CURLcode rc, void *arg)
 {
 	struct probe	*pr = arg;
 	char		 version[64] = "", err[256];
@@ -286,12 +286,12 @@ probe_start(const char *url, uint64_t timeout_ms, probe_done done,
 	curl_easy_setopt(pr->easy, CURLOPT_POSTFIELDSIZE,
 	    (long)(sizeof(init_request) - 1));
 	curl_easy_setopt(pr->easy, CURLOPT_TIMEOUT_MS, (long)timeout_ms);
-	curl_easy_setopt(pr->easy, CURLOPT_WRITEFUNCTION, on_body);
+	curl_easy_setopt(pr->easy, CURLOPT_WRITEFUNCTION, probe_on_body);
 	curl_easy_setopt(pr->easy, CURLOPT_WRITEDATA, pr);
-	curl_easy_setopt(pr->easy, CURLOPT_HEADERFUNCTION, on_header);
+	curl_easy_setopt(pr->easy, CURLOPT_HEADERFUNCTION, probe_on_header);
 	curl_easy_setopt(pr->easy, CURLOPT_HEADERDATA, pr);
 	curl_easy_setopt(pr->easy, CURLOPT_PROTOCOLS_STR, "http,https");
-	curl_loop_add(pr->easy, on_done, pr);
+	curl_loop_add(pr->easy, probe_on_done, pr);
 	return (pr);
 }
 

@@ -264,7 +264,7 @@ read_output(struct proc *p, int stream)
 }
 
 static void
-on_output(evutil_socket_t fd, short ev, void *arg)
+proc_on_output(evutil_socket_t fd, short ev, void *arg)
 {
 	struct proc	*p = arg;
 
@@ -435,9 +435,9 @@ proc_spawn(struct event_base *base, const struct proc_spec *spec,
 	p->exit_ev = event_new(base, p->pidfd, EV_READ | EV_PERSIST,
 	    on_exit_ready, p);
 	p->out_ev[1] = event_new(base, p->out[1], EV_READ | EV_PERSIST,
-	    on_output, p);
+	    proc_on_output, p);
 	p->out_ev[2] = event_new(base, p->out[2], EV_READ | EV_PERSIST,
-	    on_output, p);
+	    proc_on_output, p);
 	event_add(p->exit_ev, NULL);
 	event_add(p->out_ev[1], NULL);
 	event_add(p->out_ev[2], NULL);

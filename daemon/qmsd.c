@@ -19,10 +19,12 @@
 #include "bridge.h"
 #include "control.h"
 #include "curl-loop.h"
+#include "docker.h"
 #include "gateway.h"
 #include "git-tool.h"
 #include "http.h"
 #include "log.h"
+#include "methods.h"
 #include "notify.h"
 #include "process.h"
 #include "proto.h"
@@ -83,6 +85,41 @@ apply_log_level(const struct config *c)
 	log_set_level(lvl);
 }
 
+/* Who may change things over the control socket. */
+static void
+control_auth(const struct config *c, struct ctl_auth *auth)
+{
+	memset(auth, 0, sizeof(*auth));
+	auth->run_as_uid = c->run_as_uid;
+	auth->run_as = c->run_as;
+	auth->admin_gid = c->admin_gid;
+	auth->admin_gid_found = c->admin_gid_found;
+	auth->admin_group = c->admin_group;
+}
+
+/*
+ * Every part takes up the configuration, at start-up and at each reload.
+ * Our own listeners first: ready means they listen (a port that cannot be
+ * bound is retried, and reported, without holding this up); children come
+ * up on their own after.
+ */
+static void
+configure_all(const struct config *c, int starting)
+{
+	struct ctl_auth	auth;
+
+	control_auth(c, &auth);
+	control_set_auth(&auth);
+	git_tool_configure(c);
+	http_configure(c);
+	if (starting)
+		notify_send("READY=1");
+	supervisor_configure(qms_mcp, c);
+	gateway_configure();
+	bridge_configure(c);
+	agent_configure(c);
+}
+
 int
 qmsd_reload(char *err, size_t errlen)
 {
@@ -103,12 +140,7 @@ qmsd_reload(char *err, size_t errlen)
 	qmsd.conf = c;
 	apply_log_level(c);
 	proc_forget_groups();
-	supervisor_configure(qms_mcp, c);
-	gateway_configure();
-	git_tool_configure(c);
-	http_configure(c);
-	bridge_configure(c);
-	agent_configure(c);
+	configure_all(c, 0);
 	log_info("configuration reloaded from %s",
 	    c->file != NULL ? c->file : "built-in defaults");
 	notify_send("READY=1");
@@ -247,6 +279,7 @@ int
 main(int argc, char *argv[])
 {
 	struct event	*sig_ev[3];
+	struct ctl_auth	 auth;
 	const int	 sigs[3] = { SIGHUP, SIGTERM, SIGINT };
 	const char	*conf_file = NULL, *socket_opt = NULL;
 	char		 err[1024], *real = NULL;
@@ -323,7 +356,6 @@ main(int argc, char *argv[])
 	component_set_hook(notify_status);
 	control_component = component_add("control");
 	qms_mcp = supervisor_new(qmsd.base, "qms-mcp");
-	qmsd.qms_mcp = qms_mcp;
 	if (token_init(qmsd.conf->state_dir, err, sizeof(err)) == -1) {
 		log_errorx("%s", err);
 		return (1);
@@ -331,12 +363,15 @@ main(int argc, char *argv[])
 	http_init(qmsd.base);
 	git_tool_init(qmsd.base);
 	gateway_init(qms_mcp);
+	docker_init(qmsd.base);
 	bridge_init(qmsd.base);
 	agent_init(qmsd.base);
+	session_init(qmsd.base, qms_mcp);
 	fd = passed_socket();
 	qmsd.socket_passed = fd >= 0;
-	if (control_init(qmsd.base, qmsd.socket_path, fd, err,
-	    sizeof(err)) == -1) {
+	control_auth(qmsd.conf, &auth);
+	if (control_init(qmsd.base, qmsd.socket_path, fd, methods, nmethods,
+	    &auth, err, sizeof(err)) == -1) {
 		log_errorx("%s", err);
 		return (1);
 	}
@@ -353,18 +388,7 @@ main(int argc, char *argv[])
 		log_use_journal();
 	}
 	watchdog_init();
-	/*
-	 * Ready means our own sockets listen (a port that cannot be bound is
-	 * retried, and reported, without holding this up); children come up
-	 * on their own after.
-	 */
-	git_tool_configure(qmsd.conf);
-	http_configure(qmsd.conf);
-	notify_send("READY=1");
-	supervisor_configure(qms_mcp, qmsd.conf);
-	gateway_configure();
-	bridge_configure(qmsd.conf);
-	agent_configure(qmsd.conf);
+	configure_all(qmsd.conf, 1);
 	notify_status();
 
 	event_base_dispatch(qmsd.base);
@@ -374,6 +398,7 @@ main(int argc, char *argv[])
 	session_shutdown();
 	agent_shutdown();
 	bridge_shutdown();
+	docker_shutdown();
 	gateway_shutdown();
 	git_tool_shutdown();
 	http_shutdown();

@@ -11,7 +11,6 @@
 #include "config-build.h"
 
 struct config;
-struct supervisor;
 
 /* The daemon's one instance of its state, as in tmux's server.c. */
 struct qmsd {
@@ -21,7 +20,6 @@ struct qmsd {
 	char			*socket_path;
 	int			 socket_passed;	/* socket activation */
 	int			 verbose;
-	struct supervisor	*qms_mcp;
 	time_t			 started;
 	uint64_t		 started_ms;
 };

@@ -1,22 +1,66 @@
 /*
  * Sessions: a terminal (or plain pipes) on a command in an agent's
  * container, brokered so that members of the admin group need no docker
- * group.  qmsd brings up what is not running, creates the exec, performs
- * the upgraded start with dockerd itself, and hands the connection to
- * qmsctl with SCM_RIGHTS: the bytes then flow between qmsctl and dockerd,
- * and qmsd is out of the data path.
+ * group.  qmsd brings up what is not running, creates the exec, has
+ * docker.c perform the upgraded start with dockerd, and gives the
+ * connection to its asker (methods.c hands it to qmsctl with SCM_RIGHTS):
+ * the bytes then flow between qmsctl and dockerd, and qmsd is out of the
+ * data path.  This file knows nothing of the control protocol.
  */
 #ifndef QMSD_SESSION_H
 #define QMSD_SESSION_H
 
+#include <stddef.h>
+#include <stdint.h>
+
+#include <event2/event.h>
+
 #include <cjson/cJSON.h>
 
-struct ctl_req;
+struct supervisor;
 
-void	session_shutdown(void);
-/* The control methods "session", "exec-resize", "exec-status". */
-void	session_start(struct ctl_req *, const cJSON *params);
-void	session_resize(struct ctl_req *, const cJSON *params);
-void	session_status(struct ctl_req *, const cJSON *params);
+struct session_params {
+	const char	*agent;
+	int		 tty;
+	int		 rows, cols;	/* 0: unknown */
+	const char	*term;		/* NULL: xterm-256color */
+	char		**argv;		/* exec: taken over; NULL: a session */
+	uint64_t	 owner;		/* who may resize and ask later */
+};
+
+/* What the asker is told; it owns the descriptor once given one. */
+struct session_result {
+	const char	*exec_id;
+	int		 tty;
+	const char	*pending;	/* stream bytes read past the headers */
+	size_t		 npending;
+	double		 seconds;	/* from the ask to the hand-over */
+};
+
+struct session_cb {
+	/* One step came up, in seconds since the last. */
+	void	(*progress)(void *, const char *step, const char *message,
+		    double seconds);
+	/* The asker left: the session ends at its next step. */
+	int	(*gone)(void *);
+	/* Once: the error, or the result and its connection (fd). */
+	void	(*done)(void *, const char *error,
+		    const struct session_result *, int fd);
+};
+
+void	 session_init(struct event_base *, struct supervisor *qms_mcp);
+void	 session_shutdown(void);
+/* Begin; cb->done is called exactly once (maybe before this returns). */
+void	 session_start(const struct session_params *,
+	    const struct session_cb *, void *arg);
+
+/* For an exec of owner's: done(arg, error, docker's answer) once. */
+typedef void (*session_exec_done)(void *, const char *error,
+    const cJSON *json);
+/* 0, or -1 with why (unknown exec, or not the owner's). */
+int	 session_exec_resize(const char *exec_id, uint64_t owner, int rows,
+	    int cols, session_exec_done, void *arg, char *err, size_t errlen);
+int	 session_exec_inspect(const char *exec_id, uint64_t owner,
+	    session_exec_done, void *arg, char *err, size_t errlen);
 
 #endif

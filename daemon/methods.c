@@ -1,0 +1,476 @@
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cjson/cJSON.h>
+
+#include "agent.h"
+#include "argv.h"
+#include "component.h"
+#include "config.h"
+#include "control.h"
+#include "git-tool.h"
+#include "logring.h"
+#include "methods.h"
+#include "proto.h"
+#include "qmsd.h"
+#include "session.h"
+#include "util.h"
+
+static void	method_version(struct ctl_req *, const cJSON *);
+static void	method_status(struct ctl_req *, const cJSON *);
+static void	method_reload(struct ctl_req *, const cJSON *);
+static void	method_start(struct ctl_req *, const cJSON *);
+static void	method_stop(struct ctl_req *, const cJSON *);
+static void	method_restart(struct ctl_req *, const cJSON *);
+static void	method_logs(struct ctl_req *, const cJSON *);
+static void	method_git_check(struct ctl_req *, const cJSON *);
+static void	method_up(struct ctl_req *, const cJSON *);
+static void	method_down(struct ctl_req *, const cJSON *);
+static void	method_ps(struct ctl_req *, const cJSON *);
+static void	method_session(struct ctl_req *, const cJSON *);
+static void	method_exec_resize(struct ctl_req *, const cJSON *);
+static void	method_exec_status(struct ctl_req *, const cJSON *);
+static void	method_mcp_config(struct ctl_req *, const cJSON *);
+
+/* Read-only (1): anyone who can connect; else root, run-as, admin group. */
+const struct ctl_method methods[] = {
+	{ "version", 1, method_version },
+	{ "status", 1, method_status },
+	{ "logs", 1, method_logs },
+	{ "git-check", 1, method_git_check },
+	{ "ps", 1, method_ps },
+	{ "up", 0, method_up },
+	{ "down", 0, method_down },
+	{ "session", 0, method_session },
+	{ "exec-resize", 0, method_exec_resize },
+	{ "exec-status", 0, method_exec_status },
+	{ "mcp-config", 0, method_mcp_config },
+	{ "reload", 0, method_reload },
+	{ "start", 0, method_start },
+	{ "stop", 0, method_stop },
+	{ "restart", 0, method_restart },
+};
+const size_t nmethods = nitems(methods);
+
+static void
+method_version(struct ctl_req *r, const cJSON *params)
+{
+	cJSON	*o = cJSON_CreateObject();
+
+	cJSON_AddStringToObject(o, "version", QMSD_VERSION);
+	cJSON_AddNumberToObject(o, "protocol", PROTO_VERSION);
+	ctl_reply(r, o);
+}
+
+static void
+method_status(struct ctl_req *r, const cJSON *params)
+{
+	ctl_reply(r, qmsd_status_json());
+}
+
+static void
+method_reload(struct ctl_req *r, const cJSON *params)
+{
+	char	 err[1024];
+	cJSON	*o;
+
+	if (qmsd_reload(err, sizeof(err)) == -1) {
+		ctl_error(r, PROTO_FAILED, "%s", err);
+		return;
+	}
+	o = cJSON_CreateObject();
+	cJSON_AddBoolToObject(o, "reloaded", 1);
+	if (qmsd.conf->file != NULL)
+		cJSON_AddStringToObject(o, "config", qmsd.conf->file);
+	else
+		cJSON_AddNullToObject(o, "config");
+	ctl_reply(r, o);
+}
+
+/* params.component names a registered component, or an error is sent. */
+static struct component *
+param_component(struct ctl_req *r, const cJSON *params)
+{
+	const cJSON		*name;
+	struct component	*c;
+	char			 names[512];
+
+	name = cJSON_GetObjectItemCaseSensitive(params, "component");
+	if (!cJSON_IsString(name)) {
+		ctl_error(r, PROTO_INVALID_PARAMS, "%s needs params.component",
+		    ctl_req_method(r));
+		return (NULL);
+	}
+	if ((c = component_find(name->valuestring)) == NULL) {
+		component_names(names, sizeof(names));
+		ctl_error(r, PROTO_INVALID_PARAMS, "unknown component \"%s\"; "
+		    "components are: %s", name->valuestring, names);
+	}
+	return (c);
+}
+
+static void
+component_method(struct ctl_req *r, const cJSON *params, const char *action)
+{
+	struct component	*c;
+	char			 err[512];
+	cJSON			*o;
+
+	if ((c = param_component(r, params)) == NULL)
+		return;
+	if (component_action(c, action, err, sizeof(err)) == -1) {
+		ctl_error(r, PROTO_FAILED, "%s", err);
+		return;
+	}
+	o = cJSON_CreateObject();
+	cJSON_AddStringToObject(o, "component", component_name(c));
+	cJSON_AddStringToObject(o, "state", component_state(c));
+	ctl_reply(r, o);
+}
+
+static void
+method_start(struct ctl_req *r, const cJSON *params)
+{
+	component_method(r, params, "start");
+}
+
+static void
+method_stop(struct ctl_req *r, const cJSON *params)
+{
+	component_method(r, params, "stop");
+}
+
+static void
+method_restart(struct ctl_req *r, const cJSON *params)
+{
+	component_method(r, params, "restart");
+}
+
+static void
+collect_line(const struct logline *l, void *arg)
+{
+	cJSON_AddItemToArray(arg, logring_line_json(l));
+}
+
+static void
+method_logs(struct ctl_req *r, const cJSON *params)
+{
+	struct component	*c;
+	struct logring		*ring;
+	const cJSON		*n, *follow;
+	cJSON			*o, *lines;
+	double			 want = 50;
+
+	if ((c = param_component(r, params)) == NULL)
+		return;
+	if ((ring = component_log(c)) == NULL) {
+		ctl_error(r, PROTO_FAILED, "%s keeps no log",
+		    component_name(c));
+		return;
+	}
+	n = cJSON_GetObjectItemCaseSensitive(params, "lines");
+	if (n != NULL) {
+		if (!cJSON_IsNumber(n) || n->valuedouble < 0 ||
+		    n->valuedouble > 1e6) {
+			ctl_error(r, PROTO_INVALID_PARAMS, "params.lines must "
+			    "be a number from 0 to 1000000");
+			return;
+		}
+		want = n->valuedouble;
+	}
+	follow = cJSON_GetObjectItemCaseSensitive(params, "follow");
+	o = cJSON_CreateObject();
+	lines = cJSON_AddArrayToObject(o, "lines");
+	logring_tail(ring, (size_t)want, collect_line, lines);
+	cJSON_AddBoolToObject(o, "follow", cJSON_IsTrue(follow));
+	ctl_reply(r, o);
+	if (cJSON_IsTrue(follow))
+		ctl_follow_log(r, ring, component_name(c));
+}
+
+static void
+method_git_check(struct ctl_req *r, const cJSON *params)
+{
+	const cJSON	*cmd = cJSON_GetObjectItemCaseSensitive(params,
+			    "command");
+
+	if (!cJSON_IsString(cmd)) {
+		ctl_error(r, PROTO_INVALID_PARAMS, "git-check needs "
+		    "params.command");
+		return;
+	}
+	ctl_reply(r, git_tool_check(cmd->valuestring));
+}
+
+/*
+ * The .mcp.json a Claude Code uses: the host's (with the host token), or
+ * an agent's, as its container gets it.
+ */
+static void
+method_mcp_config(struct ctl_req *r, const cJSON *params)
+{
+	const cJSON	*a = cJSON_GetObjectItemCaseSensitive(params, "agent");
+	char		 err[256];
+	cJSON		*doc;
+
+	if (a != NULL && !cJSON_IsString(a)) {
+		ctl_error(r, PROTO_INVALID_PARAMS, "params.agent must be a "
+		    "string");
+		return;
+	}
+	if ((doc = agent_mcp_config(a != NULL ? a->valuestring : NULL, err,
+	    sizeof(err))) == NULL) {
+		ctl_error(r, PROTO_FAILED, "%s", err);
+		return;
+	}
+	ctl_reply(r, doc);
+}
+
+static const char *
+param_agent(const cJSON *params)
+{
+	const cJSON	*a = cJSON_GetObjectItemCaseSensitive(params, "agent");
+
+	return (cJSON_IsString(a) ? a->valuestring : "claude");
+}
+
+/* up and down: the answer once it is done. */
+static void
+reply_agent(void *arg, const char *error, const char *id)
+{
+	struct ctl_req	*r = arg;
+	cJSON		*o;
+
+	if (error != NULL) {
+		ctl_error(r, PROTO_FAILED, "%s", error);
+		return;
+	}
+	o = cJSON_CreateObject();
+	cJSON_AddStringToObject(o, "container", id);
+	ctl_reply(r, o);
+}
+
+static void
+method_up(struct ctl_req *r, const cJSON *params)
+{
+	struct ctl_req	*later;
+	char		 err[512];
+
+	later = ctl_defer(r);
+	if (agent_bring_up(param_agent(params), cJSON_IsTrue(
+	    cJSON_GetObjectItemCaseSensitive(params, "force")), reply_agent,
+	    later, err, sizeof(err)) == -1)
+		ctl_error(later, PROTO_FAILED, "%s", err);
+}
+
+static void
+method_down(struct ctl_req *r, const cJSON *params)
+{
+	const char	*name = param_agent(params);
+	struct ctl_req	*later;
+	char		 err[512];
+
+	if (!agent_known(name)) {
+		ctl_error(r, PROTO_INVALID_PARAMS, "no agent \"%s\"", name);
+		return;
+	}
+	later = ctl_defer(r);
+	if (agent_take_down(name, reply_agent, later, err, sizeof(err)) == -1)
+		ctl_error(later, PROTO_FAILED, "%s", err);
+}
+
+static void
+method_ps(struct ctl_req *r, const cJSON *params)
+{
+	cJSON	*o = cJSON_CreateObject();
+
+	cJSON_AddItemToObject(o, "agents", agent_ps());
+	ctl_reply(r, o);
+}
+
+/* ---- session and exec: the control half of session.c ---- */
+
+static void
+session_progressed(void *arg, const char *step, const char *message,
+    double seconds)
+{
+	cJSON	*p = cJSON_CreateObject();
+
+	cJSON_AddStringToObject(p, "step", step);
+	cJSON_AddStringToObject(p, "message", message);
+	cJSON_AddNumberToObject(p, "seconds", seconds);
+	ctl_notify(arg, "progress", p);
+}
+
+static int
+session_asker_gone(void *arg)
+{
+	return (ctl_req_gone(arg));
+}
+
+static void
+session_done(void *arg, const char *error, const struct session_result *res,
+    int fd)
+{
+	struct ctl_req	*r = arg;
+	cJSON		*o;
+	char		*hex, *p;
+	size_t		 i;
+
+	if (error != NULL) {
+		ctl_error(r, PROTO_FAILED, "%s", error);
+		return;
+	}
+	/* Bytes dockerd sent past its headers belong to the stream. */
+	hex = xcalloc(res->npending * 2 + 1, 1);
+	for (i = 0, p = hex; i < res->npending; i++, p += 2)
+		snprintf(p, 3, "%02x", (unsigned char)res->pending[i]);
+	o = cJSON_CreateObject();
+	cJSON_AddStringToObject(o, "exec", res->exec_id);
+	cJSON_AddBoolToObject(o, "tty", res->tty);
+	cJSON_AddStringToObject(o, "pending", hex);
+	cJSON_AddNumberToObject(o, "seconds", res->seconds);
+	free(hex);
+	ctl_reply_fd(r, o, fd);
+}
+
+static const struct session_cb session_cb = {
+	.progress = session_progressed,
+	.gone = session_asker_gone,
+	.done = session_done,
+};
+
+static void
+method_session(struct ctl_req *r, const cJSON *params)
+{
+	struct session_params	 p;
+	const cJSON		*v, *w;
+	size_t			 n = 0;
+
+	memset(&p, 0, sizeof(p));
+	v = cJSON_GetObjectItemCaseSensitive(params, "agent");
+	p.agent = cJSON_IsString(v) ? v->valuestring : "claude";
+	p.tty = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(params, "tty"));
+	v = cJSON_GetObjectItemCaseSensitive(params, "rows");
+	p.rows = cJSON_IsNumber(v) ? v->valueint : 0;
+	v = cJSON_GetObjectItemCaseSensitive(params, "cols");
+	p.cols = cJSON_IsNumber(v) ? v->valueint : 0;
+	v = cJSON_GetObjectItemCaseSensitive(params, "term");
+	if (cJSON_IsString(v) && strlen(v->valuestring) < 64 &&
+	    strspn(v->valuestring, "abcdefghijklmnopqrstuvwxyz"
+	    "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-+._") ==
+	    strlen(v->valuestring))
+		p.term = v->valuestring;
+	v = cJSON_GetObjectItemCaseSensitive(params, "argv");
+	if (v != NULL) {
+		if (!cJSON_IsArray(v) || cJSON_GetArraySize(v) == 0 ||
+		    cJSON_GetArraySize(v) > 1024) {
+			ctl_error(r, PROTO_INVALID_PARAMS, "params.argv must be "
+			    "a non-empty array of strings");
+			return;
+		}
+		p.argv = xcalloc((size_t)cJSON_GetArraySize(v) + 1,
+		    sizeof(char *));
+		cJSON_ArrayForEach(w, v) {
+			if (!cJSON_IsString(w)) {
+				argv_free(p.argv);
+				ctl_error(r, PROTO_INVALID_PARAMS,
+				    "params.argv must hold strings");
+				return;
+			}
+			p.argv[n++] = xstrdup(w->valuestring);
+		}
+	}
+	p.owner = ctl_req_connection(r);
+	session_start(&p, &session_cb, ctl_defer(r));
+}
+
+static void
+method_exec_answered(void *arg, const char *error, const cJSON *json)
+{
+	struct ctl_req	*r = arg;
+
+	if (error != NULL)
+		ctl_error(r, PROTO_FAILED, "%s", error);
+	else
+		ctl_reply(r, cJSON_CreateObject());
+}
+
+static void
+exec_inspected(void *arg, const char *error, const cJSON *json)
+{
+	struct ctl_req	*r = arg;
+	const cJSON	*code;
+	cJSON		*o;
+
+	if (error != NULL) {
+		ctl_error(r, PROTO_FAILED, "%s", error);
+		return;
+	}
+	code = cJSON_GetObjectItemCaseSensitive(json, "ExitCode");
+	o = cJSON_CreateObject();
+	cJSON_AddBoolToObject(o, "running", cJSON_IsTrue(
+	    cJSON_GetObjectItemCaseSensitive(json, "Running")));
+	if (cJSON_IsNumber(code))
+		cJSON_AddNumberToObject(o, "exit_code", code->valuedouble);
+	else
+		cJSON_AddNullToObject(o, "exit_code");
+	ctl_reply(r, o);
+}
+
+/* params.exec as an exec id; NULL after an error. */
+static const char *
+param_exec(struct ctl_req *r, const cJSON *params)
+{
+	const cJSON	*id = cJSON_GetObjectItemCaseSensitive(params, "exec");
+
+	if (!cJSON_IsString(id) || id->valuestring[0] == '\0' ||
+	    strspn(id->valuestring, "0123456789abcdef") !=
+	    strlen(id->valuestring)) {
+		ctl_error(r, PROTO_INVALID_PARAMS, "params.exec must be an exec "
+		    "id");
+		return (NULL);
+	}
+	return (id->valuestring);
+}
+
+static void
+method_exec_resize(struct ctl_req *r, const cJSON *params)
+{
+	const cJSON	*rows, *cols;
+	const char	*id;
+	struct ctl_req	*later;
+	char		 err[256];
+
+	rows = cJSON_GetObjectItemCaseSensitive(params, "rows");
+	cols = cJSON_GetObjectItemCaseSensitive(params, "cols");
+	if (!cJSON_IsNumber(rows) || !cJSON_IsNumber(cols) ||
+	    rows->valueint < 1 || cols->valueint < 1 ||
+	    rows->valueint > 10000 || cols->valueint > 10000) {
+		ctl_error(r, PROTO_INVALID_PARAMS, "exec-resize needs rows and "
+		    "cols from 1 to 10000");
+		return;
+	}
+	if ((id = param_exec(r, params)) == NULL)
+		return;
+	later = ctl_defer(r);
+	if (session_exec_resize(id, ctl_req_connection(r), rows->valueint,
+	    cols->valueint, method_exec_answered, later, err, sizeof(err)) == -1)
+		ctl_error(later, PROTO_PERMISSION_DENIED, "%s", err);
+}
+
+static void
+method_exec_status(struct ctl_req *r, const cJSON *params)
+{
+	const char	*id;
+	struct ctl_req	*later;
+	char		 err[256];
+
+	if ((id = param_exec(r, params)) == NULL)
+		return;
+	later = ctl_defer(r);
+	if (session_exec_inspect(id, ctl_req_connection(r), exec_inspected,
+	    later, err, sizeof(err)) == -1)
+		ctl_error(later, PROTO_PERMISSION_DENIED, "%s", err);
+}
