@@ -334,7 +334,7 @@ sv_probe_done(int ok, const char *detail, uint64_t latency, void *arg)
 }
 
 static void
-on_probe_timer(evutil_socket_t fd, short ev, void *arg)
+sv_on_probe_timer(evutil_socket_t fd, short ev, void *arg)
 {
 	struct supervisor	*sv = arg;
 
@@ -344,7 +344,7 @@ on_probe_timer(evutil_socket_t fd, short ev, void *arg)
 }
 
 static void
-on_timer(evutil_socket_t fd, short ev, void *arg)
+sv_on_timer(evutil_socket_t fd, short ev, void *arg)
 {
 	struct supervisor	*sv = arg;
 
@@ -364,7 +364,7 @@ on_timer(evutil_socket_t fd, short ev, void *arg)
 }
 
 static void
-on_stable(evutil_socket_t fd, short ev, void *arg)
+sv_on_stable(evutil_socket_t fd, short ev, void *arg)
 {
 	sv_handle(arg, SV_EV_STABLE, "stable");
 }
@@ -677,9 +677,9 @@ supervisor_new(struct event_base *base, const char *name)
 	sv->log = logring_new(SV_LOG_LINES);
 	component_set_ops(sv->comp, &sv_component_ops, sv);
 	component_set_log(sv->comp, sv->log);
-	sv->probe_timer = evtimer_new(base, on_probe_timer, sv);
-	sv->timer = evtimer_new(base, on_timer, sv);
-	sv->stable_timer = evtimer_new(base, on_stable, sv);
+	sv->probe_timer = evtimer_new(base, sv_on_probe_timer, sv);
+	sv->timer = evtimer_new(base, sv_on_timer, sv);
+	sv->stable_timer = evtimer_new(base, sv_on_stable, sv);
 	sv_detail(sv, "not started");
 	sv_publish(sv);
 	return (sv);
