@@ -20,6 +20,7 @@
 #include "logring.h"
 #include "probe.h"
 #include "process.h"
+#include "restart.h"
 #include "supervisor.h"
 #include "url.h"
 #include "util.h"
@@ -29,7 +30,6 @@
 					   up to this much */
 #define SV_LOG_LINES		1000
 #define SV_MAX_LINE		4096
-#define SV_MAX_FAILURES		64	/* remembered for give-up */
 
 enum sv_state {
 	SV_STOPPED,
@@ -105,14 +105,12 @@ struct supervisor {
 
 	unsigned int		 restarts;	/* starts after the first */
 	int			 started_once;
-	uint64_t		 backoff;
 	int			 misses;
 	int			 clean_exit;
 	int			 admin_stopped;	/* reload must not start it */
 	char			*signature;	/* what a change restarts for */
 	char			 stop_cause[512];
-	uint64_t		 failures[SV_MAX_FAILURES];
-	size_t			 nfailures;
+	struct restart_state	 restart;
 	char			 detail[512];
 
 	char			 partial[3][SV_MAX_LINE];
@@ -336,7 +334,7 @@ sv_probe_done(int ok, const char *detail, uint64_t latency, void *arg)
 }
 
 static void
-on_probe_timer(evutil_socket_t fd, short ev, void *arg)
+sv_on_probe_timer(evutil_socket_t fd, short ev, void *arg)
 {
 	struct supervisor	*sv = arg;
 
@@ -346,7 +344,7 @@ on_probe_timer(evutil_socket_t fd, short ev, void *arg)
 }
 
 static void
-on_timer(evutil_socket_t fd, short ev, void *arg)
+sv_on_timer(evutil_socket_t fd, short ev, void *arg)
 {
 	struct supervisor	*sv = arg;
 
@@ -366,7 +364,7 @@ on_timer(evutil_socket_t fd, short ev, void *arg)
 }
 
 static void
-on_stable(evutil_socket_t fd, short ev, void *arg)
+sv_on_stable(evutil_socket_t fd, short ev, void *arg)
 {
 	sv_handle(arg, SV_EV_STABLE, "stable");
 }
@@ -440,35 +438,21 @@ sv_terminate(struct supervisor *sv, enum sv_after after, const char *cause)
 static void
 sv_failure(struct supervisor *sv, const char *why)
 {
-	uint64_t	now = now_ms(), delay;
-	size_t		i, recent = 0;
+	uint64_t	delay;
+	size_t		recent;
 	char		cause[512];
 
 	/* why may be sv->detail itself, which is rewritten below. */
 	snprintf(cause, sizeof(cause), "%s", why);
 
-	if (sv->nfailures == SV_MAX_FAILURES) {
-		memmove(sv->failures, sv->failures + 1,
-		    sizeof(sv->failures[0]) * (SV_MAX_FAILURES - 1));
-		sv->nfailures--;
-	}
-	sv->failures[sv->nfailures++] = now;
-	for (i = 0; i < sv->nfailures; i++)
-		if (now - sv->failures[i] <= sv->conf.restart.give_up_window)
-			recent++;
-	if (sv->conf.restart.give_up > 0 &&
-	    (long long)recent >= sv->conf.restart.give_up) {
+	if (restart_failure(&sv->restart, &sv->conf.restart, now_ms(), &delay,
+	    &recent) == -1) {
 		sv_detail(sv, "gave up after %zu failures within %llus; last: "
 		    "%s", recent, (unsigned long long)
 		    sv->conf.restart.give_up_window / 1000, cause);
 		sv_enter(sv, SV_FAILED, sv->detail);
 		return;
 	}
-	delay = sv->backoff;
-	sv->backoff = sv->backoff * 2 > sv->conf.restart.backoff_max ?
-	    sv->conf.restart.backoff_max : sv->backoff * 2;
-	if (sv->backoff < sv->conf.restart.backoff_min)
-		sv->backoff = sv->conf.restart.backoff_min;
 	timer_set(sv, sv->timer, delay);
 	sv_detail(sv, "%s; next start in %.1fs", cause, (double)delay / 1000);
 	sv_enter(sv, SV_BACKOFF, cause);
@@ -516,10 +500,8 @@ sv_handle(struct supervisor *sv, enum sv_event ev, const char *cause)
 		}
 		if (sv->state == SV_STOPPED || sv->state == SV_FAILED ||
 		    sv->state == SV_BACKOFF) {
-			if (sv->state != SV_BACKOFF) {
-				sv->nfailures = 0;
-				sv->backoff = sv->conf.restart.backoff_min;
-			}
+			if (sv->state != SV_BACKOFF)
+				restart_clear(&sv->restart);
 			sv_spawn(sv);
 		}
 		break;
@@ -569,7 +551,8 @@ sv_handle(struct supervisor *sv, enum sv_event ev, const char *cause)
 				sv_detail(sv, "%s", sv->disabled_why);
 				sv_enter(sv, SV_DISABLED, "disabled");
 			} else if (after == SV_AFTER_START) {
-				sv->backoff = sv->conf.restart.backoff_min;
+				/* Asked for: no backoff; the failures count. */
+				restart_stable(&sv->restart);
 				sv_spawn(sv);
 			} else if (after == SV_AFTER_FAILURE)
 				sv_failure(sv, sv->stop_cause);
@@ -636,7 +619,7 @@ sv_handle(struct supervisor *sv, enum sv_event ev, const char *cause)
 		break;
 	case SV_EV_STABLE:
 		if (sv->state == SV_READY || sv->state == SV_UNHEALTHY)
-			sv->backoff = sv->conf.restart.backoff_min;
+			restart_stable(&sv->restart);
 		break;
 	}
 }
@@ -694,9 +677,9 @@ supervisor_new(struct event_base *base, const char *name)
 	sv->log = logring_new(SV_LOG_LINES);
 	component_set_ops(sv->comp, &sv_component_ops, sv);
 	component_set_log(sv->comp, sv->log);
-	sv->probe_timer = evtimer_new(base, on_probe_timer, sv);
-	sv->timer = evtimer_new(base, on_timer, sv);
-	sv->stable_timer = evtimer_new(base, on_stable, sv);
+	sv->probe_timer = evtimer_new(base, sv_on_probe_timer, sv);
+	sv->timer = evtimer_new(base, sv_on_timer, sv);
+	sv->stable_timer = evtimer_new(base, sv_on_stable, sv);
 	sv_detail(sv, "not started");
 	sv_publish(sv);
 	return (sv);
@@ -788,8 +771,6 @@ supervisor_configure(struct supervisor *sv, const struct config *c)
 	/* Only the scalars: the strings live in sv, expanded. */
 	sv->conf.command = sv->conf.workdir = sv->conf.url = NULL;
 	sv->conf.environment = NULL;
-	if (sv->backoff == 0)
-		sv->backoff = q->restart.backoff_min;
 
 	if (sv->disabled_why[0] != '\0') {
 		if (sv->state != SV_DISABLED)
