@@ -108,6 +108,11 @@ _qmsctl()
 		else
 			COMPREPLY=($(compgen -W "--" -- "$cur"))
 		fi ;;
+	help)
+		# words still holds the commands.
+		if [ "$plain" = 0 ]; then
+			COMPREPLY=($(compgen -W "$words" -- "$cur"))
+		fi ;;
 	start|stop|restart|logs)
 		if [ "$cmd" = logs ] && [ "$prev" = -n ]; then
 			COMPREPLY=()

@@ -4,6 +4,7 @@
  */
 #include <sys/stat.h>
 
+#include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -15,6 +16,7 @@
 extern const struct cmd_entry cmd_down_entry;
 extern const struct cmd_entry cmd_exec_entry;
 extern const struct cmd_entry cmd_git_check_entry;
+static const struct cmd_entry cmd_help_entry;
 extern const struct cmd_entry cmd_logs_entry;
 extern const struct cmd_entry cmd_mcp_config_entry;
 extern const struct cmd_entry cmd_ps_entry;
@@ -31,6 +33,7 @@ static const struct cmd_entry *const cmd_table[] = {
 	&cmd_down_entry,
 	&cmd_exec_entry,
 	&cmd_git_check_entry,
+	&cmd_help_entry,
 	&cmd_logs_entry,
 	&cmd_mcp_config_entry,
 	&cmd_ps_entry,
@@ -59,19 +62,38 @@ list_commands(FILE *f)
 		    cmd_table[i]->summary);
 }
 
+/*
+ * Asked for (-h, --help, help): stdout and 0.  Otherwise stderr and 64.
+ * Either way the list ends the text: the bash completion reads it.
+ */
 static void __attribute__((noreturn))
-usage(void)
+usage(int asked)
 {
-	fprintf(stderr, "usage: qmsctl [-S socket] command [arguments]\n");
-	list_commands(stderr);
-	exit(EXIT_USAGE);
+	FILE	*f = asked ? stdout : stderr;
+
+	fprintf(f, "usage: qmsctl [-h] [-S socket] command [arguments]\n");
+	if (asked)
+		fprintf(f, "  -h, --help  this help; qmsctl help COMMAND "
+		    "for one command\n"
+		    "  -S socket   qmsd's control socket (default: "
+		    "$QMSD_SOCKET, or see qmsctl(1))\n"
+		    "A command may be shortened to any unique prefix.  "
+		    "See qmsctl(1).\n");
+	list_commands(f);
+	exit(asked ? EXIT_OK : EXIT_USAGE);
+}
+
+static void
+print_usage(FILE *f, const struct cmd_entry *e)
+{
+	fprintf(f, "usage: qmsctl %s%s%s\n", e->name,
+	    e->usage[0] != '\0' ? " " : "", e->usage);
 }
 
 void
 cmd_usage(const struct cmd_entry *e)
 {
-	fprintf(stderr, "usage: qmsctl %s%s%s\n", e->name,
-	    e->usage[0] != '\0' ? " " : "", e->usage);
+	print_usage(stderr, e);
 }
 
 int
@@ -119,6 +141,33 @@ find_command(const char *name)
 	return (NULL);
 }
 
+/* help [command]: the usage and summary the table holds, on stdout. */
+static int
+cmd_help_exec(int argc, char **argv)
+{
+	const struct cmd_entry	*e;
+
+	if (argc == 1)
+		usage(1);
+	if (argc != 2) {
+		cmd_usage(&cmd_help_entry);
+		return (EXIT_USAGE);
+	}
+	if ((e = find_command(argv[1])) == NULL)
+		return (EXIT_USAGE);
+	print_usage(stdout, e);
+	printf("  %s\n", e->summary);
+	return (EXIT_OK);
+}
+
+/* Here, not in a cmd-help.c: it is the one command that reads the table. */
+static const struct cmd_entry cmd_help_entry = {
+	.name = "help",
+	.usage = "[command]",
+	.summary = "print the usage of qmsctl or of one command",
+	.exec = cmd_help_exec,
+};
+
 /*
  * Without -S or QMSD_SOCKET: a daemon of the user's own (under
  * XDG_RUNTIME_DIR) if one is there, else the system daemon.
@@ -141,24 +190,30 @@ default_socket(void)
 int
 main(int argc, char *argv[])
 {
+	static const struct option longopts[] = {
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
 	const struct cmd_entry	*e;
 	int			 ch;
 
 	socket_path = getenv("QMSD_SOCKET");
 	/* "+": stop at the command, whose own options follow it. */
-	while ((ch = getopt(argc, argv, "+S:h")) != -1) {
+	while ((ch = getopt_long(argc, argv, "+S:h", longopts, NULL)) != -1) {
 		switch (ch) {
 		case 'S':
 			socket_path = optarg;
 			break;
+		case 'h':
+			usage(1);
 		default:
-			usage();
+			usage(0);
 		}
 	}
 	argc -= optind;
 	argv += optind;
 	if (argc == 0)
-		usage();
+		usage(0);
 	if (socket_path == NULL || socket_path[0] == '\0')
 		socket_path = default_socket();
 	if ((e = find_command(argv[0])) == NULL)

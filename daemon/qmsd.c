@@ -2,6 +2,7 @@
 #include <sys/socket.h>
 
 #include <errno.h>
+#include <getopt.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -46,11 +47,24 @@ static int		 shutting_down;
 /* Past this, shutdown stops waiting for children (they get SIGKILL). */
 #define SHUTDOWN_GRACE_MS	5000
 
+/* -h asked for it: stdout and 0; a bad option: stderr and 64. */
 static void __attribute__((noreturn))
-usage(void)
+usage(int asked)
 {
-	fprintf(stderr, "usage: qmsd [-fnvV] [-c file] [-S socket]\n");
-	exit(64);
+	FILE	*f = asked ? stdout : stderr;
+
+	fprintf(f, "usage: qmsd [-fhnvV] [-c file] [-S socket]\n");
+	if (asked)
+		fprintf(f,
+		    "  -c file    configuration (default /etc/qmsd/qmsd.conf)\n"
+		    "  -f         stay in the foreground, log to stderr\n"
+		    "  -h, --help this help\n"
+		    "  -n         check the configuration and exit\n"
+		    "  -S socket  the control socket, overriding the file\n"
+		    "  -v         log at the debug level\n"
+		    "  -V         print the version and exit\n"
+		    "See qmsd(8) and qmsd.conf(5).\n");
+	exit(asked ? 0 : 64);
 }
 
 static void
@@ -285,7 +299,13 @@ main(int argc, char *argv[])
 	char		 err[1024], *real = NULL;
 	int		 ch, foreground = 0, check_only = 0, fd, i;
 
-	while ((ch = getopt(argc, argv, "c:fnS:vVh")) != -1) {
+	static const struct option longopts[] = {
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+
+	while ((ch = getopt_long(argc, argv, "c:fhnS:vV", longopts,
+	    NULL)) != -1) {
 		switch (ch) {
 		case 'c':
 			conf_file = optarg;
@@ -306,12 +326,14 @@ main(int argc, char *argv[])
 			printf("qmsd %s (control protocol %d)\n", QMSD_VERSION,
 			    PROTO_VERSION);
 			return (0);
+		case 'h':
+			usage(1);
 		default:
-			usage();
+			usage(0);
 		}
 	}
 	if (optind != argc)
-		usage();
+		usage(0);
 	log_init("qmsd", sd_journal_sendv);
 
 	/*

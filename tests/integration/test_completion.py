@@ -37,6 +37,8 @@ def test_commands_from_qmsctl():
             raise AssertionError("%s not offered: %s" % (c, got))
     eq(complete("st"), ["start", "status", "stop"], "prefix st")
     eq(complete("-S", "/x", "ver"), ["version"], "after -S")
+    eq(complete("help", "st"), ["start", "status", "stop"], "help st")
+    eq(complete("he", "status", ""), [], "help takes one command")
 
 
 def test_agents_and_components_from_daemon():
