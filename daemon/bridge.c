@@ -69,11 +69,19 @@ on_timer(evutil_socket_t fd, short ev, void *arg)
 	bridge_refresh();
 }
 
+/* Docker (re)connected: the network may be new, or its gateway. */
+static void
+bridge_on_docker_ready(void *arg)
+{
+	bridge_refresh();
+}
+
 void
 bridge_init(struct event_base *base)
 {
 	struct timeval	tv = { BRIDGE_RECHECK_S, 0 };
 
+	docker_on_ready(bridge_on_docker_ready, NULL);
 	br_timer = event_new(base, -1, EV_PERSIST, on_timer, NULL);
 	evtimer_add(br_timer, &tv);
 }

@@ -50,8 +50,12 @@ static uint64_t		 dk_backoff = DOCKER_BACKOFF_MIN;
 static struct event	*dk_retry;
 static void		(*event_fn)(const cJSON *, void *);
 static void		*event_arg;
-static void		(*ready_fn)(void *);
-static void		*ready_arg;
+#define DOCKER_READY_SUBSCRIBERS	4
+static struct {
+	void		(*fn)(void *);
+	void		*arg;
+}			 ready_subs[DOCKER_READY_SUBSCRIBERS];
+static size_t		 nready_subs;
 static void		(*unreach_fn)(void *);
 static void		*unreach_arg;
 
@@ -130,8 +134,10 @@ docker_on_event(void (*fn)(const cJSON *, void *), void *arg)
 void
 docker_on_ready(void (*fn)(void *), void *arg)
 {
-	ready_fn = fn;
-	ready_arg = arg;
+	if (nready_subs == DOCKER_READY_SUBSCRIBERS)
+		fatalx("docker: too many readiness subscribers");
+	ready_subs[nready_subs].fn = fn;
+	ready_subs[nready_subs++].arg = arg;
 }
 
 /* Say why the socket cannot be used, in words a user can act on. */
@@ -353,6 +359,7 @@ static void
 version_done(const struct docker_reply *r, void *arg)
 {
 	const cJSON	*v;
+	size_t		 i;
 
 	if (r->status != 200) {
 		unreachable(r->error != NULL ? r->error :
@@ -368,8 +375,8 @@ version_done(const struct docker_reply *r, void *arg)
 	    dk_version + 2);
 	start_events();
 	publish();
-	if (ready_fn != NULL)
-		ready_fn(ready_arg);
+	for (i = 0; i < nready_subs; i++)
+		ready_subs[i].fn(ready_subs[i].arg);
 }
 
 static size_t

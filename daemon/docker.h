@@ -44,8 +44,8 @@ void	 docker_request(const char *method, const char *path,
 
 /* Every event about a labelled container, as Docker sends it. */
 void	 docker_on_event(void (*)(const cJSON *, void *), void *);
-/* Called each time the engine becomes reachable (resynchronise), and
- * when a first attempt fails (so that waiters can be told). */
+/* Subscribe to the engine becoming reachable, each time (resynchronise);
+ * subscribers are called in the order they came. */
 void	 docker_on_ready(void (*)(void *), void *);
 void	 docker_on_unreachable(void (*)(void *), void *);
 
