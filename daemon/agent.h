@@ -15,7 +15,6 @@
 #include <cjson/cJSON.h>
 
 struct config;
-struct ctl_req;
 
 void	 agent_init(struct event_base *);
 void	 agent_configure(const struct config *);
@@ -34,9 +33,15 @@ void	 agent_unwait(void *arg);
 /* The container id of an agent, or NULL. */
 const char *agent_container(const char *name);
 
-/* The control methods: up and down answer once done. */
-void	 agent_up(struct ctl_req *, const char *name, int force);
-void	 agent_down(struct ctl_req *, const char *name);
+/* Whether an agent of that name is configured. */
+int	 agent_known(const char *name);
+/*
+ * Stop an agent's container (an up under way is told it was interrupted);
+ * fn is called once with NULL or why, and its id.  -1 with why when it
+ * cannot begin.
+ */
+int	 agent_take_down(const char *name, agent_up_done, void *arg,
+	    char *err, size_t);
 cJSON	*agent_ps(void);
 /* The .mcp.json an agent's container gets (NULL name: the host's). */
 cJSON	*agent_mcp_config(const char *name, char *err, size_t);

@@ -1020,17 +1020,49 @@ param_agent(const cJSON *params)
 	return (cJSON_IsString(a) ? a->valuestring : "claude");
 }
 
+/* `up` and `down`: the answer when it is done. */
+static void
+reply_up(void *arg, const char *error, const char *id)
+{
+	struct ctl_req	*r = arg;
+	cJSON		*o;
+
+	if (error != NULL) {
+		ctl_error(r, PROTO_FAILED, "%s", error);
+		return;
+	}
+	o = cJSON_CreateObject();
+	cJSON_AddStringToObject(o, "container", id);
+	ctl_reply(r, o);
+}
+
 static void
 method_up(struct ctl_req *r, const cJSON *params)
 {
-	agent_up(r, param_agent(params), cJSON_IsTrue(
-	    cJSON_GetObjectItemCaseSensitive(params, "force")));
+	struct ctl_req	*later;
+	char		 err[512];
+
+	later = ctl_defer(r);
+	if (agent_bring_up(param_agent(params), cJSON_IsTrue(
+	    cJSON_GetObjectItemCaseSensitive(params, "force")), reply_up, later,
+	    err, sizeof(err)) == -1)
+		ctl_error(later, PROTO_FAILED, "%s", err);
 }
 
 static void
 method_down(struct ctl_req *r, const cJSON *params)
 {
-	agent_down(r, param_agent(params));
+	const char	*name = param_agent(params);
+	struct ctl_req	*later;
+	char		 err[512];
+
+	if (!agent_known(name)) {
+		ctl_error(r, PROTO_INVALID_PARAMS, "no agent \"%s\"", name);
+		return;
+	}
+	later = ctl_defer(r);
+	if (agent_take_down(name, reply_up, later, err, sizeof(err)) == -1)
+		ctl_error(later, PROTO_FAILED, "%s", err);
 }
 
 static void
