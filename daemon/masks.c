@@ -14,6 +14,19 @@
 
 /* Read at most this many buffers of events per wakeup. */
 #define MASKS_BATCH	8
+/*
+ * Before a lookup, read what is queued, up to this many buffers: more
+ * means something writes without pause (an agent can), and the list is
+ * dropped rather than read for ever.
+ */
+#define MASKS_DRAIN	64
+/*
+ * Watches count against root's inotify limit, shared with systemd and
+ * others; a repository (or an agent's workspace) with more directories
+ * than this is walked at every lookup instead, as before the list was
+ * kept.
+ */
+#define MASKS_WATCHES	4096
 
 #define MASKS_WATCH	(IN_CREATE | IN_DELETE | IN_MOVED_FROM | \
 			    IN_MOVED_TO | IN_DELETE_SELF | IN_MOVE_SELF | \
@@ -22,6 +35,7 @@
 struct masks {
 	struct event_base	*base;
 	int			 fd;		/* inotify; -1: none */
+	size_t			 nwatches;
 	struct event		*ev;
 	int			 valid;		/* list answers for root */
 	char			*root;
@@ -108,7 +122,7 @@ changes_answer(const struct inotify_event *e)
 	return (e->len > 0 && is_env_name(e->name));
 }
 
-/* Events up to a batch, or all there are (drain); 0, or -1: dropped. */
+/* Events up to a batch (or a drain); 0, or -1: dropped. */
 static int
 masks_events(struct masks *m, int drain)
 {
@@ -119,10 +133,12 @@ masks_events(struct masks *m, int drain)
 	char				*p;
 	int				 reads;
 
-	for (reads = 0; drain || reads < MASKS_BATCH; reads++) {
+	for (reads = 0; reads < (drain ? MASKS_DRAIN : MASKS_BATCH); reads++) {
 		if ((n = read(m->fd, buf, sizeof(buf))) == -1) {
-			if (errno == EAGAIN || errno == EINTR)
-				return (0);
+			if (errno == EINTR)
+				continue;
+			if (errno == EAGAIN)
+				return (0);	/* all read */
 			masks_drop(m, strerror(errno));
 			return (-1);
 		}
@@ -134,6 +150,10 @@ masks_events(struct masks *m, int drain)
 				return (-1);
 			}
 		}
+	}
+	if (drain) {
+		masks_drop(m, "more events than a drain reads");
+		return (-1);
 	}
 	return (0);
 }
@@ -159,11 +179,18 @@ masks_walk(struct masks *m, const char *dir, const char *rel, int depth)
 
 	if (depth > MASKS_DEPTH)
 		return (0);
-	if (m->fd != -1 && inotify_add_watch(m->fd, dir, MASKS_WATCH) == -1) {
+	if (m->fd != -1 && m->nwatches == MASKS_WATCHES) {
+		/* Too many to keep: every watch let go of at once. */
+		close(m->fd);
+		m->fd = -1;
+		rv = -1;
+	} else if (m->fd != -1 && inotify_add_watch(m->fd, dir,
+	    MASKS_WATCH) == -1) {
 		if (errno != ENOENT && errno != ENOTDIR && errno != EACCES)
 			log_warn("masks: cannot watch %s", dir);
 		rv = -1;
-	}
+	} else
+		m->nwatches++;
 	if ((d = opendir(dir)) == NULL)
 		return (rv);
 	while ((e = readdir(d)) != NULL && m->n < MASKS_MAX) {
@@ -203,6 +230,7 @@ masks_env_files(struct masks *m, const char *root, char *const **list,
 	free(m->root);
 	m->root = xstrdup(root);
 	m->walks++;
+	m->nwatches = 0;
 	m->fd = inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
 	if (m->fd == -1)
 		log_warn("masks: inotify_init1");
