@@ -36,7 +36,11 @@ const char *agent_container(const char *name);
 
 /* Whether an agent of that name is configured. */
 int	 agent_known(const char *name);
-/* Stop an agent's container; fn as for agent_bring_up. */
+/*
+ * Stop an agent's container (an up under way is told it was interrupted);
+ * fn is called once with NULL or why, and its id.  -1 with why when it
+ * cannot begin.
+ */
 int	 agent_take_down(const char *name, agent_up_done, void *arg,
 	    char *err, size_t);
 cJSON	*agent_ps(void);

@@ -152,6 +152,52 @@ def test_mounts_and_identity():
         a.close()
 
 
+def test_new_secret_is_masked_at_the_next_up():
+    """qmsd keeps the list of .env files between ups and watches the
+    repository for changes: a secret made after a first up, whether in a
+    directory it walked, in a directory made since, or renamed into
+    place, must be masked by the next container all the same."""
+    a = Agent()
+    try:
+        eq(a.up()[0], 0, "up")
+        first = a.row()["container"]
+        eq(a.exec("cat", "/pipe-dream/sub/.env.local").stdout, "",
+           "masked before")
+        # agents write their workspaces all the time: nothing to mask
+        eq(a.exec("sh", "-c", "echo w > /pipe-dream/.claude/users/%s/"
+                  "workspace/notes.md" % a.name).returncode, 0, "write")
+        eq(a.up()[0], 0, "up again")
+        eq(a.row()["container"], first, "kept: nothing changed")
+        made = [os.path.join(a.project, "sub", ".env.new"),
+                os.path.join(a.project, "late", "deeper", ".env"),
+                os.path.join(a.project, "sub", ".env.production")]
+        with open(made[0], "w") as f:
+            f.write("NEW=secret\n")
+        os.makedirs(os.path.dirname(made[1]))
+        with open(made[1], "w") as f:
+            f.write("DEEP=secret\n")
+        staged = os.path.join(a.project, "sub", "staged")
+        with open(staged, "w") as f:
+            f.write("MOVED=secret\n")
+        os.rename(staged, made[2])
+        subprocess.run(["chown", "-R", "nobody:nogroup", a.project],
+                       check=True)
+        rc, out, err = a.up()
+        eq(rc, 0, "up after the new secrets: " + err)
+        assert a.row()["container"] != first, "recreated with new masks"
+        for path in made:
+            inside = "/pipe-dream/" + os.path.relpath(path, a.project)
+            p = a.exec("cat", inside)
+            eq((p.returncode, p.stdout), (0, ""), "masked " + inside)
+        # and one gone: the next container no longer masks it
+        os.unlink(made[0])
+        eq(a.up()[0], 0, "up after a secret went")
+        p = a.exec("ls", "/pipe-dream/sub")
+        assert ".env.new" not in p.stdout, p.stdout
+    finally:
+        a.close()
+
+
 def test_config_volume_survives_recreate():
     a = Agent()
     try:

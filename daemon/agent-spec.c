@@ -1,0 +1,150 @@
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cjson/cJSON.h>
+
+#include "agent-spec.h"
+#include "config.h"
+#include "docker.h"
+#include "util.h"
+
+static void
+spec_mount(cJSON *mounts, const char *type, const char *src, const char *dst,
+    int ro)
+{
+	cJSON	*m = cJSON_CreateObject();
+
+	cJSON_AddStringToObject(m, "Type", type);
+	cJSON_AddStringToObject(m, "Source", src);
+	cJSON_AddStringToObject(m, "Target", dst);
+	cJSON_AddBoolToObject(m, "ReadOnly", ro);
+	cJSON_AddItemToArray(mounts, m);
+}
+
+/* A file masked by /dev/null, a directory by the empty one, both read-only. */
+static void
+spec_mask(cJSON *mounts, const char *rel, int dir, const char *empty)
+{
+	char	*dst;
+
+	xasprintf(&dst, "/pipe-dream/%s", rel);
+	spec_mount(mounts, "bind", dir ? empty : "/dev/null", dst, 1);
+	free(dst);
+}
+
+/* FNV-1a: the label that says which configuration made a container. */
+static void
+spec_hash(const char *s, char out[AGENT_HASH_LEN])
+{
+	uint64_t	h = 1469598103934665603ULL;
+
+	for (; *s != '\0'; s++) {
+		h ^= (unsigned char)*s;
+		h *= 1099511628211ULL;
+	}
+	snprintf(out, AGENT_HASH_LEN, "%016llx", (unsigned long long)h);
+}
+
+char *
+agent_spec(const struct agent_conf *c, const struct agent_facts *f,
+    char hash[AGENT_HASH_LEN])
+{
+	cJSON	*o, *env, *hc, *mounts, *labels, *hosts;
+	char	*p, *empty, *text, user[64], buf[512];
+	size_t	 i;
+
+	xasprintf(&empty, "%s/empty", f->dir);
+	o = cJSON_CreateObject();
+	cJSON_AddStringToObject(o, "Image", c->image);
+	snprintf(user, sizeof(user), "%u:%u", (unsigned)f->uid,
+	    (unsigned)f->gid);
+	cJSON_AddStringToObject(o, "User", user);
+	cJSON_AddStringToObject(o, "WorkingDir", "/pipe-dream");
+	env = cJSON_AddArrayToObject(o, "Env");
+	cJSON_AddItemToArray(env, cJSON_CreateString("HOME=/claude-config"));
+	cJSON_AddItemToArray(env,
+	    cJSON_CreateString("CLAUDE_CONFIG_DIR=/claude-config"));
+	cJSON_AddItemToArray(env, cJSON_CreateString("MCP_TIMEOUT=60000"));
+	snprintf(buf, sizeof(buf), "QMS_AGENT=%s", c->name);
+	cJSON_AddItemToArray(env, cJSON_CreateString(buf));
+	for (i = 0; f->env != NULL && f->env[i] != NULL; i++)
+		cJSON_AddItemToArray(env, cJSON_CreateString(f->env[i]));
+	labels = cJSON_AddObjectToObject(o, "Labels");
+	cJSON_AddStringToObject(labels, DOCKER_LABEL_AGENT, c->name);
+
+	hc = cJSON_AddObjectToObject(o, "HostConfig");
+	cJSON_AddNumberToObject(hc, "Memory", (double)c->memory);
+	cJSON_AddNumberToObject(hc, "PidsLimit", (double)c->pids);
+	if (c->cpus > 0)
+		cJSON_AddNumberToObject(hc, "NanoCpus", c->cpus * 1e9);
+	cJSON_AddStringToObject(hc, "NetworkMode", c->network);
+	if (strcmp(c->network, "bridge") == 0) {
+		hosts = cJSON_AddArrayToObject(hc, "ExtraHosts");
+		cJSON_AddItemToArray(hosts,
+		    cJSON_CreateString("host.docker.internal:host-gateway"));
+	}
+	cJSON_AddStringToObject(cJSON_AddObjectToObject(hc, "RestartPolicy"),
+	    "Name", "no");	/* qmsd restarts, by the agent's policy */
+	/*
+	 * Docker's init as PID 1: it passes the stop signal on (a main
+	 * process such as "sleep infinity" ignores SIGTERM as PID 1, and
+	 * every down would wait out the 10s stop timeout) and reaps what
+	 * sessions leave behind.
+	 */
+	cJSON_AddBoolToObject(hc, "Init", 1);
+	cJSON_AddItemToArray(cJSON_AddArrayToObject(hc, "SecurityOpt"),
+	    cJSON_CreateString("no-new-privileges"));
+	cJSON_AddItemToArray(cJSON_AddArrayToObject(hc, "CapDrop"),
+	    cJSON_CreateString("ALL"));
+
+	mounts = cJSON_AddArrayToObject(hc, "Mounts");
+	spec_mount(mounts, "bind", f->root, "/pipe-dream", 1);
+	snprintf(buf, sizeof(buf), "%s/.claude/users/%s/workspace", f->root,
+	    c->name);
+	xasprintf(&p, "/pipe-dream/.claude/users/%s/workspace", c->name);
+	spec_mount(mounts, "bind", buf, p, 0);
+	free(p);
+	snprintf(buf, sizeof(buf), "%s/.claude/sessions", f->root);
+	spec_mount(mounts, "bind", buf, "/pipe-dream/.claude/sessions", 0);
+	xasprintf(&p, "%s/mcp.json", f->dir);
+	spec_mount(mounts, "bind", p, "/pipe-dream/.mcp.json", 1);
+	free(p);
+	xasprintf(&p, "%s/settings.local.json", f->dir);
+	spec_mount(mounts, "bind", p, "/pipe-dream/.claude/settings.local.json",
+	    1);
+	free(p);
+	snprintf(buf, sizeof(buf), "qms-claude-config-%s", c->name);
+	spec_mount(mounts, "volume", buf, "/claude-config", 0);
+	snprintf(buf, sizeof(buf), "qms-projects-%s", c->name);
+	spec_mount(mounts, "volume", buf, "/projects", 0);
+	/* Masks: secrets and the other agents' own directories. */
+	for (i = 0; i < f->nmasks; i++)
+		spec_mask(mounts, f->masks[i].path, f->masks[i].dir, empty);
+	for (i = 0; i < f->nothers; i++) {
+		snprintf(buf, sizeof(buf), ".claude/users/%s",
+		    f->others[i].path);
+		spec_mask(mounts, buf, f->others[i].dir, empty);
+	}
+	for (i = 0; c->mounts != NULL && c->mounts[i] != NULL; i++) {
+		char	*src = xstrdup(c->mounts[i]), *dst, *mode;
+
+		dst = strchr(src, ':');
+		*dst++ = '\0';
+		if ((mode = strchr(dst, ':')) != NULL)
+			*mode++ = '\0';
+		spec_mount(mounts, "bind", src, dst, mode != NULL &&
+		    strcmp(mode, "ro") == 0);
+		free(src);
+	}
+
+	text = cJSON_PrintUnformatted(o);
+	spec_hash(text, hash);
+	cJSON_AddStringToObject(labels, DOCKER_LABEL_CONFIG, hash);
+	cJSON_free(text);
+	text = cJSON_PrintUnformatted(o);
+	cJSON_Delete(o);
+	free(empty);
+	return (text);
+}

@@ -1,0 +1,45 @@
+/*
+ * An agent container's create body, as a pure function of its
+ * configuration and of what the host holds (agent-host.c finds that
+ * first): no I/O, no globals, so that what decides the container's
+ * confinement is tested alone.  The body's hash is the label that says
+ * which configuration made a container; a changed byte recreates every
+ * container on upgrade, so the text is kept byte for byte.
+ */
+#ifndef QMSD_AGENT_SPEC_H
+#define QMSD_AGENT_SPEC_H
+
+#include <sys/types.h>
+
+#include <stddef.h>
+
+struct agent_conf;
+
+/* A path below the project root hidden from the container. */
+struct agent_mask {
+	const char	*path;		/* relative to the project root */
+	int		 dir;		/* masked by an empty directory */
+};
+
+/* What the host holds for one agent, found before its spec is made. */
+struct agent_facts {
+	const char		*root;	/* the project root */
+	uid_t			 uid;	/* the owner's, the container's user */
+	gid_t			 gid;
+	const char		*dir;	/* the agent's private directory */
+	char *const		*env;	/* the env-file's KEY=VALUE lines */
+	/* The .env files found and the configured masks, those that exist. */
+	const struct agent_mask	*masks;
+	size_t			 nmasks;
+	/* The other agents' directories under .claude/users. */
+	const struct agent_mask	*others;
+	size_t			 nothers;
+};
+
+#define AGENT_HASH_LEN	20
+
+/* The create body (free it), and its hash in hash. */
+char	*agent_spec(const struct agent_conf *, const struct agent_facts *,
+	    char hash[AGENT_HASH_LEN]);
+
+#endif

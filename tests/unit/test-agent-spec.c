@@ -1,0 +1,223 @@
+/*
+ * An agent's create body from a fixed configuration and host facts: the
+ * whole of it against tests/unit/golden/agent-spec.json, and apart from
+ * that each part the container's confinement rests on, so that refreshing
+ * the golden file cannot drop one unseen.  AGENT_SPEC_GOLDEN=write
+ * rewrites the file (then read its diff).
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cjson/cJSON.h>
+
+#include "agent-spec.h"
+#include "check.h"
+#include "config.h"
+#include "docker.h"
+
+#define GOLDEN	"golden/agent-spec.json"
+
+static const cJSON *
+get(const cJSON *o, const char *key)
+{
+	return (cJSON_GetObjectItemCaseSensitive(o, key));
+}
+
+/* The mount at target, or NULL; exactly one may be there. */
+static const cJSON *
+mount_at(const cJSON *mounts, const char *target)
+{
+	const cJSON	*m, *found = NULL;
+	int		 n = 0;
+
+	cJSON_ArrayForEach(m, mounts) {
+		if (cJSON_IsString(get(m, "Target")) &&
+		    strcmp(get(m, "Target")->valuestring, target) == 0) {
+			found = m;
+			n++;
+		}
+	}
+	return (n == 1 ? found : NULL);
+}
+
+static int
+is_mount(const cJSON *m, const char *type, const char *src, int ro)
+{
+	return (m != NULL && cJSON_IsString(get(m, "Type")) &&
+	    strcmp(get(m, "Type")->valuestring, type) == 0 &&
+	    cJSON_IsString(get(m, "Source")) &&
+	    strcmp(get(m, "Source")->valuestring, src) == 0 &&
+	    cJSON_IsBool(get(m, "ReadOnly")) &&
+	    cJSON_IsTrue(get(m, "ReadOnly")) == ro);
+}
+
+/* A one-element array of that string. */
+static int
+is_only(const cJSON *a, const char *s)
+{
+	return (cJSON_GetArraySize(a) == 1 &&
+	    cJSON_IsString(cJSON_GetArrayItem(a, 0)) &&
+	    strcmp(cJSON_GetArrayItem(a, 0)->valuestring, s) == 0);
+}
+
+static char *
+slurp(const char *path)
+{
+	FILE	*f;
+	char	*s;
+	long	 n;
+
+	if ((f = fopen(path, "r")) == NULL)
+		return (NULL);
+	fseek(f, 0, SEEK_END);
+	n = ftell(f);
+	fseek(f, 0, SEEK_SET);
+	s = calloc(1, (size_t)n + 1);
+	if (s != NULL && fread(s, 1, (size_t)n, f) != (size_t)n) {
+		free(s);
+		s = NULL;
+	}
+	fclose(f);
+	return (s);
+}
+
+static void
+golden(const char *text)
+{
+	cJSON	*doc = cJSON_Parse(text);
+	char	*pretty = cJSON_Print(doc), *want, *again;
+	FILE	*f;
+	cJSON	*g;
+
+	if (getenv("AGENT_SPEC_GOLDEN") != NULL &&
+	    strcmp(getenv("AGENT_SPEC_GOLDEN"), "write") == 0 &&
+	    (f = fopen(GOLDEN, "w")) != NULL) {
+		fprintf(f, "%s\n", pretty);
+		fclose(f);
+	}
+	want = slurp(GOLDEN);
+	CHECK(want != NULL);
+	/* Kept indented to be read; compared as Docker gets it. */
+	g = cJSON_Parse(want != NULL ? want : "");
+	again = cJSON_PrintUnformatted(g);
+	CHECK_STR(text, again != NULL ? again : "(no golden file)");
+	cJSON_free(again);
+	cJSON_Delete(g);
+	free(want);
+	cJSON_free(pretty);
+	cJSON_Delete(doc);
+}
+
+int
+main(void)
+{
+	char			*mounts[] = { "/srv/data:/data:ro",
+				    "/srv/scratch:/scratch", NULL };
+	char			*masks[] = { "secrets", "config/key.pem", NULL };
+	char			*env[] = { "FOO=bar", "BAZ=q u x", NULL };
+	struct agent_mask	 found[] = {
+		{ ".env", 0 }, { "web/.env.local", 0 }, { "secrets", 1 },
+		{ "config/key.pem", 0 },
+	};
+	struct agent_mask	 others[] = { { "reviewer", 1 }, { "odd", 0 } };
+	struct agent_conf	 c = {
+		.name = "claude", .enabled = 1,
+		.image = "qms-agent:latest", .container = "qms-claude",
+		.command = "claude", .memory = 4ULL << 30, .pids = 512,
+		.cpus = 1.5, .network = "bridge", .mounts = mounts,
+		.masks = masks,
+	};
+	struct agent_facts	 f = {
+		.root = "/home/owner/pipe-dream", .uid = 1000, .gid = 1001,
+		.dir = "/var/lib/qmsd/agents/claude", .env = env,
+		.masks = found, .nmasks = 4, .others = others, .nothers = 2,
+	};
+	char			 hash[AGENT_HASH_LEN], hash2[AGENT_HASH_LEN];
+	char			*text, *text2;
+	cJSON			*o, *hc, *m, *v;
+	const char		*empty = "/var/lib/qmsd/agents/claude/empty";
+
+	text = agent_spec(&c, &f, hash);
+	golden(text);
+	/* The bytes decide whether a container is recreated on upgrade. */
+	CHECK_STR(hash, "afa971875ba9f1ef");
+	text2 = agent_spec(&c, &f, hash2);
+	CHECK_STR(text2, text);
+	free(text2);
+
+	o = cJSON_Parse(text);
+	CHECK(o != NULL);
+	hc = (cJSON *)get(o, "HostConfig");
+	m = (cJSON *)get(hc, "Mounts");
+	CHECK_STR(cJSON_GetStringValue(get(o, "User")), "1000:1001");
+	CHECK_STR(cJSON_GetStringValue(get(get(o, "Labels"),
+	    DOCKER_LABEL_AGENT)), "claude");
+	CHECK_STR(cJSON_GetStringValue(get(get(o, "Labels"),
+	    DOCKER_LABEL_CONFIG)), hash);
+	/* The repository read-only; the agent's own rooms writable. */
+	CHECK(is_mount(mount_at(m, "/pipe-dream"), "bind",
+	    "/home/owner/pipe-dream", 1));
+	CHECK(is_mount(mount_at(m, "/pipe-dream/.claude/users/claude/workspace"),
+	    "bind", "/home/owner/pipe-dream/.claude/users/claude/workspace",
+	    0));
+	CHECK(is_mount(mount_at(m, "/pipe-dream/.claude/sessions"), "bind",
+	    "/home/owner/pipe-dream/.claude/sessions", 0));
+	CHECK(is_mount(mount_at(m, "/pipe-dream/.mcp.json"), "bind",
+	    "/var/lib/qmsd/agents/claude/mcp.json", 1));
+	CHECK(is_mount(mount_at(m, "/pipe-dream/.claude/settings.local.json"),
+	    "bind", "/var/lib/qmsd/agents/claude/settings.local.json", 1));
+	/* Every mask, read-only: files by /dev/null, directories by empty. */
+	CHECK(is_mount(mount_at(m, "/pipe-dream/.env"), "bind", "/dev/null",
+	    1));
+	CHECK(is_mount(mount_at(m, "/pipe-dream/web/.env.local"), "bind",
+	    "/dev/null", 1));
+	CHECK(is_mount(mount_at(m, "/pipe-dream/secrets"), "bind", empty, 1));
+	CHECK(is_mount(mount_at(m, "/pipe-dream/config/key.pem"), "bind",
+	    "/dev/null", 1));
+	/* The other agents' directories, each hidden. */
+	CHECK(is_mount(mount_at(m, "/pipe-dream/.claude/users/reviewer"),
+	    "bind", empty, 1));
+	CHECK(is_mount(mount_at(m, "/pipe-dream/.claude/users/odd"), "bind",
+	    "/dev/null", 1));
+	CHECK(mount_at(m, "/pipe-dream/.claude/users/claude") == NULL);
+	CHECK(is_mount(mount_at(m, "/data"), "bind", "/srv/data", 1));
+	CHECK(is_mount(mount_at(m, "/scratch"), "bind", "/srv/scratch", 0));
+	CHECK(cJSON_GetArraySize(m) == 7 + 4 + 2 + 2);
+	/* No privilege to gain, none kept. */
+	CHECK(is_only(get(hc, "CapDrop"), "ALL"));
+	CHECK(is_only(get(hc, "SecurityOpt"), "no-new-privileges"));
+	CHECK(cJSON_IsTrue(get(hc, "Init")));
+	CHECK_STR(cJSON_GetStringValue(get(get(hc, "RestartPolicy"), "Name")),
+	    "no");
+	CHECK(get(hc, "Privileged") == NULL && get(hc, "CapAdd") == NULL);
+	/* Limits. */
+	CHECK(cJSON_GetNumberValue(get(hc, "Memory")) == 4294967296.0);
+	CHECK(cJSON_GetNumberValue(get(hc, "PidsLimit")) == 512);
+	CHECK(cJSON_GetNumberValue(get(hc, "NanoCpus")) == 1.5e9);
+	CHECK(is_only(get(hc, "ExtraHosts"),
+	    "host.docker.internal:host-gateway"));
+	v = (cJSON *)get(o, "Env");
+	CHECK(cJSON_GetArraySize(v) == 6);
+	CHECK_STR(cJSON_GetStringValue(cJSON_GetArrayItem(v, 3)),
+	    "QMS_AGENT=claude");
+	CHECK_STR(cJSON_GetStringValue(cJSON_GetArrayItem(v, 5)),
+	    "BAZ=q u x");
+	cJSON_Delete(o);
+	free(text);
+
+	/* The host network: no extra hosts, no CPU limit when 0. */
+	c.network = "host";
+	c.cpus = 0;
+	f.nmasks = f.nothers = 0;
+	f.env = NULL;
+	text = agent_spec(&c, &f, hash2);
+	o = cJSON_Parse(text);
+	hc = (cJSON *)get(o, "HostConfig");
+	CHECK(get(hc, "ExtraHosts") == NULL && get(hc, "NanoCpus") == NULL);
+	CHECK(strcmp(hash, hash2) != 0);
+	CHECK(cJSON_GetArraySize(get(hc, "Mounts")) == 7 + 2);
+	cJSON_Delete(o);
+	free(text);
+	return (check_done("agent-spec"));
+}

@@ -1,0 +1,119 @@
+/*
+ * The kept list of .env files: a change that could alter it is seen at
+ * the next lookup (no loop run in between: what the kernel queued before
+ * the lookup counts), and files written under other names, as agents
+ * write their workspaces, do not make it walk again.
+ */
+#include <sys/stat.h>
+
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <event2/event.h>
+
+#include "check.h"
+#include "masks.h"
+
+static char	root[] = "/tmp/qmsd-test-masks.XXXXXX";
+
+static void
+touch(const char *rel)
+{
+	char	path[512];
+	int	fd;
+
+	snprintf(path, sizeof(path), "%s/%s", root, rel);
+	if ((fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0644)) != -1)
+		close(fd);
+}
+
+static void
+dir(const char *rel)
+{
+	char	path[512];
+
+	snprintf(path, sizeof(path), "%s/%s", root, rel);
+	mkdir(path, 0755);
+}
+
+/* Whether rel is in the list (and how long the list is in n). */
+static int
+has(struct masks *m, const char *rel, size_t *n)
+{
+	char *const	*list;
+	char		 err[256];
+	size_t		 i;
+
+	if (masks_env_files(m, root, &list, n, err, sizeof(err)) == -1)
+		return (-1);
+	for (i = 0; i < *n; i++)
+		if (strcmp(list[i], rel) == 0)
+			return (1);
+	return (0);
+}
+
+int
+main(void)
+{
+	struct event_base	*base = event_base_new();
+	struct masks		*m = masks_new(base);
+	unsigned long		 walks;
+	size_t			 n;
+	char			 cmd[600];
+
+	if (mkdtemp(root) == NULL)
+		return (1);
+	dir("a");
+	dir("a/work");
+	dir(".git");
+	touch(".git/.env");
+	touch(".env");
+	CHECK(has(m, ".env", &n) == 1 && n == 1);
+	CHECK(masks_walks(m) == 1);
+
+	/* Ordinary writes: the list is kept. */
+	touch("a/work/notes.md");
+	touch("a/work/env");
+	CHECK(has(m, ".env", &n) == 1 && n == 1);
+	CHECK(masks_walks(m) == 1);
+
+	/* A secret appears in a walked directory. */
+	walks = masks_walks(m);
+	touch("a/work/.env.local");
+	CHECK(has(m, "a/work/.env.local", &n) == 1 && n == 2);
+	CHECK(masks_walks(m) == walks + 1);
+
+	/* A directory made since, with a secret in it. */
+	dir("a/new");
+	touch("a/new/.env");
+	CHECK(has(m, "a/new/.env", &n) == 1 && n == 3);
+
+	/* One renamed into place, and one gone. */
+	touch("a/staged");
+	snprintf(cmd, sizeof(cmd), "%s/a/staged", root);
+	{
+		char	to[600];
+
+		snprintf(to, sizeof(to), "%s/a/.env.prod", root);
+		CHECK(rename(cmd, to) == 0);
+	}
+	CHECK(has(m, "a/.env.prod", &n) == 1 && n == 4);
+	snprintf(cmd, sizeof(cmd), "%s/.env", root);
+	unlink(cmd);
+	CHECK(has(m, ".env", &n) == 0 && n == 3);
+
+	/* Nothing changed: no walk. */
+	walks = masks_walks(m);
+	CHECK(has(m, "a/.env.prod", &n) == 1);
+	CHECK(masks_walks(m) == walks);
+
+	masks_free(m);
+	event_base_free(base);
+	snprintf(cmd, sizeof(cmd), "rm -rf %s", root);
+	if (system(cmd) != 0)
+		return (1);
+	return (check_done("masks"));
+}
