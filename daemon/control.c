@@ -28,6 +28,8 @@
  * it catches up.  Reading is bounded the same way.
  */
 #define CTL_OUT_HIGH	(1024 * 1024)
+/* Answers carrying a descriptor, waiting their turn on one connection. */
+#define CTL_MAX_HANDOVERS	8
 #define CTL_IN_HIGH	(2 * PROTO_MAX_LINE)
 /* How long accept() rests when descriptors run out, instead of spinning. */
 #define CTL_EMFILE_PAUSE_MS	1000
@@ -42,11 +44,23 @@ struct ctl_follow {
 	TAILQ_ENTRY(ctl_follow)	 entry;
 };
 
+/* An answer that carries a descriptor on its first byte. */
+struct ctl_handover {
+	char			*line;
+	int			 fd;
+	TAILQ_ENTRY(ctl_handover) entry;
+};
+
 struct ctl_client {
 	int			 fd;
-	char			*fd_line;	/* an answer carrying fd_pass */
-	size_t			 fd_off;
-	int			 fd_pass;
+	/*
+	 * While a hand-over waits or is half sent, other lines are held
+	 * here, so that none lands inside it; they follow once it is sent.
+	 */
+	TAILQ_HEAD(, ctl_handover) handovers;
+	size_t			 nhandovers;
+	size_t			 fd_off;	/* of the first hand-over */
+	struct evbuffer		*held;
 	struct event		*fd_ev;
 	uint64_t		 serial;	/* which connection, for owners */
 	TAILQ_HEAD(, ctl_follow) follows;
@@ -71,6 +85,8 @@ struct ctl_req {
 	int			 answered;
 	int			 deferred;	/* a later copy answers */
 	cJSON			*id_copy;	/* owned by a deferred copy */
+	void			(*gone_fn)(void *);
+	void			*gone_arg;
 	char			 method_copy[32];
 	TAILQ_ENTRY(ctl_req)	 entry;		/* in its client's list */
 };
@@ -99,8 +115,19 @@ send_line(struct ctl_client *c, char *line)
 		log_warnx("control: cannot encode a reply");
 		return;
 	}
-	bufferevent_write(c->bev, line, strlen(line));
+	if (TAILQ_EMPTY(&c->handovers))
+		bufferevent_write(c->bev, line, strlen(line));
+	else
+		evbuffer_add(c->held, line, strlen(line));
 	free(line);
+}
+
+/* What the client has yet to read of us, for the high-water marks. */
+static size_t
+pending_output(const struct ctl_client *c)
+{
+	return (evbuffer_get_length(bufferevent_get_output(c->bev)) +
+	    evbuffer_get_length(c->held));
 }
 
 struct ctl_req *
@@ -191,89 +218,128 @@ ctl_req_method(const struct ctl_req *r)
 }
 
 /*
- * Send the answer that carries a descriptor, without blocking: after what
- * the bufferevent still holds (client_write calls again once it drained),
- * with the descriptor on its first byte, the rest as the socket takes it.
+ * Send the answers that carry a descriptor, in turn, without blocking:
+ * each after what the bufferevent still holds (client_write calls again
+ * once it drained), with the descriptor on its first byte, the rest as the
+ * socket takes it; then the lines held meanwhile.
  */
 static void
 send_fd_reply(struct ctl_client *c)
 {
-	struct msghdr	 msg;
-	struct cmsghdr	*cm;
-	struct iovec	 iov;
-	char		 cbuf[CMSG_SPACE(sizeof(int))];
-	size_t		 len;
-	ssize_t		 n;
+	struct ctl_handover	*h;
+	struct msghdr		 msg;
+	struct cmsghdr		*cm;
+	struct iovec		 iov;
+	char			 cbuf[CMSG_SPACE(sizeof(int))];
+	size_t			 len;
+	ssize_t			 n;
 
-	if (c->fd_line == NULL ||
-	    evbuffer_get_length(bufferevent_get_output(c->bev)) > 0)
-		return;
-	len = strlen(c->fd_line);
-	while (c->fd_off < len) {
-		memset(&msg, 0, sizeof(msg));
-		iov.iov_base = c->fd_line + c->fd_off;
-		iov.iov_len = len - c->fd_off;
-		msg.msg_iov = &iov;
-		msg.msg_iovlen = 1;
-		if (c->fd_off == 0) {
-			memset(cbuf, 0, sizeof(cbuf));
-			msg.msg_control = cbuf;
-			msg.msg_controllen = sizeof(cbuf);
-			cm = CMSG_FIRSTHDR(&msg);
-			cm->cmsg_level = SOL_SOCKET;
-			cm->cmsg_type = SCM_RIGHTS;
-			cm->cmsg_len = CMSG_LEN(sizeof(int));
-			memcpy(CMSG_DATA(cm), &c->fd_pass, sizeof(int));
-		}
-		n = sendmsg(c->fd, &msg, MSG_NOSIGNAL | MSG_DONTWAIT);
-		if (n > 0) {
-			c->fd_off += (size_t)n;
-			continue;
-		}
-		if (n == -1 && (errno == EAGAIN || errno == EINTR)) {
-			event_add(c->fd_ev, NULL);	/* on when writable */
+	while ((h = TAILQ_FIRST(&c->handovers)) != NULL) {
+		if (evbuffer_get_length(bufferevent_get_output(c->bev)) > 0)
 			return;
+		len = strlen(h->line);
+		while (c->fd_off < len) {
+			memset(&msg, 0, sizeof(msg));
+			iov.iov_base = h->line + c->fd_off;
+			iov.iov_len = len - c->fd_off;
+			msg.msg_iov = &iov;
+			msg.msg_iovlen = 1;
+			if (c->fd_off == 0) {
+				memset(cbuf, 0, sizeof(cbuf));
+				msg.msg_control = cbuf;
+				msg.msg_controllen = sizeof(cbuf);
+				cm = CMSG_FIRSTHDR(&msg);
+				cm->cmsg_level = SOL_SOCKET;
+				cm->cmsg_type = SCM_RIGHTS;
+				cm->cmsg_len = CMSG_LEN(sizeof(int));
+				memcpy(CMSG_DATA(cm), &h->fd, sizeof(int));
+			}
+			n = sendmsg(c->fd, &msg, MSG_NOSIGNAL | MSG_DONTWAIT);
+			if (n > 0) {
+				c->fd_off += (size_t)n;
+				continue;
+			}
+			if (n == -1 && (errno == EAGAIN || errno == EINTR)) {
+				/* On again when writable. */
+				event_add(c->fd_ev, NULL);
+				return;
+			}
+			log_warn("control: could not hand a descriptor over");
+			break;
 		}
-		log_warn("control: could not hand a descriptor over");
-		break;
+		TAILQ_REMOVE(&c->handovers, h, entry);
+		c->nhandovers--;
+		c->fd_off = 0;
+		close(h->fd);
+		free(h->line);
+		free(h);
+		/* What waited behind it goes out before the next. */
+		bufferevent_write_buffer(c->bev, c->held);
 	}
-	free(c->fd_line);
-	c->fd_line = NULL;
-	close(c->fd_pass);
-	c->fd_pass = -1;
+}
+
+/* A client that hung up is freed once everything owed to it is sent. */
+static int
+client_drained(const struct ctl_client *c)
+{
+	return (c->closing && TAILQ_EMPTY(&c->handovers) &&
+	    evbuffer_get_length(bufferevent_get_output(c->bev)) == 0);
 }
 
 static void
 on_fd_writable(evutil_socket_t fd, short ev, void *arg)
 {
-	send_fd_reply(arg);
+	struct ctl_client	*c = arg;
+
+	send_fd_reply(c);
+	if (client_drained(c))
+		client_free(c);
 }
 
 void
 ctl_reply_fd(struct ctl_req *r, cJSON *result, int fd)
 {
 	struct ctl_client	*c = r->client;
+	struct ctl_handover	*h;
+	char			*line;
 
-	r->answered = 1;
-	if (c == NULL || r->notification || c->fd_line != NULL) {
-		/* Gone, or one hand-over at a time per connection. */
+	if (c == NULL || r->notification) {
 		cJSON_Delete(result);
 		close(fd);
-		req_done(r);
+		ctl_reply(r, NULL);
 		return;
 	}
-	if ((c->fd_line = proto_encode_result(r->id, result)) == NULL) {
+	if (c->nhandovers == CTL_MAX_HANDOVERS) {
+		cJSON_Delete(result);
+		close(fd);
+		ctl_error(r, PROTO_FAILED, "%d hand-overs already wait on this "
+		    "connection; read them first", CTL_MAX_HANDOVERS);
+		return;
+	}
+	r->answered = 1;
+	if ((line = proto_encode_result(r->id, result)) == NULL) {
+		log_warnx("control: cannot encode a reply");
 		close(fd);
 		req_done(r);
 		return;
 	}
-	c->fd_off = 0;
-	c->fd_pass = fd;
+	h = xcalloc(1, sizeof(*h));
+	h->line = line;
+	h->fd = fd;
+	TAILQ_INSERT_TAIL(&c->handovers, h, entry);
+	c->nhandovers++;
 	if (c->fd_ev == NULL)
 		c->fd_ev = event_new(ctl_base, c->fd, EV_WRITE,
 		    on_fd_writable, c);
 	req_done(r);
 	send_fd_reply(c);
+}
+
+void
+ctl_on_gone(struct ctl_req *r, void (*fn)(void *), void *arg)
+{
+	r->gone_fn = fn;
+	r->gone_arg = arg;
 }
 
 int
@@ -367,7 +433,6 @@ client_read(struct bufferevent *bev, void *arg)
 {
 	struct ctl_client	*c = arg;
 	struct evbuffer		*in = bufferevent_get_input(bev);
-	struct evbuffer		*out = bufferevent_get_output(bev);
 	struct evbuffer_ptr	 eol;
 	size_t			 eol_len, n;
 	char			*line;
@@ -395,7 +460,7 @@ client_read(struct bufferevent *bev, void *arg)
 			handle_line(c, line, n);
 		}
 		evbuffer_drain(in, n + eol_len);
-		if (evbuffer_get_length(out) > CTL_OUT_HIGH) {
+		if (pending_output(c) > CTL_OUT_HIGH) {
 			c->paused = 1;
 			bufferevent_disable(bev, EV_READ);
 		}
@@ -408,12 +473,11 @@ client_write(struct bufferevent *bev, void *arg)
 	struct ctl_client	*c = arg;
 
 	send_fd_reply(c);
-	if (c->closing && c->fd_line == NULL) {
+	if (client_drained(c)) {
 		client_free(c);
 		return;
 	}
-	if (c->paused && evbuffer_get_length(bufferevent_get_output(bev)) <
-	    CTL_OUT_HIGH / 2) {
+	if (c->paused && pending_output(c) < CTL_OUT_HIGH / 2) {
 		c->paused = 0;
 		bufferevent_enable(bev, EV_READ);
 		client_read(bev, c);
@@ -426,7 +490,8 @@ client_event(struct bufferevent *bev, short what, void *arg)
 	struct ctl_client	*c = arg;
 
 	if ((what & BEV_EVENT_EOF) && !(what & BEV_EVENT_ERROR) &&
-	    evbuffer_get_length(bufferevent_get_output(bev)) > 0) {
+	    (evbuffer_get_length(bufferevent_get_output(bev)) > 0 ||
+	    !TAILQ_EMPTY(&c->handovers))) {
 		/* Half-closed: send what is owed, then go. */
 		c->closing = 1;
 		bufferevent_disable(bev, EV_READ);
@@ -439,12 +504,18 @@ static void
 client_free(struct ctl_client *c)
 {
 	struct ctl_follow	*f;
+	struct ctl_handover	*h;
 	struct ctl_req		*r;
 
-	/* Answers still owed go nowhere; their owners free them. */
+	/*
+	 * Answers still owed go nowhere; their owners free them, told at
+	 * once where they asked to be (the request must not be used after).
+	 */
 	while ((r = TAILQ_FIRST(&c->later)) != NULL) {
 		TAILQ_REMOVE(&c->later, r, entry);
 		r->client = NULL;
+		if (r->gone_fn != NULL)
+			r->gone_fn(r->gone_arg);
 	}
 	while ((f = TAILQ_FIRST(&c->follows)) != NULL) {
 		TAILQ_REMOVE(&c->follows, f, entry);
@@ -454,10 +525,13 @@ client_free(struct ctl_client *c)
 	TAILQ_REMOVE(&ctl_clients, c, entry);
 	if (c->fd_ev != NULL)
 		event_free(c->fd_ev);
-	if (c->fd_line != NULL) {
-		free(c->fd_line);
-		close(c->fd_pass);
+	while ((h = TAILQ_FIRST(&c->handovers)) != NULL) {
+		TAILQ_REMOVE(&c->handovers, h, entry);
+		close(h->fd);
+		free(h->line);
+		free(h);
 	}
+	evbuffer_free(c->held);
 	bufferevent_free(c->bev);	/* closes fd */
 	free(c->groups);
 	free(c);
@@ -527,7 +601,9 @@ accept_cb(evutil_socket_t lfd, short ev, void *arg)
 		}
 		c = xcalloc(1, sizeof(*c));
 		c->fd = fd;
-		c->fd_pass = -1;
+		TAILQ_INIT(&c->handovers);
+		if ((c->held = evbuffer_new()) == NULL)
+			fatalx("evbuffer_new failed");
 		c->serial = ++ctl_serial;
 		TAILQ_INIT(&c->follows);
 		TAILQ_INIT(&c->later);
@@ -536,6 +612,7 @@ accept_cb(evutil_socket_t lfd, short ev, void *arg)
 		    BEV_OPT_CLOSE_ON_FREE);
 		if (c->bev == NULL) {
 			close(fd);
+			evbuffer_free(c->held);
 			free(c->groups);
 			free(c);
 			continue;
@@ -681,6 +758,21 @@ control_path(void)
 void
 control_set_auth(const struct ctl_auth *auth)
 {
+	/*
+	 * A socket of our own goes to the new admin group at once; one that
+	 * systemd made is its (SocketGroup= in qmsd.socket).
+	 */
+	if (ctl_path != NULL && auth->admin_gid_found &&
+	    (!ctl_auth.admin_gid_found || auth->admin_gid !=
+	    ctl_auth.admin_gid) && chown(ctl_path, (uid_t)-1,
+	    auth->admin_gid) == -1)
+		log_warn("control: cannot give %s to group %s", ctl_path,
+		    auth->admin_group);
+	else if (ctl_path == NULL && ctl_bound != NULL &&
+	    ctl_auth.admin_group != NULL &&
+	    strcmp(auth->admin_group, ctl_auth.admin_group) != 0)
+		log_warnx("control: %s is systemd's: its group follows "
+		    "qmsd.socket's SocketGroup=, not admin-group", ctl_bound);
 	free((char *)ctl_auth.run_as);
 	free((char *)ctl_auth.admin_group);
 	ctl_auth = *auth;
@@ -727,8 +819,11 @@ control_shutdown(void)
 {
 	struct ctl_client	*c;
 
-	while ((c = TAILQ_FIRST(&ctl_clients)) != NULL)
+	while ((c = TAILQ_FIRST(&ctl_clients)) != NULL) {
+		/* The last answers, as far as the socket takes them now. */
+		evbuffer_write(bufferevent_get_output(c->bev), c->fd);
 		client_free(c);
+	}
 	if (ctl_accept_ev != NULL)
 		event_free(ctl_accept_ev);
 	if (ctl_pause_ev != NULL)
@@ -758,12 +853,11 @@ static void
 follow_line(const struct logline *l, void *arg)
 {
 	struct ctl_follow	*f = arg;
-	struct evbuffer		*out = bufferevent_get_output(f->client->bev);
 	cJSON			*p;
 	char			 note[96];
 	struct logline		 gap;
 
-	if (evbuffer_get_length(out) > CTL_OUT_HIGH) {
+	if (pending_output(f->client) > CTL_OUT_HIGH) {
 		f->dropped++;
 		return;
 	}

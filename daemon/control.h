@@ -60,6 +60,12 @@ int	 ctl_req_gone(const struct ctl_req *);
 void	 ctl_notify(struct ctl_req *, const char *method, cJSON *params);
 /* Answer with a descriptor passed along (SCM_RIGHTS); fd is closed. */
 void	 ctl_reply_fd(struct ctl_req *, cJSON *result, int fd);
+/*
+ * fn(arg) as soon as the client of a deferred request goes, before it is
+ * answered; the request must then still be answered (the answer goes
+ * nowhere) and must not be used after that.
+ */
+void	 ctl_on_gone(struct ctl_req *, void (*fn)(void *), void *arg);
 /* Root, the run-as user or the admin group (for admin-only options). */
 int	 ctl_req_is_admin(const struct ctl_req *);
 /*

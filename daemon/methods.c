@@ -227,12 +227,23 @@ method_mcp_config(struct ctl_req *r, const cJSON *params)
 	ctl_reply(r, doc);
 }
 
+/*
+ * params.agent, "claude" when absent; NULL after an error: a malformed
+ * name must never act on the default agent.
+ */
 static const char *
-param_agent(const cJSON *params)
+param_agent(struct ctl_req *r, const cJSON *params)
 {
 	const cJSON	*a = cJSON_GetObjectItemCaseSensitive(params, "agent");
 
-	return (cJSON_IsString(a) ? a->valuestring : "claude");
+	if (a == NULL)
+		return ("claude");
+	if (!cJSON_IsString(a)) {
+		ctl_error(r, PROTO_INVALID_PARAMS, "params.agent must be a "
+		    "string");
+		return (NULL);
+	}
+	return (a->valuestring);
 }
 
 /* up and down: the answer once it is done. */
@@ -251,26 +262,41 @@ reply_agent(void *arg, const char *error, const char *id)
 	ctl_reply(r, o);
 }
 
+/* An asker of up that went away waits no longer (nor holds a place). */
+static void
+up_gone(void *arg)
+{
+	agent_unwait(arg);
+	ctl_error(arg, PROTO_FAILED, "the client went away");
+}
+
 static void
 method_up(struct ctl_req *r, const cJSON *params)
 {
+	const char	*name;
 	struct ctl_req	*later;
 	char		 err[512];
 
+	if ((name = param_agent(r, params)) == NULL)
+		return;
 	later = ctl_defer(r);
-	if (agent_bring_up(param_agent(params), cJSON_IsTrue(
+	if (agent_bring_up(name, cJSON_IsTrue(
 	    cJSON_GetObjectItemCaseSensitive(params, "force")), reply_agent,
 	    later, err, sizeof(err)) == -1)
 		ctl_error(later, PROTO_FAILED, "%s", err);
+	else
+		ctl_on_gone(later, up_gone, later);
 }
 
 static void
 method_down(struct ctl_req *r, const cJSON *params)
 {
-	const char	*name = param_agent(params);
+	const char	*name;
 	struct ctl_req	*later;
 	char		 err[512];
 
+	if ((name = param_agent(r, params)) == NULL)
+		return;
 	if (!agent_known(name)) {
 		ctl_error(r, PROTO_INVALID_PARAMS, "no agent \"%s\"", name);
 		return;
@@ -341,21 +367,40 @@ static const struct session_cb session_cb = {
 	.done = session_done,
 };
 
+/* A terminal dimension: absent or 0 (unknown), else 1 to 10000. */
+static int
+param_size(struct ctl_req *r, const cJSON *params, const char *key, int *out)
+{
+	const cJSON	*v = cJSON_GetObjectItemCaseSensitive(params, key);
+
+	*out = 0;
+	if (v == NULL)
+		return (0);
+	if (!cJSON_IsNumber(v) || v->valuedouble < 0 ||
+	    v->valuedouble > 10000 || v->valuedouble != (int)v->valuedouble) {
+		ctl_error(r, PROTO_INVALID_PARAMS, "params.%s must be a whole "
+		    "number from 1 to 10000", key);
+		return (-1);
+	}
+	*out = (int)v->valuedouble;
+	return (0);
+}
+
 static void
 method_session(struct ctl_req *r, const cJSON *params)
 {
 	struct session_params	 p;
+	struct ctl_req		*later;
 	const cJSON		*v, *w;
 	size_t			 n = 0;
 
 	memset(&p, 0, sizeof(p));
-	v = cJSON_GetObjectItemCaseSensitive(params, "agent");
-	p.agent = cJSON_IsString(v) ? v->valuestring : "claude";
+	if ((p.agent = param_agent(r, params)) == NULL)
+		return;
 	p.tty = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(params, "tty"));
-	v = cJSON_GetObjectItemCaseSensitive(params, "rows");
-	p.rows = cJSON_IsNumber(v) ? v->valueint : 0;
-	v = cJSON_GetObjectItemCaseSensitive(params, "cols");
-	p.cols = cJSON_IsNumber(v) ? v->valueint : 0;
+	if (param_size(r, params, "rows", &p.rows) == -1 ||
+	    param_size(r, params, "cols", &p.cols) == -1)
+		return;
 	v = cJSON_GetObjectItemCaseSensitive(params, "term");
 	if (cJSON_IsString(v) && strlen(v->valuestring) < 64 &&
 	    strspn(v->valuestring, "abcdefghijklmnopqrstuvwxyz"
@@ -383,7 +428,10 @@ method_session(struct ctl_req *r, const cJSON *params)
 		}
 	}
 	p.owner = ctl_req_connection(r);
-	session_start(&p, &session_cb, ctl_defer(r));
+	later = ctl_defer(r);
+	/* Before the start, which may answer (and free later) at once. */
+	ctl_on_gone(later, session_abandon, later);
+	session_start(&p, &session_cb, later);
 }
 
 static void

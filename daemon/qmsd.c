@@ -415,9 +415,10 @@ main(int argc, char *argv[])
 
 	event_base_dispatch(qmsd.base);
 
+	/* Sessions and exec asks answered while their clients are there. */
+	session_shutdown();
 	control_shutdown();
 	component_set_hook(NULL);
-	session_shutdown();
 	agent_shutdown();
 	bridge_shutdown();
 	docker_shutdown();

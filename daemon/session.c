@@ -406,7 +406,10 @@ struct exec_ask {
 	void			*arg;
 	int			 ok_status;	/* besides 200 */
 	const char		*what;
+	TAILQ_ENTRY(exec_ask)	 entry;
 };
+/* In flight, so that each is answered even at shutdown. */
+static TAILQ_HEAD(, exec_ask) asks = TAILQ_HEAD_INITIALIZER(asks);
 
 static void
 exec_answered(const struct docker_reply *r, void *arg)
@@ -420,6 +423,7 @@ exec_answered(const struct docker_reply *r, void *arg)
 		q->fn(q->arg, err, NULL);
 	} else
 		q->fn(q->arg, NULL, r->json);
+	TAILQ_REMOVE(&asks, q, entry);
 	free(q);
 }
 
@@ -439,6 +443,7 @@ exec_ask(const char *id, uint64_t owner, const char *method,
 	q->arg = arg;
 	q->ok_status = ok_status;
 	q->what = what;
+	TAILQ_INSERT_TAIL(&asks, q, entry);
 	docker_request(method, path, NULL, exec_answered, q);
 	return (0);
 }
@@ -474,9 +479,30 @@ session_init(struct event_base *base, struct supervisor *qms_mcp)
 }
 
 void
+session_abandon(void *arg)
+{
+	struct session	*s;
+
+	TAILQ_FOREACH(s, &sessions, entry) {
+		if (s->arg == arg && !s->answered) {
+			session_free(s);
+			return;
+		}
+	}
+}
+
+void
 session_shutdown(void)
 {
 	struct session	*s;
+	struct exec_ask	*q;
+
+	/* docker_shutdown, later, drops their requests without answering. */
+	while ((q = TAILQ_FIRST(&asks)) != NULL) {
+		TAILQ_REMOVE(&asks, q, entry);
+		q->fn(q->arg, "qmsd is shutting down", NULL);
+		free(q);
+	}
 
 	while ((s = TAILQ_FIRST(&sessions)) != NULL) {
 		session_answer(s, "qmsd is shutting down", NULL, -1);

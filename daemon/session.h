@@ -54,6 +54,9 @@ void	 session_shutdown(void);
 void	 session_start(const struct session_params *,
 	    const struct session_cb *, void *arg);
 
+/* The asker of the session begun with arg went away: end it now. */
+void	 session_abandon(void *arg);
+
 /* For an exec of owner's: done(arg, error, docker's answer) once. */
 typedef void (*session_exec_done)(void *, const char *error,
     const cJSON *json);
