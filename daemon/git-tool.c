@@ -35,6 +35,7 @@ struct git_call {
 	int			 truncated;
 	int			 exit_code;
 	int			 timed_out;
+	int			 queued;	/* in waiting, not run yet */
 	uint64_t		 started;
 	struct event		*deadline;
 	TAILQ_ENTRY(git_call)	 entry;
@@ -326,6 +327,7 @@ git_finish(struct git_call *c)
 	if ((c = TAILQ_FIRST(&waiting)) != NULL &&
 	    (long long)nrunning < g_max_concurrent) {
 		TAILQ_REMOVE(&waiting, c, entry);
+		c->queued = 0;
 		TAILQ_INSERT_TAIL(&running, c, entry);
 		nrunning++;
 		run_next(c);
@@ -420,6 +422,25 @@ run_next(struct git_call *c)
 	}
 }
 
+/*
+ * The client left.  A call still waiting never runs; one running goes on
+ * to its end (bounded by the deadline; killing it could leave the
+ * repository half-changed), and its answer is dropped by mcp_call_done.
+ */
+static void
+on_client_gone(void *arg)
+{
+	struct git_call	*c = arg;
+
+	if (!c->queued)
+		return;
+	TAILQ_REMOVE(&waiting, c, entry);
+	audit(c, "allowed", "", "client left before it ran", 0);
+	mcp_call_done(c->mcall, "", 1);
+	call_free(c);
+	git_publish();
+}
+
 static void
 git_exec_call(struct mcp_call *mcall, const cJSON *args, void *arg)
 {
@@ -453,12 +474,16 @@ git_exec_call(struct mcp_call *mcall, const cJSON *args, void *arg)
 		git_publish();
 		return;
 	}
+	/* Before run_next, which may answer (and free the call) at once. */
+	mcp_call_on_gone(mcall, on_client_gone, c);
 	if ((long long)nrunning < g_max_concurrent) {
 		TAILQ_INSERT_TAIL(&running, c, entry);
 		nrunning++;
 		run_next(c);
-	} else
+	} else {
+		c->queued = 1;
 		TAILQ_INSERT_TAIL(&waiting, c, entry);
+	}
 	git_publish();
 }
 
