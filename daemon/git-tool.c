@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "argv.h"
 #include "component.h"
@@ -14,6 +15,7 @@
 #include "git-policy.h"
 #include "git-tool.h"
 #include "http.h"
+#include "landlock.h"
 #include "log.h"
 #include "logring.h"
 #include "mcp.h"
@@ -58,6 +60,9 @@ static int		 g_protected_set;
 static uint64_t		 g_timeout, g_max_output;
 static long long	 g_max_concurrent;
 static unsigned long	 g_calls, g_denied, g_failed;
+/* git's Landlock ruleset (-1: unconfined), and what status says of it. */
+static int		 g_landlock = -1;
+static char		 g_confined[400];
 
 static void	git_exec_call(struct mcp_call *, const cJSON *, void *);
 static void	run_next(struct git_call *);
@@ -99,9 +104,40 @@ static const struct mcp_server git_server = {
 static void
 git_publish(void)
 {
-	component_set(g_comp, "ready", HEALTH_OK, "/git/mcp: %lu calls, %lu "
-	    "denied, %lu failed, %zu running", g_calls, g_denied, g_failed,
-	    nrunning);
+	/* Unconfined, or confined with a hole, is a warning. */
+	component_set(g_comp, "ready", g_landlock == -1 ||
+	    strstr(g_confined, "warning") != NULL ? HEALTH_WARNING : HEALTH_OK,
+	    "/git/mcp: %lu calls, %lu denied, %lu failed, %zu running; %s",
+	    g_calls, g_denied, g_failed, nrunning, g_confined);
+}
+
+/*
+ * The ruleset git runs under, built once per configuration (the child
+ * only enters it).  Without Landlock git still runs, and status says so.
+ */
+static void
+confine(const struct config *conf, const char *home)
+{
+	char	err[300], warn[300];
+	int	abi;
+
+	if (g_landlock != -1)
+		close(g_landlock);
+	g_landlock = landlock_git(conf->project_root, home, conf->state_dir,
+	    err, sizeof(err), warn, sizeof(warn));
+	if (g_landlock == -1) {
+		snprintf(g_confined, sizeof(g_confined), "git runs unconfined: "
+		    "Landlock unavailable (%s)", err);
+		log_warnx("git: %s", g_confined);
+		return;
+	}
+	abi = landlock_abi(err, sizeof(err));
+	snprintf(g_confined, sizeof(g_confined), "confined (landlock ABI "
+	    "%d)%s%s", abi, warn[0] ? "; warning: " : "", warn);
+	if (warn[0])
+		log_warnx("git: %s", warn);
+	if (g_comp != NULL)
+		git_publish();
 }
 
 /*
@@ -411,6 +447,7 @@ run_next(struct git_call *c)
 	spec.user = g_user;
 	spec.uid = g_uid;
 	spec.gid = g_gid;
+	spec.landlock = g_landlock;
 	c->proc = proc_spawn(g_base, &spec, &git_proc_ops, c, err,
 	    sizeof(err));
 	if (c->proc == NULL) {
@@ -533,6 +570,7 @@ git_tool_configure(const struct config *conf)
 	xasprintf(&extra[i], "HOME=%s", pw != NULL ? pw->pw_dir : "/");
 	xasprintf(&extra[i + 1], "USER=%s", g_user);
 	g_env = xargv_copy(extra);
+	confine(conf, pw != NULL ? pw->pw_dir : NULL);
 	free(extra[i]);
 	free(extra[i + 1]);
 	argv_free(g_remotes);
@@ -572,6 +610,9 @@ git_tool_shutdown(void)
 	argv_free(g_protected);
 	free(g_root);
 	free(g_user);
+	if (g_landlock != -1)
+		close(g_landlock);
+	g_landlock = -1;
 	g_env = g_remotes = g_protected = NULL;
 	g_root = g_user = NULL;
 }
