@@ -111,6 +111,124 @@ def drop_clients(port, requests, count, seed, budget=60):
         s.close()
 
 
+SPAWN = os.path.join(BUILD, "tests", "confined-spawn")
+
+
+def spawn(root, home, state, *argv, confined=True):
+    """git run as qmsd runs it (proc_spawn, landlock_git's ruleset)."""
+    cmd = [SPAWN] + ([] if confined else ["-u"]) + [root, home, state]
+    p = subprocess.run(cmd + list(argv), capture_output=True, text=True,
+                       timeout=60)
+    if p.returncode == 77:
+        raise AssertionError("Landlock unavailable here: " + p.stderr)
+    return p
+
+
+class Confined:
+    """A repository, an owner's home and qmsd's state directory with a
+    token in it, side by side as on a host."""
+
+    def __init__(self):
+        self.base = tempfile.mkdtemp(prefix="qmsd-confine.")
+        self.project, self.remote = gitrepo.make(self.base)
+        self.home = os.path.join(self.base, "home")
+        self.state = os.path.join(self.base, "state")
+        os.makedirs(self.home)
+        os.makedirs(self.state)
+        self.token = os.path.join(self.state, "host.token")
+        with open(self.token, "w") as f:
+            f.write("s3cret-token\n")
+
+    def run(self, *argv, confined=True):
+        return spawn(self.project, self.home, self.state, *argv,
+                     confined=confined)
+
+    def close(self):
+        shutil.rmtree(self.base, ignore_errors=True)
+
+
+def test_confined_git_runs_no_other_program():
+    """Item 1(b): git asked to run a program of the agent's choosing (an
+    alias "!cmd", a pager) through the very spawn qmsd uses: confined, the
+    shell cannot be executed and nothing is created; unconfined (-u) the
+    same command does create the marker, so the attack is real."""
+    c = Confined()
+    try:
+        marker = os.path.join(c.project, "MARKER")
+        attacks = [("-c", "alias.x=!touch MARKER", "x"),
+                   ("-c", "core.pager=touch MARKER", "-p", "log", "-1"),
+                   ("-c", "alias.y=!/usr/bin/touch MARKER", "y")]
+        for a in attacks:
+            p = c.run("git", *a)
+            assert not os.path.exists(marker), "confined %r ran" % (a,)
+            if "pager" not in a[1]:
+                contains(p.stderr, "Permission denied", "refused exec")
+        p = c.run("git", *attacks[0], confined=False)
+        assert os.path.exists(marker), "unconfined, the attack works: " + \
+            p.stderr
+        os.unlink(marker)
+        # git's own programs still run
+        p = c.run("git", "log", "--oneline", "-1")
+        eq(p.returncode, 0, "git log confined: " + p.stderr)
+        contains(p.stdout, "flow-state")
+    finally:
+        c.close()
+
+
+def test_confined_git_reads_nothing_of_the_state_dir():
+    """Item 1(b): git made to read qmsd's token by ways a policy could
+    miss (a path, a symlink planted in the agent's workspace, an objects
+    alternate pointing into the state directory) fails with EACCES when
+    confined, and succeeds unconfined; qmsd itself runs git so (status
+    says "landlock ABI") and an allowed git_exec meets the same wall."""
+    c = Confined()
+    try:
+        ws = os.path.join(c.project, ".claude", "users", "a", "workspace")
+        os.makedirs(ws)
+        os.symlink(c.token, os.path.join(ws, "link"))
+        for args in (("hash-object", c.token),
+                     ("hash-object", os.path.join(ws, "link"))):
+            p = c.run("git", *args)
+            assert p.returncode != 0, "confined read: %r" % (args,)
+            contains(p.stderr, "Permission denied", "EACCES")
+            p = c.run("git", *args, confined=False)
+            eq(p.returncode, 0, "unconfined read %r: %s" % (args, p.stderr))
+        # An alternate object store in the state directory: a blob there
+        # is readable by cat-file when git is unconfined.
+        stolen = os.path.join(c.state, "objects")
+        gitrepo.git(c.state, "init", "-q", "--bare", "st.git")
+        oid = subprocess.run(
+            ["git", "--git-dir", os.path.join(c.state, "st.git"),
+             "hash-object", "-w", c.token], capture_output=True,
+            text=True, check=True).stdout.strip()
+        alt = os.path.join(c.project, ".git", "objects", "info",
+                           "alternates")
+        os.makedirs(os.path.dirname(alt), exist_ok=True)
+        with open(alt, "w") as f:
+            f.write(os.path.join(c.state, "st.git", "objects") + "\n")
+        p = c.run("git", "cat-file", "-p", oid, confined=False)
+        contains(p.stdout, "s3cret-token", "unconfined, the alternate works")
+        p = c.run("git", "cat-file", "-p", oid)
+        assert "s3cret-token" not in p.stdout, "confined read the token"
+        # The same through qmsd, whose state directory this is.
+        d = Daemon(config="[qmsd]\nproject-root = %s\nstate-dir = %s\n" %
+                   (c.project, c.state))
+        try:
+            row = component(d, "git")
+            contains(row["detail"], "landlock ABI", "status")
+            p = Project.__new__(Project)
+            p.port = d.http_port
+            with open(c.token) as f:
+                p.token = f.read().strip()
+            out, err = p.git_exec("cat-file -p " + oid)
+            assert "s3cret-token" not in out, "qmsd's git read it: " + out
+            eq(err, True, "the call fails: " + out)
+        finally:
+            d.close()
+    finally:
+        c.close()
+
+
 def test_git_client_leaves():
     """Item 5: 200 git_exec calls whose clients leave at random points
     (before the answer, mid-body, right after the headers) do not crash
