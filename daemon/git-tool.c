@@ -1,7 +1,9 @@
 #include <sys/queue.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 
 #include <errno.h>
+#include <fcntl.h>
 #include <pwd.h>
 #include <signal.h>
 #include <stdio.h>
@@ -38,6 +40,9 @@ struct git_call {
 	int			 exit_code;
 	int			 timed_out;
 	int			 queued;	/* in waiting, not run yet */
+	int			 gitdir;	/* .git, for its index.lock */
+	int			 lock_state;	/* LOCK_* */
+	struct stat		 lock_st;	/* the lock seen at the deadline */
 	uint64_t		 started;
 	struct event		*deadline;
 	TAILQ_ENTRY(git_call)	 entry;
@@ -282,9 +287,92 @@ audit(struct git_call *c, const char *verdict, const char *rule,
 	log_audit("git", fields, "%s", line);
 }
 
+/*
+ * A git killed at its deadline may leave .git/index.lock, and every later
+ * call then fails until someone removes it.  qmsd removes the one its own
+ * killed git made: absent when the segment started, a regular file of the
+ * run-as user at the deadline, the very same file (device, inode, change
+ * time) after the kill, and the subcommand one that writes the index
+ * (a hung fetch never took it: a lock then is somebody else's).  Never by
+ * path: unlinkat from a descriptor of .git opened O_NOFOLLOW, which
+ * neither follows a symlink nor blocks.
+ */
+enum { LOCK_UNKNOWN, LOCK_ABSENT, LOCK_SEEN };
+
+static const char *const index_writers[] = {
+	"add", "commit", "rm", "mv", "checkout", "switch", "restore", "reset",
+	"stash", "merge", "rebase", "cherry-pick", "revert", "pull", "status",
+	"bisect",
+};
+
+static int
+lock_stat(struct git_call *c, struct stat *st)
+{
+	return (fstatat(c->gitdir, "index.lock", st, AT_SYMLINK_NOFOLLOW));
+}
+
+static void
+lock_note_start(struct git_call *c)
+{
+	struct stat	 st;
+	char		*path, *const *argv = c->verdict.argv[c->seg];
+	size_t		 i, a = 1;
+
+	c->lock_state = LOCK_UNKNOWN;
+	/* The subcommand: the first word past git's own options. */
+	while (argv[0] != NULL && argv[a] != NULL && argv[a][0] == '-')
+		a += (strcmp(argv[a], "-c") == 0 ||
+		    strcmp(argv[a], "-C") == 0) && argv[a + 1] != NULL ? 2 : 1;
+	for (i = 0; i < nitems(index_writers); i++)
+		if (argv[0] != NULL && argv[a] != NULL &&
+		    strcmp(argv[a], index_writers[i]) == 0)
+			break;
+	if (i == nitems(index_writers))
+		return;
+	if (c->gitdir == -1) {
+		xasprintf(&path, "%s/.git", g_root);
+		c->gitdir = open(path, O_RDONLY | O_DIRECTORY | O_NOFOLLOW |
+		    O_NONBLOCK | O_CLOEXEC);
+		free(path);
+	}
+	if (c->gitdir != -1 && lock_stat(c, &st) == -1 && errno == ENOENT)
+		c->lock_state = LOCK_ABSENT;
+}
+
+static void
+lock_note_deadline(struct git_call *c)
+{
+	if (c->lock_state != LOCK_ABSENT)
+		return;
+	if (lock_stat(c, &c->lock_st) == 0 && S_ISREG(c->lock_st.st_mode) &&
+	    c->lock_st.st_uid == g_uid)
+		c->lock_state = LOCK_SEEN;
+	else
+		c->lock_state = LOCK_UNKNOWN;
+}
+
+static void
+lock_clean(struct git_call *c)
+{
+	struct stat	st;
+
+	if (c->lock_state != LOCK_SEEN || lock_stat(c, &st) == -1 ||
+	    st.st_dev != c->lock_st.st_dev || st.st_ino != c->lock_st.st_ino ||
+	    st.st_ctim.tv_sec != c->lock_st.st_ctim.tv_sec ||
+	    st.st_ctim.tv_nsec != c->lock_st.st_ctim.tv_nsec)
+		return;
+	if (unlinkat(c->gitdir, "index.lock", 0) == 0)
+		log_info("git: removed .git/index.lock left by a git killed at "
+		    "its deadline (%s: %s)", c->caller, c->command);
+	else
+		log_warn("git: .git/index.lock");
+}
+
 static void
 call_free(struct git_call *c)
 {
+	if (c->gitdir != -1)
+		close(c->gitdir);
 	if (c->deadline != NULL)
 		event_free(c->deadline);
 	proc_free(c->proc);
@@ -401,6 +489,8 @@ on_exited(struct proc *p, int status, void *arg)
 
 	proc_free(c->proc);
 	c->proc = NULL;
+	if (c->timed_out)
+		lock_clean(c);
 	if (WIFEXITED(status))
 		c->exit_code = WEXITSTATUS(status);
 	else
@@ -423,8 +513,10 @@ on_deadline(evutil_socket_t fd, short ev, void *arg)
 	struct git_call	*c = arg;
 
 	c->timed_out = 1;
-	if (c->proc != NULL)
+	if (c->proc != NULL) {
+		lock_note_deadline(c);
 		proc_kill(c->proc, SIGKILL);	/* the whole group */
+	}
 }
 
 static void
@@ -448,6 +540,7 @@ run_next(struct git_call *c)
 	spec.uid = g_uid;
 	spec.gid = g_gid;
 	spec.landlock = g_landlock;
+	lock_note_start(c);
 	c->proc = proc_spawn(g_base, &spec, &git_proc_ops, c, err,
 	    sizeof(err));
 	if (c->proc == NULL) {
@@ -486,6 +579,7 @@ git_exec_call(struct mcp_call *mcall, const cJSON *args, void *arg)
 	struct git_call	*c;
 
 	c = xcalloc(1, sizeof(*c));
+	c->gitdir = -1;
 	c->mcall = mcall;
 	c->caller = xstrdup(mcp_call_identity(mcall));
 	c->started = now_ms();

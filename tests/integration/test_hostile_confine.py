@@ -229,6 +229,58 @@ def test_confined_git_reads_nothing_of_the_state_dir():
         c.close()
 
 
+HANG = "#include <unistd.h>\nint main(void) { sleep(60); return 0; }\n"
+
+
+def test_killed_git_leaves_no_index_lock():
+    """Item 12: the owner's pre-commit hook hangs past [git] timeout while
+    git holds .git/index.lock; qmsd kills it and removes the lock its own
+    git made, so the next commit works (before the fix: "index.lock: File
+    exists").  A lock that another git took meanwhile, while qmsd's hung
+    git (a fetch) never held it, stays."""
+    p = Project(extra="[git]\ntimeout = 1s\n")
+    srv = socket.socket()
+    try:
+        # A compiled hook: a script hook needs a shell, which confined git
+        # cannot execute (docs/git-policy.md).
+        src = os.path.join(p.base, "hang.c")
+        with open(src, "w") as f:
+            f.write(HANG)
+        hook = os.path.join(p.project, ".git", "hooks", "pre-commit")
+        subprocess.run(["cc", "-o", hook, src], check=True)
+        lock = os.path.join(p.project, ".git", "index.lock")
+        with open(os.path.join(p.project, "README.md"), "a") as f:
+            f.write("more\n")
+        # commit -a holds index.lock while its hook runs
+        out, err = p.git_exec("commit -a -m hung")
+        eq(err, True, "the hung commit fails")
+        contains(out, "[Killed:", "killed at its deadline")
+        assert not os.path.exists(lock), "index.lock left behind"
+        os.unlink(hook)
+        out, err = p.git_exec("commit -a -m second")
+        eq(err, False, "the next commit: " + out)
+        # Someone else's lock, taken while qmsd's git hung in a fetch.
+        srv.bind(("127.0.0.1", 0))
+        srv.listen(5)
+        gitrepo.git(p.project, "remote", "set-url", "origin",
+                    "git://127.0.0.1:%d/x.git" % srv.getsockname()[1])
+        import threading
+        def plant():
+            time.sleep(0.4)
+            with open(lock, "w") as f:
+                f.write("theirs\n")
+        t = threading.Thread(target=plant)
+        t.start()
+        out, err = p.git_exec("fetch origin")
+        t.join()
+        contains(out, "[Killed:", "the fetch hung")
+        assert os.path.exists(lock), "another git's lock was removed"
+        os.unlink(lock)
+    finally:
+        srv.close()
+        p.close()
+
+
 def test_git_client_leaves():
     """Item 5: 200 git_exec calls whose clients leave at random points
     (before the answer, mid-body, right after the headers) do not crash
