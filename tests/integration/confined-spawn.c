@@ -14,6 +14,7 @@
 
 #include <event2/event.h>
 
+#include "argv.h"
 #include "landlock.h"
 #include "process.h"
 
@@ -79,5 +80,9 @@ main(int argc, char **argv)
 	}
 	event_base_dispatch(base);
 	proc_free(p);
+	argv_free(env);
+	event_base_free(base);
+	if (spec.landlock > 0)
+		close(spec.landlock);
 	return (exit_code);
 }
