@@ -1,12 +1,15 @@
 #include <sys/queue.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 
 #include <errno.h>
+#include <fcntl.h>
 #include <pwd.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "argv.h"
 #include "component.h"
@@ -14,6 +17,7 @@
 #include "git-policy.h"
 #include "git-tool.h"
 #include "http.h"
+#include "landlock.h"
 #include "log.h"
 #include "logring.h"
 #include "mcp.h"
@@ -35,6 +39,10 @@ struct git_call {
 	int			 truncated;
 	int			 exit_code;
 	int			 timed_out;
+	int			 queued;	/* in waiting, not run yet */
+	int			 gitdir;	/* .git, for its index.lock */
+	int			 lock_state;	/* LOCK_* */
+	struct stat		 lock_st;	/* the lock seen at the deadline */
 	uint64_t		 started;
 	struct event		*deadline;
 	TAILQ_ENTRY(git_call)	 entry;
@@ -57,6 +65,9 @@ static int		 g_protected_set;
 static uint64_t		 g_timeout, g_max_output;
 static long long	 g_max_concurrent;
 static unsigned long	 g_calls, g_denied, g_failed;
+/* git's Landlock ruleset (-1: unconfined), and what status says of it. */
+static int		 g_landlock = -1;
+static char		 g_confined[400];
 
 static void	git_exec_call(struct mcp_call *, const cJSON *, void *);
 static void	run_next(struct git_call *);
@@ -98,9 +109,40 @@ static const struct mcp_server git_server = {
 static void
 git_publish(void)
 {
-	component_set(g_comp, "ready", HEALTH_OK, "/git/mcp: %lu calls, %lu "
-	    "denied, %lu failed, %zu running", g_calls, g_denied, g_failed,
-	    nrunning);
+	/* Unconfined, or confined with a hole, is a warning. */
+	component_set(g_comp, "ready", g_landlock == -1 ||
+	    strstr(g_confined, "warning") != NULL ? HEALTH_WARNING : HEALTH_OK,
+	    "/git/mcp: %lu calls, %lu denied, %lu failed, %zu running; %s",
+	    g_calls, g_denied, g_failed, nrunning, g_confined);
+}
+
+/*
+ * The ruleset git runs under, built once per configuration (the child
+ * only enters it).  Without Landlock git still runs, and status says so.
+ */
+static void
+confine(const struct config *conf, const char *home)
+{
+	char	err[300], warn[300];
+	int	abi;
+
+	if (g_landlock != -1)
+		close(g_landlock);
+	g_landlock = landlock_git(conf->project_root, home, conf->state_dir,
+	    err, sizeof(err), warn, sizeof(warn));
+	if (g_landlock == -1) {
+		snprintf(g_confined, sizeof(g_confined), "git runs unconfined: "
+		    "Landlock unavailable (%s)", err);
+		log_warnx("git: %s", g_confined);
+		return;
+	}
+	abi = landlock_abi(err, sizeof(err));
+	snprintf(g_confined, sizeof(g_confined), "confined (landlock ABI "
+	    "%d)%s%s", abi, warn[0] ? "; warning: " : "", warn);
+	if (warn[0])
+		log_warnx("git: %s", warn);
+	if (g_comp != NULL)
+		git_publish();
 }
 
 /*
@@ -245,9 +287,92 @@ audit(struct git_call *c, const char *verdict, const char *rule,
 	log_audit("git", fields, "%s", line);
 }
 
+/*
+ * A git killed at its deadline may leave .git/index.lock, and every later
+ * call then fails until someone removes it.  qmsd removes the one its own
+ * killed git made: absent when the segment started, a regular file of the
+ * run-as user at the deadline, the very same file (device, inode, change
+ * time) after the kill, and the subcommand one that writes the index
+ * (a hung fetch never took it: a lock then is somebody else's).  Never by
+ * path: unlinkat from a descriptor of .git opened O_NOFOLLOW, which
+ * neither follows a symlink nor blocks.
+ */
+enum { LOCK_UNKNOWN, LOCK_ABSENT, LOCK_SEEN };
+
+static const char *const index_writers[] = {
+	"add", "commit", "rm", "mv", "checkout", "switch", "restore", "reset",
+	"stash", "merge", "rebase", "cherry-pick", "revert", "pull", "status",
+	"bisect",
+};
+
+static int
+lock_stat(struct git_call *c, struct stat *st)
+{
+	return (fstatat(c->gitdir, "index.lock", st, AT_SYMLINK_NOFOLLOW));
+}
+
+static void
+lock_note_start(struct git_call *c)
+{
+	struct stat	 st;
+	char		*path, *const *argv = c->verdict.argv[c->seg];
+	size_t		 i, a = 1;
+
+	c->lock_state = LOCK_UNKNOWN;
+	/* The subcommand: the first word past git's own options. */
+	while (argv[0] != NULL && argv[a] != NULL && argv[a][0] == '-')
+		a += (strcmp(argv[a], "-c") == 0 ||
+		    strcmp(argv[a], "-C") == 0) && argv[a + 1] != NULL ? 2 : 1;
+	for (i = 0; i < nitems(index_writers); i++)
+		if (argv[0] != NULL && argv[a] != NULL &&
+		    strcmp(argv[a], index_writers[i]) == 0)
+			break;
+	if (i == nitems(index_writers))
+		return;
+	if (c->gitdir == -1) {
+		xasprintf(&path, "%s/.git", g_root);
+		c->gitdir = open(path, O_RDONLY | O_DIRECTORY | O_NOFOLLOW |
+		    O_NONBLOCK | O_CLOEXEC);
+		free(path);
+	}
+	if (c->gitdir != -1 && lock_stat(c, &st) == -1 && errno == ENOENT)
+		c->lock_state = LOCK_ABSENT;
+}
+
+static void
+lock_note_deadline(struct git_call *c)
+{
+	if (c->lock_state != LOCK_ABSENT)
+		return;
+	if (lock_stat(c, &c->lock_st) == 0 && S_ISREG(c->lock_st.st_mode) &&
+	    c->lock_st.st_uid == g_uid)
+		c->lock_state = LOCK_SEEN;
+	else
+		c->lock_state = LOCK_UNKNOWN;
+}
+
+static void
+lock_clean(struct git_call *c)
+{
+	struct stat	st;
+
+	if (c->lock_state != LOCK_SEEN || lock_stat(c, &st) == -1 ||
+	    st.st_dev != c->lock_st.st_dev || st.st_ino != c->lock_st.st_ino ||
+	    st.st_ctim.tv_sec != c->lock_st.st_ctim.tv_sec ||
+	    st.st_ctim.tv_nsec != c->lock_st.st_ctim.tv_nsec)
+		return;
+	if (unlinkat(c->gitdir, "index.lock", 0) == 0)
+		log_info("git: removed .git/index.lock left by a git killed at "
+		    "its deadline (%s: %s)", c->caller, c->command);
+	else
+		log_warn("git: .git/index.lock");
+}
+
 static void
 call_free(struct git_call *c)
 {
+	if (c->gitdir != -1)
+		close(c->gitdir);
 	if (c->deadline != NULL)
 		event_free(c->deadline);
 	proc_free(c->proc);
@@ -326,6 +451,7 @@ git_finish(struct git_call *c)
 	if ((c = TAILQ_FIRST(&waiting)) != NULL &&
 	    (long long)nrunning < g_max_concurrent) {
 		TAILQ_REMOVE(&waiting, c, entry);
+		c->queued = 0;
 		TAILQ_INSERT_TAIL(&running, c, entry);
 		nrunning++;
 		run_next(c);
@@ -363,6 +489,8 @@ on_exited(struct proc *p, int status, void *arg)
 
 	proc_free(c->proc);
 	c->proc = NULL;
+	if (c->timed_out)
+		lock_clean(c);
 	if (WIFEXITED(status))
 		c->exit_code = WEXITSTATUS(status);
 	else
@@ -385,8 +513,10 @@ on_deadline(evutil_socket_t fd, short ev, void *arg)
 	struct git_call	*c = arg;
 
 	c->timed_out = 1;
-	if (c->proc != NULL)
+	if (c->proc != NULL) {
+		lock_note_deadline(c);
 		proc_kill(c->proc, SIGKILL);	/* the whole group */
+	}
 }
 
 static void
@@ -409,6 +539,8 @@ run_next(struct git_call *c)
 	spec.user = g_user;
 	spec.uid = g_uid;
 	spec.gid = g_gid;
+	spec.landlock = g_landlock;
+	lock_note_start(c);
 	c->proc = proc_spawn(g_base, &spec, &git_proc_ops, c, err,
 	    sizeof(err));
 	if (c->proc == NULL) {
@@ -420,6 +552,25 @@ run_next(struct git_call *c)
 	}
 }
 
+/*
+ * The client left.  A call still waiting never runs; one running goes on
+ * to its end (bounded by the deadline; killing it could leave the
+ * repository half-changed), and its answer is dropped by mcp_call_done.
+ */
+static void
+on_client_gone(void *arg)
+{
+	struct git_call	*c = arg;
+
+	if (!c->queued)
+		return;
+	TAILQ_REMOVE(&waiting, c, entry);
+	audit(c, "allowed", "", "client left before it ran", 0);
+	mcp_call_done(c->mcall, "", 1);
+	call_free(c);
+	git_publish();
+}
+
 static void
 git_exec_call(struct mcp_call *mcall, const cJSON *args, void *arg)
 {
@@ -428,6 +579,7 @@ git_exec_call(struct mcp_call *mcall, const cJSON *args, void *arg)
 	struct git_call	*c;
 
 	c = xcalloc(1, sizeof(*c));
+	c->gitdir = -1;
 	c->mcall = mcall;
 	c->caller = xstrdup(mcp_call_identity(mcall));
 	c->started = now_ms();
@@ -453,12 +605,16 @@ git_exec_call(struct mcp_call *mcall, const cJSON *args, void *arg)
 		git_publish();
 		return;
 	}
+	/* Before run_next, which may answer (and free the call) at once. */
+	mcp_call_on_gone(mcall, on_client_gone, c);
 	if ((long long)nrunning < g_max_concurrent) {
 		TAILQ_INSERT_TAIL(&running, c, entry);
 		nrunning++;
 		run_next(c);
-	} else
+	} else {
+		c->queued = 1;
 		TAILQ_INSERT_TAIL(&waiting, c, entry);
+	}
 	git_publish();
 }
 
@@ -508,6 +664,7 @@ git_tool_configure(const struct config *conf)
 	xasprintf(&extra[i], "HOME=%s", pw != NULL ? pw->pw_dir : "/");
 	xasprintf(&extra[i + 1], "USER=%s", g_user);
 	g_env = xargv_copy(extra);
+	confine(conf, pw != NULL ? pw->pw_dir : NULL);
 	free(extra[i]);
 	free(extra[i + 1]);
 	argv_free(g_remotes);
@@ -547,6 +704,9 @@ git_tool_shutdown(void)
 	argv_free(g_protected);
 	free(g_root);
 	free(g_user);
+	if (g_landlock != -1)
+		close(g_landlock);
+	g_landlock = -1;
 	g_env = g_remotes = g_protected = NULL;
 	g_root = g_user = NULL;
 }

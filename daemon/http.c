@@ -103,6 +103,7 @@ static uint64_t		 h_timeout;
 static void	listener_pump(struct listener *);
 static enum MHD_Result queue(struct http_request *);
 static void	watch_client(struct http_request *);
+static void	request_gone(struct http_request *);
 static void	unwatch_client(struct http_request *);
 static void	listener_kick(struct listener *);
 static void	listener_close(struct listener *);
@@ -204,6 +205,7 @@ http_respond(struct http_request *r, int status, const char *const *headers,
 {
 	if (r->response != NULL)
 		return;		/* answered already */
+	r->gone_fn = NULL;	/* answered: nothing left to cancel */
 	r->status = status;
 	r->response = make_response(status, headers, ctype, body, len);
 	if (r->suspended) {
@@ -322,6 +324,7 @@ http_respond_stream(struct http_request *r, int status,
 	r->stream = st;
 	r->status = status;
 	r->response = resp;
+	r->gone_fn = NULL;	/* the stream's on_abort says it from now */
 	if (r->suspended) {
 		r->suspended = 0;
 		resume(r);
@@ -384,11 +387,21 @@ on_client_readable(evutil_socket_t fd, short ev, void *arg)
 		r->stream->on_abort = NULL;
 		r->stream->on_drain = NULL;
 		http_stream_end(r->stream, 1);
-	} else if (r->suspended && r->gone_fn != NULL) {
-		r->gone_fn(r->gone_arg);
+	} else if (r->suspended) {
+		request_gone(r);
 		http_respond_rpc_error(r, 499, NULL, -32000, "the client left");
-	} else if (r->suspended)
-		http_respond_rpc_error(r, 499, NULL, -32000, "the client left");
+	}
+}
+
+/* Tell the route, once, that its request ends unanswered. */
+static void
+request_gone(struct http_request *r)
+{
+	void	(*fn)(void *) = r->gone_fn;
+
+	r->gone_fn = NULL;
+	if (fn != NULL)
+		fn(r->gone_arg);
 }
 
 static void
@@ -658,6 +671,12 @@ on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
 		st->on_abort = NULL;
 		st->on_drain = NULL;
 	}
+	/*
+	 * However it ended unanswered (the client left, MHD stopped), the
+	 * route hears of it before the request is freed: nothing may hold
+	 * it after this.
+	 */
+	request_gone(r);
 	if (r->response != NULL)
 		MHD_destroy_response(r->response);
 	unwatch_client(r);

@@ -62,7 +62,11 @@ struct http_stream *http_respond_stream(struct http_request *, int status,
 int	 http_stream_write(struct http_stream *, const char *, size_t);
 void	 http_stream_end(struct http_stream *, int error);
 
-/* Be told if the client leaves before the answer began (then it is 499). */
+/*
+ * Be told if the request ends before the answer began: the client left
+ * (then it is 499) or the listener stopped.  After fn the request is gone:
+ * a route that answers later must register this and drop its pointer.
+ */
 void	 http_on_gone(struct http_request *, void (*)(void *), void *);
 
 /* Answer a JSON-RPC error object with this HTTP status (headers as above). */

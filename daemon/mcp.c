@@ -14,9 +14,12 @@ static const char *const versions[] = {
 };
 
 struct mcp_call {
-	struct http_request	*req;
+	struct http_request	*req;	/* NULL once the client left */
+	char			*identity;	/* outlives req */
 	cJSON			*msg;	/* owns the id */
 	const cJSON		*id;
+	void			(*gone_fn)(void *);
+	void			*gone_arg;
 };
 
 int
@@ -237,6 +240,20 @@ respond_json(struct http_request *req, int status, const char *json)
 	    strlen(json));
 }
 
+/*
+ * The request ended unanswered: it must not be touched again; the tool
+ * hears of it, and still calls mcp_call_done when it is done.
+ */
+static void
+call_gone(void *arg)
+{
+	struct mcp_call	*call = arg;
+
+	call->req = NULL;
+	if (call->gone_fn != NULL)
+		call->gone_fn(call->gone_arg);
+}
+
 void
 mcp_serve(const struct mcp_server *srv, struct http_request *req)
 {
@@ -294,8 +311,11 @@ mcp_serve(const struct mcp_server *srv, struct http_request *req)
 	case MCP_CALL:
 		call = xcalloc(1, sizeof(*call));
 		call->req = req;
+		call->identity = xstrdup(http_identity(req));
 		call->msg = m;
 		call->id = cJSON_GetObjectItemCaseSensitive(m, "id");
+		/* The tool may answer later: the request's end is watched. */
+		http_on_gone(req, call_gone, call);
 		tool->call(call, args, tool->arg);
 		return;
 	}
@@ -304,7 +324,20 @@ mcp_serve(const struct mcp_server *srv, struct http_request *req)
 const char *
 mcp_call_identity(const struct mcp_call *call)
 {
-	return (http_identity(call->req));
+	return (call->identity);
+}
+
+void
+mcp_call_on_gone(struct mcp_call *call, void (*fn)(void *), void *arg)
+{
+	call->gone_fn = fn;
+	call->gone_arg = arg;
+}
+
+int
+mcp_call_gone(const struct mcp_call *call)
+{
+	return (call->req == NULL);
 }
 
 void
@@ -321,8 +354,10 @@ mcp_call_done(struct mcp_call *call, const char *text, int is_error)
 	cJSON_AddItemToArray(content, item);
 	cJSON_AddBoolToObject(r, "isError", is_error);
 	s = reply_json(call->id, r, 0, NULL);
-	respond_json(call->req, 200, s);
+	if (call->req != NULL)
+		respond_json(call->req, 200, s);
 	cJSON_free(s);
 	cJSON_Delete(call->msg);
+	free(call->identity);
 	free(call);
 }

@@ -36,8 +36,14 @@ struct mcp_server {
 /* Serve one HTTP request to this server's endpoint. */
 void		 mcp_serve(const struct mcp_server *, struct http_request *);
 
-/* For a tool: who is calling, and the answer (text, isError). */
+/*
+ * For a tool: who is calling, and the answer (text, isError).  A tool that
+ * answers later may be told that the client left (mcp_call_on_gone); its
+ * mcp_call_done then only frees the call, so the tool need not care when.
+ */
 const char	*mcp_call_identity(const struct mcp_call *);
+void		 mcp_call_on_gone(struct mcp_call *, void (*)(void *), void *);
+int		 mcp_call_gone(const struct mcp_call *);
 void		 mcp_call_done(struct mcp_call *, const char *text,
 		    int is_error);
 

@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "argv.h"
+#include "landlock.h"
 #include "log.h"
 #include "process.h"
 #include "util.h"
@@ -38,12 +39,12 @@ struct spawn_failure {
 
 enum {
 	STEP_SETSID, STEP_PDEATHSIG, STEP_DUP, STEP_GROUPS, STEP_SETGID,
-	STEP_SETUID, STEP_CHDIR, STEP_EXEC,
+	STEP_SETUID, STEP_CHDIR, STEP_EXEC, STEP_LANDLOCK,
 };
 
 static const char *const step_names[] = {
 	"setsid", "prctl", "dup2", "setgroups", "setgid", "setuid",
-	"chdir", "exec",
+	"chdir", "exec", "landlock",
 };
 
 static const char *const private_env[] = {
@@ -161,6 +162,14 @@ child(const struct spawn_plan *sp)
 	if (dup2(sp->devnull, 0) == -1 || dup2(sp->out, 1) == -1 ||
 	    dup2(sp->errout, 2) == -1)
 		child_fail(failfd, STEP_DUP);
+	/*
+	 * Confined before the descriptors go, the ruleset's among them: two
+	 * system calls on what the parent built (landlock_enter).  Ids and
+	 * the working directory change as before: Landlock does not govern
+	 * them.
+	 */
+	if (spec->landlock > 0 && landlock_enter(spec->landlock) == -1)
+		child_fail(failfd, STEP_LANDLOCK);
 	/* Nothing of qmsd's but the error pipe, which closes on exec. */
 	if (failfd > 3)
 		syscall(SYS_close_range, 3, failfd - 1, 0);

@@ -22,6 +22,8 @@ struct proc_spec {
 	const char	*user;		/* switched to when qmsd is root */
 	uid_t		 uid;
 	gid_t		 gid;
+	/* > 0: a Landlock ruleset the child enters before exec (landlock.h) */
+	int		 landlock;
 };
 
 struct proc_ops {
