@@ -106,6 +106,7 @@ static const struct key keys[] = {
 	KEY("git", "timeout", KEY_DURATION, git.timeout),
 	KEY("git", "max-output", KEY_SIZE, git.max_output),
 	KEY("git", "max-concurrent", KEY_COUNT, git.max_concurrent),
+	KEY("git", "allow-no-verify", KEY_BOOL, git.allow_no_verify),
 
 	AGENT("enabled", KEY_BOOL, enabled, 0),
 	AGENT("image", KEY_IMAGE, image, 0),

@@ -69,6 +69,7 @@ struct git_conf {
 	uint64_t		 timeout;
 	uint64_t		 max_output;
 	long long		 max_concurrent;
+	int			 allow_no_verify;	/* hooks skippable */
 };
 
 #define CONFIG_MAX_AGENTS	16

@@ -10,6 +10,7 @@
 
 #include "argv.h"
 #include "git-policy.h"
+#include "mask.h"
 
 enum rule {
 	R_NONE,
@@ -39,6 +40,8 @@ enum rule {
 	R_MAGIC,
 	R_IGNORED,
 	R_FILE,
+	R_MASKED,
+	R_NOVERIFY,
 	R_POLICY,
 	R_INTERNAL,
 };
@@ -90,6 +93,10 @@ static const struct {
 	[R_FILE] =		{ "no-file-option",
 				  "would open a file by name, and a symbolic "
 				  "link there could lead anywhere" },
+	[R_MASKED] =		{ "masked-path",
+				  "would reach files hidden from agents" },
+	[R_NOVERIFY] =		{ "no-verify",
+				  "would skip the owner's hooks" },
 	[R_POLICY] =		{ "policy-config", "" },
 	[R_INTERNAL] =		{ "internal", "" },
 };
@@ -137,6 +144,16 @@ struct gopt {
 			    "is not supported: name the paths")
 #define D_STDIN		DN(0, "stdin", 0, R_OPTION, \
 			    "reads standard input, and there is none")
+/* Allowed when [git] allow-no-verify says so (deny() lets it through). */
+#define D_NOVERIFY(s)	DN(s, "no-verify", 0, R_NOVERIFY, NULL)
+/*
+ * Values that keep git out of a submodule's working tree: looking into
+ * one runs a git there, under that repository's configuration.
+ */
+static const char *const subignore[] = { "all", "dirty", NULL };
+static const char *const subformats[] = { "short", "log", NULL };
+#define D_IGNSUB	{ "ignore-submodules", 0, O_OPT, 0, R_SUBMODULE, NULL, \
+			    subignore }
 
 /*
  * Merge strategies builtin to git; any other name would run a program
@@ -226,8 +243,9 @@ static const struct gopt o_diff[] = {
 	DN(0, "ext-diff", 0, R_PROGRAM, "would run an external diff program"),
 	F1(0, "no-ext-diff"),
 	DN(0, "textconv", 0, R_PROGRAM, "would run textconv filters"),
-	F1(0, "no-textconv"), O1(0, "ignore-submodules"),
-	O1(0, "submodule"), F1(0, "ita-invisible-in-index"),
+	F1(0, "no-textconv"), D_IGNSUB,
+	{ "submodule", 0, O_OPT, 0, R_SUBMODULE, NULL, subformats },
+	F1(0, "ita-invisible-in-index"),
 	F1(0, "ita-visible-in-index"), AR('S', NULL), AR('G', NULL),
 	F1(0, "pickaxe-all"), F1(0, "pickaxe-regex"),
 	FILEOPT('O', NULL, "reads an order file by name"),
@@ -257,7 +275,7 @@ static const struct gopt o_status[] = {
 	FL('v', "verbose"), FL('s', "short"), FL('b', "branch"),
 	FL(0, "show-stash"), FL(0, "ahead-behind"), O1(0, "porcelain"),
 	F1(0, "long"), FL('z', "null"), OP('u', "untracked-files"),
-	OP(0, "ignored"), OP(0, "ignore-submodules"), OP(0, "column"),
+	OP(0, "ignored"), D_IGNSUB, OP(0, "column"),
 	F1(0, "no-renames"), F1(0, "renames"), OP('M', "find-renames"),
 	END
 };
@@ -441,7 +459,7 @@ static const struct gopt o_commit[] = {
 	FL('e', "edit"),
 	AR(0, "cleanup"), FL(0, "status"), D_GPG, FL('a', "all"),
 	FL('i', "include"), DN(0, "interactive", O_NEG, R_INTERACTIVE, NULL),
-	D_PATCH, FL('o', "only"), F1('n', "no-verify"), F1(0, "verify"),
+	D_PATCH, FL('o', "only"), D_NOVERIFY('n'), F1(0, "verify"),
 	FL(0, "dry-run"), FL(0, "short"), FL(0, "branch"),
 	FL(0, "ahead-behind"), FL(0, "porcelain"), FL(0, "long"),
 	FL('z', "null"), FL(0, "amend"), F1(0, "no-post-rewrite"),
@@ -470,7 +488,7 @@ static const struct gopt o_push[] = {
 	FL('u', "set-upstream"), FL(0, "progress"),
 	DN(0, "prune", O_NEG, R_REMOTE_DELETE, "would delete remote branches "
 	    "that have no local counterpart"),
-	F1(0, "no-verify"), F1(0, "verify"), FL(0, "follow-tags"),
+	D_NOVERIFY(0), F1(0, "verify"), FL(0, "follow-tags"),
 	DN(0, "signed", O_OPT | O_NEG, R_SIGNING, NULL), FL(0, "atomic"),
 	AR('o', "push-option"), F1('4', "ipv4"), F1('6', "ipv6"),
 	END
@@ -521,7 +539,8 @@ static const struct gopt o_pull[] = {
 	OV('r', "rebase", rebases, R_USAGE), F1('n', NULL), FL(0, "stat"),
 	OP(0, "log"), OP(0, "signoff"), FL(0, "squash"), FL(0, "commit"),
 	FL(0, "edit"), AR(0, "cleanup"), FL(0, "ff"), FL(0, "ff-only"),
-	FL(0, "verify"), DN(0, "verify-signatures", O_NEG, R_SIGNING, NULL),
+	D_NOVERIFY(0), F1(0, "verify"),
+	DN(0, "verify-signatures", O_NEG, R_SIGNING, NULL),
 	FL(0, "autostash"), STRATEGY('s'), AR('X', "strategy-option"),
 	D_GPG, FL(0, "allow-unrelated-histories"), OP('j', "jobs"),
 	END
@@ -618,12 +637,12 @@ static const struct gopt o_merge[] = {
 	F1(0, "abort"), F1(0, "quit"), F1(0, "continue"),
 	FL(0, "allow-unrelated-histories"), FL(0, "progress"), D_GPG,
 	FL(0, "autostash"), FL(0, "overwrite-ignore"), FL(0, "signoff"),
-	F1(0, "no-verify"), F1(0, "verify"),
+	D_NOVERIFY(0), F1(0, "verify"),
 	END
 };
 
 static const struct gopt o_rebase[] = {
-	AR(0, "onto"), FL(0, "keep-base"), F1(0, "no-verify"),
+	AR(0, "onto"), FL(0, "keep-base"), D_NOVERIFY(0),
 	F1(0, "verify"), FL('q', "quiet"), FL('v', "verbose"),
 	F1('n', "no-stat"), F1(0, "stat"), FL(0, "signoff"),
 	FL(0, "committer-date-is-author-date"), FL(0, "reset-author-date"),
@@ -712,7 +731,11 @@ static const struct gopt o_remotegeturl[] = {
 };
 
 static const struct gopt o_config[] = {
-	F1(0, "global"), F1(0, "system"), F1(0, "local"), F1(0, "worktree"),
+	DN(0, "global", 0, R_OUTSIDE, "reads the owner's configuration "
+	    "outside the repository"),
+	DN(0, "system", 0, R_OUTSIDE, "reads configuration outside the "
+	    "repository"),
+	F1(0, "local"), F1(0, "worktree"),
 	FILEOPT('f', "file", "reads a file by name; use --blob=HEAD:PATH"),
 	AR(0, "blob"), F1(0, "get"), F1(0, "get-all"),
 	F1(0, "get-regexp"), F1(0, "get-urlmatch"), FL('l', "list"),
@@ -726,7 +749,9 @@ static const struct gopt o_config[] = {
 	AR('t', "type"), F1(0, "no-type"), F1(0, "bool"), F1(0, "int"),
 	F1(0, "bool-or-int"), F1(0, "bool-or-str"), F1(0, "path"),
 	F1(0, "expiry-date"), FL('z', "null"), FL(0, "name-only"),
-	FL(0, "includes"), FL(0, "show-origin"), FL(0, "show-scope"),
+	DN(0, "includes", O_NEG, R_OUTSIDE, "would follow include.path to "
+	    "files outside the repository"),
+	FL(0, "show-origin"), FL(0, "show-scope"),
 	AR(0, "default"),
 	END
 };
@@ -822,6 +847,10 @@ struct pctx {
 	char			*root;		/* normalised, no trailing / */
 	char			**prot;		/* normalised, relative */
 	size_t			 nprot;
+	const char		*agent;		/* NULL: the owner */
+	char			**masks;	/* normalised, relative */
+	char			**mexcl;	/* mask_pathspecs() */
+	int			 allow_no_verify;
 	const char *const	*remotes;
 	size_t			 nremotes;
 };
@@ -839,6 +868,9 @@ struct seg {
 	const char		*insert;	/* before "--", or at the end */
 	int			 add_dd;	/* end with "--" */
 	int			 excl;		/* end with exclude pathspecs */
+	int			 mexcl;		/* and the agent's masks */
+	int			 sweep;		/* may add untracked files */
+	const char		*lead;		/* first, after the name */
 };
 
 static int	deny(struct pctx *, enum rule, const char *, ...)
@@ -1029,7 +1061,7 @@ check_path(struct seg *g, const char *word, enum role role)
 	struct pctx	*x = g->x;
 	int		 mutate = flags(g) & C_MUTATE, outside, r = 0;
 	const char	*p;
-	char		*n;
+	char		*n, hid[256];
 
 	if (word[0] == ':' && (role != W_AMBIG || mutate ||
 	    word[1] == '(' || word[1] == '!' || word[1] == '^'))
@@ -1040,6 +1072,13 @@ check_path(struct seg *g, const char *word, enum role role)
 			return nomem(x);
 		return deny(x, R_OUTSIDE, "'%s %.*s' reaches outside the "
 		    "repository", g->disp, SW(word));
+	}
+	/* Read or written: git on the host sees what the container hides. */
+	if (mask_path(x->agent, (const char *const *)x->masks, n, hid,
+	    sizeof(hid))) {
+		r = deny(x, R_MASKED, "'%s %.*s' reaches '%.*s', which is "
+		    "hidden from agents", g->disp, SW(word), SW(hid));
+		goto out;
 	}
 	if (!mutate)
 		goto out;
@@ -1085,6 +1124,15 @@ canon_name(const struct gopt *o, int neg, char *buf, size_t len)
 		snprintf(buf, len, "--%s%s", neg ? "no-" : "", o->l);
 	else
 		snprintf(buf, len, "-%c", o->s);
+}
+
+/* The rule that refuses o here: --no-verify may be allowed by the owner. */
+static unsigned
+rule_of(const struct seg *g, const struct gopt *o)
+{
+	if (o->r == R_NOVERIFY && g->x->allow_no_verify)
+		return R_NONE;
+	return o->r;
 }
 
 static int
@@ -1170,7 +1218,7 @@ lookup_long(struct seg *g, const char *name, size_t nlen,
 				    strncmp(o->l, name + 3, nlen - 3) != 0))
 					continue;
 				canon_name(o, neg, c, sizeof(c));
-				rule = neg ? R_NONE : o->r;
+				rule = neg ? R_NONE : rule_of(g, o);
 				for (k = 0; k < nc && k < NCAND; k++)
 					if (strcmp(cand[k].name, c) == 0)
 						break;
@@ -1255,6 +1303,11 @@ check_value(struct seg *g, const struct pw *w)
 			if (strcmp(*v, w->val) == 0)
 				break;
 		if (*v == NULL) {
+			if (w->o->vr == R_SUBMODULE)
+				return deny(g->x, R_SUBMODULE, "'%s %.*s=%.*s' "
+				    "would run git inside submodules, under "
+				    "their own configuration", g->disp,
+				    w->splen, w->sp, SW(w->val));
 			if (w->o->vr == R_PROGRAM)
 				return deny(g->x, R_PROGRAM, "'%s %.*s %.*s' "
 				    "would run a program git-merge-%.*s",
@@ -1315,7 +1368,7 @@ parse(struct seg *g)
 			w->neg = neg;
 			w->sp = a;
 			w->splen = (int)(nlen + 2 > SHOWN ? SHOWN : nlen + 2);
-			if (w->o->r != R_NONE && !neg)
+			if (rule_of(g, w->o) != R_NONE && !neg)
 				return deny_option(g, w->o, w->sp, w->splen);
 			if (neg || !(w->o->f & (O_ARG | O_OPT))) {
 				if (eq != NULL)
@@ -1353,7 +1406,7 @@ parse(struct seg *g)
 				    "an allowed option of 'git %s'", g->disp,
 				    a[j], g->disp);
 			}
-			if (w->o->r != R_NONE)
+			if (rule_of(g, w->o) != R_NONE)
 				return deny_option(g, w->o, w->sp, 2);
 			g->nw++;
 			if (w->o->f & O_ARG) {
@@ -1506,7 +1559,8 @@ static int
 check_remote_args(struct seg *g, int refspecs)
 {
 	struct pw	*w;
-	size_t		 k;
+	size_t		 i;
+	int		 first = 1;
 
 	if ((w = nth_pos(g, 0)) == NULL) {
 		g->insert = remote_default(g->x);
@@ -1514,7 +1568,15 @@ check_remote_args(struct seg *g, int refspecs)
 	}
 	if (!remote_allowed(g->x, w->word))
 		return deny_remote(g, w->word);
-	for (k = 1; refspecs && (w = nth_pos(g, k)) != NULL; k++) {
+	/* One pass over the words: nth_pos in a loop would be quadratic. */
+	for (i = 0; refspecs && i < g->nw; i++) {
+		w = &g->w[i];
+		if (!is_pos(w))
+			continue;
+		if (first) {
+			first = 0;
+			continue;
+		}
 		if (w->word[0] == '-')
 			return deny(g->x, R_USAGE, "'%s %.*s': a refspec "
 			    "cannot start with '-'", g->disp, SW(w->word));
@@ -1583,22 +1645,85 @@ lsremote_check(struct seg *g)
 static int
 remote_show_check(struct seg *g)
 {
-	struct pw	*w;
-	size_t		 k;
+	size_t		 i;
 
-	for (k = 0; (w = nth_pos(g, k)) != NULL; k++)
-		if (!remote_allowed(g->x, w->word))
-			return deny_remote(g, w->word);
+	for (i = 0; i < g->nw; i++)
+		if (is_pos(&g->w[i]) && !remote_allowed(g->x, g->w[i].word))
+			return deny_remote(g, g->w[i].word);
 	return 0;
 }
 
-/* add -A/-u with no pathspec acts on the whole tree. */
+/*
+ * add -A/-u with no pathspec acts on the whole tree.  Whatever add takes
+ * from the tree, it leaves out what is hidden from the calling agent, and
+ * what may take untracked files is checked for nested repositories first
+ * (the probe, see git-policy.h).
+ */
 static int
 add_check(struct seg *g)
 {
-	if ((has(g, "all", 0) || has(g, "update", 0) ||
-	    has(g, "renormalize", 0)) && count_pos(g, 0) + count_pos(g, 1) == 0)
+	int	tracked = has(g, "update", 0) || has(g, "renormalize", 0);
+	size_t	np = count_pos(g, 0) + count_pos(g, 1);
+
+	if ((has(g, "all", 0) || tracked) && np == 0)
 		g->excl = 1;
+	if (np > 0 || has(g, "all", 0) || tracked)
+		g->mexcl = 1;
+	if ((np > 0 || has(g, "all", 0)) && !tracked)
+		g->sweep = 1;
+	return 0;
+}
+
+/* stash -u takes untracked files into a commit: as add does. */
+static int
+stashpush_check(struct seg *g)
+{
+	if (!has(g, "include-untracked", 'u'))
+		return 0;
+	if (!g->subnamed || strcmp(g->sub->name, "push") != 0) {
+		if (g->x->agent != NULL)
+			return deny(g->x, R_MASKED, "'%s -u' cannot leave out "
+			    "the files hidden from agents; use 'stash push -u'",
+			    g->disp);
+	} else
+		g->mexcl = 1;
+	g->sweep = 1;
+	return 0;
+}
+
+/*
+ * Options that widen a command to untracked or ignored files, whose
+ * contents (grep) or names git on the host would show an agent from
+ * directories its container hides.
+ */
+static int
+agent_options(struct seg *g)
+{
+	static const char *const	widen[] = {
+		"untracked", "others", "ignored", "killed", NULL
+	};
+	const char *const		*l;
+	const struct pw			*w;
+	size_t				 i;
+
+	if (g->x->agent == NULL)
+		return 0;
+	for (i = 0; i < g->nw; i++) {
+		w = &g->w[i];
+		if (w->o == NULL || w->o->l == NULL || w->neg)
+			continue;
+		for (l = widen; *l != NULL; l++)
+			if (strcmp(w->o->l, *l) == 0 &&
+			    strcmp(g->cmd->name, "stash") != 0)
+				return deny(g->x, R_MASKED, "'%s --%s' would "
+				    "reach untracked or ignored files, such as "
+				    "those hidden from agents", g->disp, *l);
+		if (strcmp(w->o->l, "untracked-files") == 0 &&
+		    w->val != NULL && strcmp(w->val, "all") == 0)
+			return deny(g->x, R_MASKED, "'%s --untracked-files="
+			    "all' would list files hidden from agents; use "
+			    "--untracked-files=normal", g->disp);
+	}
 	return 0;
 }
 
@@ -1752,6 +1877,14 @@ config_check(struct seg *g)
 	const char *const		*r;
 	struct pw			*w;
 
+	/*
+	 * Only the repository's own configuration: the owner's global one
+	 * holds credentials (http.extraheader), and without --local git
+	 * reads it too.  --blob names a file in the repository.
+	 */
+	if (!has(g, "blob", 0) && !has(g, "local", 0) &&
+	    !has(g, "worktree", 0))
+		g->lead = "--local";
 	for (r = reads; *r != NULL; r++)
 		if (has(g, *r, 0))
 			return 0;
@@ -1787,8 +1920,9 @@ config_check(struct seg *g)
 #define LOGLIKE		T(o_rev, o_diff, o_show)
 
 static const struct gcmd stash_subs[] = {
-	CMD("push", T(o_stashpush, NULL, NULL), P_PATHS, C_MUTATE, NULL),
-	CMD("save", T(o_stashpush, NULL, NULL), P_REVS, 0, NULL),
+	CMD("push", T(o_stashpush, NULL, NULL), P_PATHS, C_MUTATE,
+	    stashpush_check),
+	CMD("save", T(o_stashpush, NULL, NULL), P_REVS, 0, stashpush_check),
 	CMD("list", T(o_rev, o_diff, NULL), P_NONE, C_NUM, NULL),
 	CMD("show", T(o_stashshow, o_diff, NULL), P_REVS, 0, NULL),
 	CMD("pop", T(o_stashapply, NULL, NULL), P_REVS, 0, NULL),
@@ -2076,6 +2210,28 @@ emit_option(struct vec *v, const struct pw *w)
 }
 
 static int
+mexcl(const struct seg *g)
+{
+	return g->mexcl && g->x->mexcl != NULL && g->x->mexcl[0] != NULL;
+}
+
+/* The exclude pathspecs: protected paths, and what agents may not see. */
+static int
+excludes(struct seg *g, struct vec *v)
+{
+	struct pctx	*x = g->x;
+	size_t		 i;
+
+	for (i = 0; g->excl && i < x->nprot; i++)
+		if (vec_addf(v, ":(top,literal,exclude)%s", x->prot[i]) == -1)
+			return -1;
+	for (i = 0; mexcl(g) && x->mexcl[i] != NULL; i++)
+		if (vec_add(v, strdup(x->mexcl[i])) == -1)
+			return -1;
+	return 0;
+}
+
+static int
 emit(struct seg *g, struct vec *v)
 {
 	struct pctx	*x = g->x;
@@ -2086,6 +2242,8 @@ emit(struct seg *g, struct vec *v)
 	    vec_add(v, strdup(g->cmd->name)) == -1)
 		return -1;
 	if (g->subnamed && vec_add(v, strdup(g->sub->name)) == -1)
+		return -1;
+	if (g->lead != NULL && vec_add(v, strdup(g->lead)) == -1)
 		return -1;
 	for (i = 0; i < g->nw; i++) {
 		const struct pw *w = &g->w[i];
@@ -2108,19 +2266,41 @@ emit(struct seg *g, struct vec *v)
 	if (g->insert != NULL && !inserted &&
 	    vec_add(v, strdup(g->insert)) == -1)
 		return -1;
-	if ((g->add_dd || (g->excl && x->nprot > 0)) && !dd) {
+	if ((g->add_dd || (g->excl && x->nprot > 0) || mexcl(g)) && !dd) {
 		if (vec_add(v, strdup("--")) == -1)
 			return -1;
 	}
-	for (i = 0; g->excl && i < x->nprot; i++)
-		if (vec_addf(v, ":(top,literal,exclude)%s", x->prot[i]) == -1)
+	return excludes(g, v);
+}
+
+/*
+ * What runs before a command that may take untracked files: the list of
+ * untracked files it would see, where a nested repository shows as
+ * "DIR/" (git would record it as a gitlink, and later run git inside it
+ * under its own configuration).  The caller refuses the chain then.
+ */
+static int
+emit_probe(struct seg *g, struct vec *v)
+{
+	size_t	i;
+
+	if (vec_add(v, strdup("git")) == -1 ||
+	    vec_add(v, strdup("ls-files")) == -1 ||
+	    vec_add(v, strdup("-z")) == -1 ||
+	    vec_add(v, strdup("--others")) == -1 ||
+	    vec_add(v, strdup("--exclude-standard")) == -1 ||
+	    vec_add(v, strdup("--")) == -1)
+		return -1;
+	for (i = 0; i < g->nw; i++)
+		if (is_pos(&g->w[i]) && vec_add(v, strdup(g->w[i].word)) == -1)
 			return -1;
-	return 0;
+	return excludes(g, v);
 }
 
 /* One command of the chain. */
 static int
-check_segment(struct pctx *x, char **argv, struct vec *out)
+check_segment(struct pctx *x, char **argv, struct vec *out,
+    struct vec *probe)
 {
 	struct seg		 g;
 	const struct gcmd	*c, *s;
@@ -2175,12 +2355,13 @@ check_segment(struct pctx *x, char **argv, struct vec *out)
 		n += strlen(a[i]) + 1;
 	if ((g.w = calloc(n, sizeof(*g.w))) == NULL)
 		return nomem(x);
-	if (parse(&g) == -1 || check_positionals(&g) == -1)
+	if (parse(&g) == -1 || agent_options(&g) == -1 ||
+	    check_positionals(&g) == -1)
 		goto out;
 	s = g.sub != NULL ? g.sub : g.cmd;
 	if (s->check != NULL && s->check(&g) == -1)
 		goto out;
-	if (emit(&g, out) == -1) {
+	if (emit(&g, out) == -1 || (g.sweep && emit_probe(&g, probe) == -1)) {
 		r = nomem(x);
 		goto out;
 	}
@@ -2226,6 +2407,28 @@ setup(struct pctx *x, const struct git_policy *pol)
 	norm(pol->root, x->root);
 	x->remotes = pol->remotes;
 	x->nremotes = pol->remotes != NULL ? pol->nremotes : 0;
+	x->allow_no_verify = pol->allow_no_verify;
+	if ((x->agent = pol->agent) != NULL) {
+		for (i = 0; pol->masks != NULL && pol->masks[i] != NULL; i++)
+			;
+		if ((x->masks = calloc(i + 1, sizeof(*x->masks))) == NULL)
+			return nomem(x);
+		for (i = 0; pol->masks != NULL && pol->masks[i] != NULL; i++) {
+			p = tree_path(x, pol->masks[i], &outside);
+			if (p == NULL && !outside)
+				return nomem(x);
+			if (p == NULL || p[0] == '\0') {
+				free(p);
+				return deny(x, R_POLICY, "the mask '%.*s' is not "
+				    "inside the repository", SW(pol->masks[i]));
+			}
+			x->masks[i] = p;
+		}
+		x->mexcl = mask_pathspecs(x->agent,
+		    (const char *const *)x->masks);
+		if (x->mexcl == NULL)
+			return nomem(x);
+	}
 	if (pol->nprotected == 0 || pol->protected_paths == NULL)
 		return 0;
 	if ((x->prot = calloc(pol->nprotected, sizeof(*x->prot))) == NULL)
@@ -2254,6 +2457,8 @@ teardown(struct pctx *x)
 	for (i = 0; i < x->nprot; i++)
 		free(x->prot[i]);
 	free(x->prot);
+	argv_free(x->masks);
+	argv_free(x->mexcl);
 }
 
 int
@@ -2262,9 +2467,9 @@ git_policy_checkn(const struct git_policy *pol, const char *cmd, size_t len,
 {
 	struct pctx		x;
 	struct argv_chain	c;
-	struct vec		out;
+	struct vec		out, probe;
 	char			err[256];
-	size_t			i;
+	size_t			i, n;
 	int			r;
 
 	memset(v, 0, sizeof(*v));
@@ -2281,15 +2486,29 @@ git_policy_checkn(const struct git_policy *pol, const char *cmd, size_t len,
 		deny(&x, R_EMPTY, "nothing to run; try 'status'");
 		goto denied;
 	}
-	if ((v->argv = calloc(c.nseg + 1, sizeof(*v->argv))) == NULL) {
+	if ((v->argv = calloc(c.nseg + 1, sizeof(*v->argv))) == NULL ||
+	    (v->probe = calloc(c.nseg + 1, sizeof(*v->probe))) == NULL) {
 		nomem(&x);
 		goto denied;
 	}
 	for (i = 0; i < c.nseg; i++) {
+		/* A bound, so that every check stays cheap (item: 960 KB). */
+		if ((n = argv_count(c.segv[i])) > GIT_POLICY_MAX_WORDS) {
+			deny(&x, R_USAGE, "command %zu of the chain has %zu "
+			    "words; at most %d are accepted: split it", i + 1,
+			    n, GIT_POLICY_MAX_WORDS);
+			goto denied;
+		}
+	}
+	for (i = 0; i < c.nseg; i++) {
 		memset(&out, 0, sizeof(out));
-		r = check_segment(&x, c.segv[i], &out);
-		if (out.v != NULL)
+		memset(&probe, 0, sizeof(probe));
+		r = check_segment(&x, c.segv[i], &out, &probe);
+		if (out.v != NULL) {
+			v->probe[v->nargv] = probe.v;
 			v->argv[v->nargv++] = out.v;
+		} else
+			argv_free(probe.v);
 		if (r == -1)
 			goto denied;
 	}
@@ -2301,10 +2520,7 @@ git_policy_checkn(const struct git_policy *pol, const char *cmd, size_t len,
 denied:
 	argv_chain_free(&c);
 	teardown(&x);
-	for (i = 0; i < v->nargv; i++)
-		argv_free(v->argv[i]);
-	free(v->argv);
-	v->argv = NULL;
+	git_verdict_free(v);
 	v->nargv = 0;
 	v->allowed = 0;
 	return -1;
@@ -2322,9 +2538,14 @@ git_verdict_free(struct git_verdict *v)
 {
 	size_t	i;
 
-	for (i = 0; i < v->nargv; i++)
+	for (i = 0; i < v->nargv; i++) {
 		argv_free(v->argv[i]);
+		if (v->probe != NULL)
+			argv_free(v->probe[i]);
+	}
 	free(v->argv);
+	free(v->probe);
 	v->argv = NULL;
+	v->probe = NULL;
 	v->nargv = 0;
 }

@@ -155,12 +155,19 @@ struct git_policy {
 	size_t			 nremotes;	/* none: "origin" */
 	const char *const	*protected_paths; /* relative to root, or */
 	size_t			 nprotected;	/* absolute inside it */
+	const char		*agent;		/* the caller; NULL: the owner */
+	const char *const	*masks;		/* its mask = paths (mask.h) */
+	int			 allow_no_verify; /* [git] allow-no-verify */
 };
+
+/* More words than this in one command is refused (rule: usage). */
+#define GIT_POLICY_MAX_WORDS	4096
 
 struct git_verdict {
 	int		  allowed;
 	char		***argv;	/* nargv vectors {"git", ..., NULL} */
 	size_t		  nargv;
+	char		***probe;	/* nargv: run first, or NULL */
 	const char	 *rule;		/* rule id when refused, else NULL */
 	char		  reason[1024];	/* "Denied: ..." when refused */
 };

@@ -39,17 +39,33 @@ struct git_call {
 	int			 truncated;
 	int			 exit_code;
 	int			 timed_out;
-	int			 queued;	/* in waiting, not run yet */
+	int			 queued;	/* QUEUED_*: not run yet */
 	int			 gitdir;	/* .git, for its index.lock */
 	int			 lock_state;	/* LOCK_* */
 	struct stat		 lock_st;	/* the lock seen at the deadline */
 	uint64_t		 started;
 	struct event		*deadline;
+	int			 probed;	/* verdict.probe[seg] ran */
+	int			 nested;	/* it found a repository */
+	char			 pname[256];	/* the record being read */
+	size_t			 plen;
 	TAILQ_ENTRY(git_call)	 entry;
+};
+
+/* An agent's own masks (mask = PATH), kept from the configuration. */
+struct git_agent {
+	char			*name;
+	char			**masks;
 };
 
 static TAILQ_HEAD(, git_call) waiting = TAILQ_HEAD_INITIALIZER(waiting);
 static TAILQ_HEAD(, git_call) running = TAILQ_HEAD_INITIALIZER(running);
+/* Calls that came before the protected paths were known: checked then. */
+static TAILQ_HEAD(, git_call) unread = TAILQ_HEAD_INITIALIZER(unread);
+/* Where a call that has not run yet waits. */
+#define QUEUED_NOT	0
+#define QUEUED_WAITING	1	/* for a place among max-concurrent */
+#define QUEUED_UNREAD	2	/* for the protected list from HEAD */
 static size_t		 nrunning;
 
 static struct event_base *g_base;
@@ -61,7 +77,14 @@ static uid_t		 g_uid;
 static gid_t		 g_gid;
 static char		**g_env;
 static char		**g_remotes, **g_protected;
-static int		 g_protected_set;
+static int		 g_allow_no_verify;
+static struct git_agent	 g_agents[CONFIG_MAX_AGENTS];
+static size_t		 g_nagents;
+/* The submodule paths of HEAD:.gitmodules, read once per configuration. */
+static struct proc	*g_gm_proc;
+static char		*g_gm_out;
+static size_t		 g_gm_len;
+static char		**g_gm_paths;	/* NULL until read */
 static uint64_t		 g_timeout, g_max_output;
 static long long	 g_max_concurrent;
 static unsigned long	 g_calls, g_denied, g_failed;
@@ -71,6 +94,7 @@ static char		 g_confined[400];
 
 static void	git_exec_call(struct mcp_call *, const cJSON *, void *);
 static void	run_next(struct git_call *);
+static void	dispatch(struct git_call *);
 
 static const struct mcp_tool git_tools[] = { {
 	.name = "git_exec",
@@ -146,59 +170,145 @@ confine(const struct config *conf, const char *home)
 }
 
 /*
- * Submodule paths from .gitmodules ("path = X" lines): the default
- * protected paths.  Read at each call: it is small, and it can change.
+ * The protected paths: the submodules of HEAD:.gitmodules as qmsd found
+ * them when it started or last reloaded, plus [git] protected-paths, plus
+ * .gitmodules itself.  Never the work tree's .gitmodules: an agent could
+ * delete it (git rm .gitmodules), and its submodules with it.
  */
-static char **
-gitmodules_paths(void)
+static void
+gm_output(struct proc *p, int stream, const char *buf, size_t len,
+    void *arg)
 {
-	char	 *file, line[1024], *p, *v;
-	char	**paths;
-	size_t	  n = 0;
-	FILE	 *f;
-
-	paths = xcalloc(65, sizeof(*paths));
-	xasprintf(&file, "%s/.gitmodules", g_root);
-	f = fopen(file, "r");
-	free(file);
-	if (f == NULL)
-		return (paths);
-	while (n < 64 && fgets(line, sizeof(line), f) != NULL) {
-		p = line + strspn(line, " \t");
-		if (strncmp(p, "path", 4) != 0)
-			continue;
-		p += 4 + strspn(p + 4, " \t");
-		if (*p != '=')
-			continue;
-		v = p + 1 + strspn(p + 1, " \t");
-		v[strcspn(v, "\r\n")] = '\0';
-		while (*v != '\0' && (v[strlen(v) - 1] == ' ' ||
-		    v[strlen(v) - 1] == '\t'))
-			v[strlen(v) - 1] = '\0';
-		if (*v != '\0')
-			paths[n++] = xstrdup(v);
-	}
-	fclose(f);
-	return (paths);
+	if (stream != 1 || g_gm_len + len > 64 * 1024)
+		return;
+	if ((g_gm_out = realloc(g_gm_out, g_gm_len + len + 1)) == NULL)
+		fatal("realloc");
+	memcpy(g_gm_out + g_gm_len, buf, len);
+	g_gm_len += len;
+	g_gm_out[g_gm_len] = '\0';
 }
 
+/* "submodule.NAME.path PATH" lines, as git config --get-regexp gives. */
+static void
+gm_exited(struct proc *p, int status, void *arg)
+{
+	struct git_call	*c;
+	char		*line, *next, *v;
+	size_t		 n = 0;
+
+	proc_free(g_gm_proc);
+	g_gm_proc = NULL;
+	argv_free(g_gm_paths);
+	g_gm_paths = xcalloc(65, sizeof(*g_gm_paths));
+	/* 1: no submodule.*.path; 128: no HEAD, or no .gitmodules in it. */
+	if (!WIFEXITED(status) || (WEXITSTATUS(status) != 0 &&
+	    WEXITSTATUS(status) != 1))
+		log_info("git: no .gitmodules at HEAD in %s: no submodule "
+		    "paths protected", g_root);
+	for (line = g_gm_out; WIFEXITED(status) && WEXITSTATUS(status) ==
+	    0 && line != NULL && *line != '\0' && n < 64; line = next) {
+		if ((next = strchr(line, '\n')) != NULL)
+			*next++ = '\0';
+		if ((v = strchr(line, ' ')) != NULL && v[1] != '\0')
+			g_gm_paths[n++] = xstrdup(v + 1);
+	}
+	free(g_gm_out);
+	g_gm_out = NULL;
+	g_gm_len = 0;
+	while ((c = TAILQ_FIRST(&unread)) != NULL) {
+		TAILQ_REMOVE(&unread, c, entry);
+		c->queued = QUEUED_NOT;
+		dispatch(c);
+	}
+	git_publish();
+}
+
+static const struct proc_ops gm_ops = {
+	.output = gm_output,
+	.exited = gm_exited,
+};
+
+static void
+gm_read(void)
+{
+	struct proc_spec	 spec;
+	char			*argv[] = { "git", "config", "--blob",
+				    "HEAD:.gitmodules", "--get-regexp",
+				    "^submodule\\..*\\.path$", NULL };
+	char			 err[256];
+
+	proc_free(g_gm_proc);
+	free(g_gm_out);
+	g_gm_out = NULL;
+	g_gm_len = 0;
+	argv_free(g_gm_paths);
+	g_gm_paths = NULL;
+	memset(&spec, 0, sizeof(spec));
+	spec.argv = argv;
+	spec.env = g_env;
+	spec.workdir = g_root;
+	spec.user = g_user;
+	spec.uid = g_uid;
+	spec.gid = g_gid;
+	if ((g_gm_proc = proc_spawn(g_base, &spec, &gm_ops, NULL, err,
+	    sizeof(err))) == NULL) {
+		log_warnx("git: cannot read HEAD:.gitmodules: %s", err);
+		g_gm_paths = xcalloc(1, sizeof(*g_gm_paths));
+	}
+}
+
+static const struct git_agent *
+find_agent(const char *name)
+{
+	size_t	i;
+
+	for (i = 0; i < g_nagents; i++)
+		if (strcmp(g_agents[i].name, name) == 0)
+			return &g_agents[i];
+	return NULL;
+}
+
+/* caller: the token's identity; "host" (or NULL) is the owner. */
 static int
-check(const char *command, size_t len, struct git_verdict *v)
+check(const char *caller, const char *command, size_t len,
+    struct git_verdict *v)
 {
 	struct git_policy	 pol;
+	const struct git_agent	*a = NULL;
 	char			**prot;
-	int			  rc;
+	size_t			 n = 0, i;
+	int			 rc;
 
-	prot = g_protected_set ? g_protected : gitmodules_paths();
+	if (g_gm_paths == NULL) {
+		/* Never allowed on a guess: refused until it is known. */
+		memset(v, 0, sizeof(*v));
+		v->rule = "policy-config";
+		snprintf(v->reason, sizeof(v->reason), "Denied: qmsd is still "
+		    "reading the protected paths from HEAD:.gitmodules; try "
+		    "again in a moment (rule: policy-config)");
+		return (-1);
+	}
+	prot = xcalloc(argv_count(g_protected) + argv_count(g_gm_paths) + 2,
+	    sizeof(*prot));
+	prot[n++] = ".gitmodules";
+	for (i = 0; g_gm_paths[i] != NULL; i++)
+		prot[n++] = g_gm_paths[i];
+	for (i = 0; g_protected != NULL && g_protected[i] != NULL; i++)
+		prot[n++] = g_protected[i];
 	memset(&pol, 0, sizeof(pol));
 	pol.root = g_root;
 	pol.remotes = (const char *const *)g_remotes;
 	pol.nremotes = argv_count(g_remotes);
 	pol.protected_paths = (const char *const *)prot;
-	pol.nprotected = argv_count(prot);
+	pol.nprotected = n;
+	pol.allow_no_verify = g_allow_no_verify;
+	if (caller != NULL && strcmp(caller, "host") != 0) {
+		pol.agent = caller;
+		if ((a = find_agent(caller)) != NULL)
+			pol.masks = (const char *const *)a->masks;
+	}
 	rc = git_policy_checkn(&pol, command, len, v);
-	if (!g_protected_set)
-		argv_free(prot);
+	free(prot);
 	return (rc);
 }
 
@@ -211,7 +321,7 @@ git_tool_check(const char *command)
 
 	memset(&v, 0, sizeof(v));
 	o = cJSON_CreateObject();
-	if (check(command, strlen(command), &v) == 0) {
+	if (check(NULL, command, strlen(command), &v) == 0) {
 		cJSON_AddTrueToObject(o, "allowed");
 		list = cJSON_AddArrayToObject(o, "argv");
 		for (i = 0; i < v.nargv; i++) {
@@ -495,6 +605,7 @@ on_exited(struct proc *p, int status, void *arg)
 		c->exit_code = WEXITSTATUS(status);
 	else
 		c->exit_code = 128 + WTERMSIG(status);
+	c->probed = 0;
 	/* && semantics: the chain stops at the first failure. */
 	if (c->exit_code != 0 || c->timed_out || ++c->seg == c->verdict.nargv)
 		git_finish(c);
@@ -505,6 +616,76 @@ on_exited(struct proc *p, int status, void *arg)
 static const struct proc_ops git_proc_ops = {
 	.output = git_on_output,
 	.exited = on_exited,
+};
+
+/*
+ * The probe (git-policy.h): "ls-files -z --others" over what the command
+ * would take.  A record ending in "/" is a repository inside the project:
+ * added, it becomes a gitlink, and git would later run inside it under
+ * its own configuration (core.fsmonitor, filters: code as the owner).
+ */
+static void
+probe_output(struct proc *p, int stream, const char *buf, size_t len,
+    void *arg)
+{
+	struct git_call	*c = arg;
+	size_t		 i;
+
+	if (stream != 1) {
+		git_on_output(p, stream, buf, len, arg);
+		return;
+	}
+	for (i = 0; i < len && !c->nested; i++) {
+		if (buf[i] != '\0') {
+			if (c->plen < sizeof(c->pname) - 1)
+				c->pname[c->plen] = buf[i];
+			c->plen++;
+			continue;
+		}
+		if (c->plen > 0 && c->plen < sizeof(c->pname) &&
+		    c->pname[c->plen - 1] == '/') {
+			c->pname[c->plen - 1] = '\0';
+			c->nested = 1;
+		}
+		c->plen = 0;
+	}
+}
+
+static void
+probe_exited(struct proc *p, int status, void *arg)
+{
+	struct git_call	*c = arg;
+	char		*msg;
+
+	proc_free(c->proc);
+	c->proc = NULL;
+	c->exit_code = WIFEXITED(status) ? WEXITSTATUS(status) :
+	    128 + WTERMSIG(status);
+	if (c->nested) {
+		xasprintf(&msg, "Denied: '%s' is a git repository inside the "
+		    "project; git would record it as a gitlink and run git "
+		    "inside it under its own configuration: remove its .git "
+		    "(rule: nested-repo)", c->pname);
+		for (size_t i = 0; msg[i] != '\0'; i++)
+			if ((unsigned char)msg[i] < 0x20)
+				msg[i] = '?';
+		git_on_output(NULL, 2, msg, strlen(msg), c);
+		free(msg);
+		c->exit_code = 1;
+	}
+	if (c->exit_code != 0 || c->timed_out) {
+		if (c->exit_code == 0)
+			c->exit_code = 1;
+		git_finish(c);
+		return;
+	}
+	c->probed = 1;
+	run_next(c);
+}
+
+static const struct proc_ops probe_ops = {
+	.output = probe_output,
+	.exited = probe_exited,
 };
 
 static void
@@ -540,9 +721,16 @@ run_next(struct git_call *c)
 	spec.uid = g_uid;
 	spec.gid = g_gid;
 	spec.landlock = g_landlock;
-	lock_note_start(c);
-	c->proc = proc_spawn(g_base, &spec, &git_proc_ops, c, err,
-	    sizeof(err));
+	if (!c->probed && c->verdict.probe != NULL &&
+	    c->verdict.probe[c->seg] != NULL) {
+		spec.argv = c->verdict.probe[c->seg];
+		c->proc = proc_spawn(g_base, &spec, &probe_ops, c, err,
+		    sizeof(err));
+	} else {
+		lock_note_start(c);
+		c->proc = proc_spawn(g_base, &spec, &git_proc_ops, c, err,
+		    sizeof(err));
+	}
 	if (c->proc == NULL) {
 		xasprintf(&msg, "cannot run git: %s", err);
 		git_on_output(NULL, 2, msg, strlen(msg), c);
@@ -562,9 +750,16 @@ on_client_gone(void *arg)
 {
 	struct git_call	*c = arg;
 
-	if (!c->queued)
+	switch (c->queued) {
+	case QUEUED_NOT:
 		return;
-	TAILQ_REMOVE(&waiting, c, entry);
+	case QUEUED_WAITING:
+		TAILQ_REMOVE(&waiting, c, entry);
+		break;
+	case QUEUED_UNREAD:
+		TAILQ_REMOVE(&unread, c, entry);
+		break;
+	}
 	audit(c, "allowed", "", "client left before it ran", 0);
 	mcp_call_done(c->mcall, "", 1);
 	call_free(c);
@@ -595,7 +790,22 @@ git_exec_call(struct mcp_call *mcall, const cJSON *args, void *arg)
 		return;
 	}
 	c->command = xstrdup(cmd->valuestring);
-	if (check(cmd->valuestring, strlen(cmd->valuestring),
+	if (g_gm_paths == NULL) {
+		/* Not allowed on a guess, nor refused: checked once known. */
+		c->queued = QUEUED_UNREAD;
+		TAILQ_INSERT_TAIL(&unread, c, entry);
+		mcp_call_on_gone(mcall, on_client_gone, c);
+		return;
+	}
+	dispatch(c);
+}
+
+static void
+dispatch(struct git_call *c)
+{
+	struct mcp_call	*mcall = c->mcall;
+
+	if (check(c->caller, c->command, strlen(c->command),
 	    &c->verdict) == -1) {
 		audit(c, "denied", c->verdict.rule != NULL ? c->verdict.rule :
 		    "", "refused", 0);
@@ -612,7 +822,7 @@ git_exec_call(struct mcp_call *mcall, const cJSON *args, void *arg)
 		nrunning++;
 		run_next(c);
 	} else {
-		c->queued = 1;
+		c->queued = QUEUED_WAITING;
 		TAILQ_INSERT_TAIL(&waiting, c, entry);
 	}
 	git_publish();
@@ -646,7 +856,35 @@ git_tool_configure(const struct config *conf)
 		"SSH_ASKPASS=false", "GIT_PROTOCOL_FROM_USER=0",
 		"GIT_ALLOW_PROTOCOL=file:git:http:https:ssh",
 		"GIT_CONFIG_NOSYSTEM=1", "LC_ALL=C.UTF-8",
-		"PATH=/usr/local/bin:/usr/bin:/bin", NULL, NULL, NULL,
+		"PATH=/usr/local/bin:/usr/bin:/bin",
+		/*
+		 * Configuration no file can override (GIT_CONFIG_COUNT is
+		 * command-line scope, and reaches the git that git runs
+		 * inside a submodule): keys whose value is a command, and
+		 * what would make git look inside a nested repository.  The
+		 * owner's hooks, filters, diff and merge drivers and
+		 * credential helpers stay: an agent can only trigger them.
+		 */
+		"GIT_CONFIG_COUNT=12",
+		"GIT_CONFIG_KEY_0=core.fsmonitor", "GIT_CONFIG_VALUE_0=false",
+		"GIT_CONFIG_KEY_1=core.pager", "GIT_CONFIG_VALUE_1=cat",
+		"GIT_CONFIG_KEY_2=core.editor", "GIT_CONFIG_VALUE_2=false",
+		"GIT_CONFIG_KEY_3=sequence.editor", "GIT_CONFIG_VALUE_3=false",
+		"GIT_CONFIG_KEY_4=core.askPass", "GIT_CONFIG_VALUE_4=false",
+		"GIT_CONFIG_KEY_5=submodule.recurse", "GIT_CONFIG_VALUE_5=false",
+		"GIT_CONFIG_KEY_6=diff.ignoreSubmodules",
+		"GIT_CONFIG_VALUE_6=dirty",
+		"GIT_CONFIG_KEY_7=status.submoduleSummary",
+		"GIT_CONFIG_VALUE_7=false",
+		"GIT_CONFIG_KEY_8=protocol.ext.allow",
+		"GIT_CONFIG_VALUE_8=never",
+		"GIT_CONFIG_KEY_9=core.untrackedCache",
+		"GIT_CONFIG_VALUE_9=false",
+		"GIT_CONFIG_KEY_10=fetch.recurseSubmodules",
+		"GIT_CONFIG_VALUE_10=false",
+		"GIT_CONFIG_KEY_11=push.recurseSubmodules",
+		"GIT_CONFIG_VALUE_11=no",
+		NULL, NULL, NULL,
 	};
 	size_t		 i;
 
@@ -671,20 +909,35 @@ git_tool_configure(const struct config *conf)
 	argv_free(g_protected);
 	g_remotes = xargv_copy(conf->git.remotes);
 	g_protected = xargv_copy(conf->git.protected_paths);
-	g_protected_set = conf->git.protected_set;
+	g_allow_no_verify = conf->git.allow_no_verify;
+	for (i = 0; i < g_nagents; i++) {
+		free(g_agents[i].name);
+		argv_free(g_agents[i].masks);
+	}
+	for (i = 0; i < conf->nagents; i++) {
+		g_agents[i].name = xstrdup(conf->agents[i].name);
+		g_agents[i].masks = xargv_copy(conf->agents[i].masks);
+	}
+	g_nagents = conf->nagents;
 	g_timeout = conf->git.timeout;
 	g_max_output = conf->git.max_output;
 	g_max_concurrent = conf->git.max_concurrent > 0 ?
 	    conf->git.max_concurrent : 1;
+	gm_read();
 }
 
 void
 git_tool_shutdown(void)
 {
 	struct git_call	*c;
+	size_t		 i;
 
-	while ((c = TAILQ_FIRST(&waiting)) != NULL) {
-		TAILQ_REMOVE(&waiting, c, entry);
+	while ((c = TAILQ_FIRST(&unread)) != NULL ||
+	    (c = TAILQ_FIRST(&waiting)) != NULL) {
+		if (c == TAILQ_FIRST(&unread))
+			TAILQ_REMOVE(&unread, c, entry);
+		else
+			TAILQ_REMOVE(&waiting, c, entry);
 		mcp_call_done(c->mcall, "[Exit code: -1]\nqmsd is shutting "
 		    "down", 1);
 		call_free(c);
@@ -702,6 +955,18 @@ git_tool_shutdown(void)
 	argv_free(g_env);
 	argv_free(g_remotes);
 	argv_free(g_protected);
+	proc_free(g_gm_proc);
+	g_gm_proc = NULL;
+	free(g_gm_out);
+	g_gm_out = NULL;
+	g_gm_len = 0;
+	argv_free(g_gm_paths);
+	g_gm_paths = NULL;
+	for (i = 0; i < g_nagents; i++) {
+		free(g_agents[i].name);
+		argv_free(g_agents[i].masks);
+	}
+	g_nagents = 0;
 	free(g_root);
 	free(g_user);
 	if (g_landlock != -1)

@@ -26,6 +26,24 @@ struct pcase {
 #define EXD	" :(top,literal,exclude)flow-state " \
 		":(top,literal,exclude)qms-cli"
 #define EX	" --" EXD
+/* What hides the masks of agent "alice" (mask = secrets) from add. */
+#define MX	" :(top,glob,exclude)**/.env :(top,glob,exclude)**/.env/** " \
+		":(top,glob,exclude)**/.env.* " \
+		":(top,glob,exclude)**/.env.*/** " \
+		":(top,glob,exclude)**/*.env :(top,glob,exclude)**/*.env/** " \
+		":(top,literal,exclude).mcp.json " \
+		":(top,literal,exclude).claude/settings.local.json " \
+		":(top,exclude).claude/users/[!a]* " \
+		":(top,exclude).claude/users/a[!l]* " \
+		":(top,literal,exclude).claude/users/a " \
+		":(top,exclude).claude/users/al[!i]* " \
+		":(top,literal,exclude).claude/users/al " \
+		":(top,exclude).claude/users/ali[!c]* " \
+		":(top,literal,exclude).claude/users/ali " \
+		":(top,exclude).claude/users/alic[!e]* " \
+		":(top,literal,exclude).claude/users/alic " \
+		":(top,exclude).claude/users/alice[!/]* " \
+		":(top,literal,exclude)secrets"
 
 static const struct pcase cases[] = {
 	/* Reading: every day. */
@@ -82,10 +100,38 @@ static const struct pcase cases[] = {
 	OK("remote show origin"),
 	OK("remote get-url origin"),
 	OK("config --get user.name"),
-	OK("config user.email"),
-	OK("config --list"),
-	OK("config -l --show-origin"),
-	OK("config --blob=HEAD:.gitmodules --get-regexp path"),
+	OKW("config user.email", "git config --local user.email"),
+	OKW("config --list", "git config --local --list"),
+	OKW("config -l --show-origin", "git config --local --list "
+	    "--show-origin"),
+	OKW("config --blob=HEAD:.gitmodules --get-regexp path",
+	    "git config --blob=HEAD:.gitmodules --get-regexp path"),
+	OKW("config --worktree -l", "git config --worktree --list"),
+	/* Item 11: the owner's global configuration holds credentials. */
+	NO("config --global --list", "outside-repo"),
+	NO("config --glob -l", "outside-repo"),
+	NO("config --system -l", "outside-repo"),
+	NO("config --includes -l", "outside-repo"),
+	OK("config --no-includes -l"),
+	/* Item 13: the owner's hooks run. */
+	NO("commit -n -m x", "no-verify"),
+	NO("commit -qnm x", "no-verify"),
+	NO("commit --no-verify -m x", "no-verify"),
+	NO("commit --no-veri -m x", "no-verify"),
+	NO("push --no-verify", "no-verify"),
+	NO("pull --no-verify", "no-verify"),
+	NO("merge --no-verify topic", "no-verify"),
+	NO("rebase --no-verify main", "no-verify"),
+	OK("commit --verify -m x"),
+	/* Item 1: nothing makes git look inside a nested repository. */
+	NO("diff --submodule=diff", "no-submodule"),
+	NO("log -p --submodule=diff", "no-submodule"),
+	OK("diff --submodule=log"),
+	OK("diff --submodule"),
+	NO("status --ignore-submodules=none", "no-submodule"),
+	NO("diff --ignore-submodules=untracked", "no-submodule"),
+	OK("status --ignore-submodules=dirty"),
+	OK("diff --ignore-submodules"),
 	OKW("ls-remote", "git ls-remote origin"),
 	OK("ls-remote --heads origin"),
 	OK("version"),
@@ -128,7 +174,7 @@ static const struct pcase cases[] = {
 	    "git commit --message=fix: a;b && c | d"),
 	OKW("commit -m 'cost $5'", "git commit --message=cost $5"),
 	OKW("commit -m \"cost \\$5\"", "git commit --message=cost $5"),
-	OKW("commit -n -m x", "git commit --no-verify --message=x"),
+	NO("commit -n -m x", "no-verify"),
 	OK("commit -s -m x"),
 	OK("commit --no-gpg-sign -m x"),
 	OK("commit --fixup=HEAD~1"),
@@ -430,7 +476,7 @@ static const struct pcase cases[] = {
 	NO("config --add x.y z", "no-config-write"),
 	NO("config --unset user.name", "no-config-write"),
 	NO("config -e", "no-config-write"),
-	NO("config --global core.pager id", "no-config-write"),
+	NO("config --global core.pager id", "outside-repo"),
 	NO("config set user.name x", "no-config-write"),
 	NO("remote add evil https://x.example/r", "no-config-write"),
 	NO("remote set-url origin https://x.example/r", "no-config-write"),
@@ -574,7 +620,7 @@ static const char *const prot[] = { "flow-state", "qms-cli" };
 static const char *const origin[] = { "origin" };
 
 static const struct git_policy policy = {
-	"/abs/root", origin, 1, prot, 2
+	"/abs/root", origin, 1, prot, 2, NULL, NULL, 0
 };
 
 /* The vectors as one string, for comparing with "want". */
@@ -635,7 +681,7 @@ other_policies(int *n)
 {
 	static const char *const two[] = { "origin", "upstream" };
 	static const struct git_policy p2 = {
-		"/abs/root/", two, 2, NULL, 0
+		"/abs/root/", two, 2, NULL, 0, NULL, NULL, 0
 	};
 	static const struct pcase c2[] = {
 		OK("push upstream main"),
@@ -648,7 +694,7 @@ other_policies(int *n)
 		NO("add /abs/rootx", "outside-repo"),
 	};
 	static const struct git_policy p3 = {
-		"/", NULL, 0, NULL, 0
+		"/", NULL, 0, NULL, 0, NULL, NULL, 0
 	};
 	static const struct pcase c3[] = {
 		OKW("push", "git push origin"),
@@ -657,12 +703,12 @@ other_policies(int *n)
 		NO("add ../x", "outside-repo"),
 	};
 	static const char *const bad[] = { "../elsewhere" };
-	static const struct git_policy p4 = { "/abs/root", NULL, 0, bad, 1 };
+	static const struct git_policy p4 = { "/abs/root", NULL, 0, bad, 1, NULL, NULL, 0 };
 	static const char *const abs[] = { "/abs/root/flow-state/" };
-	static const struct git_policy p5 = { "/abs/root", NULL, 0, abs, 1 };
-	static const struct git_policy p6 = { "relative", NULL, 0, NULL, 0 };
+	static const struct git_policy p5 = { "/abs/root", NULL, 0, abs, 1, NULL, NULL, 0 };
+	static const struct git_policy p6 = { "relative", NULL, 0, NULL, 0, NULL, NULL, 0 };
 	static const char *const root[] = { "." };
-	static const struct git_policy p7 = { "/abs/root", NULL, 0, root, 1 };
+	static const struct git_policy p7 = { "/abs/root", NULL, 0, root, 1, NULL, NULL, 0 };
 	size_t	i;
 
 	for (i = 0; i < sizeof(c2) / sizeof(c2[0]); i++, (*n)++)
@@ -674,6 +720,118 @@ other_policies(int *n)
 	run(&p6, &(struct pcase)NO("status", "policy-config"));
 	run(&p7, &(struct pcase)NO("status", "policy-config"));
 	*n += 4;
+}
+
+/* Item 2: what the containers hide, git hides from the same agent. */
+static void
+agent_policy(int *n)
+{
+	static const char *const masks[] = { "secrets", NULL };
+	static const struct git_policy pa = {
+		"/abs/root", origin, 1, prot, 2, "alice", masks, 0
+	};
+	static const struct git_policy pv = {
+		"/abs/root", origin, 1, prot, 2, "alice", masks, 1
+	};
+	static const struct pcase ca[] = {
+		NO("grep --untracked TOKEN", "masked-path"),
+		NO("grep --untracked --no-exclude-standard TOKEN",
+		    "masked-path"),
+		NO("grep TOKEN -- .env", "masked-path"),
+		NO("grep TOKEN -- '*.env'", "masked-path"),
+		NO("show HEAD -- .mcp.json", "masked-path"),
+		NO("log -p -- .claude/settings.local.json", "masked-path"),
+		NO("diff -- ./.claude/users/bob/workspace", "masked-path"),
+		NO("add .claude/users/bob/workspace/x", "masked-path"),
+		NO("add a/../deploy/.env.prod", "masked-path"),
+		NO("ls-files --others", "masked-path"),
+		NO("ls-files -i --exclude-standard", "masked-path"),
+		NO("status --ignored", "masked-path"),
+		NO("status -uall", "masked-path"),
+		NO("status -- secrets/key", "masked-path"),
+		NO("stash save -u", "masked-path"),
+		NO("commit -n -m x", "no-verify"),
+		OK("status"),
+		OK("grep TOKEN"),
+		OK("ls-files"),
+		OK("add .claude/users/alice/workspace/notes.md"),
+		OKW("status -unormal", "git status --untracked-files=normal"),
+		OKW("add -u", "git add --update --" EXD MX),
+		OKW("add .", "git add . --" EXD MX),
+		OKW("stash push -u", "git stash push --include-untracked --"
+		    MX),
+		OKW("add README.md", "git add README.md --" MX),
+	};
+	static const struct pcase cv[] = {
+		OKW("commit -n -m x", "git commit --no-verify --message=x"),
+		OKW("push --no-verify", "git push --no-verify origin"),
+		OKW("pull --no-verify", "git pull --no-verify origin"),
+	};
+	size_t	i;
+
+	for (i = 0; i < sizeof(ca) / sizeof(ca[0]); i++, (*n)++)
+		run(&pa, &ca[i]);
+	for (i = 0; i < sizeof(cv) / sizeof(cv[0]); i++, (*n)++)
+		run(&pv, &cv[i]);
+}
+
+/*
+ * Item 1: what may take untracked files is listed first, so that a nested
+ * repository is refused before git records it as a gitlink.
+ */
+static void
+probes(void)
+{
+	struct git_verdict	v;
+	char			got[2048];
+	struct git_verdict	w;
+
+	CHECK(git_policy_check(&policy, "status && add docs -A && commit "
+	    "-m x && stash push -u", &v) == 0);
+	CHECK(v.nargv == 4);
+	CHECK(v.probe != NULL && v.probe[0] == NULL && v.probe[2] == NULL);
+	CHECK(v.probe != NULL && v.probe[1] != NULL && v.probe[3] != NULL);
+	if (v.probe != NULL && v.probe[1] != NULL) {
+		w.argv = &v.probe[1];
+		w.nargv = 1;
+		join(&w, got, sizeof(got));
+		CHECK_STR(got, "git ls-files -z --others --exclude-standard "
+		    "-- docs");
+	}
+	git_verdict_free(&v);
+	CHECK(git_policy_check(&policy, "add -u", &v) == 0);
+	CHECK(v.probe != NULL && v.probe[0] == NULL);
+	git_verdict_free(&v);
+	CHECK(git_policy_check(&policy, "add -A", &v) == 0);
+	CHECK(v.probe != NULL && v.probe[0] != NULL);
+	if (v.probe != NULL && v.probe[0] != NULL) {
+		w.argv = &v.probe[0];
+		w.nargv = 1;
+		join(&w, got, sizeof(got));
+		CHECK_STR(got, "git ls-files -z --others --exclude-standard --"
+		    EXD);
+	}
+	git_verdict_free(&v);
+}
+
+/* Item 7: a bound on words, and the checks linear below it. */
+static void
+words(void)
+{
+	struct git_verdict	v;
+	static char		cmd[GIT_POLICY_MAX_WORDS * 2 + 64];
+	size_t			i, n;
+
+	n = (size_t)snprintf(cmd, sizeof(cmd), "push origin");
+	for (i = 2; i < GIT_POLICY_MAX_WORDS; i++)
+		n += (size_t)snprintf(cmd + n, sizeof(cmd) - n, " a");
+	CHECK(git_policy_check(&policy, cmd, &v) == 0);
+	git_verdict_free(&v);
+	snprintf(cmd + n, sizeof(cmd) - n, " a");
+	CHECK(git_policy_check(&policy, cmd, &v) == -1);
+	CHECK_STR(v.rule, "usage");
+	CHECK(strstr(v.reason, "at most 4096") != NULL);
+	git_verdict_free(&v);
 }
 
 /* A NUL inside the counted string must not cut the command short. */
@@ -736,6 +894,9 @@ main(void)
 			nno++;
 	}
 	other_policies(&extra);
+	agent_policy(&extra);
+	probes();
+	words();
 	counted(&extra);
 	messages();
 	printf("test-git-policy: %zu policy cases (%zu allowed, %zu "

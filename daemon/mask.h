@@ -1,0 +1,42 @@
+/*
+ * What an agent must not read of the project: one rule, used by the git
+ * policy (git runs on the host, outside the container's masks) and meant
+ * for the container masks as well (agent-spec.c), so that the two can
+ * never disagree.  Pure: no I/O, no global state.
+ *
+ * Hidden from agent NAME, at any depth unless said otherwise:
+ *
+ *	.env, .env.*, *.env	a file (or a directory) so named: secrets
+ *	.mcp.json		at the top: the host's, holding its token
+ *	.claude/settings.local.json
+ *				generated, holding tokens
+ *	.claude/users/OTHER	every other agent's own directory (any
+ *				name but NAME, configured or not)
+ *	each configured mask	mask = PATH of the agent's section
+ *
+ * The owner (NAME NULL: the host token) sees everything.
+ */
+#ifndef QMSD_MASK_H
+#define QMSD_MASK_H
+
+#include <stddef.h>
+
+/*
+ * Whether path (relative to the project root, normalised: no "", "." or
+ * ".." component, no leading or trailing "/"; "" is the root) is hidden
+ * from agent.  Returns 1 and writes the hidden path that covers it to why
+ * (".env", ".claude/users/bob", ...), or 0.  masks: normalised relative
+ * paths, NULL-terminated, or NULL.
+ */
+int	mask_path(const char *agent, const char *const *masks,
+	    const char *path, char *why, size_t whylen);
+
+/*
+ * The same rule as git exclude pathspecs, for a command that would sweep
+ * untracked files into the object store (add ., stash -u): a
+ * NULL-terminated vector to free with argv_free, empty for the owner, or
+ * NULL when out of memory.
+ */
+char	**mask_pathspecs(const char *agent, const char *const *masks);
+
+#endif

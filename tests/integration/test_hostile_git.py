@@ -1,0 +1,261 @@
+#!/usr/bin/env python3
+"""Issue 13, the git items: a hostile agent attacks through git_exec, for
+real, against a real qmsd and a real repository, and nothing happens."""
+import json
+import os
+import subprocess
+import sys
+import threading
+import time
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import gitrepo
+from qmsdtest import Daemon, contains, eq, main
+from test_git import Env
+
+SECRET = "s3cr3t-" + "7f1c9e"
+
+
+def denied(text, err, rule):
+    assert err, "not an error: %r" % text
+    contains(text, "(rule: %s)" % rule)
+
+
+def plant_repo(where, marker):
+    """A repository the agent made in its workspace, whose configuration
+    runs a command wherever git looks inside it."""
+    os.makedirs(where)
+    gitrepo.git(where, "init", "-q")
+    gitrepo.git(where, "config", "core.fsmonitor", "touch %s; false" % marker)
+    gitrepo.git(where, "config", "filter.evil.clean",
+                "sh -c 'touch %s; cat'" % marker)
+    gitrepo.git(where, "config", "diff.external", "touch %s" % marker)
+    with open(os.path.join(where, ".gitattributes"), "w") as f:
+        f.write("* filter=evil diff=evil\n")
+    with open(os.path.join(where, "f"), "w") as f:
+        f.write("x\n")
+    gitrepo.git(where, "-c", "core.fsmonitor=false", "-c",
+                "filter.evil.clean=cat", "add", "f", ".gitattributes")
+    gitrepo.git(where, "-c", "core.fsmonitor=false", "-c",
+                "filter.evil.clean=cat", "-c", "user.name=a", "-c",
+                "user.email=a@b", "commit", "-q", "-m", "x")
+    # Same size, other content, older stamp: git re-reads it to compare.
+    with open(os.path.join(where, "f"), "w") as f:
+        f.write("y\n")
+    os.utime(os.path.join(where, "f"), (946684800, 946684800))
+
+
+# Every subcommand of the allow-list, in a form that runs.
+EVERY = [
+    "status", "status -uall", "log -1", "show --stat", "whatchanged -1",
+    "diff", "diff HEAD", "diff --cached", "diff --submodule=log",
+    "blame README.md", "ls-files", "ls-files -s", "ls-tree HEAD",
+    "rev-parse HEAD", "rev-list -1 HEAD", "describe --dirty --always",
+    "shortlog -s", "grep project", "cat-file -t HEAD",
+    "merge-base HEAD HEAD", "name-rev HEAD", "show-ref", "check-ignore x",
+    "count-objects", "cherry origin/main", "reflog -1", "remote -v",
+    "config --list", "ls-remote", "version", "commit --dry-run -m x",
+    "add -A", "add .", "add .claude/users/a/workspace/evil",
+    "add .claude/users/a/workspace", "stash push -u", "stash list",
+    "branch", "tag", "fetch", "checkout -b t1", "switch main",
+    "restore --staged README.md", "rm --cached -r --dry-run .claude",
+    "reset", "merge main", "rebase main", "format-patch --stdout -1",
+    "gc --auto", "bisect log", "pull", "push",
+]
+
+
+def test_nested_repository_runs_nothing():
+    """Item 1: a repository planted in the workspace, with core.fsmonitor,
+    a filter and diff.external set, and every allowed subcommand run over
+    git_exec: no gitlink is ever recorded, and the command never runs."""
+    e = Env()
+    try:
+        marker = os.path.join(e.base, "PWNED")
+        evil = os.path.join(e.project, ".claude", "users", "a", "workspace",
+                            "evil")
+        plant_repo(evil, marker)
+        for c in ("add .claude/users/a/workspace/evil",
+                  "add .claude/users/a/workspace/evil/",
+                  "add -A", "add .", "stash push -u"):
+            text, err = e.git_exec(c)
+            denied(text, err, "nested-repo")
+            contains(text, ".claude/users/a/workspace/evil")
+        for c in EVERY:
+            e.git_exec(c)
+            assert not os.path.exists(marker), "ran after %r" % c
+            stage = gitrepo.git(e.project, "ls-files", "-s")
+            assert "160000" not in stage.replace(
+                gitrepo.git(e.project, "ls-files", "-s", "flow-state"),
+                ""), "a gitlink after %r: %s" % (c, stage)
+    finally:
+        e.close()
+
+
+def test_gitmodules_from_head():
+    """Item 6: deleting .gitmodules from the work tree (or trying git rm)
+    does not unprotect the submodule: the list comes from HEAD."""
+    e = Env()
+    try:
+        before = gitrepo.snapshot(e.project, e.remote)
+        text, err = e.git_exec("rm .gitmodules")
+        denied(text, err, "protected-path")
+        text, err = e.git_exec("rm --cached .gitmodules")
+        denied(text, err, "protected-path")
+        # The agent's copy is gone from the work tree, however it got so.
+        os.unlink(os.path.join(e.project, ".gitmodules"))
+        text, err = e.git_exec("rm -r --cached flow-state")
+        denied(text, err, "protected-path")
+        e.git_exec("add -A && commit -m gone && push")
+        after = gitrepo.snapshot(e.project, e.remote)
+        eq(after["sub_head"], before["sub_head"], "the submodule")
+        contains(gitrepo.git(e.project, "ls-tree", "HEAD"), "flow-state")
+        contains(gitrepo.git(e.project, "ls-tree", "HEAD"), ".gitmodules")
+    finally:
+        e.close()
+
+
+def test_word_bound_and_loop_free():
+    """Item 7: the largest body accepted, one push with a word per two
+    bytes, is refused at once, and status answers meanwhile."""
+    e = Env()
+    try:
+        words = " a" * ((1024 * 1024 - 200) // 2)
+        out = {}
+
+        def big():
+            t = time.monotonic()
+            out["r"] = e.git_exec("push origin" + words)
+            out["t"] = time.monotonic() - t
+        th = threading.Thread(target=big)
+        th.start()
+        time.sleep(0.2)
+        t = time.monotonic()
+        text, err = e.git_exec("status")
+        took = time.monotonic() - t
+        assert not err, text
+        th.join(60)
+        assert not th.is_alive(), "the push was not answered"
+        assert took < 5, "status waited %.1fs" % took
+        denied(out["r"][0], out["r"][1], "usage")
+        contains(out["r"][0], "at most 4096")
+    finally:
+        e.close()
+
+
+def test_config_outside_repository():
+    """Item 11: configuration outside the repository (--global, --system,
+    what include.path reaches) is never shown."""
+    e = Env()
+    try:
+        outside = os.path.join(e.base, "outside.conf")
+        with open(outside, "w") as f:
+            f.write("[http]\n\textraheader = Authorization: %s\n" % SECRET)
+        gitrepo.git(e.project, "config", "include.path", outside)
+        for c in ("config --global --list", "config --system --list",
+                  "config --includes --list", "config --glo -l"):
+            text, err = e.git_exec(c)
+            denied(text, err, "outside-repo")
+            assert SECRET not in text
+        for c in ("config --list", "config -l --show-origin",
+                  "config http.extraheader", "config --get-regexp http"):
+            text, err = e.git_exec(c)
+            assert SECRET not in text, "%r showed it: %s" % (c, text)
+        text, err = e.git_exec("config user.email")
+        eq(text, "agent@example.invalid", "the repository's own")
+    finally:
+        e.close()
+
+
+def test_no_verify_refused():
+    """Item 13: the owner's hooks cannot be skipped, unless the owner
+    says so ([git] allow-no-verify = yes)."""
+    e = Env()
+    try:
+        marker = os.path.join(e.base, "hook-ran")
+        hook = os.path.join(e.project, ".git", "hooks", "pre-commit")
+        with open(hook, "w") as f:
+            f.write("#!/bin/sh\ntouch %s\nexit 1\n" % marker)
+        os.chmod(hook, 0o755)
+        with open(os.path.join(e.project, "n.md"), "w") as f:
+            f.write("n\n")
+        e.git_exec("add n.md")
+        head = gitrepo.git(e.project, "rev-parse", "HEAD")
+        for c in ("commit --no-verify -m x", "commit -n -m x",
+                  "commit -qnm x", "commit --no-veri -m x",
+                  "push --no-verify", "pull --no-verify"):
+            text, err = e.git_exec(c)
+            denied(text, err, "no-verify")
+        eq(gitrepo.git(e.project, "rev-parse", "HEAD"), head, "no commit")
+        text, err = e.git_exec("commit -m x")
+        assert err and os.path.exists(marker), "the hook ran and refused"
+        eq(gitrepo.git(e.project, "rev-parse", "HEAD"), head, "no commit")
+    finally:
+        e.close()
+    e = Env("[git]\nallow-no-verify = yes\n")
+    try:
+        with open(os.path.join(e.project, "n.md"), "w") as f:
+            f.write("n\n")
+        text, err = e.git_exec("add n.md && commit -n -m x")
+        assert not err, text
+    finally:
+        e.close()
+
+
+def test_masks_hold_on_the_host():
+    """Item 2: an agent (its own token, its container up) asks git on the
+    host for what its container masks: .env files, another agent's
+    directory, the host's .mcp.json; nothing of them comes back or enters
+    the object store."""
+    from test_agent import Agent, docker
+    a = Agent(start=False)
+    e = None
+    try:
+        p = a.project
+        subprocess.run(["git", "-c", "safe.directory=*", "init", "-q", "-b", "main", p], check=True)
+        with open(os.path.join(p, ".mcp.json"), "w") as f:
+            f.write('{"token": "%s"}\n' % SECRET)
+        for path in (".env", os.path.join("sub", ".env.local"),
+                     os.path.join(".claude", "users", "other", "notes.md")):
+            with open(os.path.join(p, path), "w") as f:
+                f.write("%s\n" % SECRET)
+        subprocess.run(["git", "-c", "safe.directory=*", "-C", p, "add", "README.md"], check=True)
+        subprocess.run(["git", "-c", "safe.directory=*", "-C", p, "-c", "user.name=o", "-c",
+                        "user.email=o@x", "commit", "-q", "-m", "r"],
+                       check=True)
+        subprocess.run(["chown", "-R", "nobody:nogroup", p], check=True)
+        a.d = Daemon(config=a.conf())
+        eq(a.up()[0], 0, "up")
+        with open(os.path.join(a.d.dir, "state", "agents", a.name,
+                               "token")) as f:
+            tok = f.read().strip()
+        e = Env.__new__(Env)
+        e.d, e.port, e.token, e.base = a.d, a.d.http_port, tok, a.base
+        for c in ("grep --untracked --no-exclude-standard -e %s" % SECRET,
+                  "grep --untracked -e %s" % SECRET,
+                  "grep -e x -- .env", "grep -e x -- sub/.env.local",
+                  "add .env", "add .claude/users/other/notes.md",
+                  "add .mcp.json", "ls-files --others",
+                  "status --ignored", "diff -- .claude/users/other",
+                  "add -f .env"):
+            text, err = e.git_exec(c)
+            assert err, "%r allowed: %s" % (c, text)
+            assert SECRET not in text, c
+        text, err = e.git_exec("add -A")
+        assert not err, text
+        staged = subprocess.run(["git", "-c", "safe.directory=*", "-C", p, "ls-files"],
+                                capture_output=True, text=True).stdout
+        for f in (".env", ".mcp.json", "notes.md", ".env.local"):
+            assert f not in staged, "%s staged: %s" % (f, staged)
+        # The same commands are the owner's own with the host token.
+        with open(os.path.join(a.d.dir, "state", "host.token")) as f:
+            e.token = f.read().strip()
+        text, err = e.git_exec("grep --untracked -e %s" % SECRET)
+        contains(text, SECRET)
+    finally:
+        if e is not None:
+            e.d = None
+        a.close()
+
+
+if __name__ == "__main__":
+    main(globals())

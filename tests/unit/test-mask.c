@@ -1,0 +1,97 @@
+/*
+ * The mask rule: what an agent may not see of the project, by path, and
+ * the same rule as git exclude pathspecs.
+ */
+#include <stdio.h>
+#include <string.h>
+
+#include "argv.h"
+#include "check.h"
+#include "mask.h"
+
+static const char *const masks[] = { "secrets", "QMS/private", NULL };
+
+static int
+hidden(const char *agent, const char *path, const char *want)
+{
+	char	why[256] = "";
+	int	r;
+
+	r = mask_path(agent, masks, path, why, sizeof(why));
+	if (want == NULL)
+		return r == 0;
+	if (r != 1 || strcmp(why, want) != 0)
+		fprintf(stderr, "%s: got %d \"%s\", want \"%s\"\n", path, r,
+		    why, want);
+	return r == 1 && strcmp(why, want) == 0;
+}
+
+int
+main(void)
+{
+	char	**v;
+	size_t	  i;
+	int	  others = 0;
+
+	/* The owner sees everything. */
+	CHECK(hidden(NULL, ".env", NULL));
+	CHECK(hidden(NULL, ".claude/users/bob/workspace/x", NULL));
+	CHECK(hidden(NULL, ".mcp.json", NULL));
+
+	/* Secrets at any depth. */
+	CHECK(hidden("alice", ".env", ".env"));
+	CHECK(hidden("alice", "a/b/.env", "a/b/.env"));
+	CHECK(hidden("alice", "a/.env.local", "a/.env.local"));
+	CHECK(hidden("alice", "deploy/prod.env", "deploy/prod.env"));
+	CHECK(hidden("alice", "conf.env/inner", "conf.env"));
+	CHECK(hidden("alice", "*.env", "*.env"));
+	CHECK(hidden("alice", ".envrc", NULL));
+	CHECK(hidden("alice", "env", NULL));
+	CHECK(hidden("alice", "a/environment.md", NULL));
+
+	/* The generated files holding tokens. */
+	CHECK(hidden("alice", ".mcp.json", ".mcp.json"));
+	CHECK(hidden("alice", "sub/.mcp.json", NULL));
+	CHECK(hidden("alice", ".claude/settings.local.json",
+	    ".claude/settings.local.json"));
+	CHECK(hidden("alice", ".claude/settings.json", NULL));
+
+	/* Other agents, configured or not; never the agent's own. */
+	CHECK(hidden("alice", ".claude/users/bob", ".claude/users/bob"));
+	CHECK(hidden("alice", ".claude/users/bob/workspace/f",
+	    ".claude/users/bob"));
+	CHECK(hidden("alice", ".claude/users/alicex/f",
+	    ".claude/users/alicex"));
+	CHECK(hidden("alice", ".claude/users/ali", ".claude/users/ali"));
+	CHECK(hidden("alice", ".claude/users/alice/workspace/f", NULL));
+	CHECK(hidden("alice", ".claude/users/alice", NULL));
+	CHECK(hidden("alice", ".claude/users", NULL));
+	CHECK(hidden("alice", ".claude/sessions/s1.md", NULL));
+
+	/* Configured masks, and what is inside them. */
+	CHECK(hidden("alice", "secrets", "secrets"));
+	CHECK(hidden("alice", "secrets/key.pem", "secrets"));
+	CHECK(hidden("alice", "secretsx", NULL));
+	CHECK(hidden("alice", "QMS/private/a", "QMS/private"));
+	CHECK(hidden("alice", "QMS", NULL));
+	CHECK(hidden("alice", "", NULL));
+
+	/* The pathspecs: none for the owner; for an agent, each rule. */
+	v = mask_pathspecs(NULL, masks);
+	CHECK(v != NULL && v[0] == NULL);
+	argv_free(v);
+	v = mask_pathspecs("al", masks);
+	CHECK(v != NULL);
+	for (i = 0; v != NULL && v[i] != NULL; i++) {
+		CHECK(strncmp(v[i], ":(top,", 6) == 0);
+		if (strstr(v[i], ".claude/users/") != NULL)
+			others++;
+	}
+	/* [!a]*, a[!l]*, the prefix "a", and al[!/]*. */
+	CHECK(others == 4);
+	CHECK(v != NULL && argv_count(v) == 6 + 2 + 4 + 2);
+	CHECK(v != NULL && strcmp(v[argv_count(v) - 1],
+	    ":(top,literal,exclude)QMS/private") == 0);
+	argv_free(v);
+	return check_done("test-mask");
+}
