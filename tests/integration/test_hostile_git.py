@@ -171,11 +171,19 @@ def test_no_verify_refused():
     says so ([git] allow-no-verify = yes)."""
     e = Env()
     try:
-        marker = os.path.join(e.base, "hook-ran")
+        # A compiled hook that leaves a mark and refuses: a script hook
+        # needs a shell, which confined git cannot execute, and confined
+        # git writes only inside the repository.
+        marker = os.path.join(e.project, ".git", "hook-ran")
         hook = os.path.join(e.project, ".git", "hooks", "pre-commit")
-        with open(hook, "w") as f:
-            f.write("#!/bin/sh\ntouch %s\nexit 1\n" % marker)
-        os.chmod(hook, 0o755)
+        src = os.path.join(e.base, "refuse.c")
+        with open(src, "w") as f:
+            f.write('#include <fcntl.h>\nint main(void) { '
+                    'return open("%s", O_CREAT | O_WRONLY, 0644) >= 0 ? '
+                    '1 : 2; }\n' % marker)
+        subprocess.run(["cc", "-o", hook, src], check=True)
+        st = os.stat(e.project)
+        os.chown(hook, st.st_uid, st.st_gid)
         with open(os.path.join(e.project, "n.md"), "w") as f:
             f.write("n\n")
         e.git_exec("add n.md")
