@@ -176,5 +176,116 @@ def test_ambiguous_framing_refused():
         g.close()
 
 
+class Crowd:
+    """Hostile clients on loopback, in one thread: SLOW ones that send a
+    request line and then a header line every 2 s (each line well within
+    every idle timeout), IDLE ones that send nothing.  Each reconnects at
+    once when qmsd closes it, as an attacker would; how long each first
+    connection lived is kept."""
+
+    def __init__(self, port, slow, idle):
+        self.port = port
+        self.socks = {}         # socket -> (kind, connected at, first)
+        self.lived = {"slow": [], "idle": []}
+        self.stop = False
+        for i in range(slow + idle):
+            self.open("slow" if i < slow else "idle", True)
+        self.thread = threading.Thread(target=self.run, daemon=True)
+        self.thread.start()
+
+    def open(self, kind, first=False):
+        s = socket.socket()
+        s.setblocking(False)
+        try:
+            s.connect(("127.0.0.1", self.port))
+        except BlockingIOError:
+            pass
+        self.socks[s] = (kind, time.monotonic(), first)
+        if kind == "slow":
+            self.send(s, b"POST /git/mcp HTTP/1.1\r\nHost: localhost\r\n")
+
+    def send(self, s, data):
+        try:
+            s.send(data)
+        except OSError:
+            pass
+
+    def run(self):
+        import selectors
+        last = time.monotonic()
+        while not self.stop:
+            sel = selectors.DefaultSelector()
+            for s in self.socks:
+                sel.register(s, selectors.EVENT_READ)
+            for key, _ in sel.select(0.2):
+                s = key.fileobj
+                try:
+                    if s.recv(4096):
+                        continue
+                except BlockingIOError:
+                    continue
+                except OSError:
+                    pass
+                kind, t0, first = self.socks.pop(s)
+                s.close()
+                if first:
+                    self.lived[kind].append(time.monotonic() - t0)
+                self.open(kind)
+            sel.close()
+            if time.monotonic() - last >= 2:
+                last = time.monotonic()
+                for s, (kind, _, _) in list(self.socks.items()):
+                    if kind == "slow":
+                        self.send(s, b"X-Slow: 1\r\n")
+
+    def first_open(self, kind):
+        return sum(1 for k, _, f in self.socks.values() if k == kind and f)
+
+    def close(self):
+        self.stop = True
+        self.thread.join(10)
+        for s in self.socks:
+            s.close()
+
+
+def test_slowloris_and_idle_connections():
+    """Item 8: 300 clients trickling a request head and 300 idle ones, all
+    on loopback and reconnecting when dropped, against 256 slots: a real
+    git_exec call still succeeds at once while they hang on, idle
+    connections go within request-line-timeout (5 s) and slow ones within
+    head-timeout (10 s), however regularly they send."""
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if soft < 2048:
+        resource.setrlimit(resource.RLIMIT_NOFILE, (min(4096, hard), hard))
+    e = Env()
+    crowd = None
+    try:
+        eq(e.git_exec("status")[1], False, "before the crowd")
+        crowd = Crowd(e.port, 300, 300)
+        time.sleep(2)           # every slot is taken by now
+        for i in range(3):
+            t0 = time.monotonic()
+            out, err = e.git_exec("status")
+            eq(err, False, "git_exec under the crowd: " + out)
+            took = time.monotonic() - t0
+            assert took < 3, "a real call took %.1f s" % took
+            time.sleep(2)
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline and (crowd.first_open("slow") or
+                                               crowd.first_open("idle")):
+            time.sleep(0.2)
+        eq(crowd.first_open("slow"), 0, "slow clients still connected")
+        eq(crowd.first_open("idle"), 0, "idle clients still connected")
+        # from the client's side, a connection lives on in the backlog
+        # before qmsd takes it: a few seconds' margin
+        assert max(crowd.lived["idle"]) < 5 + 4, max(crowd.lived["idle"])
+        assert max(crowd.lived["slow"]) < 10 + 4, max(crowd.lived["slow"])
+        eq(e.d.alive(), True, "qmsd is up")
+    finally:
+        if crowd is not None:
+            crowd.close()
+        e.close()
+
+
 if __name__ == "__main__":
     main(globals())
