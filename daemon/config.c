@@ -99,6 +99,11 @@ static const struct key keys[] = {
 	KEY("http", "max-connections", KEY_COUNT, http.max_connections),
 	KEY("http", "connection-timeout", KEY_DURATION,
 	    http.connection_timeout),
+	KEY("http", "request-line-timeout", KEY_DURATION,
+	    http.request_line_timeout),
+	KEY("http", "head-timeout", KEY_DURATION, http.head_timeout),
+	KEY("http", "max-connections-per-peer", KEY_COUNT,
+	    http.max_connections_per_peer),
 	KEY("http", "docker-network", KEY_CONTAINER, http.docker_network),
 
 	LIST("git", "remotes", KEY_LIST, git.remotes),
@@ -827,6 +832,9 @@ set_defaults(struct config *c)
 	c->http.max_body = 1024 * 1024;
 	c->http.max_connections = 256;
 	c->http.connection_timeout = 60000;
+	c->http.request_line_timeout = 5000;
+	c->http.head_timeout = 10000;
+	c->http.max_connections_per_peer = 32;
 	c->git.timeout = 50000;
 	c->git.max_output = 1024 * 1024;
 	c->git.max_concurrent = 4;
@@ -1016,6 +1024,14 @@ validate_http_git(struct parse *p)
 	    c->http.connection_timeout < 1000) {
 		p->line = key_line(p, "http", "connection-timeout");
 		parse_error(p, "connection-timeout must be at least 1s");
+	}
+	if (c->http.request_line_timeout < 1000 || c->http.head_timeout <
+	    c->http.request_line_timeout) {
+		p->line = key_line(p, "http", "head-timeout");
+		if (p->line == 0 || c->http.request_line_timeout < 1000)
+			p->line = key_line(p, "http", "request-line-timeout");
+		parse_error(p, "request-line-timeout must be at least 1s, and "
+		    "head-timeout no shorter");
 	}
 	if (key_line(p, "http", "max-body") && c->http.max_body < 1024) {
 		p->line = key_line(p, "http", "max-body");

@@ -57,7 +57,10 @@ struct http_conf {
 	char			**allowed_origins;
 	uint64_t		 max_body;
 	long long		 max_connections;
-	uint64_t		 connection_timeout;
+	uint64_t		 connection_timeout;	/* idle, in a request */
+	uint64_t		 request_line_timeout;	/* waiting, no line */
+	uint64_t		 head_timeout;		/* waiting, whole head */
+	long long		 max_connections_per_peer;	/* 0: none */
 	char			*docker_network;	/* docker-bridge's */
 };
 

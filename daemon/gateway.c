@@ -47,6 +47,9 @@ struct relay {
 	/* The request body, passed on as it arrives. */
 	char			*up;
 	size_t			 up_len;
+	long long		 up_announced;	/* told upstream, or -1 */
+	long long		 up_in;		/* had from the client */
+	long long		 up_out;	/* given to curl */
 	int			 up_done;
 	int			 up_waiting;	/* curl asked, none was there */
 	TAILQ_ENTRY(relay)	 entry;
@@ -236,6 +239,17 @@ on_read(char *buf, size_t size, size_t nmemb, void *arg)
 	struct relay	*r = arg;
 	size_t		 n = size * nmemb;
 
+	/*
+	 * The upstream framing holds whatever the client sent: curl is never
+	 * given a byte past the length it announced, and a body that came
+	 * out longer or shorter than announced ends the upstream request
+	 * rather than leave bytes for the child to read as a request of
+	 * their own.  (http.c refuses what would make them differ; this is
+	 * where it would matter if it did not.)
+	 */
+	if (r->up_announced != -1 && (r->up_in > r->up_announced ||
+	    (r->up_done && r->up_in != r->up_announced)))
+		return (CURL_READFUNC_ABORT);
 	if (r->up_len == 0) {
 		if (r->up_done)
 			return (0);
@@ -247,6 +261,7 @@ on_read(char *buf, size_t size, size_t nmemb, void *arg)
 	memcpy(buf, r->up, n);
 	memmove(r->up, r->up + n, r->up_len - n);
 	r->up_len -= n;
+	r->up_out += (long long)n;
 	return (n);
 }
 
@@ -285,6 +300,7 @@ body(struct http_request *req, const char *data, size_t len, int end,
 		r->up = tmp;
 		memcpy(r->up + r->up_len, data, len);
 		r->up_len += len;
+		r->up_in += (long long)len;
 	}
 	if (r->up_waiting && r->easy != NULL) {
 		r->up_waiting = 0;
@@ -348,13 +364,34 @@ gw_serve(struct http_request *req, void *arg)
 	const char	*retry[] = { retry_after, NULL };
 	const char	*who = http_identity(req), *v, *inst;
 	struct relay	*r;
-	char		 msg[600], line[300];
-	long long	 clen;
+	char		 msg[600], line[300], *field;
 	size_t		 i;
 
 	snprintf(retry_after, sizeof(retry_after), "Retry-After: %llu",
 	    (unsigned long long)(supervisor_next_start(gw_sv) + 999) / 1000 +
 	    (supervisor_next_start(gw_sv) == 0));
+	/* What MCP's streamable HTTP uses; the method goes upstream as is. */
+	if (strcmp(http_method(req), "POST") != 0 &&
+	    strcmp(http_method(req), "GET") != 0 &&
+	    strcmp(http_method(req), "DELETE") != 0) {
+		http_respond_rpc_error(req, 405, NULL, -32600, "/qms/mcp takes "
+		    "POST, GET or DELETE");
+		return;
+	}
+	/*
+	 * Each value passed on goes into a header line of its own: one that
+	 * could end that line is refused, not cut (http.c refuses such
+	 * requests already; this is where a line is made of one).
+	 */
+	for (i = 0; i < nitems(passed_headers); i++) {
+		if ((v = http_header(req, passed_headers[i])) != NULL &&
+		    !http_field_ok(v, strlen(v))) {
+			snprintf(msg, sizeof(msg), "a control byte in %s",
+			    passed_headers[i]);
+			http_respond_rpc_error(req, 400, NULL, -32600, msg);
+			return;
+		}
+	}
 	if (not_ready(msg, sizeof(msg))) {
 		failed("%s", msg);
 		/* Never a hang: the state, and when it tries again. */
@@ -371,8 +408,9 @@ gw_serve(struct http_request *req, void *arg)
 	for (i = 0; i < nitems(passed_headers); i++) {
 		if ((v = http_header(req, passed_headers[i])) == NULL)
 			continue;
-		snprintf(line, sizeof(line), "%s: %s", passed_headers[i], v);
-		r->headers = curl_slist_append(r->headers, line);
+		xasprintf(&field, "%s: %s", passed_headers[i], v);
+		r->headers = curl_slist_append(r->headers, field);
+		free(field);
 	}
 	/*
 	 * Who is calling is what the token says, whatever the client wrote:
@@ -397,10 +435,12 @@ gw_serve(struct http_request *req, void *arg)
 		curl_easy_setopt(r->easy, CURLOPT_POST, 1L);
 		curl_easy_setopt(r->easy, CURLOPT_READFUNCTION, on_read);
 		curl_easy_setopt(r->easy, CURLOPT_READDATA, r);
-		if ((v = http_header(req, "Content-Length")) != NULL &&
-		    parse_number(v, 0, INT64_MAX, &clen) == 0)
+		/* The listener has checked it is the one framing; on_read
+		 * holds curl to it. */
+		r->up_announced = http_content_length(req);
+		if (r->up_announced != -1)
 			curl_easy_setopt(r->easy, CURLOPT_POSTFIELDSIZE_LARGE,
-			    (curl_off_t)clen);
+			    (curl_off_t)r->up_announced);
 		else
 			r->headers = curl_slist_append(r->headers,
 			    "Transfer-Encoding: chunked");

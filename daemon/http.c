@@ -1,3 +1,4 @@
+#include <sys/queue.h>
 #include <sys/socket.h>
 
 #include <errno.h>
@@ -5,6 +6,7 @@
 #include <netinet/in.h>
 #include <arpa/inet.h>
 
+#include <ctype.h>
 #include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -28,9 +30,26 @@
 #define HTTP_MAX_ROUTES		8
 #define HTTP_RETRY_MS		5000	/* rebinding a listener that failed */
 
+/*
+ * A connection, open to closed.  While it waits for a request's head it
+ * is on its listener's waiting list, oldest first: a connection holds a
+ * slot only as long as it is doing something (see on_connection()).
+ */
+struct http_conn {
+	struct listener		*l;
+	int			 fd;
+	uint64_t		 since;		/* began waiting, ms */
+	int			 line;		/* the request line is in */
+	int			 waiting;
+	TAILQ_ENTRY(http_conn)	 entry;
+};
+
 struct listener {
 	char			 spec[80];	/* as configured */
 	int			 nsuspended;	/* connections waiting on us */
+	unsigned int		 nconn;		/* open connections */
+	TAILQ_HEAD(, http_conn)	 waiting;	/* for a head, oldest first */
+	struct event		*sweep;		/* closes the late ones */
 	struct MHD_Daemon	*mhd;
 	struct event		*ev;		/* MHD's epoll descriptor */
 	struct event		*timer;		/* MHD's own timeouts */
@@ -69,6 +88,7 @@ struct http_request {
 	const char		*identity;
 	char			*body;
 	size_t			 len;
+	long long		 length;	/* Content-Length, or -1 */
 	int			 too_big;
 	int			 dispatched;
 	int			 body_ended;
@@ -99,8 +119,21 @@ static char		 h_bridge_why[200];
 static uint64_t		 h_max_body;
 static long long	 h_max_conn;
 static uint64_t		 h_timeout;
+static uint64_t		 h_line_timeout, h_head_timeout;
+static long long	 h_per_peer;
+
+#define HTTP_SWEEP_MS		250	/* how late a deadline may be seen */
+/*
+ * Slots kept free for newcomers once the waiting ones crowd the listener:
+ * MHD accepts up to ten a turn while under its limit, and stops accepting
+ * at it, so room for a batch lets the backlog drain in a few turns.
+ */
+#define HTTP_ROOM(max)	((max) / 16 + 1)
 
 static void	listener_pump(struct listener *);
+static struct http_conn *conn_of(struct MHD_Connection *);
+static void	wait_begin(struct http_conn *);
+static void	wait_end(struct http_conn *);
 static enum MHD_Result queue(struct http_request *);
 static void	watch_client(struct http_request *);
 static void	request_gone(struct http_request *);
@@ -147,6 +180,12 @@ const char *
 http_identity(const struct http_request *r)
 {
 	return (r->identity);
+}
+
+long long
+http_content_length(const struct http_request *r)
+{
+	return (r->length);
 }
 
 const char *
@@ -485,17 +524,130 @@ bearer(struct MHD_Connection *conn)
 }
 
 /*
- * What every route needs, in the order a client can act on: the Host
- * (DNS rebinding), the Origin (browsers), then who is calling.
+ * RFC 9110's field-value: visible bytes, obs-text, space and tab; never a
+ * control byte, so that no value can end a line wherever it is copied
+ * (a bare CR is a line end to some parsers upstream; NUL cuts C strings).
+ */
+int
+http_field_ok(const char *v, size_t len)
+{
+	size_t	i;
+
+	for (i = 0; i < len; i++)
+		if (((unsigned char)v[i] < 0x20 && v[i] != '\t') ||
+		    v[i] == 0x7f)
+			return (0);
+	return (1);
+}
+
+/* RFC 9110's token: a method, a field name. */
+static int
+is_token(const char *s, size_t len)
+{
+	size_t	i;
+
+	if (len == 0)
+		return (0);
+	for (i = 0; i < len; i++)
+		if (!isalnum((unsigned char)s[i]) &&
+		    strchr("!#$%&'*+-.^_`|~", s[i]) == NULL)
+			return (0);
+	return (1);
+}
+
+struct framing {
+	int		 ncl, nte, bad;
+	const char	*cl, *te;
+	char		 why[96];
+};
+
+static enum MHD_Result
+check_field(void *arg, enum MHD_ValueKind kind, const char *name,
+    size_t nlen, const char *value, size_t vlen)
+{
+	struct framing	*f = arg;
+
+	if (!is_token(name, nlen) || value == NULL ||
+	    !http_field_ok(value, vlen)) {
+		snprintf(f->why, sizeof(f->why), "a control byte or a bad "
+		    "name in header \"%.40s\"", name);
+		return (MHD_NO);
+	}
+	if (strcasecmp(name, "Content-Length") == 0) {
+		f->ncl++;
+		f->cl = value;
+	} else if (strcasecmp(name, "Transfer-Encoding") == 0) {
+		f->nte++;
+		f->te = value;
+	}
+	return (MHD_YES);
+}
+
+/*
+ * The request's framing, one way only: a body is delimited either by one
+ * Content-Length of digits or by Transfer-Encoding: chunked, never both
+ * nor twice, and no header carries a control byte.  Anything else is how
+ * a request is smuggled past one parser to another (MHD 0.9.75 prefers
+ * chunked when both are sent, libcurl and the QMS server would trust the
+ * length), so it ends the connection: after a framing qmsd does not
+ * trust, the next byte is no request's start.  -1 with why set.
+ */
+static int
+check_framing(struct http_request *r, const char *method, char *why,
+    size_t len)
+{
+	struct framing	 f;
+	long long	 n;
+
+	memset(&f, 0, sizeof(f));
+	r->length = -1;
+	if (!is_token(method, strlen(method))) {
+		snprintf(why, len, "the method is not a token");
+		return (-1);
+	}
+	MHD_get_connection_values_n(r->conn, MHD_HEADER_KIND, check_field,
+	    &f);
+	if (f.why[0] != '\0') {
+		snprintf(why, len, "%s", f.why);
+		return (-1);
+	}
+	if (f.nte > 0 && f.ncl > 0)
+		snprintf(why, len, "both Content-Length and Transfer-Encoding");
+	else if (f.nte > 1 || f.ncl > 1)
+		snprintf(why, len, "more than one %s", f.nte > 1 ?
+		    "Transfer-Encoding" : "Content-Length");
+	else if (f.nte == 1 && strcasecmp(f.te, "chunked") != 0)
+		snprintf(why, len, "Transfer-Encoding other than chunked");
+	else if (f.ncl == 1 && (f.cl[strspn(f.cl, "0123456789")] != '\0' ||
+	    parse_number(f.cl, 0, INT64_MAX, &n) == -1))
+		snprintf(why, len, "Content-Length is not a number");
+	else {
+		if (f.ncl == 1)
+			r->length = n;
+		return (0);
+	}
+	return (-1);
+}
+
+/*
+ * What every route needs, in the order a client can act on: a request
+ * framed one way only, the Host (DNS rebinding), the Origin (browsers),
+ * then who is calling.
  */
 static int
 check_request(struct http_request *r, const char *url)
 {
 	const char	*v;
-	char		 msg[128];
+	const char	*closing[] = { "Connection: close", NULL };
+	char		 msg[128], why[100];
 	size_t		 i;
 	long long	 len;
 
+	if (check_framing(r, r->method, why, sizeof(why)) == -1) {
+		snprintf(msg, sizeof(msg), "bad request framing: %s", why);
+		http_respond_rpc_error(r, 400, closing, -32600, msg);
+		return (-1);
+	}
 	for (i = 0; i < nroutes; i++)
 		if (strcmp(routes[i].path, url) == 0)
 			r->route = &routes[i];
@@ -519,9 +671,7 @@ check_request(struct http_request *r, const char *url)
 		    "is required (Authorization: Bearer TOKEN)");
 		return (-1);
 	}
-	if ((v = http_header(r, "Content-Length")) != NULL &&
-	    parse_number(v, 0, INT64_MAX, &len) == 0 &&
-	    (uint64_t)len > h_max_body) {
+	if ((len = r->length) != -1 && (uint64_t)len > h_max_body) {
 		snprintf(msg, sizeof(msg), "request body over %llu bytes",
 		    (unsigned long long)h_max_body);
 		http_respond_rpc_error(r, 413, NULL, -32600, msg);
@@ -595,6 +745,8 @@ on_access(void *cls, struct MHD_Connection *conn, const char *url,
 	char			*tmp, msg[128];
 
 	if (r == NULL) {
+		/* The head is in: the connection is at work, not waiting. */
+		wait_end(conn_of(conn));
 		r = xcalloc(1, sizeof(*r));
 		r->conn = conn;
 		r->l = cls;
@@ -660,6 +812,9 @@ on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
 	struct http_request	*r = *con_cls;
 	struct http_stream	*st;
 
+	/* Answered, and kept open: it waits for the next request's head. */
+	if (why == MHD_REQUEST_TERMINATED_COMPLETED_OK)
+		wait_begin(conn_of(conn));
 	if (r == NULL)
 		return;
 	if ((st = r->stream) != NULL) {
@@ -683,6 +838,131 @@ on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
 	free(r->body);
 	free(r);
 	*con_cls = NULL;
+}
+
+static struct http_conn *
+conn_of(struct MHD_Connection *conn)
+{
+	const union MHD_ConnectionInfo	*ci;
+
+	ci = MHD_get_connection_info(conn,
+	    MHD_CONNECTION_INFO_SOCKET_CONTEXT);
+	return (ci != NULL ? ci->socket_context : NULL);
+}
+
+static void
+wait_end(struct http_conn *c)
+{
+	if (c == NULL || !c->waiting)
+		return;
+	TAILQ_REMOVE(&c->l->waiting, c, entry);
+	c->waiting = 0;
+}
+
+/* Appended with the time now, the list stays oldest first. */
+static void
+wait_begin(struct http_conn *c)
+{
+	struct timeval	tv = { 0, HTTP_SWEEP_MS * 1000 };
+
+	if (c == NULL)
+		return;
+	wait_end(c);
+	c->since = now_ms();
+	c->line = 0;
+	c->waiting = 1;
+	TAILQ_INSERT_TAIL(&c->l->waiting, c, entry);
+	if (!evtimer_pending(c->l->sweep, NULL))
+		evtimer_add(c->l->sweep, &tv);
+}
+
+/*
+ * Closed from outside MHD, which has no call for it in 0.9.75: the socket
+ * is shut down, MHD reads its end on the next turn and closes it as if
+ * the client had gone (and its slot is free).
+ */
+static void
+drop(struct http_conn *c, const char *why)
+{
+	log_debug("http: %s: closing a connection %s", c->l->spec, why);
+	wait_end(c);
+	shutdown(c->fd, SHUT_RDWR);
+}
+
+/*
+ * The head's deadlines: a connection waiting for a request must send its
+ * request line within request-line-timeout and the whole head within
+ * head-timeout, however it trickles it (an idle timer alone is reset by
+ * every byte of a slow client).  Oldest first, so the walk stops at the
+ * first one still within both.
+ */
+static void
+on_sweep(evutil_socket_t fd, short ev, void *arg)
+{
+	struct listener		*l = arg;
+	struct http_conn	*c, *next;
+	struct timeval		 tv = { 0, HTTP_SWEEP_MS * 1000 };
+	uint64_t		 now = now_ms();
+
+	for (c = TAILQ_FIRST(&l->waiting); c != NULL; c = next) {
+		next = TAILQ_NEXT(c, entry);
+		if (now - c->since < h_line_timeout)
+			break;
+		if (!c->line)
+			drop(c, "that sent no request line in time");
+		else if (now - c->since >= h_head_timeout)
+			drop(c, "whose request head was not in by its deadline");
+	}
+	if (!TAILQ_EMPTY(&l->waiting))
+		evtimer_add(l->sweep, &tv);
+}
+
+/*
+ * Every connection is counted, and waits for its head from its opening.
+ * At max-connections, a new one takes the slot of the one that has waited
+ * longest for a head: slots held by clients that send nothing (or send
+ * slowly) cannot keep out one that sends a request, and MHD, at its
+ * limit, leaves the next ones in the kernel's backlog meanwhile.
+ */
+static void
+on_connection(void *cls, struct MHD_Connection *conn, void **ctx,
+    enum MHD_ConnectionNotificationCode what)
+{
+	struct listener			*l = cls;
+	struct http_conn		*c = *ctx, *oldest;
+	const union MHD_ConnectionInfo	*ci;
+
+	if (what == MHD_CONNECTION_NOTIFY_CLOSED) {
+		if (c == NULL)
+			return;
+		wait_end(c);
+		l->nconn--;
+		free(c);
+		*ctx = NULL;
+		return;
+	}
+	ci = MHD_get_connection_info(conn,
+	    MHD_CONNECTION_INFO_CONNECTION_FD);
+	c = xcalloc(1, sizeof(*c));
+	c->l = l;
+	c->fd = ci != NULL ? ci->connect_fd : -1;
+	*ctx = c;
+	l->nconn++;
+	wait_begin(c);
+	if (l->nconn + HTTP_ROOM(h_max_conn) >= h_max_conn &&
+	    (oldest = TAILQ_FIRST(&l->waiting)) != c && oldest != NULL)
+		drop(oldest, "to make room (max-connections)");
+}
+
+/* MHD has the request line: the first deadline is met. */
+static void *
+on_request_line(void *cls, const char *uri, struct MHD_Connection *conn)
+{
+	struct http_conn	*c = conn_of(conn);
+
+	if (c != NULL)
+		c->line = 1;
+	return (NULL);
 }
 
 static void	on_mhd_log(void *, const char *, va_list)
@@ -747,9 +1027,29 @@ listener_close(struct listener *l)
 	if (l->timer != NULL)
 		event_free(l->timer);
 	if (l->mhd != NULL)
-		MHD_stop_daemon(l->mhd);
-	l->ev = l->timer = NULL;
+		MHD_stop_daemon(l->mhd);	/* each connection's CLOSED */
+	if (l->sweep != NULL)
+		event_free(l->sweep);
+	l->ev = l->timer = l->sweep = NULL;
 	l->mhd = NULL;
+}
+
+/*
+ * On a loopback address the peer's address names no one: the host's own
+ * clients and every agent on network = host are all 127.0.0.1, and any
+ * local process can connect from another 127.x.y.z.  A cap per address
+ * there would be a cap on all of them together, which one client could
+ * fill for the rest; the deadlines and max-connections guard it instead.
+ */
+static int
+is_loopback(const struct sockaddr *sa)
+{
+	const struct sockaddr_in	*sin = (const void *)sa;
+	const struct sockaddr_in6	*sin6 = (const void *)sa;
+
+	if (sa->sa_family == AF_INET)
+		return ((ntohl(sin->sin_addr.s_addr) >> 24) == 127);
+	return (IN6_IS_ADDR_LOOPBACK(&sin6->sin6_addr));
 }
 
 /*
@@ -842,12 +1142,20 @@ listener_open(struct listener *l)
 		sa = (struct sockaddr *)&sin6;
 		flags |= MHD_USE_IPv6;
 	}
+	TAILQ_INIT(&l->waiting);
+	l->nconn = 0;
+	if (l->sweep == NULL)
+		l->sweep = evtimer_new(h_base, on_sweep, l);
 	l->mhd = MHD_start_daemon(flags, (uint16_t)port, NULL, NULL,
 	    on_access, l,
 	    MHD_OPTION_SOCK_ADDR, sa,
 	    MHD_OPTION_CONNECTION_LIMIT, (unsigned int)h_max_conn,
+	    MHD_OPTION_PER_IP_CONNECTION_LIMIT, is_loopback(sa) ? 0u :
+	    (unsigned int)h_per_peer,
 	    MHD_OPTION_CONNECTION_TIMEOUT, (unsigned int)(h_timeout / 1000),
 	    MHD_OPTION_NOTIFY_COMPLETED, on_completed, NULL,
+	    MHD_OPTION_NOTIFY_CONNECTION, on_connection, l,
+	    MHD_OPTION_URI_LOG_CALLBACK, on_request_line, l,
 	    MHD_OPTION_EXTERNAL_LOGGER, on_mhd_log, NULL,
 	    MHD_OPTION_END);
 	if (l->mhd == NULL) {
@@ -943,7 +1251,12 @@ http_configure(const struct config *conf)
 	h_hosts = xargv_copy(hc->allowed_hosts);
 	h_origins = xargv_copy(hc->allowed_origins);
 	limits = h_max_body != hc->max_body || h_max_conn !=
-	    hc->max_connections || h_timeout != hc->connection_timeout;
+	    hc->max_connections || h_timeout != hc->connection_timeout ||
+	    h_per_peer != hc->max_connections_per_peer;
+	/* The head's deadlines are read at each sweep: they apply now. */
+	h_line_timeout = hc->request_line_timeout;
+	h_head_timeout = hc->head_timeout;
+	h_per_peer = hc->max_connections_per_peer;
 	h_max_body = hc->max_body;
 	h_max_conn = hc->max_connections;
 	h_timeout = hc->connection_timeout;

@@ -40,6 +40,14 @@ const char *http_method(const struct http_request *);
 const char *http_header(const struct http_request *, const char *name);
 const char *http_identity(const struct http_request *);
 const char *http_body(const struct http_request *, size_t *len);
+/*
+ * The body's one Content-Length, or -1 when it is chunked or absent: the
+ * listener has refused every request framed two ways, so this is the
+ * number of bytes the body will have.
+ */
+long long http_content_length(const struct http_request *);
+/* Is this a header value that can be copied into a request (no CTL)? */
+int	 http_field_ok(const char *, size_t);
 
 /*
  * Answer, now or later (once, exactly).  Headers are "Name: value" strings,
