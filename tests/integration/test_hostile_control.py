@@ -287,6 +287,34 @@ def test_askers_that_leave_mid_session():
         a.close()
 
 
+def test_askers_of_up_that_leave():
+    """Issue 13, item 5 (control up): an up whose client leaves gives up
+    its place among the agent's waiters at once, so 40 clients that ask
+    and leave while the agent comes up cannot keep a real one out (there
+    are 16 places), and qmsd ends cleanly (ASan: nothing leaked)."""
+    a = docker_agent()
+    try:
+        eq(a.up()[0], 0, "up")
+        for round in range(2):
+            keep = Conn(a.d)
+            assert "result" in keep.call("down", {"agent": a.name})
+            for i in range(40):
+                c = Conn(a.d)
+                c.send("up", {"agent": a.name})
+                if i % 4:
+                    time.sleep(random.uniform(0, 0.005))
+                c.close()
+            time.sleep(0.2)
+            r = keep.call("up", {"agent": a.name}, id=2)
+            assert "result" in r, r
+            keep.close()
+        eq(a.d.rpc("status")["result"]["health"] in ("ok", "warning"), True,
+           "qmsd answers")
+        eq(a.d.stop(), 0, "a clean exit (ASan: no leak, no use after free)")
+    finally:
+        a.close()
+
+
 def test_second_handover_on_one_connection_is_answered():
     """Two sessions asked on one connection: each request gets its answer
     (qmsd passes one descriptor at a time, so the second must wait or be
