@@ -88,6 +88,9 @@ print_facts(const cJSON *c, int w)
 		    probe->valuedouble);
 	if (buf[0] != '\0')
 		printf("%-*s %s\n", w, "", buf + 2);
+	/* What the component says its configuration exposes. */
+	if ((last = str(c, "warning")) != NULL)
+		printf("%-*s warning: %s\n", w, "", last);
 }
 
 static void

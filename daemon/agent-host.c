@@ -15,6 +15,7 @@
 #include "config.h"
 #include "log.h"
 #include "masks.h"
+#include "safe-path.h"
 #include "util.h"
 
 #define AGENT_ENV_MAX	64
@@ -29,94 +30,41 @@ agent_host_dir(const struct agent_host *h, const char *name)
 }
 
 /*
- * Each directory on the way from below the project root to path, the path
- * last: fn sees each as a prefix, and stops the walk with anything but 0.
+ * A mount point in the repository for a file qmsd mounts over: an empty
+ * file, the owner's, 0600 (the owner's own .mcp.json there would hold the
+ * host token).  One already there is the owner's to keep, but for an empty
+ * one that is wider or not the owner's (an older qmsd's placeholder),
+ * which is tightened; a .mcp.json with something in it that others can
+ * read is told of in the log.  Made and looked at through safe-path.h.
  */
 static int
-host_walk(const struct agent_host *h, const char *path,
-    int (*fn)(const struct agent_host *, const char *, void *), void *arg)
-{
-	char	buf[4096], *p;
-	int	last, rv;
-
-	if (snprintf(buf, sizeof(buf), "%s", path) >= (int)sizeof(buf) ||
-	    strncmp(buf, h->root, strlen(h->root)) != 0 ||
-	    buf[strlen(h->root)] != '/')
-		return (-1);
-	for (p = buf + strlen(h->root) + 1; ; p++) {
-		if (*p != '/' && *p != '\0')
-			continue;
-		last = *p == '\0';
-		*p = '\0';
-		if ((rv = fn(h, buf, arg)) != 0)
-			return (rv);
-		if (last)
-			break;
-		*p = '/';
-	}
-	return (0);
-}
-
-static int
-is_symlink(const struct agent_host *h, const char *path, void *arg)
+owner_placeholder(const struct agent_host *h, int rootfd, const char *rel)
 {
 	struct stat	st;
+	int		fd;
 
-	return (lstat(path, &st) == 0 && S_ISLNK(st.st_mode));
-}
-
-/*
- * Whether a path below the project root has a symbolic link anywhere on
- * the way: root follows nothing the owner or an agent could have planted
- * (qmsd creates, chowns and mounts these paths as root).
- */
-static int
-through_symlink(const struct agent_host *h, const char *path)
-{
-	return (host_walk(h, path, is_symlink, NULL) != 0);
-}
-
-static int
-make_owned(const struct agent_host *h, const char *path, void *arg)
-{
-	if (mkdir(path, 0755) == 0) {
-		if (chown(path, h->uid, h->gid) == -1)
-			return (-1);
-	} else if (errno != EEXIST)
-		return (-1);
-	return (0);
-}
-
-/* mkdir -p below the project root, each new directory the owner's. */
-static int
-owner_mkdir(const struct agent_host *h, const char *path)
-{
-	if (through_symlink(h, path)) {
-		errno = ELOOP;
-		return (-1);
-	}
-	return (host_walk(h, path, make_owned, NULL));
-}
-
-/* An empty file the owner owns, where a mount needs a mount point. */
-static int
-owner_touch(const struct agent_host *h, const char *path)
-{
-	int	fd;
-
-	if (through_symlink(h, path)) {
-		errno = ELOOP;
-		return (-1);
-	}
-	if (access(path, F_OK) == 0)
-		return (0);
-	if ((fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC |
-	    O_NOFOLLOW, 0644)) == -1)
-		return (-1);
-	if (fchown(fd, h->uid, h->gid) == -1) {
+	if ((fd = safe_create(rootfd, rel, 0600, h->uid, h->gid)) != -1) {
 		close(fd);
+		return (0);
+	}
+	if (errno != EEXIST || (fd = safe_open(rootfd, rel, O_RDONLY)) == -1)
+		return (-1);
+	if (fstat(fd, &st) == -1 || !S_ISREG(st.st_mode)) {
+		close(fd);
+		errno = ENXIO;
 		return (-1);
 	}
+	if (st.st_size == 0 && ((st.st_mode & 077) != 0 ||
+	    st.st_uid != h->uid)) {
+		if (fchown(fd, h->uid, h->gid) == -1 ||
+		    fchmod(fd, 0600) == -1)
+			log_warn("cannot tighten %s/%s", h->root, rel);
+	} else if (st.st_size > 0 && (st.st_mode & 077) != 0 &&
+	    strcmp(rel, ".mcp.json") == 0)
+		log_warnx("%s/%s can be read by others (mode %03o): if it holds "
+		    "qmsd's host token (qmsctl mcp-config), anyone on this host "
+		    "can use it; chmod 600 it", h->root, rel,
+		    (unsigned)(st.st_mode & 0777));
 	close(fd);
 	return (0);
 }
@@ -209,22 +157,37 @@ read_env_file(const char *path, char *err, size_t errlen)
 	return (env);
 }
 
-/* A mask for what exists at rel (lstat: no link followed); 0 or -1. */
+/*
+ * A configured mask, for what exists at rel (a link itself, not followed:
+ * Docker resolves it inside the container); 0, or -1 when nothing is
+ * there.
+ */
 static int
-host_mask(const struct agent_host *h, const char *rel, struct agent_mask *m)
+host_mask(int rootfd, const char *rel, struct agent_mask *m)
 {
-	struct stat	 st;
-	char		*host;
-	int		 rv;
+	struct stat	st;
 
-	xasprintf(&host, "%s/%s", h->root, rel);
-	rv = lstat(host, &st);
-	free(host);
-	if (rv == -1)
+	if (safe_lstat(rootfd, rel, &st) == -1)
 		return (-1);
 	m->path = rel;
 	m->dir = S_ISDIR(st.st_mode);
 	return (0);
+}
+
+/*
+ * Whether a configured mask falls in .claude/users outside the agent's
+ * own directory: hidden already, and a mount point cannot be made in the
+ * read-only directory that hides it.
+ */
+static int
+hidden_already(const char *rel, const char *name)
+{
+	const char	*users = ".claude/users/";
+	size_t		 n = strlen(users), len = strlen(name);
+
+	return (strncmp(rel, users, n) == 0 &&
+	    !(strncmp(rel + n, name, len) == 0 &&
+	    (rel[n + len] == '/' || rel[n + len] == '\0')));
 }
 
 char *
@@ -232,75 +195,66 @@ agent_host_spec(const struct agent_host *h, const struct agent_conf *c,
     struct masks *mk, char hash[AGENT_HASH_LEN], char *err, size_t errlen)
 {
 	struct agent_facts	 f;
-	struct agent_mask	*masks = NULL, *others = NULL;
-	char			*dir, *p = NULL, *q = NULL, *empty, *text = NULL;
-	char			**extra = NULL, **users = NULL;
-	char *const		*envs;
-	size_t			 nenvs, nmasks = 0, nothers = 0, nusers = 0, i;
-	DIR			*d;
-	struct dirent		*e;
+	struct agent_mask	*masks = NULL;
+	const struct masks_file	*found;
+	char			*dir, *p = NULL, *q = NULL, *text = NULL;
+	char			**extra = NULL;
+	size_t			 nfound, nmasks = 0, i;
+	int			 rootfd, fd;
 	cJSON			*doc, *list;
 
 	dir = agent_host_dir(h, c->name);
-	xasprintf(&empty, "%s/empty", dir);
-	if (mkdir_p(dir, 0700) == -1 || mkdir_p(empty, 0555) == -1) {
+	xasprintf(&p, "%s/empty", dir);
+	xasprintf(&q, "%s/" AGENT_USERS_DIR "/%s", dir, c->name);
+	if (mkdir_p(dir, 0700) == -1 || mkdir_p(p, 0555) == -1 ||
+	    mkdir_p(q, 0555) == -1) {
 		snprintf(err, errlen, "%s: %s", dir, strerror(errno));
-		goto out;
-	}
-	xasprintf(&p, "%s/.claude/users/%s/workspace", h->root, c->name);
-	xasprintf(&q, "%s/.claude/sessions", h->root);
-	if (owner_mkdir(h, p) == -1 || owner_mkdir(h, q) == -1) {
-		snprintf(err, errlen, "cannot make %s: %s%s", p, strerror(errno),
-		    errno == ELOOP ? " (a symbolic link on the way: qmsd "
-		    "mounts only real directories)" : "");
-		goto out;
+		free(p);
+		free(q);
+		free(dir);
+		return (NULL);
 	}
 	free(p);
 	free(q);
-	xasprintf(&p, "%s/.mcp.json", h->root);
-	xasprintf(&q, "%s/.claude/settings.local.json", h->root);
-	if (owner_touch(h, p) == -1 || owner_touch(h, q) == -1) {
+	p = q = NULL;
+	if ((rootfd = safe_dir(h->root)) == -1) {
+		snprintf(err, errlen, "%s: %s", h->root,
+		    safe_strerror(errno));
+		goto out;
+	}
+	xasprintf(&p, ".claude/users/%s/workspace", c->name);
+	if ((fd = safe_mkdir(rootfd, p, 0755, h->uid, h->gid)) == -1 ||
+	    close(fd) == -1 || (fd = safe_mkdir(rootfd, ".claude/sessions",
+	    0755, h->uid, h->gid)) == -1 || close(fd) == -1) {
+		snprintf(err, errlen, "cannot make %s/%s: %s%s", h->root, p,
+		    safe_strerror(errno), errno == ELOOP || errno == ENOTDIR ?
+		    " on the way (qmsd mounts only real directories)" : "");
+		goto out;
+	}
+	if (owner_placeholder(h, rootfd, ".mcp.json") == -1 ||
+	    owner_placeholder(h, rootfd, ".claude/settings.local.json") ==
+	    -1) {
 		snprintf(err, errlen, "cannot make mount points in %s: %s",
-		    h->root, strerror(errno));
+		    h->root, safe_strerror(errno));
 		goto out;
 	}
 	if (c->env_file != NULL &&
 	    (extra = read_env_file(c->env_file, err, errlen)) == NULL)
 		goto out;
 
-	/* Masks: secrets and the other agents' own directories. */
-	if (masks_env_files(mk, h->root, &envs, &nenvs, err, errlen) == -1)
+	/* Masks: the secrets found and those the configuration names. */
+	if (masks_env_files(mk, h->root, &found, &nfound, err, errlen) == -1)
 		goto out;
-	masks = xcalloc(nenvs + (c->masks != NULL ? argv_count(c->masks) : 0) +
+	masks = xcalloc(nfound + (c->masks != NULL ? argv_count(c->masks) : 0) +
 	    1, sizeof(*masks));
-	for (i = 0; i < nenvs; i++)
-		if (host_mask(h, envs[i], &masks[nmasks]) == 0)
-			nmasks++;
-	for (i = 0; c->masks != NULL && c->masks[i] != NULL; i++)
-		if (host_mask(h, c->masks[i], &masks[nmasks]) == 0)
-			nmasks++;
-	free(p);
-	xasprintf(&p, "%s/.claude/users", h->root);
-	if ((d = opendir(p)) != NULL) {
-		while ((e = readdir(d)) != NULL) {
-			if (e->d_name[0] == '.' ||
-			    strcmp(e->d_name, c->name) == 0)
-				continue;
-			users = reallocarray(users, nusers + 1,
-			    sizeof(*users));
-			if (users == NULL)
-				fatal("reallocarray");
-			xasprintf(&users[nusers++], ".claude/users/%s",
-			    e->d_name);
-		}
-		closedir(d);
+	for (i = 0; i < nfound; i++) {
+		masks[nmasks].path = found[i].path;
+		masks[nmasks++].dir = found[i].dir;
 	}
-	others = xcalloc(nusers + 1, sizeof(*others));
-	for (i = 0; i < nusers; i++)
-		if (host_mask(h, users[i], &others[nothers]) == 0) {
-			/* The spec names them below .claude/users. */
-			others[nothers++].path += strlen(".claude/users/");
-		}
+	for (i = 0; c->masks != NULL && c->masks[i] != NULL; i++)
+		if (!hidden_already(c->masks[i], c->name) &&
+		    host_mask(rootfd, c->masks[i], &masks[nmasks]) == 0)
+			nmasks++;
 
 	f.root = h->root;
 	f.uid = h->uid;
@@ -309,8 +263,6 @@ agent_host_spec(const struct agent_host *h, const struct agent_conf *c,
 	f.env = extra;
 	f.masks = masks;
 	f.nmasks = nmasks;
-	f.others = others;
-	f.nothers = nothers;
 	text = agent_spec(c, &f, hash);
 
 	/* settings.local.json: the container's Claude uses both servers. */
@@ -319,7 +271,6 @@ agent_host_spec(const struct agent_host *h, const struct agent_conf *c,
 	list = cJSON_AddArrayToObject(doc, "enabledMcpjsonServers");
 	cJSON_AddItemToArray(list, cJSON_CreateString("qms"));
 	cJSON_AddItemToArray(list, cJSON_CreateString("git"));
-	free(q);
 	q = cJSON_Print(doc);
 	cJSON_Delete(doc);
 	if (agent_host_write(h, c->name, "settings.local.json", q, err,
@@ -328,15 +279,12 @@ agent_host_spec(const struct agent_host *h, const struct agent_conf *c,
 		text = NULL;
 	}
 out:
-	for (i = 0; i < nusers; i++)
-		free(users[i]);
-	free(users);
-	free(others);
+	if (rootfd != -1)
+		close(rootfd);
 	free(masks);
 	argv_free(extra);
 	free(p);
 	free(q);
-	free(empty);
 	free(dir);
 	return (text);
 }
@@ -345,34 +293,26 @@ out:
  * Claude Code in the container uses the project's .mcp.json servers only
  * in a project it trusts; the trust is recorded in its config, which lives
  * in this volume.  Set it once, keeping whatever else is there (the
- * login among it).
+ * login among it).  The agent writes this volume: the file is read and
+ * replaced through safe-path.h, never followed or waited on.
  */
 static void
-trust_project(const struct agent_host *h, const char *dir)
+trust_project(const struct agent_host *h, int vfd, const char *dir)
 {
-	char	*path, *text = NULL, *tmp;
-	cJSON	*doc = NULL, *projects, *proj;
-	FILE	*f;
-	long	 n;
-	int	 fd;
+	char	*text;
+	cJSON	*doc, *projects, *proj;
 
-	xasprintf(&path, "%s/.claude.json", dir);
-	if ((f = fopen(path, "r")) != NULL) {
-		if (fseek(f, 0, SEEK_END) == 0 && (n = ftell(f)) > 0 &&
-		    n < 16 * 1024 * 1024 && fseek(f, 0, SEEK_SET) == 0) {
-			text = xcalloc(1, (size_t)n + 1);
-			if (fread(text, 1, (size_t)n, f) == (size_t)n)
-				doc = cJSON_Parse(text);
-			free(text);
-		}
-		fclose(f);
-		if (doc == NULL) {
-			/* Not ours to rewrite: a file we cannot read. */
-			free(path);
-			return;
-		}
-	} else
-		doc = cJSON_CreateObject();
+	if ((text = safe_read(vfd, ".claude.json", SAFE_READ_MAX,
+	    NULL)) == NULL && errno != ENOENT) {
+		log_warnx("agent: %s/.claude.json: %s; the project is not "
+		    "marked trusted for Claude there", dir,
+		    safe_strerror(errno));
+		return;
+	}
+	doc = text != NULL ? cJSON_Parse(text) : cJSON_CreateObject();
+	free(text);
+	if (doc == NULL)
+		return;		/* not ours to rewrite: a file we cannot read */
 	if ((projects = cJSON_GetObjectItemCaseSensitive(doc, "projects")) ==
 	    NULL)
 		projects = cJSON_AddObjectToObject(doc, "projects");
@@ -387,33 +327,31 @@ trust_project(const struct agent_host *h, const char *dir)
 		cJSON_AddTrueToObject(proj, "hasTrustDialogAccepted");
 		/* Whole or not at all: the login lives in this file. */
 		text = cJSON_Print(doc);
-		xasprintf(&tmp, "%s.qmsd-new", path);
-		unlink(tmp);
-		fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC |
-		    O_NOFOLLOW, 0600);
-		if (fd == -1 || write(fd, text, strlen(text)) !=
-		    (ssize_t)strlen(text) || fchown(fd, h->uid, h->gid) == -1 ||
-		    fsync(fd) == -1 || rename(tmp, path) == -1) {
-			log_warn("agent: cannot write %s", path);
-			unlink(tmp);
-		}
-		if (fd != -1)
-			close(fd);
-		free(tmp);
+		if (safe_replace(vfd, ".claude.json", text, strlen(text), 0600,
+		    h->uid, h->gid) == -1)
+			log_warnx("agent: cannot write %s/.claude.json: %s",
+			    dir, safe_strerror(errno));
 		free(text);
 	}
 	cJSON_Delete(doc);
-	free(path);
 }
 
 void
 agent_host_own_volume(const struct agent_host *h, const char *path,
     int config)
 {
+	int	fd;
+
 	if (geteuid() != 0)
 		return;
-	if (chown(path, h->uid, h->gid) == -1)
+	/* Docker's path: only its last part (the agent's) is not followed. */
+	if ((fd = safe_dir(path)) == -1) {
+		log_warnx("agent: volume %s: %s", path, safe_strerror(errno));
+		return;
+	}
+	if (fchown(fd, h->uid, h->gid) == -1)
 		log_warn("chown %s", path);
 	if (config)
-		trust_project(h, path);
+		trust_project(h, fd, path);
+	close(fd);
 }

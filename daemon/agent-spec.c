@@ -101,6 +101,17 @@ agent_spec(const struct agent_conf *c, const struct agent_facts *f,
 
 	mounts = cJSON_AddArrayToObject(hc, "Mounts");
 	spec_mount(mounts, "bind", f->root, "/pipe-dream", 1);
+	/*
+	 * .claude/users hidden whole; the agent's own directory mounted back
+	 * over it (read-only, as the repository), its workspace writable.
+	 */
+	xasprintf(&p, "%s/" AGENT_USERS_DIR, f->dir);
+	spec_mount(mounts, "bind", p, "/pipe-dream/.claude/users", 1);
+	free(p);
+	snprintf(buf, sizeof(buf), "%s/.claude/users/%s", f->root, c->name);
+	xasprintf(&p, "/pipe-dream/.claude/users/%s", c->name);
+	spec_mount(mounts, "bind", buf, p, 1);
+	free(p);
 	snprintf(buf, sizeof(buf), "%s/.claude/users/%s/workspace", f->root,
 	    c->name);
 	xasprintf(&p, "/pipe-dream/.claude/users/%s/workspace", c->name);
@@ -119,14 +130,9 @@ agent_spec(const struct agent_conf *c, const struct agent_facts *f,
 	spec_mount(mounts, "volume", buf, "/claude-config", 0);
 	snprintf(buf, sizeof(buf), "qms-projects-%s", c->name);
 	spec_mount(mounts, "volume", buf, "/projects", 0);
-	/* Masks: secrets and the other agents' own directories. */
+	/* Masks: the secrets and what the configuration names. */
 	for (i = 0; i < f->nmasks; i++)
 		spec_mask(mounts, f->masks[i].path, f->masks[i].dir, empty);
-	for (i = 0; i < f->nothers; i++) {
-		snprintf(buf, sizeof(buf), ".claude/users/%s",
-		    f->others[i].path);
-		spec_mask(mounts, buf, f->others[i].dir, empty);
-	}
 	for (i = 0; c->mounts != NULL && c->mounts[i] != NULL; i++) {
 		char	*src = xstrdup(c->mounts[i]), *dst, *mode;
 

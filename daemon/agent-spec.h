@@ -28,13 +28,18 @@ struct agent_facts {
 	gid_t			 gid;
 	const char		*dir;	/* the agent's private directory */
 	char *const		*env;	/* the env-file's KEY=VALUE lines */
-	/* The .env files found and the configured masks, those that exist. */
+	/* The secrets found and the configured masks, those that exist. */
 	const struct agent_mask	*masks;
 	size_t			 nmasks;
-	/* The other agents' directories under .claude/users. */
-	const struct agent_mask	*others;
-	size_t			 nothers;
 };
+
+/*
+ * In the agent's private directory: what the container sees as
+ * .claude/users, holding only an empty NAME directory to mount the
+ * agent's own over; the other agents, and those made later, are not
+ * there to be masked one by one.
+ */
+#define AGENT_USERS_DIR	"users"
 
 #define AGENT_HASH_LEN	20
 

@@ -1,10 +1,12 @@
 #include <sys/queue.h>
 
+#include <arpa/inet.h>
 #include <dirent.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <unistd.h>
 
 #include "agent.h"
@@ -18,6 +20,7 @@
 #include "masks.h"
 #include "restart.h"
 #include "token.h"
+#include "url.h"
 #include "util.h"
 
 #define AG_MAX_WAITERS	16
@@ -144,6 +147,8 @@ static struct masks	*ag_masks;
 static struct agent_host ag_host;
 static char		*ag_root, *ag_state_dir;
 static char		 ag_port_host[80], ag_port_bridge[80];
+/* [qms-mcp] url's HOST:PORT when it is on loopback, else "". */
+static char		 ag_qms_loopback[300];
 
 static void	agent_handle(struct agent *, enum ag_event,
 		    const struct ag_input *);
@@ -152,6 +157,30 @@ static void	agent_free(struct agent *);
 static void
 agent_publish(struct agent *a, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
+
+/*
+ * On the host's network an agent reaches every loopback port, the QMS
+ * server's among them, and can talk to it past the gateway with any
+ * identity it likes.  Said in its status row; its health is untouched,
+ * since the configuration asked for it.
+ */
+static void
+agent_warn(struct agent *a)
+{
+	struct component	*q = component_find("qms-mcp");
+	char			 w[512];
+
+	if (a->state == AG_DISABLED || strcmp(a->conf.network, "host") != 0 ||
+	    ag_qms_loopback[0] == '\0' || q == NULL ||
+	    strcmp(component_state(q), "disabled") == 0) {
+		component_set_field(a->comp, "warning", cJSON_CreateNull());
+		return;
+	}
+	snprintf(w, sizeof(w), "network = host: this agent can reach the QMS "
+	    "server at %s directly, past the gateway, and claim any identity; "
+	    "use network = bridge", ag_qms_loopback);
+	component_set_field(a->comp, "warning", cJSON_CreateString(w));
+}
 
 static void
 agent_publish(struct agent *a, const char *fmt, ...)
@@ -170,6 +199,7 @@ agent_publish(struct agent *a, const char *fmt, ...)
 	/* Cleared with the exit it reported: the container runs again. */
 	component_set_field(a->comp, "last_exit", a->last_exit[0] != '\0' ?
 	    cJSON_CreateString(a->last_exit) : cJSON_CreateNull());
+	agent_warn(a);
 }
 
 /* The one writer of a->state: every transition is logged. */
@@ -1080,6 +1110,32 @@ listen_urls(const struct config *c)
 	}
 }
 
+/* Whether a URL's host is on loopback: 127.0.0.0/8, ::1, localhost. */
+static void
+qms_loopback(const struct config *c)
+{
+	char		host[256];
+	struct in_addr	a4;
+	struct in6_addr	a6;
+	int		port, lo = 0;
+
+	ag_qms_loopback[0] = '\0';
+	/* enabled = no: nothing listens (the supervisor may still be stopping). */
+	if (c->qms_mcp.enabled == TRI_NO || c->qms_mcp.url == NULL || url_host_port(c->qms_mcp.url, host,
+	    sizeof(host), &port) == -1)
+		return;
+	if (strcasecmp(host, "localhost") == 0)
+		lo = 1;
+	else if (inet_pton(AF_INET, host, &a4) == 1)
+		lo = (ntohl(a4.s_addr) >> 24) == 127;
+	else if (inet_pton(AF_INET6, host, &a6) == 1)
+		lo = IN6_IS_ADDR_LOOPBACK(&a6) || (IN6_IS_ADDR_V4MAPPED(&a6) &&
+		    a6.s6_addr[12] == 127);
+	if (lo)
+		snprintf(ag_qms_loopback, sizeof(ag_qms_loopback),
+		    strchr(host, ':') ? "[%s]:%d" : "%s:%d", host, port);
+}
+
 void
 agent_configure(const struct config *c)
 {
@@ -1097,6 +1153,7 @@ agent_configure(const struct config *c)
 	ag_host.uid = c->run_as_uid;
 	ag_host.gid = c->run_as_gid;
 	listen_urls(c);
+	qms_loopback(c);
 
 	TAILQ_FOREACH(a, &agents, entry)
 		a->stale = 1;
@@ -1123,6 +1180,7 @@ agent_configure(const struct config *c)
 		}
 		needed = 1;
 		agent_handle(a, AG_EV_CONFIGURED, NULL);
+		agent_warn(a);	/* the network or the QMS URL may have changed */
 	}
 	for (a = TAILQ_FIRST(&agents); a != NULL; a = tmp) {
 		tmp = TAILQ_NEXT(a, entry);

@@ -1,7 +1,9 @@
 #include <sys/inotify.h>
+#include <sys/stat.h>
 
 #include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -10,6 +12,7 @@
 
 #include "log.h"
 #include "masks.h"
+#include "safe-path.h"
 #include "util.h"
 
 /* Read at most this many buffers of events per wakeup. */
@@ -30,7 +33,7 @@
 
 #define MASKS_WATCH	(IN_CREATE | IN_DELETE | IN_MOVED_FROM | \
 			    IN_MOVED_TO | IN_DELETE_SELF | IN_MOVE_SELF | \
-			    IN_ONLYDIR)
+			    IN_ONLYDIR | IN_DONT_FOLLOW)
 
 struct masks {
 	struct event_base	*base;
@@ -39,8 +42,10 @@ struct masks {
 	struct event		*ev;
 	int			 valid;		/* list answers for root */
 	char			*root;
-	char			*list[MASKS_MAX];
+	struct masks_file	 list[MASKS_MAX];
 	size_t			 n;
+	size_t			 ndirs;		/* in this walk */
+	char			 stop[512];	/* why the walk stopped short */
 	unsigned long		 walks;
 };
 
@@ -63,8 +68,10 @@ masks_clear(struct masks *m)
 	size_t	i;
 
 	for (i = 0; i < m->n; i++)
-		free(m->list[i]);
+		free(m->list[i].path);
 	m->n = 0;
+	m->ndirs = 0;
+	m->stop[0] = '\0';
 }
 
 /* The list no longer answers: stop watching; the next call walks. */
@@ -101,10 +108,21 @@ masks_walks(const struct masks *m)
 	return (m->walks);
 }
 
-static int
-is_env_name(const char *name)
+int
+masks_secret_name(const char *name)
 {
-	return (strcmp(name, ".env") == 0 || strncmp(name, ".env.", 5) == 0);
+	size_t	len = strlen(name);
+
+	return (strcmp(name, ".env") == 0 || strncmp(name, ".env.", 5) == 0 ||
+	    (len > 4 && strcmp(name + len - 4, ".env") == 0));
+}
+
+/* The trees agents write, which are not walked (masks.h says why). */
+static int
+agents_tree(const char *rel)
+{
+	return (strcmp(rel, ".claude/users") == 0 ||
+	    strcmp(rel, ".claude/sessions") == 0);
 }
 
 /*
@@ -119,7 +137,7 @@ changes_answer(const struct inotify_event *e)
 	if (e->mask & (IN_Q_OVERFLOW | IN_IGNORED | IN_DELETE_SELF |
 	    IN_MOVE_SELF | IN_UNMOUNT | IN_ISDIR))
 		return (1);
-	return (e->len > 0 && is_env_name(e->name));
+	return (e->len > 0 && masks_secret_name(e->name));
 }
 
 /* Events up to a batch (or a drain); 0, or -1: dropped. */
@@ -164,50 +182,102 @@ masks_read(evutil_socket_t fd, short ev, void *arg)
 	masks_events(arg, 0);
 }
 
+static void
+masks_add(struct masks *m, char *rel, int dir)
+{
+	if (m->n == MASKS_MAX) {
+		snprintf(m->stop, sizeof(m->stop), "%d or more secrets (.env, "
+		    ".env.*, *.env) in %s: mask their directories with "
+		    "mask = DIR", MASKS_MAX, m->root);
+		free(rel);
+		return;
+	}
+	m->list[m->n].path = rel;
+	m->list[m->n++].dir = dir;
+}
+
 /*
- * Walk dir (depth below root), watching each directory before reading it:
- * what is made after the watch is an event, what was made before it is
- * read.  -1 when a watch was refused (the list is then not kept).
+ * Walk the directory open at fd (path, depth below root), watching it
+ * before reading it: what is made after the watch is an event, what was
+ * made before it is read.  Every directory is opened from its parent's
+ * descriptor, following no link (safe-path.h).  -1 when a watch was
+ * refused (the list is then not kept); m->stop says when the walk stopped
+ * short.  fd is closed.
  */
 static int
-masks_walk(struct masks *m, const char *dir, const char *rel, int depth)
+masks_walk(struct masks *m, int fd, const char *path, const char *rel,
+    int depth)
 {
 	struct dirent	*e;
+	struct stat	 st;
 	DIR		*d;
-	char		*path, *r;
-	int		 rv = 0;
+	char		*sub, *r;
+	int		 rv = 0, type, cfd;
 
-	if (depth > MASKS_DEPTH)
-		return (0);
 	if (m->fd != -1 && m->nwatches == MASKS_WATCHES) {
 		/* Too many to keep: every watch let go of at once. */
 		close(m->fd);
 		m->fd = -1;
 		rv = -1;
-	} else if (m->fd != -1 && inotify_add_watch(m->fd, dir,
+	} else if (m->fd != -1 && inotify_add_watch(m->fd, path,
 	    MASKS_WATCH) == -1) {
 		if (errno != ENOENT && errno != ENOTDIR && errno != EACCES)
-			log_warn("masks: cannot watch %s", dir);
+			log_warn("masks: cannot watch %s", path);
 		rv = -1;
 	} else
 		m->nwatches++;
-	if ((d = opendir(dir)) == NULL)
+	if ((d = fdopendir(fd)) == NULL) {
+		close(fd);
 		return (rv);
-	while ((e = readdir(d)) != NULL && m->n < MASKS_MAX) {
+	}
+	while (m->stop[0] == '\0' && (e = readdir(d)) != NULL) {
 		if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") ==
 		    0 || strcmp(e->d_name, ".git") == 0 ||
 		    strcmp(e->d_name, "node_modules") == 0)
 			continue;
 		xasprintf(&r, "%s%s%s", rel, rel[0] ? "/" : "", e->d_name);
-		if (e->d_type == DT_REG && is_env_name(e->d_name)) {
-			m->list[m->n++] = r;
+		if (agents_tree(r)) {
+			free(r);
 			continue;
 		}
-		if (e->d_type == DT_DIR) {
-			xasprintf(&path, "%s/%s", dir, e->d_name);
-			if (masks_walk(m, path, r, depth + 1) == -1)
-				rv = -1;
-			free(path);
+		type = e->d_type;
+		if (type == DT_UNKNOWN && fstatat(dirfd(d), e->d_name, &st,
+		    AT_SYMLINK_NOFOLLOW) == 0)
+			type = S_ISDIR(st.st_mode) ? DT_DIR : S_ISLNK(st.st_mode) ?
+			    DT_LNK : S_ISREG(st.st_mode) ? DT_REG : DT_UNKNOWN;
+		if (masks_secret_name(e->d_name)) {
+			/*
+			 * A link is masked where it leads: Docker resolves a
+			 * mount's target inside the container, so the mask
+			 * covers what the link shows there.  One that leads
+			 * nowhere shows nothing.
+			 */
+			if (type == DT_LNK) {
+				if (fstatat(dirfd(d), e->d_name, &st, 0) == 0)
+					masks_add(m, r, S_ISDIR(st.st_mode));
+				else
+					free(r);
+			} else
+				masks_add(m, r, type == DT_DIR);
+			continue;
+		}
+		if (type == DT_DIR) {
+			if (depth == MASKS_DEPTH)
+				snprintf(m->stop, sizeof(m->stop), "%s/%s is "
+				    "more than %d directories deep: qmsd looks "
+				    "for secrets no deeper; move it up",
+				    m->root, r, MASKS_DEPTH);
+			else if (++m->ndirs > MASKS_DIRS)
+				snprintf(m->stop, sizeof(m->stop), "more than "
+				    "%d directories in %s: qmsd looks for "
+				    "secrets in no more", MASKS_DIRS, m->root);
+			else if ((cfd = safe_open(dirfd(d), e->d_name,
+			    O_RDONLY | O_DIRECTORY)) != -1) {
+				xasprintf(&sub, "%s/%s", path, e->d_name);
+				if (masks_walk(m, cfd, sub, r, depth + 1) == -1)
+					rv = -1;
+				free(sub);
+			}
 		}
 		free(r);
 	}
@@ -216,9 +286,11 @@ masks_walk(struct masks *m, const char *dir, const char *rel, int depth)
 }
 
 int
-masks_env_files(struct masks *m, const char *root, char *const **list,
-    size_t *n, char *err, size_t errlen)
+masks_env_files(struct masks *m, const char *root,
+    const struct masks_file **list, size_t *n, char *err, size_t errlen)
 {
+	int	fd;
+
 	/* What the kernel queued before this call counts: read it now. */
 	if (m->valid && masks_events(m, 1) == -1)
 		m->valid = 0;
@@ -234,8 +306,11 @@ masks_env_files(struct masks *m, const char *root, char *const **list,
 	m->fd = inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
 	if (m->fd == -1)
 		log_warn("masks: inotify_init1");
-	if (masks_walk(m, root, "", 0) == 0 && m->fd != -1 &&
-	    m->n < MASKS_MAX) {
+	if ((fd = safe_dir(root)) == -1)
+		snprintf(m->stop, sizeof(m->stop), "%s: %s", root,
+		    strerror(errno));
+	if (fd != -1 && masks_walk(m, fd, root, "", 0) == 0 && m->fd != -1 &&
+	    m->stop[0] == '\0') {
 		m->ev = event_new(m->base, m->fd, EV_READ | EV_PERSIST,
 		    masks_read, m);
 		event_add(m->ev, NULL);
@@ -243,10 +318,9 @@ masks_env_files(struct masks *m, const char *root, char *const **list,
 	} else
 		masks_drop(m, "not kept");
 out:
-	if (m->n == MASKS_MAX) {
-		/* Never a secret left visible because the list was full. */
-		snprintf(err, errlen, "%d or more .env files in %s: mask "
-		    "their directories with mask = DIR", MASKS_MAX, root);
+	if (m->stop[0] != '\0') {
+		/* Never a secret left visible because the walk stopped. */
+		snprintf(err, errlen, "%s", m->stop);
 		return (-1);
 	}
 	*list = m->list;

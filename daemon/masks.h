@@ -1,6 +1,16 @@
 /*
  * The secrets below the project root that every agent's container masks:
- * each .env and .env.* file, to a depth, skipping .git and node_modules.
+ * each file (or link, or directory) whose name says it is one, at any
+ * depth up to MASKS_DEPTH, skipping .git and node_modules (never a work
+ * tree's files; a package's own .env is no secret of the owner's), and
+ * the trees agents write: .claude/users (hidden from each container
+ * whole, its own directory mounted back) and .claude/sessions (their
+ * shared scratch).  What an agent writes it has read all along, so a mask
+ * there protects nothing, and walking it would let an agent make the walk
+ * as long as it likes, or push the count past MASKS_MAX and refuse every
+ * agent's `up`.  Past MASKS_DEPTH or MASKS_DIRS the walk stops and `up` is
+ * refused: a secret is never left visible because qmsd stopped looking.
+ *
  * The walk is kept and watched with inotify, so `up` and `exec` do not
  * walk the repository on the loop each time; anything that could change
  * the answer (such a name appearing or going, a directory made, removed or
@@ -15,19 +25,34 @@
 
 #include <stddef.h>
 
-#define MASKS_DEPTH	6	/* how deep .env files are looked for */
-#define MASKS_MAX	256	/* more .env files than this: refuse */
+#define MASKS_DEPTH	32	/* directories deeper than this: refuse */
+#define MASKS_DIRS	65536	/* more directories than this: refuse */
+#define MASKS_MAX	256	/* more secrets than this: refuse */
 
 struct masks;
+
+/* A secret found: masked by /dev/null, or by an empty directory. */
+struct masks_file {
+	char	*path;		/* relative to the root */
+	int	 dir;		/* a directory, or a link to one */
+};
+
+/*
+ * Whether a file name says it holds secrets: ".env", ".env.*" or
+ * "*.env".  The one rule, for the masks and for whatever else must agree
+ * with them.
+ */
+int		 masks_secret_name(const char *);
 
 struct masks	*masks_new(struct event_base *);
 void		 masks_free(struct masks *);
 /*
- * The .env files below root, relative to it, in the order found; valid
- * until the next call.  -1 with why when there are too many to mask.
+ * The secrets below root, in the order found; valid until the next call.
+ * -1 with why when there are too many to mask, or the walk stopped short.
  */
 int		 masks_env_files(struct masks *, const char *root,
-		    char *const **list, size_t *n, char *err, size_t);
+		    const struct masks_file **list, size_t *n, char *err,
+		    size_t);
 /* How many walks so far (the tests and the benchmark count them). */
 unsigned long	 masks_walks(const struct masks *);
 

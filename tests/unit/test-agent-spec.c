@@ -120,7 +120,6 @@ main(void)
 		{ ".env", 0 }, { "web/.env.local", 0 }, { "secrets", 1 },
 		{ "config/key.pem", 0 },
 	};
-	struct agent_mask	 others[] = { { "reviewer", 1 }, { "odd", 0 } };
 	struct agent_conf	 c = {
 		.name = "claude", .enabled = 1,
 		.image = "qms-agent:latest", .container = "qms-claude",
@@ -131,7 +130,7 @@ main(void)
 	struct agent_facts	 f = {
 		.root = "/home/owner/pipe-dream", .uid = 1000, .gid = 1001,
 		.dir = "/var/lib/qmsd/agents/claude", .env = env,
-		.masks = found, .nmasks = 4, .others = others, .nothers = 2,
+		.masks = found, .nmasks = 4,
 	};
 	char			 hash[AGENT_HASH_LEN], hash2[AGENT_HASH_LEN];
 	char			*text, *text2;
@@ -141,7 +140,7 @@ main(void)
 	text = agent_spec(&c, &f, hash);
 	golden(text);
 	/* The bytes decide whether a container is recreated on upgrade. */
-	CHECK_STR(hash, "afa971875ba9f1ef");
+	CHECK_STR(hash, "d435f5a48a8fe659");
 	text2 = agent_spec(&c, &f, hash2);
 	CHECK_STR(text2, text);
 	free(text2);
@@ -158,6 +157,15 @@ main(void)
 	/* The repository read-only; the agent's own rooms writable. */
 	CHECK(is_mount(mount_at(m, "/pipe-dream"), "bind",
 	    "/home/owner/pipe-dream", 1));
+	/*
+	 * .claude/users hidden whole, so that no other agent, not even one
+	 * made after this container, is there; its own directory mounted
+	 * back read-only, its workspace writable.
+	 */
+	CHECK(is_mount(mount_at(m, "/pipe-dream/.claude/users"), "bind",
+	    "/var/lib/qmsd/agents/claude/users", 1));
+	CHECK(is_mount(mount_at(m, "/pipe-dream/.claude/users/claude"),
+	    "bind", "/home/owner/pipe-dream/.claude/users/claude", 1));
 	CHECK(is_mount(mount_at(m, "/pipe-dream/.claude/users/claude/workspace"),
 	    "bind", "/home/owner/pipe-dream/.claude/users/claude/workspace",
 	    0));
@@ -175,15 +183,9 @@ main(void)
 	CHECK(is_mount(mount_at(m, "/pipe-dream/secrets"), "bind", empty, 1));
 	CHECK(is_mount(mount_at(m, "/pipe-dream/config/key.pem"), "bind",
 	    "/dev/null", 1));
-	/* The other agents' directories, each hidden. */
-	CHECK(is_mount(mount_at(m, "/pipe-dream/.claude/users/reviewer"),
-	    "bind", empty, 1));
-	CHECK(is_mount(mount_at(m, "/pipe-dream/.claude/users/odd"), "bind",
-	    "/dev/null", 1));
-	CHECK(mount_at(m, "/pipe-dream/.claude/users/claude") == NULL);
 	CHECK(is_mount(mount_at(m, "/data"), "bind", "/srv/data", 1));
 	CHECK(is_mount(mount_at(m, "/scratch"), "bind", "/srv/scratch", 0));
-	CHECK(cJSON_GetArraySize(m) == 7 + 4 + 2 + 2);
+	CHECK(cJSON_GetArraySize(m) == 9 + 4 + 2);
 	/* No privilege to gain, none kept. */
 	CHECK(is_only(get(hc, "CapDrop"), "ALL"));
 	CHECK(is_only(get(hc, "SecurityOpt"), "no-new-privileges"));
@@ -209,14 +211,14 @@ main(void)
 	/* The host network: no extra hosts, no CPU limit when 0. */
 	c.network = "host";
 	c.cpus = 0;
-	f.nmasks = f.nothers = 0;
+	f.nmasks = 0;
 	f.env = NULL;
 	text = agent_spec(&c, &f, hash2);
 	o = cJSON_Parse(text);
 	hc = (cJSON *)get(o, "HostConfig");
 	CHECK(get(hc, "ExtraHosts") == NULL && get(hc, "NanoCpus") == NULL);
 	CHECK(strcmp(hash, hash2) != 0);
-	CHECK(cJSON_GetArraySize(get(hc, "Mounts")) == 7 + 2);
+	CHECK(cJSON_GetArraySize(get(hc, "Mounts")) == 9 + 2);
 	cJSON_Delete(o);
 	free(text);
 	return (check_done("agent-spec"));

@@ -43,14 +43,14 @@ dir(const char *rel)
 static int
 has(struct masks *m, const char *rel, size_t *n)
 {
-	char *const	*list;
-	char		 err[256];
+	const struct masks_file	*list;
+	char			 err[256];
 	size_t		 i;
 
 	if (masks_env_files(m, root, &list, n, err, sizeof(err)) == -1)
 		return (-1);
 	for (i = 0; i < *n; i++)
-		if (strcmp(list[i], rel) == 0)
+		if (strcmp(list[i].path, rel) == 0)
 			return (1);
 	return (0);
 }
@@ -109,6 +109,84 @@ main(void)
 	walks = masks_walks(m);
 	CHECK(has(m, "a/.env.prod", &n) == 1);
 	CHECK(masks_walks(m) == walks);
+
+	/* The name rule: .env, .env.*, *.env, and nothing else. */
+	CHECK(masks_secret_name(".env") && masks_secret_name(".env.local") &&
+	    masks_secret_name("prod.env") && masks_secret_name("a.b.env"));
+	CHECK(!masks_secret_name("env") && !masks_secret_name(".envrc") &&
+	    !masks_secret_name("prod.env.bak") && !masks_secret_name(".env_x") &&
+	    !masks_secret_name("environment"));
+
+	/* *.env at any depth, a link by what it shows, a directory whole. */
+	dir("config");
+	touch("config/secrets.env");
+	dir("d1");
+	dir("d1/d2");
+	dir("d1/d2/d3");
+	dir("d1/d2/d3/d4");
+	dir("d1/d2/d3/d4/d5");
+	dir("d1/d2/d3/d4/d5/d6");
+	dir("d1/d2/d3/d4/d5/d6/d7");
+	touch("d1/d2/d3/d4/d5/d6/d7/.env");
+	dir("store");
+	touch("store/real");
+	snprintf(cmd, sizeof(cmd), "%s/config/linked.env", root);
+	CHECK(symlink("../store/real", cmd) == 0);
+	snprintf(cmd, sizeof(cmd), "%s/config/nowhere.env", root);
+	CHECK(symlink("../store/none", cmd) == 0);
+	dir("config/keys.env");
+	CHECK(has(m, "config/secrets.env", &n) == 1);
+	CHECK(has(m, "d1/d2/d3/d4/d5/d6/d7/.env", &n) == 1);
+	CHECK(has(m, "config/linked.env", &n) == 1);
+	CHECK(has(m, "config/nowhere.env", &n) == 0);
+	CHECK(has(m, "config/keys.env", &n) == 1);
+	{
+		const struct masks_file	*list;
+		char			 err[256];
+		size_t			 i, k = 0;
+
+		CHECK(masks_env_files(m, root, &list, &n, err,
+		    sizeof(err)) == 0);
+		for (i = 0; i < n; i++)
+			if (strcmp(list[i].path, "config/keys.env") == 0 ||
+			    strcmp(list[i].path, "config/secrets.env") == 0)
+				k += list[i].dir ? 10 : 1;
+		CHECK(k == 11);
+	}
+
+	/* The trees agents write are not walked, nor watched. */
+	dir(".claude");
+	dir(".claude/users");
+	dir(".claude/users/x");
+	touch(".claude/users/x/.env");
+	dir(".claude/sessions");
+	touch(".claude/sessions/a.env");
+	touch(".claude/.env");
+	CHECK(has(m, ".claude/.env", &n) == 1);
+	CHECK(has(m, ".claude/users/x/.env", &n) == 0);
+	CHECK(has(m, ".claude/sessions/a.env", &n) == 0);
+	walks = masks_walks(m);
+	touch(".claude/users/x/more.env");
+	dir(".claude/users/x/sub");
+	touch(".claude/sessions/b.env");
+	CHECK(has(m, ".claude/.env", &n) == 1);
+	CHECK(masks_walks(m) == walks);
+
+	/* Deeper than the limit: refused, never left unmasked. */
+	{
+		char	rel[600] = "deep";
+		int	i;
+
+		dir(rel);
+		for (i = 0; i < MASKS_DEPTH; i++) {
+			strcat(rel, "/d");
+			dir(rel);
+		}
+		CHECK(has(m, ".claude/.env", &n) == -1);
+		snprintf(cmd, sizeof(cmd), "rm -rf %s/deep/d/d", root);
+		CHECK(system(cmd) == 0);
+		CHECK(has(m, ".claude/.env", &n) == 1);
+	}
 
 	masks_free(m);
 	event_base_free(base);
