@@ -17,9 +17,15 @@ env_name(const char *c, size_t l)
 {
 	if (l == 4 && memcmp(c, ".env", 4) == 0)
 		return 1;
-	if (l > 5 && memcmp(c, ".env.", 5) == 0)
+	if (l >= 5 && memcmp(c, ".env.", 5) == 0)
 		return 1;
 	return l > 4 && memcmp(c + l - 4, ".env", 4) == 0;
+}
+
+int
+mask_secret_name(const char *name)
+{
+	return (env_name(name, strlen(name)));
 }
 
 static int

@@ -1,8 +1,10 @@
 /*
  * What an agent must not read of the project: one rule, used by the git
- * policy (git runs on the host, outside the container's masks) and meant
- * for the container masks as well (agent-spec.c), so that the two can
- * never disagree.  Pure: no I/O, no global state.
+ * policy (git runs on the host, outside the container's masks) and by the
+ * container's masks (masks.c finds the secrets by mask_secret_name; the
+ * container hides .claude/users whole and mounts its own files over
+ * .mcp.json and settings.local.json), so that the two never disagree.
+ * Pure: no I/O, no global state.
  *
  * Hidden from agent NAME, at any depth unless said otherwise:
  *
@@ -20,6 +22,9 @@
 #define QMSD_MASK_H
 
 #include <stddef.h>
+
+/* Whether a file name says it holds secrets: .env, .env.* or *.env. */
+int	mask_secret_name(const char *);
 
 /*
  * Whether path (relative to the project root, normalised: no "", "." or

@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "log.h"
+#include "mask.h"
 #include "masks.h"
 #include "safe-path.h"
 #include "util.h"
@@ -108,15 +109,6 @@ masks_walks(const struct masks *m)
 	return (m->walks);
 }
 
-int
-masks_secret_name(const char *name)
-{
-	size_t	len = strlen(name);
-
-	return (strcmp(name, ".env") == 0 || strncmp(name, ".env.", 5) == 0 ||
-	    (len > 4 && strcmp(name + len - 4, ".env") == 0));
-}
-
 /* The trees agents write, which are not walked (masks.h says why). */
 static int
 agents_tree(const char *rel)
@@ -137,7 +129,7 @@ changes_answer(const struct inotify_event *e)
 	if (e->mask & (IN_Q_OVERFLOW | IN_IGNORED | IN_DELETE_SELF |
 	    IN_MOVE_SELF | IN_UNMOUNT | IN_ISDIR))
 		return (1);
-	return (e->len > 0 && masks_secret_name(e->name));
+	return (e->len > 0 && mask_secret_name(e->name));
 }
 
 /* Events up to a batch (or a drain); 0, or -1: dropped. */
@@ -245,7 +237,7 @@ masks_walk(struct masks *m, int fd, const char *path, const char *rel,
 		    AT_SYMLINK_NOFOLLOW) == 0)
 			type = S_ISDIR(st.st_mode) ? DT_DIR : S_ISLNK(st.st_mode) ?
 			    DT_LNK : S_ISREG(st.st_mode) ? DT_REG : DT_UNKNOWN;
-		if (masks_secret_name(e->d_name)) {
+		if (mask_secret_name(e->d_name)) {
 			/*
 			 * A link is masked where it leads: Docker resolves a
 			 * mount's target inside the container, so the mask

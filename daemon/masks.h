@@ -37,13 +37,6 @@ struct masks_file {
 	int	 dir;		/* a directory, or a link to one */
 };
 
-/*
- * Whether a file name says it holds secrets: ".env", ".env.*" or
- * "*.env".  The one rule, for the masks and for whatever else must agree
- * with them.
- */
-int		 masks_secret_name(const char *);
-
 struct masks	*masks_new(struct event_base *);
 void		 masks_free(struct masks *);
 /*

@@ -15,6 +15,7 @@
 #include <event2/event.h>
 
 #include "check.h"
+#include "mask.h"
 #include "masks.h"
 
 static char	root[] = "/tmp/qmsd-test-masks.XXXXXX";
@@ -111,11 +112,11 @@ main(void)
 	CHECK(masks_walks(m) == walks);
 
 	/* The name rule: .env, .env.*, *.env, and nothing else. */
-	CHECK(masks_secret_name(".env") && masks_secret_name(".env.local") &&
-	    masks_secret_name("prod.env") && masks_secret_name("a.b.env"));
-	CHECK(!masks_secret_name("env") && !masks_secret_name(".envrc") &&
-	    !masks_secret_name("prod.env.bak") && !masks_secret_name(".env_x") &&
-	    !masks_secret_name("environment"));
+	CHECK(mask_secret_name(".env") && mask_secret_name(".env.local") &&
+	    mask_secret_name("prod.env") && mask_secret_name("a.b.env"));
+	CHECK(!mask_secret_name("env") && !mask_secret_name(".envrc") &&
+	    !mask_secret_name("prod.env.bak") && !mask_secret_name(".env_x") &&
+	    !mask_secret_name("environment"));
 
 	/* *.env at any depth, a link by what it shows, a directory whole. */
 	dir("config");
