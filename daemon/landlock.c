@@ -127,10 +127,15 @@ landlock_allow(int ruleset, const char *path, int how, char *err,
 		return (-1);
 	}
 	access = LANDLOCK_ACCESS_FS_READ_FILE | LANDLOCK_ACCESS_FS_READ_DIR;
+	/*
+	 * Writing is never executing: a file git may write (or that an
+	 * agent wrote into the repository) must not become a program git
+	 * can run.  Execution is granted only where LL_EXEC says.
+	 */
+	if (how & LL_WRITE)
+		access = ll_handled & ~(uint64_t)LANDLOCK_ACCESS_FS_EXECUTE;
 	if (how & LL_EXEC)
 		access |= LANDLOCK_ACCESS_FS_EXECUTE;
-	if (how & LL_WRITE)
-		access = ll_handled;
 	if (fstat(fd, &st) == 0 && !S_ISDIR(st.st_mode))
 		access &= FS_FILE;
 	memset(&pb, 0, sizeof(pb));
@@ -216,11 +221,18 @@ landlock_git(const char *root, const char *home, const char *state_dir,
 		return (-1);
 	if (state_dir == NULL || realpath(state_dir, state) == NULL)
 		state[0] = '\0';
-	for (i = 0; i <= nitems(git_rules); i++) {
+	for (i = 0; i <= nitems(git_rules) + 1; i++) {
 		if (i == nitems(git_rules)) {
 			/* The repository: work tree, .git, submodules. */
 			snprintf(path, sizeof(path), "%s", root);
 			how = LL_WRITE;
+		} else if (i == nitems(git_rules) + 1) {
+			/*
+			 * The owner's hooks, the one place in the repository
+			 * git may execute from: agents cannot write .git.
+			 */
+			snprintf(path, sizeof(path), "%s/.git/hooks", root);
+			how = LL_READ | LL_EXEC;
 		} else if (strncmp(git_rules[i].path, "~/", 2) == 0) {
 			if (home == NULL)
 				continue;

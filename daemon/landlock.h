@@ -15,7 +15,8 @@
 /* What a hierarchy (or one file) is opened to. */
 #define LL_READ		0x1	/* read files, list directories */
 #define LL_EXEC		0x2	/* and execute */
-#define LL_WRITE	0x4	/* everything: create, write, remove, rename */
+#define LL_WRITE	0x4	/* everything but execute: create, write,
+				   remove, rename */
 
 /* The kernel's Landlock ABI (1..), or -1 and why not in why. */
 int	 landlock_abi(char *why, size_t);
@@ -42,7 +43,8 @@ int	 landlock_enter(int ruleset);
 
 /*
  * git's ruleset: it may execute git's own programs (and ssh, for ssh
- * remotes), read the system's files and the owner's git configuration,
+ * remotes, and the owner's hooks in root/.git/hooks), never a file of
+ * the work tree, read the system's files and the owner's git configuration,
  * and write the repository at root (work tree and .git) and /dev/null;
  * nothing else, and so nothing under state_dir.  Returns the descriptor,
  * or -1 and why in err.  A warning that does not prevent confinement (the

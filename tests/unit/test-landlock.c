@@ -93,6 +93,12 @@ confined(int fd)
 	char	*sh[] = { "/bin/sh", "-c", "true", NULL };
 	char	*git[] = { "/usr/bin/git", "--version", NULL };
 	char	*touch[] = { "/usr/bin/touch", "/dev/null", NULL };
+	char	 tool[600], hook[600];
+	char	*planted[] = { tool, NULL }, *hooked[] = { hook, NULL };
+
+	/* A program in the work tree (an agent's), one in the hooks. */
+	snprintf(tool, sizeof(tool), "%s/repo/tool", base);
+	snprintf(hook, sizeof(hook), "%s/repo/.git/hooks/pre-commit", base);
 
 	if (landlock_enter(fd) == -1) {
 		perror("landlock_enter");
@@ -105,7 +111,9 @@ confined(int fd)
 	CHECK(try_open("home/.gitconfig", O_RDONLY) == 0);
 	CHECK(open("/etc/passwd", O_RDONLY) >= 0);
 	CHECK(try_exec(git) == 0);
+	CHECK(try_exec(hooked) == 0);
 	/* Refused. */
+	CHECK(try_exec(planted) == 1000 + EACCES);
 	CHECK(try_open("state/host.token", O_RDONLY) == -1 &&
 	    errno == EACCES);
 	CHECK(try_open("home/secret", O_RDONLY) == -1 && errno == EACCES);
@@ -143,6 +151,11 @@ main(void)
 	put("home/.gitconfig", "[user]\n\tname = Owner\n");
 	put("home/secret", "owner's\n");
 	put("state/host.token", "token\n");
+	put_dir("repo/.git/hooks");
+	snprintf(err, sizeof(err), "cp /bin/true '%s/repo/tool' && "
+	    "cp /bin/true '%s/repo/.git/hooks/pre-commit'", base, base);
+	if (system(err) != 0)
+		return (1);
 
 	fd = landlock_git(root, home, state, err, sizeof(err), warn,
 	    sizeof(warn));
