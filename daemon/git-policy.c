@@ -869,7 +869,7 @@ struct seg {
 	int			 add_dd;	/* end with "--" */
 	int			 excl;		/* end with exclude pathspecs */
 	int			 mexcl;		/* and the agent's masks */
-	int			 sweep;		/* may add untracked files */
+	int			 sweep;		/* stages files: probe first */
 	const char		*lead;		/* first, after the name */
 };
 
@@ -1667,17 +1667,22 @@ add_check(struct seg *g)
 
 	if ((has(g, "all", 0) || tracked) && np == 0)
 		g->excl = 1;
-	if (np > 0 || has(g, "all", 0) || tracked)
+	if (np > 0 || has(g, "all", 0) || tracked) {
 		g->mexcl = 1;
-	if ((np > 0 || has(g, "all", 0)) && !tracked)
 		g->sweep = 1;
+	}
 	return 0;
 }
 
-/* stash -u takes untracked files into a commit: as add does. */
+/*
+ * stash records the tracked files' changes in a commit (a file that became
+ * a repository, as a gitlink), and with -u the untracked files too: it is
+ * probed as add is.
+ */
 static int
 stashpush_check(struct seg *g)
 {
+	g->sweep = 1;
 	if (!has(g, "include-untracked", 'u'))
 		return 0;
 	if (!g->subnamed || strcmp(g->sub->name, "push") != 0) {
@@ -1739,6 +1744,10 @@ commit_check(struct seg *g)
 {
 	size_t	i;
 
+	/* What stages files before it commits is probed, as add is. */
+	if (has(g, "all", 0) || has(g, "include", 0) ||
+	    count_pos(g, 0) + count_pos(g, 1) > 0)
+		g->sweep = 1;
 	if (!has(g, "all", 0))
 		return 0;
 	if (count_pos(g, 0) + count_pos(g, 1) > 0)
@@ -2274,23 +2283,27 @@ emit(struct seg *g, struct vec *v)
 }
 
 /*
- * What runs before a command that may take untracked files: the list of
- * untracked files it would see, where a nested repository shows as
- * "DIR/" (git would record it as a gitlink, and later run git inside it
- * under its own configuration).  The caller refuses the chain then.
+ * What runs before a command that stages files (add, commit -a/-i/PATHS,
+ * stash): the state of what it would take, as git status sees it.  A
+ * repository inside the project shows as an untracked "DIR/", or as a
+ * tracked path whose work tree mode is now 160000 (a file replaced by a
+ * repository): staged, either becomes a gitlink, and git would later run
+ * inside it under its own configuration.  The caller refuses the chain
+ * then.  Submodules are not entered (--ignore-submodules=all), and no
+ * optional lock is taken.
  */
 static int
 emit_probe(struct seg *g, struct vec *v)
 {
-	size_t	i;
+	static const char *const	head[] = {
+		"git", "--no-optional-locks", "status", "--porcelain=v2", "-z",
+		"--untracked-files=all", "--ignore-submodules=all", "--", NULL
+	};
+	size_t				i;
 
-	if (vec_add(v, strdup("git")) == -1 ||
-	    vec_add(v, strdup("ls-files")) == -1 ||
-	    vec_add(v, strdup("-z")) == -1 ||
-	    vec_add(v, strdup("--others")) == -1 ||
-	    vec_add(v, strdup("--exclude-standard")) == -1 ||
-	    vec_add(v, strdup("--")) == -1)
-		return -1;
+	for (i = 0; head[i] != NULL; i++)
+		if (vec_add(v, strdup(head[i])) == -1)
+			return -1;
 	for (i = 0; i < g->nw; i++)
 		if (is_pos(&g->w[i]) && vec_add(v, strdup(g->w[i].word)) == -1)
 			return -1;
@@ -2425,7 +2438,7 @@ setup(struct pctx *x, const struct git_policy *pol)
 			x->masks[i] = p;
 		}
 		x->mexcl = mask_pathspecs(x->agent,
-		    (const char *const *)x->masks);
+		    (const char *const *)x->masks, pol->users);
 		if (x->mexcl == NULL)
 			return nomem(x);
 	}

@@ -158,6 +158,7 @@ struct git_policy {
 	const char		*agent;		/* the caller; NULL: the owner */
 	const char *const	*masks;		/* its mask = paths (mask.h) */
 	int			 allow_no_verify; /* [git] allow-no-verify */
+	const char *const	*users;		/* .claude/users' entries */
 };
 
 /* More words than this in one command is refused (rule: usage). */

@@ -2,6 +2,7 @@
 #include <sys/stat.h>
 #include <sys/wait.h>
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <pwd.h>
@@ -22,6 +23,7 @@
 #include "logring.h"
 #include "mcp.h"
 #include "process.h"
+#include "safe-path.h"
 #include "util.h"
 
 #define GIT_AUDIT_LINES		1000
@@ -48,7 +50,9 @@ struct git_call {
 	int			 probed;	/* verdict.probe[seg] ran */
 	int			 nested;	/* it found a repository */
 	char			 pname[256];	/* the record being read */
-	size_t			 plen;
+	size_t			 plen;		/* its whole length */
+	char			 plast;		/* its last byte */
+	int			 pskip;		/* the next is a rename's source */
 	TAILQ_ENTRY(git_call)	 entry;
 };
 
@@ -268,6 +272,61 @@ find_agent(const char *name)
 	return NULL;
 }
 
+/* More entries in .claude/users than this: an agent's call that stages
+ * files is refused rather than leaving one of them unexcluded. */
+#define GIT_MAX_USERS	1024
+
+/*
+ * The entries of .claude/users as they are now, for the excludes of an
+ * agent's call (mask.h): read through safe-path, so that a link or a FIFO
+ * planted there is neither followed nor waited on.  NULL with why.
+ */
+static char **
+list_users(char *why, size_t len)
+{
+	struct dirent	*e;
+	DIR		*d;
+	char		**v;
+	size_t		 n = 0;
+	int		 root, fd;
+
+	v = xcalloc(GIT_MAX_USERS + 1, sizeof(*v));
+	if ((root = safe_dir(g_root)) == -1) {
+		snprintf(why, len, "%s: %s", g_root, safe_strerror(errno));
+		free(v);
+		return (NULL);
+	}
+	fd = safe_open(root, ".claude/users", O_RDONLY | O_DIRECTORY);
+	close(root);
+	if (fd == -1) {
+		if (errno == ENOENT)
+			return (v);
+		snprintf(why, len, ".claude/users: %s", safe_strerror(errno));
+		free(v);
+		return (NULL);
+	}
+	if ((d = fdopendir(fd)) == NULL) {
+		close(fd);
+		snprintf(why, len, ".claude/users: %s", strerror(errno));
+		free(v);
+		return (NULL);
+	}
+	while ((e = readdir(d)) != NULL) {
+		if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0)
+			continue;
+		if (n == GIT_MAX_USERS) {
+			snprintf(why, len, "more than %d entries in "
+			    ".claude/users", GIT_MAX_USERS);
+			closedir(d);
+			argv_free(v);
+			return (NULL);
+		}
+		v[n++] = xstrdup(e->d_name);
+	}
+	closedir(d);
+	return (v);
+}
+
 /* caller: the token's identity; "host" (or NULL) is the owner. */
 static int
 check(const char *caller, const char *command, size_t len,
@@ -275,7 +334,7 @@ check(const char *caller, const char *command, size_t len,
 {
 	struct git_policy	 pol;
 	const struct git_agent	*a = NULL;
-	char			**prot;
+	char			**prot, **users = NULL, why[300];
 	size_t			 n = 0, i;
 	int			 rc;
 
@@ -306,8 +365,19 @@ check(const char *caller, const char *command, size_t len,
 		pol.agent = caller;
 		if ((a = find_agent(caller)) != NULL)
 			pol.masks = (const char *const *)a->masks;
+		if ((users = list_users(why, sizeof(why))) == NULL) {
+			free(prot);
+			memset(v, 0, sizeof(*v));
+			v->rule = "masked-path";
+			snprintf(v->reason, sizeof(v->reason), "Denied: cannot "
+			    "tell the other agents' directories apart: %s "
+			    "(rule: masked-path)", why);
+			return (-1);
+		}
+		pol.users = (const char *const *)users;
 	}
 	rc = git_policy_checkn(&pol, command, len, v);
+	argv_free(users);
 	free(prot);
 	return (rc);
 }
@@ -619,11 +689,59 @@ static const struct proc_ops git_proc_ops = {
 };
 
 /*
- * The probe (git-policy.h): "ls-files -z --others" over what the command
- * would take.  A record ending in "/" is a repository inside the project:
- * added, it becomes a gitlink, and git would later run inside it under
- * its own configuration (core.fsmonitor, filters: code as the owner).
+ * One record of the probe (git-policy.h): "git status --porcelain=v2 -z"
+ * over what the command would stage.  A repository inside the project is
+ * an untracked "? DIR/", or a tracked entry ("1", "2", "u") whose work
+ * tree mode is 160000 where the index has none: staged, either becomes a
+ * gitlink, and git would later run inside it under its own configuration
+ * (core.fsmonitor, filters).  Only the record's head is kept (its fields
+ * fit; a long name is cut), but its last byte always is.
  */
+static void
+probe_record(struct git_call *c)
+{
+	char		*f[11], *p = c->pname, *name;
+	size_t		 n = 0, want, i;
+	int		 gitlink = 0;
+
+	if (c->pskip) {
+		c->pskip = 0;
+		return;
+	}
+	if (p[0] == '?' && c->plast == '/') {
+		name = p + 2;
+		if (c->plen < sizeof(c->pname))
+			name[strlen(name) - 1] = '\0';
+		snprintf(c->pname, sizeof(c->pname), "%s", name);
+		c->nested = 1;
+		return;
+	}
+	if (p[0] != '1' && p[0] != '2' && p[0] != 'u')
+		return;
+	/* Fields up to the path: 8 of "1", 9 of "2", 10 of "u". */
+	want = p[0] == '1' ? 8 : p[0] == '2' ? 9 : 10;
+	if (p[0] == '2')
+		c->pskip = 1;
+	while (n < want && (f[n] = strsep(&p, " ")) != NULL)
+		n++;
+	if (n < want || p == NULL)
+		return;
+	if (f[0][0] == 'u') {
+		/* u XY sub m1 m2 m3 mW ...: a gitlink in no stage */
+		gitlink = strcmp(f[6], "160000") == 0;
+		for (i = 3; i < 6; i++)
+			if (strcmp(f[i], "160000") == 0)
+				gitlink = 0;
+	} else	/* 1|2 XY sub mH mI mW ...: a gitlink not in the index */
+		gitlink = strcmp(f[5], "160000") == 0 &&
+		    strcmp(f[4], "160000") != 0;
+	if (gitlink) {
+		name = p;
+		memmove(c->pname, name, strlen(name) + 1);
+		c->nested = 1;
+	}
+}
+
 static void
 probe_output(struct proc *p, int stream, const char *buf, size_t len,
     void *arg)
@@ -639,14 +757,14 @@ probe_output(struct proc *p, int stream, const char *buf, size_t len,
 		if (buf[i] != '\0') {
 			if (c->plen < sizeof(c->pname) - 1)
 				c->pname[c->plen] = buf[i];
+			c->plast = buf[i];
 			c->plen++;
 			continue;
 		}
-		if (c->plen > 0 && c->plen < sizeof(c->pname) &&
-		    c->pname[c->plen - 1] == '/') {
-			c->pname[c->plen - 1] = '\0';
-			c->nested = 1;
-		}
+		c->pname[c->plen < sizeof(c->pname) ? c->plen :
+		    sizeof(c->pname) - 1] = '\0';
+		if (c->plen > 0)
+			probe_record(c);
 		c->plen = 0;
 	}
 }
@@ -724,6 +842,8 @@ run_next(struct git_call *c)
 	if (!c->probed && c->verdict.probe != NULL &&
 	    c->verdict.probe[c->seg] != NULL) {
 		spec.argv = c->verdict.probe[c->seg];
+		c->plen = 0;
+		c->pskip = 0;
 		c->proc = proc_spawn(g_base, &spec, &probe_ops, c, err,
 		    sizeof(err));
 	} else {

@@ -105,16 +105,15 @@ addf(char ***v, size_t *n, const char *fmt, ...)
 }
 
 char **
-mask_pathspecs(const char *agent, const char *const *masks)
+mask_pathspecs(const char *agent, const char *const *masks,
+    const char *const *users)
 {
 	static const char *const	env[] = {
 		"**/.env", "**/.env/**", "**/.env.*", "**/.env.*/**",
 		"**/*.env", "**/*.env/**", NULL
 	};
 	char				**v;
-	size_t				  n = 0, i, al;
-
-	char				  c[2] = "";
+	size_t				  n = 0, i;
 
 	if ((v = calloc(1, sizeof(*v))) == NULL)
 		return NULL;
@@ -128,23 +127,14 @@ mask_pathspecs(const char *agent, const char *const *masks)
 	    "settings.local.json")) == -1)
 		goto fail;
 	/*
-	 * Every name under .claude/users but the agent's own, as patterns
-	 * (fnmatch, where * and [!x] match "/" too): the names that differ
-	 * from it at character i, those that go on past it, and its proper
-	 * prefixes.  Agent names are [a-z0-9_-], plain inside brackets.
+	 * Every other entry of .claude/users, by its literal name: git's
+	 * wildcard excludes also drop a path named in full below the one
+	 * that must stay (the agent's own).
 	 */
-	al = strlen(agent);
-	for (i = 0; i < al; i++) {
-		c[0] = agent[i];
-		if (addf(&v, &n, ":(top,exclude)" USERS "%.*s[!%s]*", (int)i,
-		    agent, c) == -1)
+	for (i = 0; users != NULL && users[i] != NULL; i++)
+		if (strcmp(users[i], agent) != 0 && addf(&v, &n,
+		    ":(top,literal,exclude)" USERS "%s", users[i]) == -1)
 			goto fail;
-		if (i > 0 && addf(&v, &n, ":(top,literal,exclude)" USERS
-		    "%.*s", (int)i, agent) == -1)
-			goto fail;
-	}
-	if (addf(&v, &n, ":(top,exclude)" USERS "%s[!/]*", agent) == -1)
-		goto fail;
 	for (i = 0; masks != NULL && masks[i] != NULL; i++)
 		if (addf(&v, &n, ":(top,literal,exclude)%s", masks[i]) == -1)
 			goto fail;

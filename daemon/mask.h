@@ -38,10 +38,12 @@ int	mask_path(const char *agent, const char *const *masks,
 
 /*
  * The same rule as git exclude pathspecs, for a command that would sweep
- * untracked files into the object store (add ., stash -u): a
- * NULL-terminated vector to free with argv_free, empty for the owner, or
- * NULL when out of memory.
+ * files into the object store (add ., stash -u): a NULL-terminated vector
+ * to free with argv_free, empty for the owner, or NULL when out of
+ * memory.  users: the entries of .claude/users as they are now (the
+ * caller lists them), each excluded but the agent's own.
  */
-char	**mask_pathspecs(const char *agent, const char *const *masks);
+char	**mask_pathspecs(const char *agent, const char *const *masks,
+	    const char *const *users);
 
 #endif

@@ -29,10 +29,11 @@ int	LLVMFuzzerTestOneInput(const uint8_t *, size_t);
 
 static const char *const prot[] = { "flow-state", "qms-cli" };
 static const char *const origin[] = { "origin" };
+static const char *const fuzz_users[] = { "alice", "bob", NULL };
 static const struct git_policy policies[] = {
-	{ "/abs/root", origin, 1, prot, 2, NULL, NULL, 0 },
-	{ "/", NULL, 0, NULL, 0, NULL, NULL, 0 },
-	{ "/abs/root", origin, 1, prot, 2, "alice", NULL, 0 },
+	{ "/abs/root", origin, 1, prot, 2, NULL, NULL, 0, NULL },
+	{ "/", NULL, 0, NULL, 0, NULL, NULL, 0, NULL },
+	{ "/abs/root", origin, 1, prot, 2, "alice", NULL, 0, fuzz_users },
 };
 
 /* Options that no table allows, as git would spell them. */
