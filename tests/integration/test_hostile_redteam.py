@@ -1,0 +1,113 @@
+#!/usr/bin/env python3
+"""Red-team review of issue 13: the next variant of each hole, performed
+for real against a real qmsd.  Each test fails while its hole is open."""
+import json
+import os
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import gitrepo
+from qmsdtest import contains, eq, main
+from test_git import Env
+
+PAYLOAD_C = r"""
+#include <fcntl.h>
+#include <unistd.h>
+int main(void) {
+	char buf[4096]; ssize_t n;
+	close(open(MARKER, O_CREAT | O_WRONLY, 0644));
+	while ((n = read(0, buf, sizeof buf)) > 0)
+		write(1, buf, n);
+	return 0;
+}
+"""
+
+
+def build_payload(path, marker):
+    """A program (no shell needed) that leaves marker when it runs."""
+    src = path + ".c"
+    with open(src, "w") as f:
+        f.write(PAYLOAD_C)
+    subprocess.run(["cc", "-O", "-o", path, "-DMARKER=\"%s\"" % marker, src],
+                   check=True)
+    os.unlink(src)
+
+
+def nested_repo(where, payload):
+    """A repository whose clean filter is a program in the agent's own
+    workspace, with a file git must re-read (same size, older stamp)."""
+    os.makedirs(where)
+    # A gitfile, as a submodule has: git asks such a one for its status.
+    gitrepo.git(where, "init", "-q", "--separate-git-dir",
+                where + ".git")
+    gitrepo.git(where, "config", "filter.evil.clean", payload)
+    gitrepo.git(where, "config", "filter.evil.smudge", payload)
+    gitrepo.git(where, "config", "diff.external", payload)
+    with open(os.path.join(where, ".gitattributes"), "w") as f:
+        f.write("* filter=evil\n")
+    with open(os.path.join(where, "f"), "w") as f:
+        f.write("x\n")
+    gitrepo.git(where, "-c", "filter.evil.clean=cat", "add", "f",
+                ".gitattributes")
+    gitrepo.git(where, "-c", "filter.evil.clean=cat", "-c", "user.name=a",
+                "-c", "user.email=a@b", "commit", "-q", "-m", "x")
+    with open(os.path.join(where, "f"), "w") as f:
+        f.write("y\n")
+    os.utime(os.path.join(where, "f"), (946684800, 946684800))
+
+
+def gitlinks(project):
+    stage = gitrepo.git(project, "ls-files", "-s")
+    return [l for l in stage.splitlines()
+            if l.startswith("160000") and not l.endswith("\tflow-state")]
+
+
+def test_typechange_to_gitlink_runs_agent_program():
+    """A file the agent committed in its workspace, replaced by a
+    repository: "add -u" and "commit -a" take tracked paths only, so no
+    probe runs, and git records the typechange as a gitlink.  Then "rm
+    --cached" asks the new submodule for its status: a git runs inside it
+    under its own configuration, whose clean filter is a program in the
+    workspace, and Landlock lets it run because the project root is
+    granted every right, execute included.  "rm --cached" is spared only
+    by accident: git-submodule is a shell script Landlock refuses, but
+    "describe --dirty" asks the submodule's status directly (it reads no
+    diff.ignoreSubmodules)."""
+    e = Env()
+    try:
+        ws = os.path.join(e.project, ".claude", "users", "a", "workspace")
+        os.makedirs(ws)
+        marker = os.path.join(ws, "PWNED")
+        payload = os.path.join(ws, "tool")
+        build_payload(payload, marker)
+        with open(os.path.join(ws, "evil"), "w") as f:
+            f.write("a file\n")
+        text, err = e.git_exec("add .claude/users/a/workspace/evil && "
+                               "commit -m file")
+        assert not err, text
+        os.unlink(os.path.join(ws, "evil"))
+        nested_repo(os.path.join(ws, "evil"), payload)
+        recorded = []
+        for c in ("add -u", "commit -a -m x"):
+            text, err = e.git_exec(c)
+            if gitlinks(e.project):
+                recorded.append((c, gitlinks(e.project)))
+        ran = []
+        for c in ("describe --dirty --always", "status", "diff",
+                  "rm --cached -r --dry-run .claude", "stash", "stash pop"):
+            text, err = e.git_exec(c)
+            if os.path.exists(marker) and not ran:
+                ran.append((c, text))
+        assert not ran, "the agent's program ran on the host: %r" % ran
+        assert not recorded, "gitlinks recorded: %r" % recorded
+    finally:
+        e.close()
+
+
+if __name__ == "__main__":
+    main(globals())
