@@ -12,8 +12,10 @@ import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import gitrepo
-from qmsdtest import contains, eq, main
+from qmsdtest import Daemon, contains, eq, main
 from test_git import Env
+
+SECRET = "s3cr3t-" + "9a2b4d"
 
 PAYLOAD_C = r"""
 #include <fcntl.h>
@@ -107,6 +109,76 @@ def test_typechange_to_gitlink_runs_agent_program():
         assert not recorded, "gitlinks recorded: %r" % recorded
     finally:
         e.close()
+
+
+def test_workspace_link_reads_masked_files():
+    """An agent commits a directory of its workspace holding a file named
+    like a masked one, then replaces the directory by a link to another
+    agent's directory or to the root.  Masks are checked on the words of
+    the command, and Landlock lets git read the whole project: "grep"
+    and "blame" of the working tree follow the link and print what the
+    container cannot see (another agent's notes, the host's .mcp.json).
+    As committed it stops earlier, at a defect of its own: an agent's
+    "add -v .claude/sessions" (the documented flow) adds nothing at all
+    (git 2.39, the mask exclusions of mask_pathspecs); the link step is
+    not yet verified."""
+    from test_agent import Agent
+    a = Agent(start=False)
+    e = None
+    try:
+        p = a.project
+        subprocess.run(["git", "-c", "safe.directory=*", "init", "-q", "-b",
+                        "main", p], check=True)
+        with open(os.path.join(p, ".mcp.json"), "w") as f:
+            f.write('{"token": "%s"}\n' % SECRET)
+        with open(os.path.join(p, ".claude", "users", "other", "notes.md"),
+                  "w") as f:
+            f.write("%s\n" % SECRET)
+        subprocess.run(["git", "-c", "safe.directory=*", "-C", p, "add",
+                        "README.md"], check=True)
+        subprocess.run(["git", "-c", "safe.directory=*", "-C", p, "-c",
+                        "user.name=o", "-c", "user.email=o@x", "commit",
+                        "-q", "-m", "r"], check=True)
+        for k, v in (("user.name", "o"), ("user.email", "o@x")):
+            subprocess.run(["git", "-c", "safe.directory=*", "-C", p,
+                            "config", k, v], check=True)
+        subprocess.run(["chown", "-R", "nobody:nogroup", p], check=True)
+        a.d = Daemon(config=a.conf())
+        eq(a.up()[0], 0, "up")
+        with open(os.path.join(a.d.dir, "state", "agents", a.name,
+                               "token")) as f:
+            tok = f.read().strip()
+        e = Env.__new__(Env)
+        e.d, e.port, e.token, e.base = a.d, a.d.http_port, tok, a.base
+        ws = ".claude/sessions"
+        # All of this the agent does in its container, in its workspace.
+        for d, f in (("o", "notes.md"), ("r", ".mcp.json")):
+            os.makedirs(os.path.join(p, ws, d), exist_ok=True)
+            with open(os.path.join(p, ws, d, f), "w") as fh:
+                fh.write("mine\n")
+        subprocess.run(["chown", "-R", "nobody:nogroup", p], check=True)
+        text, err = e.git_exec("add -v %s" % ws)
+        assert not err, text
+        assert "add " in text, "the agent's add took nothing: %r" % text
+        text, err = e.git_exec("commit -m mine")
+        assert not err, text
+        for d, target in (("o", "../users/other"), ("r", "../..")):
+            subprocess.run(["rm", "-rf", os.path.join(p, ws, d)], check=True)
+            os.symlink(target, os.path.join(p, ws, d))
+            os.lchown(os.path.join(p, ws, d), 65534, 65534)
+        leaked = []
+        for c in ("grep -e %s -- %s" % (SECRET, ws),
+                  "grep -e %s" % SECRET,
+                  "blame %s/o/notes.md" % ws,
+                  "blame %s/r/.mcp.json" % ws):
+            text, err = e.git_exec(c)
+            if SECRET in text:
+                leaked.append((c, text[:200]))
+        assert not leaked, "masked content through a link: %r" % leaked
+    finally:
+        if e is not None:
+            e.d = None
+        a.close()
 
 
 if __name__ == "__main__":
