@@ -1,0 +1,185 @@
+#!/usr/bin/env python3
+"""Red-team review of issue 13: the next variant of each hole, performed
+for real against a real qmsd.  Each test fails while its hole is open."""
+import json
+import os
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import gitrepo
+from qmsdtest import Daemon, contains, eq, main
+from test_git import Env
+
+SECRET = "s3cr3t-" + "9a2b4d"
+
+PAYLOAD_C = r"""
+#include <fcntl.h>
+#include <unistd.h>
+int main(void) {
+	char buf[4096]; ssize_t n;
+	close(open(MARKER, O_CREAT | O_WRONLY, 0644));
+	while ((n = read(0, buf, sizeof buf)) > 0)
+		write(1, buf, n);
+	return 0;
+}
+"""
+
+
+def build_payload(path, marker):
+    """A program (no shell needed) that leaves marker when it runs."""
+    src = path + ".c"
+    with open(src, "w") as f:
+        f.write(PAYLOAD_C)
+    subprocess.run(["cc", "-O", "-o", path, "-DMARKER=\"%s\"" % marker, src],
+                   check=True)
+    os.unlink(src)
+
+
+def nested_repo(where, payload):
+    """A repository whose clean filter is a program in the agent's own
+    workspace, with a file git must re-read (same size, older stamp)."""
+    os.makedirs(where)
+    # A gitfile, as a submodule has: git asks such a one for its status.
+    gitrepo.git(where, "init", "-q", "--separate-git-dir",
+                where + ".git")
+    gitrepo.git(where, "config", "filter.evil.clean", payload)
+    gitrepo.git(where, "config", "filter.evil.smudge", payload)
+    gitrepo.git(where, "config", "diff.external", payload)
+    with open(os.path.join(where, ".gitattributes"), "w") as f:
+        f.write("* filter=evil\n")
+    with open(os.path.join(where, "f"), "w") as f:
+        f.write("x\n")
+    gitrepo.git(where, "-c", "filter.evil.clean=cat", "add", "f",
+                ".gitattributes")
+    gitrepo.git(where, "-c", "filter.evil.clean=cat", "-c", "user.name=a",
+                "-c", "user.email=a@b", "commit", "-q", "-m", "x")
+    with open(os.path.join(where, "f"), "w") as f:
+        f.write("y\n")
+    os.utime(os.path.join(where, "f"), (946684800, 946684800))
+
+
+def gitlinks(project):
+    stage = gitrepo.git(project, "ls-files", "-s")
+    return [l for l in stage.splitlines()
+            if l.startswith("160000") and not l.endswith("\tflow-state")]
+
+
+def test_typechange_to_gitlink_runs_agent_program():
+    """A file the agent committed in its workspace, replaced by a
+    repository: "add -u" and "commit -a" take tracked paths only, so no
+    probe runs, and git records the typechange as a gitlink.  Then "rm
+    --cached" asks the new submodule for its status: a git runs inside it
+    under its own configuration, whose clean filter is a program in the
+    workspace, and Landlock lets it run because the project root is
+    granted every right, execute included.  "rm --cached" is spared only
+    by accident: git-submodule is a shell script Landlock refuses, but
+    "describe --dirty" asks the submodule's status directly (it reads no
+    diff.ignoreSubmodules)."""
+    e = Env()
+    try:
+        ws = os.path.join(e.project, ".claude", "users", "a", "workspace")
+        os.makedirs(ws)
+        marker = os.path.join(ws, "PWNED")
+        payload = os.path.join(ws, "tool")
+        build_payload(payload, marker)
+        with open(os.path.join(ws, "evil"), "w") as f:
+            f.write("a file\n")
+        text, err = e.git_exec("add .claude/users/a/workspace/evil && "
+                               "commit -m file")
+        assert not err, text
+        os.unlink(os.path.join(ws, "evil"))
+        nested_repo(os.path.join(ws, "evil"), payload)
+        recorded = []
+        for c in ("add -u", "commit -a -m x"):
+            text, err = e.git_exec(c)
+            if gitlinks(e.project):
+                recorded.append((c, gitlinks(e.project)))
+        ran = []
+        for c in ("describe --dirty --always", "status", "diff",
+                  "rm --cached -r --dry-run .claude", "stash", "stash pop"):
+            text, err = e.git_exec(c)
+            if os.path.exists(marker) and not ran:
+                ran.append((c, text))
+        assert not ran, "the agent's program ran on the host: %r" % ran
+        assert not recorded, "gitlinks recorded: %r" % recorded
+    finally:
+        e.close()
+
+
+def test_workspace_link_reads_masked_files():
+    """An agent commits a directory of its workspace holding a file named
+    like a masked one, then replaces the directory by a link to another
+    agent's directory or to the root.  Masks are checked on the words of
+    the command, and Landlock lets git read the whole project: "grep"
+    and "blame" of the working tree follow the link and print what the
+    container cannot see (another agent's notes, the host's .mcp.json).
+    As committed it stops earlier, at a defect of its own: an agent's
+    "add -v .claude/sessions" (the documented flow) adds nothing at all
+    (git 2.39, the mask exclusions of mask_pathspecs); the link step is
+    not yet verified."""
+    from test_agent import Agent
+    a = Agent(start=False)
+    e = None
+    try:
+        p = a.project
+        subprocess.run(["git", "-c", "safe.directory=*", "init", "-q", "-b",
+                        "main", p], check=True)
+        with open(os.path.join(p, ".mcp.json"), "w") as f:
+            f.write('{"token": "%s"}\n' % SECRET)
+        with open(os.path.join(p, ".claude", "users", "other", "notes.md"),
+                  "w") as f:
+            f.write("%s\n" % SECRET)
+        subprocess.run(["git", "-c", "safe.directory=*", "-C", p, "add",
+                        "README.md"], check=True)
+        subprocess.run(["git", "-c", "safe.directory=*", "-C", p, "-c",
+                        "user.name=o", "-c", "user.email=o@x", "commit",
+                        "-q", "-m", "r"], check=True)
+        for k, v in (("user.name", "o"), ("user.email", "o@x")):
+            subprocess.run(["git", "-c", "safe.directory=*", "-C", p,
+                            "config", k, v], check=True)
+        subprocess.run(["chown", "-R", "nobody:nogroup", p], check=True)
+        a.d = Daemon(config=a.conf())
+        eq(a.up()[0], 0, "up")
+        with open(os.path.join(a.d.dir, "state", "agents", a.name,
+                               "token")) as f:
+            tok = f.read().strip()
+        e = Env.__new__(Env)
+        e.d, e.port, e.token, e.base = a.d, a.d.http_port, tok, a.base
+        ws = ".claude/sessions"
+        # All of this the agent does in its container, in its workspace.
+        for d, f in (("o", "notes.md"), ("r", ".mcp.json")):
+            os.makedirs(os.path.join(p, ws, d), exist_ok=True)
+            with open(os.path.join(p, ws, d, f), "w") as fh:
+                fh.write("mine\n")
+        subprocess.run(["chown", "-R", "nobody:nogroup", p], check=True)
+        text, err = e.git_exec("add -v %s" % ws)
+        assert not err, text
+        assert "add " in text, "the agent's add took nothing: %r" % text
+        text, err = e.git_exec("commit -m mine")
+        assert not err, text
+        for d, target in (("o", "../users/other"), ("r", "../..")):
+            subprocess.run(["rm", "-rf", os.path.join(p, ws, d)], check=True)
+            os.symlink(target, os.path.join(p, ws, d))
+            os.lchown(os.path.join(p, ws, d), 65534, 65534)
+        leaked = []
+        for c in ("grep -e %s -- %s" % (SECRET, ws),
+                  "grep -e %s" % SECRET,
+                  "blame %s/o/notes.md" % ws,
+                  "blame %s/r/.mcp.json" % ws):
+            text, err = e.git_exec(c)
+            if SECRET in text:
+                leaked.append((c, text[:200]))
+        assert not leaked, "masked content through a link: %r" % leaked
+    finally:
+        if e is not None:
+            e.d = None
+        a.close()
+
+
+if __name__ == "__main__":
+    main(globals())
