@@ -280,12 +280,12 @@ method_up(struct ctl_req *r, const cJSON *params)
 	if ((name = param_agent(r, params)) == NULL)
 		return;
 	later = ctl_defer(r);
+	/* Before the up, which may answer (and free later) at once. */
+	ctl_on_gone(later, up_gone, later);
 	if (agent_bring_up(name, cJSON_IsTrue(
 	    cJSON_GetObjectItemCaseSensitive(params, "force")), reply_agent,
 	    later, err, sizeof(err)) == -1)
 		ctl_error(later, PROTO_FAILED, "%s", err);
-	else
-		ctl_on_gone(later, up_gone, later);
 }
 
 static void
