@@ -21,6 +21,7 @@
 #include "landlock.h"
 #include "log.h"
 #include "logring.h"
+#include "mask.h"
 #include "mcp.h"
 #include "process.h"
 #include "safe-path.h"
@@ -49,7 +50,8 @@ struct git_call {
 	struct event		*deadline;
 	int			 probed;	/* verdict.probe[seg] ran */
 	int			 nested;	/* it found a repository */
-	char			 pname[256];	/* the record being read */
+	const char		*pwhy;		/* why it refuses the chain */
+	char			 pname[4096];	/* the record being read */
 	size_t			 plen;		/* its whole length */
 	char			 plast;		/* its last byte */
 	int			 pskip;		/* the next is a rename's source */
@@ -697,22 +699,53 @@ static const struct proc_ops git_proc_ops = {
  * (core.fsmonitor, filters).  Only the record's head is kept (its fields
  * fit; a long name is cut), but its last byte always is.
  */
+/* Whether a path the probe lists has a component named like a secret. */
+static int
+secret_path(char *path)
+{
+	char	*p = path, *c;
+	int	 found = 0;
+
+	while (!found && (c = strsep(&p, "/")) != NULL) {
+		found = mask_secret_name(c);
+		if (p != NULL)
+			p[-1] = '/';
+	}
+	return (found);
+}
+
 static void
 probe_record(struct git_call *c)
 {
 	char		*f[11], *p = c->pname, *name;
 	size_t		 n = 0, want, i;
-	int		 gitlink = 0;
+	int		 gitlink = 0, agent;
 
+	agent = c->caller != NULL && strcmp(c->caller, "host") != 0;
 	if (c->pskip) {
 		c->pskip = 0;
 		return;
 	}
-	if (p[0] == '?' && c->plast == '/') {
+	if (c->plen >= sizeof(c->pname)) {
+		/* What cannot be read whole cannot be judged. */
+		c->pname[64] = '\0';
+		c->pwhy = "a path too long to check";
+		c->nested = 1;
+		return;
+	}
+	if (p[0] == '?') {
 		name = p + 2;
-		if (c->plen < sizeof(c->pname))
+		if (c->plast == '/') {
 			name[strlen(name) - 1] = '\0';
-		snprintf(c->pname, sizeof(c->pname), "%s", name);
+			c->pwhy = "a git repository inside the project; git "
+			    "would record it as a gitlink and run git inside it "
+			    "under its own configuration: remove its .git";
+		} else if (agent && secret_path(name))
+			c->pwhy = "named like a secret (.env, .env.*, *.env), "
+			    "which agents never stage: name the files to add";
+		else
+			return;
+		memmove(c->pname, name, strlen(name) + 1);
 		c->nested = 1;
 		return;
 	}
@@ -735,11 +768,18 @@ probe_record(struct git_call *c)
 	} else	/* 1|2 XY sub mH mI mW ...: a gitlink not in the index */
 		gitlink = strcmp(f[5], "160000") == 0 &&
 		    strcmp(f[4], "160000") != 0;
-	if (gitlink) {
-		name = p;
-		memmove(c->pname, name, strlen(name) + 1);
-		c->nested = 1;
-	}
+	if (gitlink)
+		c->pwhy = "a file replaced by a git repository; git would "
+		    "record it as a gitlink and run git inside it under its "
+		    "own configuration: remove its .git";
+	else if (agent && secret_path(p))
+		c->pwhy = "named like a secret (.env, .env.*, *.env), which "
+		    "agents never stage";
+	else
+		return;
+	name = p;
+	memmove(c->pname, name, strlen(name) + 1);
+	c->nested = 1;
 }
 
 static void
@@ -780,10 +820,9 @@ probe_exited(struct proc *p, int status, void *arg)
 	c->exit_code = WIFEXITED(status) ? WEXITSTATUS(status) :
 	    128 + WTERMSIG(status);
 	if (c->nested) {
-		xasprintf(&msg, "Denied: '%s' is a git repository inside the "
-		    "project; git would record it as a gitlink and run git "
-		    "inside it under its own configuration: remove its .git "
-		    "(rule: nested-repo)", c->pname);
+		xasprintf(&msg, "Denied: '%s' is %s (rule: %s)", c->pname,
+		    c->pwhy, strstr(c->pwhy, "secret") != NULL ?
+		    "masked-path" : "nested-repo");
 		for (size_t i = 0; msg[i] != '\0'; i++)
 			if ((unsigned char)msg[i] < 0x20)
 				msg[i] = '?';

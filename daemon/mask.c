@@ -108,10 +108,6 @@ char **
 mask_pathspecs(const char *agent, const char *const *masks,
     const char *const *users)
 {
-	static const char *const	env[] = {
-		"**/.env", "**/.env/**", "**/.env.*", "**/.env.*/**",
-		"**/*.env", "**/*.env/**", NULL
-	};
 	char				**v;
 	size_t				  n = 0, i;
 
@@ -119,9 +115,12 @@ mask_pathspecs(const char *agent, const char *const *masks,
 		return NULL;
 	if (agent == NULL)
 		return v;
-	for (i = 0; env[i] != NULL; i++)
-		if (addf(&v, &n, ":(top,glob,exclude)%s", env[i]) == -1)
-			goto fail;
+	/*
+	 * No wildcard: git matches an exclude against the leading
+	 * directories of what it adds, so a glob of *.env at any depth
+	 * would drop a whole directory named to add.  Files named like secrets are found by
+	 * the probe instead (git-tool.c), which refuses the call.
+	 */
 	if (add(&v, &n, strdup(":(top,literal,exclude).mcp.json")) == -1 ||
 	    add(&v, &n, strdup(":(top,literal,exclude).claude/"
 	    "settings.local.json")) == -1)

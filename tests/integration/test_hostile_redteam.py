@@ -118,10 +118,9 @@ def test_workspace_link_reads_masked_files():
     the command, and Landlock lets git read the whole project: "grep"
     and "blame" of the working tree follow the link and print what the
     container cannot see (another agent's notes, the host's .mcp.json).
-    As committed it stops earlier, at a defect of its own: an agent's
-    "add -v .claude/sessions" (the documented flow) adds nothing at all
-    (git 2.39, the mask exclusions of mask_pathspecs); the link step is
-    not yet verified."""
+    A known hole (tests/meson.build, known_holes): it fails, which the
+    suite expects, until git's reads of the work tree stop following a
+    link an agent planted."""
     from test_agent import Agent
     a = Agent(start=False)
     e = None

@@ -27,11 +27,7 @@ struct pcase {
 		":(top,literal,exclude)qms-cli"
 #define EX	" --" EXD
 /* What hides the masks of agent "alice" (mask = secrets) from add. */
-#define MX	" :(top,glob,exclude)**/.env :(top,glob,exclude)**/.env/** " \
-		":(top,glob,exclude)**/.env.* " \
-		":(top,glob,exclude)**/.env.*/** " \
-		":(top,glob,exclude)**/*.env :(top,glob,exclude)**/*.env/** " \
-		":(top,literal,exclude).mcp.json " \
+#define MX	" :(top,literal,exclude).mcp.json " \
 		":(top,literal,exclude).claude/settings.local.json " \
 		":(top,literal,exclude).claude/users/bob " \
 		":(top,literal,exclude)secrets"
