@@ -1838,12 +1838,21 @@ switch_check(struct seg *g)
 	return 0;
 }
 
-/* grep's first argument is the pattern, unless -e or -f gave one. */
+/*
+ * grep's first argument is the pattern, unless -e or -f gave one.
+ *
+ * An agent's grep reads the index or trees, never the work tree: there,
+ * git follows a link the agent planted in its workspace into what its
+ * container masks.  Without revisions it gets --cached; with words
+ * before "--", a "--" after them makes each a revision (a path among
+ * them is git's "bad revision", which says to write "-- PATH").
+ */
 static int
 grep_check(struct seg *g)
 {
 	size_t		 i;
 	int		 skip = !has(g, NULL, 'e') && !has(g, NULL, 'f');
+	int		 revs = 0;
 	struct pw	*w;
 
 	for (i = 0; i < g->nw; i++) {
@@ -1854,10 +1863,35 @@ grep_check(struct seg *g)
 			skip = 0;
 			continue;
 		}
+		if (!w->after)
+			revs = 1;
 		if (check_path(g, w->word, w->after ? W_PATH : W_AMBIG) == -1)
 			return -1;
 	}
+	if (g->x->agent == NULL || has(g, "cached", 0))
+		return 0;
+	if (revs) {
+		if (!g->dd)
+			g->add_dd = 1;
+	} else
+		g->insert = "--cached";
 	return 0;
+}
+
+/*
+ * An agent's blame names its revision ("blame HEAD -- FILE"): without one
+ * git reads the work tree, following a link the agent planted into what
+ * its container masks.
+ */
+static int
+blame_check(struct seg *g)
+{
+	if (g->x->agent == NULL || (count_pos(g, 0) > 0 && count_pos(g, 1) >
+	    0))
+		return 0;
+	return deny(g->x, R_MASKED, "'%s' of the work tree is not for agents, "
+	    "which read through the index or a revision: write 'blame REV -- "
+	    "FILE' (REV: HEAD, a branch, a commit)", g->disp);
 }
 
 /*
@@ -1993,7 +2027,7 @@ static const struct gcmd cmds[] = {
 	CMD("show", LOGLIKE, P_REVPATH, C_NUM, NULL),
 	CMD("whatchanged", LOGLIKE, P_REVPATH, C_NUM, NULL),
 	CMD("diff", T(o_diffonly, o_diff, NULL), P_REVPATH, 0, NULL),
-	CMD("blame", T(o_blame, NULL, NULL), P_REVPATH, 0, NULL),
+	CMD("blame", T(o_blame, NULL, NULL), P_REVPATH, 0, blame_check),
 	CMD("ls-files", T(o_lsfiles, NULL, NULL), P_PATHS, 0, NULL),
 	CMD("ls-tree", T(o_lstree, NULL, NULL), P_REVPATH, 0, NULL),
 	CMD("rev-parse", T(o_revparse, NULL, NULL), P_REVPATH, 0, NULL),

@@ -118,9 +118,8 @@ def test_workspace_link_reads_masked_files():
     the command, and Landlock lets git read the whole project: "grep"
     and "blame" of the working tree follow the link and print what the
     container cannot see (another agent's notes, the host's .mcp.json).
-    A known hole (tests/meson.build, known_holes): it fails, which the
-    suite expects, until git's reads of the work tree stop following a
-    link an agent planted."""
+    Closed: an agent's grep reads the index or a revision, and its
+    blame must name one (docs/git-policy.md)."""
     from test_agent import Agent
     a = Agent(start=False)
     e = None
