@@ -129,12 +129,24 @@ agent_host_read_token(const struct agent_host *h, const char *name,
 static char **
 read_env_file(const char *path, char *err, size_t errlen)
 {
-	char	**env, line[4096], *eq;
-	size_t	  n = 0, lineno = 0;
-	FILE	 *f;
+	char		**env, line[4096], *eq;
+	size_t		  n = 0, lineno = 0;
+	struct stat	  st;
+	FILE		 *f;
+	int		  fd;
 
-	if ((f = fopen(path, "r")) == NULL) {
+	/*
+	 * Never a blocking open on the loop: a FIFO at the path would hold
+	 * every client.  Only a regular file is an env-file.
+	 */
+	if ((fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC)) == -1) {
 		snprintf(err, errlen, "env-file %s: %s", path, strerror(errno));
+		return (NULL);
+	}
+	if (fstat(fd, &st) == -1 || !S_ISREG(st.st_mode) ||
+	    (f = fdopen(fd, "r")) == NULL) {
+		snprintf(err, errlen, "env-file %s: not a regular file", path);
+		close(fd);
 		return (NULL);
 	}
 	env = xcalloc(AGENT_ENV_MAX + 1, sizeof(*env));

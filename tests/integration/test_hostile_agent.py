@@ -109,6 +109,26 @@ def test_3_config_json_fifo_does_not_freeze():
         a.close()
 
 
+def test_3_env_file_fifo_does_not_freeze():
+    """Item 3's rule, for the admin's env-file too: a FIFO there would hold
+    the loop in open(); `up` is refused at once, saying why, and `status`
+    answers."""
+    a = Agent(start=False)
+    fifo = os.path.join(a.base, "agent.env")
+    os.mkfifo(fifo)
+    try:
+        a.d = Daemon(config=a.conf(a.extra + "env-file = %s\n" % fifo))
+        t0 = time.monotonic()
+        rc, out, err = a.up()
+        assert time.monotonic() - t0 < 10, "up took too long"
+        eq(rc, 1, "up refused")
+        contains(err, "not a regular file", "why")
+        rc, out, err = a.d.ctl("status", timeout=10)
+        assert rc in (0, 1, 2), "status answers: %d %s" % (rc, err)
+    finally:
+        a.close()
+
+
 SWAPPER = r"""
 import ctypes, sys, time
 libc = ctypes.CDLL(None, use_errno=True)
