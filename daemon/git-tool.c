@@ -619,9 +619,16 @@ git_finish(struct git_call *c)
 		snprintf(outcome, sizeof(outcome), "timeout");
 	else
 		snprintf(outcome, sizeof(outcome), "exit %d", c->exit_code);
-	audit(c, "allowed", "", outcome, bytes);
-	if (failed)
-		g_failed++;
+	if (c->nested) {
+		/* Refused by what the probe found, before the command ran. */
+		audit(c, "denied", strstr(c->pwhy, "secret") != NULL ?
+		    "masked-path" : "nested-repo", "refused", bytes);
+		g_denied++;
+	} else {
+		audit(c, "allowed", "", outcome, bytes);
+		if (failed)
+			g_failed++;
+	}
 	mcp_call_done(c->mcall, text, failed);
 	free(text);
 	free(body);
