@@ -2331,7 +2331,8 @@ emit_probe(struct seg *g, struct vec *v)
 {
 	static const char *const	head[] = {
 		"git", "--no-optional-locks", "status", "--porcelain=v2", "-z",
-		"--untracked-files=all", "--ignore-submodules=all", "--", NULL
+		"--untracked-files=all", "--ignore-submodules=all", "--no-renames",
+		"--", NULL
 	};
 	size_t				i;
 

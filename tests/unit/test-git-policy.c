@@ -776,7 +776,7 @@ agent_policy(int *n)
  * records it as a gitlink.
  */
 #define PROBE	"git --no-optional-locks status --porcelain=v2 -z " \
-	"--untracked-files=all --ignore-submodules=all --"
+	"--untracked-files=all --ignore-submodules=all --no-renames --"
 
 static void
 probes(void)
