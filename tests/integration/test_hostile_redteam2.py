@@ -83,5 +83,21 @@ def test_blame_open_range_reads_work_tree():
         a.close()
 
 
+def test_agent_grep_pattern_first_still_works():
+    """Not a leak but the fix's cost: an agent's "grep PATTERN" gets
+    --cached appended after the pattern ("git grep PATTERN --cached"), and
+    git grep stops parsing options at the first non-option, so it dies
+    with "option '--cached' must come before non-option arguments": the
+    most common grep fails for every agent.  --cached must go before the
+    first positional word (git-policy.c, emit)."""
+    a, e = agent_env_with_link()
+    try:
+        text, err = e.git_exec("grep -n mine")
+        assert not err and "mine" in text, "grep PATTERN failed: %r" % text
+    finally:
+        e.d = None
+        a.close()
+
+
 if __name__ == "__main__":
     main(globals())
