@@ -54,7 +54,11 @@ owner_placeholder(const struct agent_host *h, int rootfd, const char *rel)
 		errno = ENXIO;
 		return (-1);
 	}
-	if (st.st_size == 0 && ((st.st_mode & 077) != 0 ||
+	/*
+	 * An old placeholder of qmsd's own is tightened; a name with another
+	 * link could be someone else's file, which root never gives away.
+	 */
+	if (st.st_size == 0 && st.st_nlink == 1 && ((st.st_mode & 077) != 0 ||
 	    st.st_uid != h->uid)) {
 		if (fchown(fd, h->uid, h->gid) == -1 ||
 		    fchmod(fd, 0600) == -1)

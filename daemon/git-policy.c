@@ -1874,24 +1874,35 @@ grep_check(struct seg *g)
 		if (!g->dd)
 			g->add_dd = 1;
 	} else
-		g->insert = "--cached";
+		g->lead = "--cached";	/* git reads options first only */
 	return 0;
 }
 
 /*
- * An agent's blame names its revision ("blame HEAD -- FILE"): without one
- * git reads the work tree, following a link the agent planted into what
- * its container masks.
+ * An agent's blame names the one revision it ends at ("blame HEAD --
+ * FILE"): without a positive end (no revision, "^X", "X..", "X...", or
+ * --reverse, which walks the other way) git blames the work tree,
+ * following a link the agent planted into what its container masks.
  */
 static int
 blame_check(struct seg *g)
 {
-	if (g->x->agent == NULL || (count_pos(g, 0) > 0 && count_pos(g, 1) >
-	    0))
+	const struct pw	*w = NULL;
+	size_t		 i;
+
+	if (g->x->agent == NULL)
+		return 0;
+	for (i = 0; i < g->nw; i++)
+		if (is_pos(&g->w[i]) && !g->w[i].after)
+			w = &g->w[i];
+	if (count_pos(g, 0) == 1 && count_pos(g, 1) > 0 && w != NULL &&
+	    w->word[0] != '^' && strstr(w->word, "..") == NULL &&
+	    !has(g, "reverse", 0))
 		return 0;
 	return deny(g->x, R_MASKED, "'%s' of the work tree is not for agents, "
-	    "which read through the index or a revision: write 'blame REV -- "
-	    "FILE' (REV: HEAD, a branch, a commit)", g->disp);
+	    "which read a revision: write 'blame REV -- FILE' with one "
+	    "revision that it ends at (HEAD, a branch, a commit; no range, "
+	    "no ^, no --reverse)", g->disp);
 }
 
 /*
