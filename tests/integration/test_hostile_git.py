@@ -209,6 +209,37 @@ def test_no_verify_refused():
         e.close()
 
 
+def agent_git(a, secret, paths):
+    """Agent a's project made as an owner (nobody) would: a git
+    repository whose README the owner committed, with the host's
+    .mcp.json and each of paths holding secret; qmsd started on it and
+    the agent up.  Returns a git_exec client with the agent's own token
+    (close the agent, not the client)."""
+    p = a.project
+    g = ["git", "-c", "safe.directory=*", "-C", p]
+    subprocess.run(["git", "-c", "safe.directory=*", "init", "-q", "-b",
+                    "main", p], check=True)
+    with open(os.path.join(p, ".mcp.json"), "w") as f:
+        f.write('{"token": "%s"}\n' % secret)
+    for path in paths:
+        os.makedirs(os.path.dirname(os.path.join(p, path)), exist_ok=True)
+        with open(os.path.join(p, path), "w") as f:
+            f.write("%s\n" % secret)
+    subprocess.run(g + ["add", "README.md"], check=True)
+    for k, v in (("user.name", "o"), ("user.email", "o@x")):
+        subprocess.run(g + ["config", k, v], check=True)
+    subprocess.run(g + ["commit", "-q", "-m", "r"], check=True)
+    subprocess.run(["chown", "-R", "nobody:nogroup", p], check=True)
+    a.d = Daemon(config=a.conf())
+    eq(a.up()[0], 0, "up")
+    with open(os.path.join(a.d.dir, "state", "agents", a.name,
+                           "token")) as f:
+        tok = f.read().strip()
+    e = Env.__new__(Env)
+    e.d, e.port, e.token, e.base = a.d, a.d.http_port, tok, a.base
+    return e
+
+
 def test_masks_hold_on_the_host():
     """Item 2: an agent (its own token, its container up) asks git on the
     host for what its container masks: .env files, another agent's
@@ -219,25 +250,9 @@ def test_masks_hold_on_the_host():
     e = None
     try:
         p = a.project
-        subprocess.run(["git", "-c", "safe.directory=*", "init", "-q", "-b", "main", p], check=True)
-        with open(os.path.join(p, ".mcp.json"), "w") as f:
-            f.write('{"token": "%s"}\n' % SECRET)
-        for path in (".env", os.path.join("sub", ".env.local"),
-                     os.path.join(".claude", "users", "other", "notes.md")):
-            with open(os.path.join(p, path), "w") as f:
-                f.write("%s\n" % SECRET)
-        subprocess.run(["git", "-c", "safe.directory=*", "-C", p, "add", "README.md"], check=True)
-        subprocess.run(["git", "-c", "safe.directory=*", "-C", p, "-c", "user.name=o", "-c",
-                        "user.email=o@x", "commit", "-q", "-m", "r"],
-                       check=True)
-        subprocess.run(["chown", "-R", "nobody:nogroup", p], check=True)
-        a.d = Daemon(config=a.conf())
-        eq(a.up()[0], 0, "up")
-        with open(os.path.join(a.d.dir, "state", "agents", a.name,
-                               "token")) as f:
-            tok = f.read().strip()
-        e = Env.__new__(Env)
-        e.d, e.port, e.token, e.base = a.d, a.d.http_port, tok, a.base
+        e = agent_git(a, SECRET, (".env", os.path.join("sub", ".env.local"),
+                                  os.path.join(".claude", "users", "other",
+                                               "notes.md")))
         for c in ("grep --untracked --no-exclude-standard -e %s" % SECRET,
                   "grep --untracked -e %s" % SECRET,
                   "grep -e x -- .env", "grep -e x -- sub/.env.local",

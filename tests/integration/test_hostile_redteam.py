@@ -1,18 +1,13 @@
 #!/usr/bin/env python3
 """Red-team review of issue 13: the next variant of each hole, performed
 for real against a real qmsd.  Each test fails while its hole is open."""
-import json
 import os
-import socket
 import subprocess
 import sys
-import tempfile
-import threading
-import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import gitrepo
-from qmsdtest import Daemon, contains, eq, main
+from qmsdtest import main
 from test_git import Env
 
 SECRET = "s3cr3t-" + "9a2b4d"
@@ -111,45 +106,19 @@ def test_typechange_to_gitlink_runs_agent_program():
         e.close()
 
 
-def test_workspace_link_reads_masked_files():
-    """An agent commits a directory of its workspace holding a file named
-    like a masked one, then replaces the directory by a link to another
-    agent's directory or to the root.  Masks are checked on the words of
-    the command, and Landlock lets git read the whole project: "grep"
-    and "blame" of the working tree follow the link and print what the
-    container cannot see (another agent's notes, the host's .mcp.json).
-    Closed: an agent's grep reads the index or a revision, and its
-    blame must name one (docs/git-policy.md)."""
+def agent_env_with_link(secret):
+    """Agent a up on a project holding another agent's notes and a host
+    .mcp.json with secret; in its container the agent commits
+    .claude/sessions/o/notes.md and .claude/sessions/r/.mcp.json, then
+    replaces o by a link to ../users/other and r by a link to ../.. .
+    Returns (agent, git_exec client with the agent's token)."""
     from test_agent import Agent
+    from test_hostile_git import agent_git
     a = Agent(start=False)
-    e = None
     try:
-        p = a.project
-        subprocess.run(["git", "-c", "safe.directory=*", "init", "-q", "-b",
-                        "main", p], check=True)
-        with open(os.path.join(p, ".mcp.json"), "w") as f:
-            f.write('{"token": "%s"}\n' % SECRET)
-        with open(os.path.join(p, ".claude", "users", "other", "notes.md"),
-                  "w") as f:
-            f.write("%s\n" % SECRET)
-        subprocess.run(["git", "-c", "safe.directory=*", "-C", p, "add",
-                        "README.md"], check=True)
-        subprocess.run(["git", "-c", "safe.directory=*", "-C", p, "-c",
-                        "user.name=o", "-c", "user.email=o@x", "commit",
-                        "-q", "-m", "r"], check=True)
-        for k, v in (("user.name", "o"), ("user.email", "o@x")):
-            subprocess.run(["git", "-c", "safe.directory=*", "-C", p,
-                            "config", k, v], check=True)
-        subprocess.run(["chown", "-R", "nobody:nogroup", p], check=True)
-        a.d = Daemon(config=a.conf())
-        eq(a.up()[0], 0, "up")
-        with open(os.path.join(a.d.dir, "state", "agents", a.name,
-                               "token")) as f:
-            tok = f.read().strip()
-        e = Env.__new__(Env)
-        e.d, e.port, e.token, e.base = a.d, a.d.http_port, tok, a.base
-        ws = ".claude/sessions"
-        # All of this the agent does in its container, in its workspace.
+        e = agent_git(a, secret, (os.path.join(".claude", "users", "other",
+                                                "notes.md"),))
+        p, ws = a.project, ".claude/sessions"
         for d, f in (("o", "notes.md"), ("r", ".mcp.json")):
             os.makedirs(os.path.join(p, ws, d), exist_ok=True)
             with open(os.path.join(p, ws, d, f), "w") as fh:
@@ -164,6 +133,24 @@ def test_workspace_link_reads_masked_files():
             subprocess.run(["rm", "-rf", os.path.join(p, ws, d)], check=True)
             os.symlink(target, os.path.join(p, ws, d))
             os.lchown(os.path.join(p, ws, d), 65534, 65534)
+    except BaseException:
+        a.close()
+        raise
+    return a, e
+
+
+def test_workspace_link_reads_masked_files():
+    """An agent commits a directory of its workspace holding a file named
+    like a masked one, then replaces the directory by a link to another
+    agent's directory or to the root.  Masks are checked on the words of
+    the command, and Landlock lets git read the whole project: "grep"
+    and "blame" of the working tree follow the link and print what the
+    container cannot see (another agent's notes, the host's .mcp.json).
+    Closed: an agent's grep reads the index or a revision, and its
+    blame must name one (docs/git-policy.md)."""
+    a, e = agent_env_with_link(SECRET)
+    try:
+        ws = ".claude/sessions"
         leaked = []
         for c in ("grep -e %s -- %s" % (SECRET, ws),
                   "grep -e %s" % SECRET,
@@ -174,8 +161,7 @@ def test_workspace_link_reads_masked_files():
                 leaked.append((c, text[:200]))
         assert not leaked, "masked content through a link: %r" % leaked
     finally:
-        if e is not None:
-            e.d = None
+        e.d = None
         a.close()
 
 

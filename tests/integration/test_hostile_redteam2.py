@@ -2,63 +2,19 @@
 """Second red-team review: variants of the holes closed after the first,
 performed for real against a real qmsd.  Each test fails while its hole is
 open."""
-import json
 import os
-import socket
-import subprocess
 import sys
-import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from qmsdtest import Daemon, eq, main
-from test_git import Env
+from qmsdtest import main  # noqa: E402
 
 SECRET = "s3cr3t-" + "7c1e5f"
 
 
 def agent_env_with_link():
-    """A project with another agent's notes and a host .mcp.json holding
-    SECRET; agent "a" up, with its token; the agent has committed
-    .claude/sessions/o/notes.md and .claude/sessions/r/.mcp.json, then
-    replaced o by a link to ../users/other and r by a link to ../.. (all
-    of which it does in its container).  Returns (agent, env)."""
-    from test_agent import Agent
-    a = Agent(start=False)
-    p = a.project
-    g = ["git", "-c", "safe.directory=*", "-C", p]
-    subprocess.run(["git", "-c", "safe.directory=*", "init", "-q", "-b",
-                    "main", p], check=True)
-    with open(os.path.join(p, ".mcp.json"), "w") as f:
-        f.write('{"token": "%s"}\n' % SECRET)
-    with open(os.path.join(p, ".claude", "users", "other", "notes.md"),
-              "w") as f:
-        f.write("%s\n" % SECRET)
-    subprocess.run(g + ["add", "README.md"], check=True)
-    subprocess.run(g + ["-c", "user.name=o", "-c", "user.email=o@x",
-                        "commit", "-q", "-m", "r"], check=True)
-    for k, v in (("user.name", "o"), ("user.email", "o@x")):
-        subprocess.run(g + ["config", k, v], check=True)
-    subprocess.run(["chown", "-R", "nobody:nogroup", p], check=True)
-    a.d = Daemon(config=a.conf())
-    eq(a.up()[0], 0, "up")
-    with open(os.path.join(a.d.dir, "state", "agents", a.name,
-                           "token")) as f:
-        tok = f.read().strip()
-    e = Env.__new__(Env)
-    e.d, e.port, e.token, e.base = a.d, a.d.http_port, tok, a.base
-    ws = ".claude/sessions"
-    for d, f in (("o", "notes.md"), ("r", ".mcp.json")):
-        os.makedirs(os.path.join(p, ws, d), exist_ok=True)
-        with open(os.path.join(p, ws, d, f), "w") as fh:
-            fh.write("mine\n")
-    subprocess.run(["chown", "-R", "nobody:nogroup", p], check=True)
-    text, err = e.git_exec("add -v %s && commit -m mine" % ws)
-    assert not err, text
-    for d, target in (("o", "../users/other"), ("r", "../..")):
-        subprocess.run(["rm", "-rf", os.path.join(p, ws, d)], check=True)
-        os.symlink(target, os.path.join(p, ws, d))
-        os.lchown(os.path.join(p, ws, d), 65534, 65534)
-    return a, e
+    """The first red-team's set-up (test_hostile_redteam.py)."""
+    from test_hostile_redteam import agent_env_with_link as setup
+    return setup(SECRET)
 
 
 def test_blame_open_range_reads_work_tree():
