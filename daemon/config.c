@@ -17,6 +17,7 @@
 
 #include "argv.h"
 #include "config.h"
+#include "restart.h"
 #include "url.h"
 #include "util.h"
 
@@ -995,6 +996,12 @@ validate_agents(struct parse *p)
 			parse_error(p, "agent %s: backoff-min must be at least "
 			    "1ms and at most backoff-max", a->name);
 		}
+		if (a->restart.give_up > RESTART_MAX_FAILURES) {
+			p->line = a->line;
+			parse_error(p, "agent %s: give-up must be at most %d, the "
+			    "failures qmsd remembers (0: never give up)", a->name,
+			    RESTART_MAX_FAILURES);
+		}
 		for (j = 0; j < i; j++) {
 			if (c->agents[j].container != NULL &&
 			    a->container != NULL &&
@@ -1120,6 +1127,11 @@ validate(struct parse *p)
 	if (q->probe_failures < 1) {
 		p->line = key_line(p, "qms-mcp", "probe-failures");
 		parse_error(p, "probe-failures must be at least 1");
+	}
+	if (q->restart.give_up > RESTART_MAX_FAILURES) {
+		p->line = key_line(p, "qms-mcp", "give-up");
+		parse_error(p, "give-up must be at most %d, the failures qmsd "
+		    "remembers (0: never give up)", RESTART_MAX_FAILURES);
 	}
 	validate_http_git(p);
 	validate_agents(p);

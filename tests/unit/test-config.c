@@ -218,6 +218,13 @@ main(void)
 	    "probe-interval must be at least 10ms");
 	EXPECT_ERROR("[qms-mcp]\nprobe-failures = 0\n", 2,
 	    "probe-failures must be at least 1");
+	/* A give-up that could never be reached is refused, not ignored. */
+	EXPECT_ERROR("[qms-mcp]\ngive-up = 65\n", 2,
+	    "give-up must be at most 64, the failures qmsd remembers (0: "
+	    "never give up)");
+	EXPECT_ERROR("[agent \"a\"]\ngive-up = 100\n", 1,
+	    "agent a: give-up must be at most 64, the failures qmsd "
+	    "remembers (0: never give up)");
 	EXPECT_ERROR("[qms-mcp]\nstop-timeout = 1s\nstop-timeout = 2s\n", 3,
 	    "stop-timeout is already set at line 2");
 
