@@ -1,7 +1,9 @@
 #include <sys/types.h>
+#include <sys/file.h>
 #include <sys/socket.h>
 
 #include <errno.h>
+#include <fcntl.h>
 #include <getopt.h>
 #include <signal.h>
 #include <stdio.h>
@@ -43,6 +45,8 @@ static struct event	*watchdog_ev;
 static struct supervisor *qms_mcp;
 static struct event	*shutdown_ev;
 static int		 shutting_down;
+
+static int		 state_lock = -1;
 
 /* Past this, shutdown stops waiting for children (they get SIGKILL). */
 #define SHUTDOWN_GRACE_MS	5000
@@ -132,6 +136,53 @@ configure_all(const struct config *c, int starting)
 	gateway_configure();
 	bridge_configure(c);
 	agent_configure(c);
+}
+
+/* Who holds the lock, for the message a second qmsd gives. */
+static void
+lock_note_pid(void)
+{
+	char	pid[32];
+
+	snprintf(pid, sizeof(pid), "%d\n", (int)getpid());
+	if (ftruncate(state_lock, 0) == -1 ||
+	    pwrite(state_lock, pid, strlen(pid), 0) == -1)
+		log_warn("state directory lock");
+}
+
+/*
+ * One qmsd per state directory: a second one, even on another control
+ * socket, would adopt the same containers and rotate the same tokens.
+ * The lock lives as long as the process (the descriptor is never
+ * closed), so a qmsd that dies releases it.
+ */
+static int
+lock_state_dir(const char *dir, char *err, size_t errlen)
+{
+	char	*path, pid[32] = "";
+	ssize_t	 n;
+
+	xasprintf(&path, "%s/qmsd.lock", dir);
+	state_lock = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW |
+	    O_NONBLOCK, 0600);
+	if (state_lock == -1) {
+		snprintf(err, errlen, "%s: %s", path, strerror(errno));
+		free(path);
+		return (-1);
+	}
+	if (flock(state_lock, LOCK_EX | LOCK_NB) == -1) {
+		if ((n = pread(state_lock, pid, sizeof(pid) - 1, 0)) > 0)
+			pid[strcspn(pid, "\n")] = '\0';
+		snprintf(err, errlen, "another qmsd%s%s%s uses the state "
+		    "directory %s (%s is locked); stop it, or give this one "
+		    "its own state-dir", pid[0] != '\0' ? " (pid " : "", pid,
+		    pid[0] != '\0' ? ")" : "", dir, path);
+		free(path);
+		return (-1);
+	}
+	free(path);
+	lock_note_pid();
+	return (0);
 }
 
 int
@@ -397,6 +448,13 @@ main(int argc, char *argv[])
 		log_errorx("%s", err);
 		return (1);
 	}
+	/* After the socket, whose "already running" says more when it is
+	 * the same qmsd. */
+	if (lock_state_dir(qmsd.conf->state_dir, err, sizeof(err)) == -1) {
+		log_errorx("%s", err);
+		control_shutdown();
+		return (1);
+	}
 	component_set(control_component, "ready", HEALTH_OK, "listening on %s%s",
 	    control_path(), qmsd.socket_passed ? " (socket activation)" : "");
 	log_info("qmsd %s ready: project %s, socket %s, config %s",
@@ -407,6 +465,7 @@ main(int argc, char *argv[])
 	if (!foreground) {
 		if (daemon(0, 0) == -1)
 			fatal("daemon");
+		lock_note_pid();	/* the lock went with the descriptor */
 		log_use_journal();
 	}
 	watchdog_init();

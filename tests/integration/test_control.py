@@ -548,6 +548,34 @@ def test_permissions():
         d.close()
 
 
+def test_one_qmsd_per_state_directory():
+    """Issue 14: a second qmsd on another control socket but the same
+    state directory would adopt the same containers and rotate the same
+    tokens: it refuses to start, naming the first, which is unharmed;
+    once the first is gone (even by SIGKILL), the directory is free."""
+    d = Daemon()
+    try:
+        state = os.path.join(d.dir, "state")
+        other = os.path.join(d.dir, "other.sock")
+        p = subprocess.run([QMSD, "-f", "-S", other, "-c", d.config],
+                           capture_output=True, text=True, timeout=10,
+                           cwd=d.project)
+        eq(p.returncode, 1, "second qmsd")
+        contains(p.stderr, "another qmsd (pid %d) uses the state directory "
+                 "%s" % (d.pid, state))
+        assert not os.path.exists(other), "its socket is gone"
+        eq(d.rpc("version")["result"]["protocol"], 1, "first unharmed")
+        d.proc.kill()
+        d.proc.wait()
+        e = Daemon(config="[qmsd]\nstate-dir = %s\n" % state)
+        try:
+            eq(e.rpc("version")["result"]["protocol"], 1, "free again")
+        finally:
+            e.close()
+    finally:
+        d.close()
+
+
 def test_stale_and_live_socket():
     d = Daemon(wait=False)
     d.proc.kill()
