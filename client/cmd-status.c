@@ -108,6 +108,10 @@ print_text(const cJSON *res)
 	printf("  pid      %.0f, up %s\n", num(d, "pid"), up);
 	printf("  config   %s\n", (s = str(d, "config")) ? s :
 	    "built-in defaults");
+	if ((s = str(d, "reload_error")) != NULL)
+		printf("  reload   failed at %s; running the configuration "
+		    "loaded at %s\n", s, str(d, "config_loaded") ?
+		    str(d, "config_loaded") : "?");
 	printf("  socket   %s\n", (s = str(d, "socket")) ? s : "?");
 	printf("  project  %s (run as %s)\n",
 	    (s = str(d, "project_root")) ? s : "?",

@@ -194,6 +194,8 @@ qmsd_reload(char *err, size_t errlen)
 	if ((c = config_load(config_file(), err, errlen)) == NULL) {
 		log_warnx("reload failed, keeping the running configuration: "
 		    "%s", err);
+		free(qmsd.reload_error);
+		qmsd.reload_error = xstrdup(err);
 		notify_send("READY=1");
 		notify_status();
 		return (-1);
@@ -203,6 +205,9 @@ qmsd_reload(char *err, size_t errlen)
 		    c->socket);
 	config_free(qmsd.conf);
 	qmsd.conf = c;
+	qmsd.conf_loaded = time(NULL);
+	free(qmsd.reload_error);
+	qmsd.reload_error = NULL;
 	apply_log_level(c);
 	proc_forget_groups();
 	configure_all(c, 0);
@@ -234,6 +239,13 @@ qmsd_status_json(void)
 	else
 		cJSON_AddNullToObject(d, "config");
 	cJSON_AddStringToObject(d, "socket", control_path());
+	format_time(qmsd.conf_loaded, started, sizeof(started));
+	cJSON_AddStringToObject(d, "config_loaded", started);
+	/* A failed reload is said until a good one: what runs is older. */
+	if (qmsd.reload_error != NULL)
+		cJSON_AddStringToObject(d, "reload_error", qmsd.reload_error);
+	else
+		cJSON_AddNullToObject(d, "reload_error");
 	cJSON_AddStringToObject(d, "project_root", qmsd.conf->project_root);
 	cJSON_AddStringToObject(d, "run_as", qmsd.conf->run_as);
 	cJSON_AddItemToObject(o, "components", component_list_json());
@@ -413,7 +425,7 @@ main(int argc, char *argv[])
 	apply_log_level(qmsd.conf);
 	qmsd.socket_path = xstrdup(socket_opt != NULL ? socket_opt :
 	    qmsd.conf->socket);
-	qmsd.started = time(NULL);
+	qmsd.started = qmsd.conf_loaded = time(NULL);
 	qmsd.started_ms = now_ms();
 
 	signal(SIGPIPE, SIG_IGN);
@@ -498,6 +510,7 @@ main(int argc, char *argv[])
 	notify_shutdown();
 	event_base_free(qmsd.base);
 	config_free(qmsd.conf);
+	free(qmsd.reload_error);
 	free(qmsd.socket_path);
 	free(real);
 	log_info("stopped");

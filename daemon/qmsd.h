@@ -22,6 +22,8 @@ struct qmsd {
 	int			 verbose;
 	time_t			 started;
 	uint64_t		 started_ms;
+	time_t			 conf_loaded;	/* when the running one was */
+	char			*reload_error;	/* the last reload's, until a good one */
 };
 
 extern struct qmsd qmsd;

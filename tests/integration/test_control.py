@@ -548,6 +548,37 @@ def test_permissions():
         d.close()
 
 
+def test_failed_reload_is_shown_until_a_good_one():
+    """Issue 14: a reload that fails leaves a trace in status (where and
+    why, and since when the running configuration is), until a good
+    reload clears it."""
+    d = Daemon(config="[http]\nmax-body = 1M\n")
+    try:
+        good = open(d.config).read()
+        st = d.rpc("status")["result"]["daemon"]
+        eq(st["reload_error"], None, "no failed reload yet")
+        loaded = st["config_loaded"]
+        with open(d.config, "a") as f:
+            f.write("[http]\nmax-body = lots\n")
+        rc, out, err = d.ctl("reload")
+        eq(rc, 1, "the bad reload fails")
+        st = d.rpc("status")["result"]["daemon"]
+        contains(st["reload_error"], "%s:" % d.config, "where")
+        contains(st["reload_error"], "max-body", "why")
+        eq(st["config_loaded"], loaded, "the running configuration's time")
+        rc, out, err = d.ctl("status")
+        contains(out, "  reload   failed at %s:" % d.config, "shown")
+        contains(out, "running the configuration loaded at %s" % loaded)
+        with open(d.config, "w") as f:
+            f.write(good)
+        eq(d.ctl("reload")[0], 0, "a good reload")
+        eq(d.rpc("status")["result"]["daemon"]["reload_error"], None,
+           "cleared")
+        assert "reload   failed" not in d.ctl("status")[1], "not shown"
+    finally:
+        d.close()
+
+
 def test_one_qmsd_per_state_directory():
     """Issue 14: a second qmsd on another control socket but the same
     state directory would adopt the same containers and rotate the same
