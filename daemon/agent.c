@@ -125,7 +125,7 @@ struct agent {
 	unsigned int		 restarts;
 	struct restart_state	 rs;
 	char			 last_exit[96];
-	time_t			 started;
+	uint64_t		 started_ms;	/* monotonic: for its uptime */
 	struct event		*timer;
 	struct event		*stable;	/* running long enough */
 	struct {
@@ -411,7 +411,7 @@ volume_request(struct agent *a, enum ag_step step, const char *prefix)
 static void
 now_running(struct agent *a, const char *why)
 {
-	a->started = time(NULL);
+	a->started_ms = now_ms();
 	agent_enter(a, AG_RUNNING, why);
 	agent_publish(a, "running %s (%.12s)", a->conf.image, a->id);
 	agent_timer(a->stable, a->conf.restart.stable_after);
@@ -1239,7 +1239,8 @@ agent_ps(void)
 		    (unsigned)ag_host.gid);
 		cJSON_AddStringToObject(o, "user", user);
 		cJSON_AddNumberToObject(o, "uptime", a->state == AG_RUNNING &&
-		    a->started > 0 ? (double)(time(NULL) - a->started) : 0);
+		    a->started_ms > 0 ? (double)((now_ms() - a->started_ms) / 1000) :
+		    0);
 		cJSON_AddNumberToObject(o, "restarts", a->restarts);
 		cJSON_AddStringToObject(o, "last_exit", a->last_exit);
 		cJSON_AddItemToArray(list, o);

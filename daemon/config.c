@@ -857,6 +857,28 @@ strlist(const char *first, ...)
 	return (l);
 }
 
+/* The port a command asks its server to listen on (--port N), or -1. */
+static int
+command_port(const char *command)
+{
+	char		**w, why[128];
+	long long	  n = -1;
+	int		  i, c;
+
+	if ((c = argv_split(command, &w, why, sizeof(why))) <= 0) {
+		argv_free(w);
+		return (-1);
+	}
+	for (i = 0; i < c; i++) {
+		if (strcmp(w[i], "--port") == 0 && i + 1 < c)
+			parse_number(w[i + 1], 1, 65535, &n);
+		else if (strncmp(w[i], "--port=", 7) == 0)
+			parse_number(w[i] + 7, 1, 65535, &n);
+	}
+	argv_free(w);
+	return ((int)n);
+}
+
 /* What no file said is taken from the environment and the project root. */
 static int
 fill_defaults(struct config *c, char *err, size_t errlen)
@@ -867,6 +889,7 @@ fill_defaults(struct config *c, char *err, size_t errlen)
 	struct passwd	*pw;
 	char		 uid[32];
 	size_t		 i;
+	int		 port, uport;
 
 	if (c->project_root == NULL) {
 		if (getcwd(cwd, sizeof(cwd)) == NULL) {
@@ -944,6 +967,16 @@ fill_defaults(struct config *c, char *err, size_t errlen)
 		/* Python buffers a pipe; logs should arrive as written. */
 		c->qms_mcp.environment = xcalloc(2, sizeof(char *));
 		c->qms_mcp.environment[0] = xstrdup("PYTHONUNBUFFERED=1");
+	}
+	/* A server told one port and probed on another never comes up. */
+	if (c->qms_mcp.enabled != TRI_NO &&
+	    (port = command_port(c->qms_mcp.command)) != -1 &&
+	    url_host_port(c->qms_mcp.url, NULL, 0, &uport) == 0 &&
+	    port != uport) {
+		snprintf(err, errlen, "[qms-mcp] command has --port %d but url "
+		    "%s has port %d: set both to the same port", port,
+		    c->qms_mcp.url, uport);
+		return (-1);
 	}
 	return (0);
 }

@@ -359,7 +359,13 @@ events_done(CURL *easy, CURLcode rc, void *arg)
 	if (dk_state == DK_READY) {
 		log_warnx("docker: the events stream ended (%s)",
 		    curl_easy_strerror(rc));
-		unreachable(NULL, rc == CURLE_OK ? CURLE_COULDNT_CONNECT : rc);
+		/* In qmsd's words, not libcurl's "partial file". */
+		if (access(dk_socket, F_OK) == -1)
+			unreachable(NULL, CURLE_COULDNT_CONNECT);
+		else
+			unreachable("Docker went away (its events stream "
+			    "ended: dockerd stopped or restarted?)",
+			    CURLE_COULDNT_CONNECT);
 	}
 }
 

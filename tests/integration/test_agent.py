@@ -397,8 +397,12 @@ def test_dockerd_restart_recovers():
         try:
             eq(a.up()[0], 0, "up")
             subprocess.run(["sh", script, "stop", ddir], check=True)
-            wait_state(a.d, "docker", "unreachable")
+            row = wait_state(a.d, "docker", "unreachable")
             eq(a.d.alive(), True, "qmsd stays up")
+            # qmsd's words, not libcurl's (issue 14)
+            assert "partial file" not in row["detail"], row["detail"]
+            assert ("Docker went away" in row["detail"] or
+                    "no Docker socket" in row["detail"]), row["detail"]
             subprocess.run(["sh", script, "start", ddir], check=True)
             wait_state(a.d, "docker", "ready", timeout=60)
             # dockerd took the container down with it: qmsd sees that

@@ -218,6 +218,25 @@ main(void)
 	    "probe-interval must be at least 10ms");
 	EXPECT_ERROR("[qms-mcp]\nprobe-failures = 0\n", 2,
 	    "probe-failures must be at least 1");
+	/* A server told one port and probed on another: refused. */
+	{
+		struct config	*pc;
+		char		 perr[1024];
+
+		pc = load("[qms-mcp]\nurl = http://127.0.0.1:9000/mcp\n", perr,
+		    sizeof(perr));
+		CHECK(pc == NULL && strstr(perr, "--port 8001") != NULL &&
+		    strstr(perr, "has port 9000") != NULL);
+		config_free(pc);
+		pc = load("[qms-mcp]\ncommand = srv --port=9000\n"
+		    "url = http://127.0.0.1:9000/mcp\n", perr, sizeof(perr));
+		CHECK(pc != NULL);
+		config_free(pc);
+		pc = load("[qms-mcp]\nenabled = no\n"
+		    "url = http://127.0.0.1:9000/mcp\n", perr, sizeof(perr));
+		CHECK(pc != NULL);
+		config_free(pc);
+	}
 	/* A give-up that could never be reached is refused, not ignored. */
 	EXPECT_ERROR("[qms-mcp]\ngive-up = 65\n", 2,
 	    "give-up must be at most 64, the failures qmsd remembers (0: "
