@@ -857,6 +857,11 @@ strlist(const char *first, ...)
 	return (l);
 }
 
+/* [qms-mcp]'s defaults, which validate() compares too. */
+#define QMS_MCP_COMMAND	"python3 -m qms_mcp --transport streamable-http " \
+	"--host 127.0.0.1 --port 8001 --project-root {root}"
+#define QMS_MCP_URL	"http://127.0.0.1:8001/mcp"
+
 /* The port a command asks its server to listen on (--port N), or -1. */
 static int
 command_port(const char *command)
@@ -889,7 +894,6 @@ fill_defaults(struct config *c, char *err, size_t errlen)
 	struct passwd	*pw;
 	char		 uid[32];
 	size_t		 i;
-	int		 port, uport;
 
 	if (c->project_root == NULL) {
 		if (getcwd(cwd, sizeof(cwd)) == NULL) {
@@ -941,13 +945,11 @@ fill_defaults(struct config *c, char *err, size_t errlen)
 	if (c->state_dir == NULL)
 		c->state_dir = default_state_dir();
 	if (c->qms_mcp.command == NULL)
-		c->qms_mcp.command = xstrdup("python3 -m qms_mcp --transport "
-		    "streamable-http --host 127.0.0.1 --port 8001 "
-		    "--project-root {root}");
+		c->qms_mcp.command = xstrdup(QMS_MCP_COMMAND);
 	if (c->qms_mcp.workdir == NULL)
 		c->qms_mcp.workdir = xstrdup("{root}/qms-cli");
 	if (c->qms_mcp.url == NULL)
-		c->qms_mcp.url = xstrdup("http://127.0.0.1:8001/mcp");
+		c->qms_mcp.url = xstrdup(QMS_MCP_URL);
 	/* No file at all: one agent, claude.  A file: the agents it names. */
 	if (c->file == NULL && c->nagents == 0)
 		agent_defaults(&c->agents[c->nagents++], "claude");
@@ -967,16 +969,6 @@ fill_defaults(struct config *c, char *err, size_t errlen)
 		/* Python buffers a pipe; logs should arrive as written. */
 		c->qms_mcp.environment = xcalloc(2, sizeof(char *));
 		c->qms_mcp.environment[0] = xstrdup("PYTHONUNBUFFERED=1");
-	}
-	/* A server told one port and probed on another never comes up. */
-	if (c->qms_mcp.enabled != TRI_NO &&
-	    (port = command_port(c->qms_mcp.command)) != -1 &&
-	    url_host_port(c->qms_mcp.url, NULL, 0, &uport) == 0 &&
-	    port != uport) {
-		snprintf(err, errlen, "[qms-mcp] command has --port %d but url "
-		    "%s has port %d: set both to the same port", port,
-		    c->qms_mcp.url, uport);
-		return (-1);
 	}
 	return (0);
 }
@@ -1136,7 +1128,7 @@ validate(struct parse *p)
 		    probe_timeout), 10 },
 	};
 	size_t	i;
-	int	a, b;
+	int	a, b, port, uport;
 
 	/* Even to nothing: then no path is protected. */
 	p->conf->git.protected_set = key_line(p, "git", "protected-paths") != 0;
@@ -1160,6 +1152,17 @@ validate(struct parse *p)
 	if (q->probe_failures < 1) {
 		p->line = key_line(p, "qms-mcp", "probe-failures");
 		parse_error(p, "probe-failures must be at least 1");
+	}
+	/* A server told one port and probed on another never comes up. */
+	a = key_line(p, "qms-mcp", "command");
+	b = key_line(p, "qms-mcp", "url");
+	if ((a || b) && q->enabled != TRI_NO &&
+	    (port = command_port(q->command ? q->command : QMS_MCP_COMMAND))
+	    != -1 && url_host_port(q->url ? q->url : QMS_MCP_URL, NULL, 0,
+	    &uport) == 0 && port != uport) {
+		p->line = a > b ? a : b;
+		parse_error(p, "[qms-mcp] command has --port %d but url has "
+		    "port %d: set both to the same port", port, uport);
 	}
 	if (q->restart.give_up > RESTART_MAX_FAILURES) {
 		p->line = key_line(p, "qms-mcp", "give-up");
