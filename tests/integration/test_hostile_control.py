@@ -250,7 +250,12 @@ def test_exec_is_its_connections_only():
         for m, p in (("exec-resize", {"exec": ex, "rows": 5, "cols": 5}),
                      ("exec-status", {"exec": ex})):
             eq(code(B.call(m, p)), -32001, m + " by another connection")
-        eq(A.call("exec-status", {"exec": ex})["result"]["running"], True)
+        # dockerd answers the upgrade a moment before it marks the
+        # exec running: the owner asks until it is
+        deadline = time.monotonic() + 10
+        while not A.call("exec-status", {"exec": ex})["result"]["running"]:
+            assert time.monotonic() < deadline, "the exec never ran"
+            time.sleep(0.05)
         eq(A.call("exec-resize", {"exec": ex, "rows": 5, "cols": 5})
            ["result"], {}, "resize by the owner")
         # the owner leaves with both asks in flight
