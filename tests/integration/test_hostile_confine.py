@@ -15,6 +15,7 @@ import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import gitrepo
+from test_git import Env  # noqa: E402
 from qmsdtest import (Daemon, component, contains, eq, free_port, main,
                       wait_state)
 
@@ -22,18 +23,14 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 BUILD = os.environ.get("QMSD_BUILD_ROOT", "")
 
 
-class Project:
-    """A qmsd serving a real repository (with a submodule and a remote)."""
+class Project(Env):
+    """test_git's Env (a qmsd on a real repository with a submodule and a
+    remote), whose git_exec goes over a raw socket and whose requests can
+    be made as bytes, for clients that leave midway."""
 
-    def __init__(self, extra="", conf_extra=""):
-        self.base = tempfile.mkdtemp(prefix="qmsd-hostile.")
+    def __init__(self, extra=""):
+        super().__init__(extra)
         os.chmod(self.base, 0o755)
-        self.project, self.remote = gitrepo.make(self.base)
-        self.d = Daemon(config="[qmsd]\nproject-root = %s\n%s" %
-                        (self.project, extra))
-        self.port = self.d.http_port
-        with open(os.path.join(self.d.dir, "state", "host.token")) as f:
-            self.token = f.read().strip()
 
     def raw_request(self, path, body):
         data = json.dumps(body).encode()
@@ -43,31 +40,6 @@ class Project:
                 "Authorization: Bearer %s\r\nContent-Length: %d\r\n\r\n" %
                 (path, self.port, self.token, len(data))).encode()
         return head, data
-
-    def git_exec(self, command):
-        head, data = self.raw_request("/git/mcp", call_body(command))
-        s = socket.create_connection(("127.0.0.1", self.port), timeout=120)
-        s.sendall(head + data)
-        reply = b""
-        while True:
-            chunk = s.recv(65536)
-            if not chunk:
-                break
-            reply += chunk
-            if b"\r\n\r\n" in reply:
-                hdr, _, rest = reply.partition(b"\r\n\r\n")
-                n = [int(l.split(b":")[1]) for l in hdr.split(b"\r\n")
-                     if l.lower().startswith(b"content-length:")]
-                if n and len(rest) >= n[0]:
-                    break
-        s.close()
-        body = json.loads(reply.partition(b"\r\n\r\n")[2])
-        res = body["result"]
-        return res["content"][0]["text"], res["isError"]
-
-    def close(self):
-        self.d.close()
-        shutil.rmtree(self.base, ignore_errors=True)
 
 
 def call_body(command, id=1):

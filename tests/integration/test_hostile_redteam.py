@@ -139,6 +139,16 @@ def agent_env_with_link(secret):
     return a, e
 
 
+def leaks(e, commands, secret):
+    """The commands whose output holds the secret, with what they said."""
+    out = []
+    for c in commands:
+        text, err = e.git_exec(c)
+        if secret in text:
+            out.append((c, text[:200]))
+    return out
+
+
 def test_workspace_link_reads_masked_files():
     """An agent commits a directory of its workspace holding a file named
     like a masked one, then replaces the directory by a link to another
@@ -151,14 +161,10 @@ def test_workspace_link_reads_masked_files():
     a, e = agent_env_with_link(SECRET)
     try:
         ws = ".claude/sessions"
-        leaked = []
-        for c in ("grep -e %s -- %s" % (SECRET, ws),
-                  "grep -e %s" % SECRET,
-                  "blame %s/o/notes.md" % ws,
-                  "blame %s/r/.mcp.json" % ws):
-            text, err = e.git_exec(c)
-            if SECRET in text:
-                leaked.append((c, text[:200]))
+        leaked = leaks(e, ("grep -e %s -- %s" % (SECRET, ws),
+                           "grep -e %s" % SECRET,
+                           "blame %s/o/notes.md" % ws,
+                           "blame %s/r/.mcp.json" % ws), SECRET)
         assert not leaked, "masked content through a link: %r" % leaked
     finally:
         e.d = None

@@ -25,14 +25,12 @@ def test_blame_open_range_reads_work_tree():
     .mcp.json."""
     a, e = agent_env_with_link()
     try:
+        from test_hostile_redteam import leaks
         ws = ".claude/sessions"
-        leaked = []
-        for rev in ("HEAD..", "^HEAD", "HEAD...", "--reverse HEAD.."):
-            for f in ("o/notes.md", "r/.mcp.json"):
-                c = "blame %s -- %s/%s" % (rev, ws, f)
-                text, err = e.git_exec(c)
-                if SECRET in text:
-                    leaked.append((c, text[:200]))
+        leaked = leaks(e, ["blame %s -- %s/%s" % (rev, ws, f)
+                           for rev in ("HEAD..", "^HEAD", "HEAD...",
+                                       "--reverse HEAD..")
+                           for f in ("o/notes.md", "r/.mcp.json")], SECRET)
         assert not leaked, "masked content through a link: %r" % leaked
     finally:
         e.d = None
