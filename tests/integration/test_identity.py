@@ -265,8 +265,8 @@ def test_deploy_key_over_ssh():
         with open(sshd.authorized, "w") as f:
             f.write(open(os.path.join(keys, "id_ed25519.pub")).read())
         from qmsdtest import Daemon
-        # before the key: ssh finds nothing to offer (the host's ~/.ssh
-        # is not there)
+        # before the mount: neither key nor known host in the container
+        # (the host's ~/.ssh is never mounted), so no clone
         a.d = Daemon(config=a.conf())
         up(a)
         rc, out, err = qexec(a, "git", "clone", "-q", sshd.url(),
