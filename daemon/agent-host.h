@@ -3,8 +3,8 @@
  * owner's directories and mount points in the repository, the agent's
  * private files (token, .mcp.json, settings, passwd, group, gitconfig),
  * its env-file, its volumes' ownership and Claude's trust of the
- * project.  Everything it needs is
- * passed in; it keeps nothing between calls.
+ * project.  Everything it needs is passed in; it keeps nothing between
+ * calls.
  */
 #ifndef QMSD_AGENT_HOST_H
 #define QMSD_AGENT_HOST_H
