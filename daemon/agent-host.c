@@ -211,6 +211,7 @@ agent_host_spec(const struct agent_host *h, const struct agent_conf *c,
     struct masks *mk, char hash[AGENT_HASH_LEN], char *err, size_t errlen)
 {
 	struct agent_facts	 f;
+	struct agent_files	 files = { NULL, NULL, NULL };
 	struct agent_mask	*masks = NULL;
 	const struct masks_file	*found;
 	char			*dir, *p = NULL, *q = NULL, *text = NULL;
@@ -279,7 +280,15 @@ agent_host_spec(const struct agent_host *h, const struct agent_conf *c,
 	f.env = extra;
 	f.masks = masks;
 	f.nmasks = nmasks;
-	text = agent_spec(c, &f, hash);
+	text = agent_spec(c, &f, &files, hash);
+	if (agent_host_write(h, c->name, AGENT_FILE_PASSWD, files.passwd, err,
+	    errlen) == -1 || agent_host_write(h, c->name, AGENT_FILE_GROUP,
+	    files.group, err, errlen) == -1 || agent_host_write(h, c->name,
+	    AGENT_FILE_GITCONFIG, files.gitconfig, err, errlen) == -1) {
+		free(text);
+		text = NULL;
+		goto out;
+	}
 
 	/* settings.local.json: the container's Claude uses both servers. */
 	doc = cJSON_CreateObject();
@@ -297,6 +306,7 @@ agent_host_spec(const struct agent_host *h, const struct agent_conf *c,
 out:
 	if (rootfd != -1)
 		close(rootfd);
+	agent_files_free(&files);
 	free(masks);
 	argv_free(extra);
 	free(p);

@@ -1,9 +1,10 @@
 /*
  * What qmsd does on the host for an agent's container, as root: the
  * owner's directories and mount points in the repository, the agent's
- * private files (token, .mcp.json, settings), its env-file, its volumes'
- * ownership and Claude's trust of the project.  Everything it needs is
- * passed in; it keeps nothing between calls.
+ * private files (token, .mcp.json, settings, passwd, group, gitconfig),
+ * its env-file, its volumes' ownership and Claude's trust of the
+ * project.  Everything it needs is passed in; it keeps nothing between
+ * calls.
  */
 #ifndef QMSD_AGENT_HOST_H
 #define QMSD_AGENT_HOST_H
@@ -30,8 +31,8 @@ char	*agent_host_dir(const struct agent_host *, const char *name);
 
 /*
  * The create body and its hash, and the host side it needs: directories
- * and mount points made as the owner, settings.local.json written.  NULL
- * with why.
+ * and mount points made as the owner; settings.local.json and the
+ * identity files (agent-identity.h) written.  NULL with why.
  */
 char	*agent_host_spec(const struct agent_host *, const struct agent_conf *,
 	    struct masks *, char hash[AGENT_HASH_LEN], char *err, size_t);

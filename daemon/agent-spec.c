@@ -5,6 +5,7 @@
 
 #include <cjson/cJSON.h>
 
+#include "agent-identity.h"
 #include "agent-spec.h"
 #include "config.h"
 #include "docker.h"
@@ -34,27 +35,61 @@ spec_mask(cJSON *mounts, const char *rel, int dir, const char *empty)
 	free(dst);
 }
 
-/* FNV-1a: the label that says which configuration made a container. */
+/*
+ * FNV-1a: the label that says which configuration made a container.  The
+ * files it mounts from the agent's directory count too: their text is
+ * not in the body, and a container keeps the copy it started with.
+ */
 static void
-spec_hash(const char *s, char out[AGENT_HASH_LEN])
+spec_hash(const char *body, const struct agent_files *files,
+    char out[AGENT_HASH_LEN])
 {
-	uint64_t	h = 1469598103934665603ULL;
+	const char	*parts[] = { body, files->passwd, files->group,
+			    files->gitconfig };
+	const char	*s;
+	uint64_t	 h = 1469598103934665603ULL;
+	size_t		 i;
 
-	for (; *s != '\0'; s++) {
-		h ^= (unsigned char)*s;
-		h *= 1099511628211ULL;
+	for (i = 0; i < nitems(parts); i++) {
+		/* Each part ends with its NUL, so none runs into the next. */
+		for (s = parts[i]; ; s++) {
+			h ^= (unsigned char)*s;
+			h *= 1099511628211ULL;
+			if (*s == '\0')
+				break;
+		}
 	}
 	snprintf(out, AGENT_HASH_LEN, "%016llx", (unsigned long long)h);
 }
 
+void
+agent_files_free(struct agent_files *files)
+{
+	free(files->passwd);
+	free(files->group);
+	free(files->gitconfig);
+	memset(files, 0, sizeof(*files));
+}
+
 char *
 agent_spec(const struct agent_conf *c, const struct agent_facts *f,
-    char hash[AGENT_HASH_LEN])
+    struct agent_files *files, char hash[AGENT_HASH_LEN])
 {
+	static const struct {
+		const char	*file;
+		const char	*target;
+	} identity[] = {
+		{ AGENT_FILE_PASSWD, "/var/lib/extrausers/passwd" },
+		{ AGENT_FILE_GROUP, "/var/lib/extrausers/group" },
+		{ AGENT_FILE_GITCONFIG, "/etc/gitconfig" },
+	};
 	cJSON	*o, *env, *hc, *mounts, *labels, *hosts;
 	char	*p, *empty, *text, user[64], buf[512];
 	size_t	 i;
 
+	files->passwd = agent_passwd(c, f);
+	files->group = agent_group(c, f);
+	files->gitconfig = agent_gitconfig(c, f);
 	xasprintf(&empty, "%s/empty", f->dir);
 	o = cJSON_CreateObject();
 	cJSON_AddStringToObject(o, "Image", c->image);
@@ -126,6 +161,15 @@ agent_spec(const struct agent_conf *c, const struct agent_facts *f,
 	spec_mount(mounts, "bind", p, "/pipe-dream/.claude/settings.local.json",
 	    1);
 	free(p);
+	/*
+	 * Its name, through the image's libnss-extrausers, and git's system
+	 * level, under the agent's own ~/.gitconfig (agent-identity.h).
+	 */
+	for (i = 0; i < nitems(identity); i++) {
+		xasprintf(&p, "%s/%s", f->dir, identity[i].file);
+		spec_mount(mounts, "bind", p, identity[i].target, 1);
+		free(p);
+	}
 	snprintf(buf, sizeof(buf), "qms-claude-config-%s", c->name);
 	spec_mount(mounts, "volume", buf, "/claude-config", 0);
 	snprintf(buf, sizeof(buf), "qms-projects-%s", c->name);
@@ -146,7 +190,7 @@ agent_spec(const struct agent_conf *c, const struct agent_facts *f,
 	}
 
 	text = cJSON_PrintUnformatted(o);
-	spec_hash(text, hash);
+	spec_hash(text, files, hash);
 	cJSON_AddStringToObject(labels, DOCKER_LABEL_CONFIG, hash);
 	cJSON_free(text);
 	text = cJSON_PrintUnformatted(o);

@@ -43,8 +43,25 @@ struct agent_facts {
 
 #define AGENT_HASH_LEN	20
 
-/* The create body (free it), and its hash in hash. */
+/*
+ * The files of the agent's private directory the body mounts, made with
+ * it (agent-identity.h), for agent-host.c to write under these names.
+ */
+struct agent_files {
+	char	*passwd;
+	char	*group;
+	char	*gitconfig;
+};
+#define AGENT_FILE_PASSWD	"passwd"
+#define AGENT_FILE_GROUP	"group"
+#define AGENT_FILE_GITCONFIG	"gitconfig"
+
+/*
+ * The create body (free it), the files it mounts (agent_files_free), and
+ * the hash of both in hash.
+ */
 char	*agent_spec(const struct agent_conf *, const struct agent_facts *,
-	    char hash[AGENT_HASH_LEN]);
+	    struct agent_files *, char hash[AGENT_HASH_LEN]);
+void	 agent_files_free(struct agent_files *);
 
 #endif

@@ -15,6 +15,7 @@
 
 #include <ini.h>
 
+#include "agent-identity.h"
 #include "argv.h"
 #include "config.h"
 #include "restart.h"
@@ -51,6 +52,7 @@ enum key_type {
 	KEY_NETWORK,		/* bridge, host */
 	KEY_MOUNT,		/* SRC:DST[:ro], repeatable */
 	KEY_MASK,		/* a path in the repository, repeatable */
+	KEY_GIT_IDENT,		/* a git user.name or user.email, as kept */
 };
 
 struct key {
@@ -131,6 +133,8 @@ static const struct key keys[] = {
 	AGENT("env-file", KEY_PATH, env_file, 0),
 	AGENT("mount", KEY_MOUNT, mounts, 1),
 	AGENT("mask", KEY_MASK, masks, 1),
+	AGENT("git-user-name", KEY_GIT_IDENT, git_user_name, 0),
+	AGENT("git-user-email", KEY_GIT_IDENT, git_user_email, 0),
 };
 #undef AGENT
 #undef LIST
@@ -298,6 +302,14 @@ agent_fill(struct agent_conf *a)
 		a->command = xstrdup("claude");
 	if (a->network == NULL)
 		a->network = xstrdup("bridge");
+	/*
+	 * Commits say which agent made them, at an address that is never
+	 * delivered (RFC 2606's .invalid) until the owner gives a real one.
+	 */
+	if (a->git_user_name == NULL)
+		xasprintf(&a->git_user_name, "%s (qmsd agent)", a->name);
+	if (a->git_user_email == NULL)
+		xasprintf(&a->git_user_email, "%s@qmsd.invalid", a->name);
 }
 
 /* The index of agent NAME, added when new; -1 with an error. */
@@ -315,6 +327,16 @@ agent_lookup(struct parse *p, const char *name)
 	    strlen(name) || name[0] == '-' || name[0] == '_') {
 		parse_error(p, "bad agent name \"%s\": use lower-case "
 		    "letters, digits, - and _ (at most 32)", name);
+		return (-1);
+	}
+	/*
+	 * The name is also the container user's (agent-identity.h): the
+	 * rules above make a portable user name, but one of digits alone
+	 * would read as a uid.
+	 */
+	if (strspn(name, "0123456789") == strlen(name)) {
+		parse_error(p, "bad agent name \"%s\": it is the container's "
+		    "user name, and digits alone would read as a uid", name);
 		return (-1);
 	}
 	if (c->nagents == CONFIG_MAX_AGENTS) {
@@ -730,6 +752,12 @@ set_value(struct parse *p, void *base, const struct key *k, const char *v)
 		list_append((char ***)field, words);
 		argv_free(words);
 		return (0);
+	case KEY_GIT_IDENT:
+		if (agent_ident_check(v, why, sizeof(why)) == -1) {
+			parse_error(p, "%s: %s", k->name, why);
+			return (-1);
+		}
+		return (set_string(sp, v));
 	case KEY_LOGLEVEL:
 		if (log_level_parse(v, &lvl) == -1) {
 			parse_error(p, "%s must be error, warning, info or "
@@ -1262,6 +1290,8 @@ config_free(struct config *c)
 		free(a->env_file);
 		argv_free(a->mounts);
 		argv_free(a->masks);
+		free(a->git_user_name);
+		free(a->git_user_email);
 	}
 	free(c);
 }

@@ -93,6 +93,8 @@ struct agent_conf {
 	char			*env_file;
 	char			**mounts;	/* SRC:DST[:ro] */
 	char			**masks;	/* paths in the repository */
+	char			*git_user_name;	/* the container's user.name */
+	char			*git_user_email;
 };
 
 struct config {

@@ -125,7 +125,8 @@ main(void)
 		.image = "qms-agent:latest", .container = "qms-claude",
 		.command = "claude", .memory = 4ULL << 30, .pids = 512,
 		.cpus = 1.5, .network = "bridge", .mounts = mounts,
-		.masks = masks,
+		.masks = masks, .git_user_name = "claude (qmsd agent)",
+		.git_user_email = "claude@qmsd.invalid",
 	};
 	struct agent_facts	 f = {
 		.root = "/home/owner/pipe-dream", .uid = 1000, .gid = 1001,
@@ -133,17 +134,38 @@ main(void)
 		.masks = found, .nmasks = 4,
 	};
 	char			 hash[AGENT_HASH_LEN], hash2[AGENT_HASH_LEN];
-	char			*text, *text2;
+	char			*text, *text2, *p;
+	struct agent_files	 files, files2;
 	cJSON			*o, *hc, *m, *v;
 	const char		*empty = "/var/lib/qmsd/agents/claude/empty";
 
-	text = agent_spec(&c, &f, hash);
+	text = agent_spec(&c, &f, &files, hash);
 	golden(text);
 	/* The bytes decide whether a container is recreated on upgrade. */
-	CHECK_STR(hash, "d435f5a48a8fe659");
-	text2 = agent_spec(&c, &f, hash2);
+	CHECK_STR(hash, "14f24b995f039ee3");
+	text2 = agent_spec(&c, &f, &files2, hash2);
 	CHECK_STR(text2, text);
+	CHECK_STR(hash2, hash);
 	free(text2);
+	agent_files_free(&files2);
+	/*
+	 * The files it mounts count in the hash, though not in the body: a
+	 * new commit identity makes a new container.
+	 */
+	CHECK(files.passwd != NULL && files.group != NULL &&
+	    files.gitconfig != NULL);
+	c.git_user_email = "claude@example.org";
+	text2 = agent_spec(&c, &f, &files2, hash2);
+	CHECK(strcmp(hash, hash2) != 0);
+	/* The body is the same but for the label that carries the hash. */
+	if ((p = strstr(text2, hash2)) != NULL)
+		memcpy(p, hash, strlen(hash));
+	CHECK_STR(text2, text);
+	CHECK(strstr(files2.gitconfig, "claude@example.org") != NULL);
+	free(text2);
+	agent_files_free(&files2);
+	c.git_user_email = "claude@qmsd.invalid";
+	agent_files_free(&files);
 
 	o = cJSON_Parse(text);
 	CHECK(o != NULL);
@@ -183,9 +205,16 @@ main(void)
 	CHECK(is_mount(mount_at(m, "/pipe-dream/secrets"), "bind", empty, 1));
 	CHECK(is_mount(mount_at(m, "/pipe-dream/config/key.pem"), "bind",
 	    "/dev/null", 1));
+	/* The user's name and git's system level, read-only. */
+	CHECK(is_mount(mount_at(m, "/var/lib/extrausers/passwd"), "bind",
+	    "/var/lib/qmsd/agents/claude/passwd", 1));
+	CHECK(is_mount(mount_at(m, "/var/lib/extrausers/group"), "bind",
+	    "/var/lib/qmsd/agents/claude/group", 1));
+	CHECK(is_mount(mount_at(m, "/etc/gitconfig"), "bind",
+	    "/var/lib/qmsd/agents/claude/gitconfig", 1));
 	CHECK(is_mount(mount_at(m, "/data"), "bind", "/srv/data", 1));
 	CHECK(is_mount(mount_at(m, "/scratch"), "bind", "/srv/scratch", 0));
-	CHECK(cJSON_GetArraySize(m) == 9 + 4 + 2);
+	CHECK(cJSON_GetArraySize(m) == 12 + 4 + 2);
 	/* No privilege to gain, none kept. */
 	CHECK(is_only(get(hc, "CapDrop"), "ALL"));
 	CHECK(is_only(get(hc, "SecurityOpt"), "no-new-privileges"));
@@ -213,12 +242,13 @@ main(void)
 	c.cpus = 0;
 	f.nmasks = 0;
 	f.env = NULL;
-	text = agent_spec(&c, &f, hash2);
+	text = agent_spec(&c, &f, &files, hash2);
+	agent_files_free(&files);
 	o = cJSON_Parse(text);
 	hc = (cJSON *)get(o, "HostConfig");
 	CHECK(get(hc, "ExtraHosts") == NULL && get(hc, "NanoCpus") == NULL);
 	CHECK(strcmp(hash, hash2) != 0);
-	CHECK(cJSON_GetArraySize(get(hc, "Mounts")) == 9 + 2);
+	CHECK(cJSON_GetArraySize(get(hc, "Mounts")) == 12 + 2);
 	cJSON_Delete(o);
 	free(text);
 	return (check_done("agent-spec"));

@@ -283,7 +283,47 @@ main(void)
 		CHECK_STR(c->agents[1].mounts[1], "/c:/d");
 		CHECK_STR(c->agents[1].masks[0], "sub/x");
 		CHECK(c->agents[1].cpus == 1.5 && !c->agents[1].enabled);
+		/* Commits name the agent by default, at no real address. */
+		CHECK_STR(c->agents[0].git_user_name, "claude (qmsd agent)");
+		CHECK_STR(c->agents[0].git_user_email, "claude@qmsd.invalid");
 	}
+	config_free(c);
+	c = load("[agent \"a\"]\ngit-user-name = Jane O'Brien\n"
+	    "git-user-email = jane@example.org\n[agent \"b\"]\n"
+	    "git-user-name = a;b #c [core] \"d\" e\\f\n", err, sizeof(err));
+	CHECK(c != NULL && c->nagents == 2);
+	if (c != NULL && c->nagents == 2) {
+		CHECK_STR(c->agents[0].git_user_name, "Jane O'Brien");
+		CHECK_STR(c->agents[0].git_user_email, "jane@example.org");
+		/* Taken whole, to be quoted in the gitconfig. */
+		CHECK_STR(c->agents[1].git_user_name,
+		    "a;b #c [core] \"d\" e\\f");
+		CHECK_STR(c->agents[1].git_user_email, "b@qmsd.invalid");
+	}
+	config_free(c);
+	/*
+	 * The gitconfig injection: what would end the value's line there, or
+	 * rewrite the terminal that shows it, is refused where it is written.
+	 */
+	EXPECT_ERROR("[agent \"a\"]\ngit-user-name = x\r[core]\r"
+	    "sshCommand = touch /tmp/pwned\n", 2, "git-user-name: a control "
+	    "character (0x0d) at byte 2");
+	EXPECT_ERROR("[agent \"a\"]\n\ngit-user-email = a\tb\n", 3,
+	    "git-user-email: a control character (0x09) at byte 2");
+	EXPECT_ERROR("[agent \"a\"]\ngit-user-name = \033[2Jx\n", 2,
+	    "git-user-name: a control character (0x1b) at byte 1");
+	EXPECT_ERROR("[agent \"a\"]\ngit-user-email = <a@b>\n", 2,
+	    "git-user-email: \"<a@b>\": git drops < and >");
+	EXPECT_ERROR("[agent \"a\"]\ngit-user-name = Bob Jr.\n", 2,
+	    "git-user-name: \"Bob Jr.\": git would drop the blank or "
+	    "punctuation it starts or ends with");
+	EXPECT_ERROR("[agent \"a\"]\ngit-user-name = x\ngit-user-name = y\n",
+	    3, "git-user-name is already set at line 2");
+	/* The agent's name is its user's in the container. */
+	EXPECT_ERROR("[agent \"123\"]\n", 1, "bad agent name \"123\": it is "
+	    "the container's user name, and digits alone would read as a uid");
+	c = load("[agent \"2nd\"]\n", err, sizeof(err));
+	CHECK(c != NULL);
 	config_free(c);
 	c = load("[qmsd]\n", err, sizeof(err));
 	CHECK(c != NULL && c->nagents == 0);	/* a file names its agents */
