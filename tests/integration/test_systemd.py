@@ -23,8 +23,8 @@ IMAGE = "qms-systemd-test:latest"
 
 
 def build_image():
-    r = subprocess.run(["sh", os.path.join(TOP, "tests", "fixtures",
-                                           "debian-base.sh"), BASE],
+    r = subprocess.run(["sh", os.path.join(TOP, "docker", "debian-base.sh"),
+                        BASE],
                        capture_output=True, text=True)
     eq(r.returncode, 0, "debian-base.sh: " + r.stderr)
     r = subprocess.run(["docker", "build", "-q", "--network", "host",
