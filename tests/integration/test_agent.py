@@ -227,6 +227,57 @@ def test_config_volume_survives_recreate():
         a.close()
 
 
+def test_recreate_refused_while_a_session_runs():
+    """A configuration changed under a running container: the next up,
+    exec or session would recreate it and end a detached tmux session.
+    Never implicitly (issue 14): refused, the session kept, status and
+    ps say what is pending, and --force recreates."""
+    a = Agent()
+    try:
+        eq(a.up()[0], 0, "up")
+        first = a.row()["container"]
+        rc, out, err = a.d.ctl("exec", a.name, "--", "tmux", "new-session",
+                               "-d", "-s", "keep", "sleep", "1000")
+        eq(rc, 0, "a detached tmux session: " + err)
+        a.d.write_config(a.conf(a.extra + "memory = 1G\n"))
+        eq(a.d.ctl("reload")[0], 0, "reload")
+        # status knows before anyone asks for an up
+        row = wait_state(a.d, "agent:" + a.name, "running",
+                         cond=lambda r: "config changed" in r["detail"])
+        contains(row["detail"], "config changed: qmsctl up --force "
+                 "recreates")
+        eq(row["health"], "ok", "still running fine")
+        rc, out, err = a.d.ctl("ps")
+        contains(out, "running, config changed: qmsctl up --force "
+                 "recreates", "ps")
+        ps = json.loads(a.d.ctl("ps", "--json")[1])["agents"][0]
+        eq((ps["state"], ps["pending"]), ("running", "config changed: "
+           "qmsctl up --force recreates"), "ps --json")
+        want = ("agent %s: its configuration changed and recreating the "
+                "container would end its running session(s)" % a.name)
+        for verb in (("up", a.name), ("exec", a.name, "--", "true")):
+            rc, out, err = a.d.ctl(*verb, timeout=300)
+            eq(rc, 1, " ".join(verb) + " refused: " + out + err)
+            contains(err, want, " ".join(verb))
+            contains(err, "tmux", "says what runs")
+            contains(err, "qmsctl up --force %s recreates it" % a.name)
+        eq(a.row()["container"], first, "not recreated")
+        eq(a.exec("tmux", "has-session", "-t", "keep").returncode, 0,
+           "the tmux session lives")
+        rc, out, err = a.d.ctl("exec", "--force", a.name, "--", "true",
+                               timeout=300)
+        eq(rc, 0, "exec --force: " + err)
+        assert a.row()["container"] != first, "recreated by --force"
+        assert "config changed" not in a.row()["detail"], a.row()
+        eq(json.loads(a.d.ctl("ps", "--json")[1])["agents"][0]["pending"],
+           None, "nothing pending")
+        mem = json.loads(docker("inspect", a.container).stdout)[0][
+            "HostConfig"]["Memory"]
+        eq(mem, 1 << 30, "the new configuration")
+    finally:
+        a.close()
+
+
 def test_docker_kill_restarts():
     a = Agent(extra="backoff-min = 100ms\n")
     try:
