@@ -82,6 +82,7 @@ enum ag_event {
 	AG_EV_OOM,
 	AG_EV_KILL,
 	AG_EV_DIE,
+	AG_EV_DIED_ASKED,	/* Docker answered (or not) after a SIGTERM */
 	AG_EV_DESTROY,
 	AG_EV_BACKOFF_DONE,
 	AG_EV_STABLE,		/* ran stable-after */
@@ -93,7 +94,7 @@ enum ag_event {
 
 /* What an event carries; each uses what it names. */
 struct ag_input {
-	const struct docker_reply	*reply;	/* STEP, STOPPED */
+	const struct docker_reply	*reply;	/* STEP, STOPPED, DIED_ASKED */
 	const char			*id;	/* LISTED, START */
 	const char			*state;	/* LISTED: Docker's word */
 	const char			*made;	/* LISTED: its config label */
@@ -826,9 +827,19 @@ unexpected_exit(struct agent *a, const char *why, int clean)
 }
 
 static void
+died_asked(const struct docker_reply *r, void *arg)
+{
+	struct agent	*a = arg;
+	struct ag_input	 in = { .reply = r };
+
+	if (!reply_for_stale(a))
+		agent_handle(a, AG_EV_DIED_ASKED, &in);
+}
+
+static void
 container_died(struct agent *a, int code)
 {
-	char	why[128];
+	char	why[128], path[256];
 	int	clean = code == 0 && !a->oom;
 
 	if (a->oom)
@@ -839,11 +850,16 @@ container_died(struct agent *a, int code)
 	if (a->expect_stop || a->step != STEP_NONE)
 		return;		/* ours: down, or a recreate */
 	if (a->kill_signal == 15) {
-		/* docker stop by hand: reported, not undone. */
-		agent_enter(a, AG_STOPPED, "stopped outside qmsd");
-		agent_publish(a, "stopped outside qmsd (docker stop): %s; "
-		    "qmsctl up starts it again", a->last_exit);
+		/*
+		 * A SIGTERM nobody here sent: docker stop by hand, or dockerd
+		 * stopping, which stops what runs after closing its socket
+		 * to new requests (the events stream lives on meanwhile).
+		 * Whether Docker still answers tells which.
+		 */
 		a->kill_signal = 0;
+		snprintf(path, sizeof(path), "/containers/%s/json", a->id);
+		a->inflight++;
+		docker_request_fresh("GET", path, died_asked, a);
 		return;
 	}
 	snprintf(why, sizeof(why), "container exited unexpectedly (%s)",
@@ -993,6 +1009,26 @@ agent_handle(struct agent *a, enum ag_event ev, const struct ag_input *in)
 		break;
 	case AG_EV_DIE:
 		container_died(a, in->code);
+		break;
+	case AG_EV_DIED_ASKED:
+		/* Taken meanwhile: by an up, or Docker's going already. */
+		if (a->state != AG_RUNNING || a->step != STEP_NONE ||
+		    cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(
+		    cJSON_GetObjectItemCaseSensitive(in->reply->json, "State"),
+		    "Running")))
+			break;
+		if (in->reply->status == 0) {
+			/* dockerd is stopping, and took it down on its way. */
+			agent_enter(a, AG_LOST, "docker stopping");
+			agent_publish(a, "docker is stopping (it stopped the "
+			    "container: %s); back by its restart policy once "
+			    "docker is", a->last_exit);
+			break;
+		}
+		/* docker stop by hand: reported, not undone. */
+		agent_enter(a, AG_STOPPED, "stopped outside qmsd");
+		agent_publish(a, "stopped outside qmsd (docker stop): %s; "
+		    "qmsctl up starts it again", a->last_exit);
 		break;
 	case AG_EV_DESTROY:
 		if (a->step != STEP_NONE)

@@ -293,8 +293,8 @@ request_done(CURL *easy, CURLcode rc, void *arg)
 		unreachable(NULL, rc);
 }
 
-void
-docker_request(const char *method, const char *path, const char *body,
+static void
+request(const char *method, const char *path, const char *body, int fresh,
     docker_done done, void *arg)
 {
 	struct docker_req	*r;
@@ -316,8 +316,26 @@ docker_request(const char *method, const char *path, const char *body,
 	curl_easy_setopt(r->easy, CURLOPT_WRITEFUNCTION, docker_on_body);
 	curl_easy_setopt(r->easy, CURLOPT_WRITEDATA, r);
 	curl_easy_setopt(r->easy, CURLOPT_TIMEOUT_MS, (long)DOCKER_TIMEOUT_MS);
+	if (fresh) {
+		curl_easy_setopt(r->easy, CURLOPT_FRESH_CONNECT, 1L);
+		curl_easy_setopt(r->easy, CURLOPT_FORBID_REUSE, 1L);
+	}
 	TAILQ_INSERT_TAIL(&dk_reqs, r, entry);
 	curl_loop_add(r->easy, request_done, r);
+}
+
+void
+docker_request(const char *method, const char *path, const char *body,
+    docker_done done, void *arg)
+{
+	request(method, path, body, 0, done, arg);
+}
+
+void
+docker_request_fresh(const char *method, const char *path, docker_done done,
+    void *arg)
+{
+	request(method, path, NULL, 1, done, arg);
 }
 
 /* The events stream: JSON objects, one per line, as they happen. */
@@ -462,6 +480,12 @@ connect_engine(void)
 	curl_easy_setopt(easy, CURLOPT_HEADERFUNCTION, on_ping_header);
 	curl_easy_setopt(easy, CURLOPT_WRITEFUNCTION, discard);
 	curl_easy_setopt(easy, CURLOPT_TIMEOUT_MS, 5000L);
+	/*
+	 * A connection of its own: a stopping dockerd has closed its socket
+	 * and still answers on the connections it has, and an engine found
+	 * ready there would be gone a moment later.
+	 */
+	curl_easy_setopt(easy, CURLOPT_FRESH_CONNECT, 1L);
 	dk_ping = easy;
 	curl_loop_add(easy, ping_done, NULL);
 }

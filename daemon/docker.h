@@ -38,6 +38,12 @@ const char *docker_why(void);
  * once, later, never from inside this call. */
 void	 docker_request(const char *method, const char *path,
 	    const char *body, docker_done, void *arg);
+/*
+ * The same without a body, on a connection of its own: a stopping dockerd
+ * closes its socket to new connections and still serves those it has.
+ */
+void	 docker_request_fresh(const char *method, const char *path,
+	    docker_done, void *arg);
 
 /*
  * Start an exec with its streams attached: the one request libcurl cannot
