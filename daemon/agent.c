@@ -1443,7 +1443,7 @@ agent_configure(const struct config *c)
 		if (a->stale)
 			agent_handle(a, AG_EV_REMOVED, NULL);
 	}
-	docker_configure(needed);
+	docker_configure(needed, c->docker.socket);
 	if (docker_ready())
 		agent_on_docker_ready(NULL);
 }

@@ -429,6 +429,32 @@ def test_docker_permission_denied():
         shutil.rmtree(base, ignore_errors=True)
 
 
+def test_docker_socket_key():
+    """[docker] socket wins over DOCKER_HOST; without it DOCKER_HOST
+    counts; a reload cannot move qmsd to another engine."""
+    need_docker()
+    real = os.environ["DOCKER_HOST"][len("unix://"):]
+    bogus = {"DOCKER_HOST": "unix:///nonexistent/docker.sock"}
+    d = Daemon(config="[docker]\nsocket = %s\n" % real, env=bogus)
+    try:
+        row = wait_state(d, "docker", "ready")
+        contains(row["detail"], "on " + real)
+        d.write_config("[docker]\nsocket = /run/elsewhere.sock\n")
+        eq(d.ctl("reload")[0], 0, "reload")
+        contains(d.log(), "docker: socket /run/elsewhere.sock takes "
+                 "effect at the next start; still using " + real)
+        eq(component(d, "docker")["state"], "ready", "the same engine")
+    finally:
+        d.close()
+    d = Daemon(config="", env=bogus)
+    try:
+        row = wait_state(d, "docker", "unreachable")
+        contains(row["detail"], "no Docker socket at /nonexistent/"
+                 "docker.sock")
+    finally:
+        d.close()
+
+
 def sleep_image(host, tag):
     """An image holding sleep(1) and the libraries it needs, imported
     into the dockerd at host: a private dockerd gets it in about a
