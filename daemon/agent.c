@@ -160,6 +160,9 @@ static char		*ag_root, *ag_state_dir;
 static char		 ag_port_host[80], ag_port_bridge[80];
 /* [qms-mcp] url's HOST:PORT when it is on loopback, else "". */
 static char		 ag_qms_loopback[300];
+/* A change in the repository: the running agents compare, a little later. */
+static struct event	*ag_recheck;
+#define AG_RECHECK_MS	5000
 
 static void	agent_handle(struct agent *, enum ag_event,
 		    const struct ag_input *);
@@ -534,6 +537,13 @@ top_others(const struct agent *a, const cJSON *top, char *what,
 		snprintf(what + len, whatlen - len, "%s%.40s", n > 1 ? ", " :
 		    "", cJSON_IsString(t) ? t->valuestring : "?");
 	}
+	/*
+	 * The agent names its processes: they reach the admin's terminal
+	 * as printable ASCII only, never as escape sequences.
+	 */
+	for (len = 0; what[len] != '\0'; len++)
+		if (what[len] < 0x20 || what[len] > 0x7e)
+			what[len] = '?';
 	if (n > 3) {
 		len = strlen(what);
 		snprintf(what + len, whatlen - len, " and %d more", n - 3);
@@ -1448,11 +1458,34 @@ agent_configure(const struct config *c)
 		agent_on_docker_ready(NULL);
 }
 
+static void
+agent_on_recheck(evutil_socket_t fd, short ev, void *arg)
+{
+	recheck_all();
+}
+
+/*
+ * The masks changed (a secret appeared or went, a directory was made):
+ * a running container may no longer be what its agent would make.  Not at
+ * once: the walk this costs happens at most once per AG_RECHECK_MS, since
+ * the masks watch nothing more until walked again.
+ */
+static void
+agent_on_masks_change(void *arg)
+{
+	struct timeval	tv = { AG_RECHECK_MS / 1000, 0 };
+
+	if (!evtimer_pending(ag_recheck, NULL))
+		evtimer_add(ag_recheck, &tv);
+}
+
 void
 agent_init(struct event_base *base)
 {
 	ag_base = base;
 	ag_masks = masks_new(base);
+	ag_recheck = evtimer_new(base, agent_on_recheck, NULL);
+	masks_on_change(ag_masks, agent_on_masks_change, NULL);
 	docker_on_event(agent_on_event, NULL);
 	docker_on_ready(agent_on_docker_ready, NULL);
 	docker_on_unreachable(agent_on_docker_unreachable, NULL);
@@ -1469,6 +1502,9 @@ agent_shutdown(void)
 	}
 	masks_free(ag_masks);
 	ag_masks = NULL;
+	if (ag_recheck != NULL)
+		event_free(ag_recheck);
+	ag_recheck = NULL;
 	free(ag_root);
 	free(ag_state_dir);
 }

@@ -182,6 +182,10 @@ def test_new_secret_is_masked_at_the_next_up():
         os.rename(staged, made[2])
         subprocess.run(["chown", "-R", "nobody:nogroup", a.project],
                        check=True)
+        # status says so before anyone asks for an up (issue 14)
+        wait_state(a.d, "agent:" + a.name, "running", cond=lambda r:
+                   "config changed: qmsctl up --force recreates" in
+                   r["detail"])
         rc, out, err = a.up()
         eq(rc, 0, "up after the new secrets: " + err)
         assert a.row()["container"] != first, "recreated with new masks"
