@@ -12,7 +12,7 @@ import tempfile
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from qmsdtest import Daemon, component, contains, eq, main, wait_state
+from qmsdtest import QMSCTL, Daemon, component, contains, eq, main, wait_state
 
 IMAGE = "qms-agent-test:latest"
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -278,6 +278,42 @@ def test_recreate_refused_while_a_session_runs():
         mem = json.loads(docker("inspect", a.container).stdout)[0][
             "HostConfig"]["Memory"]
         eq(mem, 1 << 30, "the new configuration")
+        # with nothing running in it, an edit recreates as before
+        second = a.row()["container"]
+        a.d.write_config(a.conf(a.extra + "memory = 2G\n"))
+        eq(a.d.ctl("reload")[0], 0, "reload")
+        rc, out, err = a.d.ctl("exec", a.name, "--", "true", timeout=300)
+        eq(rc, 0, "exec with nothing running: " + err)
+        assert a.row()["container"] != second, "recreated without --force"
+    finally:
+        a.close()
+
+
+def test_recreate_refused_while_an_exec_is_attached():
+    """An exec qmsd brokered, still attached, counts as a session."""
+    a = Agent()
+    try:
+        eq(a.up()[0], 0, "up")
+        first = a.row()["container"]
+        held = subprocess.Popen(
+            [QMSCTL, "-S", a.d.socket, "exec", a.name, "--",
+             "sleep", "1000"], stdin=subprocess.DEVNULL,
+            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        try:
+            deadline = time.monotonic() + 30
+            while "sleep 1000" not in a.exec("ps", "-eo", "args").stdout:
+                assert time.monotonic() < deadline, "the exec never ran"
+                time.sleep(0.1)
+            a.d.write_config(a.conf(a.extra + "pids = 300\n"))
+            eq(a.d.ctl("reload")[0], 0, "reload")
+            rc, out, err = a.up()
+            eq(rc, 1, "up refused: " + out + err)
+            contains(err, "would end its running session(s) (sleep 1000)")
+            eq(a.row()["container"], first, "kept")
+            eq(held.poll(), None, "the exec still runs")
+        finally:
+            held.kill()
+            held.wait()
     finally:
         a.close()
 
