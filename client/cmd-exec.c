@@ -13,7 +13,7 @@ static int	cmd_exec_exec(int, char **);
 
 const struct cmd_entry cmd_exec_entry = {
 	.name = "exec",
-	.usage = "agent -- command [argument ...]",
+	.usage = "[--force] agent -- command [argument ...]",
 	.summary = "run a command in an agent's container (admin)",
 	.exec = cmd_exec_exec,
 };
@@ -21,10 +21,17 @@ const struct cmd_entry cmd_exec_entry = {
 static int
 cmd_exec_exec(int argc, char **argv)
 {
+	int	force = 0;
+
+	if (argc > 1 && strcmp(argv[1], "--force") == 0) {
+		force = 1;
+		argc--;
+		argv++;
+	}
 	if (argc < 4 || strcmp(argv[2], "--") != 0 || argv[1][0] == '-') {
 		cmd_usage(&cmd_exec_entry);
 		return (EXIT_USAGE);
 	}
 	return (relay_session(argv[1], argv + 3, isatty(STDIN_FILENO) &&
-	    isatty(STDOUT_FILENO), "exec"));
+	    isatty(STDOUT_FILENO), force, "exec"));
 }

@@ -65,6 +65,10 @@ cmd_ps_exec(int argc, char **argv)
 		    wa, s(a, "agent"), s(a, "state"), s(a, "container"),
 		    wi, s(a, "image"), uptime, cJSON_IsNumber(rs) ? rs->valueint :
 		    0, s(a, "last_exit"));
+		/* A recreate the next up would need --force for. */
+		if (strcmp(s(a, "pending"), "-") != 0)
+			printf("%-*s %s, %s\n", wa, "", s(a, "state"),
+			    s(a, "pending"));
 	}
 	cJSON_Delete(res);
 	return (EXIT_OK);

@@ -14,7 +14,7 @@ static int	cmd_session_exec(int, char **);
 
 const struct cmd_entry cmd_session_entry = {
 	.name = "session",
-	.usage = "[--via-docker] [agent]",
+	.usage = "[--force] [--via-docker] [agent]",
 	.summary = "attach a terminal to the agent's Claude (admin)",
 	.exec = cmd_session_exec,
 };
@@ -87,11 +87,13 @@ static int
 cmd_session_exec(int argc, char **argv)
 {
 	const char	*agent = "claude";
-	int		 i, docker = 0;
+	int		 i, docker = 0, force = 0;
 
 	for (i = 1; i < argc; i++) {
 		if (strcmp(argv[i], "--via-docker") == 0)
 			docker = 1;
+		else if (strcmp(argv[i], "--force") == 0)
+			force = 1;
 		else if (argv[i][0] == '-' || i != argc - 1) {
 			cmd_usage(&cmd_session_entry);
 			return (EXIT_USAGE);
@@ -105,5 +107,5 @@ cmd_session_exec(int argc, char **argv)
 	}
 	if (docker)
 		return (via_docker(agent));
-	return (relay_session(agent, NULL, 1, "session"));
+	return (relay_session(agent, NULL, 1, force, "session"));
 }

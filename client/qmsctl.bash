@@ -92,7 +92,7 @@ _qmsctl()
 	up|down|session|mcp-config)
 		case $cmd in
 		up)		words=--force ;;
-		session)	words=--via-docker ;;
+		session)	words="--force --via-docker" ;;
 		*)		words= ;;
 		esac
 		if [ "$plain" = 0 ]; then
@@ -104,7 +104,8 @@ _qmsctl()
 			# The command to run in the container: not ours to know.
 			COMPREPLY=($(compgen -f -- "$cur"))
 		elif [ "$plain" = 0 ]; then
-			COMPREPLY=($(compgen -W "$(_qmsctl_agents)" -- "$cur"))
+			COMPREPLY=($(compgen -W "--force $(_qmsctl_agents)" \
+			    -- "$cur"))
 		else
 			COMPREPLY=($(compgen -W "--" -- "$cur"))
 		fi ;;

@@ -50,7 +50,7 @@ int	 write_all(int fd, const char *, size_t);
 int	 ctl_take_fd(void);
 
 /* session and exec: run one in an agent (relay.c). */
-int	 relay_session(const char *agent, char *const *argv, int tty,
+int	 relay_session(const char *agent, char *const *argv, int tty, int force,
 	    const char *verb);
 
 /* start, stop, restart: the same request with a component name. */

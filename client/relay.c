@@ -227,7 +227,7 @@ unhex(const char *s, char **out, size_t *len)
 }
 
 int
-relay_session(const char *agent, char *const *argv, int tty,
+relay_session(const char *agent, char *const *argv, int tty, int force,
     const char *verb)
 {
 	struct sigaction	 sa;
@@ -242,6 +242,8 @@ relay_session(const char *agent, char *const *argv, int tty,
 	params = cJSON_CreateObject();
 	cJSON_AddStringToObject(params, "agent", agent);
 	cJSON_AddBoolToObject(params, "tty", tty);
+	if (force)
+		cJSON_AddBoolToObject(params, "force", 1);
 	if (tty && tty_size(STDIN_FILENO, &rows, &cols) == 0) {
 		cJSON_AddNumberToObject(params, "rows", rows);
 		cJSON_AddNumberToObject(params, "cols", cols);

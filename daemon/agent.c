@@ -34,6 +34,7 @@ enum ag_state {
 	AG_RUNNING,
 	AG_STOPPING,
 	AG_STOPPED,		/* exited, as asked or by hand */
+	AG_LOST,		/* docker went away while qmsd had it up */
 	AG_BACKOFF,		/* exited unexpectedly; will start again */
 	AG_FAILED,		/* gave up, or cannot be made */
 	AG_DISABLED,
@@ -47,6 +48,7 @@ static const char *const ag_state_names[] = {
 	[AG_RUNNING] = "running",
 	[AG_STOPPING] = "stopping",
 	[AG_STOPPED] = "stopped",
+	[AG_LOST] = "lost",
 	[AG_BACKOFF] = "backoff",
 	[AG_FAILED] = "failed",
 	[AG_DISABLED] = "disabled",
@@ -60,6 +62,7 @@ static const enum health ag_health[] = {
 	[AG_RUNNING] = HEALTH_OK,
 	[AG_STOPPING] = HEALTH_WARNING,
 	[AG_STOPPED] = HEALTH_OK,
+	[AG_LOST] = HEALTH_WARNING,
 	[AG_BACKOFF] = HEALTH_WARNING,
 	[AG_FAILED] = HEALTH_CRITICAL,
 	[AG_DISABLED] = HEALTH_NONE,
@@ -79,9 +82,11 @@ enum ag_event {
 	AG_EV_OOM,
 	AG_EV_KILL,
 	AG_EV_DIE,
+	AG_EV_DIED_ASKED,	/* Docker answered (or not) after a SIGTERM */
 	AG_EV_DESTROY,
 	AG_EV_BACKOFF_DONE,
 	AG_EV_STABLE,		/* ran stable-after */
+	AG_EV_RECHECK,		/* its configuration or the host may differ */
 	AG_EV_CONFIGURED,	/* (re)configured and enabled */
 	AG_EV_DISABLED,		/* configured with enabled = no */
 	AG_EV_REMOVED,		/* no longer configured */
@@ -89,9 +94,10 @@ enum ag_event {
 
 /* What an event carries; each uses what it names. */
 struct ag_input {
-	const struct docker_reply	*reply;	/* STEP, STOPPED */
+	const struct docker_reply	*reply;	/* STEP, STOPPED, DIED_ASKED */
 	const char			*id;	/* LISTED, START */
 	const char			*state;	/* LISTED: Docker's word */
+	const char			*made;	/* LISTED: its config label */
 	const char			*why;	/* DOWN, UNREACHABLE */
 	int				 force;	/* UP */
 	int				 code;	/* DIE: exit code; KILL: signal */
@@ -103,6 +109,7 @@ enum ag_step {
 	STEP_VOLUME_CONFIG,
 	STEP_VOLUME_PROJECTS,
 	STEP_INSPECT,
+	STEP_TOP,		/* what runs in a container to recreate */
 	STEP_REMOVE,
 	STEP_CREATE,
 	STEP_START,
@@ -117,6 +124,8 @@ struct agent {
 	enum ag_step		 step;
 	char			 id[80];
 	char			 hash[AGENT_HASH_LEN];	/* of the spec */
+	/* The label of its container: which configuration made it. */
+	char			 made[AGENT_HASH_LEN];
 	char			*spec;		/* the create body */
 	int			 force;
 	int			 expect_stop;
@@ -126,6 +135,8 @@ struct agent {
 	struct restart_state	 rs;
 	char			 last_exit[96];
 	uint64_t		 started_ms;	/* monotonic: for its uptime */
+	long			 pid1;	/* STEP_TOP: Docker's State.Pid */
+	int			 init;	/* STEP_TOP: Docker's init is pid1 */
 	struct event		*timer;
 	struct event		*stable;	/* running long enough */
 	struct {
@@ -149,10 +160,14 @@ static char		*ag_root, *ag_state_dir;
 static char		 ag_port_host[80], ag_port_bridge[80];
 /* [qms-mcp] url's HOST:PORT when it is on loopback, else "". */
 static char		 ag_qms_loopback[300];
+/* A change in the repository: the running agents compare, a little later. */
+static struct event	*ag_recheck;
+#define AG_RECHECK_MS	5000
 
 static void	agent_handle(struct agent *, enum ag_event,
 		    const struct ag_input *);
 static void	agent_free(struct agent *);
+static void	recheck_all(void);
 
 static void
 agent_publish(struct agent *a, const char *fmt, ...)
@@ -408,13 +423,149 @@ volume_request(struct agent *a, enum ag_step step, const char *prefix)
 	request(a, step, "POST", "/volumes/create", body);
 }
 
+/*
+ * A running container made from another configuration than the one in
+ * force: the next up would recreate it, and says so first.
+ */
+static int
+recreate_pending(const struct agent *a)
+{
+	return (a->state == AG_RUNNING && a->made[0] != '\0' &&
+	    a->hash[0] != '\0' && strcmp(a->made, a->hash) != 0);
+}
+
+#define AG_PENDING	"config changed: qmsctl up --force recreates"
+
+static void
+running_publish(struct agent *a)
+{
+	agent_publish(a, "running %s (%.12s)%s", a->conf.image, a->id,
+	    recreate_pending(a) ? ", " AG_PENDING : "");
+}
+
 static void
 now_running(struct agent *a, const char *why)
 {
 	a->started_ms = now_ms();
 	agent_enter(a, AG_RUNNING, why);
-	agent_publish(a, "running %s (%.12s)", a->conf.image, a->id);
+	running_publish(a);
 	agent_timer(a->stable, a->conf.restart.stable_after);
+}
+
+/*
+ * The hash of what the configuration makes now, for a running container,
+ * so that status shows a pending recreate before anyone asks for one.
+ * The same work as an up's first step (the masks are kept between walks).
+ */
+static void
+check_config(struct agent *a)
+{
+	char	*spec, hash[AGENT_HASH_LEN], err[512];
+	int	 was;
+
+	if (a->state != AG_RUNNING || a->step != STEP_NONE ||
+	    a->made[0] == '\0')
+		return;
+	was = recreate_pending(a);
+	if ((spec = agent_host_spec(&ag_host, &a->conf, ag_masks, hash, err,
+	    sizeof(err))) == NULL) {
+		/* The next up says the same, and refuses. */
+		log_warnx("agent %s: %s", a->name, err);
+		return;
+	}
+	free(spec);
+	memcpy(a->hash, hash, sizeof(a->hash));
+	if (recreate_pending(a) != was) {
+		if (!was)
+			log_info("agent %s: configuration changed; %s",
+			    a->name, AG_PENDING);
+		running_publish(a);
+	}
+}
+
+/*
+ * What runs in a container beyond its own processes (Docker's init and
+ * the main process, its first child), from GET /containers/{id}/top:
+ * how many, and the first few commands in what.  A session, attached or
+ * detached in tmux, is such a process; the main process alone never is.
+ */
+static int
+top_others(const struct agent *a, const cJSON *top, char *what,
+    size_t whatlen)
+{
+	const cJSON	*t, *row;
+	int		 ipid = -1, ippid = -1, icmd = -1, i, n = 0;
+	long		 main_pid = -1, pid, ppid;
+	size_t		 len;
+
+	what[0] = '\0';
+	i = 0;
+	cJSON_ArrayForEach(t, cJSON_GetObjectItemCaseSensitive(top, "Titles")) {
+		if (cJSON_IsString(t) && strcmp(t->valuestring, "PID") == 0)
+			ipid = i;
+		else if (cJSON_IsString(t) && strcmp(t->valuestring, "PPID") ==
+		    0)
+			ippid = i;
+		else if (cJSON_IsString(t) && (strcmp(t->valuestring, "CMD") ==
+		    0 || strcmp(t->valuestring, "COMMAND") == 0))
+			icmd = i;
+		i++;
+	}
+	if (ipid == -1 || ippid == -1)
+		return (-1);
+	/* The main process: init's child of the lowest pid, or init. */
+	cJSON_ArrayForEach(row, cJSON_GetObjectItemCaseSensitive(top,
+	    "Processes")) {
+		t = cJSON_GetArrayItem(row, ipid);
+		pid = cJSON_IsString(t) ? atol(t->valuestring) : -1;
+		t = cJSON_GetArrayItem(row, ippid);
+		ppid = cJSON_IsString(t) ? atol(t->valuestring) : -1;
+		if (a->init && ppid == a->pid1 && (main_pid == -1 ||
+		    pid < main_pid))
+			main_pid = pid;
+	}
+	cJSON_ArrayForEach(row, cJSON_GetObjectItemCaseSensitive(top,
+	    "Processes")) {
+		t = cJSON_GetArrayItem(row, ipid);
+		pid = cJSON_IsString(t) ? atol(t->valuestring) : -1;
+		if (pid == a->pid1 || pid == main_pid)
+			continue;
+		if (n++ >= 3)
+			continue;
+		t = cJSON_GetArrayItem(row, icmd);
+		len = strlen(what);
+		snprintf(what + len, whatlen - len, "%s%.40s", n > 1 ? ", " :
+		    "", cJSON_IsString(t) ? t->valuestring : "?");
+	}
+	/*
+	 * The agent names its processes: they reach the admin's terminal
+	 * as printable ASCII only, never as escape sequences.
+	 */
+	for (len = 0; what[len] != '\0'; len++)
+		if (what[len] < 0x20 || what[len] > 0x7e)
+			what[len] = '?';
+	if (n > 3) {
+		len = strlen(what);
+		snprintf(what + len, whatlen - len, " and %d more", n - 3);
+	}
+	return (n);
+}
+
+/* An implicit recreate would end what runs: kept, and the up refused. */
+static void
+refuse_recreate(struct agent *a, const char *what)
+{
+	char	err[512];
+
+	load_token(a);
+	if (a->state != AG_RUNNING)
+		now_running(a, "kept: a session runs in it");
+	else
+		running_publish(a);
+	snprintf(err, sizeof(err), "its configuration changed and recreating "
+	    "the container would end its running session(s) (%s); qmsctl up "
+	    "--force %s recreates it", what, a->name);
+	agent_settle(a, err);
 }
 
 /* Begin (or join) bringing an agent up. */
@@ -443,7 +594,8 @@ static void
 up_step(struct agent *a, const struct docker_reply *r)
 {
 	const cJSON	*labels, *v, *st;
-	char		 path[256], err[512], *spec;
+	char		 path[256], err[512], what[256], *spec;
+	int		 running, n;
 
 	switch (a->step) {
 	case STEP_NONE:
@@ -468,7 +620,7 @@ up_step(struct agent *a, const struct docker_reply *r)
 		return;
 	case STEP_INSPECT:
 		if (r->status == 404) {
-			a->id[0] = '\0';
+			a->id[0] = a->made[0] = '\0';
 			goto create;
 		}
 		if (r->status != 200) {
@@ -494,51 +646,62 @@ up_step(struct agent *a, const struct docker_reply *r)
 		    v->valuestring : "");
 		v = cJSON_GetObjectItemCaseSensitive(labels,
 		    DOCKER_LABEL_CONFIG);
-		st = cJSON_GetObjectItemCaseSensitive(r->json, "ExecIDs");
-		if ((!cJSON_IsString(v) || strcmp(v->valuestring, a->hash) !=
-		    0) && cJSON_GetArraySize(st) > 0 && !a->force &&
-		    cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(
-		    cJSON_GetObjectItemCaseSensitive(r->json, "State"),
-		    "Running"))) {
+		snprintf(a->made, sizeof(a->made), "%s", cJSON_IsString(v) ?
+		    v->valuestring : "");
+		st = cJSON_GetObjectItemCaseSensitive(r->json, "State");
+		running = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(st,
+		    "Running"));
+		if (strcmp(a->made, a->hash) != 0) {
+			if (!running || a->force)
+				goto remove;
 			/*
-			 * A session is attached: the new configuration waits
-			 * for the next up without one (or up --force).
+			 * Made from another configuration, and running: what
+			 * runs in it decides whether recreating loses anything.
 			 */
-			load_token(a);
-			now_running(a, "kept for an attached session");
-			agent_publish(a, "running %s (%.12s); configuration "
-			    "changed: recreated at the next up with no session "
-			    "attached (or up --force)", a->conf.image, a->id);
-			agent_settle(a, NULL);
-			return;
-		}
-		if (!cJSON_IsString(v) || strcmp(v->valuestring, a->hash) != 0) {
-			/* Made from another configuration: make it anew. */
-			log_info("agent %s: configuration changed; recreating "
-			    "%s", a->name, a->conf.container);
-			a->expect_stop = 1;
-			snprintf(path, sizeof(path), "/containers/%s?force=1",
+			v = cJSON_GetObjectItemCaseSensitive(st, "Pid");
+			a->pid1 = cJSON_IsNumber(v) ? (long)v->valuedouble : -1;
+			a->init = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(
+			    cJSON_GetObjectItemCaseSensitive(r->json,
+			    "HostConfig"), "Init"));
+			snprintf(path, sizeof(path), "/containers/%s/top",
 			    a->id);
-			request(a, STEP_REMOVE, "DELETE", path, NULL);
+			request(a, STEP_TOP, "GET", path, NULL);
 			return;
 		}
-		st = cJSON_GetObjectItemCaseSensitive(
-		    cJSON_GetObjectItemCaseSensitive(r->json, "State"),
-		    "Running");
-		if (cJSON_IsTrue(st)) {
+		if (running) {
 			load_token(a);
 			if (a->state != AG_RUNNING)
 				now_running(a, "already running");
+			else
+				running_publish(a);	/* nothing pending */
 			agent_settle(a, NULL);
 			return;
 		}
 		goto start;
+	case STEP_TOP:
+		if (r->status == 409 || r->status == 404) {
+			/* It stopped meanwhile: nothing runs to lose. */
+			goto remove;
+		}
+		if (r->status != 200 || (n = top_others(a, r->json, what,
+		    sizeof(what))) == -1) {
+			snprintf(what, sizeof(what), "qmsd cannot tell what "
+			    "runs in it: %s", r->error != NULL ? r->error :
+			    "Docker's list of processes is unreadable");
+			refuse_recreate(a, what);
+			return;
+		}
+		if (n > 0) {
+			refuse_recreate(a, what);
+			return;
+		}
+		goto remove;
 	case STEP_REMOVE:
 		if (r->status != 204 && r->status != 404) {
 			agent_fail(a, r->error ? r->error : "cannot remove");
 			return;
 		}
-		a->id[0] = '\0';
+		a->id[0] = a->made[0] = '\0';
 		goto create;
 	case STEP_CREATE:
 		if (r->status == 404) {
@@ -562,6 +725,7 @@ up_step(struct agent *a, const struct docker_reply *r)
 		v = cJSON_GetObjectItemCaseSensitive(r->json, "Id");
 		snprintf(a->id, sizeof(a->id), "%s", cJSON_IsString(v) ?
 		    v->valuestring : "");
+		memcpy(a->made, a->hash, sizeof(a->made));
 		goto start;
 	case STEP_START:
 		if (r->status != 204 && r->status != 304) {
@@ -583,10 +747,20 @@ up_step(struct agent *a, const struct docker_reply *r)
 		}
 		now_running(a, "started");
 		agent_settle(a, NULL);
+		/* What it made on the host may change the others' specs. */
+		recheck_all();
 		return;
 	}
 	return;
 
+remove:
+	/* Made from another configuration, and nothing is lost: anew. */
+	log_info("agent %s: configuration changed; recreating %s", a->name,
+	    a->conf.container);
+	a->expect_stop = 1;
+	snprintf(path, sizeof(path), "/containers/%s?force=1", a->id);
+	request(a, STEP_REMOVE, "DELETE", path, NULL);
+	return;
 create:
 	free(a->spec);
 	a->spec = NULL;
@@ -646,31 +820,11 @@ restart_later(struct agent *a, const char *why)
 	agent_timer(a->timer, delay);
 }
 
+/* An agent qmsd had up ended without being asked: its policy decides. */
 static void
-container_died(struct agent *a, int code)
+unexpected_exit(struct agent *a, const char *why, int clean)
 {
-	char	why[128];
-	int	clean = code == 0 && !a->oom;
-
-	if (a->oom)
-		snprintf(a->last_exit, sizeof(a->last_exit), "killed: out of "
-		    "memory (exit %d)", code);
-	else
-		snprintf(a->last_exit, sizeof(a->last_exit), "exit %d", code);
-	if (a->expect_stop || a->step != STEP_NONE)
-		return;		/* ours: down, or a recreate */
-	if (a->kill_signal == 15) {
-		/* docker stop by hand: reported, not undone. */
-		agent_enter(a, AG_STOPPED, "stopped outside qmsd");
-		agent_publish(a, "stopped outside qmsd (docker stop): %s; "
-		    "qmsctl up starts it again", a->last_exit);
-		a->kill_signal = 0;
-		return;
-	}
-	snprintf(why, sizeof(why), "container exited unexpectedly (%s)",
-	    a->last_exit);
 	log_warnx("agent %s: %s", a->name, why);
-	a->kill_signal = 0;
 	if (a->conf.restart.policy == RESTART_NEVER ||
 	    (a->conf.restart.policy == RESTART_ON_FAILURE && clean)) {
 		agent_enter(a, clean ? AG_STOPPED : AG_FAILED, why);
@@ -682,6 +836,48 @@ container_died(struct agent *a, int code)
 	restart_later(a, why);
 }
 
+static void
+died_asked(const struct docker_reply *r, void *arg)
+{
+	struct agent	*a = arg;
+	struct ag_input	 in = { .reply = r };
+
+	if (!reply_for_stale(a))
+		agent_handle(a, AG_EV_DIED_ASKED, &in);
+}
+
+static void
+container_died(struct agent *a, int code)
+{
+	char	why[128], path[256];
+	int	clean = code == 0 && !a->oom;
+
+	if (a->oom)
+		snprintf(a->last_exit, sizeof(a->last_exit), "killed: out of "
+		    "memory (exit %d)", code);
+	else
+		snprintf(a->last_exit, sizeof(a->last_exit), "exit %d", code);
+	if (a->expect_stop || a->step != STEP_NONE)
+		return;		/* ours: down, or a recreate */
+	if (a->kill_signal == 15) {
+		/*
+		 * A SIGTERM nobody here sent: docker stop by hand, or dockerd
+		 * stopping, which stops what runs after closing its socket
+		 * to new requests (the events stream lives on meanwhile).
+		 * Whether Docker still answers tells which.
+		 */
+		a->kill_signal = 0;
+		snprintf(path, sizeof(path), "/containers/%s/json", a->id);
+		a->inflight++;
+		docker_request_fresh("GET", path, died_asked, a);
+		return;
+	}
+	snprintf(why, sizeof(why), "container exited unexpectedly (%s)",
+	    a->last_exit);
+	a->kill_signal = 0;
+	unexpected_exit(a, why, clean);
+}
+
 /* ---- the agent's state machine ---- */
 
 static void
@@ -691,7 +887,9 @@ agent_handle(struct agent *a, enum ag_event ev, const struct ag_input *in)
 
 	switch (ev) {
 	case AG_EV_UP:
-		a->force = in->force;
+		/* One asking --force of an up under way makes it forced. */
+		a->force = a->step == STEP_NONE ? in->force :
+		    a->force || in->force;
 		/* The give-up count starts again; the backoff does not. */
 		restart_forget_failures(&a->rs);
 		/* While qmsd is still reaching Docker, the up waits for it. */
@@ -732,10 +930,21 @@ agent_handle(struct agent *a, enum ag_event ev, const struct ag_input *in)
 		break;
 	case AG_EV_LISTED:
 		snprintf(a->id, sizeof(a->id), "%s", in->id);
+		snprintf(a->made, sizeof(a->made), "%s", in->made != NULL ?
+		    in->made : "");
 		load_token(a);
 		if (in->state != NULL && strcmp(in->state, "running") == 0) {
 			if (a->state != AG_RUNNING)
 				now_running(a, "adopted");
+			check_config(a);
+		} else if (a->state == AG_LOST) {
+			/*
+			 * Docker went away with it (dockerd stops what runs
+			 * when it stops): not stopped by anyone, so it comes
+			 * back by its policy.
+			 */
+			unexpected_exit(a, "its container ended while docker "
+			    "was away", 0);
 		} else if (a->state != AG_BACKOFF && a->state != AG_FAILED &&
 		    a->state != AG_STOPPED) {
 			/* A restart or a verdict in hand is kept. */
@@ -748,7 +957,12 @@ agent_handle(struct agent *a, enum ag_event ev, const struct ag_input *in)
 		if (a->step != STEP_NONE || !a->conf.enabled ||
 		    a->state == AG_FAILED)
 			break;
-		a->id[0] = '\0';
+		a->id[0] = a->made[0] = '\0';
+		if (a->state == AG_LOST) {
+			unexpected_exit(a, "its container went while docker "
+			    "was away", 0);
+			break;
+		}
 		agent_enter(a, AG_MISSING, "no container");
 		agent_publish(a, "no container; qmsctl up makes one");
 		break;
@@ -765,9 +979,24 @@ agent_handle(struct agent *a, enum ag_event ev, const struct ag_input *in)
 			a->step = STEP_NONE;
 			agent_settle(a, in->why);
 		}
-		if (a->state != AG_DISABLED) {
+		switch (a->state) {
+		case AG_DISABLED:
+			break;
+		case AG_CREATING:
+		case AG_STARTING:
+		case AG_RUNNING:
+		case AG_BACKOFF:
+		case AG_LOST:
+			/* qmsd had it up: it comes back with docker. */
+			evtimer_del(a->timer);
+			agent_enter(a, AG_LOST, "docker unreachable");
+			agent_publish(a, "%s; it was up: back by its restart "
+			    "policy once docker is", in->why);
+			break;
+		default:
 			agent_enter(a, AG_UNKNOWN, "docker unreachable");
 			agent_publish(a, "%s", in->why);
+			break;
 		}
 		break;
 	case AG_EV_START:
@@ -791,10 +1020,30 @@ agent_handle(struct agent *a, enum ag_event ev, const struct ag_input *in)
 	case AG_EV_DIE:
 		container_died(a, in->code);
 		break;
+	case AG_EV_DIED_ASKED:
+		/* Taken meanwhile: by an up, or Docker's going already. */
+		if (a->state != AG_RUNNING || a->step != STEP_NONE ||
+		    cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(
+		    cJSON_GetObjectItemCaseSensitive(in->reply->json, "State"),
+		    "Running")))
+			break;
+		if (in->reply->status == 0) {
+			/* dockerd is stopping, and took it down on its way. */
+			agent_enter(a, AG_LOST, "docker stopping");
+			agent_publish(a, "docker is stopping (it stopped the "
+			    "container: %s); back by its restart policy once "
+			    "docker is", a->last_exit);
+			break;
+		}
+		/* docker stop by hand: reported, not undone. */
+		agent_enter(a, AG_STOPPED, "stopped outside qmsd");
+		agent_publish(a, "stopped outside qmsd (docker stop): %s; "
+		    "qmsctl up starts it again", a->last_exit);
+		break;
 	case AG_EV_DESTROY:
 		if (a->step != STEP_NONE)
 			break;		/* ours: a recreate */
-		a->id[0] = '\0';
+		a->id[0] = a->made[0] = '\0';
 		agent_enter(a, AG_MISSING, "container removed");
 		agent_publish(a, "no container (removed); qmsctl up makes one");
 		break;
@@ -808,6 +1057,9 @@ agent_handle(struct agent *a, enum ag_event ev, const struct ag_input *in)
 		/* Up long enough: past failures no longer lengthen the backoff. */
 		if (a->state == AG_RUNNING)
 			restart_stable(&a->rs);
+		break;
+	case AG_EV_RECHECK:
+		check_config(a);
 		break;
 	case AG_EV_CONFIGURED:
 		if (a->state == AG_DISABLED)
@@ -829,6 +1081,17 @@ agent_handle(struct agent *a, enum ag_event ev, const struct ag_input *in)
 			    "configuration");
 		break;
 	}
+}
+
+/* Every running agent compares its container with what it would make. */
+static void
+recheck_all(void)
+{
+	struct agent	*a;
+
+	TAILQ_FOREACH(a, &agents, entry)
+		if (!a->stale)
+			agent_handle(a, AG_EV_RECHECK, NULL);
 }
 
 static void
@@ -1005,6 +1268,9 @@ list_done(const struct docker_reply *r, void *arg)
 		memset(&in, 0, sizeof(in));
 		in.id = id->valuestring;
 		in.state = cJSON_IsString(state) ? state->valuestring : NULL;
+		v = cJSON_GetObjectItemCaseSensitive(labels,
+		    DOCKER_LABEL_CONFIG);
+		in.made = cJSON_IsString(v) ? v->valuestring : NULL;
 		agent_handle(a, AG_EV_LISTED, &in);
 	}
 	TAILQ_FOREACH(a, &agents, entry)
@@ -1187,9 +1453,30 @@ agent_configure(const struct config *c)
 		if (a->stale)
 			agent_handle(a, AG_EV_REMOVED, NULL);
 	}
-	docker_configure(needed);
+	docker_configure(needed, c->docker.socket);
 	if (docker_ready())
 		agent_on_docker_ready(NULL);
+}
+
+static void
+agent_on_recheck(evutil_socket_t fd, short ev, void *arg)
+{
+	recheck_all();
+}
+
+/*
+ * The masks changed (a secret appeared or went, a directory was made):
+ * a running container may no longer be what its agent would make.  Not at
+ * once: the walk this costs happens at most once per AG_RECHECK_MS, since
+ * the masks watch nothing more until walked again.
+ */
+static void
+agent_on_masks_change(void *arg)
+{
+	struct timeval	tv = { AG_RECHECK_MS / 1000, 0 };
+
+	if (!evtimer_pending(ag_recheck, NULL))
+		evtimer_add(ag_recheck, &tv);
 }
 
 void
@@ -1197,6 +1484,8 @@ agent_init(struct event_base *base)
 {
 	ag_base = base;
 	ag_masks = masks_new(base);
+	ag_recheck = evtimer_new(base, agent_on_recheck, NULL);
+	masks_on_change(ag_masks, agent_on_masks_change, NULL);
 	docker_on_event(agent_on_event, NULL);
 	docker_on_ready(agent_on_docker_ready, NULL);
 	docker_on_unreachable(agent_on_docker_unreachable, NULL);
@@ -1213,6 +1502,9 @@ agent_shutdown(void)
 	}
 	masks_free(ag_masks);
 	ag_masks = NULL;
+	if (ag_recheck != NULL)
+		event_free(ag_recheck);
+	ag_recheck = NULL;
 	free(ag_root);
 	free(ag_state_dir);
 }
@@ -1231,6 +1523,10 @@ agent_ps(void)
 		o = cJSON_CreateObject();
 		cJSON_AddStringToObject(o, "agent", a->name);
 		cJSON_AddStringToObject(o, "state", ag_state_names[a->state]);
+		if (recreate_pending(a))
+			cJSON_AddStringToObject(o, "pending", AG_PENDING);
+		else
+			cJSON_AddNullToObject(o, "pending");
 		cJSON_AddStringToObject(o, "container", a->id);
 		cJSON_AddStringToObject(o, "name", a->conf.container);
 		cJSON_AddStringToObject(o, "image", a->conf.image);

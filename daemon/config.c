@@ -116,6 +116,8 @@ static const struct key keys[] = {
 	KEY("git", "max-concurrent", KEY_COUNT, git.max_concurrent),
 	KEY("git", "allow-no-verify", KEY_BOOL, git.allow_no_verify),
 
+	KEY("docker", "socket", KEY_PATH, docker.socket),
+
 	AGENT("enabled", KEY_BOOL, enabled, 0),
 	AGENT("image", KEY_IMAGE, image, 0),
 	AGENT("container", KEY_CONTAINER, container, 0),
@@ -150,6 +152,7 @@ static const struct {
 	{ "qms-mcp", 0 },
 	{ "http", 0 },
 	{ "git", 0 },
+	{ "docker", 0 },
 	{ "agent", 1 },
 };
 
@@ -1068,6 +1071,20 @@ validate_agents(struct parse *p)
 	}
 }
 
+/* A socket path longer than sun_path could never be connected to. */
+static void
+validate_docker(struct parse *p)
+{
+	const char	*s = p->conf->docker.socket;
+
+	if (s != NULL && strlen(s) >= DOCKER_SOCKET_MAX) {
+		p->line = key_line(p, "docker", "socket");
+		parse_error(p, "socket: %zu bytes is too long for a Unix "
+		    "socket path (at most %d)", strlen(s),
+		    DOCKER_SOCKET_MAX - 1);
+	}
+}
+
 /* Limits of [http] and [git] that would make them useless. */
 static void
 validate_http_git(struct parse *p)
@@ -1198,6 +1215,7 @@ validate(struct parse *p)
 		    "remembers (0: never give up)", RESTART_MAX_FAILURES);
 	}
 	validate_http_git(p);
+	validate_docker(p);
 	validate_agents(p);
 }
 
@@ -1279,6 +1297,7 @@ config_free(struct config *c)
 	argv_free(c->http.allowed_origins);
 	argv_free(c->git.remotes);
 	argv_free(c->git.protected_paths);
+	free(c->docker.socket);
 	for (i = 0; i < c->nagents; i++) {
 		struct agent_conf *a = &c->agents[i];
 

@@ -75,6 +75,12 @@ struct git_conf {
 	int			 allow_no_verify;	/* hooks skippable */
 };
 
+/* [docker]: the Docker Engine qmsd talks to. */
+#define DOCKER_SOCKET_MAX	108	/* sun_path, its NUL included */
+struct docker_conf {
+	char			*socket;	/* NULL: DOCKER_HOST, or the default */
+};
+
 #define CONFIG_MAX_AGENTS	16
 
 /* [agent "NAME"]: one agent container. */
@@ -112,6 +118,7 @@ struct config {
 	struct qms_mcp_conf qms_mcp;
 	struct http_conf http;
 	struct git_conf	 git;
+	struct docker_conf docker;
 	struct agent_conf agents[CONFIG_MAX_AGENTS];
 	size_t		 nagents;
 };

@@ -12,6 +12,29 @@ struct transfer {
 static struct event_base *cl_base;
 static CURLM		*cl_multi;
 static struct event	*cl_timer;
+/*
+ * Transfers started from inside one of libcurl's callbacks (a streamed
+ * body handed on as it comes, such as Docker's events): libcurl refuses
+ * a handle added there, so it is added once libcurl has returned.
+ */
+static int		 cl_in_curl;
+static CURL		**cl_later;
+static size_t		 cl_nlater, cl_later_size;
+
+static void
+action(curl_socket_t fd, int flags)
+{
+	size_t	i;
+	int	running;
+
+	cl_in_curl = 1;
+	curl_multi_socket_action(cl_multi, fd, flags, &running);
+	cl_in_curl = 0;
+	for (i = 0; i < cl_nlater; i++)
+		if (curl_multi_add_handle(cl_multi, cl_later[i]) != CURLM_OK)
+			fatalx("curl_multi_add_handle failed");
+	cl_nlater = 0;
+}
 
 static void
 check_done(void)
@@ -40,22 +63,20 @@ check_done(void)
 static void
 on_socket_event(evutil_socket_t fd, short ev, void *arg)
 {
-	int	flags = 0, running;
+	int	flags = 0;
 
 	if (ev & EV_READ)
 		flags |= CURL_CSELECT_IN;
 	if (ev & EV_WRITE)
 		flags |= CURL_CSELECT_OUT;
-	curl_multi_socket_action(cl_multi, fd, flags, &running);
+	action(fd, flags);
 	check_done();
 }
 
 static void
 on_timeout(evutil_socket_t fd, short ev, void *arg)
 {
-	int	running;
-
-	curl_multi_socket_action(cl_multi, CURL_SOCKET_TIMEOUT, 0, &running);
+	action(CURL_SOCKET_TIMEOUT, 0);
 	check_done();
 }
 
@@ -122,6 +143,16 @@ curl_loop_add(CURL *easy, curl_loop_done done, void *arg)
 	curl_easy_setopt(easy, CURLOPT_PRIVATE, t);
 	/* No signals (curl would use SIGALRM for DNS timeouts). */
 	curl_easy_setopt(easy, CURLOPT_NOSIGNAL, 1L);
+	if (cl_in_curl) {
+		if (cl_nlater == cl_later_size) {
+			cl_later_size = cl_later_size ? cl_later_size * 2 : 8;
+			if ((cl_later = realloc(cl_later, cl_later_size *
+			    sizeof(*cl_later))) == NULL)
+				fatal("curl_loop_add");
+		}
+		cl_later[cl_nlater++] = easy;
+		return;
+	}
 	/* Fails only on misuse or no memory; callers need not handle it. */
 	if (curl_multi_add_handle(cl_multi, easy) != CURLM_OK)
 		fatalx("curl_multi_add_handle failed");
@@ -131,7 +162,13 @@ void
 curl_loop_remove(CURL *easy)
 {
 	struct transfer	*t = NULL;
+	size_t		 i;
 
+	for (i = 0; i < cl_nlater; i++)
+		if (cl_later[i] == easy) {
+			cl_later[i] = cl_later[--cl_nlater];
+			break;
+		}
 	curl_easy_getinfo(easy, CURLINFO_PRIVATE, (char **)&t);
 	curl_multi_remove_handle(cl_multi, easy);
 	curl_easy_setopt(easy, CURLOPT_PRIVATE, NULL);
@@ -145,6 +182,9 @@ curl_loop_shutdown(void)
 		return;
 	curl_multi_cleanup(cl_multi);
 	cl_multi = NULL;
+	free(cl_later);
+	cl_later = NULL;
+	cl_nlater = cl_later_size = 0;
 	event_free(cl_timer);
 	curl_global_cleanup();
 }

@@ -14,7 +14,11 @@ typedef void (*curl_loop_done)(CURL *, CURLcode, void *arg);
 
 void	curl_loop_init(struct event_base *);
 void	curl_loop_shutdown(void);
-/* Start a transfer; done is called once, when it ends, never from here. */
+/*
+ * Start a transfer; done is called once, when it ends, never from here.
+ * Safe from inside a transfer's callback too (it starts once libcurl is
+ * back).
+ */
 void	curl_loop_add(CURL *, curl_loop_done, void *arg);
 /* Abandon a transfer without calling done; the caller still owns it. */
 void	curl_loop_remove(CURL *);

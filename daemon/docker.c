@@ -293,8 +293,8 @@ request_done(CURL *easy, CURLcode rc, void *arg)
 		unreachable(NULL, rc);
 }
 
-void
-docker_request(const char *method, const char *path, const char *body,
+static void
+request(const char *method, const char *path, const char *body, int fresh,
     docker_done done, void *arg)
 {
 	struct docker_req	*r;
@@ -316,8 +316,26 @@ docker_request(const char *method, const char *path, const char *body,
 	curl_easy_setopt(r->easy, CURLOPT_WRITEFUNCTION, docker_on_body);
 	curl_easy_setopt(r->easy, CURLOPT_WRITEDATA, r);
 	curl_easy_setopt(r->easy, CURLOPT_TIMEOUT_MS, (long)DOCKER_TIMEOUT_MS);
+	if (fresh) {
+		curl_easy_setopt(r->easy, CURLOPT_FRESH_CONNECT, 1L);
+		curl_easy_setopt(r->easy, CURLOPT_FORBID_REUSE, 1L);
+	}
 	TAILQ_INSERT_TAIL(&dk_reqs, r, entry);
 	curl_loop_add(r->easy, request_done, r);
+}
+
+void
+docker_request(const char *method, const char *path, const char *body,
+    docker_done done, void *arg)
+{
+	request(method, path, body, 0, done, arg);
+}
+
+void
+docker_request_fresh(const char *method, const char *path, docker_done done,
+    void *arg)
+{
+	request(method, path, NULL, 1, done, arg);
 }
 
 /* The events stream: JSON objects, one per line, as they happen. */
@@ -462,6 +480,12 @@ connect_engine(void)
 	curl_easy_setopt(easy, CURLOPT_HEADERFUNCTION, on_ping_header);
 	curl_easy_setopt(easy, CURLOPT_WRITEFUNCTION, discard);
 	curl_easy_setopt(easy, CURLOPT_TIMEOUT_MS, 5000L);
+	/*
+	 * A connection of its own: a stopping dockerd has closed its socket
+	 * and still answers on the connections it has, and an engine found
+	 * ready there would be gone a moment later.
+	 */
+	curl_easy_setopt(easy, CURLOPT_FRESH_CONNECT, 1L);
 	dk_ping = easy;
 	curl_loop_add(easy, ping_done, NULL);
 }
@@ -472,30 +496,52 @@ docker_on_retry(evutil_socket_t fd, short ev, void *arg)
 	connect_engine();
 }
 
-void
-docker_init(struct event_base *base)
+/*
+ * Where the engine listens: [docker] socket if set, else DOCKER_HOST (as
+ * the docker CLI reads it), else Docker's default.
+ */
+static void
+choose_socket(const char *key, char *out, size_t outlen, int warn)
 {
 	const char	*host = getenv("DOCKER_HOST");
 
+	if (key != NULL)
+		snprintf(out, outlen, "%s", key);
+	else if (host != NULL && strncmp(host, "unix://", 7) == 0)
+		snprintf(out, outlen, "%s", host + 7);
+	else {
+		if (warn && host != NULL && host[0] != '\0')
+			log_warnx("docker: DOCKER_HOST=%s is not unix://; "
+			    "using /var/run/docker.sock", host);
+		snprintf(out, outlen, "/var/run/docker.sock");
+	}
+}
+
+void
+docker_init(struct event_base *base, const char *socket)
+{
 	dk_base = base;
 	dk_comp = component_add("docker");
 	dk_retry = evtimer_new(base, docker_on_retry, NULL);
-	if (host != NULL && strncmp(host, "unix://", 7) == 0)
-		snprintf(dk_socket, sizeof(dk_socket), "%s", host + 7);
-	else {
-		if (host != NULL && host[0] != '\0')
-			log_warnx("docker: DOCKER_HOST=%s is not unix://; "
-			    "using /var/run/docker.sock", host);
-		snprintf(dk_socket, sizeof(dk_socket),
-		    "/var/run/docker.sock");
-	}
+	choose_socket(socket, dk_socket, sizeof(dk_socket), 1);
 	docker_publish();
 	connect_engine();
 }
 
 void
-docker_configure(int needed)
+docker_configure(int needed, const char *socket)
 {
+	char	path[sizeof(dk_socket)];
+
+	/*
+	 * Another engine under running agents would have qmsd adopt, make
+	 * and stop containers of two engines as one; like the control
+	 * socket, a new one waits for the next start.
+	 */
+	choose_socket(socket, path, sizeof(path), 0);
+	if (strcmp(path, dk_socket) != 0)
+		log_warnx("docker: socket %s takes effect at the next start; "
+		    "still using %s", path, dk_socket);
 	dk_needed = needed;
 	docker_publish();
 }

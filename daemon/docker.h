@@ -24,9 +24,13 @@ struct docker_reply {
 
 typedef void (*docker_done)(const struct docker_reply *, void *arg);
 
-void	 docker_init(struct event_base *);
-/* needed: agents are configured, so an unreachable engine is critical. */
-void	 docker_configure(int needed);
+/* socket: [docker] socket, or NULL for DOCKER_HOST or the default. */
+void	 docker_init(struct event_base *, const char *socket);
+/*
+ * needed: agents are configured, so an unreachable engine is critical.
+ * A socket other than the one in use takes effect at the next start.
+ */
+void	 docker_configure(int needed, const char *socket);
 void	 docker_shutdown(void);
 int	 docker_ready(void);
 /* Still finding out whether the engine answers: worth waiting for. */
@@ -38,6 +42,12 @@ const char *docker_why(void);
  * once, later, never from inside this call. */
 void	 docker_request(const char *method, const char *path,
 	    const char *body, docker_done, void *arg);
+/*
+ * The same without a body, on a connection of its own: a stopping dockerd
+ * closes its socket to new connections and still serves those it has.
+ */
+void	 docker_request_fresh(const char *method, const char *path,
+	    docker_done, void *arg);
 
 /*
  * Start an exec with its streams attached: the one request libcurl cannot

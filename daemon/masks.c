@@ -48,6 +48,8 @@ struct masks {
 	size_t			 ndirs;		/* in this walk */
 	char			 stop[512];	/* why the walk stopped short */
 	unsigned long		 walks;
+	void			(*on_change)(void *);
+	void			*on_change_arg;
 };
 
 static void	masks_read(evutil_socket_t, short, void *);
@@ -171,7 +173,17 @@ masks_events(struct masks *m, int drain)
 static void
 masks_read(evutil_socket_t fd, short ev, void *arg)
 {
-	masks_events(arg, 0);
+	struct masks	*m = arg;
+
+	if (masks_events(m, 0) == -1 && m->on_change != NULL)
+		m->on_change(m->on_change_arg);
+}
+
+void
+masks_on_change(struct masks *m, void (*fn)(void *), void *arg)
+{
+	m->on_change = fn;
+	m->on_change_arg = arg;
 }
 
 static void

@@ -46,6 +46,12 @@ void		 masks_free(struct masks *);
 int		 masks_env_files(struct masks *, const char *root,
 		    const struct masks_file **list, size_t *n, char *err,
 		    size_t);
+/*
+ * fn(arg) when a change seen in the repository drops the kept list (from
+ * the loop, never from inside masks_env_files): what agents would be made
+ * from may differ now.
+ */
+void		 masks_on_change(struct masks *, void (*fn)(void *), void *arg);
 /* How many walks so far (the tests and the benchmark count them). */
 unsigned long	 masks_walks(const struct masks *);
 

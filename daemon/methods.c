@@ -398,6 +398,8 @@ method_session(struct ctl_req *r, const cJSON *params)
 	if ((p.agent = param_agent(r, params)) == NULL)
 		return;
 	p.tty = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(params, "tty"));
+	p.force = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(params,
+	    "force"));
 	if (param_size(r, params, "rows", &p.rows) == -1 ||
 	    param_size(r, params, "cols", &p.cols) == -1)
 		return;

@@ -448,7 +448,7 @@ main(int argc, char *argv[])
 	http_init(qmsd.base);
 	git_tool_init(qmsd.base);
 	gateway_init(qms_mcp);
-	docker_init(qmsd.base);
+	docker_init(qmsd.base, qmsd.conf->docker.socket);
 	bridge_init(qmsd.base);
 	agent_init(qmsd.base);
 	session_init(qmsd.base, qms_mcp);

@@ -39,6 +39,7 @@ struct session {
 	int			 answered;
 	char			 agent[40];
 	int			 tty;
+	int			 force;
 	int			 rows, cols;
 	char			 term[64];
 	char			**argv;		/* exec: the command given */
@@ -353,7 +354,7 @@ session_next_step(struct session *s)
 			session_progress(s, "git", "git MCP endpoint ready");
 		}
 		s->step = STEP_AGENT;
-		if (agent_bring_up(s->agent, 0, agent_ready, s, err,
+		if (agent_bring_up(s->agent, s->force, agent_ready, s, err,
 		    sizeof(err)) == -1)
 			session_fail(s, "%s", err);
 		return;
@@ -383,6 +384,7 @@ session_start(const struct session_params *p, const struct session_cb *cb,
 	s->arg = arg;
 	snprintf(s->agent, sizeof(s->agent), "%s", p->agent);
 	s->tty = p->tty;
+	s->force = p->force;
 	s->rows = p->rows;
 	s->cols = p->cols;
 	if (p->term != NULL)

@@ -22,6 +22,7 @@ struct supervisor;
 struct session_params {
 	const char	*agent;
 	int		 tty;
+	int		 force;		/* the agent's up may recreate */
 	int		 rows, cols;	/* 0: unknown */
 	const char	*term;		/* NULL: xterm-256color */
 	char		**argv;		/* exec: taken over; NULL: a session */

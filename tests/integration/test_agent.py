@@ -12,7 +12,7 @@ import tempfile
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from qmsdtest import Daemon, component, contains, eq, main, wait_state
+from qmsdtest import QMSCTL, Daemon, component, contains, eq, main, wait_state
 
 IMAGE = "qms-agent-test:latest"
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -182,6 +182,10 @@ def test_new_secret_is_masked_at_the_next_up():
         os.rename(staged, made[2])
         subprocess.run(["chown", "-R", "nobody:nogroup", a.project],
                        check=True)
+        # status says so before anyone asks for an up (issue 14)
+        wait_state(a.d, "agent:" + a.name, "running", cond=lambda r:
+                   "config changed: qmsctl up --force recreates" in
+                   r["detail"])
         rc, out, err = a.up()
         eq(rc, 0, "up after the new secrets: " + err)
         assert a.row()["container"] != first, "recreated with new masks"
@@ -223,6 +227,93 @@ def test_config_volume_survives_recreate():
         # unchanged: the same container stays
         eq(a.up()[0], 0, "up again")
         eq(a.row()["container"], second, "kept")
+    finally:
+        a.close()
+
+
+def test_recreate_refused_while_a_session_runs():
+    """A configuration changed under a running container: the next up,
+    exec or session would recreate it and end a detached tmux session.
+    Never implicitly (issue 14): refused, the session kept, status and
+    ps say what is pending, and --force recreates."""
+    a = Agent()
+    try:
+        eq(a.up()[0], 0, "up")
+        first = a.row()["container"]
+        rc, out, err = a.d.ctl("exec", a.name, "--", "tmux", "new-session",
+                               "-d", "-s", "keep", "sleep", "1000")
+        eq(rc, 0, "a detached tmux session: " + err)
+        a.d.write_config(a.conf(a.extra + "memory = 1G\n"))
+        eq(a.d.ctl("reload")[0], 0, "reload")
+        # status knows before anyone asks for an up
+        row = wait_state(a.d, "agent:" + a.name, "running",
+                         cond=lambda r: "config changed" in r["detail"])
+        contains(row["detail"], "config changed: qmsctl up --force "
+                 "recreates")
+        eq(row["health"], "ok", "still running fine")
+        rc, out, err = a.d.ctl("ps")
+        contains(out, "running, config changed: qmsctl up --force "
+                 "recreates", "ps")
+        ps = json.loads(a.d.ctl("ps", "--json")[1])["agents"][0]
+        eq((ps["state"], ps["pending"]), ("running", "config changed: "
+           "qmsctl up --force recreates"), "ps --json")
+        want = ("agent %s: its configuration changed and recreating the "
+                "container would end its running session(s)" % a.name)
+        for verb in (("up", a.name), ("exec", a.name, "--", "true")):
+            rc, out, err = a.d.ctl(*verb, timeout=300)
+            eq(rc, 1, " ".join(verb) + " refused: " + out + err)
+            contains(err, want, " ".join(verb))
+            contains(err, "tmux", "says what runs")
+            contains(err, "qmsctl up --force %s recreates it" % a.name)
+        eq(a.row()["container"], first, "not recreated")
+        eq(a.exec("tmux", "has-session", "-t", "keep").returncode, 0,
+           "the tmux session lives")
+        rc, out, err = a.d.ctl("exec", "--force", a.name, "--", "true",
+                               timeout=300)
+        eq(rc, 0, "exec --force: " + err)
+        assert a.row()["container"] != first, "recreated by --force"
+        assert "config changed" not in a.row()["detail"], a.row()
+        eq(json.loads(a.d.ctl("ps", "--json")[1])["agents"][0]["pending"],
+           None, "nothing pending")
+        mem = json.loads(docker("inspect", a.container).stdout)[0][
+            "HostConfig"]["Memory"]
+        eq(mem, 1 << 30, "the new configuration")
+        # with nothing running in it, an edit recreates as before
+        second = a.row()["container"]
+        a.d.write_config(a.conf(a.extra + "memory = 2G\n"))
+        eq(a.d.ctl("reload")[0], 0, "reload")
+        rc, out, err = a.d.ctl("exec", a.name, "--", "true", timeout=300)
+        eq(rc, 0, "exec with nothing running: " + err)
+        assert a.row()["container"] != second, "recreated without --force"
+    finally:
+        a.close()
+
+
+def test_recreate_refused_while_an_exec_is_attached():
+    """An exec qmsd brokered, still attached, counts as a session."""
+    a = Agent()
+    try:
+        eq(a.up()[0], 0, "up")
+        first = a.row()["container"]
+        held = subprocess.Popen(
+            [QMSCTL, "-S", a.d.socket, "exec", a.name, "--",
+             "sleep", "1000"], stdin=subprocess.DEVNULL,
+            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        try:
+            deadline = time.monotonic() + 30
+            while "sleep 1000" not in a.exec("ps", "-eo", "args").stdout:
+                assert time.monotonic() < deadline, "the exec never ran"
+                time.sleep(0.1)
+            a.d.write_config(a.conf(a.extra + "pids = 300\n"))
+            eq(a.d.ctl("reload")[0], 0, "reload")
+            rc, out, err = a.up()
+            eq(rc, 1, "up refused: " + out + err)
+            contains(err, "would end its running session(s) (sleep 1000)")
+            eq(a.row()["container"], first, "kept")
+            eq(held.poll(), None, "the exec still runs")
+        finally:
+            held.kill()
+            held.wait()
     finally:
         a.close()
 
@@ -378,6 +469,57 @@ def test_docker_permission_denied():
         shutil.rmtree(base, ignore_errors=True)
 
 
+def test_docker_socket_key():
+    """[docker] socket wins over DOCKER_HOST; without it DOCKER_HOST
+    counts; a reload cannot move qmsd to another engine."""
+    need_docker()
+    real = os.environ["DOCKER_HOST"][len("unix://"):]
+    bogus = {"DOCKER_HOST": "unix:///nonexistent/docker.sock"}
+    d = Daemon(config="[docker]\nsocket = %s\n" % real, env=bogus)
+    try:
+        row = wait_state(d, "docker", "ready")
+        contains(row["detail"], "on " + real)
+        d.write_config("[docker]\nsocket = /run/elsewhere.sock\n")
+        eq(d.ctl("reload")[0], 0, "reload")
+        contains(d.log(), "docker: socket /run/elsewhere.sock takes "
+                 "effect at the next start; still using " + real)
+        eq(component(d, "docker")["state"], "ready", "the same engine")
+    finally:
+        d.close()
+    d = Daemon(config="", env=bogus)
+    try:
+        row = wait_state(d, "docker", "unreachable")
+        contains(row["detail"], "no Docker socket at /nonexistent/"
+                 "docker.sock")
+    finally:
+        d.close()
+
+
+def sleep_image(host, tag):
+    """An image holding sleep(1) and the libraries it needs, imported
+    into the dockerd at host: a private dockerd gets it in about a
+    second, where loading the test image takes over twenty."""
+    import io
+    import re
+    import tarfile
+    buf = io.BytesIO()
+    ldd = subprocess.run(["ldd", "/bin/sleep"], capture_output=True,
+                         text=True, check=True).stdout
+    with tarfile.open(fileobj=buf, mode="w") as tar:
+        tar.add(os.path.realpath("/bin/sleep"), arcname="bin/sleep")
+        for path in re.findall(r"(/\S+) \(0x", ldd):
+            tar.add(os.path.realpath(path), arcname=path.lstrip("/"))
+        for d in ("tmp", "pipe-dream"):
+            info = tarfile.TarInfo(d)
+            info.type = tarfile.DIRTYPE
+            info.mode = 0o1777 if d == "tmp" else 0o755
+            tar.addfile(info)
+    subprocess.run(["docker", "import", "--change",
+                    'CMD ["/bin/sleep", "infinity"]', "-", tag],
+                   input=buf.getvalue(), check=True, capture_output=True,
+                   env=dict(os.environ, DOCKER_HOST=host))
+
+
 def test_dockerd_restart_recovers():
     """A dockerd of this test's own, stopped and started under qmsd."""
     need_docker()
@@ -386,13 +528,9 @@ def test_dockerd_restart_recovers():
     script = os.path.join(HERE, "..", "dockerd.sh")
     subprocess.run(["sh", script, "start", ddir], check=True)
     try:
-        save = subprocess.Popen(["docker", "save", IMAGE],
-                                stdout=subprocess.PIPE)
-        subprocess.run(["docker", "load"], stdin=save.stdout, check=True,
-                       env=dict(os.environ, DOCKER_HOST=sock),
-                       capture_output=True)
-        save.wait()
-        a = Agent(start=False, extra="backoff-min = 100ms\n")
+        sleep_image(sock, "qms-sleep:test")
+        a = Agent(start=False, image="qms-sleep:test",
+                  extra="backoff-min = 100ms\n")
         a.d = Daemon(config=a.conf(), env={"DOCKER_HOST": sock})
         try:
             eq(a.up()[0], 0, "up")
@@ -403,13 +541,22 @@ def test_dockerd_restart_recovers():
             assert "partial file" not in row["detail"], row["detail"]
             assert ("Docker went away" in row["detail"] or
                     "no Docker socket" in row["detail"]), row["detail"]
+            # qmsd had it running: not "ok" while Docker is away
+            row = wait_state(a.d, "agent:" + a.name, "lost")
+            eq(row["health"], "warning", "a lost agent counts")
+            contains(row["detail"], "docker is unreachable")
+            contains(row["detail"], "back by its restart policy")
+            eq(a.d.rpc("status")["result"]["health"] != "ok", True,
+               "overall health")
             subprocess.run(["sh", script, "start", ddir], check=True)
             wait_state(a.d, "docker", "ready", timeout=60)
-            # dockerd took the container down with it: qmsd sees that
-            row = wait_state(a.d, "agent:" + a.name, ("stopped", "running",
-                                                      "missing"))
-            eq(a.up()[0], 0, "up after dockerd came back")
-            wait_state(a.d, "agent:" + a.name, "running")
+            # dockerd took the container down with it: an unexpected
+            # exit, so the agent comes back by its policy, unasked
+            row = wait_state(a.d, "agent:" + a.name, "running", timeout=60)
+            eq(row["restarts"], 1, "one restart")
+            eq(docker("inspect", "-f", "{{.State.Running}}", a.container,
+                      host=sock).stdout.strip(), "true", "docker agrees")
+            contains(a.d.log(), "its container ended while docker was away")
         finally:
             a.d.close()
             a.d = None

@@ -50,7 +50,10 @@ def test_agents_and_components_from_daemon():
         eq(complete(*s, "ses", "--via-docker", "c"), ["claude"],
            "a prefix of the command, and an option before the agent")
         eq(complete(*s, "down", "claude", ""), [], "one agent only")
-        eq(complete(*s, "exec", ""), ["claude", "docs"], "exec agent")
+        eq(complete(*s, "exec", ""), ["--force", "claude", "docs"],
+           "exec agent")
+        eq(complete(*s, "exec", "--force", "d"), ["docs"],
+           "exec --force agent")
         eq(complete(*s, "exec", "docs", ""), ["--"], "exec then --")
         comps = complete(*s, "restart", "")
         for c in ("qms-mcp", "agent:claude", "agent:docs", "http",

@@ -260,6 +260,23 @@ main(void)
 	    "[IPv6] or docker-bridge, and a port)");
 	EXPECT_ERROR("[git]\ntimeout = 0s\n", 2,
 	    "timeout must be at least 100ms");
+
+	/* [docker] socket: a Unix socket path that can be connected to. */
+	c = load("[docker]\nsocket = /run/docker-test.sock\n", err,
+	    sizeof(err));
+	CHECK(c != NULL && strcmp(c->docker.socket,
+	    "/run/docker-test.sock") == 0);
+	config_free(c);
+	c = load("", err, sizeof(err));
+	CHECK(c != NULL && c->docker.socket == NULL);	/* DOCKER_HOST */
+	config_free(c);
+	EXPECT_ERROR("[docker]\nsocket = unix:///run/docker.sock\n", 2,
+	    "socket must be an absolute path");
+	memset(longline, 'x', 120);
+	longline[120] = '\0';
+	snprintf(text, sizeof(text), "[docker]\n\nsocket = /%s\n", longline);
+	EXPECT_ERROR(text, 3, "socket: 121 bytes is too long for a Unix "
+	    "socket path (at most 107)");
 	EXPECT_ERROR("[git]\nremotes =\n", 2,
 	    "remotes: name at least one remote");
 	c = load("[http]\nallowed-hosts = [::1], example.test\n", err,
