@@ -100,6 +100,7 @@ struct ag_input {
 /* The steps of `up`, each one Docker request. */
 enum ag_step {
 	STEP_NONE,
+	STEP_MASKS,		/* git's word on tracked templates (masks.h) */
 	STEP_VOLUME_CONFIG,
 	STEP_VOLUME_PROJECTS,
 	STEP_INSPECT,
@@ -417,15 +418,28 @@ now_running(struct agent *a, const char *why)
 	agent_timer(a->stable, a->conf.restart.stable_after);
 }
 
+static void	up_masks_ready(void *);
+
 /* Begin (or join) bringing an agent up. */
 static void
 up_begin(struct agent *a)
 {
-	char	*spec, hash[AGENT_HASH_LEN], err[512];
-
 	if (a->step != STEP_NONE)
 		return;		/* already on its way */
 	evtimer_del(a->timer);
+	a->step = STEP_MASKS;
+	masks_prepare(ag_masks, ag_root, up_masks_ready, a);
+}
+
+static void
+up_masks_ready(void *arg)
+{
+	struct agent	*a = arg;
+	char		*spec, hash[AGENT_HASH_LEN], err[512];
+
+	if (a->step != STEP_MASKS)
+		return;		/* given up meanwhile */
+	a->step = STEP_NONE;
 	/* The spec decides whether an existing container still fits. */
 	if ((spec = agent_host_spec(&ag_host, &a->conf, ag_masks, hash, err,
 	    sizeof(err))) == NULL) {
@@ -447,6 +461,7 @@ up_step(struct agent *a, const struct docker_reply *r)
 
 	switch (a->step) {
 	case STEP_NONE:
+	case STEP_MASKS:
 		return;
 	case STEP_VOLUME_CONFIG:
 	case STEP_VOLUME_PROJECTS:
@@ -1074,6 +1089,7 @@ static void
 agent_free(struct agent *a)
 {
 	agent_settle(a, "qmsd is shutting down");
+	masks_unwait(ag_masks, a);
 	event_free(a->timer);
 	event_free(a->stable);
 	component_remove(a->comp);
@@ -1152,6 +1168,7 @@ agent_configure(const struct config *c)
 	ag_host.state_dir = ag_state_dir;
 	ag_host.uid = c->run_as_uid;
 	ag_host.gid = c->run_as_gid;
+	masks_configure(ag_masks, c);
 	listen_urls(c);
 	qms_loopback(c);
 
