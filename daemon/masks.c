@@ -87,6 +87,7 @@ struct masks {
 	int			 gitdir_wd;	/* -1: not watched */
 	struct proc		*git;
 	struct event		*git_deadline;
+	struct event		*refresh;	/* ask again after a change */
 	int			 git_stale;	/* a change while it ran */
 	int			 git_timed_out;
 	int			 git_tries;
@@ -99,6 +100,8 @@ struct masks {
 };
 
 static void	masks_read(evutil_socket_t, short, void *);
+static void	masks_refresh(evutil_socket_t, short, void *);
+static void	masks_git_start(struct masks *);
 
 struct masks *
 masks_new(struct event_base *base)
@@ -111,6 +114,7 @@ masks_new(struct event_base *base)
 	m->gfd = -1;
 	m->gitdir_wd = -1;
 	TAILQ_INIT(&m->waiters);
+	m->refresh = evtimer_new(base, masks_refresh, m);
 	return (m);
 }
 
@@ -186,6 +190,7 @@ masks_free(struct masks *m)
 	m->git = NULL;
 	if (m->git_deadline != NULL)
 		event_free(m->git_deadline);
+	event_free(m->refresh);
 	masks_forget(m, "freed");
 	masks_drop(m, "freed");
 	masks_clear(m);
@@ -484,7 +489,29 @@ masks_git_events(struct masks *m)
 static void
 masks_git_read(evutil_socket_t fd, short ev, void *arg)
 {
-	masks_git_events(arg);
+	struct masks	*m = arg;
+	struct timeval	 tv = { 0, MASKS_REFRESH_MS * 1000 };
+	int		 was = m->word_valid;
+
+	masks_git_events(m);
+	/*
+	 * Dropped by a change: asked again soon, so that the next up (or
+	 * whoever computes the masks without waiting) finds a word.  Changes
+	 * in a burst (a rebase rewrites the index many times) make one run.
+	 */
+	if (was && !m->word_valid)
+		evtimer_add(m->refresh, &tv);
+}
+
+static void
+masks_refresh(evutil_socket_t fd, short ev, void *arg)
+{
+	struct masks	*m = arg;
+
+	if (m->valid && !m->word_valid && m->git == NULL && m->env != NULL) {
+		m->git_tries = 0;
+		masks_git_start(m);
+	}
 }
 
 int
@@ -557,8 +584,6 @@ masks_answer(struct masks *m)
 		free(w);
 	}
 }
-
-static void	masks_git_start(struct masks *);
 
 /* git's output: H for a tracked file, C for one modified, per path. */
 static void

@@ -33,8 +33,11 @@
  * own, so that the walk's directories coming and going leave it be)
  * watches .git/index and each of those files, watched before git reads
  * them: a change while it runs is seen, and it runs again, at most
- * MASKS_GIT_TRIES times in all.  Any such change drops the word, and so
- * does a file named like a secret that git was not asked about.  In every
+ * MASKS_GIT_TRIES times in all.  Any such change drops the word, and git
+ * is asked again MASKS_REFRESH_MS later without waiting for an up (so
+ * that whoever computes the masks without masks_prepare finds a word); a
+ * file named like a secret that git was not asked about drops it too.
+ * In every
  * doubt the file is masked: git failing or past its deadline, no .git
  * directory at the root (a worktree, a repository above the root), a
  * watch refused.  The word holds from the moment of the up: a token
@@ -53,6 +56,7 @@
 #define MASKS_MAX	256	/* more secrets than this: refuse */
 #define MASKS_GIT_TIMEOUT 10	/* seconds git may take to answer */
 #define MASKS_GIT_TRIES	3	/* runs when files change under it */
+#define MASKS_REFRESH_MS 300	/* after a change, ask git again */
 
 struct config;
 

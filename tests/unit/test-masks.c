@@ -152,6 +152,27 @@ templates(struct event_base *base)
 	CHECK(masks_git_runs(m) == runs + 1);
 	CHECK(has_at(m, groot, "docker/.env.example", &n) == 0);
 
+	/*
+	 * Left to itself after a change, it asks again: the next up (or a
+	 * check that does not wait) finds a word at once.
+	 */
+	runs = masks_git_runs(m);
+	CHECK(sh("git -C %s rm -q --cached README", groot) == 0);
+	{
+		struct timeval	tv = { 2, 0 };
+
+		event_base_loopexit(base, &tv);
+		event_base_dispatch(base);
+	}
+	CHECK(masks_git_runs(m) == runs + 1);
+	{
+		int	before = ready;
+
+		masks_prepare(m, groot, on_ready, NULL);
+		CHECK(ready == before + 1);	/* answered at once */
+	}
+	CHECK(has_at(m, groot, "docker/.env.example", &n) == 0);
+
 	/* git told not to look (assume-unchanged): masked. */
 	CHECK(sh("git -C %s update-index --assume-unchanged "
 	    "docker/.env.example", groot) == 0);
