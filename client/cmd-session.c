@@ -1,13 +1,14 @@
 /*
  * session: from nothing running to Claude's prompt in one command.  qmsd
  * brings up what is missing and hands over a terminal on the agent's
- * command (in tmux, so that it outlives this terminal).
+ * command (in tmux, so that it outlives this terminal; launch.h).
  */
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
 
 #include "argv.h"
+#include "launch.h"
 #include "qmsctl.h"
 
 static int	cmd_session_exec(int, char **);
@@ -25,6 +26,7 @@ via_docker(const char *agent)
 {
 	cJSON		*res, *a, *name, *user, *cmd;
 	char		 why[512], container[128], uid[64], **words = NULL;
+	char		**launched;
 	char		*args[256];
 	int		 rc, n = 0, i;
 
@@ -69,16 +71,13 @@ via_docker(const char *agent)
 	args[n++] = "-w";
 	args[n++] = "/pipe-dream";
 	args[n++] = container;
-	args[n++] = "sh";
-	args[n++] = "-c";
-	args[n++] = "if command -v tmux >/dev/null 2>&1; then exec tmux "
-	    "new-session -A -s agent env \"$@\"; fi; exec \"$@\"";
-	args[n++] = "qmsd-session";
-	for (i = 0; words[i] != NULL && n < 255; i++)
-		args[n++] = words[i];
+	launched = launch_argv(words);
+	for (i = 0; launched[i] != NULL && n < 255; i++)
+		args[n++] = launched[i];
 	args[n] = NULL;
 	execvp("docker", args);
 	perror("qmsctl: docker");
+	argv_free(launched);
 	argv_free(words);
 	return (EXIT_FAILED);
 }

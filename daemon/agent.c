@@ -3,6 +3,7 @@
 #include <arpa/inet.h>
 #include <dirent.h>
 #include <stdarg.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -106,6 +107,7 @@ struct ag_input {
 /* The steps of `up`, each one Docker request. */
 enum ag_step {
 	STEP_NONE,
+	STEP_MASKS,		/* git's word on tracked templates (masks.h) */
 	STEP_VOLUME_CONFIG,
 	STEP_VOLUME_PROJECTS,
 	STEP_INSPECT,
@@ -148,6 +150,7 @@ struct agent {
 	int			 up_pending;	/* asked before docker answered */
 	int			 seen;		/* in the last container list */
 	int			 inflight;	/* Docker requests that name it */
+	char			 checking;	/* check_config waits for masks */
 	TAILQ_ENTRY(agent)	 entry;
 };
 
@@ -455,14 +458,21 @@ now_running(struct agent *a, const char *why)
 /*
  * The hash of what the configuration makes now, for a running container,
  * so that status shows a pending recreate before anyone asks for one.
- * The same work as an up's first step (the masks are kept between walks).
+ * The same work as an up's first step (the masks are kept between walks),
+ * after git's word on the templates, as an up waits for it too: a check
+ * without it would mask a template and show a recreate that is not.
+ * It waits under a key of its own (&a->checking), not a's, which an up
+ * may wait under at the same time.
  */
 static void
-check_config(struct agent *a)
+check_config_ready(void *arg)
 {
-	char	*spec, hash[AGENT_HASH_LEN], err[512];
-	int	 was;
+	struct agent	*a = (struct agent *)(void *)((char *)arg -
+			    offsetof(struct agent, checking));
+	char		*spec, hash[AGENT_HASH_LEN], err[512];
+	int		 was;
 
+	a->checking = 0;
 	if (a->state != AG_RUNNING || a->step != STEP_NONE ||
 	    a->made[0] == '\0')
 		return;
@@ -481,6 +491,16 @@ check_config(struct agent *a)
 			    a->name, AG_PENDING);
 		running_publish(a);
 	}
+}
+
+static void
+check_config(struct agent *a)
+{
+	if (a->state != AG_RUNNING || a->step != STEP_NONE ||
+	    a->made[0] == '\0' || a->checking)
+		return;
+	a->checking = 1;
+	masks_prepare(ag_masks, ag_root, check_config_ready, &a->checking);
 }
 
 /*
@@ -568,15 +588,28 @@ refuse_recreate(struct agent *a, const char *what)
 	agent_settle(a, err);
 }
 
+static void	up_masks_ready(void *);
+
 /* Begin (or join) bringing an agent up. */
 static void
 up_begin(struct agent *a)
 {
-	char	*spec, hash[AGENT_HASH_LEN], err[512];
-
 	if (a->step != STEP_NONE)
 		return;		/* already on its way */
 	evtimer_del(a->timer);
+	a->step = STEP_MASKS;
+	masks_prepare(ag_masks, ag_root, up_masks_ready, a);
+}
+
+static void
+up_masks_ready(void *arg)
+{
+	struct agent	*a = arg;
+	char		*spec, hash[AGENT_HASH_LEN], err[512];
+
+	if (a->step != STEP_MASKS)
+		return;		/* given up meanwhile */
+	a->step = STEP_NONE;
 	/* The spec decides whether an existing container still fits. */
 	if ((spec = agent_host_spec(&ag_host, &a->conf, ag_masks, hash, err,
 	    sizeof(err))) == NULL) {
@@ -599,6 +632,7 @@ up_step(struct agent *a, const struct docker_reply *r)
 
 	switch (a->step) {
 	case STEP_NONE:
+	case STEP_MASKS:
 		return;
 	case STEP_VOLUME_CONFIG:
 	case STEP_VOLUME_PROJECTS:
@@ -1340,6 +1374,8 @@ static void
 agent_free(struct agent *a)
 {
 	agent_settle(a, "qmsd is shutting down");
+	masks_unwait(ag_masks, a);
+	masks_unwait(ag_masks, &a->checking);
 	event_free(a->timer);
 	event_free(a->stable);
 	component_remove(a->comp);
@@ -1418,6 +1454,7 @@ agent_configure(const struct config *c)
 	ag_host.state_dir = ag_state_dir;
 	ag_host.uid = c->run_as_uid;
 	ag_host.gid = c->run_as_gid;
+	masks_configure(ag_masks, c);
 	listen_urls(c);
 	qms_loopback(c);
 

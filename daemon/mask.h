@@ -17,6 +17,10 @@
  *	each configured mask	mask = PATH of the agent's section
  *
  * The owner (NAME NULL: the host token) sees everything.
+ *
+ * The container shows a tracked template whose working copy git finds
+ * unmodified (masks.h); this rule still hides it from git_exec, which is
+ * stricter, never looser, than the container.
  */
 #ifndef QMSD_MASK_H
 #define QMSD_MASK_H

@@ -1,18 +1,24 @@
 #include <sys/inotify.h>
+#include <sys/queue.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <pwd.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
+#include "argv.h"
+#include "config.h"
 #include "log.h"
 #include "mask.h"
 #include "masks.h"
+#include "process.h"
 #include "safe-path.h"
 #include "util.h"
 
@@ -35,6 +41,19 @@
 #define MASKS_WATCH	(IN_CREATE | IN_DELETE | IN_MOVED_FROM | \
 			    IN_MOVED_TO | IN_DELETE_SELF | IN_MOVE_SELF | \
 			    IN_ONLYDIR | IN_DONT_FOLLOW)
+/* A template git vouched for: any write, or a change of its mode. */
+#define MASKS_FILE_WATCH (IN_MODIFY | IN_ATTRIB | IN_CLOSE_WRITE | \
+			    IN_DELETE_SELF | IN_MOVE_SELF | IN_DONT_FOLLOW)
+/* .git: its index replaced (git renames index.lock) or written. */
+#define MASKS_GITDIR_WATCH (MASKS_WATCH | IN_MODIFY | IN_CLOSE_WRITE)
+/* git's answer: "H path\0" for each file, at most 2 lines per file. */
+#define MASKS_GIT_OUTPUT (2 * MASKS_MAX * (PATH_MAX + 3))
+
+struct masks_waiter {
+	masks_ready_fn			 fn;
+	void				*arg;
+	TAILQ_ENTRY(masks_waiter)	 entry;
+};
 
 struct masks {
 	struct event_base	*base;
@@ -50,9 +69,41 @@ struct masks {
 	unsigned long		 walks;
 	void			(*on_change)(void *);
 	void			*on_change_arg;
+	int			 unkept;	/* root's last walk not kept */
+	struct masks_file	 masked[MASKS_MAX];	/* the answer */
+
+	/* git's word on the list (masks.h) */
+	char			*user;
+	uid_t			 uid;
+	gid_t			 gid;
+	char			**env;
+	/* what git was asked about, and which it vouched for */
+	struct {
+		char		*path;
+		int		 shown;
+	}			 asked[MASKS_MAX];
+	size_t			 nasked;
+	int			 word_valid;
+	int			 gfd;		/* inotify for the word; -1 */
+	struct event		*gev;
+	int			 gitdir_wd;	/* -1: not watched */
+	struct proc		*git;
+	struct event		*git_deadline;
+	struct event		*refresh;	/* ask again after a change */
+	int			 git_stale;	/* a change while it ran */
+	int			 git_timed_out;
+	int			 git_tries;
+	char			*git_out;
+	size_t			 git_outlen;
+	int			 git_overflow;
+	char			 git_err[256];
+	unsigned long		 git_runs;
+	TAILQ_HEAD(, masks_waiter) waiters;
 };
 
 static void	masks_read(evutil_socket_t, short, void *);
+static void	masks_refresh(evutil_socket_t, short, void *);
+static void	masks_git_start(struct masks *);
 
 struct masks *
 masks_new(struct event_base *base)
@@ -62,7 +113,39 @@ masks_new(struct event_base *base)
 	m = xcalloc(1, sizeof(*m));
 	m->base = base;
 	m->fd = -1;
+	m->gfd = -1;
+	m->gitdir_wd = -1;
+	TAILQ_INIT(&m->waiters);
+	m->refresh = evtimer_new(base, masks_refresh, m);
 	return (m);
+}
+
+/*
+ * git's word no longer holds: its watches go with it (so that they stay
+ * bounded), and one running is asked again when it ends.
+ */
+static void
+masks_forget(struct masks *m, const char *why)
+{
+	size_t	i;
+
+	if (m->word_valid)
+		log_debug("masks: asking git again at the next up: %s", why);
+	m->word_valid = 0;
+	for (i = 0; i < m->nasked; i++)
+		free(m->asked[i].path);
+	m->nasked = 0;
+	if (m->gev != NULL) {
+		event_free(m->gev);
+		m->gev = NULL;
+	}
+	if (m->gfd != -1) {
+		close(m->gfd);
+		m->gfd = -1;
+	}
+	m->gitdir_wd = -1;
+	if (m->git != NULL)
+		m->git_stale = 1;
 }
 
 static void
@@ -97,12 +180,33 @@ masks_drop(struct masks *m, const char *why)
 void
 masks_free(struct masks *m)
 {
+	struct masks_waiter	*w;
+
 	if (m == NULL)
 		return;
+	while ((w = TAILQ_FIRST(&m->waiters)) != NULL) {
+		TAILQ_REMOVE(&m->waiters, w, entry);
+		free(w);
+	}
+	proc_free(m->git);
+	m->git = NULL;
+	if (m->git_deadline != NULL)
+		event_free(m->git_deadline);
+	event_free(m->refresh);
+	masks_forget(m, "freed");
 	masks_drop(m, "freed");
 	masks_clear(m);
+	free(m->git_out);
+	argv_free(m->env);
+	free(m->user);
 	free(m->root);
 	free(m);
+}
+
+unsigned long
+masks_git_runs(const struct masks *m)
+{
+	return (m->git_runs);
 }
 
 unsigned long
@@ -187,7 +291,7 @@ masks_on_change(struct masks *m, void (*fn)(void *), void *arg)
 }
 
 static void
-masks_add(struct masks *m, char *rel, int dir)
+masks_add(struct masks *m, char *rel, int dir, int file)
 {
 	if (m->n == MASKS_MAX) {
 		snprintf(m->stop, sizeof(m->stop), "%d or more secrets (.env, "
@@ -197,6 +301,7 @@ masks_add(struct masks *m, char *rel, int dir)
 		return;
 	}
 	m->list[m->n].path = rel;
+	m->list[m->n].file = file;
 	m->list[m->n++].dir = dir;
 }
 
@@ -258,11 +363,11 @@ masks_walk(struct masks *m, int fd, const char *path, const char *rel,
 			 */
 			if (type == DT_LNK) {
 				if (fstatat(dirfd(d), e->d_name, &st, 0) == 0)
-					masks_add(m, r, S_ISDIR(st.st_mode));
+					masks_add(m, r, S_ISDIR(st.st_mode), 0);
 				else
 					free(r);
 			} else
-				masks_add(m, r, type == DT_DIR);
+				masks_add(m, r, type == DT_DIR, type == DT_REG);
 			continue;
 		}
 		if (type == DT_DIR) {
@@ -289,9 +394,12 @@ masks_walk(struct masks *m, int fd, const char *path, const char *rel,
 	return (rv);
 }
 
-int
-masks_env_files(struct masks *m, const char *root,
-    const struct masks_file **list, size_t *n, char *err, size_t errlen)
+/*
+ * Make the list answer for root, walking when it must; -1 when the walk
+ * stopped short (m->stop says why).
+ */
+static int
+masks_current(struct masks *m, const char *root)
 {
 	int	fd;
 
@@ -299,7 +407,9 @@ masks_env_files(struct masks *m, const char *root,
 	if (m->valid && masks_events(m, 1) == -1)
 		m->valid = 0;
 	if (m->valid && m->root != NULL && strcmp(m->root, root) == 0)
-		goto out;
+		return (m->stop[0] != '\0' ? -1 : 0);
+	if (m->root != NULL && strcmp(m->root, root) != 0)
+		masks_forget(m, "another root");
 
 	masks_drop(m, "walking");
 	masks_clear(m);
@@ -321,13 +431,439 @@ masks_env_files(struct masks *m, const char *root,
 		m->valid = 1;
 	} else
 		masks_drop(m, "not kept");
-out:
-	if (m->stop[0] != '\0') {
+	m->unkept = !m->valid;
+	return (m->stop[0] != '\0' ? -1 : 0);
+}
+
+/* Whether git's word holds, and leaves this file unmasked. */
+static int
+vouched(const struct masks *m, const struct masks_file *f)
+{
+	size_t	i;
+
+	if (!m->word_valid || !f->file)
+		return (0);
+	for (i = 0; i < m->nasked; i++)
+		if (strcmp(m->asked[i].path, f->path) == 0)
+			return (m->asked[i].shown);
+	return (0);
+}
+
+/*
+ * Whether an event on the word's watches could change it: the index
+ * replaced or written, or anything at all of a file it vouched for.
+ */
+static int
+changes_git(const struct masks *m, const struct inotify_event *e)
+{
+	if (e->wd == m->gitdir_wd && !(e->mask & (IN_Q_OVERFLOW |
+	    IN_IGNORED | IN_DELETE_SELF | IN_MOVE_SELF | IN_UNMOUNT)))
+		return (e->len > 0 && strcmp(e->name, "index") == 0);
+	return (1);
+}
+
+/*
+ * The word's events, all that are queued (up to MASKS_DRAIN buffers: a
+ * file written without pause drops the word rather than being read for
+ * ever).
+ */
+static void
+masks_git_events(struct masks *m)
+{
+	char				 buf[4096]
+	    __attribute__((aligned(__alignof__(struct inotify_event))));
+	const struct inotify_event	*e;
+	ssize_t				 n;
+	char				*p;
+	int				 reads;
+
+	for (reads = 0; m->gfd != -1 && reads < MASKS_DRAIN; reads++) {
+		if ((n = read(m->gfd, buf, sizeof(buf))) == -1) {
+			if (errno == EINTR)
+				continue;
+			if (errno != EAGAIN)
+				masks_forget(m, strerror(errno));
+			return;
+		}
+		for (p = buf; p < buf + n; p += sizeof(*e) + e->len) {
+			e = (const struct inotify_event *)p;
+			if (changes_git(m, e)) {
+				masks_forget(m, e->len > 0 ? e->name :
+				    "a template changed");
+				return;
+			}
+		}
+	}
+	if (m->gfd != -1)
+		masks_forget(m, "more events than a drain reads");
+}
+
+static void
+masks_git_read(evutil_socket_t fd, short ev, void *arg)
+{
+	struct masks	*m = arg;
+	struct timeval	 tv = { 0, MASKS_REFRESH_MS * 1000 };
+	int		 was = m->word_valid;
+
+	masks_git_events(m);
+	/*
+	 * Dropped by a change: asked again soon, so that the next up (or
+	 * whoever computes the masks without waiting) finds a word.  Changes
+	 * in a burst (a rebase rewrites the index many times) make one run.
+	 */
+	if (was && !m->word_valid)
+		evtimer_add(m->refresh, &tv);
+}
+
+static void
+masks_refresh(evutil_socket_t fd, short ev, void *arg)
+{
+	struct masks	*m = arg;
+
+	if (m->valid && !m->word_valid && m->git == NULL && m->env != NULL) {
+		m->git_tries = 0;
+		masks_git_start(m);
+	}
+}
+
+int
+masks_env_files(struct masks *m, const char *root,
+    const struct masks_file **list, size_t *n, char *err, size_t errlen)
+{
+	size_t	i, k = 0;
+
+	if (masks_current(m, root) == -1) {
 		/* Never a secret left visible because the walk stopped. */
 		snprintf(err, errlen, "%s", m->stop);
 		return (-1);
 	}
-	*list = m->list;
-	*n = m->n;
+	masks_git_events(m);
+	for (i = 0; i < m->n; i++)
+		if (!vouched(m, &m->list[i]))
+			m->masked[k++] = m->list[i];
+	*list = m->masked;
+	*n = k;
 	return (0);
+}
+
+/* ---- git's word (masks.h) ---- */
+
+void
+masks_configure(struct masks *m, const struct config *c)
+{
+	struct passwd	*pw;
+	char		*env[] = {
+		"PATH=/usr/local/bin:/usr/bin:/bin", "LC_ALL=C",
+		"GIT_CONFIG_NOSYSTEM=1", "GIT_OPTIONAL_LOCKS=0",
+		"GIT_TERMINAL_PROMPT=0",
+		/* No command of the configuration's on this path. */
+		"GIT_CONFIG_COUNT=1", "GIT_CONFIG_KEY_0=core.fsmonitor",
+		"GIT_CONFIG_VALUE_0=false",
+		NULL, NULL, NULL,
+	};
+	size_t		 i;
+
+	for (i = 0; env[i] != NULL; i++)
+		;
+	pw = getpwuid(c->run_as_uid);
+	xasprintf(&env[i], "HOME=%s", pw != NULL ? pw->pw_dir : "/");
+	xasprintf(&env[i + 1], "USER=%s", c->run_as);
+	argv_free(m->env);
+	m->env = xargv_copy(env);
+	free(env[i]);
+	free(env[i + 1]);
+	free(m->user);
+	m->user = xstrdup(c->run_as);
+	m->uid = c->run_as_uid;
+	m->gid = c->run_as_gid;
+	/* Another owner may see another index: ask again. */
+	masks_forget(m, "configured");
+}
+
+/* Everyone waiting learns the word (or that there is none). */
+static void
+masks_answer(struct masks *m)
+{
+	TAILQ_HEAD(, masks_waiter)	 ready;
+	struct masks_waiter		*w;
+
+	/* A callback may wait again: it joins the next answer. */
+	TAILQ_INIT(&ready);
+	TAILQ_CONCAT(&ready, &m->waiters, entry);
+	while ((w = TAILQ_FIRST(&ready)) != NULL) {
+		TAILQ_REMOVE(&ready, w, entry);
+		w->fn(w->arg);
+		free(w);
+	}
+}
+
+/* git's output: H for a tracked file, C for one modified, per path. */
+static void
+masks_git_parse(struct masks *m)
+{
+	int	 modified[MASKS_MAX];
+	char	*rec, *end;
+	size_t	 i, len;
+
+	memset(modified, 0, sizeof(modified));
+	if (m->git_out == NULL)
+		return;		/* nothing tracked */
+	end = m->git_out + m->git_outlen;
+	for (rec = m->git_out; rec < end; rec += len + 1) {
+		len = strnlen(rec, (size_t)(end - rec));
+		if (len < 3 || rec[1] != ' ')
+			continue;
+		for (i = 0; i < m->nasked; i++) {
+			if (strcmp(rec + 2, m->asked[i].path) != 0)
+				continue;
+			if (rec[0] == 'H')
+				m->asked[i].shown = 1;
+			else
+				modified[i] = 1;	/* C, or anything else */
+		}
+	}
+	for (i = 0; i < m->nasked; i++)
+		if (modified[i])
+			m->asked[i].shown = 0;
+}
+
+static void
+masks_git_output(struct proc *p, int stream, const char *buf, size_t len,
+    void *arg)
+{
+	struct masks	*m = arg;
+	size_t		 l;
+	char		*nb;
+
+	if (stream == 2) {
+		l = strlen(m->git_err);
+		if (l + 1 < sizeof(m->git_err))
+			snprintf(m->git_err + l, sizeof(m->git_err) - l, "%.*s",
+			    (int)len, buf);
+		return;
+	}
+	if (m->git_overflow || m->git_outlen + len > MASKS_GIT_OUTPUT ||
+	    (nb = realloc(m->git_out, m->git_outlen + len + 1)) == NULL) {
+		m->git_overflow = 1;
+		return;
+	}
+	m->git_out = nb;
+	memcpy(m->git_out + m->git_outlen, buf, len);
+	m->git_outlen += len;
+}
+
+static void
+masks_git_exited(struct proc *p, int status, void *arg)
+{
+	struct masks	*m = arg;
+	char		 how[64], *nl;
+
+	/* A change queued while it ran makes its answer stale. */
+	masks_git_events(m);
+	proc_free(m->git);
+	m->git = NULL;
+	evtimer_del(m->git_deadline);
+	if (m->git_stale && m->git_tries < MASKS_GIT_TRIES) {
+		/* A template or the index changed while git read them. */
+		masks_git_start(m);
+		return;
+	}
+	if (m->git_stale) {
+		log_info("masks: the repository kept changing while git "
+		    "looked; tracked templates masked for now");
+		masks_forget(m, "changed while git looked");
+	} else if (m->git_timed_out || !WIFEXITED(status) ||
+	    WEXITSTATUS(status) != 0 || m->git_overflow) {
+		proc_status_string(status, how, sizeof(how));
+		if ((nl = strchr(m->git_err, '\n')) != NULL)
+			*nl = '\0';
+		log_warnx("masks: git ls-files in %s: %s%s%s; tracked templates "
+		    "(.env.example) stay masked", m->root, m->git_timed_out ?
+		    "no answer in time" : m->git_overflow ? "too much output" :
+		    how, m->git_err[0] != '\0' ? ": " : "", m->git_err);
+		/* Kept as an answer: asked again when something changes. */
+		m->word_valid = 1;
+	} else {
+		masks_git_parse(m);
+		m->word_valid = 1;
+	}
+	masks_answer(m);
+	/* A template shown or masked anew is a change, for status. */
+	if (m->on_change != NULL)
+		m->on_change(m->on_change_arg);
+}
+
+static const struct proc_ops masks_git_ops = {
+	.output = masks_git_output,
+	.exited = masks_git_exited,
+};
+
+static void
+masks_git_deadline(evutil_socket_t fd, short ev, void *arg)
+{
+	struct masks	*m = arg;
+
+	m->git_timed_out = 1;
+	if (m->git != NULL)
+		proc_kill(m->git, SIGKILL);
+}
+
+/*
+ * Watch what git's word rests on, then ask it: the index and each
+ * regular file named like a secret, watched before git reads them.  One
+ * that cannot be watched stays masked, and so does every one when .git
+ * cannot be (a worktree's .git file, a repository above the root).
+ */
+static void
+masks_git_start(struct masks *m)
+{
+	struct proc_spec	 spec;
+	struct timeval		 tv = { MASKS_GIT_TIMEOUT, 0 };
+	char			**argv, *path, err[256];
+	size_t			 i, n = 0;
+
+	m->git_tries++;
+	m->git_stale = 0;
+	m->git_timed_out = 0;
+	m->git_overflow = 0;
+	m->git_outlen = 0;
+	m->git_err[0] = '\0';
+	masks_forget(m, "asking git");
+	if ((m->gfd = inotify_init1(IN_NONBLOCK | IN_CLOEXEC)) == -1)
+		log_warn("masks: inotify_init1");
+	else {
+		m->gev = event_new(m->base, m->gfd, EV_READ | EV_PERSIST,
+		    masks_git_read, m);
+		event_add(m->gev, NULL);
+		xasprintf(&path, "%s/.git", m->root);
+		m->gitdir_wd = inotify_add_watch(m->gfd, path,
+		    MASKS_GITDIR_WATCH);
+		free(path);
+	}
+	argv = xcalloc(m->n + 9, sizeof(*argv));
+	argv[n++] = xstrdup("git");
+	argv[n++] = xstrdup("--literal-pathspecs");
+	argv[n++] = xstrdup("ls-files");
+	argv[n++] = xstrdup("-z");
+	argv[n++] = xstrdup("-v");
+	argv[n++] = xstrdup("-c");
+	argv[n++] = xstrdup("-m");
+	argv[n++] = xstrdup("--");
+	for (i = 0; i < m->n; i++) {
+		if (!m->list[i].file)
+			continue;
+		m->asked[m->nasked].path = xstrdup(m->list[i].path);
+		m->asked[m->nasked++].shown = 0;
+		if (m->gitdir_wd == -1)
+			continue;
+		xasprintf(&path, "%s/%s", m->root, m->list[i].path);
+		if (inotify_add_watch(m->gfd, path, MASKS_FILE_WATCH) != -1)
+			argv[n++] = xstrdup(m->list[i].path);
+		free(path);
+	}
+	if (n == 8) {
+		/*
+		 * Nothing git could vouch for that would stay watched.  No
+		 * .git to watch: not kept either, so that a repository made
+		 * later is asked about at the next up.
+		 */
+		argv_free(argv);
+		m->word_valid = m->gitdir_wd != -1;
+		masks_answer(m);
+		return;
+	}
+	memset(&spec, 0, sizeof(spec));
+	spec.argv = argv;
+	spec.env = m->env;
+	spec.workdir = m->root;
+	spec.user = m->user;
+	spec.uid = m->uid;
+	spec.gid = m->gid;
+	m->git_runs++;
+	m->git = proc_spawn(m->base, &spec, &masks_git_ops, m, err,
+	    sizeof(err));
+	argv_free(argv);
+	if (m->git == NULL) {
+		log_warnx("masks: cannot run git: %s; tracked templates stay "
+		    "masked", err);
+		m->word_valid = 1;
+		masks_answer(m);
+		return;
+	}
+	if (m->git_deadline == NULL)
+		m->git_deadline = evtimer_new(m->base, masks_git_deadline, m);
+	evtimer_add(m->git_deadline, &tv);
+}
+
+/* Whether git's word covers every file that may be a template. */
+static int
+word_covers(struct masks *m)
+{
+	size_t	i, j;
+
+	masks_git_events(m);
+	if (!m->word_valid)
+		return (0);
+	for (i = 0; i < m->n; i++) {
+		if (!m->list[i].file)
+			continue;
+		for (j = 0; j < m->nasked; j++)
+			if (strcmp(m->asked[j].path, m->list[i].path) == 0)
+				break;
+		if (j == m->nasked)
+			return (0);
+	}
+	return (1);
+}
+
+void
+masks_prepare(struct masks *m, const char *root, masks_ready_fn fn,
+    void *arg)
+{
+	struct masks_waiter	*w;
+
+	/*
+	 * A root whose walk could not be kept (too many directories to
+	 * watch) is walked by masks_env_files at every call: not here too
+	 * while git's word holds (a template found since is masked until
+	 * the word is dropped).
+	 */
+	if (m->unkept && !m->valid && m->root != NULL &&
+	    strcmp(m->root, root) == 0) {
+		masks_git_events(m);
+		if (m->word_valid) {
+			fn(arg);
+			return;
+		}
+	}
+	if (masks_current(m, root) == -1 || m->env == NULL ||
+	    word_covers(m)) {
+		fn(arg);
+		return;
+	}
+	TAILQ_FOREACH(w, &m->waiters, entry)
+		if (w->arg == arg)
+			return;
+	w = xcalloc(1, sizeof(*w));
+	w->fn = fn;
+	w->arg = arg;
+	TAILQ_INSERT_TAIL(&m->waiters, w, entry);
+	if (m->git == NULL) {
+		m->git_tries = 0;
+		masks_git_start(m);
+	}
+}
+
+void
+masks_unwait(struct masks *m, void *arg)
+{
+	struct masks_waiter	*w;
+
+	TAILQ_FOREACH(w, &m->waiters, entry) {
+		if (w->arg == arg) {
+			TAILQ_REMOVE(&m->waiters, w, entry);
+			free(w);
+			return;
+		}
+	}
 }

@@ -17,6 +17,32 @@
  * renamed, a lost event, a watch refused) drops the list, and the next
  * call walks afresh.  A list kept past such a change would leave a new
  * secret visible in a container: in every doubt, walk.
+ *
+ * A tracked template (docker/.env.example) is no secret: its committed
+ * content is in .git, which the container reads.  Masked, it shows as
+ * modified in the container's git status.  So a regular file whose name
+ * says secret is left unmasked when git says it is tracked and its working
+ * copy is unmodified (git ls-files -v -c -m: tagged H, never C; the lower
+ * case of assume-unchanged and S of skip-worktree do not count).  What the
+ * index holds and the work tree matches is in .git/objects, readable in
+ * the container anyway, committed or only staged.  A working copy that
+ * differs (a real token pasted into the template) stays masked.
+ *
+ * git runs as the owner, through process.c, off the loop: masks_prepare
+ * asks it once, and its word is kept while inotify (a descriptor of its
+ * own, so that the walk's directories coming and going leave it be)
+ * watches .git/index and each of those files, watched before git reads
+ * them: a change while it runs is seen, and it runs again, at most
+ * MASKS_GIT_TRIES times in all.  Any such change drops the word, and git
+ * is asked again MASKS_REFRESH_MS later without waiting for an up (so
+ * that whoever computes the masks without masks_prepare finds a word); a
+ * file named like a secret that git was not asked about drops it too.
+ * In every
+ * doubt the file is masked: git failing or past its deadline, no .git
+ * directory at the root (a worktree, a repository above the root), a
+ * watch refused.  The word holds from the moment of the up: a token
+ * pasted into an unmasked template while a container runs shows there
+ * until its next recreate (docs/threat-model.md).
  */
 #ifndef QMSD_MASKS_H
 #define QMSD_MASKS_H
@@ -28,6 +54,11 @@
 #define MASKS_DEPTH	32	/* directories deeper than this: refuse */
 #define MASKS_DIRS	65536	/* more directories than this: refuse */
 #define MASKS_MAX	256	/* more secrets than this: refuse */
+#define MASKS_GIT_TIMEOUT 10	/* seconds git may take to answer */
+#define MASKS_GIT_TRIES	3	/* runs when files change under it */
+#define MASKS_REFRESH_MS 300	/* after a change, ask git again */
+
+struct config;
 
 struct masks;
 
@@ -35,13 +66,29 @@ struct masks;
 struct masks_file {
 	char	*path;		/* relative to the root */
 	int	 dir;		/* a directory, or a link to one */
+	int	 file;		/* a regular file: git may vouch for it */
 };
+
+typedef void	(*masks_ready_fn)(void *arg);
 
 struct masks	*masks_new(struct event_base *);
 void		 masks_free(struct masks *);
+/* Who git runs as: the owner ([qmsd] run-as). */
+void		 masks_configure(struct masks *, const struct config *);
 /*
- * The secrets below root, in the order found; valid until the next call.
- * -1 with why when there are too many to mask, or the walk stopped short.
+ * Make the list current for root, git's word included; fn(arg) once it
+ * is, at once when it already is (or when git cannot be asked: then
+ * every secret is masked).  An arg already waiting is not added twice.
+ */
+void		 masks_prepare(struct masks *, const char *root,
+		    masks_ready_fn, void *arg);
+/* arg no longer waits (it is going away). */
+void		 masks_unwait(struct masks *, void *arg);
+/*
+ * The secrets below root to mask, in the order found, less the templates
+ * git vouched for (after masks_prepare, while its word holds); valid until
+ * the next call.  -1 with why when there are too many to mask, or the walk
+ * stopped short.
  */
 int		 masks_env_files(struct masks *, const char *root,
 		    const struct masks_file **list, size_t *n, char *err,
@@ -54,5 +101,7 @@ int		 masks_env_files(struct masks *, const char *root,
 void		 masks_on_change(struct masks *, void (*fn)(void *), void *arg);
 /* How many walks so far (the tests and the benchmark count them). */
 unsigned long	 masks_walks(const struct masks *);
+/* How many times git was asked so far. */
+unsigned long	 masks_git_runs(const struct masks *);
 
 #endif

@@ -12,6 +12,7 @@
 #include "argv.h"
 #include "component.h"
 #include "docker.h"
+#include "launch.h"
 #include "log.h"
 #include "session.h"
 #include "supervisor.h"
@@ -19,17 +20,6 @@
 
 #define SESSION_TIMEOUT_MS	300000	/* nothing running to a prompt */
 #define SESSION_MAX_EXECS	256
-
-/*
- * In the container: tmux when the image has it (so Claude outlives the
- * terminal, and a second session attaches to the same one), else the
- * command itself.  The command travels as arguments, never as shell text;
- * "env" in front keeps it so in tmux too, which would hand a command of
- * one word to a shell.
- */
-static const char tmux_or_exec[] =
-    "if command -v tmux >/dev/null 2>&1; then "
-    "exec tmux new-session -A -s agent env \"$@\"; fi; exec \"$@\"";
 
 enum step { STEP_QMS, STEP_GIT, STEP_AGENT, STEP_EXEC, STEP_ATTACH };
 
@@ -243,6 +233,7 @@ static void
 create_exec(struct session *s)
 {
 	char	 id[80], user[32], path[160], term[80], **command = NULL;
+	char	**launched = NULL, **words;
 	cJSON	*o, *cmd, *env;
 	char	*body;
 	size_t	 i;
@@ -266,19 +257,12 @@ create_exec(struct session *s)
 	if (s->tty)
 		cJSON_AddItemToArray(env, cJSON_CreateString(term));
 	cmd = cJSON_AddArrayToObject(o, "Cmd");
-	if (s->argv != NULL) {
-		for (i = 0; s->argv[i] != NULL; i++)
-			cJSON_AddItemToArray(cmd,
-			    cJSON_CreateString(s->argv[i]));
-	} else {
-		cJSON_AddItemToArray(cmd, cJSON_CreateString("sh"));
-		cJSON_AddItemToArray(cmd, cJSON_CreateString("-c"));
-		cJSON_AddItemToArray(cmd, cJSON_CreateString(tmux_or_exec));
-		cJSON_AddItemToArray(cmd, cJSON_CreateString("qmsd-session"));
-		for (i = 0; command[i] != NULL; i++)
-			cJSON_AddItemToArray(cmd,
-			    cJSON_CreateString(command[i]));
-	}
+	/* exec: the argv given, as it is (its exit status is the answer). */
+	if ((words = s->argv) == NULL)
+		words = launched = launch_argv(command);
+	for (i = 0; words[i] != NULL; i++)
+		cJSON_AddItemToArray(cmd, cJSON_CreateString(words[i]));
+	argv_free(launched);
 	argv_free(command);
 	if (s->tty && s->rows > 0 && s->cols > 0) {
 		cJSON *sz = cJSON_AddArrayToObject(o, "ConsoleSize");

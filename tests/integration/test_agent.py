@@ -567,5 +567,64 @@ def test_dockerd_restart_recovers():
         subprocess.run(["rm", "-rf", ddir])
 
 
+TEMPLATE = "EXAMPLE_TOKEN=put-yours-here\n"
+
+
+def tracked_template_agent():
+    """An Agent whose project is a git repository with a committed
+    docker/.env.example and an untracked (ignored) .env."""
+    from gitrepo import git
+    a = Agent(start=False)
+    os.makedirs(os.path.join(a.project, "docker"))
+    with open(os.path.join(a.project, "docker", ".env.example"), "w") as f:
+        f.write(TEMPLATE)
+    with open(os.path.join(a.project, ".gitignore"), "w") as f:
+        f.write(".env\n*.local\n.mcp.json\n.claude/\n")
+    owner = ("-c", "safe.directory=*", "-c", "user.name=Owner", "-c",
+             "user.email=owner@example.invalid")     # the repo is nobody's
+    git(a.project, *owner, "init", "-q", "-b", "main")
+    git(a.project, *owner, "add", "README.md", ".gitignore",
+        "docker/.env.example")
+    git(a.project, *owner, "commit", "-q", "-m", "start")
+    subprocess.run(["chown", "-R", "nobody:nogroup", a.project], check=True)
+    a.d = Daemon(config=a.conf())
+    return a
+
+
+def test_tracked_template_unmasked_unless_modified():
+    """A tracked, unmodified .env.example is in git anyway: the container
+    shows it, and its git status is clean.  Its working copy modified (a
+    real token pasted in), it is masked from the next recreate on; an
+    untracked .env stays masked throughout."""
+    a = tracked_template_agent()
+    inside = "/pipe-dream/docker/.env.example"
+    host = os.path.join(a.project, "docker", ".env.example")
+    try:
+        eq(a.up()[0], 0, "up")
+        first = a.row()["container"]
+        eq(a.exec("cat", inside).stdout, TEMPLATE, "the template shows")
+        eq(a.exec("cat", "/pipe-dream/.env").stdout, "", "untracked masked")
+        p = a.exec("git", "-C", "/pipe-dream", "status", "--porcelain")
+        eq((p.returncode, p.stdout), (0, ""), "git status in the container")
+        eq(a.up()[0], 0, "up again")
+        eq(a.row()["container"], first, "kept: git's word is the same")
+
+        with open(host, "a") as f:          # written in place
+            f.write("REAL_TOKEN=ghp_secret\n")
+        eq(a.up()[0], 0, "up after the template was modified")
+        second = a.row()["container"]
+        assert second != first, "recreated with the template masked"
+        p = a.exec("cat", inside)
+        eq((p.returncode, p.stdout), (0, ""), "the modified template masked")
+        eq(a.exec("cat", "/pipe-dream/.env").stdout, "", "untracked masked")
+
+        with open(host, "w") as f:          # back to what git holds
+            f.write(TEMPLATE)
+        eq(a.up()[0], 0, "up after the template was restored")
+        eq(a.exec("cat", inside).stdout, TEMPLATE, "shown again")
+    finally:
+        a.close()
+
+
 if __name__ == "__main__":
     main(globals())

@@ -2,6 +2,7 @@
 """qmsctl session and exec: a real pty (tmux on the host), a real dockerd,
 the local test image with tmux and Claude Code inside."""
 import grp
+import json
 import os
 import re
 import secrets
@@ -13,7 +14,7 @@ import time
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from qmsdtest import (EVERYTHING, QMSCTL, contains, eq, free_port, main,
                       wait_state)
-from test_agent import Agent, docker
+from test_agent import IMAGE, Agent, docker
 
 
 class Pane:
@@ -264,6 +265,89 @@ def test_cold_session_prints_steps():
             p.close()
         eq(wait_state(a.d, "qms-mcp", "ready")["state"], "ready", "child")
     finally:
+        a.close()
+
+
+EXITED = r"Claude exited with status %s\.\s+Press Enter to start it " \
+    r"again, or Ctrl-D to close this session\."
+
+
+def test_exit_says_why_and_offers_a_restart():
+    """The command ending leaves a message and the tmux session, and Enter
+    starts it again; end of input closes the session."""
+    a = session_agent()
+    p = Pane(ctl_cmd(a, "session", a.name))
+    try:
+        p.wait(ATTACHED)
+        p.type("echo first-$$; exit 3")
+        first = p.wait(r"first-(\d+)").group(1)
+        p.wait(EXITED % "3")
+        r = a.exec("tmux", "ls")
+        contains(r.stdout, "agent:", "the tmux session stays")
+        # the attached qmsctl is still there, waiting on the same screen
+        assert "EXIT=" not in p.screen(), p.screen()
+        # a command that cannot start waits too: no spinning
+        time.sleep(1)
+        eq(len(re.findall(r"Claude exited", p.screen())), 1, "one exit")
+        p.keys("Enter")
+        p.type("echo second-$$")
+        second = p.wait(r"second-(\d+)").group(1)
+        assert second != first, "a new process"
+        # Ctrl-C reaches the command, not the loop around it
+        p.keys("C-c")
+        p.type("echo still-$$")
+        eq(p.wait(r"still-(\d+)").group(1), second, "Ctrl-C ended nothing")
+        p.type("kill -9 $$")
+        p.wait(EXITED % r"137 \(signal 9, KILL\)")
+        # stopped, the command goes on: there is nothing to return to
+        p.keys("Enter")
+        p.type("exec sleep 600")
+        time.sleep(0.5)
+        p.keys("C-z")
+        time.sleep(0.5)
+        eq(len(re.findall(r"Claude exited", p.screen())), 2, "not on a stop")
+        p.keys("C-c")
+        p.wait(EXITED % r"130 \(signal 2, INT\)")
+        p.keys("C-d")
+        p.wait(r"EXIT=0")
+        r = a.exec("tmux", "ls")
+        assert "agent:" not in r.stdout, r.stdout
+    finally:
+        p.close()
+        a.close()
+
+
+def image_without_tmux():
+    """The test image less tmux: what a session does without it."""
+    name = "qms-agent-test-notmux:latest"
+    if docker("image", "inspect", name, check=False).returncode != 0:
+        c = "qmsd-notmux-" + secrets.token_hex(4)
+        conf = json.loads(docker("image", "inspect", IMAGE).stdout)[0][
+            "Config"]
+        docker("run", "--name", c, "--network", "host", "--user", "0",
+               IMAGE, "rm", "-f", "/usr/bin/tmux")
+        docker("commit", "--change", "CMD " + json.dumps(conf["Cmd"]),
+               "--change", "USER " + (conf["User"] or "0"), c, name)
+        docker("rm", "-f", c, check=False)
+    return name
+
+
+def test_exit_without_tmux_keeps_the_status():
+    a = Agent(extra="command = sh\n", image=image_without_tmux())
+    p = Pane(ctl_cmd(a, "session", a.name))
+    try:
+        p.wait(r"(?m)^\$\s*$")
+        p.type("echo in-$((6*7)); exit 3")
+        p.wait(r"in-42")
+        p.wait(EXITED % "3")
+        p.keys("Enter")
+        p.type("echo again-$((6*7)); exit 4")
+        p.wait(r"again-42")
+        p.wait(EXITED % "4")
+        p.keys("C-d")
+        p.wait(r"EXIT=4")
+    finally:
+        p.close()
         a.close()
 
 

@@ -7,6 +7,7 @@
 #include <sys/stat.h>
 
 #include <fcntl.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -15,6 +16,7 @@
 #include <event2/event.h>
 
 #include "check.h"
+#include "config.h"
 #include "mask.h"
 #include "masks.h"
 
@@ -40,20 +42,156 @@ dir(const char *rel)
 	mkdir(path, 0755);
 }
 
-/* Whether rel is in the list (and how long the list is in n). */
+/* Whether rel is in the list at (and how long the list is in n). */
 static int
-has(struct masks *m, const char *rel, size_t *n)
+has_at(struct masks *m, const char *at, const char *rel, size_t *n)
 {
 	const struct masks_file	*list;
 	char			 err[256];
 	size_t		 i;
 
-	if (masks_env_files(m, root, &list, n, err, sizeof(err)) == -1)
+	if (masks_env_files(m, at, &list, n, err, sizeof(err)) == -1)
 		return (-1);
 	for (i = 0; i < *n; i++)
 		if (strcmp(list[i].path, rel) == 0)
 			return (1);
 	return (0);
+}
+
+static int
+has(struct masks *m, const char *rel, size_t *n)
+{
+	return (has_at(m, root, rel, n));
+}
+
+static int	ready;
+
+static void
+on_ready(void *arg)
+{
+	ready++;
+}
+
+/* masks_prepare, and the loop run until it has answered. */
+static void
+prepare(struct event_base *base, struct masks *m, const char *at)
+{
+	int	before = ready;
+
+	masks_prepare(m, at, on_ready, NULL);
+	while (ready == before)
+		event_base_loop(base, EVLOOP_ONCE);
+}
+
+static int	sh(const char *, ...) __attribute__((format(printf, 1, 2)));
+
+static int
+sh(const char *fmt, ...)
+{
+	char	cmd[1024];
+	va_list	ap;
+
+	va_start(ap, fmt);
+	vsnprintf(cmd, sizeof(cmd), fmt, ap);
+	va_end(ap);
+	return (system(cmd));
+}
+
+/*
+ * Tracked templates: git's word leaves a tracked file with an unmodified
+ * working copy unmasked, and only that; any write, an assume-unchanged
+ * bit, no repository at all mask it.  A real git, run by masks.c.
+ */
+static void
+templates(struct event_base *base)
+{
+	char		 groot[] = "/tmp/qmsd-test-masks-git.XXXXXX";
+	struct config	 c;
+	struct masks	*m = masks_new(base);
+	unsigned long	 runs;
+	size_t		 n;
+
+	CHECK(mkdtemp(groot) != NULL);
+	memset(&c, 0, sizeof(c));
+	c.run_as = getenv("USER") != NULL ? getenv("USER") : "root";
+	c.run_as_uid = getuid();
+	c.run_as_gid = getgid();
+	masks_configure(m, &c);
+	CHECK(sh("mkdir %s/docker && echo A=1 > %s/docker/.env.example"
+	    " && echo S=1 > %s/.env", groot, groot, groot) == 0);
+	CHECK(sh("git -C %s init -q && git -C %s add docker/.env.example",
+	    groot, groot) == 0);
+	CHECK(sh("git -C %s -c user.name=T -c user.email=t@t.invalid "
+	    "commit -q -m t", groot) == 0);
+
+	prepare(base, m, groot);
+	CHECK(has_at(m, groot, "docker/.env.example", &n) == 0 && n == 1);
+	CHECK(has_at(m, groot, ".env", &n) == 1);
+	runs = masks_git_runs(m);
+	CHECK(runs == 1);
+	prepare(base, m, groot);
+	CHECK(masks_git_runs(m) == runs);	/* kept */
+
+	/* Written in place: masked, and git asked again. */
+	CHECK(sh("echo TOKEN=real >> %s/docker/.env.example", groot) == 0);
+	CHECK(has_at(m, groot, "docker/.env.example", &n) == 1);
+	prepare(base, m, groot);
+	CHECK(masks_git_runs(m) == runs + 1);
+	CHECK(has_at(m, groot, "docker/.env.example", &n) == 1);
+
+	/* Back to what git holds: shown again. */
+	CHECK(sh("echo A=1 > %s/docker/.env.example", groot) == 0);
+	prepare(base, m, groot);
+	CHECK(has_at(m, groot, "docker/.env.example", &n) == 0);
+
+	/* Another index (git add of another file): asked again, same word. */
+	runs = masks_git_runs(m);
+	CHECK(sh("echo r > %s/README && git -C %s add README", groot,
+	    groot) == 0);
+	prepare(base, m, groot);
+	CHECK(masks_git_runs(m) == runs + 1);
+	CHECK(has_at(m, groot, "docker/.env.example", &n) == 0);
+
+	/*
+	 * Left to itself after a change, it asks again: the next up (or a
+	 * check that does not wait) finds a word at once.
+	 */
+	runs = masks_git_runs(m);
+	CHECK(sh("git -C %s rm -q --cached README", groot) == 0);
+	{
+		struct timeval	tv = { 2, 0 };
+
+		event_base_loopexit(base, &tv);
+		event_base_dispatch(base);
+	}
+	CHECK(masks_git_runs(m) == runs + 1);
+	{
+		int	before = ready;
+
+		masks_prepare(m, groot, on_ready, NULL);
+		CHECK(ready == before + 1);	/* answered at once */
+	}
+	CHECK(has_at(m, groot, "docker/.env.example", &n) == 0);
+
+	/* git told not to look (assume-unchanged): masked. */
+	CHECK(sh("git -C %s update-index --assume-unchanged "
+	    "docker/.env.example", groot) == 0);
+	CHECK(sh("echo TOKEN=real >> %s/docker/.env.example", groot) == 0);
+	prepare(base, m, groot);
+	CHECK(has_at(m, groot, "docker/.env.example", &n) == 1);
+	CHECK(sh("git -C %s update-index --no-assume-unchanged "
+	    "docker/.env.example && git -C %s checkout -q -- docker", groot,
+	    groot) == 0);
+	prepare(base, m, groot);
+	CHECK(has_at(m, groot, "docker/.env.example", &n) == 0);
+
+	/* No repository: masked. */
+	CHECK(sh("rm -rf %s/.git", groot) == 0);
+	prepare(base, m, groot);
+	CHECK(has_at(m, groot, "docker/.env.example", &n) == 1);
+
+	masks_free(m);
+	CHECK(sh("rm -rf %s", groot) == 0);
 }
 
 int
@@ -190,6 +328,7 @@ main(void)
 	}
 
 	masks_free(m);
+	templates(base);
 	event_base_free(base);
 	snprintf(cmd, sizeof(cmd), "rm -rf %s", root);
 	if (system(cmd) != 0)

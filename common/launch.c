@@ -1,0 +1,76 @@
+/*
+ * How a session runs the agent's command; see launch.h.
+ */
+#include <stdlib.h>
+
+#include "argv.h"
+#include "launch.h"
+#include "util.h"
+
+/*
+ * $1 is the loop's text, the rest the command.  tmux is given more than
+ * one word, so it runs them as they are (one word it would hand to a
+ * shell).  -A: a session already there is attached, its command left
+ * running.
+ */
+static const char launcher[] =
+    "loop=$1; shift; "
+    "if command -v tmux >/dev/null 2>&1; then "
+    "exec tmux new-session -A -s agent sh -c \"$loop\" qmsd-session \"$@\"; "
+    "fi; "
+    "exec sh -c \"$loop\" qmsd-session \"$@\"";
+
+/*
+ * The loop.  With a terminal, job control: the command runs in a process
+ * group of its own, in the foreground, and the terminal comes back to the
+ * loop when it ends even if it took the terminal for a group of its own
+ * (a shell does) and died without giving it back; otherwise Enter could
+ * not be read.  A command that died with the terminal in raw mode (Claude
+ * runs it so) would leave Enter unread too: stty sane.  A stopped command
+ * (Ctrl-Z) has nothing to return to here: it goes on (fg; 148 is 128 +
+ * SIGTSTP, and a command may exit 148 too: jobs says whether one is
+ * stopped).  INT is caught, not
+ * ignored (an ignored signal would stay ignored in the command), since sh
+ * raises it on itself when its foreground job died of it.  sh reports a
+ * signal as 128 + its number.
+ */
+static const char loop[] =
+    "trap : INT QUIT\n"
+    "if [ -t 0 ]; then set -m; fi\n"
+    "while :; do\n"
+    "	\"$@\"\n"
+    "	s=$?\n"
+    "	while [ \"$s\" -eq 148 ] && jobs %% >/dev/null 2>&1; do\n"
+    "		fg >/dev/null 2>&1\n"
+    "		s=$?\n"
+    "	done\n"
+    "	if [ -t 0 ]; then stty sane 2>/dev/null; fi\n"
+    "	if [ -t 1 ]; then printf '\\033[0m\\033[?25h'; fi\n"
+    "	why=\n"
+    "	if [ \"$s\" -gt 128 ]; then\n"
+    "		why=\" (signal $((s - 128)), $(kill -l \"$s\"))\"\n"
+    "	fi\n"
+    "	printf '\\nClaude exited with status %d%s.\\n' \"$s\" \"$why\"\n"
+    "	printf 'Press Enter to start it again, or Ctrl-D to close this "
+    "session.\\n'\n"
+    "	read -r _ || exit \"$s\"\n"
+    "done\n";
+
+char **
+launch_argv(char *const *command)
+{
+	char	**v;
+	size_t	  n = 0, i;
+
+	for (i = 0; command[i] != NULL; i++)
+		;
+	v = xcalloc(i + 6, sizeof(*v));
+	v[n++] = xstrdup("sh");
+	v[n++] = xstrdup("-c");
+	v[n++] = xstrdup(launcher);
+	v[n++] = xstrdup("qmsd-session");
+	v[n++] = xstrdup(loop);
+	for (i = 0; command[i] != NULL; i++)
+		v[n++] = xstrdup(command[i]);
+	return (v);
+}
