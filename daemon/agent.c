@@ -740,7 +740,7 @@ up_step(struct agent *a, const struct docker_reply *r)
 	case STEP_CREATE:
 		if (r->status == 404) {
 			snprintf(err, sizeof(err), "image %s is missing; build "
-			    "it: docker build -t %s docker/ (%s)",
+			    "it: sh docker/build-image.sh -t %s (%s)",
 			    a->conf.image, a->conf.image, r->error ? r->error :
 			    "");
 			agent_fail(a, err);

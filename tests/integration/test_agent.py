@@ -388,7 +388,7 @@ def test_bad_image_and_name_taken():
         rc, out, err = a.up()
         eq(rc, 1, "up with a missing image")
         contains(err, "image qms-no-such-image:latest is missing; build it: "
-                 "docker build -t qms-no-such-image:latest docker/")
+                 "sh docker/build-image.sh -t qms-no-such-image:latest")
         eq(a.row()["state"], "failed", "state")
     finally:
         a.close()

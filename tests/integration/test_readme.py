@@ -346,6 +346,9 @@ if __name__ == "__main__":
         except Exception:
             import traceback
             traceback.print_exc()
+            for log in ("qmsd.log", "quick-start.log", "dockerd.log"):
+                print("--- %s:\n%s" % (log, tail(os.path.join(
+                    sys.argv[2], log))))
             sys.exit(1)
         sys.exit(0)
     main(globals())
