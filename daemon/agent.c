@@ -144,6 +144,7 @@ struct agent {
 	struct {
 		agent_up_done	 fn;
 		void		*arg;
+		int		 attach;	/* AGENT_UP_ATTACH */
 	}			 waiters[AG_MAX_WAITERS];
 	size_t			 nwaiters;
 	int			 stale;		/* no longer configured */
@@ -576,6 +577,7 @@ static void
 refuse_recreate(struct agent *a, const char *what)
 {
 	char	err[512];
+	size_t	i;
 
 	load_token(a);
 	if (a->state != AG_RUNNING)
@@ -585,7 +587,11 @@ refuse_recreate(struct agent *a, const char *what)
 	snprintf(err, sizeof(err), "its configuration changed and recreating "
 	    "the container would end its running session(s) (%s); qmsctl up "
 	    "--force %s recreates it", what, a->name);
-	agent_settle(a, err);
+	/* A session attaches to what runs there: the kept container. */
+	for (i = 0; i < a->nwaiters; i++)
+		if (!a->waiters[i].attach)
+			break;
+	agent_settle(a, i == a->nwaiters && a->nwaiters > 0 ? NULL : err);
 }
 
 static void	up_masks_ready(void *);
@@ -1153,7 +1159,7 @@ agent_bring_up(const char *name, int force, agent_up_done fn, void *arg,
     char *err, size_t errlen)
 {
 	struct agent	*a;
-	struct ag_input	 in = { .force = force };
+	struct ag_input	 in = { .force = force == AGENT_UP_FORCE };
 
 	if ((a = agent_find(name)) == NULL) {
 		snprintf(err, errlen, "no agent \"%s\"", name);
@@ -1179,6 +1185,7 @@ agent_bring_up(const char *name, int force, agent_up_done fn, void *arg,
 		return (-1);
 	}
 	a->waiters[a->nwaiters].fn = fn;
+	a->waiters[a->nwaiters].attach = force == AGENT_UP_ATTACH;
 	a->waiters[a->nwaiters++].arg = arg;
 	agent_handle(a, AG_EV_UP, &in);
 	return (0);
@@ -1205,6 +1212,7 @@ agent_take_down(const char *name, agent_up_done fn, void *arg, char *err,
 		agent_settle(a, "interrupted by qmsctl down");
 	}
 	a->waiters[a->nwaiters].fn = fn;
+	a->waiters[a->nwaiters].attach = 0;
 	a->waiters[a->nwaiters++].arg = arg;
 	agent_handle(a, AG_EV_DOWN, &in);
 	return (0);
@@ -1579,6 +1587,14 @@ agent_ps(void)
 		cJSON_AddItemToArray(list, o);
 	}
 	return (list);
+}
+
+int
+agent_recreate_pending(const char *name)
+{
+	struct agent	*a;
+
+	return ((a = agent_find(name)) != NULL && recreate_pending(a));
 }
 
 const char *

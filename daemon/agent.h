@@ -21,10 +21,21 @@ void	 agent_init(struct event_base *);
 void	 agent_configure(const struct config *);
 void	 agent_shutdown(void);
 
-/* Bring an agent up; fn is called once with NULL or why, and its id. */
+/*
+ * Bring an agent up; fn is called once with NULL or why, and its id.
+ * A changed configuration recreates its container, but for a container
+ * in which a session runs: then AGENT_UP_REFUSE says so and fails,
+ * AGENT_UP_FORCE recreates all the same, and AGENT_UP_ATTACH (a session
+ * coming back to it) keeps the container and succeeds.
+ */
+#define AGENT_UP_REFUSE	0
+#define AGENT_UP_FORCE	1
+#define AGENT_UP_ATTACH	2
 typedef void (*agent_up_done)(void *arg, const char *error, const char *id);
-int	 agent_bring_up(const char *name, int force, agent_up_done, void *arg,
+int	 agent_bring_up(const char *name, int how, agent_up_done, void *arg,
 	    char *err, size_t);
+/* Whether a running agent's configuration no longer matches its container. */
+int	 agent_recreate_pending(const char *name);
 /* A running agent's container, session command and uid:gid; 0 or -1. */
 int	 agent_info(const char *name, char *id, size_t, char ***command,
 	    char *user, size_t);

@@ -285,8 +285,10 @@ agent_ready(void *arg, const char *error, const char *id)
 
 	if (!session_step_ok(s, error))
 		return;
-	session_progress(s, "agent", "agent %s running (%.12s)", s->agent,
-	    id);
+	session_progress(s, "agent", "agent %s running (%.12s)%s", s->agent,
+	    id, agent_recreate_pending(s->agent) ? "; its configuration "
+	    "changed, kept while a session runs in it: qmsctl up --force "
+	    "recreates it" : "");
 	create_exec(s);
 }
 
@@ -338,7 +340,14 @@ session_next_step(struct session *s)
 			session_progress(s, "git", "git MCP endpoint ready");
 		}
 		s->step = STEP_AGENT;
-		if (agent_bring_up(s->agent, s->force, agent_ready, s, err,
+		/*
+		 * A session comes back to what runs in the container even
+		 * when its configuration changed (status says so); an exec,
+		 * like an up, is refused then, unless forced.
+		 */
+		if (agent_bring_up(s->agent, s->force ? AGENT_UP_FORCE :
+		    s->argv == NULL ? AGENT_UP_ATTACH : AGENT_UP_REFUSE,
+		    agent_ready, s, err,
 		    sizeof(err)) == -1)
 			session_fail(s, "%s", err);
 		return;

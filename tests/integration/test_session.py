@@ -98,6 +98,43 @@ def test_keys_output_resize_detach():
         a.close()
 
 
+def test_session_comes_back_to_a_kept_container():
+    """A detached session, then a changed configuration: the recreate is
+    refused (issue 14), and the next qmsctl session attaches to the very
+    session it protects, saying that the configuration waits."""
+    a = session_agent()
+    p = Pane(ctl_cmd(a, "session", a.name))
+    try:
+        p.wait(ATTACHED)
+        p.type("echo pid=$$")
+        pid = p.wait(r"pid=(\d+)").group(1)
+        p.keys("C-b", "d")
+        p.wait(r"EXIT=0")
+        first = a.row()["container"]
+        a.d.write_config(a.conf(a.extra + "memory = 1G\n"))
+        eq(a.d.ctl("reload")[0], 0, "reload")
+        wait_state(a.d, "agent:" + a.name, "running",
+                   cond=lambda r: "config changed" in r["detail"])
+        rc, out, err = a.d.ctl("exec", a.name, "--", "true", timeout=300)
+        eq(rc, 1, "an exec is refused: " + err)
+        progress = os.path.join(a.base, "progress")
+        p2 = Pane(ctl_cmd(a, "session", a.name) + " 2>" + progress)
+        try:
+            p2.wait(r"\[agent\] 0:")
+            p2.type("echo again=$$")
+            eq(p2.wait(r"again=(\d+)").group(1), pid, "the same shell")
+            with open(progress) as f:
+                contains(f.read(), "its configuration changed, kept while "
+                         "a session runs in it: qmsctl up --force "
+                         "recreates it", "says what waits")
+        finally:
+            p2.close()
+        eq(a.row()["container"], first, "not recreated")
+    finally:
+        p.close()
+        a.close()
+
+
 def test_sigkill_of_qmsctl_leaves_program_running():
     a = session_agent()
     p = Pane(ctl_cmd(a, "session", a.name))
