@@ -313,8 +313,7 @@ def inner(t):
         make_qms_repository()
         copy_checkout()
         quick_start(t)
-        if os.environ.get("README_ONLY_QUICK_START") != "1":
-            complete_example(t, suite)
+        complete_example(t, suite)
     finally:
         stop_docker(dockerd)
 
