@@ -375,7 +375,7 @@ class Messages:
 TROUBLESHOOTING = os.path.join(TOP, "docs", "troubleshooting.md")
 LOG_LEVELS = ("error", "warning", "info", "debug")
 ROW = re.compile(r"^(?:control|qms-mcp|http|git|docker|agent:\S+)\s+"
-                 r"[a-z]+\s+(?:\.\.\.|\d+\.\d+s)\s+(.*)$")
+                 r"[a-z]+\s+(?:\.\.\.|\d+\.\d+s|\d+[dhm]\d+[hms])\s+(.*)$")
 # What troubleshooting.md quotes of other programs' words, alone or within
 # qmsd's, and whose they are.
 FOREIGN = {
