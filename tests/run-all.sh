@@ -1,11 +1,50 @@
 #!/bin/sh
 # The whole suite, as CI runs it: install what the tests need, build twice
 # (gcc; clang with ASan+UBSan and the libFuzzer harnesses), run every test
-# in both builds, and end with one line "N passed, N failed".  Exits non-zero
-# if anything failed.
+# in both builds, and end with one line "N passed, N failed in TIME".  Exits
+# non-zero if anything failed.
 set -eu
 cd "$(dirname "$0")/.."
 top=$(pwd)
+start=$(date +%s)
+
+# A dockerd of the run's own, in a new directory (under /tmp, not TMPDIR:
+# a socket's path must stay short), stopped and removed however the run
+# ends, with whatever the tests left in it.  Its data root is fresh, so the
+# run builds the agent image (docker/Dockerfile, the first test of the slow
+# suite) and a run cannot pass on an image an earlier one left.
+dockerdir=$(mktemp -d /tmp/qmsd-ci.XXXXXX)
+cleanup() {
+	rc=$?
+	trap - EXIT INT TERM
+	sh "$top/tests/dockerd.sh" remove "$dockerdir" || rc=1
+	exit $rc
+}
+# On INT or TERM, the tests running are ended first (meson test ends its
+# tests on TERM), then the dockerd.
+interrupted() {
+	trap '' INT TERM
+	if [ -n "$child" ]; then
+		kill -TERM "$child" 2>/dev/null || true
+		wait "$child" || true
+	fi
+	exit "$1"
+}
+child=
+trap cleanup EXIT
+trap 'interrupted 130' INT
+trap 'interrupted 143' TERM
+
+# A test run, waited for in the background: the shell takes a trap only
+# when its foreground command has ended, and a run told to stop should not
+# go on for the half hour the slow suite may take.
+run_tests() {
+	meson test "$@" &
+	child=$!
+	wait "$child" && rc=0 || rc=$?
+	child=
+	return $rc
+}
 
 sh tests/deps.sh test
 
@@ -28,9 +67,6 @@ setup() {
 	    { cat "$dir.build.log"; exit 1; }
 }
 
-# A dockerd of the suite's own.  The agent image the tests run is built
-# from docker/Dockerfile by the first test of the slow suite.
-dockerdir=/run/qmsd-test-docker
 sh tests/dockerd.sh start "$dockerdir"
 export DOCKER_HOST="unix://$dockerdir/docker.sock"
 
@@ -46,21 +82,22 @@ CC=clang setup build/ci-asan -Db_sanitize=address,undefined \
 # run's log is kept for the count below (meson overwrites testlog.json).
 status=0
 echo "== ci-gcc, slow suite"
-meson test -C build/ci-gcc --print-errorlogs --suite slow || status=1
+run_tests -C build/ci-gcc --print-errorlogs --suite slow || status=1
 cp build/ci-gcc/meson-logs/testlog.json build/ci-gcc/meson-logs/slow.json
 for b in ci-gcc ci-asan; do
 	echo "== $b"
-	meson test -C "build/$b" --print-errorlogs --num-processes 2 \
+	run_tests -C "build/$b" --print-errorlogs --num-processes 2 \
 	    --no-suite slow || status=1
 	cp "build/$b/meson-logs/testlog.json" "build/$b/meson-logs/rest.json"
 done
 
-python3 - "$top/build/ci-gcc/meson-logs/slow.json" \
+python3 - $(($(date +%s) - start)) \
+    "$top/build/ci-gcc/meson-logs/slow.json" \
     "$top/build/ci-gcc/meson-logs/rest.json" \
     "$top/build/ci-asan/meson-logs/rest.json" <<'PY'
 import json, sys
 passed = failed = skipped = 0
-for log in sys.argv[1:]:
+for log in sys.argv[2:]:
     with open(log) as f:
         for line in f:
             r = json.loads(line)["result"]
@@ -71,7 +108,9 @@ for log in sys.argv[1:]:
             else:
                 failed += 1
 tail = ", %d skipped" % skipped if skipped else ""
-print("%d passed, %d failed%s" % (passed, failed, tail))
+took = int(sys.argv[1])
+print("%d passed, %d failed%s in %dm%02ds" % (passed, failed, tail,
+                                             took // 60, took % 60))
 sys.exit(1 if failed else 0)
 PY
 exit $status

@@ -1,8 +1,8 @@
 #!/bin/sh
 # qmsd against its peers, in one run (tests/bench/README.md).  Installs what
 # it needs (Debian packages, the pinned npm peers), builds build/bench
-# (release), starts the tests' private dockerd and builds the agent test
-# image if missing, runs tests/bench/bench.py, and leaves
+# (release), uses the dockerd of DOCKER_HOST or starts a private one for the
+# run, builds the agent test image if missing, runs tests/bench/bench.py, and leaves
 # tests/bench/RESULTS.md, results.json and plots/*.png.  Not part of the
 # pass/fail suite.
 #
@@ -51,11 +51,24 @@ fi
 ninja -C "$build" >"$build.build.log" 2>&1 ||
     { cat "$build.build.log"; exit 1; }
 
-# The tests' own dockerd, and the agent image the tests run: built from
-# docker/Dockerfile (tests/fixtures/build-agent-image.sh) when missing.
-dockerdir=/run/qmsd-test-docker
-sh tests/dockerd.sh start "$dockerdir"
-export DOCKER_HOST="unix://$dockerdir/docker.sock"
+# The dockerd named by DOCKER_HOST, or else one of the run's own as
+# tests/run-all.sh makes it (stopped and removed at the end, images and
+# all), and the agent image the tests run: built from docker/Dockerfile
+# (tests/fixtures/build-agent-image.sh) when missing.
+if [ -z "${DOCKER_HOST:-}" ]; then
+	dockerdir=$(mktemp -d /tmp/qmsd-bench.XXXXXX)
+	cleanup() {
+		rc=$?
+		trap - EXIT INT TERM
+		sh "$top/tests/dockerd.sh" remove "$dockerdir" || rc=1
+		exit $rc
+	}
+	trap cleanup EXIT
+	trap 'exit 130' INT
+	trap 'exit 143' TERM
+	sh tests/dockerd.sh start "$dockerdir"
+	export DOCKER_HOST="unix://$dockerdir/docker.sock"
+fi
 image=${BENCH_IMAGE:-qms-agent-test:latest}
 if ! docker image inspect "$image" >/dev/null 2>&1; then
 	echo "run.sh: building $image from docker/Dockerfile (minutes)"

@@ -5,8 +5,10 @@ The control methods are those of methods[] in daemon/methods.c, each a
 heading of docs/control-protocol.md; the configuration keys are those of
 keys[] in daemon/config.c, each a list entry of qmsd.conf(5) and of no other
 page; the qmsctl commands are those of cmd_table[] in client/qmsctl.c, each
-an entry of qmsctl(1); the README stays short; and asking for help is not an
-error.  A table that cannot be found is a failure, never an empty set."""
+an entry of qmsctl(1); the README stays short; asking for help is not an
+error; and what docs/troubleshooting.md quotes as qmsd's or qmsctl's output
+can be printed by a format string of theirs.  A table that cannot be found
+is a failure, never an empty set."""
 import os
 import re
 import subprocess
@@ -261,6 +263,188 @@ def test_help():
     r = run(QMSD, "--no-such-option")
     eq((r.returncode, r.stdout), (64, ""), "qmsd, a bad option")
     contains(r.stderr, "usage: qmsd", "qmsd, a bad option")
+
+
+SOURCES = ("daemon", "client", "common")
+CONV = re.compile(r"%[-+ #0]*(?:\d+|\*)?(?:\.(?:\d+|\*))?"
+                  r"(?:hh|h|ll|l|z|j|t|L)?[diouxXeEfgGcsp]")
+
+
+def c_strings(src):
+    """The string literals of C source SRC, adjacent ones joined, without
+    comments and character constants (a quote in '"' starts nothing)."""
+    out, cur, i, n = [], None, 0, len(src)
+    while i < n:
+        c = src[i]
+        if src.startswith("/*", i):
+            i = src.index("*/", i + 2) + 2
+        elif src.startswith("//", i):
+            i = src.find("\n", i)
+            i = n if i == -1 else i
+        elif c == "'":
+            m = re.compile(r"'(?:[^'\\\n]|\\.)*'").match(src, i)
+            i = m.end()
+        elif c == '"':
+            m = re.compile(r'"((?:[^"\\\n]|\\.)*)"').match(src, i)
+            s = re.sub(r"\\(.)", lambda e: {"n": "\n", "t": "\t"}.get(
+                e.group(1), e.group(1)), m.group(1))
+            cur = s if cur is None else cur + s
+            i = m.end()
+        else:
+            if not c.isspace() and cur is not None:
+                out.append(cur)
+                cur = None
+            i += 1
+    if cur is not None:
+        out.append(cur)
+    return out
+
+
+def formats():
+    """Each format string of qmsd and qmsctl, as its literal pieces around
+    the conversions (%% is a literal %)."""
+    fs = set()
+    for d in SOURCES:
+        for name in sorted(os.listdir(os.path.join(TOP, d))):
+            if not name.endswith(".c"):
+                continue
+            for s in c_strings(read(os.path.join(TOP, d, name))):
+                pieces = [p.replace("\0", "%") for p in
+                          CONV.split(s.replace("%%", "\0"))]
+                pieces[-1] = pieces[-1].rstrip("\n")
+                # "%s: %s" or "%s %s" would make any text a message; of
+                # those without words, only FILE:LINE: MESSAGE is one.
+                if (re.search(r"[A-Za-z]{2}", "".join(pieces)) or
+                        s.rstrip("\n") == "%s:%d: %s"):
+                    fs.add(tuple(pieces))
+    return fs
+
+
+def literals():
+    """The string literals of qmsd and qmsctl, as they are: pieces of
+    messages that are given to a format as its arguments."""
+    return {s for d in SOURCES for name in os.listdir(os.path.join(TOP, d))
+            if name.endswith(".c")
+            for s in c_strings(read(os.path.join(TOP, d, name)))}
+
+
+class Messages:
+    """Whether a line could be printed by qmsd or qmsctl: a format string
+    whose conversions stand for values (a word without blanks, as a path,
+    a name, a number or a placeholder such as PATH), strerror(3) texts,
+    an elision ("..."), or messages that are themselves such lines."""
+
+    def __init__(self):
+        self.fs = formats()
+        self.words = literals() | set(FOREIGN) | {
+            os.strerror(e) for e in range(1, 134)}
+        self.memo = {}
+
+    def value(self, v):
+        return (not re.search(r"\s", v) or "..." in v or
+                v in self.words or self.message(v))
+
+    def message(self, m):
+        if m not in self.memo:
+            self.memo[m] = False
+            self.memo[m] = any(self.fits(f, m) for f in self.fs)
+        return self.memo[m]
+
+    def fits(self, f, m):
+        if len(f) == 1:
+            return m == f[0]
+        if not (m.startswith(f[0]) and m.endswith(f[-1]) and
+                len(m) >= len(f[0]) + len(f[-1])):
+            return False
+
+        def rest(i, pos):
+            # conversion i-1 starts at pos; literal f[i] follows it
+            if i == len(f) - 1:
+                end = len(m) - len(f[-1])
+                return end >= pos and self.value(m[pos:end])
+            lit, j = f[i], pos
+            while True:
+                j = m.find(lit, j)
+                if j == -1:
+                    return False
+                if self.value(m[pos:j]) and rest(i + 1, j + len(lit)):
+                    return True
+                j += 1
+        return rest(1, len(f[0]))
+
+TROUBLESHOOTING = os.path.join(TOP, "docs", "troubleshooting.md")
+LOG_LEVELS = ("error", "warning", "info", "debug")
+ROW = re.compile(r"^(?:control|qms-mcp|http|git|docker|agent:\S+)\s+"
+                 r"[a-z]+\s+(?:\.\.\.|\d+\.\d+s|\d+[dhm]\d+[hms])\s+(.*)$")
+# What troubleshooting.md quotes of other programs' words, alone or within
+# qmsd's, and whose they are.
+FOREIGN = {
+    "No such image: qms-agent:latest": "dockerd",
+    "claude mcp list": "a command, whose output follows",
+    '... (HTTP 403) ... "Host header not allowed (see [http] '
+    'allowed-hosts)"': "claude mcp list, quoting qmsd's answer",
+    "⏸ Pending approval": "claude mcp list",
+    "There was a problem with the editor 'false'": "git",
+    "Unable to connect to Anthropic services": "Claude Code",
+    "invalid mount config for type \"bind\": bind source path does not "
+    "exist: PATH": "dockerd",
+}
+
+
+def quoted_messages(text):
+    """What troubleshooting.md quotes as qmsd's or qmsctl's output: the
+    output lines of its console blocks that are status rows, qmsctl's and
+    qmsd's errors and qmsd's journal lines; and, in the prose, quotes of
+    such lines and the bold quotes that head its lists.  Each with the
+    part that is qmsd's own: a row's reason, a journal line's message."""
+    out = []
+
+    def own(q):
+        q = re.sub(r"\s+", " ", q.strip())
+        m = ROW.match(q) or re.match(r"^\w{3} \d+ [\d:]+ \S+ qmsd\[\d+\]: "
+                                     r"(.*)$", q)
+        if m:
+            return m.group(1)
+        if re.match(r"^(?:qmsd|qmsctl|UNKNOWN): ", q):
+            return q
+        return None
+
+    def add(q):
+        q = own(q)
+        if q is not None:
+            out.append(q)
+    for block in re.findall(r"^ *```console\n(.*?)^ *```", text,
+                            re.M | re.S):
+        for line in block.splitlines():
+            if not re.match(r"^\s*[$#] ", line):
+                add(line)
+    prose = re.sub(r"^ *```.*?^ *```", "", text, flags=re.M | re.S)
+    for q in re.findall(r"`([^`]+)`", prose):
+        add(q)
+    # "- **What**: `message`" and "- **`message`**" head the lists.
+    for q in (re.findall(r"^ *- \*\*[^*]+\*\*: `([^`]+)`", prose, re.M) +
+              re.findall(r"\*\*`([^`]+)`\*\*", prose)):
+        q = own(q) or re.sub(r"\s+", " ", q)
+        if q not in FOREIGN and q not in out:
+            out.append(q)
+    return out
+
+
+def test_troubleshooting_quotes_real_messages():
+    text = read(TROUBLESHOOTING)
+    msgs = Messages()
+    # qmsd's log lines on standard error (common/log.c).
+    msgs.fs |= {("qmsd: %s: " % l, "") for l in LOG_LEVELS}
+    quotes = quoted_messages(text)
+    if len(quotes) < 20:
+        raise AssertionError("only %d quoted messages found in %s" % (
+            len(quotes), TROUBLESHOOTING))
+    bad = [q for q in quotes if not msgs.message(q)]
+    if bad:
+        raise AssertionError("%s quotes what neither qmsd nor qmsctl "
+                             "prints (no format string in %s makes it):\n"
+                             "  %s" % (TROUBLESHOOTING, ", ".join(SOURCES),
+                                       "\n  ".join(bad)))
 
 
 if __name__ == "__main__":

@@ -283,9 +283,12 @@ def test_audit_and_git_check():
     try:
         e.git_exec("status")
         e.git_exec("push --force")
+        e.git_exec("git log -1")
         rc, out, err = e.d.ctl("logs", "git")
         eq(rc, 0, "logs git")
         contains(out, "host: allowed: git status -> exit 0")
+        # The word git is shown once, sent or not (qmsd(8), Audit).
+        contains(out, "host: allowed: git log -1 -> exit 0")
         contains(out, "host: denied by no-force-push: git push --force -> "
                  "refused")
         rc, out, err = e.d.ctl("git-check", "push --force origin main")
@@ -297,7 +300,7 @@ def test_audit_and_git_check():
         contains(out, "allowed; would run:")
         contains(out, "git commit")
         row = wait_state(e.d, "git", "ready")
-        contains(row["detail"], "2 calls, 1 denied")
+        contains(row["detail"], "3 calls, 1 denied")
     finally:
         e.close()
 

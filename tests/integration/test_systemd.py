@@ -7,6 +7,7 @@ The container shares the host's network (qmsd listens on a loopback port)
 and has every capability this machine grants but CAP_SYS_RESOURCE, which
 the sandbox withholds, so --privileged cannot be used."""
 import os
+import re
 import secrets
 import subprocess
 import sys
@@ -198,6 +199,86 @@ def test_socket_activation_on_first_status():
         eq(m.show("qmsd", "ActiveState")["ActiveState"], "active", "again")
     finally:
         m.close()
+
+
+def doc_commands(section):
+    """The commands (lines "# ...") of the first literal block under the
+    subsection SECTION of qmsd(8), as a reader would type them."""
+    with open(os.path.join(TOP, "docs", "qmsd.8")) as f:
+        text = f.read()
+    m = re.search(r"^\.Ss %s\n(?:(?!^\.S[sh] ).)*?^\.Bd -literal[^\n]*\n"
+                  r"(.*?)^\.Ed$" % re.escape(section), text, re.M | re.S)
+    if m is None:
+        raise AssertionError("qmsd(8) has no literal block under " + section)
+    return [l[2:] for l in m.group(1).splitlines() if l.startswith("# ")]
+
+
+def test_without_systemd_as_pid1():
+    """qmsd(8), "Without systemd", followed literally in a container whose
+    PID 1 is not systemd: no sysusers, no tmpfiles, no socket unit."""
+    need_docker()
+    build_image()
+    commands = doc_commands("Without systemd")
+    eq(commands[-1].split()[:2], ["qmsd", "-f"], "the block ends with qmsd")
+    name = "qmsd-nosystemd-" + secrets.token_hex(3)
+    port = free_port()
+    docker("run", "-d", "--name", name, "--network", "host",
+           "--tmpfs", "/run", "--tmpfs", "/tmp", "-v", "%s:%s" % (TOP, TOP),
+           IMAGE, "sleep", "infinity")
+
+    def sh(script, check=True):
+        r = subprocess.run(["docker", "exec", name, "sh", "-c", script],
+                           capture_output=True, text=True, timeout=120)
+        if check and r.returncode != 0:
+            raise AssertionError("%s: exit %d: %s%s" % (
+                script, r.returncode, r.stdout, r.stderr))
+        return r
+    try:
+        eq(sh("cat /proc/1/comm").stdout, "sleep\n", "PID 1")
+        sh("meson install --no-rebuild --quiet -C %s" %
+           os.environ["QMSD_BUILD_ROOT"])
+        sh("useradd -m alice && useradd -m carol && useradd -m bob "
+           "&& mkdir -p /srv/repo /etc/qmsd && chown alice: /srv/repo "
+           "&& su alice -c 'git init -q /srv/repo'")
+        sh("cat > /etc/qmsd/qmsd.conf <<'EOF'\n[qmsd]\nproject-root = "
+           "/srv/repo\n[http]\nlisten = 127.0.0.1:%d\nEOF" % port)
+        # As typed at a root prompt; qmsd's standard output let go, or
+        # docker exec would wait for it.
+        sh("exec </dev/null >/dev/null\n" + "\n".join(commands))
+        sh("usermod -aG qms carol")
+        deadline = time.time() + 30
+        while True:
+            r = sh("su carol -c 'qmsctl status'", check=False)
+            if r.returncode == 0 or time.time() > deadline:
+                break
+            time.sleep(0.2)
+        eq(r.returncode, 0, "status as a member of qms: " + r.stdout +
+           r.stderr + sh("cat /var/log/qmsd.log", check=False).stdout)
+        contains(r.stdout, "project  /srv/repo (run as alice)", "status")
+        contains(r.stdout, "listening on /run/qmsd/qmsd.sock\n",
+                 "a socket qmsd made, not one passed to it")
+        eq(sh("stat -c '%a %U %G' /run/qmsd/qmsd.sock /run/qmsd "
+              "/var/lib/qmsd").stdout,
+           "660 root qms\n755 root root\n700 root root\n", "modes")
+        r = sh("su bob -c 'qmsctl status'", check=False)
+        eq(r.returncode, 3, "bob, not in qms: UNKNOWN")
+        log = sh("cat /var/log/qmsd.log").stdout
+        contains(log, "qmsd: info: ", "its log, as lines")
+        # Reloaded by SIGHUP, and stopped by TERM, as under systemd.
+        sh("pkill -HUP -x qmsd")
+        deadline = time.time() + 10
+        while "reload" not in sh("cat /var/log/qmsd.log").stdout:
+            if time.time() > deadline:
+                raise AssertionError("no reload in the log: " + log)
+            time.sleep(0.2)
+        sh("pkill -TERM -x qmsd")
+        deadline = time.time() + 10
+        while sh("test -e /run/qmsd/qmsd.sock", check=False).returncode == 0:
+            if time.time() > deadline:
+                raise AssertionError("qmsd did not stop")
+            time.sleep(0.2)
+    finally:
+        docker("rm", "-f", name, check=False)
 
 
 if __name__ == "__main__":
