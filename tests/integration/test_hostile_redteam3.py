@@ -36,14 +36,18 @@ def test_git_diff_shows_pasted_token():
     modified, so qmsd says it is masked; yet git_exec's diff, with the
     agent's token and no pathspec, prints the working copy's new lines.
     The masked-path rule is lexical on pathspecs and never sees a diff
-    of the whole tree."""
+    of the whole tree (nor of a directory holding the file)."""
     a, host, inside, e = template_agent()
     try:
         with open(host, "a") as f:
             f.write("REAL_TOKEN=%s\n" % SECRET)
-        for c in ("diff", "diff HEAD", "diff -U0", "diff --word-diff"):
+        leaks = []
+        for c in ("diff", "diff HEAD", "diff -R", "diff -- docker",
+                  "diff -- .", "status -vv"):
             text, err = e.git_exec(c)
-            assert SECRET not in text, "%r shows the token: %s" % (c, text)
+            if SECRET in text:
+                leaks.append(c)
+        eq(leaks, [], "git_exec commands that print the pasted token")
     finally:
         e.d = None
         a.close()
@@ -69,6 +73,37 @@ def test_pasted_token_readable_live_in_container():
                                         % (rc, err.strip(), p.stdout))
     finally:
         e.d = None
+        a.close()
+
+
+def test_new_mask_held_off_by_a_session():
+    """The owner adds `mask = private/notes.txt` and reloads; git_exec
+    refuses the path at once, but the container keeps reading it for as
+    long as the agent keeps any process running: the implicit recreate
+    that would apply the mask is refused, and only a human's `up --force`
+    ends the exposure.  status says a recreate is pending; nothing says
+    that a mask is what waits."""
+    from test_agent import Agent
+    a = Agent(start=False)
+    try:
+        os.makedirs(os.path.join(a.project, "private"))
+        with open(os.path.join(a.project, "private", "notes.txt"),
+                  "w") as f:
+            f.write(SECRET + "\n")
+        from qmsdtest import Daemon
+        a.d = Daemon(config=a.conf())
+        eq(a.up()[0], 0, "up")
+        eq(a.d.ctl("exec", a.name, "--", "sh", "-c",
+                   "sleep 1000 >/dev/null 2>&1 &")[0], 0,
+           "a process of its own, no tmux needed")
+        a.d.write_config(a.conf(a.extra + "mask = private/notes.txt\n"))
+        eq(a.d.ctl("reload")[0], 0, "reload")
+        rc, out, err = a.up()
+        p = a.exec("cat", "/pipe-dream/private/notes.txt")
+        assert SECRET not in p.stdout, ("a newly masked file is still "
+                                        "readable after up (rc %d: %s)"
+                                        % (rc, err.strip()))
+    finally:
         a.close()
 
 
