@@ -53,6 +53,41 @@ def test_git_diff_shows_pasted_token():
         a.close()
 
 
+def test_git_diff_shows_masked_tracked_file():
+    """Not only templates: a tracked file under a `mask =` directory, and
+    a tracked settings.env, both edited by the owner after the up.  The
+    container masks the first, git_exec refuses both as pathspecs, and a
+    plain `git diff` with the agent's token prints both new lines."""
+    import subprocess
+    from test_agent import Agent
+    from test_hostile_git import agent_git
+    a = Agent(start=False, extra="mask = private\n")
+    e = None
+    try:
+        p = a.project
+        os.makedirs(os.path.join(p, "private"))
+        for path, text in (("private/notes.txt", "nothing yet\n"),
+                           ("settings.env", "A=1\n")):
+            with open(os.path.join(p, path), "w") as f:
+                f.write(text)
+        subprocess.run(["git", "-c", "safe.directory=*", "init", "-q", p],
+                       check=True)
+        subprocess.run(["git", "-c", "safe.directory=*", "-C", p, "add",
+                        "private/notes.txt", "settings.env"], check=True)
+        e = agent_git(a, "unused", ())     # commits them with the README
+        for path in ("private/notes.txt", "settings.env"):
+            with open(os.path.join(p, path), "a") as f:
+                f.write("T=%s\n" % SECRET)
+        eq(a.exec("cat", "/pipe-dream/private/notes.txt").stdout, "",
+           "masked in the container")
+        text, err = e.git_exec("diff")
+        assert SECRET not in text, "diff prints masked files: " + text
+    finally:
+        if e is not None:
+            e.d = None
+        a.close()
+
+
 def test_pasted_token_readable_live_in_container():
     """The exemption leaves the live working copy in the container, not
     the content git vouched for: a token pasted into the template after
