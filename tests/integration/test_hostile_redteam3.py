@@ -142,5 +142,55 @@ def test_new_mask_held_off_by_a_session():
         a.close()
 
 
+def test_impostor_engine_gets_the_env_file():
+    """A careless owner points [docker] socket into a world-writable
+    directory (or at a rootless engine's path before it runs).  A local
+    user outside every group of qmsd's binds an engine of their own there;
+    qmsd, as root, talks to it as to Docker: it sends the container's
+    whole spec, the env-file's GH_TOKEN in it, to that user.  Nothing
+    checks who is at the other end (SO_PEERCRED) or who owns the socket
+    and its directory."""
+    import pwd
+    import subprocess
+    import tempfile
+    import time
+    from test_agent import Agent
+    nobody = pwd.getpwnam("nobody")
+    pub = tempfile.mkdtemp(prefix="qmsd-pub.")
+    os.chmod(pub, 0o1777)           # like /tmp
+    sock = os.path.join(pub, "docker.sock")
+    log = os.path.join(pub, "stolen.log")
+    fake = subprocess.Popen(
+        ["/usr/bin/python3", os.path.join(os.path.dirname(
+            os.path.abspath(__file__)), "fake_engine.py"), sock, log],
+        user=nobody.pw_uid, group=nobody.pw_gid, extra_groups=[])
+    a = None
+    try:
+        for _ in range(100):
+            if os.path.exists(sock):
+                break
+            time.sleep(0.05)
+        envf = tempfile.NamedTemporaryFile("w", suffix=".envfile",
+                                           delete=False)
+        envf.write("GH_TOKEN=%s\n" % SECRET)
+        envf.close()
+        a = Agent(extra="env-file = %s\n[docker]\nsocket = %s\n"
+                  % (envf.name, sock))
+        a.d.ctl("up", a.name, timeout=60)
+        stolen = open(log).read() if os.path.exists(log) else ""
+        assert SECRET not in stolen, ("qmsd sent the env-file's token to "
+                                      "a socket owned by nobody in a "
+                                      "world-writable directory")
+        assert "/containers/create" not in stolen, "a spec sent to nobody"
+    finally:
+        fake.kill()
+        fake.wait()
+        if a is not None:
+            a.close()
+        os.unlink(envf.name)
+        import shutil
+        shutil.rmtree(pub, ignore_errors=True)
+
+
 if __name__ == "__main__":
     main(globals())
