@@ -54,10 +54,11 @@ def test_git_diff_shows_pasted_token():
 
 
 def test_git_diff_shows_masked_tracked_file():
-    """Not only templates: a tracked file under a `mask =` directory, and
-    a tracked settings.env, both edited by the owner after the up.  The
-    container masks the first, git_exec refuses both as pathspecs, and a
-    plain `git diff` with the agent's token prints both new lines."""
+    """Not only templates: a tracked file under a `mask =` directory, a
+    tracked settings.env, and another agent's tracked notes, all edited
+    after the up.  The container hides the first and the third, git_exec
+    refuses all three as pathspecs, and a plain `git diff` with the
+    agent's token prints every new line."""
     import subprocess
     from test_agent import Agent
     from test_hostile_git import agent_git
@@ -73,15 +74,19 @@ def test_git_diff_shows_masked_tracked_file():
         subprocess.run(["git", "-c", "safe.directory=*", "init", "-q", p],
                        check=True)
         subprocess.run(["git", "-c", "safe.directory=*", "-C", p, "add",
-                        "private/notes.txt", "settings.env"], check=True)
+                        "private/notes.txt", "settings.env",
+                        ".claude/users/other/notes.md"], check=True)
         e = agent_git(a, "unused", ())     # commits them with the README
-        for path in ("private/notes.txt", "settings.env"):
+        for path in ("private/notes.txt", "settings.env",
+                     ".claude/users/other/notes.md"):
             with open(os.path.join(p, path), "a") as f:
                 f.write("T=%s\n" % SECRET)
         eq(a.exec("cat", "/pipe-dream/private/notes.txt").stdout, "",
            "masked in the container")
         text, err = e.git_exec("diff")
         assert SECRET not in text, "diff prints masked files: " + text
+        text, err = e.git_exec("diff -- .claude")
+        assert SECRET not in text, "diff prints another agent's: " + text
     finally:
         if e is not None:
             e.d = None
