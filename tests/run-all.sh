@@ -14,6 +14,9 @@ start=$(date +%s)
 # run builds the agent image (docker/Dockerfile, the first test of the slow
 # suite) and a run cannot pass on an image an earlier one left.
 dockerdir=$(mktemp -d /tmp/qmsd-ci.XXXXXX)
+# Others than root reach the socket, or are told why not (the tests of
+# permission denied run qmsd as nobody).
+chmod 755 "$dockerdir"
 cleanup() {
 	rc=$?
 	trap - EXIT INT TERM

@@ -388,7 +388,46 @@ FOREIGN = {
     "Unable to connect to Anthropic services": "Claude Code",
     "invalid mount config for type \"bind\": bind source path does not "
     "exist: PATH": "dockerd",
+    "tmux new-session -d -s agent env claude, claude":
+        "Docker's list of the container's processes",
+    "apt-get install debootstrap": "a command to run",
+    "npm ERR! code SELF_SIGNED_CERT_IN_CHAIN": "npm, in the image build",
+    "debian-base.sh: making the Debian base qms-debian:bookworm with "
+    "debootstrap needs root": "docker/debian-base.sh",
+    "debian-base.sh: debootstrap is not installed": "docker/debian-base.sh",
+    "build-image.sh: no debian:bookworm-slim from Docker Hub (...)":
+        "docker/build-image.sh",
+    "build-image.sh: Docker does not answer: ...": "docker/build-image.sh",
+    "I have no name!": "bash, in the container",
+    "whoami: cannot find name for user ID 1001": "whoami",
+    "No user exists for uid 1001": "ssh",
+    "Author identity unknown": "git",
+    "Permission denied (publickey)": "ssh",
+    "Host key verification failed": "ssh",
+    "UNPROTECTED PRIVATE KEY FILE": "ssh",
+    "Claude exited with status N.": "the session loop, common/launch.c",
+    "Press Enter to start it again, or Ctrl-D to close this session.":
+        "the session loop, common/launch.c",
 }
+
+
+def test_foreign_script_words_are_theirs():
+    """The words troubleshooting.md gives qmsd's own scripts are in them."""
+    for words, owner in FOREIGN.items():
+        path = re.match(r"(docker/[\w-]+\.sh|common/launch\.c)", owner.split(
+            ", ")[-1])
+        if path:
+            # C's adjacent literals are one string.
+            src = re.sub(r'"\s*\n\s*"', "", read(os.path.join(
+                TOP, path.group(1))))
+            core = re.sub(r"^[\w-]+\.sh: ", "", words).split(" (")[0]
+            core = core.replace(" N.", "").rstrip(".: ")
+            for part in re.split(r"\.\.\.|qms-debian:bookworm|"
+                                 r"debian:bookworm-slim", core):
+                part = part.strip()
+                if part and part not in src:
+                    raise AssertionError("%r is not in %s" % (part,
+                                                            path.group(1)))
 
 
 def quoted_messages(text):
