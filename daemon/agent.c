@@ -201,17 +201,26 @@ agent_warn(struct agent *a)
 	component_set_field(a->comp, "warning", cJSON_CreateString(w));
 }
 
+static int	recreate_pending(const struct agent *);
+
 static void
 agent_publish(struct agent *a, const char *fmt, ...)
 {
-	char	detail[512];
-	va_list	ap;
+	char		detail[512];
+	va_list		ap;
+	enum health	h = ag_health[a->state];
 
 	va_start(ap, fmt);
 	vsnprintf(detail, sizeof(detail), fmt, ap);
 	va_end(ap);
-	component_set(a->comp, ag_state_names[a->state], ag_health[a->state],
-	    "%s", detail);
+	/*
+	 * A container that no longer matches its configuration (new masks,
+	 * a new token, other mounts) runs with the old one until it is made
+	 * again, which a session in it holds off: a warning, not ok.
+	 */
+	if (h == HEALTH_OK && recreate_pending(a))
+		h = HEALTH_WARNING;
+	component_set(a->comp, ag_state_names[a->state], h, "%s", detail);
 	component_set_restarts(a->comp, a->restarts);
 	component_set_field(a->comp, "container", a->id[0] != '\0' ?
 	    cJSON_CreateString(a->id) : cJSON_CreateNull());

@@ -315,6 +315,16 @@ agent_fill(struct agent_conf *a)
 		xasprintf(&a->git_user_email, "%s@qmsd.invalid", a->name);
 }
 
+/* The accounts of Debian's base-passwd, which every image has. */
+static const char *const system_users[] = {
+	"root", "daemon", "bin", "sys", "sync", "games", "man", "lp", "mail",
+	"news", "uucp", "proxy", "www-data", "backup", "list", "irc", "gnats",
+	"nobody", "nogroup", "staff", "users", "adm", "tty", "disk", "kmem",
+	"dialout", "cdrom", "floppy", "audio", "video", "plugdev", "shadow",
+	"utmp", "operator", "src", "sasl", "voice", "fax", "tape", "input",
+	"sgx", "render", "netdev",
+};
+
 /* The index of agent NAME, added when new; -1 with an error. */
 static int
 agent_lookup(struct parse *p, const char *name)
@@ -342,6 +352,17 @@ agent_lookup(struct parse *p, const char *name)
 		    "user name, and digits alone would read as a uid", name);
 		return (-1);
 	}
+	/*
+	 * Nor a system account of Debian's (base-passwd): the container
+	 * looks qmsd's entry up first, so "root" would name the agent's uid.
+	 */
+	for (i = 0; i < sizeof(system_users) / sizeof(system_users[0]); i++)
+		if (strcmp(name, system_users[i]) == 0) {
+			parse_error(p, "bad agent name \"%s\": it is the "
+			    "container's user name, and a system account's",
+			    name);
+			return (-1);
+		}
 	if (c->nagents == CONFIG_MAX_AGENTS) {
 		parse_error(p, "more than %d agents", CONFIG_MAX_AGENTS);
 		return (-1);

@@ -5,6 +5,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -163,12 +164,100 @@ docker_on_ready(void (*fn)(void *), void *arg)
 }
 
 /* Say why the socket cannot be used, in words a user can act on. */
+/*
+ * Who is at the other end of the Docker socket: dockerd runs as root (or,
+ * rootless, as qmsd's own user).  Anyone else who listens where qmsd is
+ * pointed (a socket in a directory others can write, a rootless path
+ * before its engine runs) would be sent every container's whole
+ * specification, the agents' env-files and tokens in it: qmsd talks to
+ * no such peer.  0, or -1 with dk_peer_why.
+ */
+static char	dk_peer_why[400];
+
+static int
+peer_is_dockerd(int fd)
+{
+	struct ucred	cred;
+	socklen_t	len = sizeof(cred);
+
+	if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) == -1) {
+		snprintf(dk_peer_why, sizeof(dk_peer_why), "cannot tell who "
+		    "listens on %s: %s", dk_socket, strerror(errno));
+		return (-1);
+	}
+	if (cred.uid != 0 && cred.uid != geteuid()) {
+		snprintf(dk_peer_why, sizeof(dk_peer_why), "%s is served by "
+		    "uid %u (pid %ld), not by root or qmsd's user: not "
+		    "Docker, refused", dk_socket, (unsigned)cred.uid,
+		    (long)cred.pid);
+		return (-1);
+	}
+	return (0);
+}
+
+/*
+ * Whether the socket qmsd is pointed at can only be dockerd's: libcurl
+ * (7.88) connects for itself, so who listens cannot be asked before it
+ * sends.  Instead the path is trusted as sshd trusts a key file: the
+ * socket is root's or qmsd's user's, and so is every directory up to /,
+ * none writable by a group or others, so nobody else can have put a
+ * listener there or swap one in.  0, or -1 with dk_peer_why.
+ */
+static int
+path_is_dockerd(void)
+{
+	char		 real[PATH_MAX], *slash;
+	struct stat	 st;
+	uid_t		 me = geteuid();
+
+	if (realpath(dk_socket, real) == NULL)
+		return (0);		/* no socket: connect says so */
+	if (lstat(real, &st) == -1)
+		return (0);
+	if (!S_ISSOCK(st.st_mode) || (st.st_uid != 0 && st.st_uid != me)) {
+		snprintf(dk_peer_why, sizeof(dk_peer_why), "%.150s is %s of "
+		    "uid %u, not root's or qmsd's user's: not Docker's, refused",
+		    real, S_ISSOCK(st.st_mode) ? "a socket" : "no socket",
+		    (unsigned)st.st_uid);
+		return (-1);
+	}
+	for (;;) {
+		if ((slash = strrchr(real, '/')) == NULL)
+			break;
+		if (slash == real)
+			slash[1] = '\0';	/* "/" itself */
+		else
+			*slash = '\0';
+		if (stat(real, &st) == -1 || (st.st_uid != 0 &&
+		    st.st_uid != me) || (st.st_mode & (S_IWGRP | S_IWOTH))) {
+			snprintf(dk_peer_why, sizeof(dk_peer_why), "the Docker "
+			    "socket %.100s is in %.100s, which others than root or "
+			    "qmsd's user may write: refused (anyone there "
+			    "could stand in for Docker)", dk_socket, real);
+			return (-1);
+		}
+		if (strcmp(real, "/") == 0)
+			break;
+	}
+	return (0);
+}
+
+/* Called by libcurl for each new connection to dockerd, before it. */
+static int
+on_sockopt(void *arg, curl_socket_t fd, curlsocktype purpose)
+{
+	dk_peer_why[0] = '\0';
+	return (path_is_dockerd() == 0 ? CURL_SOCKOPT_OK : CURL_SOCKOPT_ERROR);
+}
+
 static void
 explain(CURLcode rc)
 {
 	struct stat	st;
 
-	if (stat(dk_socket, &st) == -1)
+	if (dk_peer_why[0] != '\0')
+		snprintf(dk_why, sizeof(dk_why), "%.399s", dk_peer_why);
+	else if (stat(dk_socket, &st) == -1)
 		snprintf(dk_why, sizeof(dk_why), "no Docker socket at %s (is "
 		    "dockerd running?)", dk_socket);
 	else if (access(dk_socket, R_OK | W_OK) == -1)
@@ -241,6 +330,7 @@ make_easy(const char *method, const char *path, int versioned)
 	snprintf(url, sizeof(url), "http://docker%s%s", versioned ?
 	    dk_version : "", path);
 	curl_easy_setopt(easy, CURLOPT_UNIX_SOCKET_PATH, dk_socket);
+	curl_easy_setopt(easy, CURLOPT_SOCKOPTFUNCTION, on_sockopt);
 	curl_easy_setopt(easy, CURLOPT_URL, url);
 	curl_easy_setopt(easy, CURLOPT_CUSTOMREQUEST, method);
 	curl_easy_setopt(easy, CURLOPT_PROTOCOLS_STR, "http");
@@ -624,6 +714,10 @@ attach_event(evutil_socket_t fd, short ev, void *arg)
 	int			 len, code;
 
 	if (ev & EV_WRITE) {
+		if (peer_is_dockerd(fd) == -1) {
+			attach_fail(at, "%s", dk_peer_why);
+			return;
+		}
 		/* Connected: send the start request with the upgrade. */
 		snprintf(body, sizeof(body), "{\"Detach\":false,\"Tty\":%s}",
 		    at->tty ? "true" : "false");

@@ -250,7 +250,7 @@ def test_recreate_refused_while_a_session_runs():
                          cond=lambda r: "config changed" in r["detail"])
         contains(row["detail"], "config changed: qmsctl up --force "
                  "recreates")
-        eq(row["health"], "ok", "still running fine")
+        eq(row["health"], "warning", "runs on its old configuration")
         rc, out, err = a.d.ctl("ps")
         contains(out, "running, config changed: qmsctl up --force "
                  "recreates", "ps")

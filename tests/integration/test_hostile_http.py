@@ -239,7 +239,14 @@ class Crowd:
                         self.send(s, b"X-Slow: 1\r\n")
 
     def first_open(self, kind):
-        return sum(1 for k, _, f in self.socks.values() if k == kind and f)
+        # The thread adds and removes sockets meanwhile: count a copy.
+        while True:
+            try:
+                socks = list(self.socks.values())
+                break
+            except RuntimeError:
+                continue
+        return sum(1 for k, _, f in socks if k == kind and f)
 
     def close(self):
         self.stop = True

@@ -339,6 +339,11 @@ main(void)
 	/* The agent's name is its user's in the container. */
 	EXPECT_ERROR("[agent \"123\"]\n", 1, "bad agent name \"123\": it is "
 	    "the container's user name, and digits alone would read as a uid");
+	EXPECT_ERROR("[agent \"root\"]\n", 1, "bad agent name \"root\": it is "
+	    "the container's user name, and a system account's");
+	EXPECT_ERROR("[agent \"www-data\"]\n", 1, "bad agent name "
+	    "\"www-data\": it is the container's user name, and a system "
+	    "account's");
 	c = load("[agent \"2nd\"]\n", err, sizeof(err));
 	CHECK(c != NULL);
 	config_free(c);
