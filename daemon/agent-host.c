@@ -266,6 +266,7 @@ agent_host_spec(const struct agent_host *h, const struct agent_conf *c,
 	    1, sizeof(*masks));
 	for (i = 0; i < nfound; i++) {
 		masks[nmasks].path = found[i].path;
+		masks[nmasks].source = found[i].snapshot;
 		masks[nmasks++].dir = found[i].dir;
 	}
 	for (i = 0; c->masks != NULL && c->masks[i] != NULL; i++)

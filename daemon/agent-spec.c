@@ -24,14 +24,19 @@ spec_mount(cJSON *mounts, const char *type, const char *src, const char *dst,
 	cJSON_AddItemToArray(mounts, m);
 }
 
-/* A file masked by /dev/null, a directory by the empty one, both read-only. */
+/*
+ * A file masked by /dev/null, a directory by the empty one, a template by
+ * its snapshot (whose name holds its blob id, so a template committed
+ * anew changes the hash), all read-only.
+ */
 static void
-spec_mask(cJSON *mounts, const char *rel, int dir, const char *empty)
+spec_mask(cJSON *mounts, const struct agent_mask *m, const char *empty)
 {
 	char	*dst;
 
-	xasprintf(&dst, "/pipe-dream/%s", rel);
-	spec_mount(mounts, "bind", dir ? empty : "/dev/null", dst, 1);
+	xasprintf(&dst, "/pipe-dream/%s", m->path);
+	spec_mount(mounts, "bind", m->source != NULL ? m->source : m->dir ?
+	    empty : "/dev/null", dst, 1);
 	free(dst);
 }
 
@@ -176,7 +181,7 @@ agent_spec(const struct agent_conf *c, const struct agent_facts *f,
 	spec_mount(mounts, "volume", buf, "/projects", 0);
 	/* Masks: the secrets and what the configuration names. */
 	for (i = 0; i < f->nmasks; i++)
-		spec_mask(mounts, f->masks[i].path, f->masks[i].dir, empty);
+		spec_mask(mounts, &f->masks[i], empty);
 	for (i = 0; c->mounts != NULL && c->mounts[i] != NULL; i++) {
 		char	*src = xstrdup(c->mounts[i]), *dst, *mode;
 

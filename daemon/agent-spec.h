@@ -15,10 +15,14 @@
 
 struct agent_conf;
 
-/* A path below the project root hidden from the container. */
+/*
+ * A path below the project root hidden from the container, or shown by
+ * a snapshot of what git holds (masks.h).
+ */
 struct agent_mask {
 	const char	*path;		/* relative to the project root */
 	int		 dir;		/* masked by an empty directory */
+	const char	*source;	/* mounted in its place; NULL: masked */
 };
 
 /* What the host holds for one agent, found before its spec is made. */

@@ -46,8 +46,10 @@
 			    IN_DELETE_SELF | IN_MOVE_SELF | IN_DONT_FOLLOW)
 /* .git: its index replaced (git renames index.lock) or written. */
 #define MASKS_GITDIR_WATCH (MASKS_WATCH | IN_MODIFY | IN_CLOSE_WRITE)
-/* git's answer: "H path\0" for each file, at most 2 lines per file. */
-#define MASKS_GIT_OUTPUT (2 * MASKS_MAX * (PATH_MAX + 3))
+/* git's answer: "H MODE ID 0\tpath\0" per file, at most 2 per file. */
+#define MASKS_GIT_OUTPUT (2 * MASKS_MAX * (PATH_MAX + 84))
+/* A blob id: SHA-1 or SHA-256, in hex. */
+#define MASKS_ID_MAX	64
 
 struct masks_waiter {
 	masks_ready_fn			 fn;
@@ -81,7 +83,17 @@ struct masks {
 	struct {
 		char		*path;
 		int		 shown;
+		int		 exec;		/* mode 100755 */
+		char		 id[MASKS_ID_MAX + 1];	/* the index's blob */
+		char		*snapshot;	/* STATE/templates/ID */
 	}			 asked[MASKS_MAX];
+	char			*snapdir;	/* STATE/templates; NULL */
+	/* the blob being written, asked[blob]; -1: git ls-files runs */
+	int			 blob;
+	int			 blob_fd;
+	char			*blob_tmp;
+	size_t			 blob_len;
+	int			 blob_errno;	/* a write failed */
 	size_t			 nasked;
 	int			 word_valid;
 	int			 gfd;		/* inotify for the word; -1 */
@@ -104,6 +116,8 @@ struct masks {
 static void	masks_read(evutil_socket_t, short, void *);
 static void	masks_refresh(evutil_socket_t, short, void *);
 static void	masks_git_start(struct masks *);
+static void	blob_close(struct masks *, int);
+static const struct proc_ops masks_git_ops;
 
 struct masks *
 masks_new(struct event_base *base)
@@ -115,6 +129,8 @@ masks_new(struct event_base *base)
 	m->fd = -1;
 	m->gfd = -1;
 	m->gitdir_wd = -1;
+	m->blob = -1;
+	m->blob_fd = -1;
 	TAILQ_INIT(&m->waiters);
 	m->refresh = evtimer_new(base, masks_refresh, m);
 	return (m);
@@ -132,8 +148,11 @@ masks_forget(struct masks *m, const char *why)
 	if (m->word_valid)
 		log_debug("masks: asking git again at the next up: %s", why);
 	m->word_valid = 0;
-	for (i = 0; i < m->nasked; i++)
+	for (i = 0; i < m->nasked; i++) {
 		free(m->asked[i].path);
+		free(m->asked[i].snapshot);
+		m->asked[i].snapshot = NULL;
+	}
 	m->nasked = 0;
 	if (m->gev != NULL) {
 		event_free(m->gev);
@@ -190,6 +209,7 @@ masks_free(struct masks *m)
 	}
 	proc_free(m->git);
 	m->git = NULL;
+	blob_close(m, 0);
 	if (m->git_deadline != NULL)
 		event_free(m->git_deadline);
 	event_free(m->refresh);
@@ -199,6 +219,7 @@ masks_free(struct masks *m)
 	free(m->git_out);
 	argv_free(m->env);
 	free(m->user);
+	free(m->snapdir);
 	free(m->root);
 	free(m);
 }
@@ -435,18 +456,22 @@ masks_current(struct masks *m, const char *root)
 	return (m->stop[0] != '\0' ? -1 : 0);
 }
 
-/* Whether git's word holds, and leaves this file unmasked. */
-static int
+/*
+ * Whether git's word holds and shows this file: the snapshot to mount in
+ * its place, or NULL.
+ */
+static const char *
 vouched(const struct masks *m, const struct masks_file *f)
 {
 	size_t	i;
 
 	if (!m->word_valid || !f->file)
-		return (0);
+		return (NULL);
 	for (i = 0; i < m->nasked; i++)
 		if (strcmp(m->asked[i].path, f->path) == 0)
-			return (m->asked[i].shown);
-	return (0);
+			return (m->asked[i].shown ? m->asked[i].snapshot :
+			    NULL);
+	return (NULL);
 }
 
 /*
@@ -538,9 +563,10 @@ masks_env_files(struct masks *m, const char *root,
 		return (-1);
 	}
 	masks_git_events(m);
-	for (i = 0; i < m->n; i++)
-		if (!vouched(m, &m->list[i]))
-			m->masked[k++] = m->list[i];
+	for (i = 0; i < m->n; i++) {
+		m->masked[k] = m->list[i];
+		m->masked[k++].snapshot = vouched(m, &m->list[i]);
+	}
 	*list = m->masked;
 	*n = k;
 	return (0);
@@ -574,6 +600,10 @@ masks_configure(struct masks *m, const struct config *c)
 	free(env[i + 1]);
 	free(m->user);
 	m->user = xstrdup(c->run_as);
+	free(m->snapdir);
+	m->snapdir = NULL;
+	if (c->state_dir != NULL)
+		xasprintf(&m->snapdir, "%s/templates", c->state_dir);
 	m->uid = c->run_as_uid;
 	m->gid = c->run_as_gid;
 	/* Another owner may see another index: ask again. */
@@ -597,13 +627,53 @@ masks_answer(struct masks *m)
 	}
 }
 
-/* git's output: H for a tracked file, C for one modified, per path. */
+/*
+ * One record of git's output, "T MODE ID STAGE\tPATH": the tag, whether
+ * the mode is 100755, the id and the path; -1 when it is not such a
+ * record, or not one of a regular file at stage 0.
+ */
+static int
+git_record(char *rec, size_t len, char *tag, int *exec, char *id,
+    const char **path)
+{
+	char	*tab, *sp;
+	size_t	 idlen;
+
+	if ((tab = memchr(rec, '\t', len)) == NULL || len < 2 ||
+	    rec[1] != ' ')
+		return (-1);
+	*tag = rec[0];
+	*path = tab + 1;
+	if (strncmp(rec + 2, "100644 ", 7) == 0)
+		*exec = 0;
+	else if (strncmp(rec + 2, "100755 ", 7) == 0)
+		*exec = 1;
+	else
+		return (-1);	/* a link, a submodule: not a template */
+	rec += 9;
+	if ((sp = memchr(rec, ' ', (size_t)(tab - rec))) == NULL)
+		return (-1);
+	idlen = (size_t)(sp - rec);
+	if ((idlen != 40 && idlen != 64) || strspn(rec, "0123456789abcdef") <
+	    idlen || strncmp(sp, " 0\t", 3) != 0)
+		return (-1);
+	memcpy(id, rec, idlen);
+	id[idlen] = '\0';
+	return (0);
+}
+
+/*
+ * git's output: H for a tracked file, C for one modified, per path; the
+ * blob it holds.  Anything else said of a path (a conflict's stages, a
+ * link) leaves it masked.
+ */
 static void
 masks_git_parse(struct masks *m)
 {
-	int	 modified[MASKS_MAX];
-	char	*rec, *end;
-	size_t	 i, len;
+	int		 modified[MASKS_MAX], exec;
+	char		*rec, *end, tag, id[MASKS_ID_MAX + 1];
+	const char	*path;
+	size_t		 i, len;
 
 	memset(modified, 0, sizeof(modified));
 	if (m->git_out == NULL)
@@ -613,18 +683,231 @@ masks_git_parse(struct masks *m)
 		len = strnlen(rec, (size_t)(end - rec));
 		if (len < 3 || rec[1] != ' ')
 			continue;
+		if (git_record(rec, len, &tag, &exec, id, &path) == -1) {
+			tag = '?';
+			path = memchr(rec, '\t', len) != NULL ?
+			    (char *)memchr(rec, '\t', len) + 1 : "";
+		}
 		for (i = 0; i < m->nasked; i++) {
-			if (strcmp(rec + 2, m->asked[i].path) != 0)
+			if (strcmp(path, m->asked[i].path) != 0)
 				continue;
-			if (rec[0] == 'H')
+			if (tag == 'H' && m->asked[i].id[0] == '\0') {
 				m->asked[i].shown = 1;
-			else
+				m->asked[i].exec = exec;
+				snprintf(m->asked[i].id, sizeof(m->asked[i].id),
+				    "%s", id);
+			} else
 				modified[i] = 1;	/* C, or anything else */
 		}
 	}
 	for (i = 0; i < m->nasked; i++)
 		if (modified[i])
 			m->asked[i].shown = 0;
+}
+
+/* ---- the snapshots of what git vouched for (masks.h) ---- */
+
+/*
+ * Where asked[i]'s snapshot goes: named by its blob, and by its mode (git
+ * in the container compares that bit too).
+ */
+static char *
+blob_path(const struct masks *m, size_t i)
+{
+	char	*path;
+
+	xasprintf(&path, "%s/%s%s", m->snapdir, m->asked[i].id,
+	    m->asked[i].exec ? "-x" : "");
+	return (path);
+}
+
+/* The blob's file let go of: renamed into place when whole, or removed. */
+static void
+blob_close(struct masks *m, int keep)
+{
+	char	*path;
+
+	if (m->blob_fd != -1 && close(m->blob_fd) == -1 && keep)
+		m->blob_errno = errno;
+	m->blob_fd = -1;
+	if (m->blob_tmp == NULL)
+		return;
+	if (keep && m->blob_errno == 0) {
+		path = blob_path(m, m->blob);
+		if (rename(m->blob_tmp, path) == 0) {
+			m->asked[m->blob].snapshot = path;
+			path = NULL;
+		} else
+			m->blob_errno = errno;
+		free(path);
+	}
+	if (!keep || m->asked[m->blob].snapshot == NULL)
+		unlink(m->blob_tmp);
+	free(m->blob_tmp);
+	m->blob_tmp = NULL;
+}
+
+/*
+ * What cat-file writes goes to the file as it comes, never held whole;
+ * past MASKS_BLOB_MAX git is stopped and the template stays masked.
+ */
+static void
+blob_write(struct masks *m, const char *buf, size_t len)
+{
+	ssize_t	n;
+
+	if (m->blob_fd == -1 || m->git_overflow)
+		return;
+	if (len > MASKS_BLOB_MAX - m->blob_len) {
+		m->git_overflow = 1;
+		proc_kill(m->git, SIGKILL);
+		return;
+	}
+	m->blob_len += len;
+	while (len > 0) {
+		if ((n = write(m->blob_fd, buf, len)) == -1) {
+			if (errno == EINTR)
+				continue;
+			m->blob_errno = errno;
+			close(m->blob_fd);
+			m->blob_fd = -1;
+			return;
+		}
+		buf += n;
+		len -= (size_t)n;
+	}
+}
+
+/*
+ * Files of older words removed, in every doubt kept: a container made
+ * from one keeps reading it, but one still to be made from it (an up
+ * between its spec and its create) would be refused by Docker.  Only
+ * root's own directory is read; nothing there is the agents'.
+ */
+static void
+blob_prune(struct masks *m)
+{
+	struct dirent	*e;
+	DIR		*d;
+	size_t		 i;
+	int		 keep;
+
+	if (m->snapdir == NULL || (d = opendir(m->snapdir)) == NULL)
+		return;
+	while ((e = readdir(d)) != NULL) {
+		if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0)
+			continue;
+		for (keep = 0, i = 0; !keep && i < m->nasked; i++)
+			keep = m->asked[i].snapshot != NULL &&
+			    strcmp(strrchr(m->asked[i].snapshot, '/') + 1,
+			    e->d_name) == 0;
+		if (!keep && unlinkat(dirfd(d), e->d_name, 0) == -1)
+			log_warn("masks: cannot remove %s/%s", m->snapdir,
+			    e->d_name);
+	}
+	closedir(d);
+}
+
+/*
+ * The next template git vouched for without a snapshot yet: one already
+ * written (the same blob for another path, or from an earlier word) is
+ * used again; otherwise git cat-file writes it, and this is called again
+ * when it ends.  0 once every one has its snapshot (or stays masked).
+ */
+static int
+blob_next(struct masks *m)
+{
+	struct proc_spec	 spec;
+	struct stat		 st;
+	struct timeval		 tv = { MASKS_GIT_TIMEOUT, 0 };
+	char			*path, *argv[5], err[256];
+	size_t			 i;
+
+	for (i = m->blob + 1; i < m->nasked; i++) {
+		if (!m->asked[i].shown)
+			continue;
+		if (m->snapdir == NULL) {
+			m->asked[i].shown = 0;
+			continue;
+		}
+		path = blob_path(m, i);
+		if (lstat(path, &st) == 0 && S_ISREG(st.st_mode)) {
+			m->asked[i].snapshot = path;
+			continue;
+		}
+		free(path);
+		break;
+	}
+	if ((m->blob = (int)i) == (int)m->nasked) {
+		m->blob = -1;
+		return (0);
+	}
+
+	m->blob_len = 0;
+	m->blob_errno = 0;
+	m->git_overflow = 0;
+	m->git_timed_out = 0;
+	m->git_err[0] = '\0';
+	xasprintf(&m->blob_tmp, "%s/.%s.new", m->snapdir, m->asked[i].id);
+	(void)unlink(m->blob_tmp);
+	if ((mkdir_p(m->snapdir, 0700) == -1 && errno != EEXIST) ||
+	    (m->blob_fd = open(m->blob_tmp, O_WRONLY | O_CREAT | O_EXCL |
+	    O_NOFOLLOW | O_CLOEXEC, 0600)) == -1 ||
+	    fchmod(m->blob_fd, m->asked[i].exec ? 0555 : 0444) == -1 ||
+	    (geteuid() == 0 && fchown(m->blob_fd, m->uid, m->gid) == -1)) {
+		log_warn("masks: %s; %s stays masked", m->blob_tmp,
+		    m->asked[i].path);
+		blob_close(m, 0);
+		m->asked[i].shown = 0;
+		return (blob_next(m));
+	}
+	argv[0] = "git";
+	argv[1] = "cat-file";
+	argv[2] = "blob";
+	argv[3] = m->asked[i].id;
+	argv[4] = NULL;
+	memset(&spec, 0, sizeof(spec));
+	spec.argv = argv;
+	spec.env = m->env;
+	spec.workdir = m->root;
+	spec.user = m->user;
+	spec.uid = m->uid;
+	spec.gid = m->gid;
+	m->git_runs++;
+	if ((m->git = proc_spawn(m->base, &spec, &masks_git_ops, m, err,
+	    sizeof(err))) == NULL) {
+		log_warnx("masks: cannot run git: %s; %s stays masked", err,
+		    m->asked[i].path);
+		blob_close(m, 0);
+		m->asked[i].shown = 0;
+		return (blob_next(m));
+	}
+	evtimer_add(m->git_deadline, &tv);
+	return (1);
+}
+
+/* A cat-file ended: its template has a snapshot, or stays masked. */
+static void
+blob_done(struct masks *m, int status)
+{
+	char	how[64], *nl;
+	int	ok;
+
+	ok = !m->git_timed_out && !m->git_overflow && WIFEXITED(status) &&
+	    WEXITSTATUS(status) == 0;
+	blob_close(m, ok);
+	if (m->asked[m->blob].snapshot != NULL)
+		return;
+	m->asked[m->blob].shown = 0;
+	proc_status_string(status, how, sizeof(how));
+	if ((nl = strchr(m->git_err, '\n')) != NULL)
+		*nl = '\0';
+	log_warnx("masks: git cat-file blob %s (%s): %s%s%s; it stays masked",
+	    m->asked[m->blob].id, m->asked[m->blob].path, m->git_timed_out ?
+	    "no answer in time" : m->git_overflow ? "larger than "
+	    "qmsd shows (1 MiB)" : m->blob_errno != 0 ?
+	    strerror(m->blob_errno) : how, m->git_err[0] != '\0' ? ": " : "",
+	    m->git_err);
 }
 
 static void
@@ -640,6 +923,10 @@ masks_git_output(struct proc *p, int stream, const char *buf, size_t len,
 		if (l + 1 < sizeof(m->git_err))
 			snprintf(m->git_err + l, sizeof(m->git_err) - l, "%.*s",
 			    (int)len, buf);
+		return;
+	}
+	if (m->blob != -1) {
+		blob_write(m, buf, len);
 		return;
 	}
 	if (m->git_overflow || m->git_outlen + len > MASKS_GIT_OUTPUT ||
@@ -663,12 +950,23 @@ masks_git_exited(struct proc *p, int status, void *arg)
 	proc_free(m->git);
 	m->git = NULL;
 	evtimer_del(m->git_deadline);
+	if (m->blob != -1 && m->git_stale) {
+		blob_close(m, 0);
+		m->blob = -1;
+	}
 	if (m->git_stale && m->git_tries < MASKS_GIT_TRIES) {
 		/* A template or the index changed while git read them. */
 		masks_git_start(m);
 		return;
 	}
-	if (m->git_stale) {
+	if (m->blob != -1) {
+		/* A snapshot written (or not), and the next one. */
+		blob_done(m, status);
+		if (blob_next(m))
+			return;
+		m->word_valid = 1;
+		blob_prune(m);
+	} else if (m->git_stale) {
 		log_info("masks: the repository kept changing while git "
 		    "looked; tracked templates masked for now");
 		masks_forget(m, "changed while git looked");
@@ -685,7 +983,11 @@ masks_git_exited(struct proc *p, int status, void *arg)
 		m->word_valid = 1;
 	} else {
 		masks_git_parse(m);
+		/* What git vouched for, written before the word is given. */
+		if (blob_next(m))
+			return;
 		m->word_valid = 1;
+		blob_prune(m);
 	}
 	masks_answer(m);
 	/* A template shown or masked anew is a change, for status. */
@@ -724,6 +1026,8 @@ masks_git_start(struct masks *m)
 
 	m->git_tries++;
 	m->git_stale = 0;
+	blob_close(m, 0);
+	m->blob = -1;
 	m->git_timed_out = 0;
 	m->git_overflow = 0;
 	m->git_outlen = 0;
@@ -740,12 +1044,13 @@ masks_git_start(struct masks *m)
 		    MASKS_GITDIR_WATCH);
 		free(path);
 	}
-	argv = xcalloc(m->n + 9, sizeof(*argv));
+	argv = xcalloc(m->n + 10, sizeof(*argv));
 	argv[n++] = xstrdup("git");
 	argv[n++] = xstrdup("--literal-pathspecs");
 	argv[n++] = xstrdup("ls-files");
 	argv[n++] = xstrdup("-z");
 	argv[n++] = xstrdup("-v");
+	argv[n++] = xstrdup("-s");	/* the blob, for its snapshot */
 	argv[n++] = xstrdup("-c");
 	argv[n++] = xstrdup("-m");
 	argv[n++] = xstrdup("--");
@@ -753,6 +1058,8 @@ masks_git_start(struct masks *m)
 		if (!m->list[i].file)
 			continue;
 		m->asked[m->nasked].path = xstrdup(m->list[i].path);
+		m->asked[m->nasked].id[0] = '\0';
+		m->asked[m->nasked].snapshot = NULL;
 		m->asked[m->nasked++].shown = 0;
 		if (m->gitdir_wd == -1)
 			continue;
@@ -761,7 +1068,7 @@ masks_git_start(struct masks *m)
 			argv[n++] = xstrdup(m->list[i].path);
 		free(path);
 	}
-	if (n == 8) {
+	if (n == 9) {
 		/*
 		 * Nothing git could vouch for that would stay watched.  No
 		 * .git to watch: not kept either, so that a repository made

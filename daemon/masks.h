@@ -40,9 +40,21 @@
  * In every
  * doubt the file is masked: git failing or past its deadline, no .git
  * directory at the root (a worktree, a repository above the root), a
- * watch refused.  The word holds from the moment of the up: a token
- * pasted into an unmasked template while a container runs shows there
- * until its next recreate (docs/threat-model.md).
+ * watch refused.
+ *
+ * The container never sees the working copy git vouched for, only what
+ * git vouched for: the index's blob (its id from the same ls-files, -s),
+ * written by `git cat-file blob ID` run as the owner, one at a time, to
+ * STATE/templates/ID, read-only, and mounted over the template as a mask
+ * is.  A word is kept for as long as the working copy is unmodified, but
+ * a container lives longer: a token pasted into the template after its
+ * up would otherwise show there at once, and for as long as a process
+ * of the agent's holds off the recreate that masks it.  The id is in the
+ * mount's source, so a template committed anew changes the spec.  A blob
+ * over MASKS_BLOB_MAX, or one that cannot be written, leaves its
+ * template masked.  Files of an older word are removed when a word is
+ * made (a container that mounts one keeps reading it: a bind mount holds
+ * its file, not its name).
  */
 #ifndef QMSD_MASKS_H
 #define QMSD_MASKS_H
@@ -57,23 +69,28 @@
 #define MASKS_GIT_TIMEOUT 10	/* seconds git may take to answer */
 #define MASKS_GIT_TRIES	3	/* runs when files change under it */
 #define MASKS_REFRESH_MS 300	/* after a change, ask git again */
+#define MASKS_BLOB_MAX	(1 << 20) /* a larger template stays masked */
 
 struct config;
 
 struct masks;
 
-/* A secret found: masked by /dev/null, or by an empty directory. */
+/*
+ * A secret found: masked by /dev/null, or by an empty directory; or a
+ * template git vouched for, shown by its snapshot.
+ */
 struct masks_file {
-	char	*path;		/* relative to the root */
-	int	 dir;		/* a directory, or a link to one */
-	int	 file;		/* a regular file: git may vouch for it */
+	char		*path;		/* relative to the root */
+	int		 dir;		/* a directory, or a link to one */
+	int		 file;		/* a regular file: git may vouch for it */
+	const char	*snapshot;	/* the committed copy to mount; NULL */
 };
 
 typedef void	(*masks_ready_fn)(void *arg);
 
 struct masks	*masks_new(struct event_base *);
 void		 masks_free(struct masks *);
-/* Who git runs as: the owner ([qmsd] run-as). */
+/* Who git runs as (the owner, [qmsd] run-as); where snapshots go. */
 void		 masks_configure(struct masks *, const struct config *);
 /*
  * Make the list current for root, git's word included; fn(arg) once it
@@ -85,10 +102,10 @@ void		 masks_prepare(struct masks *, const char *root,
 /* arg no longer waits (it is going away). */
 void		 masks_unwait(struct masks *, void *arg);
 /*
- * The secrets below root to mask, in the order found, less the templates
- * git vouched for (after masks_prepare, while its word holds); valid until
- * the next call.  -1 with why when there are too many to mask, or the walk
- * stopped short.
+ * The secrets below root to mask, in the order found; the templates git
+ * vouched for (after masks_prepare, while its word holds) carry the
+ * snapshot to mount in their place.  Valid until the next call.  -1 with
+ * why when there are too many to mask, or the walk stopped short.
  */
 int		 masks_env_files(struct masks *, const char *root,
 		    const struct masks_file **list, size_t *n, char *err,

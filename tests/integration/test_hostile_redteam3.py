@@ -116,6 +116,32 @@ def test_pasted_token_readable_live_in_container():
         a.close()
 
 
+def test_replaced_on_host_unmasks_in_container():
+    """A mask (or a template's snapshot) is a mount on the name's dentry,
+    which the container shares with the host through the repository's
+    bind mount.  The owner saves .env or the template by rename, as
+    `sed -i`, `mv` and many editors do: the kernel detaches every mount
+    on a dentry renamed over in another namespace (Linux 3.18), and the
+    running container reads the new file under the old name at once,
+    with no up at all."""
+    a, host, inside, e = template_agent()
+    try:
+        env = os.path.join(a.project, ".env")
+        eq(a.exec("cat", "/pipe-dream/.env").stdout, "", "masked")
+        leaks = []
+        for path, where in ((env, "/pipe-dream/.env"), (host, inside)):
+            with open(path + ".new", "w") as f:
+                f.write("REAL_TOKEN=%s\n" % SECRET)
+            os.chmod(path + ".new", 0o644)
+            os.rename(path + ".new", path)
+            if SECRET in a.exec("cat", where).stdout:
+                leaks.append(where)
+        eq(leaks, [], "masked files readable after a rename on the host")
+    finally:
+        e.d = None
+        a.close()
+
+
 def test_new_mask_held_off_by_a_session():
     """The owner adds `mask = private/notes.txt` and reloads; git_exec
     refuses the path at once, but the container keeps reading it for as

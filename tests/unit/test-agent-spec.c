@@ -117,8 +117,8 @@ main(void)
 	char			*masks[] = { "secrets", "config/key.pem", NULL };
 	char			*env[] = { "FOO=bar", "BAZ=q u x", NULL };
 	struct agent_mask	 found[] = {
-		{ ".env", 0 }, { "web/.env.local", 0 }, { "secrets", 1 },
-		{ "config/key.pem", 0 },
+		{ ".env", 0, NULL }, { "web/.env.local", 0, NULL },
+		{ "secrets", 1, NULL }, { "config/key.pem", 0, NULL },
 	};
 	struct agent_conf	 c = {
 		.name = "claude", .enabled = 1,
@@ -250,6 +250,28 @@ main(void)
 	CHECK(strcmp(hash, hash2) != 0);
 	CHECK(cJSON_GetArraySize(get(hc, "Mounts")) == 12 + 2);
 	cJSON_Delete(o);
+	free(text);
+
+	/*
+	 * A template git vouched for: its snapshot over it, read-only, never
+	 * the working copy; committed anew (another blob), another hash.
+	 */
+	found[0].path = "docker/.env.example";
+	found[0].source = "/var/lib/qmsd/templates/"
+	    "0123456789abcdef0123456789abcdef01234567";
+	f.nmasks = 1;
+	text = agent_spec(&c, &f, &files, hash);
+	agent_files_free(&files);
+	o = cJSON_Parse(text);
+	CHECK(is_mount(mount_at(get(get(o, "HostConfig"), "Mounts"),
+	    "/pipe-dream/docker/.env.example"), "bind", found[0].source, 1));
+	cJSON_Delete(o);
+	free(text);
+	found[0].source = "/var/lib/qmsd/templates/"
+	    "89abcdef0123456789abcdef0123456789abcdef";
+	text = agent_spec(&c, &f, &files, hash2);
+	agent_files_free(&files);
+	CHECK(strcmp(hash, hash2) != 0);
 	free(text);
 	return (check_done("agent-spec"));
 }

@@ -42,20 +42,58 @@ dir(const char *rel)
 	mkdir(path, 0755);
 }
 
-/* Whether rel is in the list at (and how long the list is in n). */
+/*
+ * Whether rel is masked in the list at (and how many are masked in n);
+ * a template shown by its snapshot is not, and snap says which.
+ */
 static int
-has_at(struct masks *m, const char *at, const char *rel, size_t *n)
+has_snap(struct masks *m, const char *at, const char *rel, size_t *n,
+    const char **snap)
 {
 	const struct masks_file	*list;
 	char			 err[256];
-	size_t		 i;
+	size_t			 i, k;
+	int			 rv = 0;
 
-	if (masks_env_files(m, at, &list, n, err, sizeof(err)) == -1)
+	*snap = NULL;
+	if (masks_env_files(m, at, &list, &k, err, sizeof(err)) == -1)
 		return (-1);
-	for (i = 0; i < *n; i++)
-		if (strcmp(list[i].path, rel) == 0)
-			return (1);
-	return (0);
+	for (*n = 0, i = 0; i < k; i++) {
+		if (list[i].snapshot == NULL)
+			(*n)++;
+		if (strcmp(list[i].path, rel) != 0)
+			continue;
+		if (list[i].snapshot == NULL)
+			rv = 1;
+		else
+			*snap = list[i].snapshot;
+	}
+	return (rv);
+}
+
+static int
+has_at(struct masks *m, const char *at, const char *rel, size_t *n)
+{
+	const char	*snap;
+
+	return (has_snap(m, at, rel, n, &snap));
+}
+
+/* What a file holds (at most 255 bytes), or "" when it cannot be read. */
+static const char *
+content(const char *path)
+{
+	static char	buf[256];
+	ssize_t		n;
+	int		fd;
+
+	buf[0] = '\0';
+	if (path != NULL && (fd = open(path, O_RDONLY)) != -1) {
+		if ((n = read(fd, buf, sizeof(buf) - 1)) >= 0)
+			buf[n] = '\0';
+		close(fd);
+	}
+	return (buf);
 }
 
 static int
@@ -106,13 +144,19 @@ static void
 templates(struct event_base *base)
 {
 	char		 groot[] = "/tmp/qmsd-test-masks-git.XXXXXX";
+	char		 state[] = "/tmp/qmsd-test-masks-state.XXXXXX";
+	char		 first[512];
+	const char	*snap;
 	struct config	 c;
 	struct masks	*m = masks_new(base);
 	unsigned long	 runs;
 	size_t		 n;
+	int		 held;
 
 	CHECK(mkdtemp(groot) != NULL);
+	CHECK(mkdtemp(state) != NULL);
 	memset(&c, 0, sizeof(c));
+	c.state_dir = state;
 	c.run_as = getenv("USER") != NULL ? getenv("USER") : "root";
 	c.run_as_uid = getuid();
 	c.run_as_gid = getgid();
@@ -125,22 +169,66 @@ templates(struct event_base *base)
 	    "commit -q -m t", groot) == 0);
 
 	prepare(base, m, groot);
-	CHECK(has_at(m, groot, "docker/.env.example", &n) == 0 && n == 1);
+	CHECK(has_snap(m, groot, "docker/.env.example", &n, &snap) == 0 &&
+	    n == 1);
 	CHECK(has_at(m, groot, ".env", &n) == 1);
+	/* Shown by a snapshot of what git holds, in the state directory. */
+	CHECK(snap != NULL && strncmp(snap, state, strlen(state)) == 0);
+	CHECK_STR(content(snap), "A=1\n");
+	snprintf(first, sizeof(first), "%s", snap != NULL ? snap : "");
 	runs = masks_git_runs(m);
-	CHECK(runs == 1);
+	CHECK(runs == 2);			/* ls-files, cat-file */
 	prepare(base, m, groot);
 	CHECK(masks_git_runs(m) == runs);	/* kept */
 
-	/* Written in place: masked, and git asked again. */
+	/*
+	 * Written in place: masked, and git asked again; the snapshot, which
+	 * a running container holds as a bind mount holds it (an open file),
+	 * still holds what git vouched for: never written over.
+	 */
+	held = open(first, O_RDONLY);
+	CHECK(held != -1);
 	CHECK(sh("echo TOKEN=real >> %s/docker/.env.example", groot) == 0);
 	CHECK(has_at(m, groot, "docker/.env.example", &n) == 1);
 	prepare(base, m, groot);
 	CHECK(masks_git_runs(m) == runs + 1);
 	CHECK(has_at(m, groot, "docker/.env.example", &n) == 1);
 
-	/* Back to what git holds: shown again. */
+	/* Back to what git holds: shown again, the same snapshot. */
 	CHECK(sh("echo A=1 > %s/docker/.env.example", groot) == 0);
+	runs = masks_git_runs(m);
+	prepare(base, m, groot);
+	CHECK(has_snap(m, groot, "docker/.env.example", &n, &snap) == 0);
+	CHECK_STR(snap != NULL ? snap : "", first);
+	CHECK_STR(content(snap), "A=1\n");
+
+	/*
+	 * Committed anew: another snapshot, the older one removed.  Larger
+	 * than qmsd shows (MASKS_BLOB_MAX): masked.
+	 */
+	CHECK(sh("echo B=2 > %s/docker/.env.example && git -C %s -c "
+	    "user.name=T -c user.email=t@t.invalid commit -q -a -m b", groot,
+	    groot) == 0);
+	prepare(base, m, groot);
+	CHECK(has_snap(m, groot, "docker/.env.example", &n, &snap) == 0);
+	CHECK_STR(content(snap), "B=2\n");
+	CHECK(snap != NULL && strcmp(snap, first) != 0);
+	CHECK(access(first, F_OK) == -1);
+	{
+		char	buf[64];
+		ssize_t	k = pread(held, buf, sizeof(buf), 0);
+
+		CHECK(k == 4 && memcmp(buf, "A=1\n", 4) == 0);
+		close(held);
+	}
+	CHECK(sh("head -c %d /dev/zero > %s/docker/.env.example && git -C %s "
+	    "-c user.name=T -c user.email=t@t.invalid commit -q -a -m c",
+	    MASKS_BLOB_MAX + 1, groot, groot) == 0);
+	prepare(base, m, groot);
+	CHECK(has_at(m, groot, "docker/.env.example", &n) == 1);
+	CHECK(sh("echo A=1 > %s/docker/.env.example && git -C %s -c "
+	    "user.name=T -c user.email=t@t.invalid commit -q -a -m d", groot,
+	    groot) == 0);
 	prepare(base, m, groot);
 	CHECK(has_at(m, groot, "docker/.env.example", &n) == 0);
 
@@ -191,7 +279,7 @@ templates(struct event_base *base)
 	CHECK(has_at(m, groot, "docker/.env.example", &n) == 1);
 
 	masks_free(m);
-	CHECK(sh("rm -rf %s", groot) == 0);
+	CHECK(sh("rm -rf %s %s", groot, state) == 0);
 }
 
 int
