@@ -171,7 +171,11 @@ else
 	# or hangs on a dropped connection: bound it either way.
 	echo "$me: pulling $slim" >&2
 	t=
-	command -v timeout >/dev/null 2>&1 && t="timeout ${PULL_TIMEOUT:-120}"
+	pt=${PULL_TIMEOUT:-120}
+	case $pt in
+	''|*[!0-9]*) die "PULL_TIMEOUT must be a number of seconds: $pt" ;;
+	esac
+	command -v timeout >/dev/null 2>&1 && t="timeout $pt"
 	if $t docker pull -q "$slim" >/dev/null 2>"$work/err"; then
 		base=$slim
 	else
