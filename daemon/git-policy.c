@@ -850,6 +850,7 @@ struct pctx {
 	const char		*agent;		/* NULL: the owner */
 	char			**masks;	/* normalised, relative */
 	char			**mexcl;	/* mask_pathspecs() */
+	char			**rexcl;	/* mask_read_pathspecs() */
 	int			 allow_no_verify;
 	const char *const	*remotes;
 	size_t			 nremotes;
@@ -869,13 +870,17 @@ struct seg {
 	int			 add_dd;	/* end with "--" */
 	int			 excl;		/* end with exclude pathspecs */
 	int			 mexcl;		/* and the agent's masks */
+	int			 rexcl;		/* or its masks for a read */
+	int			 nodd;		/* those after the words, no "--" */
 	int			 sweep;		/* stages files: probe first */
+	int			 untracked;	/* untracked ones too */
 	const char		*lead;		/* first, after the name */
 };
 
 static int	deny(struct pctx *, enum rule, const char *, ...)
 		    __attribute__((format(printf, 3, 4)));
 static int	flags(const struct seg *);
+static char *const *mexcl(const struct seg *);
 
 /* At most this much of a word goes into a message. */
 #define SHOWN	60
@@ -1670,6 +1675,7 @@ add_check(struct seg *g)
 	if (np > 0 || has(g, "all", 0) || tracked) {
 		g->mexcl = 1;
 		g->sweep = 1;
+		g->untracked = !tracked;
 	}
 	return 0;
 }
@@ -1683,16 +1689,20 @@ static int
 stashpush_check(struct seg *g)
 {
 	g->sweep = 1;
-	if (!has(g, "include-untracked", 'u'))
+	g->untracked = has(g, "include-untracked", 'u');
+	if (g->x->agent == NULL)
 		return 0;
-	if (!g->subnamed || strcmp(g->sub->name, "push") != 0) {
-		if (g->x->agent != NULL)
-			return deny(g->x, R_MASKED, "'%s -u' cannot leave out "
-			    "the files hidden from agents; use 'stash push -u'",
-			    g->disp);
-	} else
-		g->mexcl = 1;
-	g->sweep = 1;
+	/*
+	 * What an agent stashes leaves out what it may not see, tracked
+	 * files too: the stash commit is in .git, which its container reads,
+	 * and "stash show -p" prints it.  "stash save" takes no pathspec;
+	 * plain "stash" is written out as "stash push", which does.
+	 */
+	if (strcmp(g->sub->name, "push") != 0)
+		return deny(g->x, R_MASKED, "'%s' cannot leave out the files "
+		    "hidden from agents; use 'stash push'", g->disp);
+	g->subnamed = 1;
+	g->mexcl = 1;
 	return 0;
 }
 
@@ -1723,6 +1733,15 @@ agent_options(struct seg *g)
 				return deny(g->x, R_MASKED, "'%s --%s' would "
 				    "reach untracked or ignored files, such as "
 				    "those hidden from agents", g->disp, *l);
+		/*
+		 * The stash it makes holds every tracked change, those of
+		 * masked files too, in .git; the configured autoStash is
+		 * off for every git qmsd runs (git-tool.c).
+		 */
+		if (strcmp(w->o->l, "autostash") == 0)
+			return deny(g->x, R_MASKED, "'%s --autostash' would "
+			    "record the changes of files hidden from agents in "
+			    "a stash; commit or 'stash push' first", g->disp);
 		if (strcmp(w->o->l, "untracked-files") == 0 &&
 		    w->val != NULL && strcmp(w->val, "all") == 0)
 			return deny(g->x, R_MASKED, "'%s --untracked-files="
@@ -1732,28 +1751,109 @@ agent_options(struct seg *g)
 	return 0;
 }
 
+/* -v as git counts it: each one adds, --no-verbose starts over. */
+static int
+verbosity(const struct seg *g)
+{
+	size_t	i;
+	int	n = 0;
+
+	for (i = 0; i < g->nw; i++)
+		if (g->w[i].o != NULL && g->w[i].o->l != NULL &&
+		    strcmp(g->w[i].o->l, "verbose") == 0)
+			n = g->w[i].neg ? 0 : n + 1;
+	return n;
+}
+
+/*
+ * status -v -v (and commit's, in --dry-run or the message it prepares in
+ * .git) prints the unstaged changes of every tracked file, and git leaves
+ * pathspecs out of that diff (2.39), so nothing can be excluded from it:
+ * an agent uses diff, which can.  One -v shows what is staged, which is in
+ * .git already.
+ */
+static int
+deny_verbose(struct seg *g)
+{
+	if (g->x->agent == NULL || verbosity(g) < 2)
+		return 0;
+	return deny(g->x, R_MASKED, "'%s -v -v' would show the unstaged "
+	    "changes of every file, those hidden from agents included; use "
+	    "'diff'", g->disp);
+}
+
+static int
+status_check(struct seg *g)
+{
+	return deny_verbose(g);
+}
+
+/*
+ * An agent's diff that may read the work tree ends with the exclusions of
+ * a read (mask.h), so that no spelling of the paths (none, ".", a parent
+ * directory, -R) shows a file its container masks.  Only --cached (index
+ * and a tree) and two or more revisions before a "--" (trees, or blobs)
+ * read nothing but objects, which its container reads in .git anyway.
+ *
+ * Without a "--", git takes words for revisions until the first that is
+ * none, and every word after it for a path that must exist or look like a
+ * pathspec: the exclusions then follow the agent's words without a "--",
+ * which would make a path ("diff README.md") a revision.  Read as a
+ * revision, ":(top,...)P" names the index entry "(top,...)P" at the top,
+ * which no agent can write; were there one, git would be left with a tree
+ * and a blob, or blobs, and refuse or compare objects only.
+ */
+static int
+diff_check(struct seg *g)
+{
+	size_t	i, revs = 0;
+
+	if (g->x->agent == NULL || has(g, "cached", 0) || has(g, "staged", 0))
+		return 0;
+	/* "-" is no revision: git refuses it as an option. */
+	for (i = 0; i < g->nw; i++)
+		if (is_pos(&g->w[i]) && !g->w[i].after &&
+		    strcmp(g->w[i].word, "-") != 0)
+			revs++;
+	if (g->dd && revs >= 2)
+		return 0;
+	g->rexcl = 1;
+	if (!g->dd && count_pos(g, 0) > 0)
+		g->nodd = 1;
+	return 0;
+}
+
 /*
  * commit -a stages every tracked change, a moved submodule included.
  * "commit --include -- <excludes>" is the same commit (both update the
- * tracked files matching a pathspec, here all but the protected ones, on
- * top of what is staged, and work during a merge), so with protected
- * paths that is what runs.
+ * tracked files matching a pathspec, here all but the protected ones and
+ * what an agent may not see, on top of what is staged, and work during a
+ * merge), so with protected paths, or for an agent, that is what runs.
  */
 static int
 commit_check(struct seg *g)
 {
-	size_t	i;
+	size_t	i, np = count_pos(g, 0) + count_pos(g, 1);
 
+	if (deny_verbose(g) == -1)
+		return -1;
 	/* What stages files before it commits is probed, as add is. */
-	if (has(g, "all", 0) || has(g, "include", 0) ||
-	    count_pos(g, 0) + count_pos(g, 1) > 0)
+	if (has(g, "all", 0) || has(g, "include", 0) || np > 0)
 		g->sweep = 1;
+	/*
+	 * An agent's commit of paths takes their work tree content into
+	 * .git, which its container reads: what it may not see stays out,
+	 * as from add.  Without paths or -a it commits the index as it is.
+	 */
+	if (np > 0)
+		g->mexcl = 1;
 	if (!has(g, "all", 0))
 		return 0;
-	if (count_pos(g, 0) + count_pos(g, 1) > 0)
+	if (np > 0)
 		return deny(g->x, R_USAGE, "'%s -a' with paths makes no sense: "
 		    "drop -a, or the paths", g->disp);
-	if (g->x->nprot == 0)
+	g->mexcl = 1;
+	if (g->x->nprot == 0 && mexcl(g) == NULL)
 		return 0;
 	for (i = 0; i < g->nw; i++)
 		if (g->w[i].o != NULL && g->w[i].o->l != NULL &&
@@ -2033,11 +2133,11 @@ static const struct gcmd bisect_subs[] = {
 
 static const struct gcmd cmds[] = {
 	/* Reading. */
-	CMD("status", T(o_status, NULL, NULL), P_PATHS, 0, NULL),
+	CMD("status", T(o_status, NULL, NULL), P_PATHS, 0, status_check),
 	CMD("log", LOGLIKE, P_REVPATH, C_NUM, NULL),
 	CMD("show", LOGLIKE, P_REVPATH, C_NUM, NULL),
 	CMD("whatchanged", LOGLIKE, P_REVPATH, C_NUM, NULL),
-	CMD("diff", T(o_diffonly, o_diff, NULL), P_REVPATH, 0, NULL),
+	CMD("diff", T(o_diffonly, o_diff, NULL), P_REVPATH, 0, diff_check),
 	CMD("blame", T(o_blame, NULL, NULL), P_REVPATH, 0, blame_check),
 	CMD("ls-files", T(o_lsfiles, NULL, NULL), P_PATHS, 0, NULL),
 	CMD("ls-tree", T(o_lstree, NULL, NULL), P_REVPATH, 0, NULL),
@@ -2263,10 +2363,14 @@ emit_option(struct vec *v, const struct pw *w)
 	return vec_addf(v, "-%c", o->s);
 }
 
-static int
+/* The agent's exclusions this command ends with (none for the owner). */
+static char *const *
 mexcl(const struct seg *g)
 {
-	return g->mexcl && g->x->mexcl != NULL && g->x->mexcl[0] != NULL;
+	char *const	*m = g->rexcl ? g->x->rexcl : g->mexcl ?
+			    g->x->mexcl : NULL;
+
+	return m != NULL && m[0] != NULL ? m : NULL;
 }
 
 /* The exclude pathspecs: protected paths, and what agents may not see. */
@@ -2274,13 +2378,14 @@ static int
 excludes(struct seg *g, struct vec *v)
 {
 	struct pctx	*x = g->x;
+	char *const	*m = mexcl(g);
 	size_t		 i;
 
 	for (i = 0; g->excl && i < x->nprot; i++)
 		if (vec_addf(v, ":(top,literal,exclude)%s", x->prot[i]) == -1)
 			return -1;
-	for (i = 0; mexcl(g) && x->mexcl[i] != NULL; i++)
-		if (vec_add(v, strdup(x->mexcl[i])) == -1)
+	for (i = 0; m != NULL && m[i] != NULL; i++)
+		if (vec_add(v, strdup(m[i])) == -1)
 			return -1;
 	return 0;
 }
@@ -2320,7 +2425,8 @@ emit(struct seg *g, struct vec *v)
 	if (g->insert != NULL && !inserted &&
 	    vec_add(v, strdup(g->insert)) == -1)
 		return -1;
-	if ((g->add_dd || (g->excl && x->nprot > 0) || mexcl(g)) && !dd) {
+	if ((g->add_dd || (g->excl && x->nprot > 0) || mexcl(g) != NULL) &&
+	    !dd && !g->nodd) {
 		if (vec_add(v, strdup("--")) == -1)
 			return -1;
 	}
@@ -2329,7 +2435,9 @@ emit(struct seg *g, struct vec *v)
 
 /*
  * What runs before a command that stages files (add, commit -a/-i/PATHS,
- * stash): the state of what it would take, as git status sees it.  A
+ * stash): the state of what it would take, as git status sees it, the
+ * untracked files only where it takes them (add of paths or -A, stash
+ * -u).  A
  * repository inside the project shows as an untracked "DIR/", or as a
  * tracked path whose work tree mode is now 160000 (a file replaced by a
  * repository): staged, either becomes a gitlink, and git would later run
@@ -2347,8 +2455,14 @@ emit_probe(struct seg *g, struct vec *v)
 	};
 	size_t				i;
 
+	/*
+	 * What takes no untracked file (add -u, commit, stash without -u)
+	 * is not refused for one: an untracked .env beside a commit -a.
+	 */
 	for (i = 0; head[i] != NULL; i++)
-		if (vec_add(v, strdup(head[i])) == -1)
+		if (vec_add(v, strdup(!g->untracked && strncmp(head[i],
+		    "--untracked-files=", 18) == 0 ? "--untracked-files=no" :
+		    head[i])) == -1)
 			return -1;
 	for (i = 0; i < g->nw; i++)
 		if (is_pos(&g->w[i]) && vec_add(v, strdup(g->w[i].word)) == -1)
@@ -2485,7 +2599,9 @@ setup(struct pctx *x, const struct git_policy *pol)
 		}
 		x->mexcl = mask_pathspecs(x->agent,
 		    (const char *const *)x->masks, pol->users);
-		if (x->mexcl == NULL)
+		x->rexcl = mask_read_pathspecs(x->agent,
+		    (const char *const *)x->masks, pol->users);
+		if (x->mexcl == NULL || x->rexcl == NULL)
 			return nomem(x);
 	}
 	if (pol->nprotected == 0 || pol->protected_paths == NULL)
@@ -2518,6 +2634,7 @@ teardown(struct pctx *x)
 	free(x->prot);
 	argv_free(x->masks);
 	argv_free(x->mexcl);
+	argv_free(x->rexcl);
 }
 
 int

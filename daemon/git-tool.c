@@ -1031,7 +1031,7 @@ git_tool_configure(const struct config *conf)
 		 * owner's hooks, filters, diff and merge drivers and
 		 * credential helpers stay: an agent can only trigger them.
 		 */
-		"GIT_CONFIG_COUNT=12",
+		"GIT_CONFIG_COUNT=15",
 		"GIT_CONFIG_KEY_0=core.fsmonitor", "GIT_CONFIG_VALUE_0=false",
 		"GIT_CONFIG_KEY_1=core.pager", "GIT_CONFIG_VALUE_1=cat",
 		"GIT_CONFIG_KEY_2=core.editor", "GIT_CONFIG_VALUE_2=false",
@@ -1050,6 +1050,18 @@ git_tool_configure(const struct config *conf)
 		"GIT_CONFIG_VALUE_10=false",
 		"GIT_CONFIG_KEY_11=push.recurseSubmodules",
 		"GIT_CONFIG_VALUE_11=no",
+		/*
+		 * What would put the work tree of files masked from agents
+		 * where an agent reads: a verbose commit's diff of unstaged
+		 * changes (in --dry-run, or .git/COMMIT_EDITMSG), an
+		 * automatic stash of every change (in .git).  git-policy.c
+		 * refuses the same options from an agent.
+		 */
+		"GIT_CONFIG_KEY_12=commit.verbose", "GIT_CONFIG_VALUE_12=false",
+		"GIT_CONFIG_KEY_13=merge.autoStash",
+		"GIT_CONFIG_VALUE_13=false",
+		"GIT_CONFIG_KEY_14=rebase.autoStash",
+		"GIT_CONFIG_VALUE_14=false",
 		NULL, NULL, NULL,
 	};
 	size_t		 i;

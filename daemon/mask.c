@@ -142,3 +142,33 @@ fail:
 	argv_free(v);
 	return NULL;
 }
+
+char **
+mask_read_pathspecs(const char *agent, const char *const *masks,
+    const char *const *users)
+{
+	/*
+	 * Without "glob" magic git's "*" matches "/" too, so these four are
+	 * exactly mask_secret_name on some component: one ending in .env
+	 * (.env itself included) last or before a "/", one starting with
+	 * .env. at the top or after a "/".  Case-sensitive, as the rule.
+	 */
+	static const char *const	 env[] = {
+		":(top,exclude)*.env", ":(top,exclude)*.env/*",
+		":(top,exclude).env.*", ":(top,exclude)*/.env.*", NULL
+	};
+	char				**v;
+	size_t				  n, i;
+
+	if ((v = mask_pathspecs(agent, masks, users)) == NULL)
+		return NULL;
+	if (agent == NULL)
+		return v;
+	n = argv_count(v);
+	for (i = 0; env[i] != NULL; i++)
+		if (add(&v, &n, strdup(env[i])) == -1) {
+			argv_free(v);
+			return NULL;
+		}
+	return v;
+}

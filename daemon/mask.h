@@ -50,4 +50,16 @@ int	mask_path(const char *agent, const char *const *masks,
 char	**mask_pathspecs(const char *agent, const char *const *masks,
 	    const char *const *users);
 
+/*
+ * The same, for a command that reads the content of tracked files in the
+ * work tree (diff against it): also the names of secrets, as wildcard
+ * excludes, since nothing probes a read.  git matches a read's pathspecs
+ * against each tracked path in full, so a wildcard there drops exactly
+ * the files so named; in add's walk of untracked directories it would
+ * drop a whole directory named to add, which is why mask_pathspecs has
+ * none.  Needs git's default pathspec rules (no GIT_*_PATHSPECS).
+ */
+char	**mask_read_pathspecs(const char *agent, const char *const *masks,
+	    const char *const *users);
+
 #endif

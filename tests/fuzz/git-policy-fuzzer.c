@@ -9,6 +9,9 @@
  *   spelling an option that is never allowed, pushes and fetches only to
  *   "origin", never a +refspec or :delete, and no command that changes
  *   files names a protected path (checked with a normaliser of its own);
+ * - an agent's diff that may read the work tree (no --cached, fewer than
+ *   two revisions before a "--") ends with the exclusions of what its
+ *   container masks, and its status never prints unstaged changes;
  * - the vectors are a fixpoint: quoted and checked again they are allowed
  *   and come out the same, but for the exclude pathspecs the policy adds.
  */
@@ -23,6 +26,16 @@
 int	LLVMFuzzerTestOneInput(const uint8_t *, size_t);
 
 #define EXCL	":(top,literal,exclude)"
+#define WEXCL	":(top,exclude)"
+/* The last exclusion of an agent's read (mask_read_pathspecs). */
+#define LASTRX	WEXCL "*/.env.*"
+
+static int
+is_excl(const char *w)
+{
+	return strncmp(w, EXCL, strlen(EXCL)) == 0 ||
+	    strncmp(w, WEXCL, strlen(WEXCL)) == 0;
+}
 
 /* Allowed options with a value and no long name. */
 #define SHORTARG "SGlLebC"
@@ -97,6 +110,48 @@ leaves_or_protected(const char *w)
 	return 0;
 }
 
+/* What an agent's vector may not do: read the work tree unmasked. */
+static void
+check_agent(char **v)
+{
+	size_t	i, n, before = 0, verbose = 0;
+	int	dd = 0, cached = 0;
+
+	for (n = 0; v[n] != NULL; n++)
+		;
+	for (i = 2; i < n; i++) {
+		if (strcmp(v[i], "--") == 0 && !dd) {
+			dd = 1;
+			continue;
+		}
+		if (dd)
+			continue;
+		if (strcmp(v[i], "--cached") == 0 ||
+		    strcmp(v[i], "--staged") == 0)
+			cached = 1;
+		else if (strcmp(v[i], "--verbose") == 0)
+			verbose++;
+		else if (strcmp(v[i], "--no-verbose") == 0)
+			verbose = 0;
+		else if (v[i][0] != '-' && !is_excl(v[i]))
+			before++;
+		else if (v[i][0] == '-' && v[i][1] != '-' && v[i][1] != '\0' &&
+		    v[i][2] == '\0' && strchr(SHORTARG, v[i][1]) != NULL &&
+		    i + 1 < n)
+			i++;		/* -S VALUE: not a revision */
+	}
+	if (strcmp(v[1], "diff") == 0 && !cached && !(dd && before >= 2) &&
+	    strcmp(v[n - 1], LASTRX) != 0)
+		fail("an agent's diff of the work tree without the masks", v[1]);
+	if ((strcmp(v[1], "status") == 0 || strcmp(v[1], "commit") == 0) &&
+	    verbose >= 2)
+		fail("an agent's status -v -v", v[1]);
+	if (strcmp(v[1], "stash") == 0 && (v[2] == NULL ||
+	    strcmp(v[2], "save") == 0 || (strcmp(v[2], "push") == 0 &&
+	    !is_excl(v[n - 1]))))
+		fail("an agent's stash without the masks", v[1]);
+}
+
 static void
 check_vector(const struct git_policy *p, char **v)
 {
@@ -158,6 +213,8 @@ check_vector(const struct git_policy *p, char **v)
 		if (mutate && p->nprotected > 0 && leaves_or_protected(w))
 			fail("protected or outside path in a change", w);
 	}
+	if (p->agent != NULL)
+		check_agent(v);
 }
 
 /* Single-quote each word and join: the vectors as a command again. */
@@ -177,7 +234,7 @@ requote(char ***vv, size_t nv)
 		if (i > 0)
 			o += sprintf(o, " && ");
 		for (j = 0; vv[i][j] != NULL; j++) {
-			if (strncmp(vv[i][j], EXCL, strlen(EXCL)) == 0)
+			if (is_excl(vv[i][j]))
 				continue;
 			if (j > 0)
 				*o++ = ' ';
@@ -206,11 +263,9 @@ same(const struct git_verdict *a, const struct git_verdict *b)
 		return 0;
 	for (i = 0; i < a->nargv; i++) {
 		for (j = 0, k = 0;; j++, k++) {
-			while (a->argv[i][j] != NULL &&
-			    strncmp(a->argv[i][j], EXCL, strlen(EXCL)) == 0)
+			while (a->argv[i][j] != NULL && is_excl(a->argv[i][j]))
 				j++;
-			while (b->argv[i][k] != NULL &&
-			    strncmp(b->argv[i][k], EXCL, strlen(EXCL)) == 0)
+			while (b->argv[i][k] != NULL && is_excl(b->argv[i][k]))
 				k++;
 			if (a->argv[i][j] == NULL || b->argv[i][k] == NULL) {
 				if (a->argv[i][j] != b->argv[i][k])
@@ -300,7 +355,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
 	if (size == 0 || size > 4096)
 		return 0;
-	p = &policies[data[0] & 1 ? 1 : 0];
+	p = &policies[data[0] % 3];
 	data++;
 	size--;
 	if ((cstr = malloc(size + 1)) == NULL)

@@ -282,5 +282,64 @@ def test_masks_hold_on_the_host():
         a.close()
 
 
+def test_masked_work_tree_stays_out_of_git():
+    """Red team 3, the other ways to the same content: what stashes or
+    commits the work tree (stash, commit -a, commit of a directory) puts
+    the working copy of a masked tracked file in .git, which the agent's
+    container reads; commit --dry-run -vv and status -vv print it; a
+    --autostash stashes it.  Each leaves it out or is refused, no object
+    holds it, the owner's edit stays in the work tree, and the agent's
+    own changes are committed."""
+    from test_agent import Agent
+    a = Agent(start=False, extra="mask = private\n")
+    e = None
+    try:
+        p = a.project
+        g = ["git", "-c", "safe.directory=*", "-C", p]
+        for path, text in (("private/notes.txt", "nothing yet\n"),
+                           (".claude/sessions/s.md", "s\n")):
+            os.makedirs(os.path.dirname(os.path.join(p, path)),
+                        exist_ok=True)
+            with open(os.path.join(p, path), "w") as f:
+                f.write(text)
+        subprocess.run(["git", "-c", "safe.directory=*", "init", "-q", p],
+                       check=True)
+        subprocess.run(g + ["add", "private/notes.txt", ".claude"],
+                       check=True)
+        e = agent_git(a, "unused", ())     # commits them with the README
+        masked = ("private/notes.txt", ".claude/users/other/notes.md")
+        for path in masked:
+            with open(os.path.join(p, path), "a") as f:
+                f.write("T=%s\n" % SECRET)
+        for path in ("README.md", ".claude/sessions/s.md"):
+            with open(os.path.join(p, path), "a") as f:
+                f.write("agent's edit\n")
+        for c in ("commit --dry-run -vv", "status -v -v",
+                  "merge --autostash main", "stash save wip"):
+            text, err = e.git_exec(c)
+            assert err and "masked-path" in text, "%r: %s" % (c, text)
+            assert SECRET not in text, c
+        for c, show in (("stash", "stash show -p"),
+                        ("stash pop", "status"),
+                        ("commit -m one .claude", "show HEAD"),
+                        ("commit -am two", "show HEAD")):
+            text, err = e.git_exec(c)
+            assert not err, "%r: %s" % (c, text)
+            text, err = e.git_exec(show)
+            assert not err and "agent's edit" in text or c == "stash pop", \
+                "%r then %r: %s" % (c, show, text)
+            assert SECRET not in text, "%r then %r: %s" % (c, show, text)
+        objects = subprocess.run(g + ["cat-file", "--batch-all-objects",
+                                      "--batch"], capture_output=True,
+                                 text=True, errors="replace").stdout
+        assert SECRET not in objects, "a masked working copy in .git"
+        for path in masked:
+            with open(os.path.join(p, path)) as f:
+                assert SECRET in f.read(), "the owner's edit of " + path
+    finally:
+        if e is not None:
+            e.d = None
+        a.close()
+
 if __name__ == "__main__":
     main(globals())

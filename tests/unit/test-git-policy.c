@@ -31,6 +31,9 @@ struct pcase {
 		":(top,literal,exclude).claude/settings.local.json " \
 		":(top,literal,exclude).claude/users/bob " \
 		":(top,literal,exclude)secrets"
+/* And from what reads the work tree: the names of secrets too. */
+#define RX	MX " :(top,exclude)*.env :(top,exclude)*.env/* " \
+		":(top,exclude).env.* :(top,exclude)*/.env.*"
 
 static const struct pcase cases[] = {
 	/* Reading: every day. */
@@ -45,7 +48,12 @@ static const struct pcase cases[] = {
 	OKW("log -p -- flow-state", "git log --patch -- flow-state"),
 	OK("diff HEAD~1 -- flow-state"),
 	OK("log --oneline -- ./qms-cli"),
-	OK("diff"),
+	OKW("diff", "git diff"),
+	OKW("diff HEAD", "git diff HEAD"),
+	OKW("status -vv", "git status --verbose --verbose"),
+	OKW("stash", "git stash"),
+	OKW("stash save wip", "git stash save wip"),
+	OK("merge --autostash topic"),
 	OK("diff --cached"),
 	OKW("diff --staged --stat", "git diff --staged --stat"),
 	OK("diff HEAD~1..HEAD --name-only"),
@@ -738,6 +746,7 @@ agent_policy(int *n)
 		NO("status -uall", "masked-path"),
 		NO("status -- secrets/key", "masked-path"),
 		NO("stash save -u", "masked-path"),
+		NO("stash save wip", "masked-path"),
 		NO("commit -n -m x", "no-verify"),
 		OK("status"),
 		/* The work tree is read through the index or a revision. */
@@ -763,6 +772,56 @@ agent_policy(int *n)
 		OKW("stash push -u", "git stash push --include-untracked --"
 		    MX),
 		OKW("add README.md", "git add README.md --" MX),
+		/*
+		 * What reads the work tree leaves out what the container
+		 * masks, however the paths are given (red team 3): a diff
+		 * with the work tree on one side ends with the exclusions,
+		 * after a "--" only where the agent wrote one or no word.
+		 */
+		OKW("diff", "git diff --" RX),
+		OKW("diff -R --stat", "git diff -R --stat --" RX),
+		OKW("diff -- .", "git diff -- ." RX),
+		OKW("diff -- docker", "git diff -- docker" RX),
+		OKW("diff HEAD", "git diff HEAD" RX),
+		OKW("diff README.md", "git diff README.md" RX),
+		OKW("diff HEAD docker", "git diff HEAD docker" RX),
+		OKW("diff HEAD -- docker", "git diff HEAD -- docker" RX),
+		OKW("diff --merge-base main", "git diff --merge-base main" RX),
+		OKW("diff --theirs", "git diff --theirs --" RX),
+		OKW("diff HEAD~1 HEAD", "git diff HEAD~1 HEAD" RX),
+		/* Objects only: the index, or two revisions. */
+		OKW("diff --cached", "git diff --cached"),
+		OKW("diff --staged HEAD~1", "git diff --staged HEAD~1"),
+		OKW("diff HEAD~1 HEAD --", "git diff HEAD~1 HEAD --"),
+		OKW("diff main...topic -- docs",
+		    "git diff main...topic -- docs" RX),
+		OKW("diff HEAD:a HEAD~1:a --", "git diff HEAD:a HEAD~1:a --"),
+		NO("diff -- docker/.env.example", "masked-path"),
+		/* status and commit print unstaged changes with -v -v. */
+		NO("status -vv", "masked-path"),
+		NO("status -v --verbose", "masked-path"),
+		OKW("status -v", "git status --verbose"),
+		OKW("status -vv --no-verbose -v",
+		    "git status --verbose --verbose --no-verbose --verbose"),
+		NO("commit --dry-run -vv", "masked-path"),
+		NO("commit -vv -m x", "masked-path"),
+		OKW("commit -v --dry-run", "git commit --verbose --dry-run"),
+		/* What commits or stashes the work tree leaves them out. */
+		OKW("commit -m x", "git commit --message=x"),
+		OKW("commit -am x", "git commit --include --message=x --"
+		    EXD MX),
+		OKW("commit -m x -- docs", "git commit --message=x -- docs"
+		    MX),
+		OKW("commit -m x .claude", "git commit --message=x .claude --"
+		    MX),
+		OKW("stash", "git stash push --" MX),
+		OKW("stash -m wip", "git stash push --message=wip --" MX),
+		OKW("stash push -- docs", "git stash push -- docs" MX),
+		OKW("stash push --staged", "git stash push --staged --" MX),
+		NO("merge --autostash topic", "masked-path"),
+		NO("rebase --autostash main", "masked-path"),
+		NO("pull --autostash", "masked-path"),
+		OKW("pull --no-autostash", "git pull --no-autostash origin"),
 	};
 	static const struct pcase cv[] = {
 		OKW("commit -n -m x", "git commit --no-verify --message=x"),
@@ -815,6 +874,16 @@ probes(void)
 		CHECK(v.probe != NULL && v.probe[0] != NULL);
 		git_verdict_free(&v);
 	}
+	/* What takes no untracked file is not refused for one. */
+	CHECK(git_policy_check(&policy, "commit -am x", &v) == 0);
+	CHECK(v.probe != NULL && v.probe[0] != NULL);
+	if (v.probe != NULL && v.probe[0] != NULL) {
+		w.argv = &v.probe[0];
+		w.nargv = 1;
+		join(&w, got, sizeof(got));
+		CHECK(strstr(got, " --untracked-files=no ") != NULL);
+	}
+	git_verdict_free(&v);
 	CHECK(git_policy_check(&policy, "add -A", &v) == 0);
 	CHECK(v.probe != NULL && v.probe[0] != NULL);
 	if (v.probe != NULL && v.probe[0] != NULL) {

@@ -97,5 +97,16 @@ main(void)
 	CHECK(v != NULL && strcmp(v[argv_count(v) - 1],
 	    ":(top,literal,exclude)QMS/private") == 0);
 	argv_free(v);
+
+	/* For reads, the same, and the names of secrets as wildcards. */
+	v = mask_read_pathspecs(NULL, masks, users);
+	CHECK(v != NULL && v[0] == NULL);
+	argv_free(v);
+	v = mask_read_pathspecs("al", masks, users);
+	CHECK(v != NULL && argv_count(v) == 2 + 3 + 2 + 4);
+	CHECK(v != NULL && strcmp(v[6], ":(top,literal,exclude)QMS/private")
+	    == 0);
+	CHECK(v != NULL && strcmp(v[7], ":(top,exclude)*.env") == 0);
+	argv_free(v);
 	return check_done("test-mask");
 }
