@@ -17,7 +17,7 @@ struct agent_conf;
 
 /*
  * A path below the project root hidden from the container, or shown by
- * a snapshot of what git holds (masks.h).
+ * a snapshot of what git holds (templates.h).
  */
 struct agent_mask {
 	const char	*path;		/* relative to the project root */

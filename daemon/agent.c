@@ -107,7 +107,7 @@ struct ag_input {
 /* The steps of `up`, each one Docker request. */
 enum ag_step {
 	STEP_NONE,
-	STEP_MASKS,		/* git's word on tracked templates (masks.h) */
+	STEP_MASKS,		/* git's word on tracked templates (templates.h) */
 	STEP_VOLUME_CONFIG,
 	STEP_VOLUME_PROJECTS,
 	STEP_INSPECT,

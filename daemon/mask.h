@@ -19,7 +19,7 @@
  * The owner (NAME NULL: the host token) sees everything.
  *
  * The container shows a tracked template whose working copy git finds
- * unmodified (masks.h); this rule still hides it from git_exec, which is
+ * unmodified (templates.h); this rule still hides it from git_exec, which is
  * stricter, never looser, than the container.
  */
 #ifndef QMSD_MASK_H

@@ -18,43 +18,9 @@
  * call walks afresh.  A list kept past such a change would leave a new
  * secret visible in a container: in every doubt, walk.
  *
- * A tracked template (docker/.env.example) is no secret: its committed
- * content is in .git, which the container reads.  Masked, it shows as
- * modified in the container's git status.  So a regular file whose name
- * says secret is left unmasked when git says it is tracked and its working
- * copy is unmodified (git ls-files -v -c -m: tagged H, never C; the lower
- * case of assume-unchanged and S of skip-worktree do not count).  What the
- * index holds and the work tree matches is in .git/objects, readable in
- * the container anyway, committed or only staged.  A working copy that
- * differs (a real token pasted into the template) stays masked.
- *
- * git runs as the owner, through process.c, off the loop: masks_prepare
- * asks it once, and its word is kept while inotify (a descriptor of its
- * own, so that the walk's directories coming and going leave it be)
- * watches .git/index and each of those files, watched before git reads
- * them: a change while it runs is seen, and it runs again, at most
- * MASKS_GIT_TRIES times in all.  Any such change drops the word, and git
- * is asked again MASKS_REFRESH_MS later without waiting for an up (so
- * that whoever computes the masks without masks_prepare finds a word); a
- * file named like a secret that git was not asked about drops it too.
- * In every
- * doubt the file is masked: git failing or past its deadline, no .git
- * directory at the root (a worktree, a repository above the root), a
- * watch refused.
- *
- * The container never sees the working copy git vouched for, only what
- * git vouched for: the index's blob (its id from the same ls-files, -s),
- * written by `git cat-file blob ID` run as the owner, one at a time, to
- * STATE/templates/ID, read-only, and mounted over the template as a mask
- * is.  A word is kept for as long as the working copy is unmodified, but
- * a container lives longer: a token pasted into the template after its
- * up would otherwise show there at once, and for as long as a process
- * of the agent's holds off the recreate that masks it.  The id is in the
- * mount's source, so a template committed anew changes the spec.  A blob
- * over MASKS_BLOB_MAX, or one that cannot be written, leaves its
- * template masked.  Files of an older word are removed when a word is
- * made (a container that mounts one keeps reading it: a bind mount holds
- * its file, not its name).
+ * A tracked template (docker/.env.example) that git finds unmodified is
+ * shown instead as its committed copy: git's word on the list, asked and
+ * kept by templates.c (templates.h says how).
  */
 #ifndef QMSD_MASKS_H
 #define QMSD_MASKS_H
@@ -66,10 +32,6 @@
 #define MASKS_DEPTH	32	/* directories deeper than this: refuse */
 #define MASKS_DIRS	65536	/* more directories than this: refuse */
 #define MASKS_MAX	256	/* more secrets than this: refuse */
-#define MASKS_GIT_TIMEOUT 10	/* seconds git may take to answer */
-#define MASKS_GIT_TRIES	3	/* runs when files change under it */
-#define MASKS_REFRESH_MS 300	/* after a change, ask git again */
-#define MASKS_BLOB_MAX	(1 << 20) /* a larger template stays masked */
 
 struct config;
 

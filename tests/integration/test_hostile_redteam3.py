@@ -1,6 +1,6 @@
 #!/usr/bin/env python3
 """Red team, issue 14: a hostile agent against the tracked-template
-exemption from the masks (daemon/masks.c).  Each test is an attack that
+exemption from the masks (daemon/templates.c).  Each test is an attack that
 worked when written: it fails until the mechanism is fixed."""
 import os
 import sys

@@ -19,6 +19,7 @@
 #include "config.h"
 #include "mask.h"
 #include "masks.h"
+#include "templates.h"
 
 static char	root[] = "/tmp/qmsd-test-masks.XXXXXX";
 
@@ -138,7 +139,7 @@ sh(const char *fmt, ...)
 /*
  * Tracked templates: git's word leaves a tracked file with an unmodified
  * working copy unmasked, and only that; any write, an assume-unchanged
- * bit, no repository at all mask it.  A real git, run by masks.c.
+ * bit, no repository at all mask it.  A real git, run by templates.c.
  */
 static void
 templates(struct event_base *base)
@@ -204,7 +205,7 @@ templates(struct event_base *base)
 
 	/*
 	 * Committed anew: another snapshot, the older one removed.  Larger
-	 * than qmsd shows (MASKS_BLOB_MAX): masked.
+	 * than qmsd shows (TEMPLATES_BLOB_MAX): masked.
 	 */
 	CHECK(sh("echo B=2 > %s/docker/.env.example && git -C %s -c "
 	    "user.name=T -c user.email=t@t.invalid commit -q -a -m b", groot,
@@ -223,7 +224,7 @@ templates(struct event_base *base)
 	}
 	CHECK(sh("head -c %d /dev/zero > %s/docker/.env.example && git -C %s "
 	    "-c user.name=T -c user.email=t@t.invalid commit -q -a -m c",
-	    MASKS_BLOB_MAX + 1, groot, groot) == 0);
+	    TEMPLATES_BLOB_MAX + 1, groot, groot) == 0);
 	prepare(base, m, groot);
 	CHECK(has_at(m, groot, "docker/.env.example", &n) == 1);
 	CHECK(sh("echo A=1 > %s/docker/.env.example && git -C %s -c "
