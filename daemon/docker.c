@@ -199,47 +199,67 @@ peer_is_dockerd(int fd)
  * Whether the socket qmsd is pointed at can only be dockerd's: libcurl
  * (7.88) connects for itself, so who listens cannot be asked before it
  * sends.  Instead the path is trusted as sshd trusts a key file: the
- * socket is root's or qmsd's user's, and so is every directory up to /,
- * none writable by a group or others, so nobody else can have put a
- * listener there or swap one in.  0, or -1 with dk_peer_why.
+ * socket is root's or qmsd's user's, and so is every directory and link
+ * on the way to it, both as given and as resolved, none writable by a
+ * group or others unless sticky (as /tmp: there nobody else may rename
+ * or remove what is not theirs).  So nobody else can have put a listener
+ * there or swap one in.  0, or -1 with dk_peer_why.
  */
+static int
+trusted_owner(const struct stat *st)
+{
+	return (st->st_uid == 0 || st->st_uid == geteuid());
+}
+
+static int
+trusted_dirs(const char *path)
+{
+	char		 p[PATH_MAX], *slash;
+	struct stat	 st;
+
+	if (snprintf(p, sizeof(p), "%s", path) >= (int)sizeof(p))
+		return (0);
+	for (;;) {
+		if ((slash = strrchr(p, '/')) == NULL)
+			break;
+		if (slash == p)
+			slash[1] = '\0';	/* "/" itself */
+		else
+			*slash = '\0';
+		if (lstat(p, &st) == -1)
+			return (0);	/* connect says what is missing */
+		if (!trusted_owner(&st) || (!S_ISLNK(st.st_mode) &&
+		    (st.st_mode & (S_IWGRP | S_IWOTH)) &&
+		    !(st.st_mode & S_ISVTX))) {
+			snprintf(dk_peer_why, sizeof(dk_peer_why), "the Docker "
+			    "socket %.100s is in %.100s, which others than "
+			    "root or qmsd's user may change: refused (anyone "
+			    "there could stand in for Docker)", dk_socket, p);
+			return (-1);
+		}
+		if (strcmp(p, "/") == 0)
+			break;
+	}
+	return (0);
+}
+
 static int
 path_is_dockerd(void)
 {
-	char		 real[PATH_MAX], *slash;
+	char		 real[PATH_MAX];
 	struct stat	 st;
-	uid_t		 me = geteuid();
 
-	if (realpath(dk_socket, real) == NULL)
+	if (realpath(dk_socket, real) == NULL || lstat(real, &st) == -1)
 		return (0);		/* no socket: connect says so */
-	if (lstat(real, &st) == -1)
-		return (0);
-	if (!S_ISSOCK(st.st_mode) || (st.st_uid != 0 && st.st_uid != me)) {
+	if (!S_ISSOCK(st.st_mode) || !trusted_owner(&st)) {
 		snprintf(dk_peer_why, sizeof(dk_peer_why), "%.150s is %s of "
 		    "uid %u, not root's or qmsd's user's: not Docker's, refused",
 		    real, S_ISSOCK(st.st_mode) ? "a socket" : "no socket",
 		    (unsigned)st.st_uid);
 		return (-1);
 	}
-	for (;;) {
-		if ((slash = strrchr(real, '/')) == NULL)
-			break;
-		if (slash == real)
-			slash[1] = '\0';	/* "/" itself */
-		else
-			*slash = '\0';
-		if (stat(real, &st) == -1 || (st.st_uid != 0 &&
-		    st.st_uid != me) || (st.st_mode & (S_IWGRP | S_IWOTH))) {
-			snprintf(dk_peer_why, sizeof(dk_peer_why), "the Docker "
-			    "socket %.100s is in %.100s, which others than root or "
-			    "qmsd's user may write: refused (anyone there "
-			    "could stand in for Docker)", dk_socket, real);
-			return (-1);
-		}
-		if (strcmp(real, "/") == 0)
-			break;
-	}
-	return (0);
+	return (trusted_dirs(dk_socket) == -1 || trusted_dirs(real) == -1 ?
+	    -1 : 0);
 }
 
 /* Called by libcurl for each new connection to dockerd, before it. */
