@@ -42,6 +42,9 @@ const struct egress_preset egress_presets[] = {
 	{ NULL, NULL },
 };
 
+static void	say(char *, size_t, const char *, ...)
+		    __attribute__((format(printf, 3, 4)));
+
 static void
 say(char *buf, size_t len, const char *fmt, ...)
 {
@@ -240,6 +243,10 @@ parse_host(const char *s, size_t len, char *out, struct in_addr *v4,
 		}
 		out[i] = (c >= 'A' && c <= 'Z') ? (char)(c - 'A' + 'a') : c;
 	}
+	if (label == 0) {	/* a second trailing dot */
+		*why = "the name has an empty label";
+		return -1;
+	}
 	if (s[len - 1] == '-') {
 		*why = "a label ends with '-'";
 		return -1;
@@ -366,13 +373,19 @@ add_entry(struct egress_list *l, const char *s, size_t len,
 		len -= 2;
 	}
 	if (parse_authority(s, len, &t, &why) == -1) {
-		if (strcmp(why, "no port") == 0 && len > 0 &&
-		    memchr(s, ':', len) == NULL && len < 100)
+		/*
+		 * A bare host is the likely slip: show it with the port most
+		 * meant, but only once the host itself is known good, so that
+		 * the message never echoes a byte unquoted.
+		 */
+		if (strcmp(why, "no port") == 0 && memchr(s, ':', len) == NULL &&
+		    parse_host(s, len, t.host, &t.v4, &why) != -1) {
 			say(err, errlen, "egress entry %s: no port; write "
-			    "\"%s%.*s:443\" for https", q, suffix ? "*." : "",
-			    (int)len, s);
-		else
-			say(err, errlen, "egress entry %s: %s", q, why);
+			    "\"%s%s:443\" for https", q, suffix ? "*." : "",
+			    t.host);
+			return -1;
+		}
+		say(err, errlen, "egress entry %s: %s", q, why);
 		return -1;
 	}
 	if (suffix && t.kind != EGRESS_NAME) {

@@ -177,6 +177,12 @@ test_list(void)
 	    "an empty label");
 	CHECK_STR(parse(".a.com:1"), "egress entry \".a.com:1\": the name has "
 	    "an empty label");
+	CHECK_STR(parse("a.com..:1"), "egress entry \"a.com..:1\": the name "
+	    "has an empty label");
+	CHECK_STR(parse("GitHub.Com"), "egress entry \"GitHub.Com\": no port; "
+	    "write \"github.com:443\" for https");
+	CHECK_STR(parse("caf\xc3\xa9.com"), "egress entry \"caf\\xc3\\xa9.com\": "
+	    "a name holds only letters, digits, '-' and '.'");
 	CHECK_STR(parse(":1"), "egress entry \":1\": the host is empty");
 	CHECK_STR(parse(".:1"), "egress entry \".:1\": the host is empty");
 	CHECK_STR(parse("127.1:80"), "egress entry \"127.1:80\": an IPv4 "
@@ -242,6 +248,8 @@ test_targets(void)
 	CHECK(tgt.kind == EGRESS_NAME && tgt.port == 443);
 	CHECK(allowed("GitHub.Com.:443"));
 	CHECK_STR(tgt.host, "github.com");
+	CHECK_STR(refusal("github.com..:443"), "egress: \"github.com..:443\" is "
+	    "refused: the name has an empty label");
 	CHECK(allowed("raw.githubusercontent.com:443"));
 	CHECK(allowed("a.b.c.githubusercontent.com:443"));
 	CHECK_STR(dec.reason, "egress: a.b.c.githubusercontent.com:443 allowed "
@@ -287,6 +295,7 @@ test_targets(void)
 	CHECK(!allowed("127.0.0.01:8443"));
 	CHECK(allowed("127.0.0.1.:8443"));	/* the trailing dot dropped */
 	CHECK(!allowed("127.0.0.1.0:8443"));
+	CHECK(!allowed("127.0.0.1..:8443"));
 	CHECK(!allowed("127.0.0.256:8443"));
 	CHECK(!allowed("0x:8443"));
 	CHECK(!allowed("a.0x1f:8443"));
