@@ -37,7 +37,8 @@
  *    (all digits, or 0x...) but that is not four decimal numbers:
  *    2130706433, 0177.0.0.1, 0x7f.1, 127.1 all reach 127.0.0.1 through
  *    inet_aton or a browser's URL parser (the WHATWG "ends in a number"
- *    rule).
+ *    rule).  For an absolute-form URL without a port the proxy writes in
+ *    the scheme's (http: 80) before asking: the policy never guesses one.
  *
  * 3. egress_check_address: for each address a name-matched target
  *    resolved to, before connecting.  An address that is not public
@@ -52,7 +53,10 @@
  *
  * Every decision fills a struct egress_decision whose reason is one line
  * for the 403 body and the audit record: on refusal it names the refused
- * host:port and the entry and key that would allow it.
+ * host:port and the entry and key that would allow it.  Its entry points
+ * into the list, so a reload that replaces the list must not free the
+ * old one while a decision is still read.  Matching walks the list once:
+ * at most EGRESS_MAX_ENTRIES comparisons a request.
  */
 #ifndef QMSD_EGRESS_POLICY_H
 #define QMSD_EGRESS_POLICY_H
