@@ -544,6 +544,17 @@ egress_entry_format(const struct egress_entry *e, char *buf, size_t len)
 	say(buf, len, "%s%s", e->kind == EGRESS_SUFFIX ? "*." : "", tmp);
 }
 
+/* A target no entry names: the refusal says which key would allow it. */
+static int
+not_listed(struct egress_decision *d, const char *tgt, const char *agent)
+{
+	d->rule = "not-listed";
+	say(d->reason, sizeof(d->reason), "egress: %s is not in agent %s's "
+	    "egress list; add \"%s\" to [agent \"%s\"] egress", tgt, agent,
+	    tgt, agent);
+	return -1;
+}
+
 static void
 allowed_by(struct egress_decision *d, const char *what,
     const struct egress_entry *e)
@@ -578,11 +589,7 @@ egress_check_target(const struct egress_list *l, const char *agent,
 	}
 	target_format(t->kind, t->host, t->port, tgt, sizeof(tgt));
 	if ((e = match(l, t)) == NULL) {
-		d->rule = "not-listed";
-		say(d->reason, sizeof(d->reason), "egress: %s is not in agent "
-		    "%s's egress list; add \"%s\" to [agent \"%s\"] egress",
-		    tgt, agent, tgt, agent);
-		return -1;
+		return not_listed(d, tgt, agent);
 	}
 	allowed_by(d, tgt, e);
 	return 0;
@@ -749,11 +756,7 @@ egress_check_address(const struct egress_list *l, const char *agent,
 		return 0;
 	}
 	if ((e = match(l, t)) == NULL) {
-		d->rule = "not-listed";
-		say(d->reason, sizeof(d->reason), "egress: %s is not in agent "
-		    "%s's egress list; add \"%s\" to [agent \"%s\"] egress",
-		    tgt, agent, tgt, agent);
-		return -1;
+		return not_listed(d, tgt, agent);
 	}
 	if ((c = egress_classify(af, addr)) == EGRESS_PUBLIC) {
 		allowed_by(d, tgt, e);

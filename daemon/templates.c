@@ -413,6 +413,23 @@ blob_prune(struct templates *t)
 	closedir(d);
 }
 
+/* git as the owner in the project root, with the fixed environment. */
+static struct proc *
+git_spawn(struct templates *t, char **argv, char *err, size_t errlen)
+{
+	struct proc_spec	spec;
+
+	memset(&spec, 0, sizeof(spec));
+	spec.argv = argv;
+	spec.env = t->env;
+	spec.workdir = t->root;
+	spec.user = t->user;
+	spec.uid = t->uid;
+	spec.gid = t->gid;
+	t->git_runs++;
+	return (proc_spawn(t->base, &spec, &git_ops, t, err, errlen));
+}
+
 /*
  * The next template git vouched for without a snapshot yet: one already
  * written (the same blob for another path, or from an earlier word) is
@@ -422,7 +439,6 @@ blob_prune(struct templates *t)
 static int
 blob_next(struct templates *t)
 {
-	struct proc_spec	 spec;
 	struct stat		 st;
 	struct timeval		 tv = { TEMPLATES_GIT_TIMEOUT, 0 };
 	char			*path, *argv[5], err[256];
@@ -471,16 +487,7 @@ blob_next(struct templates *t)
 	argv[2] = "blob";
 	argv[3] = t->asked[i].id;
 	argv[4] = NULL;
-	memset(&spec, 0, sizeof(spec));
-	spec.argv = argv;
-	spec.env = t->env;
-	spec.workdir = t->root;
-	spec.user = t->user;
-	spec.uid = t->uid;
-	spec.gid = t->gid;
-	t->git_runs++;
-	if ((t->git = proc_spawn(t->base, &spec, &git_ops, t, err,
-	    sizeof(err))) == NULL) {
+	if ((t->git = git_spawn(t, argv, err, sizeof(err))) == NULL) {
 		log_warnx("masks: cannot run git: %s; %s stays masked", err,
 		    t->asked[i].path);
 		blob_close(t, 0);
@@ -623,7 +630,6 @@ git_deadline(evutil_socket_t fd, short ev, void *arg)
 static void
 git_start(struct templates *t)
 {
-	struct proc_spec	 spec;
 	struct timeval		 tv = { TEMPLATES_GIT_TIMEOUT, 0 };
 	const struct masks_file	*list;
 	const char		*root;
@@ -691,16 +697,7 @@ git_start(struct templates *t)
 		templates_answer(t);
 		return;
 	}
-	memset(&spec, 0, sizeof(spec));
-	spec.argv = argv;
-	spec.env = t->env;
-	spec.workdir = t->root;
-	spec.user = t->user;
-	spec.uid = t->uid;
-	spec.gid = t->gid;
-	t->git_runs++;
-	t->git = proc_spawn(t->base, &spec, &git_ops, t, err,
-	    sizeof(err));
+	t->git = git_spawn(t, argv, err, sizeof(err));
 	argv_free(argv);
 	if (t->git == NULL) {
 		log_warnx("masks: cannot run git: %s; tracked templates stay "
