@@ -1369,9 +1369,12 @@ conf_copy(struct agent_conf *dst, const struct agent_conf *src)
 	dst->container = xstrdup(src->container);
 	dst->command = xstrdup(src->command);
 	dst->network = xstrdup(src->network);
+	dst->egress = xstrdup(src->egress);
 	dst->env_file = src->env_file ? xstrdup(src->env_file) : NULL;
 	dst->mounts = xargv_copy(src->mounts);
 	dst->masks = xargv_copy(src->masks);
+	dst->git_user_name = xstrdup(src->git_user_name);
+	dst->git_user_email = xstrdup(src->git_user_email);
 }
 
 static void
@@ -1382,9 +1385,12 @@ conf_free(struct agent_conf *c)
 	free(c->container);
 	free(c->command);
 	free(c->network);
+	free(c->egress);
 	free(c->env_file);
 	argv_free(c->mounts);
 	argv_free(c->masks);
+	free(c->git_user_name);
+	free(c->git_user_email);
 }
 
 static void

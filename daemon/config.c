@@ -18,6 +18,7 @@
 #include "agent-identity.h"
 #include "argv.h"
 #include "config.h"
+#include "egress-policy.h"
 #include "restart.h"
 #include "url.h"
 #include "util.h"
@@ -49,7 +50,8 @@ enum key_type {
 	KEY_IMAGE,		/* a Docker image reference */
 	KEY_CONTAINER,		/* a Docker container name */
 	KEY_CPUS,		/* 0.5, 2 */
-	KEY_NETWORK,		/* bridge, host */
+	KEY_NETWORK,		/* none, bridge, host */
+	KEY_EGRESS,		/* an egress allow-list (egress-policy.h) */
 	KEY_MOUNT,		/* SRC:DST[:ro], repeatable */
 	KEY_MASK,		/* a path in the repository, repeatable */
 	KEY_GIT_IDENT,		/* a git user.name or user.email, as kept */
@@ -132,6 +134,11 @@ static const struct key keys[] = {
 	AGENT("pids", KEY_COUNT, pids, 0),
 	AGENT("cpus", KEY_CPUS, cpus, 0),
 	AGENT("network", KEY_NETWORK, network, 0),
+	AGENT("egress", KEY_EGRESS, egress, 0),
+	AGENT("egress-max-tunnels", KEY_COUNT, egress_max_tunnels, 0),
+	AGENT("egress-connect-timeout", KEY_DURATION, egress_connect_timeout,
+	    0),
+	AGENT("egress-idle-timeout", KEY_DURATION, egress_idle_timeout, 0),
 	AGENT("env-file", KEY_PATH, env_file, 0),
 	AGENT("mount", KEY_MOUNT, mounts, 1),
 	AGENT("mask", KEY_MASK, masks, 1),
@@ -291,6 +298,9 @@ agent_defaults(struct agent_conf *a, const char *name)
 	a->restart.give_up_window = 300000;
 	a->memory = 4ULL << 30;
 	a->pids = 512;
+	a->egress_max_tunnels = 64;
+	a->egress_connect_timeout = 10000;
+	a->egress_idle_timeout = 300000;
 }
 
 /* Fill in what depends on the name: image, container, command, network. */
@@ -304,7 +314,10 @@ agent_fill(struct agent_conf *a)
 	if (a->command == NULL)
 		a->command = xstrdup("claude");
 	if (a->network == NULL)
-		a->network = xstrdup("bridge");
+		a->network = xstrdup("none");
+	/* Claude Code's API and login, and nothing else, until said. */
+	if (a->egress == NULL)
+		a->egress = xstrdup("@anthropic");
 	/*
 	 * Commits say which agent made them, at an address that is never
 	 * delivered (RFC 2606's .invalid) until the owner gives a real one.
@@ -746,12 +759,25 @@ set_value(struct parse *p, void *base, const struct key *k, const char *v)
 		}
 		return (0);
 	case KEY_NETWORK:
-		if (strcmp(v, "bridge") != 0 && strcmp(v, "host") != 0) {
-			parse_error(p, "%s must be bridge or host, not \"%s\"",
-			    k->name, v);
+		if (strcmp(v, "none") != 0 && strcmp(v, "bridge") != 0 &&
+		    strcmp(v, "host") != 0) {
+			parse_error(p, "%s must be none, bridge or host, not "
+			    "\"%s\"", k->name, v);
 			return (-1);
 		}
 		return (set_string(sp, v));
+	case KEY_EGRESS: {
+		struct egress_list	*l = xcalloc(1, sizeof(*l));
+		int			 r;
+
+		r = egress_list_parse(l, v, why, sizeof(why));
+		free(l);
+		if (r == -1) {
+			parse_error(p, "%s", why);
+			return (-1);
+		}
+		return (set_string(sp, v));
+	}
 	case KEY_MOUNT:
 		if (mount_check(v, why, sizeof(why)) == -1) {
 			parse_error(p, "%s: %s", k->name, why);
@@ -1327,6 +1353,7 @@ config_free(struct config *c)
 		free(a->container);
 		free(a->command);
 		free(a->network);
+		free(a->egress);
 		free(a->env_file);
 		argv_free(a->mounts);
 		argv_free(a->masks);

@@ -95,7 +95,11 @@ struct agent_conf {
 	uint64_t		 memory;
 	long long		 pids;
 	double			 cpus;		/* 0: no limit */
-	char			*network;	/* "bridge" or "host" */
+	char			*network;	/* "none", "bridge" or "host" */
+	char			*egress;	/* the allow-list, as written */
+	long long		 egress_max_tunnels;
+	uint64_t		 egress_connect_timeout;	/* ms */
+	uint64_t		 egress_idle_timeout;		/* ms */
 	char			*env_file;
 	char			**mounts;	/* SRC:DST[:ro] */
 	char			**masks;	/* paths in the repository */

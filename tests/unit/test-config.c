@@ -293,7 +293,11 @@ main(void)
 		CHECK_STR(c->agents[0].name, "claude");
 		CHECK_STR(c->agents[0].image, "qms-agent:latest");
 		CHECK_STR(c->agents[0].container, "qms-agent-claude");
-		CHECK_STR(c->agents[0].network, "bridge");
+		CHECK_STR(c->agents[0].network, "none");
+		CHECK_STR(c->agents[0].egress, "@anthropic");
+		CHECK(c->agents[0].egress_max_tunnels == 64);
+		CHECK(c->agents[0].egress_connect_timeout == 10000);
+		CHECK(c->agents[0].egress_idle_timeout == 300000);
 		CHECK(c->agents[0].memory == 4ULL << 30);
 		CHECK(c->agents[0].pids == 512);
 		CHECK_STR(c->agents[1].image, "x:1");
@@ -359,7 +363,19 @@ main(void)
 	EXPECT_ERROR("[agent \"Bad Name\"]\n", 1, "bad agent name \"Bad "
 	    "Name\": use lower-case letters, digits, - and _ (at most 32)");
 	EXPECT_ERROR("[agent \"a\"]\nnetwork = overlay\n", 2,
-	    "network must be bridge or host, not \"overlay\"");
+	    "network must be none, bridge or host, not \"overlay\"");
+	EXPECT_ERROR("[agent \"a\"]\negress = github.com\n", 2,
+	    "egress entry \"github.com\": no port; write \"github.com:443\" for https");
+	c = load("[agent \"a\"]\negress =\n[agent \"b\"]\n"
+	    "egress = @github 127.0.0.1:8443\negress-max-tunnels = 3\n",
+	    err, sizeof(err));
+	CHECK(c != NULL && c->nagents == 2);
+	if (c != NULL && c->nagents == 2) {
+		CHECK_STR(c->agents[0].egress, "");
+		CHECK_STR(c->agents[1].egress, "@github 127.0.0.1:8443");
+		CHECK(c->agents[1].egress_max_tunnels == 3);
+	}
+	config_free(c);
 	EXPECT_ERROR("[agent \"a\"]\nmount = relative:/x\n", 2,
 	    "mount: \"relative:/x\" is not /SOURCE:/TARGET[:ro]");
 	EXPECT_ERROR("[agent \"a\"]\nmask = ../up\n", 2,

@@ -1,0 +1,45 @@
+/*
+ * What the egress proxy decided and moved, for each agent: every
+ * decision goes to the journal (with fields), to a ring that `qmsctl
+ * egress [AGENT] [-f]` shows, and to counters that status and ps show.
+ *
+ * A request that is refused is one record (event "denied").  One that is
+ * allowed is two: "open" once the upstream is connected (or "failed" if
+ * it could not be), and "closed" with the bytes each way and the
+ * duration when either side ends it.
+ */
+#ifndef QMSD_EGRESS_AUDIT_H
+#define QMSD_EGRESS_AUDIT_H
+
+#include <stdint.h>
+#include <time.h>
+
+#include <cjson/cJSON.h>
+
+#include "egress-policy.h"
+
+struct egress_record {
+	struct timespec	 time;		/* CLOCK_REALTIME */
+	const char	*agent;
+	const char	*event;		/* denied, open, failed, closed */
+	const char	*method;	/* CONNECT, GET, ... */
+	const char	*target;	/* host:port as asked (printable) */
+	const char	*address;	/* connected to, "1.2.3.4:443"; or NULL */
+	int		 status;	/* what the client was answered */
+	const char	*rule;		/* why refused (egress_decision), or NULL */
+	const char	*reason;	/* one line, printable */
+	uint64_t	 bytes_up;	/* agent to upstream */
+	uint64_t	 bytes_down;
+	uint64_t	 duration_ms;	/* from the request's head */
+};
+
+void	 egress_audit_init(void);
+void	 egress_audit_shutdown(void);
+/* Record one event: journal, ring, counters.  Strings are copied. */
+void	 egress_audit_record(const struct egress_record *);
+/* Tunnels (and plain requests) open now, per agent: +1 or -1. */
+void	 egress_audit_open(const char *agent, int delta);
+/* {"allowed": N, "denied": N, "open": N, "bytes_up": N, "bytes_down": N} */
+cJSON	*egress_audit_counts(const char *agent);
+
+#endif
