@@ -1,7 +1,6 @@
 #include <sys/queue.h>
 #include <sys/socket.h>
-
-#include <errno.h>
+#include <sys/un.h>
 
 #include <netinet/in.h>
 #include <arpa/inet.h>
@@ -38,6 +37,8 @@
 struct http_conn {
 	struct listener		*l;
 	int			 fd;
+	/* An agent's socket's: its name; the token must be its too. */
+	char			 agent[64];
 	uint64_t		 since;		/* began waiting, ms */
 	int			 line;		/* the request line is in */
 	int			 waiting;
@@ -121,6 +122,8 @@ static long long	 h_max_conn;
 static uint64_t		 h_timeout;
 static uint64_t		 h_line_timeout, h_head_timeout;
 static long long	 h_per_peer;
+/* Connections from agents' sockets (agent-socket.h), added one by one. */
+static struct listener	*h_agents;
 
 #define HTTP_SWEEP_MS		250	/* how late a deadline may be seen */
 /*
@@ -132,6 +135,7 @@ static long long	 h_per_peer;
 
 static void	listener_pump(struct listener *);
 static struct http_conn *conn_of(struct MHD_Connection *);
+static void	conn_agent(struct MHD_Connection *, char *, size_t);
 static void	wait_begin(struct http_conn *);
 static void	wait_end(struct http_conn *);
 static enum MHD_Result queue(struct http_request *);
@@ -637,6 +641,7 @@ check_framing(struct http_request *r, const char *method, char *why,
 static int
 check_request(struct http_request *r, const char *url)
 {
+	struct http_conn *c;
 	const char	*v;
 	const char	*closing[] = { "Connection: close", NULL };
 	char		 msg[128], why[100];
@@ -669,6 +674,14 @@ check_request(struct http_request *r, const char *url)
 	if ((r->identity = token_lookup(bearer(r->conn))) == NULL) {
 		http_respond_rpc_error(r, 401, NULL, -32001, "a valid bearer token "
 		    "is required (Authorization: Bearer TOKEN)");
+		return (-1);
+	}
+	/* On an agent's socket the socket says who; the token agrees. */
+	if ((c = conn_of(r->conn)) != NULL && c->agent[0] != '\0' &&
+	    strcmp(r->identity, c->agent) != 0) {
+		snprintf(msg, sizeof(msg), "this socket is agent %s's; the "
+		    "token is not", c->agent);
+		http_respond_rpc_error(r, 403, NULL, -32001, msg);
 		return (-1);
 	}
 	if ((len = r->length) != -1 && (uint64_t)len > h_max_body) {
@@ -946,12 +959,37 @@ on_connection(void *cls, struct MHD_Connection *conn, void **ctx,
 	c = xcalloc(1, sizeof(*c));
 	c->l = l;
 	c->fd = ci != NULL ? ci->connect_fd : -1;
+	if (l == h_agents)
+		conn_agent(conn, c->agent, sizeof(c->agent));
 	*ctx = c;
 	l->nconn++;
 	wait_begin(c);
 	if (l->nconn + HTTP_ROOM(h_max_conn) >= h_max_conn &&
 	    (oldest = TAILQ_FIRST(&l->waiting)) != c && oldest != NULL)
 		drop(oldest, "to make room (max-connections)");
+}
+
+/*
+ * An agent's name, from the address http_add_agent_connection() gave:
+ * copied into the connection by MHD when it was added, so it cannot be
+ * anyone else's.  A connection without one has the name "-", which no
+ * token is.
+ */
+static void
+conn_agent(struct MHD_Connection *conn, char *name, size_t len)
+{
+	const union MHD_ConnectionInfo	*ci;
+	const struct sockaddr_un	*sun;
+
+	snprintf(name, len, "-");
+	ci = MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+	if (ci == NULL || ci->client_addr == NULL ||
+	    ci->client_addr->sa_family != AF_UNIX)
+		return;
+	sun = (const void *)ci->client_addr;
+	if (strncmp(sun->sun_path, "agent:", 6) == 0 &&
+	    memchr(sun->sun_path, '\0', sizeof(sun->sun_path)) != NULL)
+		snprintf(name, len, "%s", sun->sun_path + 6);
 }
 
 /* MHD has the request line: the first deadline is met. */
@@ -1101,10 +1139,12 @@ is_bridge(const struct listener *l)
 	    strcmp(host, "docker-bridge") == 0);
 }
 
+static int	listener_start(struct listener *, unsigned int, uint16_t,
+		    struct sockaddr *);
+
 static int
 listener_open(struct listener *l)
 {
-	const union MHD_DaemonInfo	*info;
 	struct sockaddr_in6		 sin6;
 	struct sockaddr_in		 sin;
 	struct sockaddr			*sa;
@@ -1142,16 +1182,32 @@ listener_open(struct listener *l)
 		sa = (struct sockaddr *)&sin6;
 		flags |= MHD_USE_IPv6;
 	}
+	if (listener_start(l, flags, (uint16_t)port, sa) == -1)
+		return (-1);
+	log_info("http: listening on %s (%s)", l->spec, host);
+	return (0);
+}
+
+/*
+ * MHD started for l, inside the loop: on sa, or (sa NULL) with no socket
+ * of its own, for connections added to it.
+ */
+static int
+listener_start(struct listener *l, unsigned int flags, uint16_t port,
+    struct sockaddr *sa)
+{
+	const union MHD_DaemonInfo	*info;
+
 	TAILQ_INIT(&l->waiting);
 	l->nconn = 0;
 	if (l->sweep == NULL)
 		l->sweep = evtimer_new(h_base, on_sweep, l);
-	l->mhd = MHD_start_daemon(flags, (uint16_t)port, NULL, NULL,
+	l->mhd = MHD_start_daemon(flags, port, NULL, NULL,
 	    on_access, l,
 	    MHD_OPTION_SOCK_ADDR, sa,
 	    MHD_OPTION_CONNECTION_LIMIT, (unsigned int)h_max_conn,
-	    MHD_OPTION_PER_IP_CONNECTION_LIMIT, is_loopback(sa) ? 0u :
-	    (unsigned int)h_per_peer,
+	    MHD_OPTION_PER_IP_CONNECTION_LIMIT, sa == NULL || is_loopback(sa) ?
+	    0u : (unsigned int)h_per_peer,
 	    MHD_OPTION_CONNECTION_TIMEOUT, (unsigned int)(h_timeout / 1000),
 	    MHD_OPTION_NOTIFY_COMPLETED, on_completed, NULL,
 	    MHD_OPTION_NOTIFY_CONNECTION, on_connection, l,
@@ -1170,8 +1226,38 @@ listener_open(struct listener *l)
 	l->timer = evtimer_new(h_base, on_listener_event, l);
 	event_add(l->ev, NULL);
 	listener_pump(l);
-	log_info("http: listening on %s (%s)", l->spec, host);
 	return (0);
+}
+
+/*
+ * A connection accepted on agent's socket, its bytes not yet read: MHD
+ * serves it as any other, and remembers the agent in the address it is
+ * given (see conn_agent()).
+ */
+void
+http_add_agent_connection(int fd, const char *agent)
+{
+	struct sockaddr_un	sun;
+
+	if (h_agents == NULL) {
+		h_agents = xcalloc(1, sizeof(*h_agents));
+		snprintf(h_agents->spec, sizeof(h_agents->spec),
+		    "agent sockets");
+	}
+	if (h_agents->mhd == NULL && listener_start(h_agents, MHD_USE_EPOLL |
+	    MHD_ALLOW_SUSPEND_RESUME | MHD_USE_ERROR_LOG |
+	    MHD_USE_NO_LISTEN_SOCKET, 0, NULL) == -1) {
+		close(fd);
+		return;
+	}
+	memset(&sun, 0, sizeof(sun));
+	sun.sun_family = AF_UNIX;
+	snprintf(sun.sun_path, sizeof(sun.sun_path), "agent:%s", agent);
+	/* The socket is closed by MHD if it fails. */
+	if (MHD_add_connection(h_agents->mhd, fd, (struct sockaddr *)&sun,
+	    sizeof(sun)) != MHD_YES)
+		log_warn("http: agent %s: a connection", agent);
+	listener_kick(h_agents);
 }
 
 /* Append to a fixed buffer, cutting what does not fit. */
@@ -1354,6 +1440,11 @@ http_shutdown(void)
 		free(draining[i]);
 	}
 	ndraining = 0;
+	if (h_agents != NULL) {
+		listener_close(h_agents);
+		free(h_agents);
+		h_agents = NULL;
+	}
 	if (h_retry != NULL)
 		event_free(h_retry);
 	h_retry = NULL;

@@ -27,6 +27,11 @@ void	 http_shutdown(void);
 void	 http_set_bridge(const char *ip, const char *why);
 void	 http_route(const char *path, http_route_fn, void *arg);
 /*
+ * Serve fd, accepted on agent's own socket (agent-socket.h) and not yet
+ * read: its requests are that agent's, and its bearer token must be too.
+ */
+void	 http_add_agent_connection(int fd, const char *agent);
+/*
  * A route whose request body streams: fn runs on the headers, then body
  * gets each piece as it arrives (end 0), then the end (end 1), or -1 when
  * the body went over max-body (the route must then not answer: a 413 is).

@@ -19,10 +19,13 @@
 #include "component.h"
 #include "config.h"
 #include "agent.h"
+#include "agent-socket.h"
 #include "bridge.h"
 #include "control.h"
 #include "curl-loop.h"
 #include "docker.h"
+#include "egress-audit.h"
+#include "egress-proxy.h"
 #include "gateway.h"
 #include "git-tool.h"
 #include "http.h"
@@ -130,6 +133,8 @@ configure_all(const struct config *c, int starting)
 	control_set_auth(&auth);
 	git_tool_configure(c);
 	http_configure(c);
+	egress_proxy_configure(c);
+	agent_socket_configure(c);
 	if (starting)
 		notify_send("READY=1");
 	supervisor_configure(qms_mcp, c);
@@ -446,6 +451,9 @@ main(int argc, char *argv[])
 		return (1);
 	}
 	http_init(qmsd.base);
+	egress_audit_init();
+	egress_proxy_init(qmsd.base);
+	agent_socket_init(qmsd.base);
 	git_tool_init(qmsd.base);
 	gateway_init(qms_mcp);
 	docker_init(qmsd.base, qmsd.conf->docker.socket);
@@ -495,6 +503,9 @@ main(int argc, char *argv[])
 	docker_shutdown();
 	gateway_shutdown();
 	git_tool_shutdown();
+	agent_socket_shutdown();
+	egress_proxy_shutdown();
+	egress_audit_shutdown();
 	http_shutdown();
 	token_shutdown();
 	supervisor_free(qms_mcp);
