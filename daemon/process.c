@@ -1,5 +1,6 @@
 #include <sys/types.h>
 #include <sys/prctl.h>
+#include <sys/resource.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 
@@ -101,6 +102,26 @@ proc_environ(const char *user, const char *home, char *const *extra)
 	return (env);
 }
 
+/* The descriptor limit qmsd was started with, which children get back. */
+static struct rlimit	proc_nofile;
+static int		proc_nofile_saved;
+
+void
+proc_raise_nofile(void)
+{
+	struct rlimit	rl;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl) == -1)
+		return;
+	proc_nofile = rl;
+	proc_nofile_saved = 1;
+	if (rl.rlim_cur >= rl.rlim_max)
+		return;
+	rl.rlim_cur = rl.rlim_max > (1 << 20) ? (1 << 20) : rl.rlim_max;
+	if (setrlimit(RLIMIT_NOFILE, &rl) == -1)
+		log_warn("setrlimit RLIMIT_NOFILE");
+}
+
 void
 proc_status_string(int status, char *buf, size_t len)
 {
@@ -174,6 +195,9 @@ child(const struct spawn_plan *sp)
 	if (failfd > 3)
 		syscall(SYS_close_range, 3, failfd - 1, 0);
 	syscall(SYS_close_range, failfd + 1, ~0U, 0);
+	/* select() in a child breaks past 1024 descriptors: its limit back. */
+	if (proc_nofile_saved)
+		setrlimit(RLIMIT_NOFILE, &proc_nofile);
 
 	/*
 	 * The system calls, not libc's wrappers: those would signal every

@@ -55,5 +55,10 @@ char		**proc_environ(const char *user, const char *home,
 
 /* "exit 1", "signal 9 (Killed)" */
 void		 proc_status_string(int status, char *, size_t);
+/*
+ * Raise qmsd's descriptor limit to its hard limit (each egress tunnel
+ * holds six); children are given the limit qmsd started with.
+ */
+void		 proc_raise_nofile(void);
 
 #endif

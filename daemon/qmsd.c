@@ -450,6 +450,7 @@ main(int argc, char *argv[])
 		log_errorx("%s", err);
 		return (1);
 	}
+	proc_raise_nofile();
 	http_init(qmsd.base);
 	egress_audit_init();
 	egress_proxy_init(qmsd.base);
