@@ -226,10 +226,18 @@ parse_headers(const char *p, const char *end, struct egress_request *r,
 	if (nhost != 1)
 		return (refuse(status, 400, why, whylen, "an absolute-form "
 		    "request needs one Host header, naming its target"));
-	if (!host_matches(r, host))
+	if (!host_matches(r, host)) {
+		char	shown[101];
+
+		/* Said back printable: a reason is one line. */
+		for (i = 0; i < host->vlen && i < sizeof(shown) - 1; i++)
+			shown[i] = host->value[i] > ' ' && host->value[i] < 0x7f ?
+			    host->value[i] : '?';
+		shown[i] = '\0';
 		return (refuse(status, 400, why, whylen, "the Host header "
-		    "(%.*s) is not the target's host (%s)", (int)(host->vlen <
-		    100 ? host->vlen : 100), host->value, r->authority));
+		    "(%s) is not the target's host (%s)", shown,
+		    r->authority));
+	}
 	return (0);
 }
 
