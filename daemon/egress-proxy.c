@@ -592,10 +592,8 @@ start_pump(struct tunnel *t)
 	}
 	free(t->head);
 	t->head = NULL;
-	if (r->connect) {
-		free(t->req);
-		t->req = NULL;
-	}
+	free(t->req);
+	t->req = NULL;
 	t->state = T_PUMP;
 	t->last = now_ms();
 	evtimer_del(t->timer);
