@@ -39,7 +39,31 @@ void	 egress_audit_shutdown(void);
 void	 egress_audit_record(const struct egress_record *);
 /* Tunnels (and plain requests) open now, per agent: +1 or -1. */
 void	 egress_audit_open(const char *agent, int delta);
-/* {"allowed": N, "denied": N, "open": N, "bytes_up": N, "bytes_down": N} */
+/*
+ * {"allowed": N, "denied": N, "open": N, "bytes_up": N, "bytes_down": N,
+ *  "failed": N}: allowed counts "open" and "failed" records (the policy
+ * allowed them), failed those of them whose upstream could not be
+ * reached; bytes are those of "closed" records.  All 0 for an agent
+ * never recorded.
+ */
 cJSON	*egress_audit_counts(const char *agent);
+
+/*
+ * For qmsctl egress (added by the audit, additive): the ring holds the
+ * last EGRESS_AUDIT_RING records over all agents, strings cut to a cap.
+ */
+#define EGRESS_AUDIT_RING	1000
+typedef void (*egress_audit_fn)(const struct egress_record *, void *arg);
+/* The last n records of agent (NULL: of all), oldest first; how many. */
+size_t	 egress_audit_tail(const char *agent, size_t n, egress_audit_fn,
+	    void *);
+/* fn for each new record of agent (NULL: of all) until removed. */
+void	*egress_audit_follow_add(const char *agent, egress_audit_fn, void *);
+void	 egress_audit_follow_remove(void *handle);
+/* Called with the agent's name whenever its counts change. */
+void	 egress_audit_set_hook(void (*)(const char *agent));
+/* A record as data: time (RFC 3339, UTC, milliseconds), the fields above
+ * by name, null for an absent address or rule. */
+cJSON	*egress_audit_record_json(const struct egress_record *);
 
 #endif
