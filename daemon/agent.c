@@ -17,6 +17,7 @@
 #include "component.h"
 #include "config.h"
 #include "docker.h"
+#include "egress-audit.h"
 #include "log.h"
 #include "masks.h"
 #include "restart.h"
@@ -227,6 +228,7 @@ agent_publish(struct agent *a, const char *fmt, ...)
 	/* Cleared with the exit it reported: the container runs again. */
 	component_set_field(a->comp, "last_exit", a->last_exit[0] != '\0' ?
 	    cJSON_CreateString(a->last_exit) : cJSON_CreateNull());
+	component_set_field(a->comp, "egress", egress_audit_counts(a->name));
 	agent_warn(a);
 }
 
@@ -1539,6 +1541,17 @@ agent_on_masks_change(void *arg)
 		evtimer_add(ag_recheck, &tv);
 }
 
+/* The egress proxy moved something of an agent's: its row says so. */
+static void
+agent_on_egress(const char *name)
+{
+	struct agent	*a;
+
+	if ((a = agent_find(name)) != NULL)
+		component_set_field(a->comp, "egress",
+		    egress_audit_counts(name));
+}
+
 void
 agent_init(struct event_base *base)
 {
@@ -1549,6 +1562,7 @@ agent_init(struct event_base *base)
 	docker_on_event(agent_on_event, NULL);
 	docker_on_ready(agent_on_docker_ready, NULL);
 	docker_on_unreachable(agent_on_docker_unreachable, NULL);
+	egress_audit_set_hook(agent_on_egress);
 }
 
 void
@@ -1599,6 +1613,7 @@ agent_ps(void)
 		    0);
 		cJSON_AddNumberToObject(o, "restarts", a->restarts);
 		cJSON_AddStringToObject(o, "last_exit", a->last_exit);
+		cJSON_AddItemToObject(o, "egress", egress_audit_counts(a->name));
 		cJSON_AddItemToArray(list, o);
 	}
 	return (list);

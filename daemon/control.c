@@ -34,14 +34,21 @@
 /* How long accept() rests when descriptors run out, instead of spinning. */
 #define CTL_EMFILE_PAUSE_MS	1000
 
-/* A `logs -f` subscription, ended when its client goes. */
-struct ctl_follow {
+/* A subscription (`logs -f`, `egress -f`), ended when its client goes. */
+struct ctl_sub {
 	struct ctl_client	*client;
+	void			(*cancel)(void *);
+	void			*arg;
+	unsigned long		 dropped;
+	TAILQ_ENTRY(ctl_sub)	 entry;
+};
+
+/* What a `logs -f` subscription follows. */
+struct ctl_follow {
+	struct ctl_sub		*sub;
 	struct logring		*ring;
 	void			*handle;
 	char			 component[64];
-	unsigned long		 dropped;
-	TAILQ_ENTRY(ctl_follow)	 entry;
 };
 
 /* An answer that carries a descriptor on its first byte. */
@@ -63,7 +70,7 @@ struct ctl_client {
 	struct evbuffer		*held;
 	struct event		*fd_ev;
 	uint64_t		 serial;	/* which connection, for owners */
-	TAILQ_HEAD(, ctl_follow) follows;
+	TAILQ_HEAD(, ctl_sub)	 subs;
 	TAILQ_HEAD(, ctl_req)	 later;		/* deferred answers owed */
 	struct bufferevent	*bev;
 	pid_t			 pid;
@@ -503,7 +510,7 @@ client_event(struct bufferevent *bev, short what, void *arg)
 static void
 client_free(struct ctl_client *c)
 {
-	struct ctl_follow	*f;
+	struct ctl_sub		*sub;
 	struct ctl_handover	*h;
 	struct ctl_req		*r;
 
@@ -517,10 +524,10 @@ client_free(struct ctl_client *c)
 		if (r->gone_fn != NULL)
 			r->gone_fn(r->gone_arg);
 	}
-	while ((f = TAILQ_FIRST(&c->follows)) != NULL) {
-		TAILQ_REMOVE(&c->follows, f, entry);
-		logring_follow_remove(f->ring, f->handle);
-		free(f);
+	while ((sub = TAILQ_FIRST(&c->subs)) != NULL) {
+		TAILQ_REMOVE(&c->subs, sub, entry);
+		sub->cancel(sub->arg);
+		free(sub);
 	}
 	TAILQ_REMOVE(&ctl_clients, c, entry);
 	if (c->fd_ev != NULL)
@@ -605,7 +612,7 @@ accept_cb(evutil_socket_t lfd, short ev, void *arg)
 		if ((c->held = evbuffer_new()) == NULL)
 			fatalx("evbuffer_new failed");
 		c->serial = ++ctl_serial;
-		TAILQ_INIT(&c->follows);
+		TAILQ_INIT(&c->subs);
 		TAILQ_INIT(&c->later);
 		peer_credentials(c);
 		c->bev = bufferevent_socket_new(ctl_base, fd,
@@ -845,6 +852,47 @@ control_shutdown(void)
 }
 
 
+struct ctl_sub *
+ctl_subscribe(struct ctl_req *r, void (*cancel)(void *), void *arg)
+{
+	struct ctl_sub	*sub;
+
+	if (r->client == NULL)
+		return (NULL);
+	sub = xcalloc(1, sizeof(*sub));
+	sub->client = r->client;
+	sub->cancel = cancel;
+	sub->arg = arg;
+	TAILQ_INSERT_TAIL(&r->client->subs, sub, entry);
+	return (sub);
+}
+
+/* Whether the subscriber is too far behind: what it misses is counted. */
+static int
+sub_backed_up(struct ctl_sub *sub)
+{
+	if (pending_output(sub->client) > CTL_OUT_HIGH) {
+		sub->dropped++;
+		return (1);
+	}
+	return (0);
+}
+
+void
+ctl_sub_notify(struct ctl_sub *sub, const char *method, cJSON *params)
+{
+	if (sub_backed_up(sub)) {
+		cJSON_Delete(params);
+		return;
+	}
+	if (sub->dropped > 0) {
+		cJSON_AddNumberToObject(params, "dropped",
+		    (double)sub->dropped);
+		sub->dropped = 0;
+	}
+	send_line(sub->client, proto_encode_notification(method, params));
+}
+
 /*
  * A follower that does not keep up loses lines rather than making qmsd
  * hold them: it is told how many when it catches up.
@@ -857,21 +905,28 @@ follow_line(const struct logline *l, void *arg)
 	char			 note[96];
 	struct logline		 gap;
 
-	if (pending_output(f->client) > CTL_OUT_HIGH) {
-		f->dropped++;
+	if (sub_backed_up(f->sub))
 		return;
-	}
-	if (f->dropped > 0) {
+	if (f->sub->dropped > 0) {
 		snprintf(note, sizeof(note), "[qmsd: %lu lines dropped: the "
-		    "reader was too slow]", f->dropped);
-		f->dropped = 0;
+		    "reader was too slow]", f->sub->dropped);
+		f->sub->dropped = 0;
 		gap.time = l->time;
 		gap.text = note;
 		follow_line(&gap, f);
 	}
 	p = logring_line_json(l);
 	cJSON_AddStringToObject(p, "component", f->component);
-	send_line(f->client, proto_encode_notification("log", p));
+	send_line(f->sub->client, proto_encode_notification("log", p));
+}
+
+static void
+follow_cancel(void *arg)
+{
+	struct ctl_follow	*f = arg;
+
+	logring_follow_remove(f->ring, f->handle);
+	free(f);
 }
 
 void
@@ -879,12 +934,12 @@ ctl_follow_log(struct ctl_req *r, struct logring *ring, const char *name)
 {
 	struct ctl_follow	*f;
 
-	if (r->client == NULL)
-		return;
 	f = xcalloc(1, sizeof(*f));
-	f->client = r->client;
+	if ((f->sub = ctl_subscribe(r, follow_cancel, f)) == NULL) {
+		free(f);
+		return;
+	}
 	f->ring = ring;
 	snprintf(f->component, sizeof(f->component), "%s", name);
 	f->handle = logring_follow_add(ring, follow_line, f);
-	TAILQ_INSERT_TAIL(&r->client->follows, f, entry);
 }

@@ -73,6 +73,20 @@ int	 ctl_req_is_admin(const struct ctl_req *);
  * connection (tagged with name) until the client goes.
  */
 void	 ctl_follow_log(struct ctl_req *, struct logring *, const char *name);
+/*
+ * A subscription that lasts as long as the request's connection:
+ * cancel(arg) is called once when the client goes (or qmsd shuts down).
+ * NULL, and cancel never called, if the client has gone already.
+ */
+struct ctl_sub;
+struct ctl_sub *ctl_subscribe(struct ctl_req *, void (*cancel)(void *),
+	    void *arg);
+/*
+ * A notification to a subscriber (params taken over).  One that does not
+ * keep up loses notifications rather than making qmsd hold them: the next
+ * one that fits carries "dropped", how many were lost.
+ */
+void	 ctl_sub_notify(struct ctl_sub *, const char *method, cJSON *params);
 
 /* Each method answers exactly once; result is taken over. */
 void	 ctl_reply(struct ctl_req *, cJSON *result);

@@ -9,6 +9,7 @@
 #include "component.h"
 #include "config.h"
 #include "control.h"
+#include "egress-audit.h"
 #include "git-tool.h"
 #include "logring.h"
 #include "methods.h"
@@ -24,6 +25,7 @@ static void	method_start(struct ctl_req *, const cJSON *);
 static void	method_stop(struct ctl_req *, const cJSON *);
 static void	method_restart(struct ctl_req *, const cJSON *);
 static void	method_logs(struct ctl_req *, const cJSON *);
+static void	method_egress(struct ctl_req *, const cJSON *);
 static void	method_git_check(struct ctl_req *, const cJSON *);
 static void	method_up(struct ctl_req *, const cJSON *);
 static void	method_down(struct ctl_req *, const cJSON *);
@@ -38,6 +40,7 @@ const struct ctl_method methods[] = {
 	{ "version", 1, method_version },
 	{ "status", 1, method_status },
 	{ "logs", 1, method_logs },
+	{ "egress", 1, method_egress },
 	{ "git-check", 1, method_git_check },
 	{ "ps", 1, method_ps },
 	{ "up", 0, method_up },
@@ -147,6 +150,24 @@ method_restart(struct ctl_req *r, const cJSON *params)
 	component_method(r, params, "restart");
 }
 
+/* params.lines, how many of the last to send (50 if absent); -1 if bad. */
+static int
+param_lines(struct ctl_req *r, const cJSON *params, size_t *want)
+{
+	const cJSON	*n = cJSON_GetObjectItemCaseSensitive(params, "lines");
+
+	*want = 50;
+	if (n == NULL)
+		return (0);
+	if (!cJSON_IsNumber(n) || n->valuedouble < 0 || n->valuedouble > 1e6) {
+		ctl_error(r, PROTO_INVALID_PARAMS, "params.lines must be a "
+		    "number from 0 to 1000000");
+		return (-1);
+	}
+	*want = (size_t)n->valuedouble;
+	return (0);
+}
+
 static void
 collect_line(const struct logline *l, void *arg)
 {
@@ -158,9 +179,9 @@ method_logs(struct ctl_req *r, const cJSON *params)
 {
 	struct component	*c;
 	struct logring		*ring;
-	const cJSON		*n, *follow;
+	const cJSON		*follow;
 	cJSON			*o, *lines;
-	double			 want = 50;
+	size_t			 want;
 
 	if ((c = param_component(r, params)) == NULL)
 		return;
@@ -169,24 +190,90 @@ method_logs(struct ctl_req *r, const cJSON *params)
 		    component_name(c));
 		return;
 	}
-	n = cJSON_GetObjectItemCaseSensitive(params, "lines");
-	if (n != NULL) {
-		if (!cJSON_IsNumber(n) || n->valuedouble < 0 ||
-		    n->valuedouble > 1e6) {
-			ctl_error(r, PROTO_INVALID_PARAMS, "params.lines must "
-			    "be a number from 0 to 1000000");
-			return;
-		}
-		want = n->valuedouble;
-	}
+	if (param_lines(r, params, &want) == -1)
+		return;
 	follow = cJSON_GetObjectItemCaseSensitive(params, "follow");
 	o = cJSON_CreateObject();
 	lines = cJSON_AddArrayToObject(o, "lines");
-	logring_tail(ring, (size_t)want, collect_line, lines);
+	logring_tail(ring, want, collect_line, lines);
 	cJSON_AddBoolToObject(o, "follow", cJSON_IsTrue(follow));
 	ctl_reply(r, o);
 	if (cJSON_IsTrue(follow))
 		ctl_follow_log(r, ring, component_name(c));
+}
+
+/* An `egress -f`: the records of one agent (or all) as they come. */
+struct egress_follow {
+	struct ctl_sub	*sub;
+	void		*handle;
+};
+
+static void
+egress_follow_record(const struct egress_record *rec, void *arg)
+{
+	struct egress_follow	*f = arg;
+
+	ctl_sub_notify(f->sub, "egress", egress_audit_record_json(rec));
+}
+
+static void
+egress_follow_cancel(void *arg)
+{
+	struct egress_follow	*f = arg;
+
+	egress_audit_follow_remove(f->handle);
+	free(f);
+}
+
+static void
+collect_record(const struct egress_record *rec, void *arg)
+{
+	cJSON_AddItemToArray(arg, egress_audit_record_json(rec));
+}
+
+static void
+method_egress(struct ctl_req *r, const cJSON *params)
+{
+	const cJSON		*a, *follow;
+	const char		*agent = NULL;
+	struct egress_follow	*f;
+	cJSON			*o, *records;
+	size_t			 want;
+
+	a = cJSON_GetObjectItemCaseSensitive(params, "agent");
+	if (a != NULL && !cJSON_IsNull(a)) {
+		if (!cJSON_IsString(a)) {
+			ctl_error(r, PROTO_INVALID_PARAMS, "params.agent must "
+			    "be a string");
+			return;
+		}
+		if (!agent_known(a->valuestring)) {
+			ctl_error(r, PROTO_INVALID_PARAMS, "no agent \"%s\"",
+			    a->valuestring);
+			return;
+		}
+		agent = a->valuestring;
+	}
+	if (param_lines(r, params, &want) == -1)
+		return;
+	follow = cJSON_GetObjectItemCaseSensitive(params, "follow");
+	o = cJSON_CreateObject();
+	records = cJSON_AddArrayToObject(o, "records");
+	egress_audit_tail(agent, want, collect_record, records);
+	cJSON_AddBoolToObject(o, "follow", cJSON_IsTrue(follow));
+	if (!cJSON_IsTrue(follow)) {
+		ctl_reply(r, o);
+		return;
+	}
+	/* Subscribed before the answer goes, which may end the request. */
+	f = xcalloc(1, sizeof(*f));
+	if ((f->sub = ctl_subscribe(r, egress_follow_cancel, f)) == NULL) {
+		free(f);
+		ctl_reply(r, o);
+		return;
+	}
+	f->handle = egress_audit_follow_add(agent, egress_follow_record, f);
+	ctl_reply(r, o);
 }
 
 static void
