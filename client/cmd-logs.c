@@ -2,10 +2,8 @@
  * logs: a component's recent output, and with -f everything after it as it
  * comes, until interrupted.
  */
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
-#include <string.h>
 #include <unistd.h>
 
 #include "qmsctl.h"
@@ -20,13 +18,7 @@ const struct cmd_entry cmd_logs_entry = {
 };
 
 static void
-on_interrupt(int sig)
-{
-	ctl_interrupted = 1;
-}
-
-static void
-print_line(const cJSON *l)
+print_line(const cJSON *l, void *arg)
 {
 	const cJSON	*t = cJSON_GetObjectItemCaseSensitive(l, "time");
 	const cJSON	*x = cJSON_GetObjectItemCaseSensitive(l, "text");
@@ -38,12 +30,10 @@ print_line(const cJSON *l)
 static int
 cmd_logs_exec(int argc, char **argv)
 {
-	struct sigaction	 sa;
-	cJSON			*params, *res, *l, *msg;
-	char			 why[512], *line, *end;
-	long			 n = 50;
-	size_t			 len;
-	int			 ch, follow = 0, fd, rc;
+	cJSON		*params, *res, *l;
+	char		 why[512];
+	long		 n = 50;
+	int		 ch, follow = 0, fd = -1, rc;
 
 	while ((ch = getopt(argc, argv, "fn:")) != -1) {
 		switch (ch) {
@@ -51,12 +41,8 @@ cmd_logs_exec(int argc, char **argv)
 			follow = 1;
 			break;
 		case 'n':
-			n = strtol(optarg, &end, 10);
-			if (*end != '\0' || n < 0 || n > 1000000) {
-				fprintf(stderr, "qmsctl: -n: bad number: %s\n",
-				    optarg);
+			if ((n = parse_lines(optarg)) == -1)
 				return (EXIT_USAGE);
-			}
 			break;
 		default:
 			cmd_usage(&cmd_logs_entry);
@@ -72,54 +58,17 @@ cmd_logs_exec(int argc, char **argv)
 	cJSON_AddNumberToObject(params, "lines", (double)n);
 	cJSON_AddBoolToObject(params, "follow", follow);
 
-	if ((fd = ctl_connect(why, sizeof(why))) == -1) {
-		cJSON_Delete(params);
-		fprintf(stderr, "qmsctl: cannot connect to qmsd at %s: %s\n",
-		    socket_path, why);
-		return (EXIT_UNREACHABLE);
-	}
-	if (ctl_send(fd, "logs", params, why, sizeof(why)) == -1 ||
-	    (line = ctl_readline(fd, &len, 10000, why, sizeof(why))) == NULL) {
-		fprintf(stderr, "qmsctl: %s\n", why);
-		close(fd);
-		return (EXIT_UNREACHABLE);
-	}
-	rc = ctl_answer("logs", line, len, &res);
-	free(line);
-	if (rc != EXIT_OK) {
-		close(fd);
+	if ((rc = ctl_call_keep("logs", params, &res, why, sizeof(why),
+	    follow ? &fd : NULL)) != EXIT_OK) {
+		if (rc == EXIT_UNREACHABLE)
+			fprintf(stderr, "qmsctl: %s\n", why);
 		return (rc);
 	}
 	cJSON_ArrayForEach(l, cJSON_GetObjectItemCaseSensitive(res, "lines"))
-		print_line(l);
+		print_line(l, NULL);
 	cJSON_Delete(res);
 	fflush(stdout);
-	if (!follow) {
-		close(fd);
+	if (!follow)
 		return (EXIT_OK);
-	}
-
-	/* No SA_RESTART: the signal must end the wait in poll. */
-	memset(&sa, 0, sizeof(sa));
-	sa.sa_handler = on_interrupt;
-	sigaction(SIGINT, &sa, NULL);
-	sigaction(SIGTERM, &sa, NULL);
-	sigaction(SIGHUP, &sa, NULL);
-	while (!ctl_interrupted) {
-		if ((line = ctl_readline(fd, &len, -1, why, sizeof(why))) ==
-		    NULL)
-			break;
-		msg = cJSON_ParseWithLength(line, len);
-		free(line);
-		if (msg != NULL)
-			print_line(cJSON_GetObjectItemCaseSensitive(msg,
-			    "params"));
-		cJSON_Delete(msg);
-		fflush(stdout);
-	}
-	close(fd);
-	if (ctl_interrupted)
-		return (EXIT_OK);
-	fprintf(stderr, "qmsctl: %s\n", why);
-	return (EXIT_UNREACHABLE);
+	return (ctl_follow(fd, print_line, NULL));
 }

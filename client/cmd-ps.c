@@ -27,7 +27,7 @@ static int
 cmd_ps_exec(int argc, char **argv)
 {
 	cJSON		*res, *a, *up, *rs, *agents;
-	char		 why[512], uptime[32], *text;
+	char		 why[512], uptime[32], egress[256], *text;
 	int		 rc, wa, wi, json = argc == 2 &&
 			    strcmp(argv[1], "--json") == 0;
 
@@ -69,6 +69,8 @@ cmd_ps_exec(int argc, char **argv)
 		if (strcmp(s(a, "pending"), "-") != 0)
 			printf("%-*s %s, %s\n", wa, "", s(a, "state"),
 			    s(a, "pending"));
+		if (egress_counts_text(a, egress, sizeof(egress)))
+			printf("%-*s %s\n", wa, "", egress);
 	}
 	cJSON_Delete(res);
 	return (EXIT_OK);

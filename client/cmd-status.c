@@ -88,6 +88,8 @@ print_facts(const cJSON *c, int w)
 		    probe->valuedouble);
 	if (buf[0] != '\0')
 		printf("%-*s %s\n", w, "", buf + 2);
+	if (egress_counts_text(c, buf, sizeof(buf)))
+		printf("%-*s %s\n", w, "", buf);
 	/* What the component says its configuration exposes. */
 	if ((last = str(c, "warning")) != NULL)
 		printf("%-*s warning: %s\n", w, "", last);

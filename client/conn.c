@@ -230,6 +230,14 @@ int
 ctl_call(const char *method, cJSON *params, cJSON **result,
     char *unreachable, size_t ulen)
 {
+	return (ctl_call_keep(method, params, result, unreachable, ulen,
+	    NULL));
+}
+
+int
+ctl_call_keep(const char *method, cJSON *params, cJSON **result,
+    char *unreachable, size_t ulen, int *fdp)
+{
 	char	 why[256], *line;
 	size_t	 len;
 	int	 fd, rc;
@@ -246,13 +254,55 @@ ctl_call(const char *method, cJSON *params, cJSON **result,
 		return (EXIT_UNREACHABLE);
 	}
 	line = ctl_readline(fd, &len, ctl_timeout_ms, why, sizeof(why));
-	close(fd);
 	if (line == NULL) {
+		close(fd);
 		snprintf(unreachable, ulen, "qmsd at %s: %s", socket_path,
 		    why);
 		return (EXIT_UNREACHABLE);
 	}
 	rc = ctl_answer(method, line, len, result);
 	free(line);
+	if (rc == EXIT_OK && fdp != NULL)
+		*fdp = fd;
+	else
+		close(fd);
 	return (rc);
+}
+
+static void
+on_interrupt(int sig)
+{
+	ctl_interrupted = 1;
+}
+
+int
+ctl_follow(int fd, void (*fn)(const cJSON *, void *), void *arg)
+{
+	struct sigaction	 sa;
+	cJSON			*msg;
+	char			 why[256], *line;
+	size_t			 len;
+
+	/* No SA_RESTART: the signal must end the wait in poll. */
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = on_interrupt;
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGHUP, &sa, NULL);
+	while (!ctl_interrupted) {
+		if ((line = ctl_readline(fd, &len, -1, why, sizeof(why))) ==
+		    NULL)
+			break;
+		msg = cJSON_ParseWithLength(line, len);
+		free(line);
+		if (msg != NULL)
+			fn(cJSON_GetObjectItemCaseSensitive(msg, "params"), arg);
+		cJSON_Delete(msg);
+		fflush(stdout);
+	}
+	close(fd);
+	if (ctl_interrupted)
+		return (EXIT_OK);
+	fprintf(stderr, "qmsctl: %s\n", why);
+	return (EXIT_UNREACHABLE);
 }

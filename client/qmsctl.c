@@ -14,6 +14,7 @@
 #include "util.h"
 
 extern const struct cmd_entry cmd_down_entry;
+extern const struct cmd_entry cmd_egress_entry;
 extern const struct cmd_entry cmd_exec_entry;
 extern const struct cmd_entry cmd_git_check_entry;
 static const struct cmd_entry cmd_help_entry;
@@ -31,6 +32,7 @@ extern const struct cmd_entry cmd_version_entry;
 
 static const struct cmd_entry *const cmd_table[] = {
 	&cmd_down_entry,
+	&cmd_egress_entry,
 	&cmd_exec_entry,
 	&cmd_git_check_entry,
 	&cmd_help_entry,
@@ -108,6 +110,20 @@ column_width(const cJSON *list, const char *key, int min)
 			w = (int)strlen(v->valuestring);
 	}
 	return (w);
+}
+
+long
+parse_lines(const char *s)
+{
+	char	*end;
+	long	 n;
+
+	n = strtol(s, &end, 10);
+	if (*s == '\0' || *end != '\0' || n < 0 || n > 1000000) {
+		fprintf(stderr, "qmsctl: -n: bad number: %s\n", s);
+		return (-1);
+	}
+	return (n);
 }
 
 /* An exact name wins; otherwise a prefix must name exactly one command. */

@@ -29,9 +29,27 @@ extern int ctl_timeout_ms;
  */
 int	 ctl_call(const char *method, cJSON *params, cJSON **result,
 	    char *unreachable, size_t len);
+/* The -n of logs and egress, 0 to 1000000; -1 after saying why not. */
+long	 parse_lines(const char *);
+/* The same, and with fdp the connection stays open once answered. */
+int	 ctl_call_keep(const char *method, cJSON *params, cJSON **result,
+	    char *unreachable, size_t len, int *fdp);
+/*
+ * After a request that subscribed (logs -f, egress -f): fn(params, arg)
+ * for each notification on fd until interrupted (SIGINT, SIGTERM,
+ * SIGHUP: EXIT_OK) or qmsd goes (said: EXIT_UNREACHABLE).  fd is closed.
+ */
+int	 ctl_follow(int fd, void (*fn)(const cJSON *params, void *), void *arg);
 void	 cmd_usage(const struct cmd_entry *);
 /* The width of a text column: its longest key value, at least min. */
 int	 column_width(const cJSON *list, const char *key, int min);
+
+/*
+ * The egress counts of an agent's row (status, ps) as one line: "egress 12
+ * allowed, 3 denied, 1 open, 5120 bytes up, 80213 down"; 0 when it has
+ * none, or all are 0.
+ */
+int	 egress_counts_text(const cJSON *row, char *, size_t);
 
 /* The pieces of ctl_call, for commands that read more than one answer. */
 #include <signal.h>
