@@ -13,10 +13,12 @@ _qmsctl_run()
 	command "$_qmsctl_prog" "${_qmsctl_socket[@]}" "$@" 2>/dev/null
 }
 
-# Every component row of qmsctl status: the first word after the header.
+# Every component row of qmsctl status: the first word of each line after
+# the header but the indented ones (what a row adds on its own lines).
 _qmsctl_components()
 {
-	_qmsctl_run status | awk 'f && NF { print $1 } /^COMPONENT /{ f = 1 }'
+	_qmsctl_run status |
+	    awk 'f && /^[^ ]/ { print $1 } /^COMPONENT /{ f = 1 }'
 }
 
 _qmsctl_agents()
@@ -80,7 +82,7 @@ _qmsctl()
 		fi
 		case $w in
 		--)	dashdash=1 ;;
-		-n)	[ "$cmd" = logs ] && optarg=1 ;;
+		-n)	case $cmd in logs|egress) optarg=1 ;; esac ;;
 		-*)	;;
 		*)	[ "$dashdash" = 0 ] && plain=$((plain + 1)) ;;
 		esac
@@ -109,6 +111,16 @@ _qmsctl()
 		else
 			COMPREPLY=($(compgen -W "--" -- "$cur"))
 		fi ;;
+	egress)
+		if [ "$prev" = -n ]; then
+			COMPREPLY=()
+			return
+		fi
+		words="-f -n --json"
+		if [ "$plain" = 0 ]; then
+			words="$words $(_qmsctl_agents)"
+		fi
+		COMPREPLY=($(compgen -W "$words" -- "$cur")) ;;
 	help)
 		# words still holds the commands.
 		if [ "$plain" = 0 ]; then

@@ -64,6 +64,13 @@ def test_agents_and_components_from_daemon():
            "logs after -n N")
         eq(complete(*s, "logs", "-n", ""), [], "the count of -n")
         eq(complete(*s, "status", "--j"), ["--json"], "status option")
+        eq(complete(*s, "egress", ""), ["--json", "-f", "-n", "claude",
+                                        "docs"], "egress")
+        eq(complete(*s, "egress", "-n", ""), [], "the count of egress -n")
+        eq(complete(*s, "egress", "-n", "5", "d"), ["docs"],
+           "egress after -n N")
+        eq(complete(*s, "egress", "docs", ""), ["--json", "-f", "-n"],
+           "one agent only")
         eq(complete("mcp-config", "", env={"QMSD_SOCKET": d.socket}),
            ["claude", "docs"], "the socket from QMSD_SOCKET")
     finally:
