@@ -73,31 +73,57 @@ def wait_entries(match, pred, timeout=20):
                          (match, entries(match)[-5:]))
 
 
+class JournaledQmsd:
+    """A qmsd whose stderr is a journal stream, as under systemd."""
+
+    def __init__(self, config):
+        self.jd = journald()
+        self.tmp = tmp = "/tmp/qmsd-journal-%d" % os.getpid()
+        os.makedirs(tmp + "/repo", exist_ok=True)
+        conf = os.path.join(tmp, "qmsd.conf")
+        with open(conf, "w") as f:
+            f.write("[qmsd]\nstate-dir = %s/state\n[http]\nlisten = "
+                    "127.0.0.1:%d\n" % (tmp, free_port()))
+            f.write(config)
+        self.sock = os.path.join(tmp, "qmsd.sock")
+        self.ident = "qmsd-test-%d" % os.getpid()
+        self.stream = journal_stream(self.ident)
+        st = os.fstat(self.stream.fileno())
+        self.notify = Notify(os.path.join(tmp, "notify"))
+        env = dict(os.environ, JOURNAL_STREAM="%d:%d" % (st.st_dev,
+                                                         st.st_ino),
+                   NOTIFY_SOCKET=self.notify.path)
+        self.p = subprocess.Popen([QMSD, "-f", "-S", self.sock, "-c", conf],
+                                  cwd=tmp + "/repo", env=env,
+                                  stdin=subprocess.DEVNULL,
+                                  stdout=self.stream.fileno(),
+                                  stderr=self.stream.fileno())
+        self.notify.wait_for("READY=1")
+        self.pid = str(self.p.pid)
+
+    def close(self):
+        self.p.terminate()
+        self.p.wait(20)
+        self.stream.close()
+        self.notify.close()
+        if self.jd is not None:
+            self.jd.terminate()
+            self.jd.wait(10)
+        subprocess.run(["rm", "-rf", self.tmp])
+
+
 def test_structured_fields():
-    jd = journald()
-    tmp = "/tmp/qmsd-journal-%d" % os.getpid()
-    os.makedirs(tmp + "/repo", exist_ok=True)
-    port = free_port()
-    conf = os.path.join(tmp, "qmsd.conf")
-    with open(conf, "w") as f:
-        f.write("[qmsd]\nstate-dir = %s/state\n[http]\nlisten = "
-                "127.0.0.1:%d\n" % (tmp, free_port()))
-        f.write("[qms-mcp]\nenabled = yes\ncommand = node %s "
-                "streamableHttp\nworkdir = /tmp\nenvironment = PORT=%d\n"
-                "url = http://127.0.0.1:%d/mcp\n" % (EVERYTHING, port, port))
-    sock = os.path.join(tmp, "qmsd.sock")
-    ident = "qmsd-test-%d" % os.getpid()
-    stream = journal_stream(ident)
-    st = os.fstat(stream.fileno())
-    notify = Notify(os.path.join(tmp, "notify"))
-    env = dict(os.environ, JOURNAL_STREAM="%d:%d" % (st.st_dev, st.st_ino),
-               NOTIFY_SOCKET=notify.path)
-    p = subprocess.Popen([QMSD, "-f", "-S", sock, "-c", conf], cwd=tmp +
-                         "/repo", env=env, stdin=subprocess.DEVNULL,
-                         stdout=stream.fileno(), stderr=stream.fileno())
+    # One test, one qmsd: a journald this file starts is stopped at its
+    # end, which a second test running alongside would not survive.
+    port, listed = free_port(), free_port()
+    q = JournaledQmsd("[qms-mcp]\nenabled = yes\ncommand = node %s "
+                      "streamableHttp\nworkdir = /tmp\nenvironment = "
+                      "PORT=%d\nurl = http://127.0.0.1:%d/mcp\n"
+                      '[agent "jrnl"]\nimage = none:latest\n'
+                      'egress = 127.0.0.1:%d\n'
+                      % (EVERYTHING, port, port, listed))
     try:
-        notify.wait_for("READY=1")
-        pid = str(p.pid)
+        pid = q.pid
         # qmsd's own messages: sd_journal_send, with a priority
         ready = wait_entries("_PID=" + pid, lambda e:
                              "ready: project" in e.get("MESSAGE", ""))
@@ -108,24 +134,52 @@ def test_structured_fields():
                              in e.get("MESSAGE", ""))
         eq(lines[0]["QMSD_STREAM"], "stderr", "stream field")
         # and nothing went to the stream as plain text
-        eq(entries("SYSLOG_IDENTIFIER=" + ident), [], "plain stderr lines")
+        eq(entries("SYSLOG_IDENTIFIER=" + q.ident), [], "plain stderr lines")
         # the child answers its handshake a moment after it says it listens
+        # (health as a whole is critical: the agent has no Docker here)
         deadline = time.time() + 30
         while True:
-            rc, out, err = qmsctl("-S", sock, "status")
-            if rc == 0 or time.time() > deadline:
+            rc, out, err = qmsctl("-S", q.sock, "status", "--json")
+            state = [c["state"] for c in json.loads(out)["components"]
+                     if c["name"] == "qms-mcp"]
+            if state == ["ready"] or time.time() > deadline:
                 break
             time.sleep(0.1)
-        eq(rc, 0, "status: " + out)
+        eq(state, ["ready"], "qms-mcp: " + out)
+        egress_entry(q)
     finally:
-        p.terminate()
-        p.wait(20)
-        stream.close()
-        notify.close()
-        if jd is not None:
-            jd.terminate()
-            jd.wait(10)
-        subprocess.run(["rm", "-rf", tmp])
+        q.close()
+
+
+def egress_entry(q):
+    """A refusal of the egress proxy (issue 15) on an agent's socket: one
+    entry with the audit's fields."""
+    refused = free_port()
+    path = os.path.join(q.tmp, "state", "agents", "jrnl", "link",
+                        "qmsd.sock")
+    deadline = time.time() + 20
+    while not os.path.exists(path) and time.time() < deadline:
+        time.sleep(0.05)
+    s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    s.settimeout(10)
+    s.connect(path)
+    s.sendall(b"CONNECT 127.0.0.1:%d HTTP/1.1\r\n\r\n" % refused)
+    contains(s.recv(65536).decode("latin-1"), " 403 ", "refused")
+    s.close()
+    e = wait_entries("QMSD_COMPONENT=egress", lambda e:
+                     e.get("_PID") == q.pid)[0]
+    target = "127.0.0.1:%d" % refused
+    eq((e["PRIORITY"], e["QMSD_AGENT"], e["QMSD_EGRESS_EVENT"],
+        e["QMSD_EGRESS_METHOD"], e["QMSD_EGRESS_TARGET"],
+        e["QMSD_EGRESS_STATUS"], e["QMSD_EGRESS_RULE"],
+        e["QMSD_EGRESS_BYTES_UP"], e["QMSD_EGRESS_BYTES_DOWN"]),
+       ("6", "jrnl", "denied", "CONNECT", target, "403", "not-listed",
+        "0", "0"), "the fields")
+    eq("QMSD_EGRESS_ADDRESS" in e, False, "no address: none connected")
+    contains(e["QMSD_EGRESS_REASON"], target, "the reason")
+    contains(e["MESSAGE"], "jrnl: denied CONNECT %s -> 403 by "
+             "not-listed" % target, "the message")
+    int(e["QMSD_EGRESS_DURATION_MS"])
 
 
 if __name__ == "__main__":
