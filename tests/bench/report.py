@@ -368,6 +368,8 @@ def egress_section(eg, m, body, summary, made):
         qc = med("qmsd", mode, "proxy_cpu_s") if has_q else None
         r_d = q_ / d_ if q_ else None
         r_t = q_ / t_ if q_ else None
+        qv = ("%.0f MiB/s%s" % (q_, " (stand-in)" if standin else "")
+              if q_ else "-")
         rows.append((
             "%s: %s" % (mode, what), "%.0f" % d_, "%.0f" % t_,
             "%.0f" % q_ if q_ else "-",
@@ -378,12 +380,12 @@ def egress_section(eg, m, body, summary, made):
                         met(r_t >= GOAL_EG_PEER)) if judged else "-"))
         summary.append((
             "8", "egress throughput, %s: qmsd / direct loopback" % what,
-            "%.0f MiB/s" % q_ if q_ else "-", "direct %.0f MiB/s" % d_,
+            qv, "direct %.0f MiB/s" % d_,
             "%.2f" % r_d if r_d else "-", "≥ %g×" % GOAL_EG_DIRECT,
             (r_d >= GOAL_EG_DIRECT) if judged else None))
         summary.append((
             "8", "egress throughput, %s: qmsd / tinyproxy" % what,
-            "%.0f MiB/s" % q_ if q_ else "-", "tinyproxy %.0f MiB/s" % t_,
+            qv, "tinyproxy %.0f MiB/s" % t_,
             "%.2f" % r_t if r_t else "-", "≥ %g×" % GOAL_EG_PEER,
             (r_t >= GOAL_EG_PEER) if judged else None))
     busy = []
@@ -437,8 +439,9 @@ def egress_section(eg, m, body, summary, made):
         add = q_["median"] - d_["median"] if q_ else None
         summary.append((
             "8", "CONNECT setup added over a direct connect, median (p99)",
-            "%+.3f ms (%+.3f ms)" % (add, q_["p99"] - d_["p99"]) if q_
-            else "-", "direct %s ms, tinyproxy %+.3f ms" % (
+            "%+.3f ms (%+.3f ms)%s" % (add, q_["p99"] - d_["p99"],
+                                       " (stand-in)" if standin else "")
+            if q_ else "-", "direct %s ms, tinyproxy %+.3f ms" % (
                 f3(d_["median"]), t_["median"] - d_["median"]), "-",
             "< %g ms" % GOAL_EG_CONNECT_MS,
             (add < GOAL_EG_CONNECT_MS) if judged else None))

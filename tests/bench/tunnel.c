@@ -80,6 +80,18 @@ now_us(void)
 	return (ts.tv_sec * 1e6 + ts.tv_nsec / 1e3);
 }
 
+static void *
+xcalloc(size_t n, size_t size)
+{
+	void *p;
+
+	if ((p = calloc(n, size)) == NULL) {
+		perror("calloc");
+		exit(1);
+	}
+	return (p);
+}
+
 static void
 usage(void)
 {
@@ -239,7 +251,7 @@ peer_open(const struct peer *p, int target)
 	}
 	if (strncmp(ans, "HTTP/1.", 7) != 0 || strncmp(ans + 8, " 200", 4)
 	    != 0) {
-		*strchr(ans, '\r') = '\0';
+		ans[strcspn(ans, "\r")] = '\0';
 		snprintf(err, sizeof(err), "%s: CONNECT answered \"%.200s\"",
 		    p->name, ans);
 		goto fail;
@@ -449,7 +461,7 @@ sink(void)
 				    SOCK_NONBLOCK)) != -1) {
 					setsockopt(fd, IPPROTO_TCP,
 					    TCP_NODELAY, &one, sizeof(one));
-					c = calloc(1, sizeof(*c));
+					c = xcalloc(1, sizeof(*c));
 					c->fd = fd;
 					c->events = EPOLLIN;
 					ev.events = EPOLLIN;
@@ -563,7 +575,7 @@ connect_bench(int target, int count, int warmup, struct peer *peers,
 	double *lat, t0;
 	int i, j, k, fd, errors = 0;
 
-	lat = calloc((size_t)count * npeers + 1, sizeof(*lat));
+	lat = xcalloc((size_t)count * npeers + 1, sizeof(*lat));
 	for (i = 0; i < warmup + count; i++) {
 		for (k = 0; k < npeers; k++) {
 			j = (i + k) % npeers;
@@ -596,6 +608,7 @@ connect_bench(int target, int count, int warmup, struct peer *peers,
 		printf("\"%s\"}\n", err);
 	else
 		printf("null}\n");
+	free(lat);
 	return (errors ? 1 : 0);
 }
 
@@ -635,7 +648,7 @@ idle(const struct peer *p, int target, int k, int pid)
 	struct timespec settle = { 0, 300 * 1000 * 1000 };
 	int *fds, i, opened = 0;
 
-	fds = calloc(k, sizeof(*fds));
+	fds = xcalloc(k, sizeof(*fds));
 	printf("{\"peer\": \"%s\", \"k\": %d, ", p->name, k);
 	print_mem("before", pid);
 	for (i = 0; i < k; i++) {
@@ -659,6 +672,7 @@ idle(const struct peer *p, int target, int k, int pid)
 		printf("\"%s\"}\n", err);
 	else
 		printf("null}\n");
+	free(fds);
 	return (opened < k);
 }
 
@@ -681,7 +695,7 @@ main(int argc, char **argv)
 		    strtoull(argv[5], NULL, 10)));
 	}
 	if (strcmp(argv[1], "connect") == 0 && argc >= 6) {
-		peers = calloc(argc - 5, sizeof(*peers));
+		peers = xcalloc(argc - 5, sizeof(*peers));
 		for (i = 5; i < argc; i++)
 			if (peer_parse(&peers[i - 5], argv[i]) == -1)
 				usage();
