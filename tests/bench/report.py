@@ -452,7 +452,9 @@ def egress_section(eg, m, body, summary, made):
             "(/proc/PID/status) before, with %d tunnels open and idle (each "
             "checked with one echoed byte, then 300 ms to settle), and "
             "300 ms after they were closed; per tunnel is the growth "
-            "divided by %d. No goal.\n\n" % (eg["k"], eg["k"]))
+            "divided by %d. No goal. Only the process's own pages count: "
+            "what the kernel holds for a tunnel (socket buffers, a "
+            "proxy's pipes) is in no VmRSS.\n\n" % (eg["k"], eg["k"]))
         rows = []
         for p in peers:
             x = idle.get(p)
