@@ -402,10 +402,13 @@ def egress_section(eg, m, body, summary, made):
     if busy:
         body.append(
             "The client and the sink were busy at most (CPU time over the "
-            "run's time, the most of any run): %s; neither is the "
-            "bottleneck while both stay well under 100%%. On %s cores a "
-            "direct run keeps two processes busy and a proxied run "
-            "three.\n\n" % ("; ".join(busy), m.get("cores", "?")))
+            "run's time, the most of any run): %s. Direct, the two ends "
+            "are all the work there is (the kernel's copies are their "
+            "system time), so near 100%% is the ceiling of loopback; "
+            "through a proxy, ends well under 100%% mean the proxy's path, "
+            "not the client, sets the pace. On %s cores a direct run keeps "
+            "two processes busy and a proxied run three.\n\n" % (
+                "; ".join(busy), m.get("cores", "?")))
     body.append(table(["mode", "direct MiB/s", "tinyproxy MiB/s",
                        "qmsd MiB/s", "qmsd / direct", "qmsd / tinyproxy",
                        "proxy CPU s per GiB (tinyproxy / qmsd)",
