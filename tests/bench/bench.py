@@ -7,7 +7,7 @@ tests/bench/plots/*.png.  Benchmarks are never part of the pass/fail suite:
 every goal here is a ratio to a peer measured in the same run, reported as
 met or missed, never asserted.
 
-  bench.py [--quick] [--only git,protocol,control,session,gateway]
+  bench.py [--quick] [--only git,protocol,control,session,gateway,egress]
 
 --quick runs every benchmark with small counts (for trying the script out);
 --only runs some of them (RESULTS.md then has only those; memory is
@@ -104,6 +104,7 @@ def loadgen(spec):
 
 
 SPAWN = None          # tests/bench/spawn.c, compiled by World
+TUNNEL = None         # tests/bench/tunnel.c, compiled by World
 
 
 def spawnbench(argv, concurrency, count, warmup, cwd="/", any_exit=False):
@@ -347,10 +348,13 @@ class World:
         self.quick = quick
         self.tmp = tempfile.mkdtemp(prefix="qmsd-bench.")
         os.chmod(self.tmp, 0o755)
-        global SPAWN
+        global SPAWN, TUNNEL
         SPAWN = os.path.join(self.tmp, "spawn")
         subprocess.run(["cc", "-O2", "-o", SPAWN,
                         os.path.join(HERE, "spawn.c")], check=True)
+        TUNNEL = os.path.join(self.tmp, "tunnel")
+        subprocess.run(["cc", "-O2", "-Wall", "-Wextra", "-Werror", "-o",
+                        TUNNEL, os.path.join(HERE, "tunnel.c")], check=True)
         self.repo = os.path.join(self.tmp, "repo")
         t = time.monotonic()
         self.repo_files, self.repo_commits = make_repo(self.repo)
@@ -973,6 +977,205 @@ def bench_gateway(w, res):
     res["gateway"] = out
 
 
+# ---------------------------------------------------------------- 8. egress
+
+EGRESS_AGENT = "bench-egress"
+
+
+def tunnel(*args, timeout=600):
+    """tests/bench/tunnel.c's JSON; an error is the caller's to judge."""
+    p = subprocess.run([TUNNEL] + [str(a) for a in args],
+                       capture_output=True, text=True, timeout=timeout)
+    try:
+        return json.loads(p.stdout)
+    except ValueError:
+        raise RuntimeError("tunnel %s: %s %s" % (args[0], p.stdout,
+                                                 p.stderr))
+
+
+def cpu_s(pid):
+    """utime + stime of PID (every thread), in seconds."""
+    if not pid:
+        return 0.0
+    try:
+        with open("/proc/%d/stat" % pid) as f:
+            fields = f.read().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def proxy_refusal(path, port):
+    """What qmsd's agent socket answers to a CONNECT its list lacks."""
+    s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    s.settimeout(10)
+    s.connect(path)
+    s.sendall(b"CONNECT 127.0.0.1:%d HTTP/1.1\r\nHost: 127.0.0.1:%d\r\n\r\n"
+              % (port, port))
+    got = b""
+    try:
+        while len(got) < 4096:
+            chunk = s.recv(4096)
+            if not chunk:
+                break
+            got += chunk
+    except socket.timeout:
+        pass
+    s.close()
+    return got.decode(errors="replace")
+
+
+def bench_egress(w, res):
+    """Issue 15's egress proxy: bulk bytes through a CONNECT tunnel, the
+    time a CONNECT adds, and qmsd's memory per open tunnel, against
+    direct loopback and tinyproxy, one client (tunnel.c) for all."""
+    import resource
+    quick = w.quick
+    size = (128 if quick else 1024) << 20
+    rounds = 1 if quick else 2
+    n_conn = 200 if quick else 2000
+    k_idle = 100 if quick else 500
+    out = {"bytes": size, "rounds": rounds, "k": k_idle}
+    # every proxy holds two descriptors a tunnel, the client one, the sink
+    # one: more than the usual 1024 at K tunnels
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if soft < hard:
+        resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
+    procs = []
+    d = None
+    try:
+        sink = subprocess.Popen([TUNNEL, "sink"], stdout=subprocess.PIPE,
+                                stdin=subprocess.DEVNULL, text=True)
+        procs.append(sink)
+        sport = int(sink.stdout.readline())
+        # tinyproxy as Debian ships it, in the foreground, allowed to
+        # CONNECT to the sink's port only, logging only what is critical
+        # (qmsd's audit is not turned off, so this favours tinyproxy)
+        tport = free_port()
+        tconf = os.path.join(w.tmp, "tinyproxy.conf")
+        with open(tconf, "w") as f:
+            f.write("Port %d\nListen 127.0.0.1\nTimeout 600\n"
+                    "MaxClients %d\nLogLevel Critical\n"
+                    "PidFile \"%s\"\nConnectPort %d\nAllow 127.0.0.1\n" % (
+                        tport, k_idle * 2 + 100,
+                        os.path.join(w.tmp, "tinyproxy.pid"), sport))
+        tlog = open(os.path.join(w.tmp, "tinyproxy.log"), "w")
+        tp = subprocess.Popen(["tinyproxy", "-d", "-c", tconf],
+                              stdin=subprocess.DEVNULL, stdout=tlog,
+                              stderr=tlog)
+        procs.append(tp)
+        wait_port(tport)
+        peers = {"direct": ("direct", None),
+                 "tinyproxy": ("tcp:127.0.0.1:%d" % tport, tp.pid)}
+        # qmsd with one agent, network = none (the default), whose list
+        # names the sink: its socket is there once the agent is configured
+        conf = ("[qmsd]\nproject-root = %s\n"
+                "[agent \"%s\"]\nimage = %s\negress = 127.0.0.1:%d\n"
+                "egress-max-tunnels = %d\n" % (w.repo, EGRESS_AGENT, IMAGE,
+                                               sport, k_idle + 16))
+        d = Daemon(config=conf, project=w.repo)
+        sock = os.path.join(d.dir, "state", "agents", EGRESS_AGENT, "link",
+                            "qmsd.sock")
+        deadline = time.monotonic() + 5
+        while not os.path.exists(sock) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        out["qmsd_socket"] = os.path.exists(sock)
+        if os.environ.get("BENCH_EGRESS_STANDIN"):
+            # for trying the benchmark before qmsd has its proxy: socat
+            # from a Unix socket to tinyproxy in qmsd's place; the numbers
+            # are socat's and tinyproxy's, and the report says so
+            sock = os.path.join(w.tmp, "standin.sock")
+            st = subprocess.Popen(["socat", "UNIX-LISTEN:%s,fork" % sock,
+                                   "TCP:127.0.0.1:%d" % tport],
+                                  stdin=subprocess.DEVNULL)
+            procs.append(st)
+            deadline = time.monotonic() + 5
+            while not os.path.exists(sock) and time.monotonic() < deadline:
+                time.sleep(0.05)
+            out["standin"] = "socat UNIX-LISTEN:SOCKET,fork " \
+                "TCP:127.0.0.1:TINYPROXY"
+            peers["qmsd"] = ("unix:" + sock, None)
+        elif out["qmsd_socket"]:
+            peers["qmsd"] = ("unix:" + sock, d.pid)
+            # the proxy checks: a port its list lacks is refused
+            ans = proxy_refusal(sock, sport + 1 if sport < 65535 else 1)
+            out["refusal"] = ans[:600]
+            log("egress: qmsd refuses an unlisted port: %s" %
+                ans.split("\r\n", 1)[0])
+        else:
+            out["qmsd_missing"] = ("no agent socket at STATE/agents/%s/"
+                                   "link/qmsd.sock: this qmsd has no egress "
+                                   "proxy" % EGRESS_AGENT)
+            log("egress: " + out["qmsd_missing"])
+        out["peers"] = list(peers)
+        # 1. bulk: one way (down: the sink to the client, as a download;
+        # up: the client to the sink), then both ways at once; the peers
+        # in turn, the order reversed each round
+        modes = {"down": (0, size), "up": (size, 0), "both": (size, size)}
+        bulk = {m: {p: [] for p in peers} for m in modes}
+        order = list(peers)
+        for r in range(rounds):
+            for m, (up, down) in modes.items():
+                for p in order:
+                    spec, pid = peers[p]
+                    c0, s0 = cpu_s(pid), cpu_s(sink.pid)
+                    x = tunnel("bulk", "%s=%s" % (p, spec), sport, up, down)
+                    if x.get("error"):
+                        raise RuntimeError("egress bulk: " + x["error"])
+                    x["proxy_cpu_s"] = cpu_s(pid) - c0 if pid else None
+                    x["sink_cpu_s"] = cpu_s(sink.pid) - s0
+                    x["mib_s"] = max(up, down) / (1 << 20) / x["seconds"]
+                    bulk[m][p].append(x)
+                    log("egress %-4s %-9s %8.0f MiB/s%s  (%.2f s)" % (
+                        m, p, x["mib_s"], "  proxy CPU %.2f s" %
+                        x["proxy_cpu_s"] if pid else "", x["seconds"]))
+            order.reverse()
+        out["bulk"] = bulk
+        # 2. CONNECT setup: connect, CONNECT, 200, one byte there and
+        # back, the peers in turn per sample
+        x = tunnel("connect", sport, n_conn, 50,
+                   *["%s=%s" % (p, peers[p][0]) for p in peers])
+        if x["errors"]:
+            raise RuntimeError("egress connect: " + x["first_error"])
+        out["connect"] = {}
+        for p, xs in x["peers"].items():
+            s = summary_ms(xs)
+            s["quantiles"] = [round(pct(xs, q) / 1000.0, 4)
+                              for q in range(1, 100)]
+            out["connect"][p] = s
+            log("egress connect %-9s median %6.3f ms  p99 %6.3f ms  n=%d" %
+                (p, s["median"], s["p99"], s["n"]))
+        # 3. memory per open tunnel: K tunnels held idle
+        out["idle"] = {}
+        for p in peers:
+            spec, pid = peers[p]
+            if not pid:
+                continue
+            time.sleep(0.5)
+            x = tunnel("idle", "%s=%s" % (p, spec), sport, k_idle, pid)
+            if x.get("error"):
+                raise RuntimeError("egress idle: " + x["error"])
+            out["idle"][p] = x
+            log("egress idle %-9s %d tunnels: VmRSS %d -> %d KiB "
+                "(%.1f KiB each), threads %d -> %d" % (
+                    p, k_idle, x["before"]["rss_kib"], x["open"]["rss_kib"],
+                    (x["open"]["rss_kib"] - x["before"]["rss_kib"]) /
+                    k_idle, x["before"]["threads"], x["open"]["threads"]))
+    finally:
+        for p in reversed(procs):
+            if p.poll() is None:
+                p.terminate()
+                try:
+                    p.wait(10)
+                except subprocess.TimeoutExpired:
+                    p.kill()
+                    p.wait()
+        if d is not None:
+            d.close()
+            shutil.rmtree(d.dir, ignore_errors=True)
+    res["egress"] = out
+
+
 # ---------------------------------------------------------------- machine
 
 def sh(*cmd):
@@ -1016,6 +1219,7 @@ def machine():
         "docker": sh("docker", "version", "--format",
                      "{{.Server.Version}} (API {{.Server.APIVersion}})"),
         "wrk": sh("wrk", "-v").splitlines()[0] if sh("wrk", "-v") else "?",
+        "tinyproxy": sh("tinyproxy", "-v"),
         "cyanheads": npm_version("@cyanheads/git-mcp-server"),
         "everything": npm_version("@modelcontextprotocol/server-everything"),
         "sdk": npm_version("@modelcontextprotocol/sdk"),
@@ -1036,7 +1240,7 @@ def proc_meminfo(key):
 
 # ---------------------------------------------------------------- main
 
-PHASES = ["git", "protocol", "control", "session", "gateway"]
+PHASES = ["git", "protocol", "control", "session", "gateway", "egress"]
 
 
 def main():
@@ -1069,6 +1273,8 @@ def main():
             bench_control(w, res)
         if "session" in only:
             bench_session(w, res)
+        if "egress" in only:
+            bench_egress(w, res)
         measure_idle(w, res, "after")
         res["memory"]["qmsd_smaps"] = smaps_breakdown(w.d.pid)
         res["memory"]["hwm"] = {"qmsd": proc_status(w.d.pid, "VmHWM")}

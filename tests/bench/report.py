@@ -21,6 +21,9 @@ GOAL_MEM = 0.1
 GOAL_STATUS = 0.1
 GOAL_EXEC = 0.5
 GOAL_GW_MS = 1.0
+GOAL_EG_DIRECT = 0.8        # of direct loopback's throughput
+GOAL_EG_PEER = 1.0          # of tinyproxy's throughput
+GOAL_EG_CONNECT_MS = 1.0    # added per CONNECT over a direct connect
 
 
 def f2(x, unit=""):
@@ -213,6 +216,43 @@ def plots(res, out):
         ax.set_ylabel("percentile")
         ax.legend(fontsize=7)
         save(fig, "gateway.png")
+
+    eg = res.get("egress")
+    if eg and eg.get("bulk"):
+        fig, axes = plt.subplots(1, 2, figsize=(8, 3))
+        ax = axes[0]
+        peers = eg["peers"]
+        ecol = {"direct": "#805ad5", "tinyproxy": "#dd6b20",
+                "qmsd": "#2b6cb0"}
+        modes = [mo for mo, _ in EGRESS_MODES]
+        w = 0.8 / len(peers)
+        for i, p_ in enumerate(peers):
+            xs = [j + (i - (len(peers) - 1) / 2.0) * w
+                  for j in range(len(modes))]
+            ax.bar(xs, [statistics.median(x["mib_s"] for x in
+                                          eg["bulk"][mo][p_])
+                        for mo in modes], w, color=ecol.get(p_),
+                   label=p_ + (" (stand-in)" if p_ == "qmsd" and
+                               eg.get("standin") else ""))
+        ax.set_xticks(range(len(modes)))
+        ax.set_xticklabels(["one way, down", "one way, up",
+                            "both ways (each)"])
+        ax.set_yscale("log")
+        ax.set_ylim(top=ax.get_ylim()[1] * 5)
+        ax.set_ylabel("MiB/s through the tunnel")
+        ax.legend(fontsize=7, loc="upper right")
+        ax = axes[1]
+        for p_ in peers:
+            q = eg.get("connect", {}).get(p_, {}).get("quantiles")
+            if q:
+                ax.plot(q, range(1, 100), color=ecol.get(p_),
+                        label=p_ + (" (stand-in)" if p_ == "qmsd" and
+                                    eg.get("standin") else ""))
+        ax.set_xscale("log")
+        ax.set_xlabel("ms: connect, CONNECT, one byte back")
+        ax.set_ylabel("percentile")
+        ax.legend(fontsize=7)
+        save(fig, "egress.png")
     return made
 
 
@@ -264,6 +304,195 @@ def ordered(d, first):
 GIT_ORDER = ["status", "log --oneline -50"]
 
 
+EGRESS_MODES = [("down", "one way, to the client"),
+                ("up", "one way, from the client"),
+                ("both", "both ways at once, each way")]
+
+
+def egress_section(eg, m, body, summary, made):
+    """Section 8: issue 15's egress proxy against direct loopback and
+    tinyproxy."""
+    peers = eg["peers"]
+    has_q = "qmsd" in peers
+    standin = eg.get("standin")
+    body.append("\n## 8. The egress proxy\n")
+    body.append(
+        "What an agent with `network = none` pays for its one way out: "
+        "bytes through a `CONNECT` tunnel on its socket "
+        "(`STATE/agents/NAME/link/qmsd.sock`, a Unix socket; the agent "
+        "`bench-egress` with `egress = 127.0.0.1:PORT`, `network` left to "
+        "its default, no container), against a direct TCP connection on "
+        "loopback and against tinyproxy (%s, Debian's, `tinyproxy -d` with "
+        "`ConnectPort PORT`, `LogLevel Critical`, on TCP loopback), to the "
+        "same upstream: tests/bench/tunnel.c's sink on 127.0.0.1 (one "
+        "thread, epoll). One client for all three, tunnel.c: it opens the "
+        "tunnel (for the proxies `CONNECT 127.0.0.1:PORT`, then the answer "
+        "read to its blank line, a 200 wanted) and from there speaks to "
+        "the sink alike, 256 KiB reads and writes with poll. A qmsd in an "
+        "agent's container is reached through the relay in the image "
+        "(loopback TCP to the socket), a hop this does not count.\n" % (
+            m.get("tinyproxy", "tinyproxy")))
+    if standin:
+        body.append(
+            "\n**The qmsd column of this run is a stand-in, not qmsd**: "
+            "`%s` (BENCH_EGRESS_STANDIN), to try the benchmark before "
+            "qmsd has its proxy. Its numbers are socat's and tinyproxy's; "
+            "no goal is judged on them.\n" % standin)
+    elif not has_q:
+        body.append("\n**qmsd not measured**: %s. The goals below wait "
+                    "for a qmsd that has it.\n" % eg.get("qmsd_missing",
+                                                          "no socket"))
+    judged = has_q and not standin
+    mb = eg["bytes"] / float(1 << 20)
+    body.append(
+        "\n**Throughput**: %s per run, %d round(s) of every mode "
+        "and peer in turn (the order reversed each round), the median of "
+        "the rounds; from the first byte of the request to the sink's last "
+        "byte, in MiB/s (both ways: each way's). CPU is what the proxy "
+        "process used in the run (every thread), per GiB carried.\n\n" % (
+            "%d GiB" % (eg["bytes"] >> 30) if eg["bytes"] >= 1 << 30 else
+            "%.0f MiB" % mb, eg["rounds"]))
+
+    def med(p, mode, key):
+        xs = [x[key] for x in eg["bulk"][mode].get(p, [])
+              if x.get(key) is not None]
+        return statistics.median(xs) if xs else None
+
+    rows = []
+    for mode, what in EGRESS_MODES:
+        d_, t_ = med("direct", mode, "mib_s"), med("tinyproxy", mode,
+                                                    "mib_s")
+        q_ = med("qmsd", mode, "mib_s") if has_q else None
+        gib = eg["bytes"] * (2 if mode == "both" else 1) / float(1 << 30)
+        tc = med("tinyproxy", mode, "proxy_cpu_s")
+        qc = med("qmsd", mode, "proxy_cpu_s") if has_q else None
+        r_d = q_ / d_ if q_ else None
+        r_t = q_ / t_ if q_ else None
+        qv = ("%.0f MiB/s%s" % (q_, " (stand-in)" if standin else "")
+              if q_ else "-")
+        rows.append((
+            "%s: %s" % (mode, what), "%.0f" % d_, "%.0f" % t_,
+            "%.0f" % q_ if q_ else "-",
+            "%.2f" % r_d if r_d else "-", "%.2f" % r_t if r_t else "-",
+            "%s / %s" % (f2(tc / gib) if tc is not None else "-",
+                         f2(qc / gib) if qc is not None else "-"),
+            "%s, %s" % (met(r_d >= GOAL_EG_DIRECT),
+                        met(r_t >= GOAL_EG_PEER)) if judged else "-"))
+        summary.append((
+            "8", "egress throughput, %s: qmsd / direct loopback" % what,
+            qv, "direct %.0f MiB/s" % d_,
+            "%.2f" % r_d if r_d else "-", "≥ %g×" % GOAL_EG_DIRECT,
+            (r_d >= GOAL_EG_DIRECT) if judged else None))
+        summary.append((
+            "8", "egress throughput, %s: qmsd / tinyproxy" % what,
+            qv, "tinyproxy %.0f MiB/s" % t_,
+            "%.2f" % r_t if r_t else "-", "≥ %g×" % GOAL_EG_PEER,
+            (r_t >= GOAL_EG_PEER) if judged else None))
+    busy = []
+    for p in peers:
+        runs = [x for mo, _ in EGRESS_MODES
+                for x in eg["bulk"][mo].get(p, [])]
+        cl = [x["client_cpu_s"] / x["seconds"] for x in runs
+              if x.get("client_cpu_s") is not None]
+        sk = [x["sink_cpu_s"] / x["seconds"] for x in runs
+              if x.get("sink_cpu_s") is not None]
+        if cl and sk:
+            busy.append("%s %.0f%% and %.0f%%" % (p, 100 * max(cl),
+                                                  100 * max(sk)))
+    if busy:
+        body.append(
+            "The client and the sink were busy at most (CPU time over the "
+            "run's time, the most of any run): %s. Direct, the two ends "
+            "are all the work there is (the kernel's copies are their "
+            "system time), so near 100%% is the ceiling of loopback; "
+            "through a proxy, ends well under 100%% mean the proxy's path, "
+            "not the client, sets the pace. On %s cores a direct run keeps "
+            "two processes busy and a proxied run three.\n\n" % (
+                "; ".join(busy), m.get("cores", "?")))
+    body.append(table(["mode", "direct MiB/s", "tinyproxy MiB/s",
+                       "qmsd MiB/s", "qmsd / direct", "qmsd / tinyproxy",
+                       "proxy CPU s per GiB (tinyproxy / qmsd)",
+                       "goals ≥ %g× direct, ≥ tinyproxy" % GOAL_EG_DIRECT],
+                      rows))
+    c = eg.get("connect", {})
+    if c:
+        d_ = c["direct"]
+        body.append(
+            "\n**CONNECT setup**: a new connection, the `CONNECT` and its "
+            "200 (none direct), then one byte through the sink's echo and "
+            "back, timed to that byte; the peers in turn for every sample, "
+            "warm-up not counted. Added is the peer's median (p99) minus "
+            "direct's.\n\n")
+        rows = []
+        for p in peers:
+            s = c[p]
+            add = s["median"] - d_["median"] if p != "direct" else None
+            addp = s["p99"] - d_["p99"] if p != "direct" else None
+            rows.append((p, f3(s["median"]), f3(s["p99"]),
+                         "%+.3f" % add if add is not None else "-",
+                         "%+.3f" % addp if addp is not None else "-",
+                         s["n"], met(add < GOAL_EG_CONNECT_MS)
+                         if p == "qmsd" and judged else "-"))
+        body.append(table(["peer", "median ms", "p99 ms",
+                           "added, median ms", "added, p99 ms", "n",
+                           "goal < %g ms added" % GOAL_EG_CONNECT_MS],
+                          rows))
+        t_ = c["tinyproxy"]
+        q_ = c.get("qmsd")
+        add = q_["median"] - d_["median"] if q_ else None
+        summary.append((
+            "8", "CONNECT setup added over a direct connect, median (p99)",
+            "%+.3f ms (%+.3f ms)%s" % (add, q_["p99"] - d_["p99"],
+                                       " (stand-in)" if standin else "")
+            if q_ else "-", "direct %s ms, tinyproxy %+.3f ms" % (
+                f3(d_["median"]), t_["median"] - d_["median"]), "-",
+            "< %g ms" % GOAL_EG_CONNECT_MS,
+            (add < GOAL_EG_CONNECT_MS) if judged else None))
+    idle = eg.get("idle", {})
+    if idle:
+        body.append(
+            "\n**Memory per open tunnel**: the proxy's VmRSS and RssAnon "
+            "(/proc/PID/status) before, with %d tunnels open and idle (each "
+            "checked with one echoed byte, then 300 ms to settle), and "
+            "300 ms after they were closed; per tunnel is the growth "
+            "divided by %d. No goal. Only the process's own pages count: "
+            "what the kernel holds for a tunnel (socket buffers, a "
+            "proxy's pipes) is in no VmRSS.\n\n" % (eg["k"], eg["k"]))
+        rows = []
+        for p in peers:
+            x = idle.get(p)
+            if not x:
+                continue
+            k = x["k"]
+            rows.append((
+                p, k, "%d" % x["before"]["rss_kib"],
+                "%d" % x["open"]["rss_kib"], "%d" % x["closed"]["rss_kib"],
+                "%.1f" % ((x["open"]["rss_kib"] - x["before"]["rss_kib"])
+                          / k),
+                "%.1f" % ((x["open"]["anon_kib"] - x["before"]["anon_kib"])
+                          / k),
+                "%d / %d" % (x["before"]["threads"], x["open"]["threads"])))
+        body.append(table(["proxy", "tunnels", "VmRSS before, KiB",
+                           "VmRSS open, KiB", "VmRSS closed, KiB",
+                           "KiB per tunnel", "RssAnon KiB per tunnel",
+                           "threads before / open"], rows))
+        x, t_ = idle.get("qmsd"), idle.get("tinyproxy")
+        per = (lambda y: (y["open"]["rss_kib"] - y["before"]["rss_kib"]) /
+               float(y["k"]))
+        summary.append((
+            "8", "qmsd's memory per open tunnel (VmRSS growth / K)",
+            "%.1f KiB" % per(x) if x and judged else "-",
+            "tinyproxy %.1f KiB" % per(t_) if t_ else "-", "-", "(none)",
+            None))
+    if eg.get("refusal"):
+        body.append("\nAnd qmsd's proxy checks: a `CONNECT` to the sink's "
+                    "port + 1, which its list lacks, was answered:\n\n"
+                    "```\n%s\n```\n" % eg["refusal"].strip())
+    if "egress.png" in made:
+        body.append("\n![egress throughput and CONNECT latency]"
+                    "(plots/egress.png)\n")
+
+
 def write(res, out):
     res = json.loads(json.dumps(res))      # int keys become strings
     made = plots(res, out) or {}
@@ -300,7 +529,10 @@ def write(res, out):
         ("Docker Engine", m["docker"]),
         ("agent image", "`%s`" % m["image"]),
         ("load generators", "tests/bench/loadgen.mjs (node, keep-alive), "
-         "tests/bench/spawn.c (posix_spawn), %s" % m["wrk"]),
+         "tests/bench/spawn.c (posix_spawn), tests/bench/tunnel.c "
+         "(tunnels), %s" % m["wrk"]),
+    ] + ([("tinyproxy (the egress proxy's peer)", m.get("tinyproxy", "?"))]
+         if "egress" in res else []) + [
         ("repository", "%d files in 200 directories, %d commits; 1 staged, "
          "4 unstaged, 3 untracked files" % (res["repo"]["files"],
                                             res["repo"]["commits"])),
@@ -677,6 +909,11 @@ def write(res, out):
                            "goal < 1 ms"], rows))
         if "gateway.png" in made:
             body.append("\n![gateway latency](plots/gateway.png)\n")
+
+    # ------------------------------------------------------------ 8.
+    eg = res.get("egress")
+    if eg:
+        egress_section(eg, m, body, summary, made)
 
     # ------------------------------------------------------------ summary
     srows = []

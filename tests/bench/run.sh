@@ -6,7 +6,8 @@
 # tests/bench/RESULTS.md, results.json and plots/*.png.  Not part of the
 # pass/fail suite.
 #
-#   sh tests/bench/run.sh [--quick] [--only git,protocol,control,session,gateway]
+#   sh tests/bench/run.sh [--quick]
+#       [--only git,protocol,control,session,gateway,egress]
 #
 # BENCH_IMAGE names the agent image (default qms-agent-test:latest, the
 # tests' image); BENCH_BUILD the build directory (default build/bench).
@@ -18,6 +19,8 @@ start=$(date +%s)
 sh tests/deps.sh test
 missing=""
 command -v wrk >/dev/null 2>&1 || missing="$missing wrk"
+# the egress proxy's peer (issue 15), run by bench.py in the foreground
+command -v tinyproxy >/dev/null 2>&1 || missing="$missing tinyproxy"
 /usr/bin/python3 -c 'import matplotlib' 2>/dev/null ||
     missing="$missing python3-matplotlib"
 if [ -n "$missing" ]; then
