@@ -154,11 +154,11 @@ def test_mounts_and_identity():
 
 
 def test_sealed_container():
-    """network = none: loopback only; the agent's socket directory alone at
-    /run/qmsd, read-only; the relay (socat, under Docker's init) on
-    127.0.0.1:3128 as the container's command; the proxy variables set
-    with the relay itself exempt, and .mcp.json pointing at the relay.
-    What answers on the socket is the agent socket's own test."""
+    """network = none, as Docker made it: loopback only; the agent's socket
+    directory alone at /run/qmsd, read-only; the relay (socat, under
+    Docker's init) on 127.0.0.1:3128 as the container's command; the proxy
+    variables set with the relay itself exempt, and .mcp.json pointing at
+    the relay.  What answers through it: test_sealed.py."""
     a = Agent(network="none")
     try:
         rc, out, err = a.up()
@@ -176,13 +176,9 @@ def test_sealed_container():
            "the link directory alone, read-only")
         p = a.exec("sh", "-c", "touch /run/qmsd/x")
         contains(p.stderr, "Read-only", "nothing written there")
-        # loopback alone: no other interface, no route out
+        # loopback alone (no route out: sealed-no_way_out_but_the_socket)
         p = a.exec("sh", "-c", "tail -n +3 /proc/net/dev | cut -d: -f1")
         eq(p.stdout.split(), ["lo"], "interfaces")
-        p = a.exec("python3", "-c", "import socket\ntry:\n socket."
-                   "create_connection(('192.0.2.1', 80), 5)\nexcept "
-                   "OSError as e: print(e.errno)")
-        eq(p.stdout.strip(), "101", "ENETUNREACH")
         # the relay: the command, Docker's init its parent, on loopback
         p = a.exec("ps", "-eo", "pid=,ppid=,args=")
         relay = [l.split(None, 2) for l in p.stdout.splitlines()
