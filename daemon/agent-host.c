@@ -11,6 +11,7 @@
 #include <cjson/cJSON.h>
 
 #include "agent-host.h"
+#include "agent-socket.h"
 #include "argv.h"
 #include "config.h"
 #include "log.h"
@@ -206,6 +207,21 @@ hidden_already(const char *rel, const char *name)
 	    (rel[n + len] == '/' || rel[n + len] == '\0')));
 }
 
+/*
+ * network = none: the directory of the agent's socket, the owner's, as
+ * agent-socket.c makes it; made here too, since a bind mount needs its
+ * source before the socket is there.
+ */
+static int
+link_dir(const struct agent_host *h, const char *path)
+{
+	if (mkdir(path, 0700) == -1)
+		return (errno == EEXIST ? 0 : -1);
+	if (geteuid() == 0 && chown(path, h->uid, h->gid) == -1)
+		return (-1);
+	return (0);
+}
+
 char *
 agent_host_spec(const struct agent_host *h, const struct agent_conf *c,
     struct masks *mk, char hash[AGENT_HASH_LEN], char *err, size_t errlen)
@@ -215,19 +231,23 @@ agent_host_spec(const struct agent_host *h, const struct agent_conf *c,
 	struct agent_mask	*masks = NULL;
 	const struct masks_file	*found;
 	char			*dir, *p = NULL, *q = NULL, *text = NULL;
+	char			*link;
 	char			**extra = NULL;
 	size_t			 nfound, nmasks = 0, i;
 	int			 rootfd, fd;
 	cJSON			*doc, *list;
 
 	dir = agent_host_dir(h, c->name);
+	link = agent_socket_dir(h->state_dir, c->name);
 	xasprintf(&p, "%s/empty", dir);
 	xasprintf(&q, "%s/" AGENT_USERS_DIR "/%s", dir, c->name);
 	if (mkdir_p(dir, 0700) == -1 || mkdir_p(p, 0555) == -1 ||
-	    mkdir_p(q, 0555) == -1) {
+	    mkdir_p(q, 0555) == -1 || (strcmp(c->network, "none") == 0 &&
+	    link_dir(h, link) == -1)) {
 		snprintf(err, errlen, "%s: %s", dir, strerror(errno));
 		free(p);
 		free(q);
+		free(link);
 		free(dir);
 		return (NULL);
 	}
@@ -278,6 +298,7 @@ agent_host_spec(const struct agent_host *h, const struct agent_conf *c,
 	f.uid = h->uid;
 	f.gid = h->gid;
 	f.dir = dir;
+	f.link = link;
 	f.env = extra;
 	f.masks = masks;
 	f.nmasks = nmasks;
@@ -312,6 +333,7 @@ out:
 	argv_free(extra);
 	free(p);
 	free(q);
+	free(link);
 	free(dir);
 	return (text);
 }

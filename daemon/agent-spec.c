@@ -6,6 +6,7 @@
 #include <cjson/cJSON.h>
 
 #include "agent-identity.h"
+#include "agent-socket.h"
 #include "agent-spec.h"
 #include "config.h"
 #include "docker.h"
@@ -38,6 +39,52 @@ spec_mask(cJSON *mounts, const struct agent_mask *m, const char *empty)
 	spec_mount(mounts, "bind", m->source != NULL ? m->source : m->dir ?
 	    empty : "/dev/null", dst, 1);
 	free(dst);
+}
+
+/*
+ * network = none: every ordinary client goes through the relay, which is
+ * qmsd's egress proxy; the relay itself, where .mcp.json points, is not
+ * proxied.
+ */
+static void
+spec_sealed_env(cJSON *env)
+{
+	static const char	*vars[] = {
+		"HTTPS_PROXY", "HTTP_PROXY", "https_proxy", "http_proxy",
+	};
+	char			 buf[64];
+	size_t			 i;
+
+	for (i = 0; i < nitems(vars); i++) {
+		snprintf(buf, sizeof(buf), "%s=http://127.0.0.1:%d", vars[i],
+		    AGENT_RELAY_PORT);
+		cJSON_AddItemToArray(env, cJSON_CreateString(buf));
+	}
+	cJSON_AddItemToArray(env,
+	    cJSON_CreateString("NO_PROXY=127.0.0.1,localhost"));
+	cJSON_AddItemToArray(env,
+	    cJSON_CreateString("no_proxy=127.0.0.1,localhost"));
+}
+
+/*
+ * network = none: the container's command is the relay, loopback TCP to
+ * the agent's socket, a process each connection (socat, in the image).
+ * Docker's init stays PID 1 with the relay its child; a relay that dies
+ * ends the container, which qmsd restarts by the agent's policy.  Never
+ * on the host's network, where it would listen on the host's loopback.
+ */
+static void
+spec_relay(cJSON *o)
+{
+	cJSON	*cmd = cJSON_AddArrayToObject(o, "Cmd");
+	char	 buf[128];
+
+	cJSON_AddItemToArray(cmd, cJSON_CreateString("socat"));
+	snprintf(buf, sizeof(buf), "TCP-LISTEN:%d,bind=127.0.0.1,reuseaddr,"
+	    "fork", AGENT_RELAY_PORT);
+	cJSON_AddItemToArray(cmd, cJSON_CreateString(buf));
+	cJSON_AddItemToArray(cmd, cJSON_CreateString("UNIX-CONNECT:"
+	    AGENT_LINK_DIR "/" AGENT_LINK_SOCKET));
 }
 
 /*
@@ -91,6 +138,7 @@ agent_spec(const struct agent_conf *c, const struct agent_facts *f,
 	cJSON	*o, *env, *hc, *mounts, *labels, *hosts;
 	char	*p, *empty, *text, user[64], buf[512];
 	size_t	 i;
+	int	 sealed = strcmp(c->network, "none") == 0;
 
 	files->passwd = agent_passwd(c, f);
 	files->group = agent_group(c, f);
@@ -109,8 +157,12 @@ agent_spec(const struct agent_conf *c, const struct agent_facts *f,
 	cJSON_AddItemToArray(env, cJSON_CreateString("MCP_TIMEOUT=60000"));
 	snprintf(buf, sizeof(buf), "QMS_AGENT=%s", c->name);
 	cJSON_AddItemToArray(env, cJSON_CreateString(buf));
+	if (sealed)
+		spec_sealed_env(env);
 	for (i = 0; f->env != NULL && f->env[i] != NULL; i++)
 		cJSON_AddItemToArray(env, cJSON_CreateString(f->env[i]));
+	if (sealed)
+		spec_relay(o);
 	labels = cJSON_AddObjectToObject(o, "Labels");
 	cJSON_AddStringToObject(labels, DOCKER_LABEL_AGENT, c->name);
 
@@ -179,6 +231,9 @@ agent_spec(const struct agent_conf *c, const struct agent_facts *f,
 	spec_mount(mounts, "volume", buf, "/claude-config", 0);
 	snprintf(buf, sizeof(buf), "qms-projects-%s", c->name);
 	spec_mount(mounts, "volume", buf, "/projects", 0);
+	/* Its one link: the directory of its socket, alone. */
+	if (sealed)
+		spec_mount(mounts, "bind", f->link, AGENT_LINK_DIR, 1);
 	/* Masks: the secrets and what the configuration names. */
 	for (i = 0; i < f->nmasks; i++)
 		spec_mask(mounts, &f->masks[i], empty);

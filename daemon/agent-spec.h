@@ -31,6 +31,8 @@ struct agent_facts {
 	uid_t			 uid;	/* the owner's, the container's user */
 	gid_t			 gid;
 	const char		*dir;	/* the agent's private directory */
+	/* network = none: the directory of its socket (agent-socket.h). */
+	const char		*link;
 	char *const		*env;	/* the env-file's KEY=VALUE lines */
 	/* The secrets found and the configured masks, those that exist. */
 	const struct agent_mask	*masks;

@@ -12,6 +12,7 @@
 
 #include "agent.h"
 #include "agent-host.h"
+#include "agent-socket.h"
 #include "agent-spec.h"
 #include "argv.h"
 #include "component.h"
@@ -163,6 +164,7 @@ static struct masks	*ag_masks;
 static struct agent_host ag_host;
 static char		*ag_root, *ag_state_dir;
 static char		 ag_port_host[80], ag_port_bridge[80];
+static char		 ag_port_relay[80];
 /* [qms-mcp] url's HOST:PORT when it is on loopback, else "". */
 static char		 ag_qms_loopback[300];
 /* A change in the repository: the running agents compare, a little later. */
@@ -198,7 +200,7 @@ agent_warn(struct agent *a)
 	}
 	snprintf(w, sizeof(w), "network = host: this agent can reach the QMS "
 	    "server at %s directly, past the gateway, and claim any identity; "
-	    "use network = bridge", ag_qms_loopback);
+	    "use network = none", ag_qms_loopback);
 	component_set_field(a->comp, "warning", cJSON_CreateString(w));
 }
 
@@ -289,10 +291,15 @@ agent_timer(struct event *ev, uint64_t ms)
 
 /* ---- what the container gets ---- */
 
-/* The base URL of qmsd's listener as this agent's container sees it. */
+/*
+ * The base URL of qmsd's listener as this agent's container sees it: on
+ * network = none, the relay to its own socket (agent-socket.h).
+ */
 static const char *
 base_url(const struct agent_conf *c)
 {
+	if (strcmp(c->network, "none") == 0)
+		return (ag_port_relay);
 	return (strcmp(c->network, "host") == 0 ? ag_port_host :
 	    ag_port_bridge);
 }
@@ -1418,6 +1425,8 @@ listen_urls(const struct config *c)
 	int	port, i;
 
 	ag_port_host[0] = ag_port_bridge[0] = '\0';
+	snprintf(ag_port_relay, sizeof(ag_port_relay), "http://127.0.0.1:%d",
+	    AGENT_RELAY_PORT);
 	for (i = 0; c->http.listen[i] != NULL; i++) {
 		if (listen_parse(c->http.listen[i], host, sizeof(host),
 		    &port) == -1)

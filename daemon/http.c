@@ -117,6 +117,8 @@ static char		**h_hosts, **h_origins;
 static char		 h_bridge[64];		/* the docker-bridge address */
 /* Why Docker gave no address for it; empty until Docker has answered. */
 static char		 h_bridge_why[200];
+/* docker-bridge addresses left shut: no agent has network = bridge. */
+static int		 h_unbridged;
 static uint64_t		 h_max_body;
 static long long	 h_max_conn;
 static uint64_t		 h_timeout;
@@ -1288,7 +1290,10 @@ http_publish(void)
 		else
 			append(down, sizeof(down), "; ", listeners[i]->error);
 	}
-	if (down[0] == '\0' && up[0] != '\0')
+	if (nlisteners == 0 && h_unbridged)
+		component_set(h_comp, "ready", HEALTH_OK, "not listening: "
+		    "docker-bridge waits for an agent with network = bridge");
+	else if (down[0] == '\0' && up[0] != '\0')
 		component_set(h_comp, "ready", HEALTH_OK, "listening on %s%s%s%s",
 		    up, wait[0] ? "; " : "", wait, wait[0] ? " waits for "
 		    "Docker's bridge" : "");
@@ -1330,7 +1335,8 @@ http_configure(const struct config *conf)
 	const struct http_conf	*hc = &conf->http;
 	struct listener		*keep[HTTP_MAX_LISTENERS];
 	size_t			 i, j, nkeep = 0;
-	int			 limits;
+	int			 limits, bridged = 0;
+	char			 host[64];
 
 	argv_free(h_hosts);
 	argv_free(h_origins);
@@ -1348,12 +1354,27 @@ http_configure(const struct config *conf)
 	h_timeout = hc->connection_timeout;
 
 	/*
+	 * docker-bridge only while an agent has network = bridge: the others
+	 * reach qmsd on their own socket, or on the host's loopback.
+	 */
+	for (i = 0; i < conf->nagents; i++)
+		if (conf->agents[i].enabled &&
+		    strcmp(conf->agents[i].network, "bridge") == 0)
+			bridged = 1;
+	h_unbridged = 0;
+
+	/*
 	 * Listeners that stay keep their connections; new limits apply to
 	 * new listeners only (MHD fixes them at start), which is logged.
 	 */
 	memset(keep, 0, sizeof(keep));
 	for (i = 0; hc->listen[i] != NULL && nkeep < HTTP_MAX_LISTENERS;
 	    i++) {
+		if (!bridged && listen_parse(hc->listen[i], host, sizeof(host),
+		    NULL) == 0 && strcmp(host, "docker-bridge") == 0) {
+			h_unbridged = 1;
+			continue;
+		}
 		for (j = 0; j < nlisteners; j++) {
 			if (listeners[j] != NULL && listeners[j]->mhd != NULL &&
 			    strcmp(listeners[j]->spec, hc->listen[i]) == 0) {

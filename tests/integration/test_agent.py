@@ -40,7 +40,7 @@ class Agent:
     """A qmsd with one agent of a unique name, and a project for it owned
     by nobody, holding a secret and another agent's directory."""
 
-    def __init__(self, extra="", image=IMAGE, start=True):
+    def __init__(self, extra="", image=IMAGE, start=True, network="host"):
         need_docker()
         self.name = "t" + secrets.token_hex(4)
         self.container = "qms-agent-" + self.name
@@ -62,13 +62,14 @@ class Agent:
                        check=True)
         self.extra = extra
         self.image = image
+        self.network = network
         self.d = Daemon(config=self.conf()) if start else None
 
     def conf(self, extra=None):
         return ("[qmsd]\nproject-root = %s\n[agent \"%s\"]\nimage = %s\n"
-                "network = host\n%s" % (self.project, self.name, self.image,
-                                        self.extra if extra is None
-                                        else extra))
+                "network = %s\n%s" % (self.project, self.name, self.image,
+                                      self.network, self.extra
+                                      if extra is None else extra))
 
     def up(self, *args):
         return self.d.ctl("up", *(list(args) + [self.name]), timeout=300)
@@ -148,6 +149,61 @@ def test_mounts_and_identity():
         eq(rc, 0, "down: " + err)
         eq(json.loads(docker("inspect", a.container).stdout)[0]["State"][
             "ExitCode"], 143, "stopped by SIGTERM")
+    finally:
+        a.close()
+
+
+def test_sealed_container():
+    """network = none, as Docker made it: loopback only; the agent's socket
+    directory alone at /run/qmsd, read-only; the relay (socat, under
+    Docker's init) on 127.0.0.1:3128 as the container's command; the proxy
+    variables set with the relay itself exempt, and .mcp.json pointing at
+    the relay.  What answers through it: test_sealed.py."""
+    a = Agent(network="none")
+    try:
+        rc, out, err = a.up()
+        eq(rc, 0, "up: " + err)
+        wait_state(a.d, "agent:" + a.name, "running")
+        link = os.path.join(a.d.dir, "state", "agents", a.name, "link")
+        st = os.stat(link)
+        eq((st.st_uid, oct(st.st_mode & 0o777)), (65534, "0o700"),
+           "the link directory: the owner's, private")
+        info = json.loads(docker("inspect", a.container).stdout)[0]
+        eq(info["HostConfig"]["NetworkMode"], "none", "network")
+        mounts = [m for m in info["Mounts"]
+                  if m["Destination"] == "/run/qmsd"]
+        eq([(m["Source"], m["RW"]) for m in mounts], [(link, False)],
+           "the link directory alone, read-only")
+        p = a.exec("sh", "-c", "touch /run/qmsd/x")
+        contains(p.stderr, "Read-only", "nothing written there")
+        # loopback alone (no route out: sealed-no_way_out_but_the_socket)
+        p = a.exec("sh", "-c", "tail -n +3 /proc/net/dev | cut -d: -f1")
+        eq(p.stdout.split(), ["lo"], "interfaces")
+        # the relay: the command, Docker's init its parent, on loopback
+        p = a.exec("ps", "-eo", "pid=,ppid=,args=")
+        relay = [l.split(None, 2) for l in p.stdout.splitlines()
+                 if l.split(None, 2)[2].startswith("socat ")]
+        eq([(r[1], r[2]) for r in relay],
+           [("1", "socat TCP-LISTEN:3128,bind=127.0.0.1,reuseaddr,fork "
+             "UNIX-CONNECT:/run/qmsd/qmsd.sock")], "the relay")
+        p = a.exec("sh", "-c", "cat /proc/net/tcp /proc/net/tcp6 | "
+                   "awk '$4 == \"0A\" {print $2}'")
+        eq(p.stdout.split(), ["0100007F:0C38"], "listening: 127.0.0.1:3128")
+        p = a.exec("env")
+        env = dict(l.split("=", 1) for l in p.stdout.splitlines()
+                   if "=" in l)
+        for k in ("HTTPS_PROXY", "HTTP_PROXY", "https_proxy", "http_proxy"):
+            eq(env.get(k), "http://127.0.0.1:3128", k)
+        for k in ("NO_PROXY", "no_proxy"):
+            eq(env.get(k), "127.0.0.1,localhost", k)
+        doc = json.loads(a.exec("cat", "/pipe-dream/.mcp.json").stdout)
+        eq([doc["mcpServers"][s]["url"] for s in ("qms", "git")],
+           ["http://127.0.0.1:3128/qms/mcp",
+            "http://127.0.0.1:3128/git/mcp"], "urls: the relay")
+        # the relay ends, the container with it, and qmsd restarts it
+        eq(a.exec("pkill", "-x", "socat").returncode, 0, "pkill")
+        wait_state(a.d, "agent:" + a.name, "running",
+                   cond=lambda r: r.get("restarts", 0) >= 1, timeout=60)
     finally:
         a.close()
 

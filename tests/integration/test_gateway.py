@@ -300,6 +300,11 @@ def test_100_concurrent_clients():
         g.close()
 
 
+# docker-bridge is opened only while an agent has network = bridge; this
+# one is never brought up.
+BRIDGED = '[agent "bridged"]\nimage = qms-agent-test:latest\nnetwork = bridge\n'
+
+
 def test_docker_bridge_listen_and_rebind():
     """listen = docker-bridge:PORT binds the gateway of a Docker network,
     found from the engine, and moves when it moves.  The network here has
@@ -317,7 +322,8 @@ def test_docker_bridge_listen_and_rebind():
     d = None
     try:
         d = Daemon(config="[http]\nlisten = 127.0.0.1:%d docker-bridge:%d\n"
-                   "docker-network = %s\n" % (free_port(), port, name))
+                   "docker-network = %s\n%s" % (free_port(), port, name,
+                                                BRIDGED))
         with open(os.path.join(d.dir, "state", "host.token")) as f:
             tok = f.read().strip()
 
@@ -362,8 +368,9 @@ def test_docker_bridge_network_missing():
     from test_agent import need_docker
     need_docker()
     d = Daemon(config="[http]\nlisten = 127.0.0.1:%d docker-bridge:%d\n"
-               "docker-network = qmsd-no-such-net\n" % (free_port(),
-                                                        free_port()))
+               "docker-network = qmsd-no-such-net\n%s" % (free_port(),
+                                                          free_port(),
+                                                          BRIDGED))
     try:
         row = wait_state(d, "http", "degraded")
         contains(row["detail"], "no Docker network by that name "
@@ -380,9 +387,9 @@ def test_docker_bridge_waits_for_docker():
     row says why, and http stays ready on its other address."""
     tmp = tempfile.mkdtemp(prefix="qmsd-nodocker.")
     port, bport = free_port(), free_port()
-    d = Daemon(config="[http]\nlisten = 127.0.0.1:%d docker-bridge:%d\n"
-               % (port, bport), env={"DOCKER_HOST": "unix://%s/none.sock"
-                                     % tmp})
+    d = Daemon(config="[http]\nlisten = 127.0.0.1:%d docker-bridge:%d\n%s"
+               % (port, bport, BRIDGED),
+               env={"DOCKER_HOST": "unix://%s/none.sock" % tmp})
     try:
         row = wait_state(d, "http", "ready")
         eq(row["detail"], "listening on 127.0.0.1:%d; docker-bridge:%d "
@@ -391,6 +398,74 @@ def test_docker_bridge_waits_for_docker():
     finally:
         d.close()
         os.rmdir(tmp)
+
+
+def test_docker_bridge_only_for_bridge_agents():
+    """Without an agent on network = bridge the docker-bridge address is
+    not opened, and the http row does not count it against itself; an
+    agent on a bridge added by a reload opens it, and its going closes
+    it again."""
+    from test_agent import docker, need_docker
+    import secrets
+    need_docker()
+    name = "qmsd-br-" + secrets.token_hex(3)
+    a = secrets.randbelow(200) + 20
+    docker("network", "create", "--subnet", "127.%d.0.0/24" % a,
+           "--gateway", "127.%d.0.1" % a, name)
+    gw = "127.%d.0.1" % a
+    port, bport = free_port(), free_port()
+    conf = ("[http]\nlisten = 127.0.0.1:%d docker-bridge:%d\n"
+            "docker-network = %s\n" % (port, bport, name))
+    sealed = '[agent "sealed"]\nimage = qms-agent-test:latest\n'
+
+    def listening():
+        try:
+            socket.create_connection((gw, bport), timeout=5).close()
+            return True
+        except OSError:
+            return False
+    d = None
+    try:
+        d = Daemon(config=conf + sealed)
+        # Docker has answered where the bridge is, and still nothing opens
+        deadline = time.time() + 30
+        while "docker-bridge is %s" % gw not in d.log():
+            assert time.time() < deadline, d.log()[-1500:]
+            time.sleep(0.1)
+        row = wait_state(d, "http", "ready")
+        eq(row["detail"], "listening on 127.0.0.1:%d" % port, "detail")
+        eq(row["health"], "ok", "health")
+        eq(listening(), False, "docker-bridge not opened")
+        assert "listening on docker-bridge" not in d.log(), d.log()
+        # an agent on a bridge: opened
+        d.write_config(conf + sealed + BRIDGED)
+        eq(d.ctl("reload")[0], 0, "reload")
+        wait_state(d, "http", "ready", cond=lambda r:
+                   "docker-bridge:%d" % bport in r["detail"])
+        eq(listening(), True, "docker-bridge opened")
+        # disabled: closed again
+        d.write_config(conf + sealed + BRIDGED + "enabled = no\n")
+        eq(d.ctl("reload")[0], 0, "reload")
+        row = wait_state(d, "http", "ready", cond=lambda r:
+                         "docker-bridge" not in r["detail"])
+        eq(row["detail"], "listening on 127.0.0.1:%d" % port, "detail")
+        deadline = time.time() + 10
+        while listening():
+            assert time.time() < deadline, "still open"
+            time.sleep(0.1)
+    finally:
+        if d is not None:
+            d.close()
+        docker("network", "rm", name, check=False)
+    # docker-bridge alone, unused: nothing listens, and that is all right
+    d = Daemon(config="[http]\nlisten = docker-bridge:%d\n" % bport)
+    try:
+        row = wait_state(d, "http", "ready")
+        eq(row["detail"], "not listening: docker-bridge waits for an agent "
+           "with network = bridge", "detail")
+        eq(row["health"], "ok", "health")
+    finally:
+        d.close()
 
 
 def test_claude_in_container_connects():
@@ -416,7 +491,6 @@ def test_claude_in_container_connects():
         contains(lines.get("git", ""), "✔ Connected", "git: " + p.stdout)
     finally:
         a.close()
-
 
 if __name__ == "__main__":
     main(globals())

@@ -242,6 +242,26 @@ def need_sshd():
         sys.exit(77)
 
 
+def deploy_keys(a, sshd, config=None):
+    """qmsd.conf(5)'s key directory, the owner's, 0700: a key sshd takes,
+    its known host and, if given, an ssh config."""
+    keys = os.path.join(a.base, "claude-ssh")
+    os.makedirs(keys)
+    subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C",
+                    "qmsd agent", "-f", os.path.join(keys, "id_ed25519")],
+                   check=True)
+    with open(os.path.join(keys, "known_hosts"), "w") as f:
+        f.write(sshd.known_hosts())
+    if config is not None:
+        with open(os.path.join(keys, "config"), "w") as f:
+            f.write(config)
+    subprocess.run(["chown", "-R", "nobody:nogroup", keys], check=True)
+    os.chmod(keys, 0o700)
+    with open(sshd.authorized, "w") as f:
+        f.write(open(os.path.join(keys, "id_ed25519.pub")).read())
+    return keys
+
+
 def test_deploy_key_over_ssh():
     """docs/guide.md's deploy key, followed: a key directory of the
     owner's mounted read-only over ~/.ssh; ssh in the container finds the
@@ -252,18 +272,7 @@ def test_deploy_key_over_ssh():
     sshd = None
     try:
         sshd = Sshd(a.base)
-        keys = os.path.join(a.base, "claude-ssh")
-        os.makedirs(keys)
-        subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C",
-                        "qmsd agent", "-f", os.path.join(keys,
-                                                         "id_ed25519")],
-                       check=True)
-        with open(os.path.join(keys, "known_hosts"), "w") as f:
-            f.write(sshd.known_hosts())
-        subprocess.run(["chown", "-R", "nobody:nogroup", keys], check=True)
-        os.chmod(keys, 0o700)
-        with open(sshd.authorized, "w") as f:
-            f.write(open(os.path.join(keys, "id_ed25519.pub")).read())
+        keys = deploy_keys(a, sshd)
         from qmsdtest import Daemon
         # before the mount: neither key nor known host in the container
         # (the host's ~/.ssh is never mounted), so no clone
@@ -294,6 +303,53 @@ def test_deploy_key_over_ssh():
         rc, out, err = qexec(a, "sh", "-c", "echo x >> "
                              "/claude-config/.ssh/known_hosts")
         assert rc != 0, "known_hosts is read-only"
+    finally:
+        if sshd is not None:
+            sshd.close()
+        a.close()
+
+
+def test_deploy_key_over_ssh_through_the_proxy():
+    """qmsd.conf(5)'s deploy key in a sealed container (network = none):
+    ssh has no route of its own, and reaches the server through the egress
+    proxy with the documented ProxyCommand, to a port the agent's egress
+    list names; once the list no longer names it, the proxy refuses."""
+    need_sshd()
+    a = Agent(start=False, network="none")
+    sshd = None
+    try:
+        sshd = Sshd(a.base)
+        keys = deploy_keys(a, sshd, "Host 127.0.0.1\n    ProxyCommand socat"
+                           " - PROXY:127.0.0.1:%h:%p,proxyport=3128\n")
+        from qmsdtest import Daemon
+        mount = "mount = %s:/claude-config/.ssh:ro\n" % keys
+        a.d = Daemon(config=a.conf(mount + "egress = 127.0.0.1:%d\n"
+                                   % sshd.port))
+        up(a)
+        # without the ProxyCommand, 127.0.0.1 is the container's own
+        # loopback: the host's sshd is not there
+        rc, out, err = qexec(a, "sh", "-c", "GIT_SSH_COMMAND='ssh -F "
+                             "/dev/null' git clone -q %s /projects/direct"
+                             % sshd.url())
+        assert rc != 0, "cloned with no network"
+        contains(err, "Connection refused", "not the host's loopback")
+        rc, out, err = qexec(a, "git", "clone", "-q", sshd.url(),
+                             "/projects/repo")
+        eq(rc, 0, "clone through the proxy: " + err)
+        eq(qexec(a, "cat", "/projects/repo/README")[1], "over ssh\n",
+           "cloned")
+        rc, out, err = qexec(a, "sh", "-c", "cd /projects/repo && "
+                             "echo more >> README && git commit -qam more "
+                             "&& git push -q origin main")
+        eq(rc, 0, "push through the proxy: " + err)
+        # not listed any more: refused, with no new container
+        a.d.write_config(a.conf(mount + "egress = @anthropic\n"))
+        eq(a.d.ctl("reload")[0], 0, "reload")
+        rc, out, err = qexec(a, "git", "clone", "-q", sshd.url(),
+                             "/projects/again")
+        assert rc != 0, "cloned past the list"
+        contains(err, "CONNECT 127.0.0.1:%d: Forbidden" % sshd.port,
+                 "the proxy's 403, as socat says it")
     finally:
         if sshd is not None:
             sshd.close()

@@ -1,9 +1,10 @@
 /*
  * An agent's create body from a fixed configuration and host facts: the
- * whole of it against tests/unit/golden/agent-spec.json, and apart from
- * that each part the container's confinement rests on, so that refreshing
- * the golden file cannot drop one unseen.  AGENT_SPEC_GOLDEN=write
- * rewrites the file (then read its diff).
+ * whole of it against tests/unit/golden/agent-spec.json (network = bridge)
+ * and agent-spec-none.json, and apart from that each part the container's
+ * confinement rests on, so that refreshing the golden files cannot drop
+ * one unseen.  AGENT_SPEC_GOLDEN=write rewrites the files (then read
+ * their diff).
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -15,8 +16,10 @@
 #include "check.h"
 #include "config.h"
 #include "docker.h"
+#include "util.h"
 
-#define GOLDEN	"golden/agent-spec.json"
+#define GOLDEN		"golden/agent-spec.json"
+#define GOLDEN_NONE	"golden/agent-spec-none.json"
 
 static const cJSON *
 get(const cJSON *o, const char *key)
@@ -61,6 +64,19 @@ is_only(const cJSON *a, const char *s)
 	    strcmp(cJSON_GetArrayItem(a, 0)->valuestring, s) == 0);
 }
 
+/* Whether the Env array holds a string that begins with prefix. */
+static int
+has_env(const cJSON *env, const char *prefix)
+{
+	const cJSON	*e;
+
+	cJSON_ArrayForEach(e, env)
+		if (cJSON_IsString(e) && strncmp(e->valuestring, prefix,
+		    strlen(prefix)) == 0)
+			return (1);
+	return (0);
+}
+
 static char *
 slurp(const char *path)
 {
@@ -83,7 +99,7 @@ slurp(const char *path)
 }
 
 static void
-golden(const char *text)
+golden(const char *path, const char *text)
 {
 	cJSON	*doc = cJSON_Parse(text);
 	char	*pretty = cJSON_Print(doc), *want, *again;
@@ -92,11 +108,11 @@ golden(const char *text)
 
 	if (getenv("AGENT_SPEC_GOLDEN") != NULL &&
 	    strcmp(getenv("AGENT_SPEC_GOLDEN"), "write") == 0 &&
-	    (f = fopen(GOLDEN, "w")) != NULL) {
+	    (f = fopen(path, "w")) != NULL) {
 		fprintf(f, "%s\n", pretty);
 		fclose(f);
 	}
-	want = slurp(GOLDEN);
+	want = slurp(path);
 	CHECK(want != NULL);
 	/* Kept indented to be read; compared as Docker gets it. */
 	g = cJSON_Parse(want != NULL ? want : "");
@@ -131,16 +147,20 @@ main(void)
 	struct agent_facts	 f = {
 		.root = "/home/owner/pipe-dream", .uid = 1000, .gid = 1001,
 		.dir = "/var/lib/qmsd/agents/claude", .env = env,
+		.link = "/var/lib/qmsd/agents/claude/link",
 		.masks = found, .nmasks = 4,
 	};
 	char			 hash[AGENT_HASH_LEN], hash2[AGENT_HASH_LEN];
-	char			*text, *text2, *p;
+	char			*text, *text2, *p, buf[64];
 	struct agent_files	 files, files2;
 	cJSON			*o, *hc, *m, *v;
 	const char		*empty = "/var/lib/qmsd/agents/claude/empty";
+	const char		*proxied[] = { "HTTPS_PROXY=", "HTTP_PROXY=",
+				    "https_proxy=", "http_proxy=" };
+	size_t			 i;
 
 	text = agent_spec(&c, &f, &files, hash);
-	golden(text);
+	golden(GOLDEN, text);
 	/* The bytes decide whether a container is recreated on upgrade. */
 	CHECK_STR(hash, "14f24b995f039ee3");
 	text2 = agent_spec(&c, &f, &files2, hash2);
@@ -234,8 +254,57 @@ main(void)
 	    "QMS_AGENT=claude");
 	CHECK_STR(cJSON_GetStringValue(cJSON_GetArrayItem(v, 5)),
 	    "BAZ=q u x");
+	/* On a bridge: the image's command, no relay, no proxy. */
+	CHECK(get(o, "Cmd") == NULL);
+	CHECK(mount_at(m, "/run/qmsd") == NULL);
+	CHECK(!has_env(v, "HTTPS_PROXY=") && !has_env(v, "NO_PROXY="));
 	cJSON_Delete(o);
 	free(text);
+
+	/*
+	 * network = none, the default: loopback only, and one way out, the
+	 * directory of its own socket, mounted alone; the relay to it is the
+	 * container's command (an argv, no shell) and every ordinary client
+	 * is sent through it, but for the relay itself.
+	 */
+	c.network = "none";
+	text = agent_spec(&c, &f, &files, hash2);
+	golden(GOLDEN_NONE, text);
+	agent_files_free(&files);
+	CHECK(strcmp(hash, hash2) != 0);
+	o = cJSON_Parse(text);
+	CHECK(o != NULL);
+	hc = (cJSON *)get(o, "HostConfig");
+	m = (cJSON *)get(hc, "Mounts");
+	CHECK_STR(cJSON_GetStringValue(get(hc, "NetworkMode")), "none");
+	CHECK(get(hc, "ExtraHosts") == NULL);
+	CHECK(is_mount(mount_at(m, "/run/qmsd"), "bind",
+	    "/var/lib/qmsd/agents/claude/link", 1));
+	CHECK(cJSON_GetArraySize(m) == 12 + 4 + 2 + 1);
+	v = (cJSON *)get(o, "Cmd");
+	CHECK(cJSON_GetArraySize(v) == 3);
+	CHECK_STR(cJSON_GetStringValue(cJSON_GetArrayItem(v, 0)), "socat");
+	CHECK_STR(cJSON_GetStringValue(cJSON_GetArrayItem(v, 1)),
+	    "TCP-LISTEN:3128,bind=127.0.0.1,reuseaddr,fork");
+	CHECK_STR(cJSON_GetStringValue(cJSON_GetArrayItem(v, 2)),
+	    "UNIX-CONNECT:/run/qmsd/qmsd.sock");
+	/* Still under Docker's init, which reaps and passes signals on. */
+	CHECK(cJSON_IsTrue(get(hc, "Init")));
+	v = (cJSON *)get(o, "Env");
+	for (i = 0; i < nitems(proxied); i++) {
+		snprintf(buf, sizeof(buf), "%shttp://127.0.0.1:3128",
+		    proxied[i]);
+		CHECK(has_env(v, buf));
+	}
+	CHECK(has_env(v, "NO_PROXY=127.0.0.1,localhost"));
+	CHECK(has_env(v, "no_proxy=127.0.0.1,localhost"));
+	/* The env-file's lines come last, as on a bridge. */
+	CHECK(cJSON_GetArraySize(v) == 6 + 6);
+	CHECK_STR(cJSON_GetStringValue(cJSON_GetArrayItem(v, 11)),
+	    "BAZ=q u x");
+	cJSON_Delete(o);
+	free(text);
+	c.network = "bridge";
 
 	/* The host network: no extra hosts, no CPU limit when 0. */
 	c.network = "host";
@@ -249,6 +318,9 @@ main(void)
 	CHECK(get(hc, "ExtraHosts") == NULL && get(hc, "NanoCpus") == NULL);
 	CHECK(strcmp(hash, hash2) != 0);
 	CHECK(cJSON_GetArraySize(get(hc, "Mounts")) == 12 + 2);
+	/* No relay: on the host's network it would take the host's port. */
+	CHECK(get(o, "Cmd") == NULL);
+	CHECK(!has_env(get(o, "Env"), "HTTPS_PROXY="));
 	cJSON_Delete(o);
 	free(text);
 
