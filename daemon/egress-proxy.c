@@ -526,7 +526,14 @@ upstream_head(const struct tunnel *t, size_t *len)
 	char				*out;
 	size_t				 i, size, n;
 
-	size = r->head_len + 64 + sizeof(t->method);
+	/*
+	 * What is written, counted: not the head's length, which a field
+	 * written "a:b" (one byte shorter than "a: b") does not bound.
+	 */
+	size = sizeof(t->method) + 1 + r->plen + 1 + sizeof(" HTTP/1.1\r\n");
+	for (i = 0; i < r->nheaders; i++)
+		size += r->headers[i].nlen + r->headers[i].vlen + 4;
+	size += sizeof("Connection: close\r\n\r\n");
 	out = xcalloc(1, size);
 	n = (size_t)snprintf(out, size, "%s %s%.*s HTTP/1.1\r\n", t->method,
 	    r->plen == 0 || r->path[0] != '/' ? "/" : "", (int)r->plen,
