@@ -3,7 +3,10 @@ hostile upstream or a hostile local user, each written so that it fails
 while the hole is open.  Built on test_egress.py's helpers: no container
 is needed, every upstream is on loopback."""
 import os
+import shutil
 import socket
+import stat
+import subprocess
 import time
 
 from qmsdtest import contains, eq, main
@@ -40,6 +43,72 @@ def test_many_bare_headers_rewritten_whole():
     finally:
         a.close()
         up.close()
+
+
+BUILD = os.environ.get("QMSD_BUILD_ROOT",
+                       os.path.join(os.path.dirname(os.path.abspath(
+                           __file__)), "..", "..", "build", "dev"))
+RACER = os.path.join(BUILD, "tests", "socket-racer")
+NOBODY = 65534
+
+
+def tracer(pid):
+    with open("/proc/%d/status" % pid) as f:
+        for line in f:
+            if line.startswith("TracerPid:"):
+                return int(line.split()[1])
+    return 0
+
+
+def test_socket_dir_swap_never_chowns_for_root():
+    """The socket's directory is mounted into the container and is its
+    owner's: the agent can swap a symlink in for qmsd.sock while qmsd, as
+    root, makes the socket anew (a restart, or a reload that seals the
+    agent again).  Nothing qmsd does to the socket may then land on the
+    symlink's target: a root-owned file stays root's, with its mode."""
+    if os.geteuid() != 0 or shutil.which("strace") is None:
+        print("skip: needs root (qmsd chowns the socket only as root) "
+              "and strace")
+        return
+    a = Sealed("", extra="[qmsd]\nrun-as = nobody\n")
+    victim = os.path.join(a.d.dir, "victim")
+    with open(victim, "w") as f:
+        f.write("root's\n")
+    os.chmod(victim, 0o644)
+    racers = []
+    try:
+        d = os.path.dirname(a.path)
+        eq(os.stat(d).st_uid, NOBODY, "the directory is the owner's")
+        for _ in range(2):
+            racers.append(subprocess.Popen([RACER, d, victim, str(NOBODY)]))
+        # qmsd's changes of mode and owner held back a while each, so
+        # that the race is won whenever it can be (strace only delays).
+        slow = ("chmod", "fchmodat", "chown", "fchownat", "lchown")
+        racers.append(subprocess.Popen(
+            ["strace", "-f", "-qq", "-o", "/dev/null", "-e",
+             "trace=" + ",".join(slow), "-e",
+             "inject=%s:delay_enter=50000" % ",".join(slow),
+             "-p", str(a.d.pid)]))
+        wait_for(lambda: tracer(a.d.pid) != 0, "strace attached")
+        sealed = '[agent "%s"]\negress =\n[qmsd]\nrun-as = nobody\n' % AGENT
+        opened = '[agent "%s"]\nnetwork = host\n[qmsd]\nrun-as = nobody\n' \
+            % AGENT
+        for i in range(10):
+            a.d.write_config(opened)
+            a.d.ctl("reload")
+            a.d.write_config(sealed)
+            a.d.ctl("reload")
+            st = os.lstat(victim)
+            eq((st.st_uid, stat.S_IMODE(st.st_mode)), (0, 0o644),
+               "the target after %d socket(s) made" % (i + 1))
+        for r in racers:
+            eq(r.poll(), None, "the racers ran throughout")
+        eq(os.stat(d).st_uid, NOBODY, "the directory is the owner's again")
+    finally:
+        for r in racers:
+            r.kill()
+            r.wait()
+        a.close()
 
 
 if __name__ == "__main__":
