@@ -53,6 +53,14 @@
 #define EGRESS_CHUNK		(64 * 1024)
 #define EGRESS_BURST		16	/* chunks a direction moves a turn */
 #define EGRESS_MAX_ADDRS	8
+/*
+ * Connections of one agent that are not tunnels: a head being read, or an
+ * answer being written and drained.  Past it a new one is closed at once:
+ * else an agent opening connections that send half a head (each holding a
+ * descriptor and a head's buffer for EGRESS_HEAD_MS) runs qmsd out of
+ * descriptors, for every agent and the host.
+ */
+#define EGRESS_MAX_WAITING	64
 
 /* An agent's allow-list and limits, as configured when a request came. */
 struct epolicy {
@@ -68,6 +76,7 @@ struct eagent {
 	char			 name[64];
 	int			 refs;		/* tunnels, and the table */
 	int			 open;		/* tunnels counted against max */
+	int			 waiting;	/* HEAD to decided, and ANSWER */
 	struct epolicy		*pol;
 };
 TAILQ_HEAD(eagents, eagent);
@@ -118,6 +127,7 @@ struct tunnel {
 	socklen_t		 addrlens[EGRESS_MAX_ADDRS];
 	int			 naddrs, next;
 	int			 counted;	/* in ag->open */
+	int			 waiting;	/* in ag->waiting */
 	int			 status;
 	char			 error[300];	/* the last connect error */
 	struct event		*crd;		/* HEAD and ANSWER: client */
@@ -187,6 +197,16 @@ record(struct tunnel *t, const char *event, const char *rule,
 	egress_audit_record(&r);
 }
 
+/* In or out of the agent's count of connections that are not tunnels. */
+static void
+set_waiting(struct tunnel *t, int on)
+{
+	if (t->waiting == on)
+		return;
+	t->waiting = on;
+	t->ag->waiting += on ? 1 : -1;
+}
+
 /* Out of the agent's count of open tunnels (once). */
 static void
 uncount(struct tunnel *t)
@@ -239,6 +259,7 @@ tunnel_free(struct tunnel *t)
 	drop_dns(t);
 	TAILQ_REMOVE(&e_tunnels, t, entry);
 	uncount(t);
+	set_waiting(t, 0);
 	free_event(&t->crd);
 	free_event(&t->gone);
 	free_event(&t->uwr);
@@ -343,6 +364,7 @@ tunnel_answer(struct tunnel *t, int status, const char *rule,
 	t->status = status;
 	record(t, t->counted ? "failed" : "denied", rule, reason);
 	uncount(t);
+	set_waiting(t, 1);
 	drop_dns(t);
 	t->state = T_ANSWER;
 	free_event(&t->crd);
@@ -817,6 +839,7 @@ decide(struct tunnel *t)
 	}
 	t->counted = 1;
 	t->ag->open++;
+	set_waiting(t, 0);
 	egress_audit_open(t->ag->name, 1);
 
 	free_event(&t->crd);
@@ -936,6 +959,12 @@ egress_proxy_accept(int fd, const char *agent)
 		close(fd);
 		return;
 	}
+	if (a->waiting >= EGRESS_MAX_WAITING) {
+		log_debug("egress: %s: %d connections wait for a head or an "
+		    "answer; closing a new one", agent, a->waiting);
+		close(fd);
+		return;
+	}
 	t = xcalloc(1, sizeof(*t));
 	t->ag = a;
 	a->refs++;
@@ -948,6 +977,7 @@ egress_proxy_accept(int fd, const char *agent)
 	t->start = now_ms();
 	t->head = xcalloc(1, EGRESS_MAX_HEAD);
 	t->state = T_HEAD;
+	set_waiting(t, 1);
 	TAILQ_INSERT_TAIL(&e_tunnels, t, entry);
 	t->crd = event_new(e_base, fd, EV_READ | EV_PERSIST, on_head, t);
 	t->timer = evtimer_new(e_base, on_head, t);

@@ -45,6 +45,57 @@ def test_many_bare_headers_rewritten_whole():
         up.close()
 
 
+def nfds(pid):
+    return len(os.listdir("/proc/%d/fd" % pid))
+
+
+def test_half_heads_hold_no_descriptors():
+    """An agent that opens connection after connection, each sending
+    half a proxy request and then nothing, must not make qmsd hold a
+    descriptor (and a head's buffer) for each: they are bounded per agent,
+    else the agent runs qmsd out of descriptors for every agent and the
+    host.  Another agent is served meanwhile, and so is this one once its
+    connections go."""
+    up = Upstream("echo")
+    a = Sealed("127.0.0.1:%d" % up.port,
+               extra='[agent "b"]\negress = 127.0.0.1:%d\n' % up.port)
+    socks = []
+    try:
+        before = nfds(a.d.pid)
+        for i in range(600):
+            s = a.connect()
+            s.sendall(b"CONNECT 127.0.0.1:%d" % up.port)
+            socks.append(s)
+        # what qmsd holds once it has seen them all
+        b = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        b.connect(a.path.replace("/%s/" % AGENT, "/b/"))
+        b.settimeout(15)
+        b.sendall(b"CONNECT 127.0.0.1:%d HTTP/1.1\r\n\r\n" % up.port)
+        contains(read_head(b), "HTTP/1.1 200 ", "the other agent served")
+        b.close()
+        held = nfds(a.d.pid) - before
+        if held > 200:
+            raise AssertionError("qmsd holds %d descriptors for 600 "
+                                 "half-sent heads of one agent" % held)
+        for s in socks:
+            s.close()
+        socks = []
+        deadline = time.monotonic() + 10
+        while True:
+            head, s = a.ask(b"CONNECT 127.0.0.1:%d HTTP/1.1\r\n\r\n"
+                            % up.port)
+            s.close()
+            if " 200 " in head or time.monotonic() > deadline:
+                break
+            time.sleep(0.05)
+        contains(head, "HTTP/1.1 200 ", "served again")
+    finally:
+        for s in socks:
+            s.close()
+        a.close()
+        up.close()
+
+
 BUILD = os.environ.get("QMSD_BUILD_ROOT",
                        os.path.join(os.path.dirname(os.path.abspath(
                            __file__)), "..", "..", "build", "dev"))
