@@ -30,6 +30,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -723,12 +724,27 @@ on_connect_timeout(evutil_socket_t fd, short ev, void *arg)
 	tunnel_answer(t, 504, "connect-timeout", why);
 }
 
-/* The client left while its request was being worked on. */
+/*
+ * The client left while its request was being worked on.  EV_CLOSED is
+ * also a half-close, and a client that shut its sending side after its
+ * request (HTTP/1.0 style, or `nc -N`) waits for the answer: it has gone
+ * only if its end is closed both ways (POLLHUP).  A half-closed one is
+ * watched no more; the pump passes its EOF on.
+ */
 static void
 on_gone(evutil_socket_t fd, short ev, void *arg)
 {
 	struct tunnel	*t = arg;
+	struct pollfd	 pfd;
 
+	pfd.fd = fd;
+	pfd.events = POLLOUT;
+	pfd.revents = 0;
+	if (poll(&pfd, 1, 0) == 1 && (pfd.revents & (POLLHUP | POLLERR)) ==
+	    0) {
+		free_event(&t->gone);
+		return;
+	}
 	record(t, "closed", NULL, "the client left before the connection "
 	    "was made");
 	tunnel_free(t);

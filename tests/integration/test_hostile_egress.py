@@ -9,7 +9,7 @@ import stat
 import subprocess
 import time
 
-from qmsdtest import contains, eq, main
+from qmsdtest import Daemon, contains, eq, main
 from test_egress import (AGENT, Sealed, Upstream, read_all, read_head,
                          wait_for)
 
@@ -94,6 +94,81 @@ def test_half_heads_hold_no_descriptors():
             s.close()
         a.close()
         up.close()
+
+
+def test_half_close_after_request_is_answered():
+    """A client that shuts its sending side once its request is sent
+    (HTTP/1.0 style, `nc -N`, a relay passing such a client's EOF on) has
+    not left: it waits for the answer, and gets it.  Only a client gone
+    both ways cancels the work."""
+    web = Upstream("http")
+    echo = Upstream("echo")
+    a = Sealed("127.0.0.1:%d 127.0.0.1:%d" % (web.port, echo.port))
+    try:
+        s = a.connect()
+        s.sendall(b"GET http://127.0.0.1:%d/x HTTP/1.0\r\nHost: "
+                  b"127.0.0.1:%d\r\n\r\n" % (web.port, web.port))
+        s.shutdown(socket.SHUT_WR)
+        text = read_all(s).decode("latin-1")
+        s.close()
+        contains(text, "HTTP/1.1 200 ", "plain HTTP answered")
+        contains(text, "hello from upstream", "with its body")
+        s = a.connect()
+        s.sendall(b"CONNECT 127.0.0.1:%d HTTP/1.1\r\n\r\nlast words"
+                  % echo.port)
+        s.shutdown(socket.SHUT_WR)
+        text = read_all(s).decode("latin-1")
+        s.close()
+        contains(text, "HTTP/1.1 200 ", "the tunnel opened")
+        eq(text.endswith("\r\n\r\nlast words"), True,
+           "the bytes went and came back: %r" % text)
+    finally:
+        a.close()
+        web.close()
+        echo.close()
+
+
+INITIALIZE = (b'{"jsonrpc":"2.0","id":1,"method":"initialize","params":'
+              b'{"protocolVersion":"2025-06-18","capabilities":{},'
+              b'"clientInfo":{"name":"t","version":"1"}}}')
+
+
+def mcp_post(s, token, body=INITIALIZE):
+    s.sendall(b"POST /git/mcp HTTP/1.1\r\nHost: 127.0.0.1:3128\r\n"
+              b"Content-Type: application/json\r\nAccept: "
+              b"application/json, text/event-stream\r\n"
+              b"Authorization: Bearer %s\r\nContent-Length: %d\r\n\r\n%s"
+              % (token.encode(), len(body), body))
+
+
+def test_agent_named_host_is_not_the_host():
+    """The host's token has the identity "host", which git_exec and the
+    gateway take for the owner; the socket's check is that the token's
+    identity is the socket's agent's name.  An agent named "host" would
+    then take the host's token on its socket (and its own token would be
+    the owner's everywhere).  Either the name is refused, or the host's
+    token is refused on that agent's socket."""
+    d = Daemon(config='[agent "host"]\negress =\n', wait=False)
+    try:
+        try:
+            d.notify.wait_for("READY=1", 10)
+        except AssertionError:
+            eq(d.alive(), False, "not ready, and gone")
+            contains(d.log(), "host", "the name is refused")
+            return
+        with open(os.path.join(d.dir, "state", "host.token")) as f:
+            host_token = f.read().strip()
+        s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        s.connect(os.path.join(d.dir, "state", "agents", "host", "link",
+                               "qmsd.sock"))
+        s.settimeout(15)
+        mcp_post(s, host_token)
+        text = read_all(s).decode("latin-1")
+        s.close()
+        contains(text.split("\r\n")[0], " 403 ",
+                 "the host's token on agent host's socket")
+    finally:
+        d.close()
 
 
 BUILD = os.environ.get("QMSD_BUILD_ROOT",
