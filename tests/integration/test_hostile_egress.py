@@ -171,6 +171,69 @@ def test_agent_named_host_is_not_the_host():
         d.close()
 
 
+def test_one_agent_cannot_fill_the_mcp_slots():
+    """The connections of every agent's socket that are not proxy
+    requests share one HTTP server and its max-connections.  One agent,
+    with its own token, holding them all (requests whose bodies trickle
+    in, each byte within connection-timeout) and taking each slot that
+    frees, must not leave another agent's MCP requests unanswered: on the
+    docker bridge max-connections-per-peer bounded each container; the
+    socket is the peer here."""
+    import threading
+    from test_sealed import Sealed as Containers
+    c = Containers(names=("a", "b"), qms="[http]\nmax-connections = 16\n"
+                   "max-connections-per-peer = 4\n")
+    stop = threading.Event()
+    held = []
+    try:
+        a, b = c.names
+        c.up(a)
+        with open(os.path.join(c.d.dir, "state", "agents", a,
+                               "token")) as f:
+            token = f.read().strip()
+
+        def hog():
+            while not stop.is_set():
+                try:
+                    s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+                    s.connect(c.sock(a))
+                    s.sendall(b"POST /git/mcp HTTP/1.1\r\nHost: "
+                              b"127.0.0.1:3128\r\nAuthorization: Bearer "
+                              b"%s\r\nContent-Type: application/json\r\n"
+                              b"Content-Length: 500000\r\n\r\n{"
+                              % token.encode())
+                    held.append(s)
+                except OSError:
+                    pass
+                for s in list(held):
+                    try:
+                        s.send(b" ")
+                    except OSError:
+                        held.remove(s)
+                        s.close()
+                time.sleep(0.02)
+
+        threading.Thread(target=hog, daemon=True).start()
+        wait_for(lambda: len(held) >= 16, "agent a holds connections")
+        for i in range(5):
+            s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+            s.connect(c.sock(b))
+            s.settimeout(15)
+            s.sendall(b"POST /git/mcp HTTP/1.1\r\nHost: 127.0.0.1:3128"
+                      b"\r\nContent-Length: 2\r\n\r\n{}")
+            text = read_all(s).decode("latin-1")
+            s.close()
+            contains(text, "HTTP/1.1 401 ", "agent b's request %d is "
+                     "answered" % (i + 1))
+            time.sleep(0.2)
+    finally:
+        stop.set()
+        time.sleep(0.1)
+        for s in held:
+            s.close()
+        c.close()
+
+
 BUILD = os.environ.get("QMSD_BUILD_ROOT",
                        os.path.join(os.path.dirname(os.path.abspath(
                            __file__)), "..", "..", "build", "dev"))
