@@ -294,14 +294,22 @@ on_linger(evutil_socket_t fd, short ev, void *arg)
 	struct tunnel	*t = arg;
 	char		 buf[4096];
 	ssize_t		 n;
+	int		 i;
 
 	if (ev & EV_TIMEOUT) {
 		tunnel_free(t);
 		return;
 	}
-	/* Read and drop: closing on unread bytes would reset the answer. */
-	while ((n = recv(fd, buf, sizeof(buf), 0)) > 0)
-		;
+	/*
+	 * Read and drop: closing on unread bytes would reset the answer.  At
+	 * most EGRESS_BURST reads a turn: a client that sends as fast as we
+	 * read would otherwise keep the loop here until EGRESS_LINGER_MS.
+	 */
+	for (i = 0; i < EGRESS_BURST; i++)
+		if ((n = recv(fd, buf, sizeof(buf), 0)) <= 0)
+			break;
+	if (i == EGRESS_BURST)
+		return;
 	if (n == 0 || (errno != EAGAIN && errno != EINTR))
 		tunnel_free(t);
 }
