@@ -3,9 +3,11 @@ hostile upstream or a hostile local user, each written so that it fails
 while the hole is open.  Built on test_egress.py's helpers: no container
 is needed, every upstream is on loopback."""
 import os
+import random
 import shutil
 import socket
 import stat
+import struct
 import subprocess
 import time
 
@@ -126,6 +128,86 @@ def test_half_close_after_request_is_answered():
         a.close()
         web.close()
         echo.close()
+
+
+def reset(s):
+    """Close with a RST, as a client that crashes does."""
+    s.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+    s.close()
+
+
+class ResetUpstream(Upstream):
+    """An upstream that reads a little, may answer a part, then resets."""
+
+    def _serve(self, c):
+        try:
+            c.settimeout(5)
+            c.recv(10)
+            if random.random() < 0.5:
+                c.sendall(b"HTTP/1.1 200 OK\r\n\r\npartial")
+        except OSError:
+            pass
+        reset(c)
+
+
+def test_resets_at_every_step_leave_nothing_open():
+    """Clients that reset, half-close or leave at every step (mid-head,
+    right after it, mid-body, mid-tunnel), against upstreams that echo,
+    answer or reset, leave qmsd alive and holding no descriptor more than
+    before once the idle timeout has passed."""
+    random.seed(15)
+    up, bad, web = Upstream("echo"), ResetUpstream(), Upstream("http")
+    a = Sealed("127.0.0.1:%d 127.0.0.1:%d 127.0.0.1:%d"
+               % (up.port, bad.port, web.port),
+               extra="egress-idle-timeout = 1s\n")
+    try:
+        before = nfds(a.d.pid)
+        for _ in range(200):
+            port = random.choice([up.port, bad.port, web.port])
+            req = random.choice([
+                b"CONNECT 127.0.0.1:%d HTTP/1.1\r\n\r\n" % port,
+                b"GET http://127.0.0.1:%d/ HTTP/1.1\r\nHost: 127.0.0.1:%d"
+                b"\r\n\r\n" % (port, port),
+                b"POST http://127.0.0.1:%d/ HTTP/1.1\r\nHost: 127.0.0.1:%d"
+                b"\r\nContent-Length: 100000\r\n\r\n" % (port, port)])
+            step = random.choice(["mid-head", "after-head", "data",
+                                  "half-close", "read"])
+            s = a.connect()
+            s.settimeout(2)
+            try:
+                if step == "mid-head":
+                    s.sendall(req[:random.randint(1, len(req) - 1)])
+                    reset(s)
+                    continue
+                s.sendall(req)
+                if step == "after-head":
+                    reset(s)
+                    continue
+                if step == "half-close":
+                    s.shutdown(socket.SHUT_WR)
+                try:
+                    s.recv(100)
+                except OSError:
+                    pass
+                if step == "data":
+                    s.sendall(os.urandom(random.randint(1, 300000)))
+            except OSError:
+                pass
+            if random.random() < 0.5:
+                reset(s)
+            else:
+                s.close()
+        # the head deadline (10 s) and the linger (5 s) bound the rest
+        wait_for(lambda: nfds(a.d.pid) <= before, "qmsd's descriptors "
+                 "back to %d (now %d)" % (before, nfds(a.d.pid)), timeout=30)
+        eq(a.d.alive(), True, "qmsd is alive")
+        head, s = a.ask(b"CONNECT 127.0.0.1:%d HTTP/1.1\r\n\r\n" % up.port)
+        contains(head, "HTTP/1.1 200 ", "and serves")
+        s.close()
+    finally:
+        a.close()
+        for u in (up, bad, web):
+            u.close()
 
 
 INITIALIZE = (b'{"jsonrpc":"2.0","id":1,"method":"initialize","params":'
