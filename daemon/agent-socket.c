@@ -170,20 +170,27 @@ on_accept(evutil_socket_t fd, short ev, void *arg)
  * The directory made (the owner's, 0700, nothing else in it) and the
  * socket bound in it, the owner's and 0600: the container runs as the
  * owner.  A socket left by a qmsd before is replaced.
+ *
+ * The directory is mounted into the container, which can put any name in
+ * it at any time, a symlink to /etc/shadow in place of the socket just
+ * bound for one: so while root makes the socket and sets its mode and
+ * owner by its name, the directory is root's alone, and it is given to
+ * the owner only once the socket is ready.
  */
 static int
 link_open(struct link *l, const char *dir, uid_t uid, gid_t gid)
 {
 	struct sockaddr_un	 sun;
 	struct stat		 st;
-	int			 fd;
+	int			 fd, root = geteuid() == 0;
 
-	if (mkdir_p(dir, 0700) == -1 || chmod(dir, 0700) == -1 ||
-	    (geteuid() == 0 && chown(dir, uid, gid) == -1)) {
+	if (mkdir_p(dir, 0700) == -1 || (root && chown(dir, 0, 0) == -1) ||
+	    chmod(dir, 0700) == -1) {
 		log_warn("agent %s: %s", l->name, dir);
 		return (-1);
 	}
-	if (lstat(l->path, &st) == 0 && S_ISSOCK(st.st_mode))
+	/* Whatever the owner left in the socket's place (never followed). */
+	if (lstat(l->path, &st) == 0 && !S_ISDIR(st.st_mode))
 		unlink(l->path);
 	memset(&sun, 0, sizeof(sun));
 	sun.sun_family = AF_UNIX;
@@ -196,8 +203,8 @@ link_open(struct link *l, const char *dir, uid_t uid, gid_t gid)
 	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 	if (fd == -1 || bind(fd, (struct sockaddr *)&sun, sizeof(sun)) == -1 ||
 	    chmod(l->path, 0600) == -1 ||
-	    (geteuid() == 0 && chown(l->path, uid, gid) == -1) ||
-	    listen(fd, 64) == -1) {
+	    (root && chown(l->path, uid, gid) == -1) ||
+	    listen(fd, 64) == -1 || (root && chown(dir, uid, gid) == -1)) {
 		log_warn("agent %s: %s", l->name, l->path);
 		if (fd != -1)
 			close(fd);

@@ -30,6 +30,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -53,6 +54,14 @@
 #define EGRESS_PIPE		(1024 * 1024)	/* each direction's */
 #define EGRESS_BURST		8	/* rounds a direction moves a turn */
 #define EGRESS_MAX_ADDRS	8
+/*
+ * Connections of one agent that are not tunnels: a head being read, or an
+ * answer being written and drained.  Past it a new one is closed at once:
+ * else an agent opening connections that send half a head (each holding a
+ * descriptor and a head's buffer for EGRESS_HEAD_MS) runs qmsd out of
+ * descriptors, for every agent and the host.
+ */
+#define EGRESS_MAX_WAITING	64
 
 /* An agent's allow-list and limits, as configured when a request came. */
 struct epolicy {
@@ -68,6 +77,7 @@ struct eagent {
 	char			 name[64];
 	int			 refs;		/* tunnels, and the table */
 	int			 open;		/* tunnels counted against max */
+	int			 waiting;	/* HEAD to decided, and ANSWER */
 	struct epolicy		*pol;
 };
 TAILQ_HEAD(eagents, eagent);
@@ -119,6 +129,7 @@ struct tunnel {
 	socklen_t		 addrlens[EGRESS_MAX_ADDRS];
 	int			 naddrs, next;
 	int			 counted;	/* in ag->open */
+	int			 waiting;	/* in ag->waiting */
 	int			 status;
 	char			 error[300];	/* the last connect error */
 	struct event		*crd;		/* HEAD and ANSWER: client */
@@ -188,6 +199,16 @@ record(struct tunnel *t, const char *event, const char *rule,
 	egress_audit_record(&r);
 }
 
+/* In or out of the agent's count of connections that are not tunnels. */
+static void
+set_waiting(struct tunnel *t, int on)
+{
+	if (t->waiting == on)
+		return;
+	t->waiting = on;
+	t->ag->waiting += on ? 1 : -1;
+}
+
 /* Out of the agent's count of open tunnels (once). */
 static void
 uncount(struct tunnel *t)
@@ -240,6 +261,7 @@ tunnel_free(struct tunnel *t)
 	drop_dns(t);
 	TAILQ_REMOVE(&e_tunnels, t, entry);
 	uncount(t);
+	set_waiting(t, 0);
 	free_event(&t->crd);
 	free_event(&t->gone);
 	free_event(&t->uwr);
@@ -273,14 +295,22 @@ on_linger(evutil_socket_t fd, short ev, void *arg)
 	struct tunnel	*t = arg;
 	char		 buf[4096];
 	ssize_t		 n;
+	int		 i;
 
 	if (ev & EV_TIMEOUT) {
 		tunnel_free(t);
 		return;
 	}
-	/* Read and drop: closing on unread bytes would reset the answer. */
-	while ((n = recv(fd, buf, sizeof(buf), 0)) > 0)
-		;
+	/*
+	 * Read and drop: closing on unread bytes would reset the answer.  At
+	 * most EGRESS_BURST reads a turn: a client that sends as fast as we
+	 * read would otherwise keep the loop here until EGRESS_LINGER_MS.
+	 */
+	for (i = 0; i < EGRESS_BURST; i++)
+		if ((n = recv(fd, buf, sizeof(buf), 0)) <= 0)
+			break;
+	if (i == EGRESS_BURST)
+		return;
 	if (n == 0 || (errno != EAGAIN && errno != EINTR))
 		tunnel_free(t);
 }
@@ -344,6 +374,7 @@ tunnel_answer(struct tunnel *t, int status, const char *rule,
 	t->status = status;
 	record(t, t->counted ? "failed" : "denied", rule, reason);
 	uncount(t);
+	set_waiting(t, 1);
 	drop_dns(t);
 	t->state = T_ANSWER;
 	free_event(&t->crd);
@@ -538,7 +569,14 @@ upstream_head(const struct tunnel *t, size_t *len)
 	char				*out;
 	size_t				 i, size, n;
 
-	size = r->head_len + 64 + sizeof(t->method);
+	/*
+	 * What is written, counted: not the head's length, which a field
+	 * written "a:b" (one byte shorter than "a: b") does not bound.
+	 */
+	size = sizeof(t->method) + 1 + r->plen + 1 + sizeof(" HTTP/1.1\r\n");
+	for (i = 0; i < r->nheaders; i++)
+		size += r->headers[i].nlen + r->headers[i].vlen + 4;
+	size += sizeof("Connection: close\r\n\r\n");
 	out = xcalloc(1, size);
 	n = (size_t)snprintf(out, size, "%s %s%.*s HTTP/1.1\r\n", t->method,
 	    r->plen == 0 || r->path[0] != '/' ? "/" : "", (int)r->plen,
@@ -704,12 +742,27 @@ on_connect_timeout(evutil_socket_t fd, short ev, void *arg)
 	tunnel_answer(t, 504, "connect-timeout", why);
 }
 
-/* The client left while its request was being worked on. */
+/*
+ * The client left while its request was being worked on.  EV_CLOSED is
+ * also a half-close, and a client that shut its sending side after its
+ * request (HTTP/1.0 style, or `nc -N`) waits for the answer: it has gone
+ * only if its end is closed both ways (POLLHUP).  A half-closed one is
+ * watched no more; the pump passes its EOF on.
+ */
 static void
 on_gone(evutil_socket_t fd, short ev, void *arg)
 {
 	struct tunnel	*t = arg;
+	struct pollfd	 pfd;
 
+	pfd.fd = fd;
+	pfd.events = POLLOUT;
+	pfd.revents = 0;
+	if (poll(&pfd, 1, 0) == 1 && (pfd.revents & (POLLHUP | POLLERR)) ==
+	    0) {
+		free_event(&t->gone);
+		return;
+	}
 	record(t, "closed", NULL, "the client left before the connection "
 	    "was made");
 	tunnel_free(t);
@@ -820,6 +873,7 @@ decide(struct tunnel *t)
 	}
 	t->counted = 1;
 	t->ag->open++;
+	set_waiting(t, 0);
 	egress_audit_open(t->ag->name, 1);
 
 	free_event(&t->crd);
@@ -939,6 +993,12 @@ egress_proxy_accept(int fd, const char *agent)
 		close(fd);
 		return;
 	}
+	if (a->waiting >= EGRESS_MAX_WAITING) {
+		log_debug("egress: %s: %d connections wait for a head or an "
+		    "answer; closing a new one", agent, a->waiting);
+		close(fd);
+		return;
+	}
 	t = xcalloc(1, sizeof(*t));
 	t->ag = a;
 	a->refs++;
@@ -951,6 +1011,7 @@ egress_proxy_accept(int fd, const char *agent)
 	t->start = now_ms();
 	t->head = xcalloc(1, EGRESS_MAX_HEAD);
 	t->state = T_HEAD;
+	set_waiting(t, 1);
 	TAILQ_INSERT_TAIL(&e_tunnels, t, entry);
 	t->crd = event_new(e_base, fd, EV_READ | EV_PERSIST, on_head, t);
 	t->timer = evtimer_new(e_base, on_head, t);
