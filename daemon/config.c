@@ -376,6 +376,12 @@ agent_lookup(struct parse *p, const char *name)
 			    name);
 			return (-1);
 		}
+	/* The owner's identity (token.h): an agent so named would be it. */
+	if (strcmp(name, "host") == 0) {
+		parse_error(p, "bad agent name \"host\": it is the identity of "
+		    "the host's token");
+		return (-1);
+	}
 	if (c->nagents == CONFIG_MAX_AGENTS) {
 		parse_error(p, "more than %d agents", CONFIG_MAX_AGENTS);
 		return (-1);

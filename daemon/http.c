@@ -126,6 +126,14 @@ static uint64_t		 h_line_timeout, h_head_timeout;
 static long long	 h_per_peer;
 /* Connections from agents' sockets (agent-socket.h), added one by one. */
 static struct listener	*h_agents;
+/*
+ * How many each agent has open there: the socket is the peer, and
+ * max-connections-per-peer bounds it as it bounds an address.
+ */
+static struct {
+	char		name[64];
+	long long	n;
+} h_agent_conns[CONFIG_MAX_AGENTS * 2];
 
 #define HTTP_SWEEP_MS		250	/* how late a deadline may be seen */
 /*
@@ -138,6 +146,7 @@ static struct listener	*h_agents;
 static void	listener_pump(struct listener *);
 static struct http_conn *conn_of(struct MHD_Connection *);
 static void	conn_agent(struct MHD_Connection *, char *, size_t);
+static long long agent_conns(const char *, int);
 static void	wait_begin(struct http_conn *);
 static void	wait_end(struct http_conn *);
 static enum MHD_Result queue(struct http_request *);
@@ -950,6 +959,8 @@ on_connection(void *cls, struct MHD_Connection *conn, void **ctx,
 	if (what == MHD_CONNECTION_NOTIFY_CLOSED) {
 		if (c == NULL)
 			return;
+		if (l == h_agents)
+			agent_conns(c->agent, -1);
 		wait_end(c);
 		l->nconn--;
 		free(c);
@@ -961,11 +972,16 @@ on_connection(void *cls, struct MHD_Connection *conn, void **ctx,
 	c = xcalloc(1, sizeof(*c));
 	c->l = l;
 	c->fd = ci != NULL ? ci->connect_fd : -1;
-	if (l == h_agents)
-		conn_agent(conn, c->agent, sizeof(c->agent));
 	*ctx = c;
 	l->nconn++;
 	wait_begin(c);
+	if (l == h_agents) {
+		conn_agent(conn, c->agent, sizeof(c->agent));
+		if (agent_conns(c->agent, 1) > h_per_peer) {
+			drop(c, "over max-connections-per-peer for its agent");
+			return;
+		}
+	}
 	if (l->nconn + HTTP_ROOM(h_max_conn) >= h_max_conn &&
 	    (oldest = TAILQ_FIRST(&l->waiting)) != c && oldest != NULL)
 		drop(oldest, "to make room (max-connections)");
@@ -992,6 +1008,29 @@ conn_agent(struct MHD_Connection *conn, char *name, size_t len)
 	if (strncmp(sun->sun_path, "agent:", 6) == 0 &&
 	    memchr(sun->sun_path, '\0', sizeof(sun->sun_path)) != NULL)
 		snprintf(name, len, "%s", sun->sun_path + 6);
+}
+
+/*
+ * Count one more (or one fewer) connection of agent's socket; the count
+ * now.  Slots of agents with none are reused.
+ */
+static long long
+agent_conns(const char *agent, int delta)
+{
+	size_t	i, free_slot = nitems(h_agent_conns);
+
+	for (i = 0; i < nitems(h_agent_conns); i++) {
+		if (h_agent_conns[i].n > 0 &&
+		    strcmp(h_agent_conns[i].name, agent) == 0)
+			return (h_agent_conns[i].n += delta);
+		if (h_agent_conns[i].n == 0 && free_slot == nitems(h_agent_conns))
+			free_slot = i;
+	}
+	if (delta <= 0 || free_slot == nitems(h_agent_conns))
+		return (delta <= 0 ? 0 : h_per_peer + 1);
+	snprintf(h_agent_conns[free_slot].name,
+	    sizeof(h_agent_conns[free_slot].name), "%s", agent);
+	return (h_agent_conns[free_slot].n = delta);
 }
 
 /* MHD has the request line: the first deadline is met. */

@@ -267,6 +267,7 @@ def test_one_agent_cannot_fill_the_mcp_slots():
                    "max-connections-per-peer = 4\n")
     stop = threading.Event()
     held = []
+    tried = []
     try:
         a, b = c.names
         c.up(a)
@@ -278,6 +279,7 @@ def test_one_agent_cannot_fill_the_mcp_slots():
             while not stop.is_set():
                 try:
                     s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+                    tried.append(1)
                     s.connect(c.sock(a))
                     s.sendall(b"POST /git/mcp HTTP/1.1\r\nHost: "
                               b"127.0.0.1:3128\r\nAuthorization: Bearer "
@@ -296,7 +298,8 @@ def test_one_agent_cannot_fill_the_mcp_slots():
                 time.sleep(0.02)
 
         threading.Thread(target=hog, daemon=True).start()
-        wait_for(lambda: len(held) >= 16, "agent a holds connections")
+        # as many as it may hold and more: past its share they are closed
+        wait_for(lambda: len(tried) >= 40, "agent a tries to hold them all")
         for i in range(5):
             s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
             s.connect(c.sock(b))

@@ -362,6 +362,8 @@ main(void)
 	    "[agent \"NAME\"]");
 	EXPECT_ERROR("[agent \"Bad Name\"]\n", 1, "bad agent name \"Bad "
 	    "Name\": use lower-case letters, digits, - and _ (at most 32)");
+	EXPECT_ERROR("[agent \"host\"]\n", 1, "bad agent name \"host\": it "
+	    "is the identity of the host's token");
 	EXPECT_ERROR("[agent \"a\"]\nnetwork = overlay\n", 2,
 	    "network must be none, bridge or host, not \"overlay\"");
 	EXPECT_ERROR("[agent \"a\"]\negress = github.com\n", 2,
