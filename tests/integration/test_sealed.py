@@ -73,6 +73,11 @@ class Sealed:
         shutil.rmtree(self.base, ignore_errors=True)
 
 
+class Quiet(SimpleHTTPRequestHandler):
+    def log_message(self, *args):
+        pass
+
+
 class TLSServer:
     """https on 127.0.0.1 with a certificate of its own CA, serving a
     directory: a file and a bare repository (git's dumb http)."""
@@ -102,8 +107,7 @@ class TLSServer:
         os.chmod(self.ca, 0o644)
         ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
         ctx.load_cert_chain(self.ca, key)
-        handler = partial(SimpleHTTPRequestHandler, directory=self.dir)
-        handler.log_message = lambda *a: None
+        handler = partial(Quiet, directory=self.dir)
         self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), handler)
         self.httpd.socket = ctx.wrap_socket(self.httpd.socket,
                                             server_side=True)
@@ -233,6 +237,25 @@ def test_https_and_git_through_the_proxy():
                               "https://127.0.0.1:%d/" % oport)
         assert rc != 0, "curl through to an unlisted port"
         contains(err, "403", "curl says the proxy refused")
+        # the audit: each refusal, and the clone's tunnel with its bytes
+        p = subprocess.run([QMSCTL, "-S", s.d.socket, "egress", name,
+                            "--json"], capture_output=True, text=True,
+                           timeout=30)
+        recs = [json.loads(l) for l in p.stdout.splitlines() if l.strip()]
+        denied = [r for r in recs if r["event"] == "denied" and
+                  r["target"] == "127.0.0.1:%d" % oport]
+        eq(len(denied), 2, "both refusals recorded: %r" % recs)
+        eq((denied[0]["status"], denied[0]["rule"]), (403, "not-listed"),
+           "why")
+        closed = [r for r in recs if r["event"] == "closed" and
+                  r["target"] == "127.0.0.1:%d" % tls.port]
+        assert closed and max(r["bytes_down"] for r in closed) > 1000, \
+            "tunnels recorded with their bytes: %r" % recs
+        p = subprocess.run([QMSCTL, "-S", s.d.socket, "ps", "--json"],
+                           capture_output=True, text=True, timeout=30)
+        row = [r for r in json.loads(p.stdout)["agents"]
+               if r["agent"] == name]
+        assert row and row[0]["egress"]["denied"] == 2, p.stdout
     finally:
         s.close()
         tls.close()
