@@ -15,14 +15,16 @@
 #include "egress-policy.h"
 
 /*
- * What each tool documents that it needs.  Claude Code: the API, and
- * statsig and sentry for its telemetry (its network-access documentation);
+ * What each tool documents that it needs.  Claude Code: the API, statsig
+ * and sentry for its telemetry, and its logins (claude.ai's and the
+ * Console's) (its network-access documentation);
  * GitHub: git over https and ssh, the API, downloads and raw files; npm and
  * PyPI: their registries and file hosts.
  */
 static const char *const preset_anthropic[] = {
 	"api.anthropic.com:443", "statsig.anthropic.com:443",
-	"sentry.io:443", NULL
+	"sentry.io:443", "claude.ai:443", "console.anthropic.com:443",
+	"platform.claude.com:443", NULL
 };
 static const char *const preset_github[] = {
 	"github.com:443", "api.github.com:443", "codeload.github.com:443",

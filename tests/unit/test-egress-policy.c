@@ -121,7 +121,7 @@ test_list(void)
 
 	/* Presets expand, and remember where they came from. */
 	CHECK_STR(parse("@anthropic"), "");
-	CHECK(list.n == 3);
+	CHECK(list.n == 6);
 	CHECK_STR(list.entries[0].host, "api.anthropic.com");
 	CHECK_STR(list.entries[0].preset, "@anthropic");
 	CHECK_STR(parse("@github @npm @pypi"), "");
