@@ -1,8 +1,8 @@
 /*
  * The egress policy: which host:port an agent may reach through qmsd's
- * egress proxy.  Used by the egress proxy of issue 15, not yet built; no
- * other file calls it yet.  Pure: no I/O, no name resolution, no global
- * state, nothing allocated (inet_pton and inet_ntop only convert text).
+ * egress proxy (egress-proxy.h), and config.c's check of the key.  Pure:
+ * no I/O, no name resolution, no global state, nothing allocated
+ * (inet_pton and inet_ntop only convert text).
  *
  * Three steps, in the order the proxy takes them:
  *
