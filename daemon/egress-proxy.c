@@ -593,6 +593,30 @@ upstream_head(const struct tunnel *t, size_t *len)
 	return (out);
 }
 
+/*
+ * Whether agent's list p still allows the tunnel's target at the address
+ * it is connected to (after a reload).
+ */
+static int
+still_allowed(const struct tunnel *t, const struct epolicy *p)
+{
+	const struct sockaddr	*sa = (const void *)&t->addrs[t->next - 1];
+	struct egress_target	 tt;
+	struct egress_decision	 d;
+	const void		*addr;
+
+	if (t->next == 0 || egress_check_target(&p->list, t->ag->name,
+	    t->authority, &tt, &d) == -1)
+		return (0);
+	if (sa->sa_family == AF_INET)
+		addr = &((const struct sockaddr_in *)(const void *)sa)->sin_addr;
+	else
+		addr = &((const struct sockaddr_in6 *)(const void *)sa)->
+		    sin6_addr;
+	return (egress_check_address(&p->list, t->ag->name, &tt,
+	    sa->sa_family, addr, &d) == 0);
+}
+
 /* Connected: the bytes begin to move. */
 static void
 start_pump(struct tunnel *t)
@@ -600,6 +624,15 @@ start_pump(struct tunnel *t)
 	struct egress_request	*r = t->req;
 	size_t			 extra = t->hlen - r->head_len, n, hl;
 	char			*head;
+	char			 why[400];
+
+	/* A reload while it connected: the list now in force decides. */
+	if (t->pol != t->ag->pol && !still_allowed(t, t->ag->pol)) {
+		snprintf(why, sizeof(why), "%s is no longer in agent %s's "
+		    "egress list (reloaded)", t->authority, t->ag->name);
+		tunnel_answer(t, 403, "not-listed", why);
+		return;
+	}
 
 	free_event(&t->gone);
 	free_event(&t->uwr);
@@ -1027,7 +1060,8 @@ egress_proxy_configure(const struct config *conf)
 	struct eagent		*a, *next;
 	struct epolicy		*p;
 	const struct agent_conf	*c;
-	char			 err[300];
+	struct tunnel		*t, *tnext;
+	char			 err[300], why[400];
 	size_t			 i;
 
 	for (i = 0; i < conf->nagents; i++) {
@@ -1050,7 +1084,24 @@ egress_proxy_configure(const struct config *conf)
 		policy_unref(a->pol);
 		a->pol = p;
 	}
-	/* Agents no longer configured: tunnels keep theirs until closed. */
+	/*
+	 * Open tunnels the new lists no longer allow are closed: a reload
+	 * that takes a host away (or the agent) cuts it off now.
+	 */
+	for (t = TAILQ_FIRST(&e_tunnels); t != NULL; t = tnext) {
+		tnext = TAILQ_NEXT(t, entry);
+		if (t->state != T_PUMP)
+			continue;
+		for (i = 0; i < conf->nagents; i++)
+			if (strcmp(conf->agents[i].name, t->ag->name) == 0)
+				break;
+		if (i < conf->nagents && still_allowed(t, t->ag->pol))
+			continue;
+		snprintf(why, sizeof(why), "%s is no longer in agent %s's "
+		    "egress list (reloaded)", t->authority, t->ag->name);
+		tunnel_close(t, why);
+	}
+	/* Agents no longer configured go once their last tunnel has. */
 	for (a = TAILQ_FIRST(&e_agents); a != NULL; a = next) {
 		next = TAILQ_NEXT(a, entry);
 		for (i = 0; i < conf->nagents; i++)

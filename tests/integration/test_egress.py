@@ -607,25 +607,39 @@ def test_client_leaves_midway():
 
 
 def test_reload_changes_the_list():
-    """A reload applies the new list to new requests; an open tunnel
-    stays open; an agent taken off network = none loses its socket."""
+    """A reload applies the new list at once: to new requests, and to
+    open tunnels, which it closes when their target is no longer listed
+    (one still listed stays open); an agent taken off network = none
+    loses its socket."""
     up = Upstream("echo")
-    a = Sealed("127.0.0.1:%d" % up.port)
+    up2 = Upstream("echo")
+    a = Sealed("127.0.0.1:%d 127.0.0.1:%d" % (up.port, up2.port))
     try:
         _, s = a.ask(b"CONNECT 127.0.0.1:%d HTTP/1.1\r\n\r\n" % up.port)
-        a.d.write_config('[agent "%s"]\negress =\n' % AGENT)
+        _, k = a.ask(b"CONNECT 127.0.0.1:%d HTTP/1.1\r\n\r\n" % up2.port)
+        s.sendall(b"before")
+        eq(s.recv(6), b"before", "open before the reload")
+        a.d.write_config('[agent "%s"]\negress = 127.0.0.1:%d\n'
+                         % (AGENT, up2.port))
         a.d.ctl("reload")
         head, t = a.ask(b"CONNECT 127.0.0.1:%d HTTP/1.1\r\n\r\n" % up.port)
         contains(refusal(t, head), "HTTP/1.1 403 ", "refused after reload")
-        s.sendall(b"still")
-        eq(s.recv(5), b"still", "the open tunnel kept")
+        s.settimeout(5)
+        eq(read_all(s), b"", "the tunnel no longer allowed is closed")
         s.close()
+        k.sendall(b"still")
+        eq(k.recv(5), b"still", "the one still listed stays open")
+        k.close()
+        rc, out, err = a.d.ctl("egress", AGENT)
+        contains(out, "no longer in agent %s's egress list" % AGENT,
+                 "the closing is recorded")
         a.d.write_config('[agent "%s"]\nnetwork = host\n' % AGENT)
         a.d.ctl("reload")
         wait_for(lambda: not os.path.exists(a.path), "the socket goes")
     finally:
         a.close()
         up.close()
+        up2.close()
 
 
 if __name__ == "__main__":
