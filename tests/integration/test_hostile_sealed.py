@@ -7,6 +7,7 @@ egress audit ring, its followers, what `qmsctl egress` prints).  Each is
 written to fail while its hole is open; every server is on loopback."""
 import os
 import re
+import secrets
 import select
 import socket
 import subprocess
@@ -16,7 +17,9 @@ import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from qmsdtest import QMSCTL, QMSD, contains, eq, main
+from test_agent import need_docker
 from test_egress import AGENT, Sealed, Upstream, read_all, wait_for
+from test_sealed import Sealed as SealedBox
 
 # Bytes a terminal acts on: C0 controls but tab and newline, DEL, C1.
 CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f\x80-\x9f]")
@@ -224,6 +227,59 @@ def test_followers_that_never_read_hold_nothing():
             p.wait()
         a.close()
         up.close()
+
+
+ABSTRACT = r"""
+import socket, sys
+s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+try:
+    s.connect(b"\0" + sys.argv[1].encode())
+    print("connected")
+except OSError as e:
+    print("refused", e.errno)
+print("listed" if sys.argv[1] in open("/proc/net/unix").read() else
+      "unlisted")
+"""
+
+
+def test_container_reaches_nothing_of_the_host():
+    """From inside a sealed container: an abstract Unix socket the host
+    listens on (as containerd's shims once did) is out of reach, as its
+    own network namespace keeps it; Docker's socket is nowhere; and its
+    link directory, mounted read-only, cannot be changed: no name put in
+    it (a symlink in the socket's place for root to chown), no socket
+    removed, no mode widened."""
+    need_docker()
+    tag = "qmsd-hostile-%s" % secrets.token_hex(4)
+    host = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    host.bind(b"\0" + tag.encode())
+    host.listen(8)
+    s = SealedBox()
+    try:
+        name = s.names[0]
+        s.up(name)
+        rc, out, err = s.exec(name, "python3", "-c", ABSTRACT, tag)
+        eq(rc, 0, err)
+        contains(out, "refused 111", "host's abstract socket unreachable")
+        contains(out, "unlisted", "nor listed in its /proc/net/unix")
+        rc, out, err = s.exec(name, "sh", "-c",
+                              "ls /run/docker.sock /var/run/docker.sock "
+                              "2>/dev/null; find / -xdev -name "
+                              "'docker.sock' 2>/dev/null; echo end")
+        eq(out.split(), ["end"], "no Docker socket")
+        for cmd in ("touch /run/qmsd/x", "ln -s /etc/shadow /run/qmsd/y",
+                    "rm -f /run/qmsd/qmsd.sock", "chmod 777 /run/qmsd",
+                    "chmod 666 /run/qmsd/qmsd.sock",
+                    "mv /run/qmsd/qmsd.sock /run/qmsd/z"):
+            rc, out, err = s.exec(name, "sh", "-c", cmd)
+            if rc == 0:
+                raise AssertionError("in the container: %s succeeded" % cmd)
+        rc, out, err = s.exec(name, "sh", "-c", "ls -A /run/qmsd; "
+                              "stat -c %a /run/qmsd/qmsd.sock")
+        eq(out.split(), ["qmsd.sock", "600"], "link untouched")
+    finally:
+        s.close()
+        host.close()
 
 
 if __name__ == "__main__":
