@@ -16,7 +16,7 @@ import tempfile
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from qmsdtest import QMSCTL, QMSD, contains, eq, main
+from qmsdtest import QMSCTL, QMSD, Daemon, contains, eq, main
 from test_agent import need_docker
 from test_egress import AGENT, Sealed, Upstream, read_all, wait_for
 from test_sealed import Sealed as SealedBox
@@ -227,6 +227,50 @@ def test_followers_that_never_read_hold_nothing():
             p.wait()
         a.close()
         up.close()
+
+
+NOISY = r"""
+import sys, time
+# what a server does that quotes a caller's bad argument in its error
+sys.stderr.write("bad document id '\x1b]0;owned\x07\x1b[2K\rDOC-1'\n")
+sys.stderr.flush()
+time.sleep(120)
+"""
+
+
+def test_component_output_printable_in_logs():
+    """qms-mcp serves the agents' /qms/mcp: an error it prints that quotes
+    what an agent sent (a document id with a terminal escape in it) must
+    not reach the terminal of whoever runs `qmsctl logs qms-mcp`, nor
+    qmsd's own log, as escapes."""
+    d = None
+    with tempfile.NamedTemporaryFile("w", suffix=".py", delete=False) as f:
+        f.write(NOISY)
+    try:
+        d = Daemon(config="[qms-mcp]\nenabled = yes\ncommand = python3 %s\n"
+                   "workdir = /tmp\n" % f.name)
+        out = ""
+        deadline = time.monotonic() + 20
+        while "bad document id" not in out:
+            assert time.monotonic() < deadline, out
+            p = subprocess.run([QMSCTL, "-S", d.socket, "logs", "qms-mcp"],
+                               capture_output=True, timeout=30)
+            out = p.stdout.decode("utf-8", "replace")
+            time.sleep(0.1)
+        bad = CONTROL.findall(out)
+        if bad:
+            raise AssertionError("qmsctl logs prints control bytes %r:\n%r"
+                                 % (bad, out))
+        with open(d.stderr_path, "rb") as g:
+            log = g.read().decode("utf-8", "replace")
+        contains(log, "bad document id", "in qmsd's log")
+        bad = CONTROL.findall(log.replace("\n", ""))
+        if bad:
+            raise AssertionError("qmsd's log has control bytes %r" % bad)
+    finally:
+        if d is not None:
+            d.close()
+        os.unlink(f.name)
 
 
 ABSTRACT = r"""
