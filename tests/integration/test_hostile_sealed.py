@@ -273,6 +273,34 @@ def test_component_output_printable_in_logs():
         os.unlink(f.name)
 
 
+def test_no_shared_writable_place_between_agents():
+    """Each agent's egress list is its own: agent a, which holds a secret
+    (an env-file's GH_TOKEN, its token) and may send nowhere, must have no
+    place that agent b, whose list lets it out, can read.  Every writable
+    mount of a's container is checked: a file a writes there must not
+    appear in b's.  (.claude/sessions is mounted read-write into every
+    agent's container: a hands b what b then sends away.)"""
+    need_docker()
+    s = SealedBox(names=("a", "b"))
+    try:
+        a, b = s.names
+        s.up(a)
+        s.up(b)
+        rc, out, err = s.exec(a, "sh", "-c",
+                              "for d in $(awk '$4 ~ /^rw/ {print $2}' "
+                              "/proc/self/mounts); do "
+                              "echo secret > $d/.leak-$$ 2>/dev/null && "
+                              "echo $d/.leak-$$; done")
+        leaked = []
+        for path in out.split():
+            rc, got, err = s.exec(b, "cat", path)
+            if rc == 0 and "secret" in got:
+                leaked.append(path)
+        eq(leaked, [], "written by a, read by b")
+    finally:
+        s.close()
+
+
 ABSTRACT = r"""
 import socket, sys
 s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
