@@ -16,6 +16,7 @@
 #include <ini.h>
 
 #include "agent-identity.h"
+#include "agent-socket.h"
 #include "argv.h"
 #include "config.h"
 #include "egress-policy.h"
@@ -1089,6 +1090,94 @@ key_line(const struct parse *p, const char *section, const char *name)
 	return (0);
 }
 
+/* path, lexically: no "//", "." or ".." parts, no trailing "/". */
+static void
+path_clean(const char *path, char *out, size_t len)
+{
+	const char	*s = path, *e;
+	size_t		 o = 0, n;
+
+	out[0] = '\0';
+	while (*s != '\0') {
+		while (*s == '/')
+			s++;
+		e = s + strcspn(s, "/");
+		n = (size_t)(e - s);
+		if (n == 2 && s[0] == '.' && s[1] == '.') {
+			while (o > 0 && out[--o] != '/')
+				;
+			out[o] = '\0';
+		} else if (n > 0 && !(n == 1 && s[0] == '.') &&
+		    o + 1 + n < len) {
+			out[o++] = '/';
+			memcpy(out + o, s, n);
+			out[o += n] = '\0';
+		}
+		s = e;
+	}
+	if (o == 0)
+		snprintf(out, len, "/");
+}
+
+/*
+ * Whether a is b or above or below it, as written (cleaned, not
+ * resolved: nothing on the file system is looked at while parsing).
+ */
+static int
+path_overlaps(const char *a, const char *b)
+{
+	char	ca[PATH_MAX], cb[PATH_MAX];
+	size_t	na, nb;
+
+	path_clean(a, ca, sizeof(ca));
+	path_clean(b, cb, sizeof(cb));
+	na = strlen(ca);
+	nb = strlen(cb);
+	return (na == 1 || nb == 1 || (strncmp(ca, cb, na < nb ? na : nb) == 0 &&
+	    (na == nb || (na < nb ? cb[na] : ca[nb]) == '/')));
+}
+
+/*
+ * A mount that would undo what qmsd keeps from an agent: qmsd's state
+ * (every agent's socket and token), Docker's socket (root on the host),
+ * or, for a sealed agent, a mount over its link at /run/qmsd.
+ */
+static void
+validate_mounts(struct parse *p, const struct agent_conf *a)
+{
+	const struct config	*c = p->conf;
+	const char		*docker[] = { c->docker.socket,
+				    "/run/docker.sock", "/var/run/docker.sock" };
+	char			*state, src[PATH_MAX], *dst;
+	size_t			 i, j;
+
+	state = c->state_dir != NULL ? xstrdup(c->state_dir) :
+	    default_state_dir();
+	for (i = 0; a->mounts != NULL && a->mounts[i] != NULL; i++) {
+		snprintf(src, sizeof(src), "%.*s",
+		    (int)strcspn(a->mounts[i], ":"), a->mounts[i]);
+		dst = xstrdup(a->mounts[i] + strlen(src) + 1);
+		dst[strcspn(dst, ":")] = '\0';
+		p->line = a->line;
+		if (path_overlaps(src, state))
+			parse_error(p, "agent %s: mount %s: it holds or is in "
+			    "qmsd's state directory %s (every agent's socket "
+			    "and token)", a->name, src, state);
+		for (j = 0; j < nitems(docker); j++)
+			if (docker[j] != NULL && path_overlaps(src, docker[j]))
+				parse_error(p, "agent %s: mount %s: it holds "
+				    "Docker's socket %s (root on the host)",
+				    a->name, src, docker[j]);
+		if ((a->network == NULL || strcmp(a->network, "none") == 0) &&
+		    path_overlaps(dst, AGENT_LINK_DIR))
+			parse_error(p, "agent %s: mount on %s: it would cover "
+			    "the agent's link at " AGENT_LINK_DIR, a->name,
+			    dst);
+		free(dst);
+	}
+	free(state);
+}
+
 /* An agent's restart limits, as the supervisor's; names unique. */
 static void
 validate_agents(struct parse *p)
@@ -1098,6 +1187,8 @@ validate_agents(struct parse *p)
 
 	for (i = 0; i < c->nagents; i++) {
 		const struct agent_conf *a = &c->agents[i];
+
+		validate_mounts(p, a);
 
 		if (a->restart.backoff_min < 1 || a->restart.backoff_max <
 		    a->restart.backoff_min) {

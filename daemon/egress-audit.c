@@ -30,6 +30,7 @@ struct stored {
 	uint64_t	 bytes_up;
 	uint64_t	 bytes_down;
 	uint64_t	 duration_ms;
+	struct counts	*who;		/* NULL: its agent is not counted */
 };
 
 struct counts {
@@ -40,6 +41,7 @@ struct counts {
 	uint64_t		 open;
 	uint64_t		 bytes_up;
 	uint64_t		 bytes_down;
+	size_t			 inring;	/* its records in the ring */
 	TAILQ_ENTRY(counts)	 entry;
 };
 
@@ -51,8 +53,15 @@ struct follower {
 	TAILQ_ENTRY(follower)	 entry;
 };
 
+/*
+ * The ring: records in a pool, order[] their slots oldest first.  Full,
+ * the record that goes is the oldest of an agent holding more than its
+ * share (the ring over the agents in it), so that one agent's flood
+ * pushes out its own records, not another's.
+ */
 static struct stored	*ring;
-static size_t		 ring_next, ring_count;
+static uint16_t		 order[EGRESS_AUDIT_RING];
+static size_t		 ring_count, ring_agents;
 static TAILQ_HEAD(, counts) counts = TAILQ_HEAD_INITIALIZER(counts);
 static size_t		 ncounts;
 static int		 counts_full_said;
@@ -65,7 +74,7 @@ egress_audit_init(void)
 {
 	if (ring == NULL)
 		ring = xcalloc(EGRESS_AUDIT_RING, sizeof(*ring));
-	ring_next = ring_count = 0;
+	ring_count = ring_agents = 0;
 }
 
 void
@@ -86,7 +95,7 @@ egress_audit_shutdown(void)
 	counts_full_said = 0;
 	free(ring);
 	ring = NULL;
-	ring_next = ring_count = 0;
+	ring_count = ring_agents = 0;
 	audit_hook = NULL;
 }
 
@@ -222,6 +231,36 @@ matches(const struct stored *s, const char *agent)
 	    strcmp(s->agent, agent) == 0);
 }
 
+/* A slot for the newest record, at the end of order[]. */
+static struct stored *
+ring_take(void)
+{
+	struct stored	*s;
+	size_t		 i, share;
+	uint16_t	 slot;
+
+	if (ring_count < EGRESS_AUDIT_RING) {
+		order[ring_count] = (uint16_t)ring_count;
+		return (&ring[ring_count++]);
+	}
+	share = EGRESS_AUDIT_RING / (ring_agents > 0 ? ring_agents : 1);
+	for (i = 0; i < ring_count; i++) {
+		s = &ring[order[i]];
+		if (s->who == NULL || s->who->inring > share)
+			break;
+	}
+	if (i == ring_count)
+		i = 0;
+	slot = order[i];
+	s = &ring[slot];
+	if (s->who != NULL && --s->who->inring == 0)
+		ring_agents--;
+	memmove(&order[i], &order[i + 1], (ring_count - 1 - i) *
+	    sizeof(order[0]));
+	order[ring_count - 1] = slot;
+	return (s);
+}
+
 void
 egress_audit_record(const struct egress_record *r)
 {
@@ -230,7 +269,7 @@ egress_audit_record(const struct egress_record *r)
 	struct follower		*f, *next;
 
 	/* After shutdown (a proxy closing late), the journal still. */
-	s = ring != NULL ? &ring[ring_next] : &tmp;
+	s = ring != NULL ? ring_take() : &tmp;
 	memset(s, 0, sizeof(*s));
 	s->time = r->time;
 	if (s->time.tv_sec == 0 && s->time.tv_nsec == 0)
@@ -249,9 +288,9 @@ egress_audit_record(const struct egress_record *r)
 	journal(s);
 	if (ring == NULL)
 		return;
-	ring_next = (ring_next + 1) % EGRESS_AUDIT_RING;
-	if (ring_count < EGRESS_AUDIT_RING)
-		ring_count++;
+	if ((s->who = counts_find(s->agent, 1)) != NULL &&
+	    s->who->inring++ == 0)
+		ring_agents++;
 	count(s);
 
 	/* A follower may leave while being told (its client went away). */
@@ -317,16 +356,14 @@ egress_audit_tail(const char *agent, size_t n, egress_audit_fn fn,
 		return (0);
 	/* Back from the newest to the n-th match, then forward from it. */
 	for (i = 0; i < ring_count && found < n; i++) {
-		s = &ring[(ring_next + 2 * EGRESS_AUDIT_RING - 1 - i) %
-		    EGRESS_AUDIT_RING];
+		s = &ring[order[ring_count - 1 - i]];
 		if (matches(s, agent)) {
 			found++;
 			from = i;
 		}
 	}
 	for (i = from + 1; found > 0 && i-- > 0;) {
-		s = &ring[(ring_next + 2 * EGRESS_AUDIT_RING - 1 - i) %
-		    EGRESS_AUDIT_RING];
+		s = &ring[order[ring_count - 1 - i]];
 		if (matches(s, agent)) {
 			view(s, &v);
 			fn(&v, arg);

@@ -50,7 +50,8 @@ cJSON	*egress_audit_counts(const char *agent);
 
 /*
  * For qmsctl egress (added by the audit, additive): the ring holds the
- * last EGRESS_AUDIT_RING records over all agents, strings cut to a cap.
+ * last EGRESS_AUDIT_RING records over all agents, strings cut to a cap;
+ * full, the oldest of an agent over its share goes (egress-audit.c).
  */
 #define EGRESS_AUDIT_RING	1000
 typedef void (*egress_audit_fn)(const struct egress_record *, void *arg);

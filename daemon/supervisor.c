@@ -211,16 +211,27 @@ timer_set(struct supervisor *sv, struct event *ev, uint64_t ms)
 		sv->timer_due = now_ms() + ms;
 }
 
-/* The child's output: line by line to the log and the ring. */
+/*
+ * The child's output: line by line to the log and the ring.  A child
+ * such as qms-mcp may quote what an agent sent it: control bytes (but
+ * tab) become '?', so that none acts on the terminal of whoever reads
+ * `qmsctl logs` or the log.
+ */
 static void
 sv_line(struct supervisor *sv, int stream, const char *line, size_t len)
 {
 	const char	*fields[] = { stream == 1 ? "QMSD_STREAM=stdout" :
 			    "QMSD_STREAM=stderr", NULL };
+	char		*text = xcalloc(1, len + 1);
+	size_t		 i;
 
-	logring_add(sv->log, line, len);
-	log_component(LOG_LEVEL_INFO, sv->name, fields, "%.*s", (int)len,
-	    line);
+	for (i = 0; i < len; i++)
+		text[i] = ((unsigned char)line[i] < 0x20 && line[i] != '\t') ||
+		    line[i] == 0x7f ? '?' : line[i];
+	text[len] = '\0';
+	logring_add(sv->log, text, len);
+	log_component(LOG_LEVEL_INFO, sv->name, fields, "%s", text);
+	free(text);
 }
 
 static void

@@ -151,7 +151,10 @@ test_ring(void)
 	CHECK_STR(tail("c", 50), "");
 	CHECK_STR(tail(NULL, 0), "");
 
-	/* Bounded: the oldest go. */
+	/*
+	 * Bounded: the oldest go, of the agent over its share (c's flood),
+	 * never those of the agents within theirs (a's, b's).
+	 */
 	for (i = 0; i < EGRESS_AUDIT_RING + 5; i++) {
 		snprintf(target, sizeof(target), "h%d:1", i);
 		rec(i == EGRESS_AUDIT_RING + 4 ? "b" : "c", "denied", target,
@@ -159,13 +162,22 @@ test_ring(void)
 	}
 	CHECK(egress_audit_tail(NULL, 1000000, collect, NULL) ==
 	    EGRESS_AUDIT_RING);
-	CHECK_STR(tail("a", 50), "");
-	snprintf(want, sizeof(want), "b h%d:1", EGRESS_AUDIT_RING + 4);
+	CHECK_STR(tail("a", 50), "a one:1,a three:3");
+	snprintf(want, sizeof(want), "b two:2,b h%d:1", EGRESS_AUDIT_RING + 4);
 	CHECK_STR(tail("b", 50), want);
 	snprintf(want, sizeof(want), "c h%d:1", EGRESS_AUDIT_RING + 3);
 	CHECK_STR(tail("c", 1), want);
 	tail(NULL, 1000000);
-	CHECK(strncmp(got, "c h5:1,c h6:1,", 14) == 0);
+	CHECK(strncmp(got, "a one:1,b two:2,a three:3,c h8:1,c h9:1,", 40) ==
+	    0);
+	/* The flood goes on: its own oldest go, a's and b's stay. */
+	for (i = 0; i < EGRESS_AUDIT_RING; i++) {
+		snprintf(target, sizeof(target), "z%d:1", i);
+		rec("c", "denied", target, 403);
+	}
+	CHECK_STR(tail("a", 50), "a one:1,a three:3");
+	tail("c", 1000000);
+	CHECK(strncmp(got, "c z4:1,c z5:1,", 14) == 0);
 }
 
 /* A string longer than the ring keeps, and bytes no terminal should get. */
