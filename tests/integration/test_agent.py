@@ -201,7 +201,9 @@ def test_sealed_container():
            ["http://127.0.0.1:3128/qms/mcp",
             "http://127.0.0.1:3128/git/mcp"], "urls: the relay")
         # the relay ends, the container with it, and qmsd restarts it
-        eq(a.exec("pkill", "-x", "socat").returncode, 0, "pkill")
+        # (the exec may end with the container before it reports: 137)
+        assert a.exec("pkill", "-x", "socat").returncode in (0, 137), \
+            "pkill"
         wait_state(a.d, "agent:" + a.name, "running",
                    cond=lambda r: r.get("restarts", 0) >= 1, timeout=60)
     finally:
