@@ -42,8 +42,20 @@ struct counts {
 	uint64_t		 bytes_up;
 	uint64_t		 bytes_down;
 	size_t			 inring;	/* its records in the ring */
+	uint64_t		 jsecond;	/* the journal's: this second */
+	unsigned int		 jcount;	/* records journaled in it */
+	uint64_t		 jdropped;	/* not journaled, not yet said */
 	TAILQ_ENTRY(counts)	 entry;
 };
+
+/*
+ * Records an agent may put in the journal a second.  journald drops a
+ * service's messages past its rate limit (10000 in 30 s by default), all
+ * of them: one agent's flood of refusals would silence the others' and
+ * qmsd's own.  Past this, an agent's records go to the ring and the
+ * counts only, and the journal is told how many it did not get.
+ */
+#define EGRESS_AUDIT_JOURNAL_RATE	20
 
 struct follower {
 	char			 agent[64];	/* "" for all */
@@ -201,6 +213,44 @@ journal(const struct stored *s)
 	log_audit("egress", fields, "%s", line);
 }
 
+/*
+ * Whether agent's record goes to the journal (at most
+ * EGRESS_AUDIT_JOURNAL_RATE a second); the first one after some were
+ * held back is preceded by a line that says how many.
+ */
+static int
+journal_allowed(const char *agent)
+{
+	struct counts	*c;
+	uint64_t	 now = now_ms() / 1000;
+	char		 f[2][96], line[256];
+	const char	*fields[3] = { f[0], f[1], NULL };
+
+	if ((c = counts_find(agent, 1)) == NULL)
+		return (1);
+	if (c->jsecond != now) {
+		c->jsecond = now;
+		c->jcount = 0;
+	}
+	if (c->jcount >= EGRESS_AUDIT_JOURNAL_RATE) {
+		c->jdropped++;
+		return (0);
+	}
+	c->jcount++;
+	if (c->jdropped > 0) {
+		snprintf(f[0], sizeof(f[0]), "QMSD_AGENT=%s", c->agent);
+		snprintf(f[1], sizeof(f[1]), "QMSD_EGRESS_NOT_JOURNALED=%"
+		    PRIu64, c->jdropped);
+		snprintf(line, sizeof(line), "%s: %" PRIu64 " egress records "
+		    "over %d a second not journaled (qmsctl egress shows the "
+		    "last ones)", c->agent, c->jdropped,
+		    EGRESS_AUDIT_JOURNAL_RATE);
+		log_audit("egress", fields, "%s", line);
+		c->jdropped = 0;
+	}
+	return (1);
+}
+
 static void
 count(const struct stored *s)
 {
@@ -285,7 +335,8 @@ egress_audit_record(const struct egress_record *r)
 	s->bytes_up = r->bytes_up;
 	s->bytes_down = r->bytes_down;
 	s->duration_ms = r->duration_ms;
-	journal(s);
+	if (journal_allowed(s->agent))
+		journal(s);
 	if (ring == NULL)
 		return;
 	if ((s->who = counts_find(s->agent, 1)) != NULL &&

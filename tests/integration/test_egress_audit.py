@@ -365,5 +365,37 @@ def test_follow():
         echo.close()
 
 
+
+def test_flood_spares_the_journal():
+    """One agent's flood of refusals reaches the journal at most 20 a
+    second (journald, past its own limit, would drop every message of
+    qmsd's, the other agents' records with them); the journal is told how
+    many it did not get, the ring keeps the last ones, and another
+    agent's refusal during the flood is journaled."""
+    echo = Echo()
+    d = Daemon(config=config(echo.port, names=("e1", "e2")))
+    try:
+        start = time.monotonic()
+        for _ in range(200):
+            refused(d, "e1", 9)
+        refused(d, "e2", 9)
+        elapsed = time.monotonic() - start
+        time.sleep(1.1)
+        refused(d, "e1", 9)     # the next second: the summary first
+        log = d.log()
+        lines = [l for l in log.splitlines() if "e1: denied" in l]
+        allowed = 20 * (int(elapsed) + 3)
+        assert len(lines) <= allowed, "%d e1 lines journaled in %.1fs" % (
+            len(lines), elapsed)
+        assert len(lines) < 200, "the flood went whole to the journal"
+        contains(log, "e2: denied", "the other agent's refusal")
+        contains(log, "egress records over 20 a second not journaled",
+                 "the journal is told")
+        eq(counts_ps(d, "e1")["denied"], 201, "every refusal counted")
+    finally:
+        d.close()
+        echo.close()
+
+
 if __name__ == "__main__":
     main(globals())
