@@ -69,6 +69,32 @@ class Upstream:
         self.srv.close()
 
 
+class Unanswered:
+    """A loopback port where a connect never completes: a listener whose
+    accept queue is full, so that the kernel drops later SYNs."""
+
+    def __init__(self):
+        self.srv = socket.socket()
+        self.srv.bind(("127.0.0.1", 0))
+        self.srv.listen(0)
+        self.port = self.srv.getsockname()[1]
+        self.fillers = []
+        for _ in range(4):
+            c = socket.socket()
+            c.setblocking(False)
+            try:
+                c.connect(("127.0.0.1", self.port))
+            except BlockingIOError:
+                pass
+            self.fillers.append(c)
+        time.sleep(0.2)
+
+    def close(self):
+        for c in self.fillers:
+            c.close()
+        self.srv.close()
+
+
 class Sealed:
     """qmsd with one agent on network = none and the given egress list."""
 
@@ -451,21 +477,8 @@ def test_connect_timeout():
     """An upstream that never completes the handshake (a listener whose
     queue is full) is given up after egress-connect-timeout with a 504,
     and other agents' requests are served meanwhile."""
-    full = socket.socket()
-    full.bind(("127.0.0.1", 0))
-    full.listen(0)
-    port = full.getsockname()[1]
-    fillers = []
-    # fill its accept queue: later SYNs are dropped, connects hang
-    for _ in range(4):
-        c = socket.socket()
-        c.setblocking(False)
-        try:
-            c.connect(("127.0.0.1", port))
-        except BlockingIOError:
-            pass
-        fillers.append(c)
-    time.sleep(0.2)
+    hole = Unanswered()
+    port = hole.port
     up = Upstream("echo")
     a = Sealed("127.0.0.1:%d 127.0.0.1:%d" % (port, up.port),
                extra="egress-connect-timeout = 1s\n")
@@ -482,9 +495,7 @@ def test_connect_timeout():
     finally:
         a.close()
         up.close()
-        for c in fillers:
-            c.close()
-        full.close()
+        hole.close()
 
 
 def test_idle_timeout():
@@ -555,19 +566,8 @@ def test_client_leaves_midway():
     """Clients that leave at each step (mid-head, while connecting, mid-
     tunnel) leave qmsd serving and nothing open: the next request works
     and the tunnel count is back to where it was."""
-    full = socket.socket()
-    full.bind(("127.0.0.1", 0))
-    full.listen(0)
-    port = full.getsockname()[1]
-    fillers = []
-    for _ in range(4):
-        c = socket.socket()
-        c.setblocking(False)
-        try:
-            c.connect(("127.0.0.1", port))
-        except BlockingIOError:
-            pass
-        fillers.append(c)
+    hole = Unanswered()
+    port = hole.port
     up = Upstream("echo")
     a = Sealed("127.0.0.1:%d 127.0.0.1:%d" % (port, up.port),
                extra="egress-max-tunnels = 3\n")
@@ -601,9 +601,7 @@ def test_client_leaves_midway():
     finally:
         a.close()
         up.close()
-        for c in fillers:
-            c.close()
-        full.close()
+        hole.close()
 
 
 def test_reload_changes_the_list():
