@@ -98,9 +98,9 @@ class Unanswered:
 class Sealed:
     """qmsd with one agent on network = none and the given egress list."""
 
-    def __init__(self, egress, extra=""):
+    def __init__(self, egress, extra="", env=None):
         self.d = Daemon(config='[agent "%s"]\negress = %s\n%s'
-                        % (AGENT, egress, extra))
+                        % (AGENT, egress, extra), env=env)
         self.path = os.path.join(self.d.dir, "state", "agents", AGENT,
                                  "link", "qmsd.sock")
 
