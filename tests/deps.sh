@@ -8,7 +8,8 @@ build="meson ninja-build pkg-config gcc libc6-dev libevent-dev
 	libmicrohttpd-dev libcjson-dev libsystemd-dev libcurl4-openssl-dev
 	libinih-dev"
 test="$build clang libclang-rt-14-dev python3 util-linux systemd
-	iproute2 git tmux mandoc docker.io procps debootstrap openssh-server"
+	iproute2 git tmux mandoc docker.io procps debootstrap openssh-server
+	openssl strace"
 
 case "${1:-}" in
 build)	want=$build ;;
