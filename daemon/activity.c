@@ -1,0 +1,213 @@
+/*
+ * An agent's activity from Claude Code's hooks: see activity.h.
+ */
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+
+#include <cjson/cJSON.h>
+
+#include "activity.h"
+
+static const struct {
+	const char	*name;
+	enum hook_kind	 kind;
+} hooks[] = {
+	{ "SessionStart", HOOK_SESSION_START },
+	{ "UserPromptSubmit", HOOK_USER_PROMPT_SUBMIT },
+	{ "PreToolUse", HOOK_PRE_TOOL_USE },
+	{ "PostToolUse", HOOK_POST_TOOL_USE },
+	{ "Notification", HOOK_NOTIFICATION },
+	{ "Stop", HOOK_STOP },
+	{ "SessionEnd", HOOK_SESSION_END },
+};
+
+static const char *const activity_names[] = {
+	"no-session", "starting", "working", "needs-input", "idle",
+};
+
+static int	say(char *, size_t, const char *, ...)
+		    __attribute__((format(printf, 3, 4)));
+
+static int
+say(char *err, size_t len, const char *fmt, ...)
+{
+	va_list	ap;
+
+	va_start(ap, fmt);
+	vsnprintf(err, len, fmt, ap);
+	va_end(ap);
+	return (-1);
+}
+
+const char *
+activity_name(enum activity a)
+{
+	return ((size_t)a < sizeof(activity_names) / sizeof(activity_names[0]) ?
+	    activity_names[a] : "unknown");
+}
+
+/* A string member, copied printable (any other byte as '?'), or "". */
+static void
+member(const cJSON *o, const char *key, char *out, size_t len)
+{
+	const cJSON	*v = cJSON_GetObjectItemCaseSensitive(o, key);
+	size_t		 i;
+
+	out[0] = '\0';
+	if (!cJSON_IsString(v) || v->valuestring == NULL)
+		return;
+	for (i = 0; v->valuestring[i] != '\0' && i + 1 < len; i++)
+		out[i] = v->valuestring[i] >= ' ' && v->valuestring[i] < 0x7f ?
+		    v->valuestring[i] : '?';
+	out[i] = '\0';
+}
+
+int
+activity_hook_parse(const char *name, const char *json, size_t len,
+    struct hook_event *ev, char *err, size_t errlen)
+{
+	cJSON	*o;
+	char	 said[32], type[64];
+	size_t	 i;
+
+	memset(ev, 0, sizeof(*ev));
+	for (i = 0; i < sizeof(hooks) / sizeof(hooks[0]); i++)
+		if (name != NULL && strcmp(name, hooks[i].name) == 0)
+			break;
+	if (i == sizeof(hooks) / sizeof(hooks[0]))
+		return (say(err, errlen, "not a hook qmsd follows"));
+	ev->kind = hooks[i].kind;
+	if (len > ACTIVITY_MAX_HOOK)
+		return (say(err, errlen, "hook input over %d bytes",
+		    ACTIVITY_MAX_HOOK));
+	if ((o = cJSON_ParseWithLength(json, len)) == NULL ||
+	    !cJSON_IsObject(o)) {
+		cJSON_Delete(o);
+		return (say(err, errlen, "hook input is not a JSON object"));
+	}
+	member(o, "hook_event_name", said, sizeof(said));
+	if (said[0] != '\0' && strcmp(said, name) != 0) {
+		cJSON_Delete(o);
+		return (say(err, errlen, "the input is %s's, not %s's", said,
+		    name));
+	}
+	member(o, "session_id", ev->session, sizeof(ev->session));
+	switch (ev->kind) {
+	case HOOK_PRE_TOOL_USE:
+	case HOOK_POST_TOOL_USE:
+		member(o, "tool_name", ev->detail, sizeof(ev->detail));
+		break;
+	case HOOK_NOTIFICATION:
+		/*
+		 * notification_type where Claude Code gives it; before that,
+		 * its message: "Claude needs your permission to use Bash",
+		 * "Claude is waiting for your input".
+		 */
+		member(o, "notification_type", type, sizeof(type));
+		if (type[0] == '\0') {
+			member(o, "message", ev->detail, sizeof(ev->detail));
+			ev->asks = strstr(ev->detail, "permission") != NULL;
+			snprintf(type, sizeof(type), "%s", ev->asks ?
+			    "permission_prompt" : strstr(ev->detail,
+			    "waiting for your input") != NULL ? "idle_prompt" :
+			    "");
+		} else
+			ev->asks = strcmp(type, "permission_prompt") == 0 ||
+			    strcmp(type, "elicitation_dialog") == 0;
+		snprintf(ev->detail, sizeof(ev->detail), "%s", type);
+		break;
+	default:
+		break;
+	}
+	cJSON_Delete(o);
+	return (0);
+}
+
+static int
+enter(struct activity_state *s, enum activity next, const char *event,
+    const char *detail, uint64_t now)
+{
+	int	changed = s->state != next;
+
+	if (changed)
+		s->since = now;
+	s->state = next;
+	snprintf(s->last, sizeof(s->last), "%s", event);
+	snprintf(s->detail, sizeof(s->detail), "%s", detail);
+	return (changed);
+}
+
+int
+activity_apply(struct activity_state *s, const struct hook_event *ev,
+    uint64_t now)
+{
+	const char	*name = hooks[ev->kind].name;
+
+	if (ev->kind == HOOK_SESSION_START) {
+		snprintf(s->session, sizeof(s->session), "%s", ev->session);
+		return (enter(s, ACT_IDLE, name, "", now));
+	}
+	/* A late hook of a session that is not the current one. */
+	if (s->session[0] != '\0' && ev->session[0] != '\0' &&
+	    strcmp(s->session, ev->session) != 0)
+		return (0);
+	switch (ev->kind) {
+	case HOOK_USER_PROMPT_SUBMIT:
+	case HOOK_PRE_TOOL_USE:
+	case HOOK_POST_TOOL_USE:
+		return (enter(s, ACT_WORKING, name, ev->detail, now));
+	case HOOK_NOTIFICATION:
+		if (ev->asks)
+			return (enter(s, ACT_NEEDS_INPUT, name, ev->detail,
+			    now));
+		if (strcmp(ev->detail, "idle_prompt") == 0)
+			return (enter(s, ACT_IDLE, name, ev->detail, now));
+		return (0);	/* auth_success and the like: no change */
+	case HOOK_STOP:
+		return (enter(s, ACT_IDLE, name, "", now));
+	case HOOK_SESSION_END:
+		s->session[0] = '\0';
+		return (enter(s, ACT_NO_SESSION, name, "", now));
+	default:
+		return (0);
+	}
+}
+
+int
+activity_session_launched(struct activity_state *s, uint64_t now)
+{
+	if (s->state != ACT_NO_SESSION)
+		return (0);
+	s->session[0] = '\0';
+	return (enter(s, ACT_STARTING, "", "", now));
+}
+
+int
+activity_session_gone(struct activity_state *s, uint64_t now)
+{
+	s->session[0] = '\0';
+	return (enter(s, ACT_NO_SESSION, "", "the tmux session is gone",
+	    now));
+}
+
+int
+activity_notice_check(const char *text, char *err, size_t errlen)
+{
+	size_t	i, len = text != NULL ? strlen(text) : 0;
+
+	if (len == 0)
+		return (say(err, errlen, "a notification has text"));
+	if (len > 2000)
+		return (say(err, errlen, "a notification is at most 2000 "
+		    "bytes"));
+	for (i = 0; i < len; i++)
+		if ((unsigned char)text[i] < ' ' || text[i] == 0x7f)
+			return (say(err, errlen, "a notification is one line "
+			    "without control bytes"));
+	if (strchr("yYnN0123456789 ", text[0]) != NULL)
+		return (say(err, errlen, "a notification may not begin with "
+		    "'%c': an open prompt would take it as its answer",
+		    text[0]));
+	return (0);
+}

@@ -1,0 +1,71 @@
+/*
+ * libFuzzer harness for the hook input of activity.c.  The input is
+ * NAME|JSON.  The invariants: a parse that succeeds names one of the
+ * hooks followed and keeps only printable text; applying it never leaves
+ * an activity outside the five, never moves "since" when the activity
+ * did not change, and a Notification moves to needs-input only when it
+ * asks for a person.
+ */
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "activity.h"
+
+int	LLVMFuzzerTestOneInput(const uint8_t *, size_t);
+
+static void
+fail(const char *what)
+{
+	fprintf(stderr, "invariant broken: %s\n", what);
+	abort();
+}
+
+static void
+printable(const char *s)
+{
+	for (; *s != '\0'; s++)
+		if (*s < ' ' || *s == 0x7f)
+			fail("unprintable text kept");
+}
+
+int
+LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+	static struct activity_state	 s;
+	struct activity_state		 before;
+	struct hook_event		 ev;
+	const char			*bar;
+	char				 name[64], err[256];
+	size_t				 n;
+	int				 changed;
+
+	if ((bar = memchr(data, '|', size)) == NULL)
+		return (0);
+	n = (size_t)(bar - (const char *)data);
+	if (n >= sizeof(name))
+		return (0);
+	memcpy(name, data, n);
+	name[n] = '\0';
+	if (activity_hook_parse(name, bar + 1, size - n - 1, &ev, err,
+	    sizeof(err)) == -1) {
+		printable(err);
+		return (0);
+	}
+	printable(ev.session);
+	printable(ev.detail);
+	before = s;
+	changed = activity_apply(&s, &ev, before.since + 1);
+	if ((unsigned)s.state > ACT_IDLE)
+		fail("activity out of range");
+	if (!changed && s.since != before.since)
+		fail("since moved without a change");
+	if (changed != (s.state != before.state))
+		fail("changed says otherwise");
+	if (ev.kind == HOOK_NOTIFICATION && !ev.asks &&
+	    s.state == ACT_NEEDS_INPUT && before.state != ACT_NEEDS_INPUT)
+		fail("needs-input without a question");
+	printable(s.detail);
+	return (0);
+}
