@@ -1,4 +1,5 @@
 #include <sys/stat.h>
+#include <sys/time.h>
 
 #include <ctype.h>
 #include <errno.h>
@@ -96,6 +97,13 @@ parse_number(const char *s, long long min, long long max, long long *out)
 		return (-1);
 	*out = v;
 	return (0);
+}
+
+void
+timeval_ms(struct timeval *tv, uint64_t ms)
+{
+	tv->tv_sec = (time_t)(ms / 1000);
+	tv->tv_usec = (suseconds_t)(ms % 1000) * 1000;
 }
 
 uint64_t

@@ -5,6 +5,8 @@
 #include <stdint.h>
 #include <time.h>
 
+struct timeval;
+
 #define nitems(a)	(sizeof(a) / sizeof((a)[0]))
 
 /* "100ms", "5s", "2m", "1h" (a unit is required) into milliseconds. */
@@ -16,6 +18,8 @@ int	 parse_number(const char *, long long min, long long max, long long *);
 
 /* Milliseconds on the monotonic clock. */
 uint64_t now_ms(void);
+/* ms as a struct timeval, for a timer. */
+void	 timeval_ms(struct timeval *, uint64_t ms);
 /* RFC 3339 UTC with seconds: "2026-11-27T00:03:40Z". */
 void	 format_time(time_t, char *, size_t);
 /* "3d4h", "4m12s", "0.84s": a short human duration. */

@@ -284,8 +284,7 @@ agent_timer(struct event *ev, uint64_t ms)
 {
 	struct timeval	tv;
 
-	tv.tv_sec = (time_t)(ms / 1000);
-	tv.tv_usec = (suseconds_t)(ms % 1000) * 1000;
+	timeval_ms(&tv, ms);
 	evtimer_add(ev, &tv);
 }
 

@@ -598,8 +598,7 @@ accept_cb(evutil_socket_t lfd, short ev, void *arg)
 			    errno == ENOBUFS || errno == ENOMEM) {
 				log_warn("control: accept; pausing");
 				event_del(ctl_accept_ev);
-				tv.tv_sec = CTL_EMFILE_PAUSE_MS / 1000;
-				tv.tv_usec = (CTL_EMFILE_PAUSE_MS % 1000) * 1000;
+				timeval_ms(&tv, CTL_EMFILE_PAUSE_MS);
 				evtimer_add(ctl_pause_ev, &tv);
 			} else if (errno != EAGAIN && errno != EINTR &&
 			    errno != ECONNABORTED)

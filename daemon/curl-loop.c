@@ -113,8 +113,7 @@ timer_cb(CURLM *multi, long ms, void *userp)
 		evtimer_del(cl_timer);
 		return (0);
 	}
-	tv.tv_sec = ms / 1000;
-	tv.tv_usec = (ms % 1000) * 1000;
+	timeval_ms(&tv, (uint64_t)ms);
 	evtimer_add(cl_timer, &tv);
 	return (0);
 }

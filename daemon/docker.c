@@ -311,8 +311,7 @@ unreachable(const char *why, CURLcode rc)
 	dk_state = DK_UNREACHABLE;
 	docker_publish();
 	tell(&dk_on_unreachable);
-	tv.tv_sec = (time_t)(dk_backoff / 1000);
-	tv.tv_usec = (suseconds_t)(dk_backoff % 1000) * 1000;
+	timeval_ms(&tv, dk_backoff);
 	evtimer_add(dk_retry, &tv);
 	dk_backoff = dk_backoff * 2 > DOCKER_BACKOFF_MAX ? DOCKER_BACKOFF_MAX :
 	    dk_backoff * 2;

@@ -873,8 +873,7 @@ run_next(struct git_call *c)
 
 	if (c->deadline == NULL) {
 		c->deadline = evtimer_new(g_base, on_deadline, c);
-		tv.tv_sec = (time_t)(g_timeout / 1000);
-		tv.tv_usec = (suseconds_t)(g_timeout % 1000) * 1000;
+		timeval_ms(&tv, g_timeout);
 		evtimer_add(c->deadline, &tv);
 	}
 	memset(&spec, 0, sizeof(spec));

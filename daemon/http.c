@@ -1068,8 +1068,7 @@ listener_pump(struct listener *l)
 		return;
 	MHD_run(l->mhd);
 	if (MHD_get_timeout(l->mhd, &ms) == MHD_YES) {
-		tv.tv_sec = (time_t)(ms / 1000);
-		tv.tv_usec = (suseconds_t)(ms % 1000) * 1000;
+		timeval_ms(&tv, ms);
 		evtimer_add(l->timer, &tv);
 	} else
 		evtimer_del(l->timer);

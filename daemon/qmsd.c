@@ -286,8 +286,7 @@ shutdown_begin(const char *why)
 	log_info("%s: shutting down", why);
 	notify_send("STOPPING=1");
 	ms = qmsd.conf->qms_mcp.stop_timeout + SHUTDOWN_GRACE_MS;
-	tv.tv_sec = (time_t)(ms / 1000);
-	tv.tv_usec = (suseconds_t)(ms % 1000) * 1000;
+	timeval_ms(&tv, ms);
 	shutdown_ev = evtimer_new(qmsd.base, on_shutdown_deadline, NULL);
 	evtimer_add(shutdown_ev, &tv);
 	supervisor_shutdown(qms_mcp, shutdown_step, NULL);

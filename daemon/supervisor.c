@@ -204,8 +204,7 @@ timer_set(struct supervisor *sv, struct event *ev, uint64_t ms)
 {
 	struct timeval	tv;
 
-	tv.tv_sec = (time_t)(ms / 1000);
-	tv.tv_usec = (suseconds_t)(ms % 1000) * 1000;
+	timeval_ms(&tv, ms);
 	evtimer_add(ev, &tv);
 	if (ev == sv->timer)
 		sv->timer_due = now_ms() + ms;
