@@ -56,6 +56,9 @@ enum key_type {
 	KEY_MOUNT,		/* SRC:DST[:ro], repeatable */
 	KEY_MASK,		/* a path in the repository, repeatable */
 	KEY_GIT_IDENT,		/* a git user.name or user.email, as kept */
+	KEY_START,		/* a start policy (policy.h) */
+	KEY_STOP,		/* a stop policy (policy.h) */
+	KEY_DEFINITION,		/* a path in the repository, or "" */
 };
 
 struct key {
@@ -145,6 +148,9 @@ static const struct key keys[] = {
 	AGENT("mask", KEY_MASK, masks, 1),
 	AGENT("git-user-name", KEY_GIT_IDENT, git_user_name, 0),
 	AGENT("git-user-email", KEY_GIT_IDENT, git_user_email, 0),
+	AGENT("start", KEY_START, policy.start, 0),
+	AGENT("stop", KEY_STOP, policy, 0),
+	AGENT("definition", KEY_DEFINITION, definition, 0),
 };
 #undef AGENT
 #undef LIST
@@ -327,6 +333,9 @@ agent_fill(struct agent_conf *a)
 		xasprintf(&a->git_user_name, "%s (qmsd agent)", a->name);
 	if (a->git_user_email == NULL)
 		xasprintf(&a->git_user_email, "%s@qmsd.invalid", a->name);
+	/* Its definition, when the repository has one; "" for none. */
+	if (a->definition == NULL)
+		xasprintf(&a->definition, ".claude/agents/%s.md", a->name);
 }
 
 /* The accounts of Debian's base-passwd, which every image has. */
@@ -551,6 +560,17 @@ lookup_user(const char *v, char **name, uid_t *uid, gid_t *gid)
 	*uid = pw->pw_uid;
 	*gid = pw->pw_gid;
 	return (0);
+}
+
+/* A path inside the repository, relative to it, never out of it. */
+static int
+repo_path(const char *v)
+{
+	size_t	n = strlen(v);
+
+	return (!(v[0] == '/' || strcmp(v, "..") == 0 ||
+	    strncmp(v, "../", 3) == 0 || strstr(v, "/../") != NULL ||
+	    (n >= 3 && strcmp(v + n - 3, "/..") == 0) || v[0] == '\0'));
 }
 
 /* A string key, once its value passed the checks of its type. */
@@ -796,10 +816,7 @@ set_value(struct parse *p, void *base, const struct key *k, const char *v)
 		argv_free(words);
 		return (0);
 	case KEY_MASK:
-		if (v[0] == '/' || strcmp(v, "..") == 0 ||
-		    strncmp(v, "../", 3) == 0 || strstr(v, "/../") != NULL ||
-		    (strlen(v) >= 3 && strcmp(v + strlen(v) - 3, "/..") == 0) ||
-		    v[0] == '\0') {
+		if (!repo_path(v)) {
 			parse_error(p, "%s: \"%s\" must be a path inside the "
 			    "repository, relative to it", k->name, v);
 			return (-1);
@@ -812,6 +829,28 @@ set_value(struct parse *p, void *base, const struct key *k, const char *v)
 	case KEY_GIT_IDENT:
 		if (agent_ident_check(v, why, sizeof(why)) == -1) {
 			parse_error(p, "%s: %s", k->name, why);
+			return (-1);
+		}
+		return (set_string(sp, v));
+	case KEY_START:
+		if (policy_start_parse(v, (enum policy_start *)field, why,
+		    sizeof(why)) == -1) {
+			parse_error(p, "%s", why);
+			return (-1);
+		}
+		return (0);
+	case KEY_STOP:
+		if (policy_stop_parse(v, (struct policy *)field, why,
+		    sizeof(why)) == -1) {
+			parse_error(p, "%s", why);
+			return (-1);
+		}
+		return (0);
+	case KEY_DEFINITION:
+		if (v[0] != '\0' && !repo_path(v)) {
+			parse_error(p, "%s: \"%s\" must be a path inside the "
+			    "repository, relative to it (or nothing, for "
+			    "none)", k->name, v);
 			return (-1);
 		}
 		return (set_string(sp, v));
@@ -1456,6 +1495,7 @@ config_free(struct config *c)
 		argv_free(a->masks);
 		free(a->git_user_name);
 		free(a->git_user_email);
+		free(a->definition);
 	}
 	free(c);
 }

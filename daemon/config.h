@@ -12,6 +12,7 @@
 #include <stdio.h>
 
 #include "log.h"
+#include "policy.h"
 
 enum restart_policy {
 	RESTART_ALWAYS,
@@ -105,6 +106,9 @@ struct agent_conf {
 	char			**masks;	/* paths in the repository */
 	char			*git_user_name;	/* the container's user.name */
 	char			*git_user_email;
+	struct policy		 policy;	/* start and stop */
+	/* .claude/agents/NAME.md by default; "" for none. */
+	char			*definition;
 };
 
 struct config {
