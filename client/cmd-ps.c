@@ -26,7 +26,7 @@ s(const cJSON *o, const char *k)
 static int
 cmd_ps_exec(int argc, char **argv)
 {
-	cJSON		*res, *a, *up, *rs, *agents;
+	cJSON		*res, *a, *up, *rs, *agents, *pol;
 	char		 why[512], uptime[32], egress[256], *text;
 	int		 rc, wa, wi, json = argc == 2 &&
 			    strcmp(argv[1], "--json") == 0;
@@ -69,6 +69,13 @@ cmd_ps_exec(int argc, char **argv)
 		if (strcmp(s(a, "pending"), "-") != 0)
 			printf("%-*s %s, %s\n", wa, "", s(a, "state"),
 			    s(a, "pending"));
+		/* When it starts or stops by itself. */
+		pol = cJSON_GetObjectItemCaseSensitive(a, "policy");
+		if (cJSON_IsObject(pol) &&
+		    (strcmp(s(pol, "start"), "manual") != 0 ||
+		    strcmp(s(pol, "stop"), "manual") != 0))
+			printf("%-*s policy start=%s stop=%s\n", wa, "",
+			    s(pol, "start"), s(pol, "stop"));
 		if (egress_counts_text(a, egress, sizeof(egress)))
 			printf("%-*s %s\n", wa, "", egress);
 	}

@@ -121,6 +121,26 @@ _qmsctl()
 			words="$words $(_qmsctl_agents)"
 		fi
 		COMPREPLY=($(compgen -W "$words" -- "$cur")) ;;
+	policy)
+		# An agent, then start=POLICY and stop=POLICY, or --reset.
+		# Bash splits at "=" (COMP_WORDBREAKS): after "start =", the
+		# values alone.
+		local starts="manual on-task always" stops="manual inbox-empty idle"
+		if [ "$plain" = 0 ]; then
+			COMPREPLY=($(compgen -W "$(_qmsctl_agents)" -- "$cur"))
+		elif [ "$prev" = "=" ] && [ "$COMP_CWORD" -ge 2 ]; then
+			case ${COMP_WORDS[COMP_CWORD-2]} in
+			start)	COMPREPLY=($(compgen -W "$starts" -- "$cur")) ;;
+			stop)	COMPREPLY=($(compgen -W "$stops" -- "$cur")) ;;
+			*)	COMPREPLY=() ;;
+			esac
+		else
+			words=
+			for w in $starts; do words="$words start=$w"; done
+			for w in $stops; do words="$words stop=$w"; done
+			[ "$plain" = 1 ] && words="$words --reset"
+			COMPREPLY=($(compgen -W "$words" -- "$cur"))
+		fi ;;
 	help)
 		# words still holds the commands.
 		if [ "$plain" = 0 ]; then

@@ -20,6 +20,7 @@ extern const struct cmd_entry cmd_git_check_entry;
 static const struct cmd_entry cmd_help_entry;
 extern const struct cmd_entry cmd_logs_entry;
 extern const struct cmd_entry cmd_mcp_config_entry;
+extern const struct cmd_entry cmd_policy_entry;
 extern const struct cmd_entry cmd_ps_entry;
 extern const struct cmd_entry cmd_reload_entry;
 extern const struct cmd_entry cmd_restart_entry;
@@ -38,6 +39,7 @@ static const struct cmd_entry *const cmd_table[] = {
 	&cmd_help_entry,
 	&cmd_logs_entry,
 	&cmd_mcp_config_entry,
+	&cmd_policy_entry,
 	&cmd_ps_entry,
 	&cmd_reload_entry,
 	&cmd_restart_entry,

@@ -21,6 +21,7 @@
 #include "egress-audit.h"
 #include "log.h"
 #include "masks.h"
+#include "policy-store.h"
 #include "restart.h"
 #include "token.h"
 #include "url.h"
@@ -1622,6 +1623,7 @@ agent_ps(void)
 		cJSON_AddNumberToObject(o, "restarts", a->restarts);
 		cJSON_AddStringToObject(o, "last_exit", a->last_exit);
 		cJSON_AddItemToObject(o, "egress", egress_audit_counts(a->name));
+		cJSON_AddItemToObject(o, "policy", policy_store_json(a->name));
 		cJSON_AddItemToArray(list, o);
 	}
 	return (list);

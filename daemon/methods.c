@@ -13,6 +13,7 @@
 #include "git-tool.h"
 #include "logring.h"
 #include "methods.h"
+#include "policy-store.h"
 #include "proto.h"
 #include "qmsd.h"
 #include "session.h"
@@ -34,6 +35,8 @@ static void	method_session(struct ctl_req *, const cJSON *);
 static void	method_exec_resize(struct ctl_req *, const cJSON *);
 static void	method_exec_status(struct ctl_req *, const cJSON *);
 static void	method_mcp_config(struct ctl_req *, const cJSON *);
+static void	method_policy(struct ctl_req *, const cJSON *);
+static void	method_policy_set(struct ctl_req *, const cJSON *);
 
 /* Read-only (1): anyone who can connect; else root, run-as, admin group. */
 const struct ctl_method methods[] = {
@@ -43,6 +46,8 @@ const struct ctl_method methods[] = {
 	{ "egress", 1, method_egress },
 	{ "git-check", 1, method_git_check },
 	{ "ps", 1, method_ps },
+	{ "policy", 1, method_policy },
+	{ "policy-set", 0, method_policy_set },
 	{ "up", 0, method_up },
 	{ "down", 0, method_down },
 	{ "session", 0, method_session },
@@ -400,6 +405,98 @@ method_ps(struct ctl_req *r, const cJSON *params)
 
 	cJSON_AddItemToObject(o, "agents", agent_ps());
 	ctl_reply(r, o);
+}
+
+/* An agent's policy in force, and where each part comes from. */
+static void
+policy_reply(struct ctl_req *r, const char *name)
+{
+	cJSON	*o = policy_store_json(name);
+
+	cJSON_AddStringToObject(o, "agent", name);
+	ctl_reply(r, o);
+}
+
+/* params.agent, which must be given and configured; NULL after an error. */
+static const char *
+param_policy_agent(struct ctl_req *r, const cJSON *params)
+{
+	const cJSON	*a = cJSON_GetObjectItemCaseSensitive(params, "agent");
+
+	if (!cJSON_IsString(a)) {
+		ctl_error(r, PROTO_INVALID_PARAMS, "%s needs params.agent",
+		    ctl_req_method(r));
+		return (NULL);
+	}
+	if (policy_store_get(a->valuestring, NULL, NULL) == -1) {
+		ctl_error(r, PROTO_INVALID_PARAMS, "no agent \"%s\"",
+		    a->valuestring);
+		return (NULL);
+	}
+	return (a->valuestring);
+}
+
+static void
+method_policy(struct ctl_req *r, const cJSON *params)
+{
+	const char	*name;
+
+	if ((name = param_policy_agent(r, params)) != NULL)
+		policy_reply(r, name);
+}
+
+/*
+ * params.start and params.stop (either or both) set the run-time
+ * policy; params.reset, alone, returns to the configuration's.
+ */
+static void
+method_policy_set(struct ctl_req *r, const cJSON *params)
+{
+	const cJSON		*start, *stop, *reset;
+	struct policy_override	 o;
+	const char		*name;
+	char			 err[512];
+
+	if ((name = param_policy_agent(r, params)) == NULL)
+		return;
+	start = cJSON_GetObjectItemCaseSensitive(params, "start");
+	stop = cJSON_GetObjectItemCaseSensitive(params, "stop");
+	reset = cJSON_GetObjectItemCaseSensitive(params, "reset");
+	memset(&o, 0, sizeof(o));
+	if ((start != NULL && !cJSON_IsString(start)) ||
+	    (stop != NULL && !cJSON_IsString(stop)) ||
+	    (reset != NULL && !cJSON_IsBool(reset))) {
+		ctl_error(r, PROTO_INVALID_PARAMS, "params.start and "
+		    "params.stop must be strings, params.reset true or false");
+		return;
+	}
+	if (cJSON_IsTrue(reset) == (start != NULL || stop != NULL)) {
+		ctl_error(r, PROTO_INVALID_PARAMS, "policy-set needs "
+		    "params.start, params.stop or both, or params.reset alone");
+		return;
+	}
+	if (start != NULL) {
+		if (policy_start_parse(start->valuestring, &o.p.start, err,
+		    sizeof(err)) == -1) {
+			ctl_error(r, PROTO_INVALID_PARAMS, "%s", err);
+			return;
+		}
+		o.set |= POLICY_SET_START;
+	}
+	if (stop != NULL) {
+		if (policy_stop_parse(stop->valuestring, &o.p, err,
+		    sizeof(err)) == -1) {
+			ctl_error(r, PROTO_INVALID_PARAMS, "%s", err);
+			return;
+		}
+		o.set |= POLICY_SET_STOP;
+	}
+	if (policy_store_set(name, cJSON_IsTrue(reset) ? NULL : &o, err,
+	    sizeof(err)) == -1) {
+		ctl_error(r, PROTO_FAILED, "%s", err);
+		return;
+	}
+	policy_reply(r, name);
 }
 
 /* ---- session and exec: the control half of session.c ---- */

@@ -32,6 +32,7 @@
 #include "log.h"
 #include "methods.h"
 #include "notify.h"
+#include "policy-store.h"
 #include "process.h"
 #include "proto.h"
 #include "probe.h"
@@ -140,6 +141,7 @@ configure_all(const struct config *c, int starting)
 	supervisor_configure(qms_mcp, c);
 	gateway_configure();
 	bridge_configure(c);
+	policy_store_configure(c);
 	agent_configure(c);
 }
 
@@ -499,6 +501,7 @@ main(int argc, char *argv[])
 	control_shutdown();
 	component_set_hook(NULL);
 	agent_shutdown();
+	policy_store_shutdown();
 	bridge_shutdown();
 	docker_shutdown();
 	gateway_shutdown();

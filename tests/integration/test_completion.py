@@ -71,6 +71,18 @@ def test_agents_and_components_from_daemon():
            "egress after -n N")
         eq(complete(*s, "egress", "docs", ""), ["--json", "-f", "-n"],
            "one agent only")
+        eq(complete(*s, "policy", ""), ["claude", "docs"], "policy agent")
+        eq(complete(*s, "policy", "docs", "st"),
+           ["start=always", "start=manual", "start=on-task",
+            "stop=idle", "stop=inbox-empty", "stop=manual"], "policy parts")
+        eq(complete(*s, "policy", "docs", "--"), ["--reset"],
+           "policy --reset")
+        eq(complete(*s, "policy", "docs", "stop=m"), ["stop=manual"],
+           "policy stop=")
+        eq(complete(*s, "policy", "docs", "start", "=", "o"), ["on-task"],
+           "policy start = (bash splits at =)")
+        eq(complete(*s, "policy", "docs", "start=always", "--"), [],
+           "--reset alone")
         eq(complete("mcp-config", "", env={"QMSD_SOCKET": d.socket}),
            ["claude", "docs"], "the socket from QMSD_SOCKET")
     finally:
