@@ -231,7 +231,7 @@ agent_host_spec(const struct agent_host *h, const struct agent_conf *c,
 	struct agent_mask	*masks = NULL;
 	const struct masks_file	*found;
 	char			*dir, *p = NULL, *q = NULL, *text = NULL;
-	char			*link;
+	char			*link, *def = NULL;
 	char			**extra = NULL;
 	size_t			 nfound, nmasks = 0, i;
 	int			 rootfd, fd;
@@ -302,8 +302,28 @@ agent_host_spec(const struct agent_host *h, const struct agent_conf *c,
 	f.env = extra;
 	f.masks = masks;
 	f.nmasks = nmasks;
+	f.definition = NULL;
+	if (c->definition != NULL && c->definition[0] != '\0') {
+		/*
+		 * From the repository, which the agent writes: no link on the
+		 * way, nothing but a regular file, never waited on.
+		 */
+		def = safe_read(rootfd, c->definition, AGENT_DEFINITION_MAX,
+		    NULL);
+		if (def == NULL && errno != ENOENT) {
+			snprintf(err, errlen, "definition %s/%s: %s%s", h->root,
+			    c->definition, errno == EFBIG ? "larger than 1M" :
+			    safe_strerror(errno), errno == ELOOP ||
+			    errno == ENOTDIR ? " (qmsd reads a definition only "
+			    "through real directories, never a link)" : "");
+			goto out;
+		}
+		f.definition = def;
+	}
 	text = agent_spec(c, &f, &files, hash);
-	if (agent_host_write(h, c->name, AGENT_FILE_PASSWD, files.passwd, err,
+	if ((def != NULL && agent_host_write(h, c->name, AGENT_FILE_DEFINITION,
+	    def, err, errlen) == -1) ||
+	    agent_host_write(h, c->name, AGENT_FILE_PASSWD, files.passwd, err,
 	    errlen) == -1 || agent_host_write(h, c->name, AGENT_FILE_GROUP,
 	    files.group, err, errlen) == -1 || agent_host_write(h, c->name,
 	    AGENT_FILE_GITCONFIG, files.gitconfig, err, errlen) == -1) {
@@ -329,6 +349,7 @@ out:
 	if (rootfd != -1)
 		close(rootfd);
 	agent_files_free(&files);
+	free(def);
 	free(masks);
 	argv_free(extra);
 	free(p);

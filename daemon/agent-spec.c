@@ -94,15 +94,16 @@ spec_relay(cJSON *o)
  */
 static void
 spec_hash(const char *body, const struct agent_files *files,
-    char out[AGENT_HASH_LEN])
+    const char *definition, char out[AGENT_HASH_LEN])
 {
+	/* A definition counts only when there is one: no hash changes else. */
 	const char	*parts[] = { body, files->passwd, files->group,
-			    files->gitconfig };
+			    files->gitconfig, definition };
 	const char	*s;
 	uint64_t	 h = 1469598103934665603ULL;
 	size_t		 i;
 
-	for (i = 0; i < nitems(parts); i++) {
+	for (i = 0; i < nitems(parts) && parts[i] != NULL; i++) {
 		/* Each part ends with its NUL, so none runs into the next. */
 		for (s = parts[i]; ; s++) {
 			h ^= (unsigned char)*s;
@@ -231,6 +232,15 @@ agent_spec(const struct agent_conf *c, const struct agent_facts *f,
 	spec_mount(mounts, "volume", buf, "/claude-config", 0);
 	snprintf(buf, sizeof(buf), "qms-projects-%s", c->name);
 	spec_mount(mounts, "volume", buf, "/projects", 0);
+	/*
+	 * Its definition, a copy in its directory: never a path of the
+	 * repository, which the agent could swap for a link Docker follows.
+	 */
+	if (f->definition != NULL) {
+		xasprintf(&p, "%s/" AGENT_FILE_DEFINITION, f->dir);
+		spec_mount(mounts, "bind", p, AGENT_DEFINITION_TARGET, 1);
+		free(p);
+	}
 	/* Its one link: the directory of its socket, alone. */
 	if (sealed)
 		spec_mount(mounts, "bind", f->link, AGENT_LINK_DIR, 1);
@@ -250,7 +260,7 @@ agent_spec(const struct agent_conf *c, const struct agent_facts *f,
 	}
 
 	text = cJSON_PrintUnformatted(o);
-	spec_hash(text, files, hash);
+	spec_hash(text, files, f->definition, hash);
 	cJSON_AddStringToObject(labels, DOCKER_LABEL_CONFIG, hash);
 	cJSON_free(text);
 	text = cJSON_PrintUnformatted(o);

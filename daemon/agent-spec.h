@@ -37,6 +37,11 @@ struct agent_facts {
 	/* The secrets found and the configured masks, those that exist. */
 	const struct agent_mask	*masks;
 	size_t			 nmasks;
+	/*
+	 * Its definition's text (config.h: definition), copied into its
+	 * directory as AGENT_FILE_DEFINITION; NULL: none.
+	 */
+	const char		*definition;
 };
 
 /*
@@ -61,6 +66,10 @@ struct agent_files {
 #define AGENT_FILE_PASSWD	"passwd"
 #define AGENT_FILE_GROUP	"group"
 #define AGENT_FILE_GITCONFIG	"gitconfig"
+/* Claude's user memory in the container, read with the project's. */
+#define AGENT_FILE_DEFINITION	"CLAUDE.md"
+#define AGENT_DEFINITION_TARGET	"/claude-config/CLAUDE.md"
+#define AGENT_DEFINITION_MAX	(1024 * 1024)
 
 /*
  * The create body (free it), the files it mounts (agent_files_free), and

@@ -345,5 +345,26 @@ main(void)
 	agent_files_free(&files);
 	CHECK(strcmp(hash, hash2) != 0);
 	free(text);
+
+	/*
+	 * A definition: its copy in the agent's directory (never the
+	 * repository's path) as Claude's user memory, read-only; its text
+	 * counts in the hash, a changed one makes a new container.
+	 */
+	f.definition = "You review.\n";
+	text = agent_spec(&c, &f, &files, hash);
+	agent_files_free(&files);
+	o = cJSON_Parse(text);
+	CHECK(is_mount(mount_at(get(get(o, "HostConfig"), "Mounts"),
+	    "/claude-config/CLAUDE.md"), "bind",
+	    "/var/lib/qmsd/agents/claude/CLAUDE.md", 1));
+	cJSON_Delete(o);
+	free(text);
+	CHECK(strcmp(hash, hash2) != 0);
+	f.definition = "You review, carefully.\n";
+	text = agent_spec(&c, &f, &files2, hash2);
+	agent_files_free(&files2);
+	free(text);
+	CHECK(strcmp(hash, hash2) != 0);
 	return (check_done("agent-spec"));
 }
