@@ -2,6 +2,7 @@
  * How a session runs the agent's command; see launch.h.
  */
 #include <stdlib.h>
+#include <string.h>
 
 #include "argv.h"
 #include "launch.h"
@@ -19,6 +20,22 @@ static const char launcher[] =
     "exec tmux new-session -A -s agent sh -c \"$loop\" qmsd-session \"$@\"; "
     "fi; "
     "exec sh -c \"$loop\" qmsd-session \"$@\"";
+
+/*
+ * Without a terminal (issue 16's headless start): the same session, made
+ * or joined by a control-mode client (tmux -C) that qmsd keeps as its
+ * link to it.  -x and -y size the window until a person attaches; the
+ * client's flags keep it from sizing the window at all (ignore-size) and
+ * from being sent the pane's output (no-output), so a person's terminal
+ * decides.  $2 and $3 are the rows and columns, digits qmsd wrote.
+ */
+static const char headless[] =
+    "loop=$1; rows=$2; cols=$3; shift 3; "
+    "if ! command -v tmux >/dev/null 2>&1; then "
+    "echo 'qmsd-session: no tmux in the image: no headless start' >&2; "
+    "exit 127; fi; "
+    "exec tmux -C new-session -A -s agent -x \"$cols\" -y \"$rows\" "
+    "-f ignore-size,no-output sh -c \"$loop\" qmsd-session \"$@\"";
 
 /*
  * The loop.  With a terminal, job control: the command runs in a process
@@ -73,4 +90,52 @@ launch_argv(char *const *command)
 	for (i = 0; command[i] != NULL; i++)
 		v[n++] = xstrdup(command[i]);
 	return (v);
+}
+
+char **
+launch_headless_argv(char *const *command, int rows, int cols)
+{
+	char	**v;
+	size_t	  n = 0, i;
+
+	for (i = 0; command[i] != NULL; i++)
+		;
+	v = xcalloc(i + 8, sizeof(*v));
+	v[n++] = xstrdup("sh");
+	v[n++] = xstrdup("-c");
+	v[n++] = xstrdup(headless);
+	v[n++] = xstrdup("qmsd-session");
+	v[n++] = xstrdup(loop);
+	xasprintf(&v[n++], "%d", rows);
+	xasprintf(&v[n++], "%d", cols);
+	for (i = 0; command[i] != NULL; i++)
+		v[n++] = xstrdup(command[i]);
+	return (v);
+}
+
+char **
+launch_link_argv(void)
+{
+	char	**v;
+	size_t	  n = 0;
+
+	v = xcalloc(8, sizeof(*v));
+	v[n++] = xstrdup("tmux");
+	v[n++] = xstrdup("-C");
+	v[n++] = xstrdup("attach-session");
+	v[n++] = xstrdup("-t");
+	v[n++] = xstrdup("agent");
+	v[n++] = xstrdup("-f");
+	v[n++] = xstrdup("ignore-size,no-output");
+	return (v);
+}
+
+int
+launch_is_session(const char *line)
+{
+	static const char	prefix[] = "sh -c ";
+
+	/* Docker's events give the exec's words joined by spaces. */
+	return (strncmp(line, prefix, sizeof(prefix) - 1) == 0 &&
+	    strncmp(line + sizeof(prefix) - 1, launcher, 40) == 0);
 }

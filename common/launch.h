@@ -30,4 +30,15 @@
  */
 char	**launch_argv(char *const *command);
 
+/*
+ * The same session without a terminal: the exec's argv to make (or join)
+ * it with a control-mode client on the exec's stdin and stdout, the
+ * window rows by cols until a person attaches.  Needs tmux in the image.
+ */
+char	**launch_headless_argv(char *const *command, int rows, int cols);
+/* A control-mode client for a session already there (tmux -C attach). */
+char	**launch_link_argv(void);
+/* Whether an exec's command line (as Docker's events give it) is a session's. */
+int	 launch_is_session(const char *);
+
 #endif

@@ -236,13 +236,27 @@ agent_publish(struct agent *a, const char *fmt, ...)
 }
 
 /* The one writer of a->state: every transition is logged. */
+static void	(*ag_on_running)(const char *, void *);
+static void	*ag_on_running_arg;
+
+void
+agent_on_running(void (*fn)(const char *, void *), void *arg)
+{
+	ag_on_running = fn;
+	ag_on_running_arg = arg;
+}
+
 static void
 agent_enter(struct agent *a, enum ag_state next, const char *why)
 {
+	int	running = next == AG_RUNNING && a->state != AG_RUNNING;
+
 	if (a->state != next)
 		log_info("agent %s: %s -> %s: %s", a->name,
 		    ag_state_names[a->state], ag_state_names[next], why);
 	a->state = next;
+	if (running && ag_on_running != NULL)
+		ag_on_running(a->name, ag_on_running_arg);
 }
 
 static struct agent *

@@ -40,6 +40,12 @@ int	 agent_recreate_pending(const char *name);
 int	 agent_info(const char *name, char *id, size_t, char ***command,
 	    char *user, size_t);
 
+/*
+ * fn(name, arg) each time an agent's container is found running: made,
+ * started, or adopted when qmsd starts (one subscriber).
+ */
+void	 agent_on_running(void (*)(const char *, void *), void *);
+
 /* Forget a waiter (its owner is going away). */
 void	 agent_unwait(void *arg);
 /* The container id of an agent, or NULL. */

@@ -55,8 +55,11 @@ static char		 dk_why[400] = "not yet contacted";
 static int		 dk_needed;
 static uint64_t		 dk_backoff = DOCKER_BACKOFF_MIN;
 static struct event	*dk_retry;
-static void		(*event_fn)(const cJSON *, void *);
-static void		*event_arg;
+static struct {
+	void	(*fn)(const cJSON *, void *);
+	void	*arg;
+}			 dk_on_events[DOCKER_MAX_SUBSCRIBERS];
+static size_t		 dk_nevents;
 
 struct docker_subscribers {
 	struct {
@@ -153,8 +156,11 @@ docker_why(void)
 void
 docker_on_event(void (*fn)(const cJSON *, void *), void *arg)
 {
-	event_fn = fn;
-	event_arg = arg;
+	if (dk_nevents == nitems(dk_on_events))
+		fatalx("docker: more than %d event subscribers",
+		    DOCKER_MAX_SUBSCRIBERS);
+	dk_on_events[dk_nevents].fn = fn;
+	dk_on_events[dk_nevents++].arg = arg;
 }
 
 void
@@ -454,6 +460,7 @@ on_events(char *ptr, size_t size, size_t nmemb, void *arg)
 	size_t	 n = size * nmemb;
 	char	*tmp, *nl, *line;
 	cJSON	*ev;
+	size_t	 i;
 
 	if ((tmp = realloc(ev_buf, ev_len + n + 1)) == NULL)
 		return (0);
@@ -466,8 +473,8 @@ on_events(char *ptr, size_t size, size_t nmemb, void *arg)
 	    NULL) {
 		*nl = '\0';
 		if ((ev = cJSON_Parse(line)) != NULL) {
-			if (event_fn != NULL)
-				event_fn(ev, event_arg);
+			for (i = 0; i < dk_nevents; i++)
+				dk_on_events[i].fn(ev, dk_on_events[i].arg);
 			cJSON_Delete(ev);
 		}
 		line = nl + 1;
@@ -689,6 +696,7 @@ docker_shutdown(void)
 	dk_comp = NULL;
 	memset(&dk_on_ready, 0, sizeof(dk_on_ready));
 	memset(&dk_on_unreachable, 0, sizeof(dk_on_unreachable));
+	dk_nevents = 0;
 }
 
 /* ---- the upgraded exec start ---- */

@@ -63,7 +63,8 @@ struct docker_attach *docker_exec_attach(const char *exec_id, int tty,
 	    docker_attach_done, void *arg, char *err, size_t errlen);
 void	 docker_attach_cancel(struct docker_attach *);
 
-/* Every event about a labelled container, as Docker sends it. */
+/* Every event about a labelled container, as Docker sends it (to each
+ * of a few subscribers). */
 void	 docker_on_event(void (*)(const cJSON *, void *), void *);
 /*
  * Subscribe: fn(arg) each time the engine becomes reachable

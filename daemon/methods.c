@@ -17,6 +17,7 @@
 #include "proto.h"
 #include "qmsd.h"
 #include "session.h"
+#include "tmux-link.h"
 #include "util.h"
 
 static void	method_version(struct ctl_req *, const cJSON *);
@@ -37,6 +38,7 @@ static void	method_exec_status(struct ctl_req *, const cJSON *);
 static void	method_mcp_config(struct ctl_req *, const cJSON *);
 static void	method_policy(struct ctl_req *, const cJSON *);
 static void	method_policy_set(struct ctl_req *, const cJSON *);
+static void	method_tmux_link(struct ctl_req *, const cJSON *);
 
 /* Read-only (1): anyone who can connect; else root, run-as, admin group. */
 const struct ctl_method methods[] = {
@@ -58,6 +60,7 @@ const struct ctl_method methods[] = {
 	{ "start", 0, method_start },
 	{ "stop", 0, method_stop },
 	{ "restart", 0, method_restart },
+	{ "tmux-link", 0, method_tmux_link },
 };
 const size_t nmethods = nitems(methods);
 
@@ -707,4 +710,69 @@ method_exec_status(struct ctl_req *r, const cJSON *params)
 	if (session_exec_inspect(id, ctl_req_connection(r), exec_inspected,
 	    later, err, sizeof(err)) == -1)
 		ctl_error(later, PROTO_PERMISSION_DENIED, "%s", err);
+}
+
+/* tmux-link: the answer once tmux has it. */
+static void
+reply_tmux_link(void *arg, const char *error)
+{
+	struct ctl_req	*r = arg;
+	cJSON		*o;
+
+	if (error != NULL) {
+		ctl_error(r, PROTO_FAILED, "%s", error);
+		return;
+	}
+	o = cJSON_CreateObject();
+	cJSON_AddBoolToObject(o, "done", 1);
+	ctl_reply(r, o);
+}
+
+static void
+tmux_link_gone(void *arg)
+{
+	tmux_link_cancel(arg);
+	ctl_error(arg, PROTO_FAILED, "the client went away");
+}
+
+/*
+ * Groundwork for issue 16, until its policies and `notify` drive it: a
+ * headless start, and typing into an agent's tmux session.
+ */
+static void
+method_tmux_link(struct ctl_req *r, const cJSON *params)
+{
+	const char	*name, *act;
+	const cJSON	*action, *text;
+	struct ctl_req	*later;
+	char		 err[512];
+	int		 rc = 0;
+
+	if ((name = param_agent(r, params)) == NULL)
+		return;
+	if (!agent_known(name)) {
+		ctl_error(r, PROTO_INVALID_PARAMS, "no agent \"%s\"", name);
+		return;
+	}
+	action = cJSON_GetObjectItemCaseSensitive(params, "action");
+	text = cJSON_GetObjectItemCaseSensitive(params, "text");
+	act = cJSON_IsString(action) ? action->valuestring : "";
+	if (strcmp(act, "start") != 0 && strcmp(act, "enter") != 0 &&
+	    (strcmp(act, "type") != 0 || !cJSON_IsString(text))) {
+		ctl_error(r, PROTO_INVALID_PARAMS, "tmux-link needs "
+		    "params.action start, enter, or type with params.text");
+		return;
+	}
+	later = ctl_defer(r);
+	ctl_on_gone(later, tmux_link_gone, later);
+	if (strcmp(act, "start") == 0)
+		tmux_link_start(name, reply_tmux_link, later);
+	else if (strcmp(act, "enter") == 0)
+		rc = tmux_link_enter(name, reply_tmux_link, later, err,
+		    sizeof(err));
+	else
+		rc = tmux_link_type(name, text->valuestring, reply_tmux_link,
+		    later, err, sizeof(err));
+	if (rc == -1)
+		ctl_error(later, PROTO_FAILED, "%s", err);
 }

@@ -39,6 +39,7 @@
 #include "qmsd.h"
 #include "session.h"
 #include "supervisor.h"
+#include "tmux-link.h"
 #include "token.h"
 #include "util.h"
 
@@ -462,6 +463,7 @@ main(int argc, char *argv[])
 	bridge_init(qmsd.base);
 	agent_init(qmsd.base);
 	session_init(qmsd.base, qms_mcp);
+	tmux_link_init(qmsd.base, NULL, NULL);
 	fd = passed_socket();
 	qmsd.socket_passed = fd >= 0;
 	control_auth(qmsd.conf, &auth);
@@ -497,6 +499,7 @@ main(int argc, char *argv[])
 	event_base_dispatch(qmsd.base);
 
 	/* Sessions and exec asks answered while their clients are there. */
+	tmux_link_shutdown();
 	session_shutdown();
 	control_shutdown();
 	component_set_hook(NULL);

@@ -33,6 +33,9 @@ struct session {
 	int			 rows, cols;
 	char			 term[64];
 	char			**argv;		/* exec: the command given */
+	int			 headless;	/* the headless launcher */
+	int			 link;		/* a control client, no up */
+	session_stream_done	 stream;	/* headless, link: the answer */
 	uint64_t		 owner;
 	int			 wait_qms;	/* session: bring up qms-mcp */
 	uint64_t		 t0, tstep;
@@ -70,7 +73,11 @@ session_answer(struct session *s, const char *error,
 		return;
 	}
 	s->answered = 1;
-	s->cb->done(s->arg, error, res, fd);
+	if (s->stream != NULL)
+		s->stream(s->arg, error, fd, res != NULL ? res->pending : NULL,
+		    res != NULL ? res->npending : 0);
+	else
+		s->cb->done(s->arg, error, res, fd);
 }
 
 static void
@@ -184,6 +191,9 @@ attached(void *arg, const char *error, int fd, const char *pending,
 			close(fd);
 		return;
 	}
+	if (s->stream != NULL)
+		log_debug("session %s: %s exec %.12s started", s->agent,
+		    s->headless ? "headless" : "link", s->exec_id);
 	memset(&res, 0, sizeof(res));
 	res.exec_id = s->exec_id;
 	res.tty = s->tty;
@@ -254,17 +264,25 @@ create_exec(struct session *s)
 	env = cJSON_AddArrayToObject(o, "Env");
 	snprintf(term, sizeof(term), "TERM=%s", s->term[0] ? s->term :
 	    "xterm-256color");
-	if (s->tty)
+	/* tmux's clients read TERM, control clients too. */
+	if (s->tty || s->stream != NULL)
 		cJSON_AddItemToArray(env, cJSON_CreateString(term));
 	cmd = cJSON_AddArrayToObject(o, "Cmd");
 	/* exec: the argv given, as it is (its exit status is the answer). */
-	if ((words = s->argv) == NULL)
+	if ((words = s->argv) != NULL)
+		;
+	else if (s->headless)
+		words = launched = launch_headless_argv(command, s->rows,
+		    s->cols);
+	else if (s->link)
+		words = launched = launch_link_argv();
+	else
 		words = launched = launch_argv(command);
 	for (i = 0; words[i] != NULL; i++)
 		cJSON_AddItemToArray(cmd, cJSON_CreateString(words[i]));
 	argv_free(launched);
 	argv_free(command);
-	if (s->tty && s->rows > 0 && s->cols > 0) {
+	if (s->tty && s->rows > 0 && s->cols > 0 && !s->headless) {
 		cJSON *sz = cJSON_AddArrayToObject(o, "ConsoleSize");
 
 		cJSON_AddItemToArray(sz, cJSON_CreateNumber(s->rows));
@@ -340,6 +358,11 @@ session_next_step(struct session *s)
 			session_progress(s, "git", "git MCP endpoint ready");
 		}
 		s->step = STEP_AGENT;
+		/* A link joins what runs; it never brings anything up. */
+		if (s->link) {
+			create_exec(s);
+			return;
+		}
 		/*
 		 * A session comes back to what runs in the container even
 		 * when its configuration changed (status says so); an exec,
@@ -362,15 +385,14 @@ session_on_deadline(evutil_socket_t fd, short ev, void *arg)
 	struct session	*s = arg;
 
 	session_fail(s, "nothing to attach to after %d s",
-	    SESSION_TIMEOUT_MS / 1000);
+	    (int)((now_ms() - s->t0 + 500) / 1000));
 }
 
-void
-session_start(const struct session_params *p, const struct session_cb *cb,
+static struct session *
+session_new(const struct session_params *p, const struct session_cb *cb,
     void *arg)
 {
 	struct session	*s;
-	struct timeval	 tv = { SESSION_TIMEOUT_MS / 1000, 0 };
 
 	s = xcalloc(1, sizeof(*s));
 	s->cb = cb;
@@ -386,12 +408,73 @@ session_start(const struct session_params *p, const struct session_cb *cb,
 	s->owner = p->owner;
 	/* A session brings up everything; an exec only its agent. */
 	s->wait_qms = s->argv == NULL;
+	return (s);
+}
+
+static void
+session_begin(struct session *s, int timeout_ms)
+{
+	struct timeval	 tv;
+
 	s->t0 = s->tstep = now_ms();
 	s->deadline = evtimer_new(se_base, session_on_deadline, s);
+	timeval_ms(&tv, timeout_ms);
 	evtimer_add(s->deadline, &tv);
 	TAILQ_INSERT_TAIL(&sessions, s, entry);
 	s->step = STEP_QMS;
 	session_next_step(s);
+}
+
+void
+session_start(const struct session_params *p, const struct session_cb *cb,
+    void *arg)
+{
+	session_begin(session_new(p, cb, arg), SESSION_TIMEOUT_MS);
+}
+
+/* Headless starts and links have nobody to show progress to. */
+static void
+stream_progress(void *arg, const char *step, const char *message,
+    double seconds)
+{
+	log_debug("session: %s (%.3f s)", message, seconds);
+}
+
+static int
+stream_gone(void *arg)
+{
+	return (0);		/* its asker abandons it instead */
+}
+
+static const struct session_cb stream_cb = {
+	.progress = stream_progress,
+	.gone = stream_gone,
+};
+
+void
+session_headless(const char *agent, int rows, int cols,
+    session_stream_done done, void *arg)
+{
+	struct session_params	 p = { .agent = agent, .rows = rows,
+				    .cols = cols };
+	struct session		*s = session_new(&p, &stream_cb, arg);
+
+	s->headless = 1;
+	s->stream = done;
+	session_begin(s, SESSION_TIMEOUT_MS);
+}
+
+void
+session_link(const char *agent, int timeout_ms, session_stream_done done,
+    void *arg)
+{
+	struct session_params	 p = { .agent = agent };
+	struct session		*s = session_new(&p, &stream_cb, arg);
+
+	s->link = 1;
+	s->wait_qms = 0;
+	s->stream = done;
+	session_begin(s, timeout_ms);
 }
 
 /* ---- later requests about an exec, by its owner only ---- */

@@ -55,6 +55,29 @@ void	 session_shutdown(void);
 void	 session_start(const struct session_params *,
 	    const struct session_cb *, void *arg);
 
+/*
+ * What a headless start or a link is answered, once: the connection of
+ * an exec without a terminal (write its stdin as it is; its output comes
+ * framed, docker-stream.h) and the stream bytes read past dockerd's
+ * headers; or why not (fd -1).  The descriptor is the asker's, blocking.
+ */
+typedef void (*session_stream_done)(void *, const char *error, int fd,
+    const char *pending, size_t npending);
+/*
+ * A session without a terminal (issue 16): the same steps as a session
+ * (qms-mcp, the git endpoint, the agent's container up as a session
+ * brings it up), then the headless launcher (launch.h) sized rows by
+ * cols, a control-mode client on the agent's tmux session.
+ */
+void	 session_headless(const char *agent, int rows, int cols,
+	    session_stream_done, void *arg);
+/*
+ * A control-mode client on the tmux session already in agent's running
+ * container: nothing is brought up; given up after timeout_ms.
+ */
+void	 session_link(const char *agent, int timeout_ms, session_stream_done,
+	    void *arg);
+
 /* The asker of the session begun with arg went away: end it now. */
 void	 session_abandon(void *arg);
 
