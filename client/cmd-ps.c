@@ -76,6 +76,15 @@ cmd_ps_exec(int argc, char **argv)
 		    strcmp(s(pol, "stop"), "manual") != 0))
 			printf("%-*s policy start=%s stop=%s\n", wa, "",
 			    s(pol, "start"), s(pol, "stop"));
+		/* What its Claude does, while there is one. */
+		if (strcmp(s(a, "activity"), "no-session") != 0 &&
+		    strcmp(s(a, "activity"), "-") != 0)
+			printf("%-*s %s since %s (%s%s%s)\n", wa, "",
+			    s(a, "activity"), s(a, "activity_since"),
+			    s(a, "last_event"), strcmp(s(a, "activity_detail"),
+			    "-") != 0 ? ": " : "", strcmp(s(a,
+			    "activity_detail"), "-") != 0 ?
+			    s(a, "activity_detail") : "");
 		if (egress_counts_text(a, egress, sizeof(egress)))
 			printf("%-*s %s\n", wa, "", egress);
 	}

@@ -82,7 +82,7 @@ _qmsctl()
 		fi
 		case $w in
 		--)	dashdash=1 ;;
-		-n)	case $cmd in logs|egress) optarg=1 ;; esac ;;
+		-n)	case $cmd in logs|egress|events) optarg=1 ;; esac ;;
 		-*)	;;
 		*)	[ "$dashdash" = 0 ] && plain=$((plain + 1)) ;;
 		esac
@@ -111,7 +111,7 @@ _qmsctl()
 		else
 			COMPREPLY=($(compgen -W "--" -- "$cur"))
 		fi ;;
-	egress)
+	egress|events)
 		if [ "$prev" = -n ]; then
 			COMPREPLY=()
 			return

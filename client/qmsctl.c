@@ -15,6 +15,7 @@
 
 extern const struct cmd_entry cmd_down_entry;
 extern const struct cmd_entry cmd_egress_entry;
+extern const struct cmd_entry cmd_events_entry;
 extern const struct cmd_entry cmd_exec_entry;
 extern const struct cmd_entry cmd_git_check_entry;
 static const struct cmd_entry cmd_help_entry;
@@ -34,6 +35,7 @@ extern const struct cmd_entry cmd_version_entry;
 static const struct cmd_entry *const cmd_table[] = {
 	&cmd_down_entry,
 	&cmd_egress_entry,
+	&cmd_events_entry,
 	&cmd_exec_entry,
 	&cmd_git_check_entry,
 	&cmd_help_entry,

@@ -64,6 +64,34 @@ member(const cJSON *o, const char *key, char *out, size_t len)
 }
 
 int
+activity_hook_known(const char *name)
+{
+	size_t	i;
+
+	for (i = 0; i < sizeof(hooks) / sizeof(hooks[0]); i++)
+		if (name != NULL && strcmp(name, hooks[i].name) == 0)
+			return (1);
+	return (0);
+}
+
+/* The prompt as given (it is compared, not shown), cut where it must be. */
+static void
+prompt(const cJSON *o, struct hook_event *ev)
+{
+	const cJSON	*v = cJSON_GetObjectItemCaseSensitive(o, "prompt");
+	size_t		 len;
+
+	if (!cJSON_IsString(v) || v->valuestring == NULL)
+		return;
+	len = strlen(v->valuestring);
+	ev->longer = len > ACTIVITY_MAX_PROMPT;
+	if (ev->longer)
+		len = ACTIVITY_MAX_PROMPT;
+	memcpy(ev->prompt, v->valuestring, len);
+	ev->prompt[len] = '\0';
+}
+
+int
 activity_hook_parse(const char *name, const char *json, size_t len,
     struct hook_event *ev, char *err, size_t errlen)
 {
@@ -94,6 +122,9 @@ activity_hook_parse(const char *name, const char *json, size_t len,
 	}
 	member(o, "session_id", ev->session, sizeof(ev->session));
 	switch (ev->kind) {
+	case HOOK_USER_PROMPT_SUBMIT:
+		prompt(o, ev);
+		break;
 	case HOOK_PRE_TOOL_USE:
 	case HOOK_POST_TOOL_USE:
 		member(o, "tool_name", ev->detail, sizeof(ev->detail));
@@ -186,9 +217,14 @@ activity_session_launched(struct activity_state *s, uint64_t now)
 int
 activity_session_gone(struct activity_state *s, uint64_t now)
 {
+	return (activity_reset(s, "the tmux session is gone", now));
+}
+
+int
+activity_reset(struct activity_state *s, const char *why, uint64_t now)
+{
 	s->session[0] = '\0';
-	return (enter(s, ACT_NO_SESSION, "", "the tmux session is gone",
-	    now));
+	return (enter(s, ACT_NO_SESSION, "", why, now));
 }
 
 int

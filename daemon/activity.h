@@ -49,12 +49,21 @@ enum hook_kind {
 
 /* Hook input larger than this is refused (PreToolUse carries the input). */
 #define ACTIVITY_MAX_HOOK	(1024 * 1024)
+/* The most of a UserPromptSubmit's prompt kept, in bytes. */
+#define ACTIVITY_MAX_PROMPT	4096
 
 struct hook_event {
 	enum hook_kind	 kind;
 	char		 session[64];	/* session_id; "" if none was given */
 	char		 detail[128];	/* the tool, or the notification's type */
 	int		 asks;		/* a Notification that wants a person */
+	/*
+	 * UserPromptSubmit: the prompt as Claude Code gave it (any bytes
+	 * but NUL), its first ACTIVITY_MAX_PROMPT bytes; longer is set when
+	 * there was more.  "" for the other hooks.
+	 */
+	char		 prompt[ACTIVITY_MAX_PROMPT + 1];
+	int		 longer;
 };
 
 struct activity_state {
@@ -73,12 +82,17 @@ struct activity_state {
  */
 int	 activity_hook_parse(const char *name, const char *json, size_t len,
 	    struct hook_event *, char *err, size_t errlen);
+/* Whether name is a hook qmsd follows ("Stop", ...). */
+int	 activity_hook_known(const char *name);
 /* Apply an event at time now; returns 1 if the activity changed. */
 int	 activity_apply(struct activity_state *, const struct hook_event *,
 	    uint64_t now);
 /* A session was launched in tmux (starting), or its tmux session went. */
 int	 activity_session_launched(struct activity_state *, uint64_t now);
 int	 activity_session_gone(struct activity_state *, uint64_t now);
+/* No session, for why (the container is down, ...); 1 if it changed. */
+int	 activity_reset(struct activity_state *, const char *why,
+	    uint64_t now);
 /* "no-session", "starting", "working", "needs-input", "idle". */
 const char *activity_name(enum activity);
 

@@ -235,7 +235,6 @@ agent_host_spec(const struct agent_host *h, const struct agent_conf *c,
 	char			**extra = NULL;
 	size_t			 nfound, nmasks = 0, i;
 	int			 rootfd, fd;
-	cJSON			*doc, *list;
 
 	dir = agent_host_dir(h, c->name);
 	link = agent_socket_dir(h->state_dir, c->name);
@@ -332,19 +331,7 @@ agent_host_spec(const struct agent_host *h, const struct agent_conf *c,
 		goto out;
 	}
 
-	/* settings.local.json: the container's Claude uses both servers. */
-	doc = cJSON_CreateObject();
-	cJSON_AddTrueToObject(doc, "enableAllProjectMcpServers");
-	list = cJSON_AddArrayToObject(doc, "enabledMcpjsonServers");
-	cJSON_AddItemToArray(list, cJSON_CreateString("qms"));
-	cJSON_AddItemToArray(list, cJSON_CreateString("git"));
-	q = cJSON_Print(doc);
-	cJSON_Delete(doc);
-	if (agent_host_write(h, c->name, "settings.local.json", q, err,
-	    errlen) == -1) {
-		free(text);
-		text = NULL;
-	}
+	/* settings.local.json holds its token: agent.c writes it. */
 out:
 	if (rootfd != -1)
 		close(rootfd);

@@ -124,6 +124,67 @@ agent_files_free(struct agent_files *files)
 	memset(files, 0, sizeof(*files));
 }
 
+/*
+ * Hooks: each posts Claude Code's input to qmsd.  Quiet (its output would
+ * reach the model after SessionStart and UserPromptSubmit), and always
+ * exit 0 (2 would block the prompt).  A refused input is not retried;
+ * a qmsd that does not answer is, for about AGENT_HOOK_RETRY seconds, so
+ * that a hook during qmsd's restart still arrives.  Claude Code waits for
+ * a UserPromptSubmit hook before the prompt goes: the timeout bounds it.
+ */
+#define AGENT_HOOK_RETRY	10
+#define AGENT_HOOK_TIMEOUT	15
+
+char *
+agent_settings(const char *base, const char *token)
+{
+	static const char *const events[] = {
+		"SessionStart", "UserPromptSubmit", "PreToolUse", "PostToolUse",
+		"Notification", "Stop", "SessionEnd",
+	};
+	cJSON	*doc, *list, *hooks, *group, *cmds, *cmd;
+	char	*cmdline, *text;
+	size_t	 i;
+
+	doc = cJSON_CreateObject();
+	cJSON_AddTrueToObject(doc, "enableAllProjectMcpServers");
+	list = cJSON_AddArrayToObject(doc, "enabledMcpjsonServers");
+	cJSON_AddItemToArray(list, cJSON_CreateString("qms"));
+	cJSON_AddItemToArray(list, cJSON_CreateString("git"));
+	/* Never a quote of theirs in our shell line: no hooks then. */
+	if (base != NULL && token != NULL && base[0] != '\0' &&
+	    strpbrk(base, "'\\") == NULL && strpbrk(token, "'\\") == NULL) {
+		hooks = cJSON_AddObjectToObject(doc, "hooks");
+		for (i = 0; i < nitems(events); i++) {
+			xasprintf(&cmdline, "curl -s -o /dev/null --noproxy '*' "
+			    "--connect-timeout 2 --max-time 3 --retry %d "
+			    "--retry-delay 1 --retry-max-time %d "
+			    "--retry-all-errors -H 'Authorization: Bearer %s' "
+			    "-H 'Content-Type: application/json' "
+			    "--data-binary @- '%s/hooks/%s' || true",
+			    AGENT_HOOK_RETRY, AGENT_HOOK_RETRY, token, base,
+			    events[i]);
+			group = cJSON_CreateObject();
+			/* The tool events are matched; "*" is every tool. */
+			if (strstr(events[i], "ToolUse") != NULL)
+				cJSON_AddStringToObject(group, "matcher", "*");
+			cmds = cJSON_AddArrayToObject(group, "hooks");
+			cmd = cJSON_CreateObject();
+			cJSON_AddStringToObject(cmd, "type", "command");
+			cJSON_AddStringToObject(cmd, "command", cmdline);
+			cJSON_AddNumberToObject(cmd, "timeout",
+			    AGENT_HOOK_TIMEOUT);
+			cJSON_AddItemToArray(cmds, cmd);
+			cJSON_AddItemToArray(cJSON_AddArrayToObject(hooks,
+			    events[i]), group);
+			free(cmdline);
+		}
+	}
+	text = cJSON_Print(doc);
+	cJSON_Delete(doc);
+	return (text);
+}
+
 char *
 agent_spec(const struct agent_conf *c, const struct agent_facts *f,
     struct agent_files *files, char hash[AGENT_HASH_LEN])

@@ -79,4 +79,13 @@ char	*agent_spec(const struct agent_conf *, const struct agent_facts *,
 	    struct agent_files *, char hash[AGENT_HASH_LEN]);
 void	 agent_files_free(struct agent_files *);
 
+/*
+ * The container's .claude/settings.local.json (free it): the project's
+ * MCP servers enabled and, with base (qmsd's URL as the container sees
+ * it) and token (the agent's), Claude Code's hooks reporting there
+ * (hooks.h).  Each hook runs one fixed command, ours alone: curl posts
+ * what Claude Code gives it on stdin, and says nothing back.
+ */
+char	*agent_settings(const char *base, const char *token);
+
 #endif

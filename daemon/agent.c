@@ -20,6 +20,7 @@
 #include "docker.h"
 #include "egress-audit.h"
 #include "log.h"
+#include "manager.h"
 #include "masks.h"
 #include "policy-store.h"
 #include "restart.h"
@@ -207,6 +208,23 @@ agent_warn(struct agent *a)
 
 static int	recreate_pending(const struct agent *);
 
+/* Its activity (manager.h) in its status row, as in ps. */
+static void
+activity_fields(struct agent *a)
+{
+	cJSON	*row = cJSON_CreateObject(), *f;
+	char	 key[64];
+
+	manager_ps(a->name, row);
+	while ((f = row->child) != NULL) {
+		/* Its own name would be freed as it is replaced: a copy. */
+		snprintf(key, sizeof(key), "%s", f->string);
+		component_set_field(a->comp, key,
+		    cJSON_DetachItemViaPointer(row, f));
+	}
+	cJSON_Delete(row);
+}
+
 static void
 agent_publish(struct agent *a, const char *fmt, ...)
 {
@@ -232,6 +250,7 @@ agent_publish(struct agent *a, const char *fmt, ...)
 	component_set_field(a->comp, "last_exit", a->last_exit[0] != '\0' ?
 	    cJSON_CreateString(a->last_exit) : cJSON_CreateNull());
 	component_set_field(a->comp, "egress", egress_audit_counts(a->name));
+	activity_fields(a);
 	agent_warn(a);
 }
 
@@ -255,6 +274,9 @@ agent_enter(struct agent *a, enum ag_state next, const char *why)
 		log_info("agent %s: %s -> %s: %s", a->name,
 		    ag_state_names[a->state], ag_state_names[next], why);
 	a->state = next;
+	/* Claude runs only in a running container (or one not yet known). */
+	manager_container(a->name, next == AG_RUNNING || next == AG_UNKNOWN ||
+	    next == AG_STOPPING);
 	if (running && ag_on_running != NULL)
 		ag_on_running(a->name, ag_on_running_arg);
 }
@@ -365,6 +387,25 @@ agent_mcp_config(const char *name, char *err, size_t errlen)
 	return (o);
 }
 
+/*
+ * Its settings.local.json, whose hooks carry its token: written with a
+ * new token and before each start, since a container reads the file as
+ * it was when it started.
+ */
+static int
+write_settings(struct agent *a, char *err, size_t errlen)
+{
+	char	buf[TOKEN_LEN + 2], *text;
+	int	rv;
+
+	text = agent_settings(base_url(&a->conf), agent_host_read_token(
+	    &ag_host, a->name, buf, sizeof(buf)) == 0 ? buf : NULL);
+	rv = agent_host_write(&ag_host, a->name, "settings.local.json", text,
+	    err, errlen);
+	free(text);
+	return (rv);
+}
+
 /* A new token, its file, and the .mcp.json that carries it. */
 static int
 rotate_token(struct agent *a, char *err, size_t errlen)
@@ -386,7 +427,7 @@ rotate_token(struct agent *a, char *err, size_t errlen)
 	rv = agent_host_write(&ag_host, a->name, "mcp.json", text, err,
 	    errlen);
 	free(text);
-	return (rv);
+	return (rv == -1 ? -1 : write_settings(a, err, errlen));
 }
 
 /* After qmsd restarts: the token of an adopted container, from its file. */
@@ -853,6 +894,10 @@ create:
 	request(a, STEP_CREATE, "POST", path, a->spec);
 	return;
 start:
+	if (write_settings(a, err, sizeof(err)) == -1) {
+		agent_fail(a, err);
+		return;
+	}
 	a->expect_stop = 0;
 	a->kill_signal = 0;
 	a->oom = 0;
@@ -1426,6 +1471,7 @@ agent_free(struct agent *a)
 	event_free(a->stable);
 	component_remove(a->comp);
 	token_remove(a->name);
+	manager_forget(a->name);
 	conf_free(&a->conf);
 	free(a->spec);
 	free(a);
@@ -1575,6 +1621,18 @@ agent_on_egress(const char *name)
 		    egress_audit_counts(name));
 }
 
+/* Its activity changed: its status row says the same as ps. */
+static void
+agent_on_activity(const cJSON *event, void *arg)
+{
+	const cJSON	*name = cJSON_GetObjectItemCaseSensitive(event, "agent");
+	struct agent	*a;
+
+	if (cJSON_IsString(name) && (a = agent_find(name->valuestring)) !=
+	    NULL)
+		activity_fields(a);
+}
+
 void
 agent_init(struct event_base *base)
 {
@@ -1586,6 +1644,7 @@ agent_init(struct event_base *base)
 	docker_on_ready(agent_on_docker_ready, NULL);
 	docker_on_unreachable(agent_on_docker_unreachable, NULL);
 	egress_audit_set_hook(agent_on_egress);
+	manager_observe(NULL, agent_on_activity, NULL);
 }
 
 void
@@ -1638,6 +1697,7 @@ agent_ps(void)
 		cJSON_AddStringToObject(o, "last_exit", a->last_exit);
 		cJSON_AddItemToObject(o, "egress", egress_audit_counts(a->name));
 		cJSON_AddItemToObject(o, "policy", policy_store_json(a->name));
+		manager_ps(a->name, o);
 		cJSON_AddItemToArray(list, o);
 	}
 	return (list);

@@ -26,7 +26,7 @@
 #include "util.h"
 
 #define HTTP_MAX_LISTENERS	8
-#define HTTP_MAX_ROUTES		8
+#define HTTP_MAX_ROUTES		16
 #define HTTP_RETRY_MS		5000	/* rebinding a listener that failed */
 
 /*
@@ -62,6 +62,8 @@ struct route {
 	http_route_fn		 fn;
 	http_body_fn		 body_fn;	/* set: the body streams */
 	void			*arg;
+	int			 prefix;	/* path and anything after */
+	uint64_t		 max_body;	/* 0: max-body alone */
 };
 
 /* A streamed answer: bytes from upstream, read by MHD as they come. */
@@ -86,7 +88,9 @@ struct http_request {
 	struct listener		*l;
 	const struct route	*route;
 	const char		*method;
+	const char		*url;
 	const char		*identity;
+	uint64_t		 max_body;	/* max-body, or the route's */
 	char			*body;
 	size_t			 len;
 	long long		 length;	/* Content-Length, or -1 */
@@ -172,6 +176,15 @@ http_route(const char *path, http_route_fn fn, void *arg)
 }
 
 void
+http_route_prefix(const char *prefix, http_route_fn fn, void *arg,
+    uint64_t max_body)
+{
+	http_route(prefix, fn, arg);
+	routes[nroutes - 1].prefix = 1;
+	routes[nroutes - 1].max_body = max_body;
+}
+
+void
 http_route_streaming(const char *path, http_route_fn fn, http_body_fn body,
     void *arg)
 {
@@ -183,6 +196,12 @@ const char *
 http_method(const struct http_request *r)
 {
 	return (r->method);
+}
+
+const char *
+http_path(const struct http_request *r)
+{
+	return (r->url);
 }
 
 const char *
@@ -665,7 +684,9 @@ check_request(struct http_request *r, const char *url)
 		return (-1);
 	}
 	for (i = 0; i < nroutes; i++)
-		if (strcmp(routes[i].path, url) == 0)
+		if (routes[i].prefix ? strncmp(routes[i].path, url,
+		    strlen(routes[i].path)) == 0 : strcmp(routes[i].path,
+		    url) == 0)
 			r->route = &routes[i];
 	if (r->route == NULL) {
 		http_respond_rpc_error(r, 404, NULL, -32600, "no MCP endpoint "
@@ -695,9 +716,11 @@ check_request(struct http_request *r, const char *url)
 		http_respond_rpc_error(r, 403, NULL, -32001, msg);
 		return (-1);
 	}
-	if ((len = r->length) != -1 && (uint64_t)len > h_max_body) {
+	r->max_body = r->route->max_body != 0 && r->route->max_body <
+	    h_max_body ? r->route->max_body : h_max_body;
+	if ((len = r->length) != -1 && (uint64_t)len > r->max_body) {
 		snprintf(msg, sizeof(msg), "request body over %llu bytes",
-		    (unsigned long long)h_max_body);
+		    (unsigned long long)r->max_body);
 		http_respond_rpc_error(r, 413, NULL, -32600, msg);
 		return (-1);
 	}
@@ -775,6 +798,7 @@ on_access(void *cls, struct MHD_Connection *conn, const char *url,
 		r->conn = conn;
 		r->l = cls;
 		r->method = method;
+		r->url = url;
 		*con_cls = r;
 		if (check_request(r, url) == -1)
 			return (queue(r));
@@ -794,7 +818,7 @@ on_access(void *cls, struct MHD_Connection *conn, const char *url,
 	if (r->route->body_fn != NULL)
 		return (stream_upload(r, data, data_size));
 	if (*data_size > 0) {
-		if (!r->too_big && r->len + *data_size <= h_max_body) {
+		if (!r->too_big && r->len + *data_size <= r->max_body) {
 			if ((tmp = realloc(r->body, r->len + *data_size + 1)) ==
 			    NULL)
 				fatal("realloc");
@@ -811,7 +835,7 @@ on_access(void *cls, struct MHD_Connection *conn, const char *url,
 		return (queue(r));
 	if (r->too_big) {
 		snprintf(msg, sizeof(msg), "request body over %llu bytes",
-		    (unsigned long long)h_max_body);
+		    (unsigned long long)r->max_body);
 		http_respond_rpc_error(r, 413, NULL, -32600, msg);
 		return (queue(r));
 	}

@@ -10,6 +10,7 @@
 #define QMSD_HTTP_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 #include <event2/event.h>
 
@@ -27,6 +28,12 @@ void	 http_shutdown(void);
 void	 http_set_bridge(const char *ip, const char *why);
 void	 http_route(const char *path, http_route_fn, void *arg);
 /*
+ * A route for every path that begins with prefix (http_path() says which),
+ * its body at most max_body bytes (0: max-body alone).
+ */
+void	 http_route_prefix(const char *prefix, http_route_fn, void *arg,
+	    uint64_t max_body);
+/*
  * Serve fd, accepted on agent's own socket (agent-socket.h) and not yet
  * read: its requests are that agent's, and its bearer token must be too.
  */
@@ -42,6 +49,8 @@ void	 http_route_streaming(const char *path, http_route_fn, http_body_fn,
 	    void *arg);
 
 const char *http_method(const struct http_request *);
+/* The request's path, without its query. */
+const char *http_path(const struct http_request *);
 const char *http_header(const struct http_request *, const char *name);
 const char *http_identity(const struct http_request *);
 const char *http_body(const struct http_request *, size_t *len);

@@ -12,6 +12,7 @@
 #include "egress-audit.h"
 #include "git-tool.h"
 #include "logring.h"
+#include "manager.h"
 #include "methods.h"
 #include "policy-store.h"
 #include "proto.h"
@@ -28,6 +29,7 @@ static void	method_stop(struct ctl_req *, const cJSON *);
 static void	method_restart(struct ctl_req *, const cJSON *);
 static void	method_logs(struct ctl_req *, const cJSON *);
 static void	method_egress(struct ctl_req *, const cJSON *);
+static void	method_events(struct ctl_req *, const cJSON *);
 static void	method_git_check(struct ctl_req *, const cJSON *);
 static void	method_up(struct ctl_req *, const cJSON *);
 static void	method_down(struct ctl_req *, const cJSON *);
@@ -46,6 +48,7 @@ const struct ctl_method methods[] = {
 	{ "status", 1, method_status },
 	{ "logs", 1, method_logs },
 	{ "egress", 1, method_egress },
+	{ "events", 1, method_events },
 	{ "git-check", 1, method_git_check },
 	{ "ps", 1, method_ps },
 	{ "policy", 1, method_policy },
@@ -281,6 +284,80 @@ method_egress(struct ctl_req *r, const cJSON *params)
 		return;
 	}
 	f->handle = egress_audit_follow_add(agent, egress_follow_record, f);
+	ctl_reply(r, o);
+}
+
+/* An `events -f`: the agents' events (manager.h) as they happen. */
+struct events_follow {
+	struct ctl_sub	*sub;
+	void		*handle;
+};
+
+static void
+events_follow_event(const cJSON *ev, void *arg)
+{
+	struct events_follow	*f = arg;
+
+	ctl_sub_notify(f->sub, "event", cJSON_Duplicate(ev, 1));
+}
+
+static void
+events_follow_cancel(void *arg)
+{
+	struct events_follow	*f = arg;
+
+	manager_unobserve(f->handle);
+	free(f);
+}
+
+static void
+collect_event(const cJSON *ev, void *arg)
+{
+	cJSON_AddItemToArray(arg, cJSON_Duplicate(ev, 1));
+}
+
+static void
+method_events(struct ctl_req *r, const cJSON *params)
+{
+	const cJSON		*a, *follow;
+	const char		*agent = NULL;
+	struct events_follow	*f;
+	cJSON			*o, *events;
+	size_t			 want;
+
+	a = cJSON_GetObjectItemCaseSensitive(params, "agent");
+	if (a != NULL && !cJSON_IsNull(a)) {
+		if (!cJSON_IsString(a)) {
+			ctl_error(r, PROTO_INVALID_PARAMS, "params.agent must "
+			    "be a string");
+			return;
+		}
+		if (!agent_known(a->valuestring)) {
+			ctl_error(r, PROTO_INVALID_PARAMS, "no agent \"%s\"",
+			    a->valuestring);
+			return;
+		}
+		agent = a->valuestring;
+	}
+	if (param_lines(r, params, &want) == -1)
+		return;
+	follow = cJSON_GetObjectItemCaseSensitive(params, "follow");
+	o = cJSON_CreateObject();
+	events = cJSON_AddArrayToObject(o, "events");
+	manager_events_tail(agent, want, collect_event, events);
+	cJSON_AddBoolToObject(o, "follow", cJSON_IsTrue(follow));
+	if (!cJSON_IsTrue(follow)) {
+		ctl_reply(r, o);
+		return;
+	}
+	/* Subscribed before the answer goes, which may end the request. */
+	f = xcalloc(1, sizeof(*f));
+	if ((f->sub = ctl_subscribe(r, events_follow_cancel, f)) == NULL) {
+		free(f);
+		ctl_reply(r, o);
+		return;
+	}
+	f->handle = manager_observe(agent, events_follow_event, f);
 	ctl_reply(r, o);
 }
 

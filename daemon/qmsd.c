@@ -28,8 +28,10 @@
 #include "egress-proxy.h"
 #include "gateway.h"
 #include "git-tool.h"
+#include "hooks.h"
 #include "http.h"
 #include "log.h"
+#include "manager.h"
 #include "methods.h"
 #include "notify.h"
 #include "policy-store.h"
@@ -458,6 +460,7 @@ main(int argc, char *argv[])
 	egress_proxy_init(qmsd.base);
 	agent_socket_init(qmsd.base);
 	git_tool_init(qmsd.base);
+	hooks_init();
 	gateway_init(qms_mcp);
 	docker_init(qmsd.base, qmsd.conf->docker.socket);
 	bridge_init(qmsd.base);
@@ -505,6 +508,7 @@ main(int argc, char *argv[])
 	component_set_hook(NULL);
 	agent_shutdown();
 	policy_store_shutdown();
+	manager_shutdown();
 	bridge_shutdown();
 	docker_shutdown();
 	gateway_shutdown();
