@@ -3,8 +3,9 @@
  * NAME|JSON.  The invariants: a parse that succeeds names one of the
  * hooks followed and keeps only printable text; applying it never leaves
  * an activity outside the five, never moves "since" when the activity
- * did not change, and a Notification moves to needs-input only when it
- * asks for a person.
+ * did not change, a Notification moves to needs-input only when it
+ * asks for a person, and a prompt is kept for UserPromptSubmit alone,
+ * within its bound.
  */
 #include <stdint.h>
 #include <stdio.h>
@@ -55,6 +56,10 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	}
 	printable(ev.session);
 	printable(ev.detail);
+	if (strlen(ev.prompt) > ACTIVITY_MAX_PROMPT ||
+	    (ev.kind != HOOK_USER_PROMPT_SUBMIT && (ev.prompt[0] != '\0' ||
+	    ev.longer)))
+		fail("a prompt where none belongs");
 	before = s;
 	changed = activity_apply(&s, &ev, before.since + 1);
 	if ((unsigned)s.state > ACT_IDLE)

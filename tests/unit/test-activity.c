@@ -114,6 +114,40 @@ main(void)
 	CHECK(parse("PreToolUse", "{\"tool_name\":\"a\\u001b[2Jb\"}") == 0);
 	CHECK_STR(ev.detail, "a?[2Jb");
 
+	/* the prompt, as given, for the delivery's confirmation */
+	CHECK(parse("UserPromptSubmit", "{\"prompt\":\"Task notification:\\n"
+	    "\\u00e9\"}") == 0);
+	CHECK_STR(ev.prompt, "Task notification:\n\xc3\xa9");
+	CHECK(ev.longer == 0);
+	{
+		char	big[ACTIVITY_MAX_PROMPT + 64];
+
+		snprintf(big, sizeof(big), "{\"prompt\":\"%0*d\"}",
+		    ACTIVITY_MAX_PROMPT + 1, 7);
+		CHECK(parse("UserPromptSubmit", big) == 0);
+		CHECK(strlen(ev.prompt) == ACTIVITY_MAX_PROMPT);
+		CHECK(ev.longer == 1);
+		snprintf(big, sizeof(big), "{\"prompt\":\"%0*d\"}",
+		    ACTIVITY_MAX_PROMPT, 7);
+		CHECK(parse("UserPromptSubmit", big) == 0);
+		CHECK(strlen(ev.prompt) == ACTIVITY_MAX_PROMPT);
+		CHECK(ev.longer == 0);
+	}
+	CHECK(parse("Stop", "{\"prompt\":\"x\"}") == 0);
+	CHECK_STR(ev.prompt, "");
+	CHECK(activity_hook_known("Stop") == 1);
+	CHECK(activity_hook_known("stop") == 0);
+	CHECK(activity_hook_known(NULL) == 0);
+
+	/* the container went */
+	step(&s, "SessionStart", "{\"session_id\":\"S4\"}", 1700);
+	CHECK(activity_reset(&s, "the container is not running", 1800) == 1);
+	CHECK_STR(activity_name(s.state), "no-session");
+	CHECK_STR(s.detail, "the container is not running");
+	CHECK_STR(s.session, "");
+	CHECK(activity_reset(&s, "again", 1900) == 0);
+	CHECK(s.since == 1800);
+
 	/* what may be typed into a session */
 	CHECK(activity_notice_check("Task notification: CR-063 review is in "
 	    "your inbox", err, sizeof(err)) == 0);

@@ -366,5 +366,56 @@ main(void)
 	agent_files_free(&files2);
 	free(text);
 	CHECK(strcmp(hash, hash2) != 0);
+
+	/*
+	 * settings.local.json: both servers, and every hook followed, each
+	 * one quiet command that posts to the agent's URL with its token.
+	 */
+	text = agent_settings("http://127.0.0.1:3128", "qms_abc");
+	o = cJSON_Parse(text);
+	CHECK(cJSON_IsTrue(get(o, "enableAllProjectMcpServers")));
+	CHECK(cJSON_GetArraySize(get(o, "enabledMcpjsonServers")) == 2);
+	CHECK(cJSON_GetArraySize(get(o, "hooks")) == 7);
+	{
+		const char	*ev[] = { "SessionStart", "UserPromptSubmit",
+				    "PreToolUse", "PostToolUse", "Notification",
+				    "Stop", "SessionEnd" };
+		const cJSON	*g, *h;
+		char		 want[128];
+
+		for (i = 0; i < nitems(ev); i++) {
+			g = cJSON_GetArrayItem(get(get(o, "hooks"), ev[i]), 0);
+			CHECK(g != NULL);
+			h = cJSON_GetArrayItem(get(g, "hooks"), 0);
+			CHECK_STR(cJSON_GetStringValue(get(h, "type")),
+			    "command");
+			snprintf(want, sizeof(want), " "
+			    "'http://127.0.0.1:3128/hooks/%s' || true", ev[i]);
+			CHECK(h != NULL && strstr(cJSON_GetStringValue(get(h,
+			    "command")), want) != NULL);
+			CHECK(strstr(cJSON_GetStringValue(get(h, "command")),
+			    "-H 'Authorization: Bearer qms_abc' ") != NULL);
+			CHECK(strncmp(cJSON_GetStringValue(get(h, "command")),
+			    "curl -s -o /dev/null ", 21) == 0);
+			CHECK(cJSON_IsNumber(get(h, "timeout")));
+			/* a matcher for the tool events alone */
+			CHECK((get(g, "matcher") != NULL) ==
+			    (strstr(ev[i], "ToolUse") != NULL));
+		}
+	}
+	cJSON_Delete(o);
+	free(text);
+	/* No token yet, or a quote that would end ours: no hooks. */
+	text = agent_settings("http://127.0.0.1:3128", NULL);
+	o = cJSON_Parse(text);
+	CHECK(get(o, "hooks") == NULL);
+	CHECK(cJSON_IsTrue(get(o, "enableAllProjectMcpServers")));
+	cJSON_Delete(o);
+	free(text);
+	text = agent_settings("http://x';reboot;'", "qms_abc");
+	o = cJSON_Parse(text);
+	CHECK(get(o, "hooks") == NULL);
+	cJSON_Delete(o);
+	free(text);
 	return (check_done("agent-spec"));
 }
