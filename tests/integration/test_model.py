@@ -46,6 +46,23 @@ def sealed_with_model(m, command=None):
     return s
 
 
+def agent_at_work(prefix, command=None, onboard=False):
+    """A word for the prompt, a model scripted for it, and a sealed agent
+    up (with Claude's first-run screens done when ONBOARD)."""
+    word = prefix + secrets.token_hex(4)
+    m = Model(git_turns(word))
+    s = sealed_with_model(m, command)
+    try:
+        s.up(s.names[0])
+        if onboard:
+            rc, out, err = s.exec(s.names[0], "python3", "-c", ONBOARD)
+            eq(rc, 0, "onboarding: " + err)
+    except BaseException:
+        close(s, m)
+        raise
+    return word, m, s, s.names[0]
+
+
 def close(s, m):
     s.close()
     m.close()
@@ -73,12 +90,8 @@ def test_print_mode_git_call():
     """claude -p in the container: the prompt reaches the model, whose
     git_exec call qmsd runs and audits as the agent, and the model's
     answer to the result is what claude prints."""
-    word = "prompt-" + secrets.token_hex(4)
-    m = Model(git_turns(word))
-    s = sealed_with_model(m)
+    word, m, s, name = agent_at_work("prompt-")
     try:
-        name = s.names[0]
-        s.up(name)
         t0 = time.monotonic()
         rc, out, err = s.exec(name, "claude", "-p", "check the tree " + word,
                               "--allowedTools", GIT_TOOL, timeout=180)
@@ -194,14 +207,8 @@ def test_session_in_tmux_headless():
     without a terminal would), the ready prompt waited for, the prompt
     pasted (bracketed) and submitted: it reaches the model, and the work
     is done."""
-    word = "paste-" + secrets.token_hex(4)
-    m = Model(git_turns(word))
-    s = sealed_with_model(m)
+    word, m, s, name = agent_at_work("paste-", onboard=True)
     try:
-        name = s.names[0]
-        s.up(name)
-        rc, out, err = s.exec(name, "python3", "-c", ONBOARD)
-        eq(rc, 0, "onboarding: " + err)
 
         def screen():
             return s.exec(name, "tmux", "capture-pane", "-p", "-t",
@@ -234,15 +241,10 @@ def test_session_attached_in_a_terminal():
     """The same with a person's terminal: qmsctl session on the host
     runs the agent's command (Claude) in its tmux session, and a paste
     in the host's terminal, bracketed, reaches the model."""
-    word = "typed-" + secrets.token_hex(4)
-    m = Model(git_turns(word))
-    s = sealed_with_model(m, command="claude --allowedTools " + GIT_TOOL)
+    word, m, s, name = agent_at_work(
+        "typed-", command="claude --allowedTools " + GIT_TOOL, onboard=True)
     p = None
     try:
-        name = s.names[0]
-        s.up(name)
-        rc, out, err = s.exec(name, "python3", "-c", ONBOARD)
-        eq(rc, 0, "onboarding: " + err)
         t0 = time.monotonic()
         p = Pane(ctl_cmd(s, "session", name), cols=120, rows=40)
         wait_screen(p.screen, READY)
