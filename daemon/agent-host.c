@@ -347,41 +347,60 @@ out:
 }
 
 /*
- * Claude Code in the container uses the project's .mcp.json servers only
- * in a project it trusts; the trust is recorded in its config, which lives
- * in this volume.  Set it once, keeping whatever else is there (the
- * login among it).  The agent writes this volume: the file is read and
- * replaced through safe-path.h, never followed or waited on.
+ * Set a boolean member of obj true; 1 when that changed it.  Whatever
+ * else obj holds stays.
+ */
+static int
+set_true(cJSON *obj, const char *key)
+{
+	if (cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(obj, key)))
+		return (0);
+	cJSON_DeleteItemFromObjectCaseSensitive(obj, key);
+	cJSON_AddTrueToObject(obj, key);
+	return (1);
+}
+
+/*
+ * Claude Code in the container starts without a person: its config, which
+ * lives in this volume, says its first-run screens are done (without
+ * that, an interactive Claude stops at them, or exits) and the project
+ * trusted (it uses the project's .mcp.json servers only then).  Set once,
+ * keeping whatever else is there (the login among it).  The agent writes
+ * this volume: the file is read and replaced through safe-path.h, never
+ * followed or waited on, and a file that is not a JSON object is not
+ * ours to rewrite.
  */
 static void
-trust_project(const struct agent_host *h, int vfd, const char *dir)
+seed_claude_config(const struct agent_host *h, int vfd, const char *dir)
 {
 	char	*text;
 	cJSON	*doc, *projects, *proj;
+	int	 changed;
 
 	if ((text = safe_read(vfd, ".claude.json", SAFE_READ_MAX,
 	    NULL)) == NULL && errno != ENOENT) {
-		log_warnx("agent: %s/.claude.json: %s; the project is not "
-		    "marked trusted for Claude there", dir,
-		    safe_strerror(errno));
+		log_warnx("agent: %s/.claude.json: %s; Claude there may stop "
+		    "at its first-run screens", dir, safe_strerror(errno));
 		return;
 	}
 	doc = text != NULL ? cJSON_Parse(text) : cJSON_CreateObject();
 	free(text);
-	if (doc == NULL)
-		return;		/* not ours to rewrite: a file we cannot read */
+	if (!cJSON_IsObject(doc)) {
+		log_warnx("agent: %s/.claude.json is not a JSON object; left "
+		    "as it is", dir);
+		cJSON_Delete(doc);
+		return;
+	}
+	changed = set_true(doc, "hasCompletedOnboarding");
 	if ((projects = cJSON_GetObjectItemCaseSensitive(doc, "projects")) ==
 	    NULL)
 		projects = cJSON_AddObjectToObject(doc, "projects");
 	if ((proj = cJSON_GetObjectItemCaseSensitive(projects,
-	    "/pipe-dream")) == NULL)
+	    "/pipe-dream")) == NULL && cJSON_IsObject(projects))
 		proj = cJSON_AddObjectToObject(projects, "/pipe-dream");
-	if (cJSON_IsObject(proj) &&
-	    !cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(proj,
-	    "hasTrustDialogAccepted"))) {
-		cJSON_DeleteItemFromObjectCaseSensitive(proj,
-		    "hasTrustDialogAccepted");
-		cJSON_AddTrueToObject(proj, "hasTrustDialogAccepted");
+	if (cJSON_IsObject(proj))
+		changed |= set_true(proj, "hasTrustDialogAccepted");
+	if (changed) {
 		/* Whole or not at all: the login lives in this file. */
 		text = cJSON_Print(doc);
 		if (safe_replace(vfd, ".claude.json", text, strlen(text), 0600,
@@ -409,6 +428,6 @@ agent_host_own_volume(const struct agent_host *h, const char *path,
 	if (fchown(fd, h->uid, h->gid) == -1)
 		log_warn("chown %s", path);
 	if (config)
-		trust_project(h, fd, path);
+		seed_claude_config(h, fd, path);
 	close(fd);
 }

@@ -2,8 +2,9 @@
  * What qmsd does on the host for an agent's container, as root: the
  * owner's directories and mount points in the repository, the agent's
  * private files (token, .mcp.json, settings, passwd, group, gitconfig),
- * its env-file, its volumes' ownership and Claude's trust of the
- * project.  Everything it needs is passed in; it keeps nothing between
+ * its env-file, its volumes' ownership and the Claude config that lets
+ * it start without a person (first-run screens done, the project
+ * trusted).  Everything it needs is passed in; it keeps nothing between
  * calls.
  */
 #ifndef QMSD_AGENT_HOST_H
@@ -44,7 +45,10 @@ int	 agent_host_read_token(const struct agent_host *, const char *name,
 int	 agent_host_write(const struct agent_host *, const char *name,
 	    const char *file, const char *text, char *err, size_t);
 
-/* A Docker volume made the owner's; the config one trusts the project. */
+/*
+ * A Docker volume made the owner's; in the config one, Claude's first-run
+ * screens done and the project trusted.
+ */
 void	 agent_host_own_volume(const struct agent_host *, const char *path,
 	    int config);
 

@@ -289,6 +289,43 @@ def test_config_volume_survives_recreate():
         a.close()
 
 
+def test_claude_config_seeded_and_kept():
+    """Each up leaves Claude's config (/claude-config/.claude.json) saying
+    its first-run screens are done and the project trusted, so that
+    Claude starts without a person; whatever else the file holds (the
+    login) is kept, and a file that is no JSON object is left alone."""
+    a = Agent()
+    try:
+        eq(a.up()[0], 0, "up")
+
+        def config():
+            return json.loads(a.exec("cat", "/claude-config/.claude.json")
+                              .stdout)
+        doc = config()
+        eq((doc["hasCompletedOnboarding"],
+            doc["projects"]["/pipe-dream"]["hasTrustDialogAccepted"]),
+           (True, True), "seeded")
+        mine = {"oauthAccount": {"emailAddress": "a@b"},
+                "hasCompletedOnboarding": False,
+                "projects": {"/pipe-dream": {"allowedTools": ["x"]},
+                             "/elsewhere": {"hasTrustDialogAccepted": False}}}
+        eq(a.exec("sh", "-c", "cat > /claude-config/.claude.json <<'E'\n"
+                  "%s\nE" % json.dumps(mine)).returncode, 0, "written")
+        eq(a.up()[0], 0, "up again")
+        want = json.loads(json.dumps(mine))
+        want["hasCompletedOnboarding"] = True
+        want["projects"]["/pipe-dream"]["hasTrustDialogAccepted"] = True
+        eq(config(), want, "the agent's own content kept")
+        eq(a.exec("sh", "-c", "echo '[1]' > /claude-config/.claude.json")
+           .returncode, 0, "written")
+        eq(a.up()[0], 0, "up with an array there")
+        eq(a.exec("cat", "/claude-config/.claude.json").stdout, "[1]\n",
+           "left alone")
+        contains(a.d.log(), ".claude.json is not a JSON object", "log")
+    finally:
+        a.close()
+
+
 def test_recreate_refused_while_a_session_runs():
     """A configuration changed under a running container: the next up,
     exec or session would recreate it and end a detached tmux session.
