@@ -151,6 +151,16 @@ agent_settings(const char *base, const char *token)
 	list = cJSON_AddArrayToObject(doc, "enabledMcpjsonServers");
 	cJSON_AddItemToArray(list, cJSON_CreateString("qms"));
 	cJSON_AddItemToArray(list, cJSON_CreateString("git"));
+	/*
+	 * qmsd's own servers' tools run without asking: qmsd decides and
+	 * audits each call itself, and an agent nobody watches must not stop
+	 * at a dialog for them.  Every other tool keeps Claude's own rules:
+	 * a dialog, which shows as needs-input.
+	 */
+	list = cJSON_AddArrayToObject(cJSON_AddObjectToObject(doc,
+	    "permissions"), "allow");
+	cJSON_AddItemToArray(list, cJSON_CreateString("mcp__qms"));
+	cJSON_AddItemToArray(list, cJSON_CreateString("mcp__git"));
 	/* Never a quote of theirs in our shell line: no hooks then. */
 	if (base != NULL && token != NULL && base[0] != '\0' &&
 	    strpbrk(base, "'\\") == NULL && strpbrk(token, "'\\") == NULL) {

@@ -81,7 +81,7 @@ void	 agent_files_free(struct agent_files *);
 
 /*
  * The container's .claude/settings.local.json (free it): the project's
- * MCP servers enabled and, with base (qmsd's URL as the container sees
+ * MCP servers enabled, their tools allowed without a dialog, and, with base (qmsd's URL as the container sees
  * it) and token (the agent's), Claude Code's hooks reporting there
  * (hooks.h).  Each hook runs one fixed command, ours alone: curl posts
  * what Claude Code gives it on stdin, and says nothing back.

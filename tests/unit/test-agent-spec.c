@@ -368,14 +368,22 @@ main(void)
 	CHECK(strcmp(hash, hash2) != 0);
 
 	/*
-	 * settings.local.json: both servers, and every hook followed, each
-	 * one quiet command that posts to the agent's URL with its token.
+	 * settings.local.json: both servers, their tools allowed, and every
+	 * hook followed, each one quiet command that posts to the agent's URL
+	 * with its token.
 	 */
 	text = agent_settings("http://127.0.0.1:3128", "qms_abc");
 	o = cJSON_Parse(text);
 	CHECK(cJSON_IsTrue(get(o, "enableAllProjectMcpServers")));
 	CHECK(cJSON_GetArraySize(get(o, "enabledMcpjsonServers")) == 2);
 	CHECK(cJSON_GetArraySize(get(o, "hooks")) == 7);
+	/* qmsd's two servers' tools, whole, and nothing else, allowed. */
+	CHECK(cJSON_GetArraySize(get(o, "permissions")) == 1);
+	CHECK(cJSON_GetArraySize(get(get(o, "permissions"), "allow")) == 2);
+	CHECK_STR(cJSON_GetStringValue(cJSON_GetArrayItem(get(get(o,
+	    "permissions"), "allow"), 0)), "mcp__qms");
+	CHECK_STR(cJSON_GetStringValue(cJSON_GetArrayItem(get(get(o,
+	    "permissions"), "allow"), 1)), "mcp__git");
 	{
 		const char	*ev[] = { "SessionStart", "UserPromptSubmit",
 				    "PreToolUse", "PostToolUse", "Notification",
@@ -410,6 +418,7 @@ main(void)
 	o = cJSON_Parse(text);
 	CHECK(get(o, "hooks") == NULL);
 	CHECK(cJSON_IsTrue(get(o, "enableAllProjectMcpServers")));
+	CHECK(cJSON_GetArraySize(get(get(o, "permissions"), "allow")) == 2);
 	cJSON_Delete(o);
 	free(text);
 	text = agent_settings("http://x';reboot;'", "qms_abc");
