@@ -80,28 +80,6 @@ class Model(api.Server):
         return "\n".join(out) or "(nothing)"
 
 
-# Claude Code's config ($CLAUDE_CONFIG_DIR/.claude.json) for a session
-# that never stops at a first-run screen: onboarding done, the project
-# (/pipe-dream) trusted.  Merged into what is there, as the config holds
-# a login.  Run in the container as: python3 -c ONBOARD
-ONBOARD = r"""
-import json, os
-p = os.path.join(os.environ["CLAUDE_CONFIG_DIR"], ".claude.json")
-try:
-    with open(p) as f:
-        d = json.load(f)
-except FileNotFoundError:
-    d = {}
-d["hasCompletedOnboarding"] = True
-d.setdefault("projects", {}).setdefault("/pipe-dream", {})[
-    "hasTrustDialogAccepted"] = True
-with open(p + ".tmp", "w") as f:
-    json.dump(d, f)
-os.rename(p + ".tmp", p)
-print(json.dumps(d))
-"""
-
-
 def tool_use(command, id):
     """A reply: Claude calls git_exec with COMMAND (qmsd's git tool takes
     {"command": "status"}, the leading git optional)."""

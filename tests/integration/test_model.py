@@ -18,7 +18,7 @@ import urllib.request
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from qmsdtest import contains, eq, main
-from model import GIT_TOOL, ONBOARD, Model, api, tool_result, tool_use
+from model import GIT_TOOL, Model, api, tool_result, tool_use
 from test_sealed import Sealed
 from test_session import Pane, ctl_cmd
 import gitrepo
@@ -46,17 +46,16 @@ def sealed_with_model(m, command=None):
     return s
 
 
-def agent_at_work(prefix, command=None, onboard=False):
+def agent_at_work(prefix, command=None):
     """A word for the prompt, a model scripted for it, and a sealed agent
-    up (with Claude's first-run screens done when ONBOARD)."""
+    up.  Nothing more: qmsd's up has Claude's first-run screens done and
+    the project trusted, and its settings allow qmsd's git tool, so that
+    Claude never stops at a dialog for them."""
     word = prefix + secrets.token_hex(4)
     m = Model(git_turns(word))
     s = sealed_with_model(m, command)
     try:
         s.up(s.names[0])
-        if onboard:
-            rc, out, err = s.exec(s.names[0], "python3", "-c", ONBOARD)
-            eq(rc, 0, "onboarding: " + err)
     except BaseException:
         close(s, m)
         raise
@@ -94,7 +93,7 @@ def test_print_mode_git_call():
     try:
         t0 = time.monotonic()
         rc, out, err = s.exec(name, "claude", "-p", "check the tree " + word,
-                              "--allowedTools", GIT_TOOL, timeout=180)
+                              timeout=180)
         eq((rc, out.strip()), (0, "clean tree, " + word),
            "claude's answer: %s\n%s" % (err, m.summary()))
         first = m.wait_text(word, timeout=5)
@@ -207,7 +206,7 @@ def test_session_in_tmux_headless():
     without a terminal would), the ready prompt waited for, the prompt
     pasted (bracketed) and submitted: it reaches the model, and the work
     is done."""
-    word, m, s, name = agent_at_work("paste-", onboard=True)
+    word, m, s, name = agent_at_work("paste-")
     try:
 
         def screen():
@@ -215,8 +214,7 @@ def test_session_in_tmux_headless():
                           "agent")[1]
         t0 = time.monotonic()
         rc, out, err = s.exec(name, "tmux", "new-session", "-d", "-s",
-                              "agent", "-x", "120", "-y", "40", "claude",
-                              "--allowedTools", GIT_TOOL)
+                              "agent", "-x", "120", "-y", "40", "claude")
         eq(rc, 0, "tmux: " + err)
         wait_screen(screen, READY)
         t1 = time.monotonic()
@@ -241,8 +239,7 @@ def test_session_attached_in_a_terminal():
     """The same with a person's terminal: qmsctl session on the host
     runs the agent's command (Claude) in its tmux session, and a paste
     in the host's terminal, bracketed, reaches the model."""
-    word, m, s, name = agent_at_work(
-        "typed-", command="claude --allowedTools " + GIT_TOOL, onboard=True)
+    word, m, s, name = agent_at_work("typed-", command="claude")
     p = None
     try:
         t0 = time.monotonic()
