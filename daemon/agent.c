@@ -17,6 +17,7 @@
 #include "argv.h"
 #include "component.h"
 #include "config.h"
+#include "definition-watch.h"
 #include "docker.h"
 #include "egress-audit.h"
 #include "log.h"
@@ -171,6 +172,7 @@ static char		 ag_port_relay[80];
 static char		 ag_qms_loopback[300];
 /* A change in the repository: the running agents compare, a little later. */
 static struct event	*ag_recheck;
+static struct definition_watch	*ag_definitions;
 #define AG_RECHECK_MS	5000
 
 static void	agent_handle(struct agent *, enum ag_event,
@@ -1200,12 +1202,36 @@ agent_handle(struct agent *a, enum ag_event ev, const struct ag_input *in)
 	}
 }
 
+/*
+ * The directories of the agents' definitions watched, those made since
+ * the last time included: a definition edited in place changes what an
+ * agent would be made from, and no mask sees that.
+ */
+static void
+watch_definitions(void)
+{
+	struct agent	 *a;
+	const char	**paths;
+	size_t		  n = 0;
+
+	TAILQ_FOREACH(a, &agents, entry)
+		n++;
+	paths = xcalloc(n + 1, sizeof(*paths));
+	n = 0;
+	TAILQ_FOREACH(a, &agents, entry)
+		if (!a->stale && a->conf.enabled)
+			paths[n++] = a->conf.definition;
+	definition_watch_set(ag_definitions, ag_root, paths, n);
+	free(paths);
+}
+
 /* Every running agent compares its container with what it would make. */
 static void
 recheck_all(void)
 {
 	struct agent	*a;
 
+	watch_definitions();
 	TAILQ_FOREACH(a, &agents, entry)
 		if (!a->stale)
 			agent_handle(a, AG_EV_RECHECK, NULL);
@@ -1584,6 +1610,7 @@ agent_configure(const struct config *c)
 		if (a->stale)
 			agent_handle(a, AG_EV_REMOVED, NULL);
 	}
+	watch_definitions();
 	docker_configure(needed, c->docker.socket);
 	if (docker_ready())
 		agent_on_docker_ready(NULL);
@@ -1596,8 +1623,9 @@ agent_on_recheck(evutil_socket_t fd, short ev, void *arg)
 }
 
 /*
- * The masks changed (a secret appeared or went, a directory was made):
- * a running container may no longer be what its agent would make.  Not at
+ * The masks changed (a secret appeared or went, a directory was made), or
+ * a definition did: a running container may no longer be what its agent
+ * would make.  Not at
  * once: the walk this costs happens at most once per AG_RECHECK_MS, since
  * the masks watch nothing more until walked again.
  */
@@ -1640,6 +1668,8 @@ agent_init(struct event_base *base)
 	ag_masks = masks_new(base);
 	ag_recheck = evtimer_new(base, agent_on_recheck, NULL);
 	masks_on_change(ag_masks, agent_on_masks_change, NULL);
+	ag_definitions = definition_watch_new(base, agent_on_masks_change,
+	    NULL);
 	docker_on_event(agent_on_event, NULL);
 	docker_on_ready(agent_on_docker_ready, NULL);
 	docker_on_unreachable(agent_on_docker_unreachable, NULL);
@@ -1658,6 +1688,8 @@ agent_shutdown(void)
 	}
 	masks_free(ag_masks);
 	ag_masks = NULL;
+	definition_watch_free(ag_definitions);
+	ag_definitions = NULL;
 	if (ag_recheck != NULL)
 		event_free(ag_recheck);
 	ag_recheck = NULL;
