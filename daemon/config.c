@@ -59,6 +59,7 @@ enum key_type {
 	KEY_START,		/* a start policy (policy.h) */
 	KEY_STOP,		/* a stop policy (policy.h) */
 	KEY_DEFINITION,		/* a path in the repository, or "" */
+	KEY_REPO_PATH,		/* a path in the repository, once */
 };
 
 struct key {
@@ -151,6 +152,7 @@ static const struct key keys[] = {
 	AGENT("start", KEY_START, policy.start, 0),
 	AGENT("stop", KEY_STOP, policy, 0),
 	AGENT("definition", KEY_DEFINITION, definition, 0),
+	AGENT("inbox", KEY_REPO_PATH, inbox, 0),
 };
 #undef AGENT
 #undef LIST
@@ -336,6 +338,8 @@ agent_fill(struct agent_conf *a)
 	/* Its definition, when the repository has one; "" for none. */
 	if (a->definition == NULL)
 		xasprintf(&a->definition, ".claude/agents/%s.md", a->name);
+	if (a->inbox == NULL)
+		xasprintf(&a->inbox, ".claude/users/%s/inbox", a->name);
 }
 
 /* The accounts of Debian's base-passwd, which every image has. */
@@ -816,11 +820,14 @@ set_value(struct parse *p, void *base, const struct key *k, const char *v)
 		argv_free(words);
 		return (0);
 	case KEY_MASK:
+	case KEY_REPO_PATH:
 		if (!repo_path(v)) {
 			parse_error(p, "%s: \"%s\" must be a path inside the "
 			    "repository, relative to it", k->name, v);
 			return (-1);
 		}
+		if (k->type == KEY_REPO_PATH)
+			return (set_string(sp, v));
 		words = xcalloc(2, sizeof(*words));
 		words[0] = xstrdup(v);
 		list_append((char ***)field, words);
@@ -1496,6 +1503,7 @@ config_free(struct config *c)
 		free(a->git_user_name);
 		free(a->git_user_email);
 		free(a->definition);
+		free(a->inbox);
 	}
 	free(c);
 }

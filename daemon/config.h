@@ -109,6 +109,7 @@ struct agent_conf {
 	struct policy		 policy;	/* start and stop */
 	/* .claude/agents/NAME.md by default; "" for none. */
 	char			*definition;
+	char			*inbox;		/* relative to the root */
 };
 
 struct config {

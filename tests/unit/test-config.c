@@ -307,7 +307,14 @@ main(void)
 		/* Commits name the agent by default, at no real address. */
 		CHECK_STR(c->agents[0].git_user_name, "claude (qmsd agent)");
 		CHECK_STR(c->agents[0].git_user_email, "claude@qmsd.invalid");
+		/* The inbox is in the agent's own directory by default. */
+		CHECK_STR(c->agents[0].inbox, ".claude/users/claude/inbox");
 	}
+	config_free(c);
+	c = load("[agent \"a\"]\ninbox = QMS/inbox/a\n", err, sizeof(err));
+	CHECK(c != NULL && c->nagents == 1);
+	if (c != NULL && c->nagents == 1)
+		CHECK_STR(c->agents[0].inbox, "QMS/inbox/a");
 	config_free(c);
 	c = load("[agent \"a\"]\ngit-user-name = Jane O'Brien\n"
 	    "git-user-email = jane@example.org\n[agent \"b\"]\n"
@@ -383,6 +390,14 @@ main(void)
 	EXPECT_ERROR("[agent \"a\"]\nmask = ../up\n", 2,
 	    "mask: \"../up\" must be a path inside the repository, relative "
 	    "to it");
+	EXPECT_ERROR("[agent \"a\"]\ninbox = /tmp/in\n", 2,
+	    "inbox: \"/tmp/in\" must be a path inside the repository, relative "
+	    "to it");
+	EXPECT_ERROR("[agent \"a\"]\ninbox = a/../../b\n", 2,
+	    "inbox: \"a/../../b\" must be a path inside the repository, "
+	    "relative to it");
+	EXPECT_ERROR("[agent \"a\"]\ninbox = x\ninbox = y\n", 3,
+	    "inbox is already set at line 2");
 	EXPECT_ERROR("[agent \"a\"]\ncpus = lots\n", 2,
 	    "cpus: bad number of CPUs \"lots\"");
 	EXPECT_ERROR("[agent \"a\"]\nimage = x\n[agent \"a\"]\nimage = y\n",
