@@ -1,7 +1,9 @@
 /*
  * session: from nothing running to Claude's prompt in one command.  qmsd
  * brings up what is missing and hands over a terminal on the agent's
- * command (in tmux, so that it outlives this terminal; launch.h).
+ * command (in tmux, so that it outlives this terminal; launch.h).  With
+ * -d the same without a terminal: Claude started detached in tmux, for
+ * a later session to attach to.
  */
 #include <stdio.h>
 #include <string.h>
@@ -15,7 +17,7 @@ static int	cmd_session_exec(int, char **);
 
 const struct cmd_entry cmd_session_entry = {
 	.name = "session",
-	.usage = "[--force] [--via-docker] [agent]",
+	.usage = "[-d] [--force] [--via-docker] [agent]",
 	.summary = "attach a terminal to the agent's Claude (admin)",
 	.exec = cmd_session_exec,
 };
@@ -82,14 +84,41 @@ via_docker(const char *agent)
 	return (EXIT_FAILED);
 }
 
+/* -d: started headless by qmsd, answered once its tmux link is up. */
+static int
+detached(const char *agent)
+{
+	cJSON	*params, *res;
+	char	 why[512];
+	int	 rc;
+
+	params = cJSON_CreateObject();
+	cJSON_AddStringToObject(params, "agent", agent);
+	cJSON_AddBoolToObject(params, "detach", 1);
+	ctl_timeout_ms = 600000;	/* a first start may unpack an image */
+	if ((rc = ctl_call("session", params, &res, why, sizeof(why))) !=
+	    EXIT_OK) {
+		if (rc == EXIT_UNREACHABLE)
+			fprintf(stderr, "qmsctl: %s\n", why);
+		return (rc);
+	}
+	cJSON_Delete(res);
+	printf("agent %s: Claude runs detached in tmux; attach with: qmsctl "
+	    "session %s\n", agent, agent);
+	return (EXIT_OK);
+}
+
 static int
 cmd_session_exec(int argc, char **argv)
 {
 	const char	*agent = "claude";
-	int		 i, docker = 0, force = 0;
+	int		 i, docker = 0, force = 0, detach = 0;
 
 	for (i = 1; i < argc; i++) {
-		if (strcmp(argv[i], "--via-docker") == 0)
+		if (strcmp(argv[i], "-d") == 0 ||
+		    strcmp(argv[i], "--detach") == 0)
+			detach = 1;
+		else if (strcmp(argv[i], "--via-docker") == 0)
 			docker = 1;
 		else if (strcmp(argv[i], "--force") == 0)
 			force = 1;
@@ -98,6 +127,13 @@ cmd_session_exec(int argc, char **argv)
 			return (EXIT_USAGE);
 		} else
 			agent = argv[i];
+	}
+	if (detach) {
+		if (docker || force) {
+			cmd_usage(&cmd_session_entry);
+			return (EXIT_USAGE);
+		}
+		return (detached(agent));
 	}
 	if (!isatty(STDIN_FILENO) || !isatty(STDOUT_FILENO)) {
 		fprintf(stderr, "qmsctl: session needs a terminal; without one "

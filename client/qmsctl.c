@@ -21,6 +21,7 @@ extern const struct cmd_entry cmd_git_check_entry;
 static const struct cmd_entry cmd_help_entry;
 extern const struct cmd_entry cmd_logs_entry;
 extern const struct cmd_entry cmd_mcp_config_entry;
+extern const struct cmd_entry cmd_notify_entry;
 extern const struct cmd_entry cmd_policy_entry;
 extern const struct cmd_entry cmd_ps_entry;
 extern const struct cmd_entry cmd_reload_entry;
@@ -41,6 +42,7 @@ static const struct cmd_entry *const cmd_table[] = {
 	&cmd_help_entry,
 	&cmd_logs_entry,
 	&cmd_mcp_config_entry,
+	&cmd_notify_entry,
 	&cmd_policy_entry,
 	&cmd_ps_entry,
 	&cmd_reload_entry,

@@ -3,11 +3,13 @@
  */
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include <cjson/cJSON.h>
 
 #include "activity.h"
+#include "util.h"
 
 static const struct {
 	const char	*name;
@@ -183,6 +185,12 @@ activity_apply(struct activity_state *s, const struct hook_event *ev,
 	if (s->session[0] != '\0' && ev->session[0] != '\0' &&
 	    strcmp(s->session, ev->session) != 0)
 		return (0);
+	/* After a SessionEnd, only a SessionStart begins anything. */
+	if (s->state == ACT_NO_SESSION && strcmp(s->last, "SessionEnd") == 0)
+		return (0);
+	/* Its start was before this qmsd's: it is the current session. */
+	if (s->session[0] == '\0')
+		snprintf(s->session, sizeof(s->session), "%s", ev->session);
 	switch (ev->kind) {
 	case HOOK_USER_PROMPT_SUBMIT:
 	case HOOK_PRE_TOOL_USE:
@@ -246,4 +254,41 @@ activity_notice_check(const char *text, char *err, size_t errlen)
 		    "'%c': an open prompt would take it as its answer",
 		    text[0]));
 	return (0);
+}
+
+char *
+activity_notice_render(const char *notice, const char *item)
+{
+	const char	*p, *q;
+	size_t		 len = strlen(item), n = 0;
+	char		*out, *o;
+
+	if (len > 3 && strcmp(item + len - 3, ".md") == 0)
+		len -= 3;
+	for (p = notice; (q = strstr(p, "{item}")) != NULL; p = q + 6)
+		n++;
+	out = o = xcalloc(1, strlen(notice) + n * len + 1);
+	for (p = notice; (q = strstr(p, "{item}")) != NULL; p = q + 6) {
+		memcpy(o, p, (size_t)(q - p));
+		o += q - p;
+		memcpy(o, item, len);
+		o += len;
+	}
+	strcpy(o, p);
+	return (out);
+}
+
+int
+activity_notice_template_check(const char *notice, char *err, size_t errlen)
+{
+	char	*text;
+	int	 rc;
+
+	if (strncmp(notice, "{item}", 6) == 0)
+		return (say(err, errlen, "a notification may not begin with "
+		    "{item}: an item's name could answer an open prompt"));
+	text = activity_notice_render(notice, "CR-001.md");
+	rc = activity_notice_check(text, err, errlen);
+	free(text);
+	return (rc);
 }

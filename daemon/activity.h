@@ -19,9 +19,11 @@
  *	idle		waiting for a prompt (SessionStart, Stop, Notification:
  *			idle_prompt)
  *
- * SessionEnd is no-session.  An event of another session than the one
- * started last is ignored (a late hook of a session that ended), except
- * SessionStart, which begins the new one.
+ * SessionEnd is no-session, and only a SessionStart follows it.  An event
+ * of another session than the current one is ignored (a late hook of a
+ * session that ended), except SessionStart, which begins the new one.
+ * The first event seen of a session that began before this qmsd (no
+ * SessionStart seen) makes it the current one.
  */
 #ifndef QMSD_ACTIVITY_H
 #define QMSD_ACTIVITY_H
@@ -103,5 +105,21 @@ const char *activity_name(enum activity);
  * a blank, Escape).  0, or -1 with err.
  */
 int	 activity_notice_check(const char *text, char *err, size_t errlen);
+
+/* The default notification of an inbox item. */
+#define ACTIVITY_NOTICE	"Task notification: {item} is in your inbox. " \
+			"Read it and act on it."
+/*
+ * An item's notification: notice with each {item} replaced by the
+ * item's name without ".md" (free it).
+ */
+char	*activity_notice_render(const char *notice, const char *item);
+/*
+ * Whether a configured notice may be typed: it does not begin with
+ * {item} (a name could answer a prompt), and rendered it passes
+ * activity_notice_check.  0, or -1 with err.
+ */
+int	 activity_notice_template_check(const char *notice, char *err,
+	    size_t errlen);
 
 #endif

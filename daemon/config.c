@@ -15,6 +15,7 @@
 
 #include <ini.h>
 
+#include "activity.h"
 #include "agent-identity.h"
 #include "agent-socket.h"
 #include "argv.h"
@@ -60,6 +61,7 @@ enum key_type {
 	KEY_STOP,		/* a stop policy (policy.h) */
 	KEY_DEFINITION,		/* a path in the repository, or "" */
 	KEY_REPO_PATH,		/* a path in the repository, once */
+	KEY_NOTICE,		/* a notification's text, with {item} */
 };
 
 struct key {
@@ -153,6 +155,7 @@ static const struct key keys[] = {
 	AGENT("stop", KEY_STOP, policy, 0),
 	AGENT("definition", KEY_DEFINITION, definition, 0),
 	AGENT("inbox", KEY_REPO_PATH, inbox, 0),
+	AGENT("notice", KEY_NOTICE, notice, 0),
 };
 #undef AGENT
 #undef LIST
@@ -340,6 +343,8 @@ agent_fill(struct agent_conf *a)
 		xasprintf(&a->definition, ".claude/agents/%s.md", a->name);
 	if (a->inbox == NULL)
 		xasprintf(&a->inbox, ".claude/users/%s/inbox", a->name);
+	if (a->notice == NULL)
+		a->notice = xstrdup(ACTIVITY_NOTICE);
 }
 
 /* The accounts of Debian's base-passwd, which every image has. */
@@ -858,6 +863,12 @@ set_value(struct parse *p, void *base, const struct key *k, const char *v)
 			parse_error(p, "%s: \"%s\" must be a path inside the "
 			    "repository, relative to it (or nothing, for "
 			    "none)", k->name, v);
+			return (-1);
+		}
+		return (set_string(sp, v));
+	case KEY_NOTICE:
+		if (activity_notice_template_check(v, why, sizeof(why)) == -1) {
+			parse_error(p, "%s: %s", k->name, why);
 			return (-1);
 		}
 		return (set_string(sp, v));
@@ -1504,6 +1515,7 @@ config_free(struct config *c)
 		free(a->git_user_email);
 		free(a->definition);
 		free(a->inbox);
+		free(a->notice);
 	}
 	free(c);
 }

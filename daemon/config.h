@@ -110,6 +110,7 @@ struct agent_conf {
 	/* .claude/agents/NAME.md by default; "" for none. */
 	char			*definition;
 	char			*inbox;		/* relative to the root */
+	char			*notice;	/* with {item} (activity.h) */
 };
 
 struct config {

@@ -3,20 +3,45 @@
  */
 #include <sys/queue.h>
 
+#include <errno.h>
+#include <fcntl.h>
+#include <unistd.h>
+
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
 #include <cjson/cJSON.h>
+#include <event2/event.h>
 
 #include "activity.h"
+#include "agent.h"
+#include "config.h"
+#include "log.h"
+#include "mailroom.h"
 #include "manager.h"
+#include "policy-store.h"
+#include "safe-path.h"
+#include "tmux-link.h"
 #include "util.h"
+
+#define MANAGER_BACKOFF_MIN	5000		/* ms: a start that failed */
+#define MANAGER_BACKOFF_MAX	300000
 
 struct magent {
 	char			 name[64];
 	struct activity_state	 act;
+	/* Configured: its mail and its policies at work. */
+	struct mailroom		*mail;
+	int			 running;	/* its container */
+	int			 busy;		/* a policy's up or down */
+	int			 inbox_seen;	/* an item since it started */
+	enum policy_down	 down;		/* who stopped it last */
+	uint64_t		 hold_until;	/* wall ms: no start before */
+	uint64_t		 backoff;
+	struct event		*check;		/* policy_decide's next_check */
+	int			 seen;		/* in the configuration */
 	TAILQ_ENTRY(magent)	 entry;
 };
 
@@ -118,6 +143,99 @@ add_activity(const struct activity_state *s, cJSON *o)
 	cJSON_AddStringToObject(o, "activity_detail", s->detail);
 }
 
+static char			*m_state_dir;
+
+#define ACTIVITY_FILE_MAX	1024
+
+/*
+ * The activity is kept in STATE/agents/NAME/activity, so that a qmsd
+ * started again while Claude waits idle in its session knows it (no hook
+ * comes until something happens).  What came while qmsd was down is lost
+ * unless the hook's retries outlived it.
+ */
+static void
+activity_save(const struct magent *m)
+{
+	cJSON	*o;
+	char	*dir, *text;
+	int	 fd;
+
+	if (m_state_dir == NULL)
+		return;
+	xasprintf(&dir, "%s/agents/%s", m_state_dir, m->name);
+	if (mkdir_p(dir, 0700) == -1 || (fd = open(dir, O_RDONLY |
+	    O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)) == -1) {
+		log_warnx("agent %s: %s: %s", m->name, dir,
+		    safe_strerror(errno));
+		free(dir);
+		return;
+	}
+	o = cJSON_CreateObject();
+	cJSON_AddStringToObject(o, "activity", activity_name(m->act.state));
+	cJSON_AddNumberToObject(o, "since", (double)m->act.since);
+	cJSON_AddStringToObject(o, "session", m->act.session);
+	cJSON_AddStringToObject(o, "last", m->act.last);
+	cJSON_AddStringToObject(o, "detail", m->act.detail);
+	text = cJSON_PrintUnformatted(o);
+	cJSON_Delete(o);
+	if (safe_replace(fd, "activity", text, strlen(text), 0600, geteuid(),
+	    getegid()) == -1)
+		log_warnx("agent %s: %s/activity: %s", m->name, dir,
+		    safe_strerror(errno));
+	cJSON_free(text);
+	close(fd);
+	free(dir);
+}
+
+/* The kept activity, as it was when the last qmsd stopped; or none. */
+static void
+activity_load(struct magent *m)
+{
+	struct activity_state	 a;
+	const cJSON		*v;
+	cJSON			*o = NULL;
+	char			*dir, *text = NULL;
+	size_t			 len, i;
+	int			 fd;
+
+	xasprintf(&dir, "%s/agents/%s", m_state_dir, m->name);
+	fd = open(dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	free(dir);
+	if (fd == -1)
+		return;
+	text = safe_read(fd, "activity", ACTIVITY_FILE_MAX, &len);
+	close(fd);
+	if (text == NULL || (o = cJSON_ParseWithLength(text, len)) == NULL)
+		goto out;
+	memset(&a, 0, sizeof(a));
+	v = cJSON_GetObjectItemCaseSensitive(o, "activity");
+	for (i = ACT_NO_SESSION; i <= ACT_IDLE; i++)
+		if (cJSON_IsString(v) && strcmp(v->valuestring,
+		    activity_name((enum activity)i)) == 0)
+			break;
+	if (i > ACT_IDLE)
+		goto out;
+	a.state = (enum activity)i;
+	v = cJSON_GetObjectItemCaseSensitive(o, "since");
+	if (!cJSON_IsNumber(v) || v->valuedouble < 0 || v->valuedouble > 9e15)
+		goto out;
+	a.since = (uint64_t)v->valuedouble;
+#define COPY(key, field) do {						\
+	v = cJSON_GetObjectItemCaseSensitive(o, key);			\
+	if (!cJSON_IsString(v) || strlen(v->valuestring) >= sizeof(field)) \
+		goto out;						\
+	snprintf(field, sizeof(field), "%s", v->valuestring);		\
+} while (0)
+	COPY("session", a.session);
+	COPY("last", a.last);
+	COPY("detail", a.detail);
+#undef COPY
+	m->act = a;
+out:
+	cJSON_Delete(o);
+	free(text);
+}
+
 /* The activity changed (from was): an event says so. */
 static void
 changed(struct magent *m, enum activity from)
@@ -132,6 +250,36 @@ changed(struct magent *m, enum activity from)
 	add_activity(&m->act, ev);
 	cJSON_AddStringToObject(ev, "previous", activity_name(from));
 	publish(ev, m->name);
+	activity_save(m);
+}
+
+static struct event_base	*m_base;
+
+static void	evaluate(struct magent *);
+
+/* An event of the agent's mail, with its time and agent. */
+static void
+mail_event(void *arg, cJSON *ev)
+{
+	struct magent	*m = arg;
+	char		 t[40];
+
+	format_ms(wall_ms(), t, sizeof(t));
+	cJSON_AddStringToObject(ev, "time", t);
+	cJSON_AddStringToObject(ev, "agent", m->name);
+	publish(ev, m->name);
+	if (mailroom_inbox(m->mail) > 0)
+		m->inbox_seen = 1;
+	evaluate(m);
+}
+
+/* What the courier must know of the activity, after any change. */
+static void
+tell_mail(struct magent *m)
+{
+	if (m->mail != NULL)
+		mailroom_activity(m->mail, m->act.state, m->act.state ==
+		    ACT_IDLE && strcmp(m->act.last, "SessionStart") == 0);
 }
 
 void
@@ -143,8 +291,17 @@ manager_hook(const char *agent, const struct hook_event *ev)
 	if ((m = find(agent, 1)) == NULL)
 		return;
 	from = m->act.state;
-	if (activity_apply(&m->act, ev, wall_ms()))
+	/* The prompt first: it may be the notification waited for. */
+	if (ev->kind == HOOK_USER_PROMPT_SUBMIT && m->mail != NULL &&
+	    (m->act.session[0] == '\0' || ev->session[0] == '\0' ||
+	    strcmp(m->act.session, ev->session) == 0))
+		mailroom_prompt(m->mail, ev->prompt, ev->longer);
+	if (activity_apply(&m->act, ev, wall_ms())) {
 		changed(m, from);
+		tell_mail(m);
+		evaluate(m);
+	} else if (ev->kind == HOOK_SESSION_START)
+		tell_mail(m);		/* a new session, idle as the last */
 }
 
 void
@@ -153,13 +310,24 @@ manager_container(const char *agent, int running)
 	struct magent	*m;
 	enum activity	 from;
 
-	/* A container that runs has no session until one is seen. */
-	if (running || (m = find(agent, 0)) == NULL)
+	if ((m = find(agent, 0)) == NULL)
 		return;
-	from = m->act.state;
-	if (activity_reset(&m->act, "the container is not running",
-	    wall_ms()))
-		changed(m, from);
+	if (running && !m->running)
+		m->inbox_seen = m->mail != NULL && mailroom_inbox(m->mail) > 0;
+	/* Gone with nobody asking: it exited by itself. */
+	if (!running && m->running && !m->busy && m->down == POLICY_DOWN_NONE)
+		m->down = POLICY_DOWN_SELF;
+	m->running = running;
+	/* A container that runs has no session until one is seen. */
+	if (!running) {
+		from = m->act.state;
+		if (activity_reset(&m->act, "the container is not running",
+		    wall_ms())) {
+			changed(m, from);
+			tell_mail(m);
+		}
+	}
+	evaluate(m);
 }
 
 void
@@ -171,8 +339,10 @@ manager_session_launched(const char *agent)
 	if ((m = find(agent, 1)) == NULL)
 		return;
 	from = m->act.state;
-	if (activity_session_launched(&m->act, wall_ms()))
+	if (activity_session_launched(&m->act, wall_ms())) {
 		changed(m, from);
+		tell_mail(m);
+	}
 }
 
 void
@@ -184,8 +354,275 @@ manager_session_gone(const char *agent)
 	if ((m = find(agent, 0)) == NULL)
 		return;
 	from = m->act.state;
-	if (activity_session_gone(&m->act, wall_ms()))
+	if (activity_session_gone(&m->act, wall_ms())) {
 		changed(m, from);
+		tell_mail(m);
+	}
+	evaluate(m);
+}
+
+/* ---- the tmux link ---- */
+
+static void
+on_linked(const char *agent, int headless, void *arg)
+{
+	struct magent	*m;
+
+	(void)arg;
+	if (headless)
+		manager_session_launched(agent);
+	if ((m = find(agent, 0)) != NULL && m->mail != NULL)
+		mailroom_linked(m->mail, 1);
+}
+
+static void
+on_link_gone(const char *agent, void *arg)
+{
+	struct magent	*m;
+
+	(void)arg;
+	if ((m = find(agent, 0)) != NULL && m->mail != NULL)
+		mailroom_linked(m->mail, 0);
+	manager_session_gone(agent);
+}
+
+static const struct tmux_link_cb link_cb = { on_linked, on_link_gone };
+
+/* ---- policies at work ---- */
+
+static void
+policy_event(struct magent *m, const char *action, const char *why)
+{
+	cJSON	*ev = cJSON_CreateObject();
+	char	 t[40];
+
+	format_ms(wall_ms(), t, sizeof(t));
+	cJSON_AddStringToObject(ev, "time", t);
+	cJSON_AddStringToObject(ev, "type", "policy");
+	cJSON_AddStringToObject(ev, "agent", m->name);
+	cJSON_AddStringToObject(ev, "action", action);
+	if (why != NULL)
+		cJSON_AddStringToObject(ev, "error", why);
+	else
+		cJSON_AddNullToObject(ev, "error");
+	publish(ev, m->name);
+}
+
+static void
+started(void *arg, const char *error)
+{
+	struct magent	*m = arg;
+
+	m->busy = 0;
+	if (error != NULL) {
+		m->backoff = m->backoff == 0 ? MANAGER_BACKOFF_MIN :
+		    (m->backoff * 2 < MANAGER_BACKOFF_MAX ? m->backoff * 2 :
+		    MANAGER_BACKOFF_MAX);
+		m->hold_until = wall_ms() + m->backoff;
+		log_warnx("agent %s: its start policy could not start it: %s;"
+		    " again in %llus", m->name, error,
+		    (unsigned long long)(m->backoff / 1000));
+	} else {
+		m->backoff = 0;
+		m->hold_until = 0;
+		m->down = POLICY_DOWN_NONE;
+	}
+	policy_event(m, "started", error);
+	evaluate(m);
+}
+
+static void
+stopped(void *arg, const char *error, const char *id)
+{
+	struct magent	*m = arg;
+
+	(void)id;
+	m->busy = 0;
+	if (error != NULL)
+		log_warnx("agent %s: its stop policy could not stop it: %s",
+		    m->name, error);
+	else
+		m->down = POLICY_DOWN_POLICY;
+	policy_event(m, "stopped", error);
+	evaluate(m);
+}
+
+static void
+on_check(evutil_socket_t fd, short ev, void *arg)
+{
+	(void)fd;
+	(void)ev;
+	evaluate(arg);
+}
+
+/* Ask the agent's policies what to do now, and do it. */
+static void
+evaluate(struct magent *m)
+{
+	struct policy		p;
+	struct policy_input	in;
+	enum policy_action	act;
+	uint64_t		next = 0;
+	struct timeval		tv;
+	char			err[256];
+
+	if (m->mail == NULL || m->check == NULL ||
+	    policy_store_get(m->name, &p, NULL) == -1)
+		return;
+	memset(&in, 0, sizeof(in));
+	in.running = m->running;
+	in.session = tmux_link_up(m->name);
+	in.busy = m->busy;
+	in.act = m->act.state;
+	in.act_since = m->act.since;
+	in.inbox = mailroom_inbox(m->mail);
+	in.inbox_seen = m->inbox_seen;
+	in.down = m->down;
+	in.hold_until = m->hold_until;
+	in.now = wall_ms();
+	act = policy_decide(&p, &in, &next);
+	evtimer_del(m->check);
+	if (next > in.now) {
+		timeval_ms(&tv, next - in.now);
+		evtimer_add(m->check, &tv);
+	}
+	switch (act) {
+	case POLICY_START:
+		log_info("agent %s: started by its start policy (%s)",
+		    m->name, policy_start_name(p.start));
+		m->busy = 1;
+		tmux_link_start(m->name, started, m);
+		break;
+	case POLICY_STOP:
+		log_info("agent %s: stopped by its stop policy", m->name);
+		m->busy = 1;
+		if (agent_take_down(m->name, stopped, m, err,
+		    sizeof(err)) == -1) {
+			m->busy = 0;
+			log_warnx("agent %s: its stop policy could not stop "
+			    "it: %s", m->name, err);
+		}
+		break;
+	default:
+		break;
+	}
+}
+
+static void
+on_policy(const char *agent, const struct policy *p, void *arg)
+{
+	struct magent	*m;
+
+	(void)p;
+	(void)arg;
+	if ((m = find(agent, 0)) == NULL)
+		return;
+	m->down = POLICY_DOWN_NONE;	/* a changed policy applies anew */
+	m->hold_until = 0;
+	evaluate(m);
+}
+
+void
+manager_person(const char *agent, int up)
+{
+	struct magent	*m;
+
+	if ((m = find(agent, 0)) == NULL)
+		return;
+	m->down = up ? POLICY_DOWN_NONE : POLICY_DOWN_PERSON;
+	m->hold_until = 0;
+	evaluate(m);
+}
+
+/* ---- configuration ---- */
+
+void
+manager_init(struct event_base *base)
+{
+	m_base = base;
+	tmux_link_init(base, &link_cb, NULL);
+	policy_store_observe(on_policy, NULL);
+}
+
+static void
+unconfigure(struct magent *m)
+{
+	mailroom_close(m->mail);
+	m->mail = NULL;
+	if (m->check != NULL)
+		event_free(m->check);
+	m->check = NULL;
+}
+
+void
+manager_configure(const struct config *c)
+{
+	const struct agent_conf	*ac;
+	struct magent		*m;
+	struct mailroom_conf	 mc;
+	char			*state;
+	size_t			 i;
+
+	free(m_state_dir);
+	m_state_dir = xstrdup(c->state_dir);
+	TAILQ_FOREACH(m, &m_agents, entry)
+		m->seen = 0;
+	for (i = 0; i < c->nagents; i++) {
+		ac = &c->agents[i];
+		if (!ac->enabled || (m = find(ac->name, 1)) == NULL)
+			continue;
+		/* New to this qmsd: what the last one knew. */
+		if (m->act.since == 0)
+			activity_load(m);
+		m->seen = 1;
+		/* A reload makes its mail anew: paths or text may change. */
+		unconfigure(m);
+		xasprintf(&state, "%s/agents/%s/deliveries", c->state_dir,
+		    ac->name);
+		memset(&mc, 0, sizeof(mc));
+		mc.agent = ac->name;
+		mc.root = c->project_root;
+		mc.inbox = ac->inbox;
+		mc.uid = c->run_as_uid;
+		mc.gid = c->run_as_gid;
+		mc.state = state;
+		mc.notice = ac->notice;
+		m->mail = mailroom_open(m_base, &mc, mail_event, m);
+		free(state);
+		m->check = evtimer_new(m_base, on_check, m);
+		mailroom_linked(m->mail, tmux_link_up(m->name));
+		tell_mail(m);
+	}
+	TAILQ_FOREACH(m, &m_agents, entry)
+		if (!m->seen)
+			unconfigure(m);
+	/* The policies decide as things are seen: containers, links. */
+	TAILQ_FOREACH(m, &m_agents, entry)
+		evaluate(m);
+}
+
+int
+manager_notify(const char *agent, const char *text, manager_done_fn fn,
+    void *arg, char *err, size_t errlen)
+{
+	struct magent	*m = find(agent, 0);
+
+	if (m == NULL || m->mail == NULL) {
+		snprintf(err, errlen, "no agent %s is configured and enabled",
+		    agent);
+		return (-1);
+	}
+	return (mailroom_notify(m->mail, text, fn, arg, err, errlen));
+}
+
+void
+manager_cancel(void *arg)
+{
+	struct magent	*m;
+
+	TAILQ_FOREACH(m, &m_agents, entry)
+		if (m->mail != NULL)
+			mailroom_cancel(m->mail, arg);
 }
 
 void
@@ -195,21 +632,34 @@ manager_forget(const char *agent)
 
 	if ((m = find(agent, 0)) == NULL)
 		return;
+	unconfigure(m);
+	tmux_link_cancel(m);
 	TAILQ_REMOVE(&m_agents, m, entry);
 	free(m);
 }
 
 void
-manager_shutdown(void)
+manager_stop(void)
 {
 	struct magent	*m;
+
+	policy_store_observe(NULL, NULL);
+	while ((m = TAILQ_FIRST(&m_agents)) != NULL) {
+		TAILQ_REMOVE(&m_agents, m, entry);
+		unconfigure(m);
+		tmux_link_cancel(m);
+		agent_unwait(m);
+		free(m);
+	}
+}
+
+void
+manager_shutdown(void)
+{
 	struct observer	*o;
 	size_t		 i;
 
-	while ((m = TAILQ_FIRST(&m_agents)) != NULL) {
-		TAILQ_REMOVE(&m_agents, m, entry);
-		free(m);
-	}
+	manager_stop();
 	while ((o = TAILQ_FIRST(&m_observers)) != NULL) {
 		TAILQ_REMOVE(&m_observers, o, entry);
 		free(o);
@@ -219,6 +669,8 @@ manager_shutdown(void)
 		m_ring[i] = NULL;
 	}
 	m_next = m_count = 0;
+	free(m_state_dir);
+	m_state_dir = NULL;
 }
 
 void
@@ -228,6 +680,8 @@ manager_ps(const char *agent, cJSON *row)
 	const struct magent			*m = find(agent, 0);
 
 	add_activity(m != NULL ? &m->act : &none, row);
+	if (m != NULL && m->mail != NULL)
+		mailroom_ps(m->mail, row);
 }
 
 void *

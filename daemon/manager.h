@@ -1,7 +1,13 @@
 /*
  * The per-agent glue of issue 16: what each agent's Claude is doing
  * (activity.h), from its hooks (hooks.c), its container (agent.c) and its
- * tmux session (tmux-link.c).  Later the inbox, deliveries and policies.
+ * tmux session (tmux-link.c); its mail (mailroom.h: the inbox and the
+ * notifications typed into its session); and its start and stop policies
+ * (policy.h, policy-store.h) at work: asked at every change of what they
+ * decide on, and at the time they name, they start the agent headless
+ * (tmux_link_start: the path of qmsctl session without a terminal) or
+ * take its container down.  A start that fails is tried again after a
+ * backoff (MANAGER_BACKOFF_MIN, doubling to MANAGER_BACKOFF_MAX).
  *
  * Domain code: it speaks neither HTTP nor the control protocol.  What
  * changes is told to observers (methods.c turns it into control-socket
@@ -11,12 +17,37 @@
 #ifndef QMSD_MANAGER_H
 #define QMSD_MANAGER_H
 
+#include <stddef.h>
+
 #include <cjson/cJSON.h>
 
 struct hook_event;
 
 /* Events kept for `qmsctl events` without -f. */
 #define MANAGER_EVENTS	256
+
+struct config;
+struct event_base;
+
+/* After session_init: it links the tmux links and policies to itself. */
+void	 manager_init(struct event_base *);
+/* At start and each reload, after agent_configure. */
+void	 manager_configure(const struct config *);
+
+/*
+ * A person's message for the agent's session (qmsctl notify): -1 with
+ * why at once, else fn once it is delivered or failed (not after
+ * manager_cancel(arg)).
+ */
+typedef void (*manager_done_fn)(void *arg, const char *error);
+int	 manager_notify(const char *agent, const char *text, manager_done_fn,
+	    void *arg, char *err, size_t);
+void	 manager_cancel(void *arg);
+/*
+ * A person brought the agent up (up, session: 1) or took it down (0):
+ * a person's down holds its start policy off until a person's up.
+ */
+void	 manager_person(const char *agent, int up);
 
 /* A hook of agent's Claude, parsed (activity_hook_parse). */
 void	 manager_hook(const char *agent, const struct hook_event *);
@@ -27,6 +58,9 @@ void	 manager_session_launched(const char *agent);
 void	 manager_session_gone(const char *agent);
 /* An agent no longer configured: its state goes. */
 void	 manager_forget(const char *agent);
+/* Before the links and agents go: no policy acts any more. */
+void	 manager_stop(void);
+/* After the control socket: its observers and events go too. */
 void	 manager_shutdown(void);
 
 /*

@@ -41,6 +41,9 @@ static void	method_mcp_config(struct ctl_req *, const cJSON *);
 static void	method_policy(struct ctl_req *, const cJSON *);
 static void	method_policy_set(struct ctl_req *, const cJSON *);
 static void	method_tmux_link(struct ctl_req *, const cJSON *);
+static void	method_notify(struct ctl_req *, const cJSON *);
+static void	reply_tmux_link(void *, const char *);
+static void	tmux_link_gone(void *);
 
 /* Read-only (1): anyone who can connect; else root, run-as, admin group. */
 const struct ctl_method methods[] = {
@@ -64,6 +67,7 @@ const struct ctl_method methods[] = {
 	{ "stop", 0, method_stop },
 	{ "restart", 0, method_restart },
 	{ "tmux-link", 0, method_tmux_link },
+	{ "notify", 0, method_notify },
 };
 const size_t nmethods = nitems(methods);
 
@@ -452,6 +456,7 @@ method_up(struct ctl_req *r, const cJSON *params)
 	if ((name = param_agent(r, params)) == NULL)
 		return;
 	later = ctl_defer(r);
+	manager_person(name, 1);
 	/* Before the up, which may answer (and free later) at once. */
 	ctl_on_gone(later, up_gone, later);
 	if (agent_bring_up(name, cJSON_IsTrue(
@@ -474,6 +479,7 @@ method_down(struct ctl_req *r, const cJSON *params)
 		return;
 	}
 	later = ctl_defer(r);
+	manager_person(name, 0);
 	if (agent_take_down(name, reply_agent, later, err, sizeof(err)) == -1)
 		ctl_error(later, PROTO_FAILED, "%s", err);
 }
@@ -661,6 +667,19 @@ method_session(struct ctl_req *r, const cJSON *params)
 	memset(&p, 0, sizeof(p));
 	if ((p.agent = param_agent(r, params)) == NULL)
 		return;
+	/* Detached: the same path, without a terminal (tmux-link.h). */
+	if (cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(params, "detach"))) {
+		if (!agent_known(p.agent)) {
+			ctl_error(r, PROTO_INVALID_PARAMS, "no agent \"%s\"",
+			    p.agent);
+			return;
+		}
+		manager_person(p.agent, 1);
+		later = ctl_defer(r);
+		ctl_on_gone(later, tmux_link_gone, later);
+		tmux_link_start(p.agent, reply_tmux_link, later);
+		return;
+	}
 	p.tty = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(params, "tty"));
 	p.force = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(params,
 	    "force"));
@@ -694,6 +713,9 @@ method_session(struct ctl_req *r, const cJSON *params)
 		}
 	}
 	p.owner = ctl_req_connection(r);
+	/* A person's session lifts a person's down off the start policy. */
+	if (p.argv == NULL)
+		manager_person(p.agent, 1);
 	later = ctl_defer(r);
 	/* Before the start, which may answer (and free later) at once. */
 	ctl_on_gone(later, session_abandon, later);
@@ -848,8 +870,71 @@ method_tmux_link(struct ctl_req *r, const cJSON *params)
 		rc = tmux_link_enter(name, reply_tmux_link, later, err,
 		    sizeof(err));
 	else
-		rc = tmux_link_type(name, text->valuestring, reply_tmux_link,
+		rc = tmux_link_type(name, text->valuestring, 0, reply_tmux_link,
 		    later, err, sizeof(err));
 	if (rc == -1)
+		ctl_error(later, PROTO_FAILED, "%s", err);
+}
+
+/* notify: answered once the message is delivered, or failed. */
+static void
+reply_notify(void *arg, const char *error)
+{
+	cJSON	*o;
+
+	if (error != NULL) {
+		ctl_error(arg, PROTO_FAILED, "%s", error);
+		return;
+	}
+	o = cJSON_CreateObject();
+	cJSON_AddBoolToObject(o, "delivered", 1);
+	ctl_reply(arg, o);
+}
+
+static void
+notify_gone(void *arg)
+{
+	manager_cancel(arg);
+	ctl_error(arg, PROTO_FAILED, "the client went away");
+}
+
+/* A person's message, typed into the agent's session as a notification. */
+static void
+method_notify(struct ctl_req *r, const cJSON *params)
+{
+	const char	*name;
+	const cJSON	*text, *wait;
+	struct ctl_req	*later;
+	char		 err[512];
+	cJSON		*o;
+
+	if ((name = param_agent(r, params)) == NULL)
+		return;
+	if (!agent_known(name)) {
+		ctl_error(r, PROTO_INVALID_PARAMS, "no agent \"%s\"", name);
+		return;
+	}
+	text = cJSON_GetObjectItemCaseSensitive(params, "text");
+	wait = cJSON_GetObjectItemCaseSensitive(params, "wait");
+	if (!cJSON_IsString(text) || (wait != NULL && !cJSON_IsBool(wait))) {
+		ctl_error(r, PROTO_INVALID_PARAMS, "notify needs params.text "
+		    "(a string) and optionally params.wait (a boolean)");
+		return;
+	}
+	if (wait != NULL && cJSON_IsFalse(wait)) {
+		if (manager_notify(name, text->valuestring, NULL, NULL, err,
+		    sizeof(err)) == -1) {
+			ctl_error(r, PROTO_FAILED, "%s", err);
+			return;
+		}
+		o = cJSON_CreateObject();
+		cJSON_AddBoolToObject(o, "queued", 1);
+		ctl_reply(r, o);
+		return;
+	}
+	later = ctl_defer(r);
+	ctl_on_gone(later, notify_gone, later);
+	if (manager_notify(name, text->valuestring, reply_notify, later, err,
+	    sizeof(err)) == -1)
 		ctl_error(later, PROTO_FAILED, "%s", err);
 }

@@ -146,6 +146,7 @@ configure_all(const struct config *c, int starting)
 	bridge_configure(c);
 	policy_store_configure(c);
 	agent_configure(c);
+	manager_configure(c);
 }
 
 /* Who holds the lock, for the message a second qmsd gives. */
@@ -466,7 +467,7 @@ main(int argc, char *argv[])
 	bridge_init(qmsd.base);
 	agent_init(qmsd.base);
 	session_init(qmsd.base, qms_mcp);
-	tmux_link_init(qmsd.base, NULL, NULL);
+	manager_init(qmsd.base);
 	fd = passed_socket();
 	qmsd.socket_passed = fd >= 0;
 	control_auth(qmsd.conf, &auth);
@@ -502,6 +503,7 @@ main(int argc, char *argv[])
 	event_base_dispatch(qmsd.base);
 
 	/* Sessions and exec asks answered while their clients are there. */
+	manager_stop();
 	tmux_link_shutdown();
 	session_shutdown();
 	control_shutdown();

@@ -31,7 +31,7 @@
 #define LINK_RETRY_MAX_MS	2000
 #define LINK_MAX_JOBS		32
 #define LINK_MAX_STARTERS	8
-#define LINK_MAX_LINES		3
+#define LINK_MAX_LINES		4
 #define LINK_LINE		(2 * 4096 + 64)	/* a quoted text at most */
 
 enum link_state { LINK_OPENING, LINK_UP };
@@ -511,23 +511,27 @@ queue(const char *agent, const char **lines, size_t n, tmux_link_done done,
 }
 
 int
-tmux_link_type(const char *agent, const char *text, tmux_link_done done,
-    void *arg, char *err, size_t errlen)
+tmux_link_type(const char *agent, const char *text, int clear,
+    tmux_link_done done, void *arg, char *err, size_t errlen)
 {
 	char		 quoted[LINK_LINE - 32], set[LINK_LINE];
-	const char	*lines[3];
+	const char	*lines[4];
+	size_t		 n = 0;
 
 	if (tmux_quote(text, quoted, sizeof(quoted)) == -1) {
 		snprintf(err, errlen, "only one line of printable text, at "
 		    "most %zu bytes, is typed", (sizeof(quoted) - 3) / 4);
 		return (-1);
 	}
+	/* What an earlier try left in the line goes first. */
+	if (clear)
+		lines[n++] = "send-keys -t agent C-u";
 	/* A buffer of qmsd's own, deleted by the paste (-d). */
 	snprintf(set, sizeof(set), "set-buffer -b qmsd -- %s", quoted);
-	lines[0] = set;
-	lines[1] = "paste-buffer -p -d -b qmsd -t agent";
-	lines[2] = "send-keys -t agent Enter";
-	return (queue(agent, lines, 3, done, arg, err, errlen));
+	lines[n++] = set;
+	lines[n++] = "paste-buffer -p -d -b qmsd -t agent";
+	lines[n++] = "send-keys -t agent Enter";
+	return (queue(agent, lines, n, done, arg, err, errlen));
 }
 
 int

@@ -61,13 +61,14 @@ int	 tmux_link_up(const char *agent);
 
 /*
  * Type one line into the session: a bracketed paste of text (tmux's
- * paste-buffer -p), then Enter; done when tmux has acknowledged all,
+ * paste-buffer -p), then Enter, the line cleared first (C-u) when
+ * clear; done when tmux has acknowledged all,
  * or with the first error.  -1 with why at once: no link up, text not
  * one printable line (activity_notice_check is the caller's check of
  * what may be typed), or too many waiting.
  */
-int	 tmux_link_type(const char *agent, const char *text, tmux_link_done,
-	    void *arg, char *err, size_t errlen);
+int	 tmux_link_type(const char *agent, const char *text, int clear,
+	    tmux_link_done, void *arg, char *err, size_t errlen);
 /* Enter alone (a second Enter submits text left in the prompt). */
 int	 tmux_link_enter(const char *agent, tmux_link_done, void *arg,
 	    char *err, size_t errlen);
