@@ -350,12 +350,14 @@ mailroom_notify(struct mailroom *m, const char *text, mailroom_done_fn fn,
 	if ((d = deliveries_add(m->dl, DELIVERY_MESSAGE, NULL, text,
 	    wall_ms(), err, errlen)) == NULL)
 		return (-1);
-	w = xcalloc(1, sizeof(*w));
-	w->id = d->id;
-	w->fn = fn;
-	w->arg = arg;
-	TAILQ_INSERT_TAIL(&m->waiters, w, entry);
-	m->nwaiters++;
+	if (fn != NULL) {
+		w = xcalloc(1, sizeof(*w));
+		w->id = d->id;
+		w->fn = fn;
+		w->arg = arg;
+		TAILQ_INSERT_TAIL(&m->waiters, w, entry);
+		m->nwaiters++;
+	}
 	save(m);
 	courier_kick(m->courier, now_ms());
 	return (0);

@@ -62,7 +62,7 @@ void	 mailroom_linked(struct mailroom *, int up);
 /*
  * A person's message, to type as a notification is: -1 with why when
  * the text may not be typed (activity_notice_check) or cannot be kept;
- * else fn is called once, when it is delivered or failed (or never, if
+ * else fn (unless NULL) is called once, when it is delivered or failed (or never, if
  * mailroom_cancel(arg) came first).
  */
 int	 mailroom_notify(struct mailroom *, const char *text,
