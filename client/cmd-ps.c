@@ -23,6 +23,45 @@ s(const cJSON *o, const char *k)
 	    "-");
 }
 
+/*
+ * Its inbox and notifications, when there is something to say:
+ *	inbox 2 items; notifications 1 pending, 1 delivered
+ */
+static void
+inbox_text(const cJSON *a, int wa)
+{
+	static const char *const states[] = {
+		"pending", "typed", "delivered", "failed"
+	};
+	const cJSON	*in = cJSON_GetObjectItemCaseSensitive(a, "inbox");
+	const cJSON	*n = cJSON_GetObjectItemCaseSensitive(a, "notifications");
+	const cJSON	*v, *why = cJSON_GetObjectItemCaseSensitive(a,
+			    "inbox_error");
+	char		 line[256];
+	size_t		 i, len = 0;
+	int		 any = 0;
+
+	if (!cJSON_IsNumber(in))
+		return;
+	len += snprintf(line, sizeof(line), "inbox %.0f item%s",
+	    in->valuedouble, in->valuedouble == 1 ? "" : "s");
+	if (cJSON_IsString(why))
+		len += snprintf(line + len, sizeof(line) - len, " (not "
+		    "watched: %.100s)", why->valuestring);
+	for (i = 0; i < sizeof(states) / sizeof(states[0]); i++) {
+		v = cJSON_GetObjectItemCaseSensitive(n, states[i]);
+		if (!cJSON_IsNumber(v) || v->valuedouble == 0 ||
+		    len >= sizeof(line))
+			continue;
+		len += snprintf(line + len, sizeof(line) - len, "%s %.0f %s",
+		    any ? "," : "; notifications", v->valuedouble, states[i]);
+		any = 1;
+	}
+	if (in->valuedouble == 0 && !any && !cJSON_IsString(why))
+		return;
+	printf("%-*s %s\n", wa, "", line);
+}
+
 static int
 cmd_ps_exec(int argc, char **argv)
 {
@@ -85,6 +124,7 @@ cmd_ps_exec(int argc, char **argv)
 			    "-") != 0 ? ": " : "", strcmp(s(a,
 			    "activity_detail"), "-") != 0 ?
 			    s(a, "activity_detail") : "");
+		inbox_text(a, wa);
 		if (egress_counts_text(a, egress, sizeof(egress)))
 			printf("%-*s %s\n", wa, "", egress);
 	}

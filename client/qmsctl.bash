@@ -94,7 +94,7 @@ _qmsctl()
 	up|down|session|mcp-config)
 		case $cmd in
 		up)		words=--force ;;
-		session)	words="--force --via-docker" ;;
+		session)	words="-d --force --via-docker" ;;
 		*)		words= ;;
 		esac
 		if [ "$plain" = 0 ]; then
@@ -110,6 +110,14 @@ _qmsctl()
 			    -- "$cur"))
 		else
 			COMPREPLY=($(compgen -W "--" -- "$cur"))
+		fi ;;
+	notify)
+		# An agent, then the text: not ours to know.
+		if [ "$plain" = 0 ]; then
+			COMPREPLY=($(compgen -W "-n $(_qmsctl_agents)" \
+			    -- "$cur"))
+		else
+			COMPREPLY=()
 		fi ;;
 	egress|events)
 		if [ "$prev" = -n ]; then

@@ -50,6 +50,11 @@ def test_agents_and_components_from_daemon():
         eq(complete(*s, "ses", "--via-docker", "c"), ["claude"],
            "a prefix of the command, and an option before the agent")
         eq(complete(*s, "down", "claude", ""), [], "one agent only")
+        eq(complete(*s, "session", "-"), ["--force", "--via-docker", "-d"],
+           "session options")
+        eq(complete(*s, "notify", ""), ["-n", "claude", "docs"],
+           "notify agent")
+        eq(complete(*s, "notify", "docs", "T"), [], "notify text")
         eq(complete(*s, "exec", ""), ["--force", "claude", "docs"],
            "exec agent")
         eq(complete(*s, "exec", "--force", "d"), ["docs"],
