@@ -378,6 +378,13 @@ mailroom_cancel(struct mailroom *m, void *arg)
 	}
 }
 
+int
+mailroom_ready(const struct mailroom *m)
+{
+	/* One that cannot be watched is empty, and that is whole. */
+	return (inbox_ready(m->inbox) || inbox_error(m->inbox) != NULL);
+}
+
 size_t
 mailroom_inbox(const struct mailroom *m)
 {

@@ -69,6 +69,12 @@ int	 mailroom_notify(struct mailroom *, const char *text,
 	    mailroom_done_fn, void *arg, char *err, size_t);
 void	 mailroom_cancel(struct mailroom *, void *arg);
 
+/*
+ * Whether the inbox's count is whole (inbox_ready: watched, its scan
+ * done; or not watched at all, and so empty): until then nothing should
+ * be decided on it.
+ */
+int	 mailroom_ready(const struct mailroom *);
 /* Items in the inbox now. */
 size_t	 mailroom_inbox(const struct mailroom *);
 /* Add "inbox" (count), "deliveries" (pending, failed, ...) to a row. */

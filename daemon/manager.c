@@ -28,6 +28,9 @@
 
 #define MANAGER_BACKOFF_MIN	5000		/* ms: a start that failed */
 #define MANAGER_BACKOFF_MAX	300000
+#define MANAGER_RECOUNT_MS	250		/* an inbox being scanned */
+
+struct person_start;
 
 struct magent {
 	char			 name[64];
@@ -35,7 +38,8 @@ struct magent {
 	/* Configured: its mail and its policies at work. */
 	struct mailroom		*mail;
 	int			 running;	/* its container */
-	int			 busy;		/* a policy's up or down */
+	int			 busy;		/* a policy's or session -d's */
+	struct person_start	*starter;	/* session -d's */
 	int			 inbox_seen;	/* an item since it started */
 	enum policy_down	 down;		/* who stopped it last */
 	uint64_t		 hold_until;	/* wall ms: no start before */
@@ -312,8 +316,12 @@ manager_container(const char *agent, int running)
 
 	if ((m = find(agent, 0)) == NULL)
 		return;
-	if (running && !m->running)
+	if (running && !m->running) {
 		m->inbox_seen = m->mail != NULL && mailroom_inbox(m->mail) > 0;
+		/* Without Claude yet: idle, for a stop policy, from now. */
+		if (m->act.state == ACT_NO_SESSION)
+			m->act.since = wall_ms();
+	}
 	/* Gone with nobody asking: it exited by itself. */
 	if (!running && m->running && !m->busy && m->down == POLICY_DOWN_NONE)
 		m->down = POLICY_DOWN_SELF;
@@ -386,7 +394,19 @@ on_link_gone(const char *agent, void *arg)
 	manager_session_gone(agent);
 }
 
-static const struct tmux_link_cb link_cb = { on_linked, on_link_gone };
+static void
+on_persons(const char *agent, void *arg)
+{
+	struct magent	*m;
+
+	(void)arg;
+	if ((m = find(agent, 0)) != NULL)
+		evaluate(m);
+}
+
+static const struct tmux_link_cb link_cb = {
+	on_linked, on_link_gone, on_persons
+};
 
 /* ---- policies at work ---- */
 
@@ -469,9 +489,17 @@ evaluate(struct magent *m)
 	if (m->mail == NULL || m->check == NULL ||
 	    policy_store_get(m->name, &p, NULL) == -1)
 		return;
+	/* An inbox not yet counted whole decides nothing: soon again. */
+	if (!mailroom_ready(m->mail)) {
+		evtimer_del(m->check);
+		timeval_ms(&tv, MANAGER_RECOUNT_MS);
+		evtimer_add(m->check, &tv);
+		return;
+	}
 	memset(&in, 0, sizeof(in));
 	in.running = m->running;
 	in.session = tmux_link_up(m->name);
+	in.attached = tmux_link_attached(m->name) > 0;
 	in.busy = m->busy;
 	in.act = m->act.state;
 	in.act_since = m->act.since;
@@ -522,6 +550,65 @@ on_policy(const char *agent, const struct policy *p, void *arg)
 	evaluate(m);
 }
 
+/* A person's session -d: as a start policy's, busy while it runs. */
+struct person_start {
+	struct magent	*m;
+	manager_done_fn	 fn;
+	void		*arg;
+};
+
+static void
+person_started(void *arg, const char *error)
+{
+	struct person_start	*ps = arg;
+	struct magent		*m = ps->m;
+
+	m->busy = 0;
+	m->starter = NULL;
+	if (ps->fn != NULL)
+		ps->fn(ps->arg, error);
+	free(ps);
+	evaluate(m);
+}
+
+int
+manager_start(const char *agent, manager_done_fn fn, void *arg, char *err,
+    size_t errlen)
+{
+	struct magent		*m = find(agent, 0);
+	struct person_start	*ps;
+
+	if (m == NULL || m->mail == NULL) {
+		snprintf(err, errlen, "no agent %s is configured and enabled",
+		    agent);
+		return (-1);
+	}
+	if (m->busy) {
+		snprintf(err, errlen, "agent %s: a start or stop is under way",
+		    agent);
+		return (-1);
+	}
+	manager_person(agent, 1);
+	ps = xcalloc(1, sizeof(*ps));
+	ps->m = m;
+	ps->fn = fn;
+	ps->arg = arg;
+	m->busy = 1;
+	m->starter = ps;
+	tmux_link_start(agent, person_started, ps);
+	return (0);
+}
+
+void
+manager_start_cancel(void *arg)
+{
+	struct magent	*m;
+
+	TAILQ_FOREACH(m, &m_agents, entry)
+		if (m->starter != NULL && m->starter->arg == arg)
+			m->starter->fn = NULL;
+}
+
 void
 manager_person(const char *agent, int up)
 {
@@ -547,6 +634,12 @@ manager_init(struct event_base *base)
 static void
 unconfigure(struct magent *m)
 {
+	if (m->starter != NULL) {
+		tmux_link_cancel(m->starter);
+		free(m->starter);
+		m->starter = NULL;
+		m->busy = 0;
+	}
 	mailroom_close(m->mail);
 	m->mail = NULL;
 	if (m->check != NULL)

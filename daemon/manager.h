@@ -44,6 +44,15 @@ int	 manager_notify(const char *agent, const char *text, manager_done_fn,
 	    void *arg, char *err, size_t);
 void	 manager_cancel(void *arg);
 /*
+ * A person's qmsctl session -d: the agent started detached in tmux
+ * (tmux_link_start), its policies held while it runs; fn once its link is
+ * up or with why not (not after manager_start_cancel(arg)).  -1 with why
+ * at once.
+ */
+int	 manager_start(const char *agent, manager_done_fn, void *arg,
+	    char *err, size_t);
+void	 manager_start_cancel(void *arg);
+/*
  * A person brought the agent up (up, session: 1) or took it down (0):
  * a person's down holds its start policy off until a person's up.
  */

@@ -45,6 +45,14 @@ static void	method_notify(struct ctl_req *, const cJSON *);
 static void	reply_tmux_link(void *, const char *);
 static void	tmux_link_gone(void *);
 
+/* session -d: its asker left; the start goes on. */
+static void
+detach_gone(void *arg)
+{
+	manager_start_cancel(arg);
+	ctl_error(arg, PROTO_FAILED, "the client went away");
+}
+
 /* Read-only (1): anyone who can connect; else root, run-as, admin group. */
 const struct ctl_method methods[] = {
 	{ "version", 1, method_version },
@@ -663,6 +671,7 @@ method_session(struct ctl_req *r, const cJSON *params)
 	struct ctl_req		*later;
 	const cJSON		*v, *w;
 	size_t			 n = 0;
+	char			 err[512];
 
 	memset(&p, 0, sizeof(p));
 	if ((p.agent = param_agent(r, params)) == NULL)
@@ -674,10 +683,11 @@ method_session(struct ctl_req *r, const cJSON *params)
 			    p.agent);
 			return;
 		}
-		manager_person(p.agent, 1);
 		later = ctl_defer(r);
-		ctl_on_gone(later, tmux_link_gone, later);
-		tmux_link_start(p.agent, reply_tmux_link, later);
+		ctl_on_gone(later, detach_gone, later);
+		if (manager_start(p.agent, reply_tmux_link, later, err,
+		    sizeof(err)) == -1)
+			ctl_error(later, PROTO_FAILED, "%s", err);
 		return;
 	}
 	p.tty = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(params, "tty"));

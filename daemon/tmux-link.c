@@ -77,6 +77,85 @@ static struct event_base		*tl_base;
 static const struct tmux_link_cb	*tl_cb;
 static void				*tl_cb_arg;
 static int				 tl_shutting;
+
+/*
+ * The execs of persons' sessions (qmsctl session, --via-docker too) that
+ * Docker said began and has not said ended: a person is attached.
+ */
+#define LINK_MAX_PERSONS	256
+static struct {
+	char	agent[40];
+	char	exec[80];
+} tl_persons[LINK_MAX_PERSONS];
+static size_t				 tl_npersons;
+
+static void
+persons_told(const char *agent)
+{
+	if (tl_cb != NULL && tl_cb->persons != NULL)
+		tl_cb->persons(agent, tl_cb_arg);
+}
+
+int
+tmux_link_attached(const char *agent)
+{
+	size_t	i, n = 0;
+
+	for (i = 0; i < tl_npersons; i++)
+		if (strcmp(tl_persons[i].agent, agent) == 0)
+			n++;
+	return ((int)n);
+}
+
+/* The container ended: whoever was attached is not any more. */
+static void
+persons_gone(const char *agent)
+{
+	size_t	i;
+	int	any = 0;
+
+	for (i = 0; i < tl_npersons;)
+		if (strcmp(tl_persons[i].agent, agent) == 0) {
+			tl_persons[i] = tl_persons[--tl_npersons];
+			any = 1;
+		} else
+			i++;
+	if (any)
+		persons_told(agent);
+}
+
+/* A person's session began (exec_start) or an exec ended (exec_die). */
+static void
+persons_event(const char *agent, const char *exec, int began)
+{
+	size_t	i;
+
+	if (exec[0] == '\0' || strlen(agent) >= sizeof(tl_persons[0].agent) ||
+	    strlen(exec) >= sizeof(tl_persons[0].exec))
+		return;
+	for (i = 0; i < tl_npersons; i++)
+		if (strcmp(tl_persons[i].exec, exec) == 0)
+			break;
+	if (!began) {
+		if (i == tl_npersons)
+			return;		/* not a person's */
+		tl_persons[i] = tl_persons[--tl_npersons];
+		persons_told(agent);
+		return;
+	}
+	/* Past the bound the oldest goes: a count low, never stuck high. */
+	if (i < tl_npersons)
+		return;
+	if (tl_npersons == LINK_MAX_PERSONS)
+		memmove(&tl_persons[0], &tl_persons[1],
+		    --tl_npersons * sizeof(tl_persons[0]));
+	snprintf(tl_persons[tl_npersons].agent, sizeof(tl_persons[0].agent),
+	    "%s", agent);
+	snprintf(tl_persons[tl_npersons].exec, sizeof(tl_persons[0].exec),
+	    "%s", exec);
+	tl_npersons++;
+	persons_told(agent);
+}
 static TAILQ_HEAD(, link) links = TAILQ_HEAD_INITIALIZER(links);
 
 static void	link_open(struct link *);
@@ -565,20 +644,32 @@ tmux_link_cancel(void *arg)
 static void
 on_docker_event(const cJSON *ev, void *arg)
 {
-	const cJSON	*type, *action, *attrs, *name;
-	const char	*prefix = "exec_start: ";
+	const cJSON	*type, *action, *attrs, *name, *exec;
+	const char	*prefix = "exec_start: ", *id;
 
 	type = cJSON_GetObjectItemCaseSensitive(ev, "Type");
 	action = cJSON_GetObjectItemCaseSensitive(ev, "Action");
 	attrs = cJSON_GetObjectItemCaseSensitive(
 	    cJSON_GetObjectItemCaseSensitive(ev, "Actor"), "Attributes");
 	name = cJSON_GetObjectItemCaseSensitive(attrs, DOCKER_LABEL_AGENT);
+	exec = cJSON_GetObjectItemCaseSensitive(attrs, "execID");
+	id = cJSON_IsString(exec) ? exec->valuestring : "";
 	if (!cJSON_IsString(type) || strcmp(type->valuestring, "container") !=
 	    0 || !cJSON_IsString(action) || !cJSON_IsString(name) ||
-	    strncmp(action->valuestring, prefix, strlen(prefix)) != 0 ||
-	    !launch_is_session(action->valuestring + strlen(prefix)) ||
 	    !agent_known(name->valuestring))
 		return;
+	if (strcmp(action->valuestring, "exec_die") == 0) {
+		persons_event(name->valuestring, id, 0);
+		return;
+	}
+	if (strcmp(action->valuestring, "die") == 0) {
+		persons_gone(name->valuestring);
+		return;
+	}
+	if (strncmp(action->valuestring, prefix, strlen(prefix)) != 0 ||
+	    !launch_is_session(action->valuestring + strlen(prefix)))
+		return;
+	persons_event(name->valuestring, id, 1);
 	adopt(name->valuestring, LINK_RETRIES);
 }
 

@@ -36,6 +36,8 @@ struct tmux_link_cb {
 	void	(*linked)(const char *agent, int headless, void *);
 	/* The session of an up link is gone. */
 	void	(*gone)(const char *agent, void *);
+	/* A person's session attached or detached (tmux_link_attached). */
+	void	(*persons)(const char *agent, void *);
 };
 
 /* After docker_init, agent_init and session_init; cb may be NULL. */
@@ -56,6 +58,12 @@ typedef void (*tmux_link_done)(void *, const char *error);
 void	 tmux_link_start(const char *agent, tmux_link_done, void *arg);
 /* Link a session running in the agent's container, if there is one. */
 void	 tmux_link_adopt(const char *agent);
+/*
+ * How many persons' sessions (qmsctl session, with --via-docker too) are
+ * attached to the agent's tmux session now, as Docker's exec_start and
+ * exec_die events tell: a stop policy waits for them to leave.
+ */
+int	 tmux_link_attached(const char *agent);
 /* Whether the agent has a link up (its tmux session is there). */
 int	 tmux_link_up(const char *agent);
 

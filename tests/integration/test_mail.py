@@ -18,6 +18,7 @@ import time
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from qmsdtest import Daemon, contains, eq, main, wait_state
 from test_agent import Agent
+from test_session import Pane, ctl_cmd
 
 FAKE = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..",
                     "fixtures", "fake-claude.py")
@@ -264,6 +265,28 @@ def test_policies_stop_and_start():
         until("started by always", lambda: activity(a) == "idle",
               timeout=180)
         until("stopped by idle 2s", lambda: a.ps()["state"] in
+              ("stopped", "exited"), timeout=60)
+    finally:
+        a.close()
+
+
+def test_not_stopped_while_a_person_is_attached():
+    """stop = idle 2s waits while a person's qmsctl session is attached to
+    the Claude the policy would stop, and acts once the person leaves."""
+    a = Mail(policy="stop = idle 2s\n")
+    try:
+        a.start_session()
+        until("idle", lambda: activity(a) == "idle")
+        p = Pane(ctl_cmd(a, "session", a.name), cols=100, rows=30)
+        try:
+            p.wait("\u276f")
+            time.sleep(8)   # four times the idle time
+            eq(a.ps()["state"], "running", "kept while attached")
+            p.keys("C-b", "d")      # the agent's tmux: detach
+            p.wait("EXIT=0")
+        finally:
+            p.close()
+        until("stopped once the person left", lambda: a.ps()["state"] in
               ("stopped", "exited"), timeout=60)
     finally:
         a.close()
