@@ -20,6 +20,7 @@
 
 #define MAILROOM_PRUNE_MS	250	/* till the inbox's first scan is whole */
 #define MAILROOM_WAITERS	64	/* persons waiting on one agent */
+#define MAILROOM_SAVE_MS	200	/* an inbox's changes, saved together */
 
 struct waiter {
 	uint64_t		 id;
@@ -37,6 +38,7 @@ struct mailroom {
 	struct courier		*courier;
 	struct event		*timer;		/* the courier's */
 	struct event		*prune;		/* records of items gone */
+	struct event		*later;		/* a save of the inbox's changes */
 	int			 pruned;
 	mailroom_event_fn	 fn;
 	void			*arg;
@@ -83,6 +85,32 @@ save(void *arg)
 	if (deliveries_save(m->dl, m->state, err, sizeof(err)) == -1)
 		log_warnx("agent %s: notifications not saved: %s", m->agent,
 		    err);
+}
+
+/*
+ * The inbox's changes are saved together, at most every MAILROOM_SAVE_MS:
+ * a directory churned by others would otherwise have a file synced at
+ * each name.  Losing one to a crash costs nothing: the scan at the next
+ * start finds the items again, and a record is saved as typed (at once,
+ * by the courier) before anything of it is typed.
+ */
+static void
+save_later(struct mailroom *m)
+{
+	struct timeval	tv;
+
+	if (evtimer_pending(m->later, NULL))
+		return;
+	timeval_ms(&tv, MAILROOM_SAVE_MS);
+	evtimer_add(m->later, &tv);
+}
+
+static void
+on_later(evutil_socket_t fd, short ev, void *arg)
+{
+	(void)fd;
+	(void)ev;
+	save(arg);
 }
 
 static void
@@ -213,7 +241,7 @@ on_inbox(void *arg, const char *name, enum inbox_change change)
 		if (d != NULL) {
 			courier_forget(m->courier, d);
 			deliveries_remove(m->dl, d);
-			save(m);
+			save_later(m);
 		}
 		inbox_event(m, name, "left");
 		return;
@@ -228,7 +256,7 @@ on_inbox(void *arg, const char *name, enum inbox_change change)
 		log_warnx("agent %s: no notification for %s: %s", m->agent,
 		    name, err);
 	else {
-		save(m);
+		save_later(m);
 		courier_kick(m->courier, now_ms());
 	}
 	free(text);
@@ -284,6 +312,7 @@ mailroom_open(struct event_base *base, const struct mailroom_conf *c,
 		log_warnx("agent %s: %s", m->agent, err);
 	m->timer = evtimer_new(base, on_timer, m);
 	m->prune = evtimer_new(base, on_prune, m);
+	m->later = evtimer_new(base, on_later, m);
 	m->courier = courier_new(m->dl, &mailroom_ops, m, now_ms());
 	m->inbox = inbox_open(base, c->root, c->inbox, c->uid, c->gid,
 	    on_inbox, m);
@@ -306,9 +335,12 @@ mailroom_close(struct mailroom *m)
 		w->fn(w->arg, "the agent is no longer configured");
 		free(w);
 	}
+	if (evtimer_pending(m->later, NULL))
+		save(m);
 	courier_free(m->courier);
 	event_free(m->timer);
 	event_free(m->prune);
+	event_free(m->later);
 	deliveries_free(m->dl);
 	free(m->notice);
 	free(m->state);

@@ -29,6 +29,7 @@
 #define MANAGER_BACKOFF_MIN	5000		/* ms: a start that failed */
 #define MANAGER_BACKOFF_MAX	300000
 #define MANAGER_RECOUNT_MS	250		/* an inbox being scanned */
+#define MANAGER_KEEP_MS		1000		/* activity saved at most so often */
 
 struct person_start;
 
@@ -45,6 +46,8 @@ struct magent {
 	uint64_t		 hold_until;	/* wall ms: no start before */
 	uint64_t		 backoff;
 	struct event		*check;		/* policy_decide's next_check */
+	struct event		*keep;		/* its activity's quiet spell */
+	int			 keep_dirty;	/* changed during it */
 	int			 seen;		/* in the configuration */
 	TAILQ_ENTRY(magent)	 entry;
 };
@@ -240,6 +243,41 @@ out:
 	free(text);
 }
 
+static void
+on_keep(evutil_socket_t fd, short ev, void *arg)
+{
+	struct magent	*m = arg;
+
+	(void)fd;
+	(void)ev;
+	if (m->keep_dirty) {
+		m->keep_dirty = 0;
+		activity_save(m);
+	}
+}
+
+/*
+ * Saved at once, then at most once a MANAGER_KEEP_MS: an agent's flood of
+ * hooks must not have qmsd sync a file for each, and the change that
+ * ends a quiet spell (a prompt going in) is on disk before anything
+ * else happens.
+ */
+static void
+keep_later(struct magent *m)
+{
+	struct timeval	tv;
+
+	if (m->keep == NULL)
+		return;
+	if (evtimer_pending(m->keep, NULL)) {
+		m->keep_dirty = 1;
+		return;
+	}
+	activity_save(m);
+	timeval_ms(&tv, MANAGER_KEEP_MS);
+	evtimer_add(m->keep, &tv);
+}
+
 /* The activity changed (from was): an event says so. */
 static void
 changed(struct magent *m, enum activity from)
@@ -254,7 +292,7 @@ changed(struct magent *m, enum activity from)
 	add_activity(&m->act, ev);
 	cJSON_AddStringToObject(ev, "previous", activity_name(from));
 	publish(ev, m->name);
-	activity_save(m);
+	keep_later(m);
 }
 
 static struct event_base	*m_base;
@@ -645,6 +683,13 @@ unconfigure(struct magent *m)
 	if (m->check != NULL)
 		event_free(m->check);
 	m->check = NULL;
+	if (m->keep != NULL) {
+		if (m->keep_dirty)
+			activity_save(m);
+		event_free(m->keep);
+	}
+	m->keep_dirty = 0;
+	m->keep = NULL;
 }
 
 void
@@ -683,6 +728,7 @@ manager_configure(const struct config *c)
 		m->mail = mailroom_open(m_base, &mc, mail_event, m);
 		free(state);
 		m->check = evtimer_new(m_base, on_check, m);
+		m->keep = evtimer_new(m_base, on_keep, m);
 		mailroom_linked(m->mail, tmux_link_up(m->name));
 		tell_mail(m);
 	}
