@@ -41,6 +41,7 @@ struct magent {
 	int			 running;	/* its container */
 	int			 busy;		/* a policy's or session -d's */
 	struct person_start	*starter;	/* session -d's */
+	char			*mail_key;	/* what its mail was made of */
 	int			 inbox_seen;	/* an item since it started */
 	enum policy_down	 down;		/* who stopped it last */
 	uint64_t		 hold_until;	/* wall ms: no start before */
@@ -669,15 +670,27 @@ manager_init(struct event_base *base)
 	policy_store_observe(on_policy, NULL);
 }
 
+/* The agent goes (forgotten, or qmsd stops): a session -d is told. */
+static void
+drop_starter(struct magent *m, const char *why)
+{
+	struct person_start	*ps = m->starter;
+
+	if (ps == NULL)
+		return;
+	m->starter = NULL;
+	m->busy = 0;
+	tmux_link_cancel(ps);
+	if (ps->fn != NULL)
+		ps->fn(ps->arg, why);
+	free(ps);
+}
+
 static void
 unconfigure(struct magent *m)
 {
-	if (m->starter != NULL) {
-		tmux_link_cancel(m->starter);
-		free(m->starter);
-		m->starter = NULL;
-		m->busy = 0;
-	}
+	free(m->mail_key);
+	m->mail_key = NULL;
 	mailroom_close(m->mail);
 	m->mail = NULL;
 	if (m->check != NULL)
@@ -698,7 +711,7 @@ manager_configure(const struct config *c)
 	const struct agent_conf	*ac;
 	struct magent		*m;
 	struct mailroom_conf	 mc;
-	char			*state;
+	char			*state, *key;
 	size_t			 i;
 
 	free(m_state_dir);
@@ -713,10 +726,20 @@ manager_configure(const struct config *c)
 		if (m->act.since == 0)
 			activity_load(m);
 		m->seen = 1;
-		/* A reload makes its mail anew: paths or text may change. */
-		unconfigure(m);
 		xasprintf(&state, "%s/agents/%s/deliveries", c->state_dir,
 		    ac->name);
+		/* A reload makes its mail anew only when what it is made of
+		 * changed: a new inbox would report every item anew. */
+		xasprintf(&key, "%s\n%s\n%s\n%s\n%u:%u", c->project_root,
+		    ac->inbox, state, ac->notice, (unsigned)c->run_as_uid,
+		    (unsigned)c->run_as_gid);
+		if (m->mail != NULL && strcmp(m->mail_key, key) == 0) {
+			free(key);
+			free(state);
+			continue;
+		}
+		unconfigure(m);
+		m->mail_key = key;
 		memset(&mc, 0, sizeof(mc));
 		mc.agent = ac->name;
 		mc.root = c->project_root;
@@ -733,8 +756,10 @@ manager_configure(const struct config *c)
 		tell_mail(m);
 	}
 	TAILQ_FOREACH(m, &m_agents, entry)
-		if (!m->seen)
+		if (!m->seen) {
+			drop_starter(m, "the agent is no longer configured");
 			unconfigure(m);
+		}
 	/* The policies decide as things are seen: containers, links. */
 	TAILQ_FOREACH(m, &m_agents, entry)
 		evaluate(m);
@@ -771,6 +796,7 @@ manager_forget(const char *agent)
 
 	if ((m = find(agent, 0)) == NULL)
 		return;
+	drop_starter(m, "the agent is no longer configured");
 	unconfigure(m);
 	tmux_link_cancel(m);
 	TAILQ_REMOVE(&m_agents, m, entry);
@@ -785,6 +811,7 @@ manager_stop(void)
 	policy_store_observe(NULL, NULL);
 	while ((m = TAILQ_FIRST(&m_agents)) != NULL) {
 		TAILQ_REMOVE(&m_agents, m, entry);
+		drop_starter(m, "qmsd is stopping");
 		unconfigure(m);
 		tmux_link_cancel(m);
 		agent_unwait(m);

@@ -270,6 +270,32 @@ def test_policies_stop_and_start():
         a.close()
 
 
+def test_reload_keeps_the_mail():
+    """A reload that changes nothing of an agent's mail neither announces
+    its items again nor types anything again; a new notice text applies
+    to the next item."""
+    a = Mail()
+    try:
+        a.start_session()
+        until("idle", lambda: activity(a) == "idle")
+        a.drop("CR-500.md")
+        until("delivered", lambda: notifications(a).get("delivered") == 1)
+        rc, out, err = a.d.ctl("reload")
+        eq(rc, 0, out + err)
+        time.sleep(3)
+        rc, out, err = a.d.ctl("events", a.name, "-n", "100", "--json")
+        arrived = [l for l in out.splitlines() if '"arrived"' in l]
+        eq(len(arrived), 1, "announced once")
+        a.d.write_config(a.conf(a.extra + "notice = Task: {item} waits\n"))
+        rc, out, err = a.d.ctl("reload")
+        eq(rc, 0, out + err)
+        a.drop("CR-501.md")
+        until("the new text", lambda: len(a.prompts()) == 2)
+        eq(a.prompts(), [NOTICE % "CR-500", "Task: CR-501 waits"])
+    finally:
+        a.close()
+
+
 def test_not_stopped_while_a_person_is_attached():
     """stop = idle 2s waits while a person's qmsctl session is attached to
     the Claude the policy would stop, and acts once the person leaves."""
