@@ -292,3 +292,75 @@ activity_notice_template_check(const char *notice, char *err, size_t errlen)
 	free(text);
 	return (rc);
 }
+
+char *
+activity_format(const struct activity_state *a)
+{
+	cJSON	*o = cJSON_CreateObject();
+	char	*p, *text;
+
+	cJSON_AddStringToObject(o, "activity", activity_name(a->state));
+	cJSON_AddNumberToObject(o, "since", (double)a->since);
+	cJSON_AddStringToObject(o, "session", a->session);
+	cJSON_AddStringToObject(o, "last", a->last);
+	cJSON_AddStringToObject(o, "detail", a->detail);
+	p = cJSON_PrintUnformatted(o);
+	cJSON_Delete(o);
+	text = xstrdup(p);
+	cJSON_free(p);
+	return (text);
+}
+
+/* A string field that fits, printable ASCII as hooks keep: else -1. */
+static int
+kept_string(const cJSON *o, const char *key, char *buf, size_t len)
+{
+	const cJSON	*v = cJSON_GetObjectItemCaseSensitive(o, key);
+	const char	*p;
+
+	if (!cJSON_IsString(v) || strlen(v->valuestring) >= len)
+		return (-1);
+	for (p = v->valuestring; *p != '\0'; p++)
+		if (*p < ' ' || *p >= 0x7f)
+			return (-1);
+	snprintf(buf, len, "%s", v->valuestring);
+	return (0);
+}
+
+int
+activity_parse(const char *text, size_t len, struct activity_state *out)
+{
+	struct activity_state	 a;
+	const cJSON		*v;
+	cJSON			*o;
+	int			 i, rc = -1;
+
+	if (len > ACTIVITY_KEPT_MAX ||
+	    (o = cJSON_ParseWithLength(text, len)) == NULL)
+		return (-1);
+	memset(&a, 0, sizeof(a));
+	v = cJSON_GetObjectItemCaseSensitive(o, "activity");
+	for (i = ACT_NO_SESSION; i <= ACT_IDLE; i++)
+		if (cJSON_IsString(v) && strcmp(v->valuestring,
+		    activity_name((enum activity)i)) == 0)
+			break;
+	if (!cJSON_IsObject(o) || i > ACT_IDLE)
+		goto out;
+	a.state = (enum activity)i;
+	v = cJSON_GetObjectItemCaseSensitive(o, "since");
+	/* Whole milliseconds below 2^53, where a double is exact. */
+	if (!cJSON_IsNumber(v) || v->valuedouble < 0 ||
+	    v->valuedouble > 9007199254740991.0 ||
+	    v->valuedouble != (double)(uint64_t)v->valuedouble)
+		goto out;
+	a.since = (uint64_t)v->valuedouble;
+	if (kept_string(o, "session", a.session, sizeof(a.session)) == -1 ||
+	    kept_string(o, "last", a.last, sizeof(a.last)) == -1 ||
+	    kept_string(o, "detail", a.detail, sizeof(a.detail)) == -1)
+		goto out;
+	*out = a;
+	rc = 0;
+out:
+	cJSON_Delete(o);
+	return (rc);
+}

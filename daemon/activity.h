@@ -95,6 +95,15 @@ int	 activity_session_gone(struct activity_state *, uint64_t now);
 /* No session, for why (the container is down, ...); 1 if it changed. */
 int	 activity_reset(struct activity_state *, const char *why,
 	    uint64_t now);
+/*
+ * An activity as qmsd keeps it across its restarts, a JSON object (free
+ * it), and back: 0, or -1 leaving the state as it was when the text is
+ * not one (at most ACTIVITY_KEPT_MAX bytes, every field of its type and
+ * within its bound).
+ */
+#define ACTIVITY_KEPT_MAX	1024
+char	*activity_format(const struct activity_state *);
+int	 activity_parse(const char *text, size_t len, struct activity_state *);
 /* "no-session", "starting", "working", "needs-input", "idle". */
 const char *activity_name(enum activity);
 

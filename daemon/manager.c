@@ -153,8 +153,6 @@ add_activity(const struct activity_state *s, cJSON *o)
 
 static char			*m_state_dir;
 
-#define ACTIVITY_FILE_MAX	1024
-
 /*
  * The activity is kept in STATE/agents/NAME/activity, so that a qmsd
  * started again while Claude waits idle in its session knows it (no hook
@@ -164,7 +162,6 @@ static char			*m_state_dir;
 static void
 activity_save(const struct magent *m)
 {
-	cJSON	*o;
 	char	*dir, *text;
 	int	 fd;
 
@@ -178,19 +175,12 @@ activity_save(const struct magent *m)
 		free(dir);
 		return;
 	}
-	o = cJSON_CreateObject();
-	cJSON_AddStringToObject(o, "activity", activity_name(m->act.state));
-	cJSON_AddNumberToObject(o, "since", (double)m->act.since);
-	cJSON_AddStringToObject(o, "session", m->act.session);
-	cJSON_AddStringToObject(o, "last", m->act.last);
-	cJSON_AddStringToObject(o, "detail", m->act.detail);
-	text = cJSON_PrintUnformatted(o);
-	cJSON_Delete(o);
+	text = activity_format(&m->act);
 	if (safe_replace(fd, "activity", text, strlen(text), 0600, geteuid(),
 	    getegid()) == -1)
 		log_warnx("agent %s: %s/activity: %s", m->name, dir,
 		    safe_strerror(errno));
-	cJSON_free(text);
+	free(text);
 	close(fd);
 	free(dir);
 }
@@ -199,48 +189,20 @@ activity_save(const struct magent *m)
 static void
 activity_load(struct magent *m)
 {
-	struct activity_state	 a;
-	const cJSON		*v;
-	cJSON			*o = NULL;
-	char			*dir, *text = NULL;
-	size_t			 len, i;
-	int			 fd;
+	char	*dir, *text;
+	size_t	 len;
+	int	 fd;
 
 	xasprintf(&dir, "%s/agents/%s", m_state_dir, m->name);
 	fd = open(dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 	free(dir);
 	if (fd == -1)
 		return;
-	text = safe_read(fd, "activity", ACTIVITY_FILE_MAX, &len);
+	text = safe_read(fd, "activity", ACTIVITY_KEPT_MAX, &len);
 	close(fd);
-	if (text == NULL || (o = cJSON_ParseWithLength(text, len)) == NULL)
-		goto out;
-	memset(&a, 0, sizeof(a));
-	v = cJSON_GetObjectItemCaseSensitive(o, "activity");
-	for (i = ACT_NO_SESSION; i <= ACT_IDLE; i++)
-		if (cJSON_IsString(v) && strcmp(v->valuestring,
-		    activity_name((enum activity)i)) == 0)
-			break;
-	if (i > ACT_IDLE)
-		goto out;
-	a.state = (enum activity)i;
-	v = cJSON_GetObjectItemCaseSensitive(o, "since");
-	if (!cJSON_IsNumber(v) || v->valuedouble < 0 || v->valuedouble > 9e15)
-		goto out;
-	a.since = (uint64_t)v->valuedouble;
-#define COPY(key, field) do {						\
-	v = cJSON_GetObjectItemCaseSensitive(o, key);			\
-	if (!cJSON_IsString(v) || strlen(v->valuestring) >= sizeof(field)) \
-		goto out;						\
-	snprintf(field, sizeof(field), "%s", v->valuestring);		\
-} while (0)
-	COPY("session", a.session);
-	COPY("last", a.last);
-	COPY("detail", a.detail);
-#undef COPY
-	m->act = a;
-out:
-	cJSON_Delete(o);
+	if (text != NULL && activity_parse(text, len, &m->act) == -1)
+		log_warnx("agent %s: its kept activity does not parse: "
+		    "ignored", m->name);
 	free(text);
 }
 

@@ -5,7 +5,8 @@
  * an activity outside the five, never moves "since" when the activity
  * did not change, a Notification moves to needs-input only when it
  * asks for a person, and a prompt is kept for UserPromptSubmit alone,
- * within its bound.
+ * within its bound.  An input KEPT|TEXT is an activity as qmsd keeps it:
+ * one that parses formats to a text that parses to the same.
  */
 #include <stdint.h>
 #include <stdio.h>
@@ -42,6 +43,27 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	size_t				 n;
 	int				 changed;
 
+	if (size >= 5 && memcmp(data, "KEPT|", 5) == 0) {
+		struct activity_state	 k, k2;
+		char			*text;
+
+		memset(&k, 0, sizeof(k));
+		if (activity_parse((const char *)data + 5, size - 5, &k) == -1)
+			return (0);
+		printable(k.session);
+		printable(k.last);
+		printable(k.detail);
+		text = activity_format(&k);
+		memset(&k2, 0, sizeof(k2));
+		if (activity_parse(text, strlen(text), &k2) == -1 ||
+		    k2.state != k.state || k2.since != k.since ||
+		    strcmp(k2.session, k.session) != 0 ||
+		    strcmp(k2.last, k.last) != 0 ||
+		    strcmp(k2.detail, k.detail) != 0)
+			fail("a kept activity does not round-trip");
+		free(text);
+		return (0);
+	}
 	if ((bar = memchr(data, '|', size)) == NULL)
 		return (0);
 	n = (size_t)(bar - (const char *)data);

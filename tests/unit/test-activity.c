@@ -4,6 +4,7 @@
  * may be typed into a session as a notification.
  */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "activity.h"
@@ -160,5 +161,68 @@ main(void)
 	CHECK(activity_notice_check("", err, sizeof(err)) == -1);
 	CHECK(activity_notice_check("a\nb", err, sizeof(err)) == -1);
 	CHECK(activity_notice_check("\033[A", err, sizeof(err)) == -1);
+	/* A notice: {item} replaced, ".md" dropped; templates checked. */
+	{
+		char	*t = activity_notice_render(ACTIVITY_NOTICE, "CR-063.md");
+
+		CHECK_STR(t, "Task notification: CR-063 is in your inbox. "
+		    "Read it and act on it.");
+		free(t);
+		t = activity_notice_render("{item}/{item}.", "a.md.md");
+		CHECK_STR(t, "a.md/a.md.");
+		free(t);
+		t = activity_notice_render("none", "x.md");
+		CHECK_STR(t, "none");
+		free(t);
+		CHECK(activity_notice_template_check(ACTIVITY_NOTICE, err,
+		    sizeof(err)) == 0);
+		CHECK(activity_notice_template_check("{item} is here", err,
+		    sizeof(err)) == -1);
+		CHECK(activity_notice_template_check("yes {item}", err,
+		    sizeof(err)) == -1);
+		CHECK(activity_notice_template_check("Item {item}\tnow", err,
+		    sizeof(err)) == -1);
+	}
+	/* Kept across restarts: a round trip, and what is refused. */
+	{
+		struct activity_state	 k, back;
+		char			*t;
+		static const char *const bad[] = {
+			"[]",
+			"{\"activity\":\"asleep\",\"since\":1,\"session\":"
+			    "\"\",\"last\":\"\",\"detail\":\"\"}",
+			"{\"activity\":\"idle\",\"since\":-1,\"session\":"
+			    "\"\",\"last\":\"\",\"detail\":\"\"}",
+			"{\"activity\":\"idle\",\"since\":1.5,\"session\":"
+			    "\"\",\"last\":\"\",\"detail\":\"\"}",
+			"{\"activity\":\"idle\",\"since\":1,\"session\":"
+			    "\"a\\u001bb\",\"last\":\"\",\"detail\":\"\"}",
+			"{\"activity\":\"idle\",\"since\":1,\"session\":"
+			    "\"\",\"last\":\"xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"
+			    "xxxxxxxx\",\"detail\":\"\"}",
+			"{\"activity\":\"idle\",\"since\":1}",
+		};
+		size_t	i;
+
+		memset(&k, 0, sizeof(k));
+		k.state = ACT_NEEDS_INPUT;
+		k.since = 1796448341123ULL;
+		snprintf(k.session, sizeof(k.session), "S9");
+		snprintf(k.last, sizeof(k.last), "Notification");
+		snprintf(k.detail, sizeof(k.detail), "permission_prompt");
+		t = activity_format(&k);
+		memset(&back, 0, sizeof(back));
+		CHECK(activity_parse(t, strlen(t), &back) == 0);
+		CHECK(back.state == ACT_NEEDS_INPUT);
+		CHECK(back.since == 1796448341123ULL);
+		CHECK_STR(back.detail, "permission_prompt");
+		free(t);
+		for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+			back.state = ACT_WORKING;
+			CHECK(activity_parse(bad[i], strlen(bad[i]), &back) ==
+			    -1);
+			CHECK(back.state == ACT_WORKING);  /* left as it was */
+		}
+	}
 	return (check_done("activity"));
 }
