@@ -113,20 +113,27 @@ launch_headless_argv(char *const *command, int rows, int cols)
 	return (v);
 }
 
+/*
+ * Joining a session already there.  attach-session would start a tmux
+ * server where none runs (a server its configuration could fill), which
+ * then exits for want of sessions: one started that way at the moment a
+ * person's new-session starts its own took that person's client down
+ * with it ("server exited unexpectedly").  has-session never starts one.
+ */
+static const char linker[] =
+    "tmux has-session -t agent 2>/dev/null || exit 1; "
+    "exec tmux -C attach-session -t agent -f ignore-size,no-output";
+
 char **
 launch_link_argv(void)
 {
 	char	**v;
 	size_t	  n = 0;
 
-	v = xcalloc(8, sizeof(*v));
-	v[n++] = xstrdup("tmux");
-	v[n++] = xstrdup("-C");
-	v[n++] = xstrdup("attach-session");
-	v[n++] = xstrdup("-t");
-	v[n++] = xstrdup("agent");
-	v[n++] = xstrdup("-f");
-	v[n++] = xstrdup("ignore-size,no-output");
+	v = xcalloc(4, sizeof(*v));
+	v[n++] = xstrdup("sh");
+	v[n++] = xstrdup("-c");
+	v[n++] = xstrdup(linker);
 	return (v);
 }
 

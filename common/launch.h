@@ -36,7 +36,10 @@ char	**launch_argv(char *const *command);
  * window rows by cols until a person attaches.  Needs tmux in the image.
  */
 char	**launch_headless_argv(char *const *command, int rows, int cols);
-/* A control-mode client for a session already there (tmux -C attach). */
+/*
+ * A control-mode client for a session already there (tmux -C attach), or
+ * an exit 1 when there is none; never a tmux server started.
+ */
 char	**launch_link_argv(void);
 /* Whether an exec's command line (as Docker's events give it) is a session's. */
 int	 launch_is_session(const char *);

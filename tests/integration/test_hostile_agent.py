@@ -248,7 +248,7 @@ def test_9_secrets_masked_in_container():
         p = a.exec("ls", "-A", "/pipe-dream/.claude/users")
         eq(p.stdout.split(), [a.name], "only its own directory is listed")
         p = a.exec("ls", "/pipe-dream/.claude/users/%s" % a.name)
-        eq(p.stdout.split(), ["workspace"], "its own directory")
+        eq(p.stdout.split(), ["inbox", "workspace"], "its own directory")
         # An agent made after this container: not there either.
         os.makedirs(os.path.join(a.project, ".claude", "users", "late"))
         p = a.exec("ls", "-A", "/pipe-dream/.claude/users")
