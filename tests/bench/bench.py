@@ -7,7 +7,7 @@ tests/bench/plots/*.png.  Benchmarks are never part of the pass/fail suite:
 every goal here is a ratio to a peer measured in the same run, reported as
 met or missed, never asserted.
 
-  bench.py [--quick] [--only git,protocol,control,session,gateway,egress]
+  bench.py [--quick] [--only git,protocol,control,session,gateway,egress,mail]
 
 --quick runs every benchmark with small counts (for trying the script out);
 --only runs some of them (RESULTS.md then has only those; memory is
@@ -1176,6 +1176,154 @@ def bench_egress(w, res):
     res["egress"] = out
 
 
+# ---------------------------------------------------------------- 9. mail
+
+MAIL_AGENT, HAND_AGENT = "bench-mail", "bench-hand"
+NOTICE = "Task notification: %s is in your inbox. Read it and act on it."
+NOBODY = 65534
+
+
+def bench_mail(w, res):
+    """Issue 16: an inbox item's arrival (its rename into the inbox) to
+    its notification reaching the model (the scripted Messages API's
+    record of the request), cold (container stopped: start = on-task) and
+    warm (Claude idle), against the original hub's way by hand
+    (by-hand.sh: docker start, tmux, a poll of the screen, send-keys),
+    a real Claude Code on both sides in sealed containers of one
+    qmsd."""
+    from model import Model
+    n = 2 if w.quick else 5
+    out = {"runs": n, "measured": "%s, qmsd %s (%s), load average %s" % (
+        datetime.datetime.now(datetime.timezone.utc).strftime(
+            "%Y-%m-%d %H:%M UTC"), sh("git", "-C", TOP, "describe",
+                                      "--always", "--dirty"),
+        os.path.relpath(BUILD, TOP), " ".join(open(
+            "/proc/loadavg").read().split()[:3]))}
+    m = Model([{"reply": {"text": "On it."}, "repeat": True}])
+    proj = os.path.join(w.tmp, "mail-repo")
+    os.makedirs(proj)
+    with open(os.path.join(proj, "README.md"), "w") as f:
+        f.write("readme\n")
+    for args in (["init", "-q", "-b", "main"], ["add", "."],
+                 ["-c", "user.name=b", "-c", "user.email=b@b", "commit",
+                  "-qm", "first"]):
+        subprocess.run(["git", "-C", proj] + args, check=True)
+    subprocess.run(["chown", "-R", "%d:%d" % (NOBODY, NOBODY), proj],
+                   check=True)
+    common = "image = %s\negress = %s\nenv-file = %s\ncommand = claude\n" % (
+        IMAGE, m.target, m.env_file(w.tmp))
+    conf = ("[qmsd]\nproject-root = %s\n"
+            "[agent \"%s\"]\n%sstart = on-task\nstop = inbox-empty\n"
+            "[agent \"%s\"]\n%s" % (proj, MAIL_AGENT, common, HAND_AGENT,
+                                    common))
+    for a in (MAIL_AGENT, HAND_AGENT):
+        docker("rm", "-f", "qms-agent-" + a, check=False)
+    d = Daemon(config=conf, project=proj)
+
+    def ctl(*args, timeout=300):
+        return subprocess.run([QMSCTL, "-S", d.socket] + list(args),
+                              capture_output=True, text=True,
+                              timeout=timeout, stdin=subprocess.DEVNULL)
+
+    def row(agent):
+        for r in json.loads(ctl("ps", "--json").stdout)["agents"]:
+            if r["agent"] == agent:
+                return r
+        return {}
+
+    def until(what, pred, timeout=120):
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if pred():
+                return
+            time.sleep(0.05)
+        raise RuntimeError("bench mail: never %s" % what)
+
+    box = os.path.join(proj, ".claude", "users", MAIL_AGENT, "inbox")
+
+    def arrive(item):
+        aside = os.path.join(os.path.dirname(box), "." + item + ".md")
+        with open(aside, "w") as f:
+            f.write("# %s\n" % item)
+        os.chown(aside, NOBODY, NOBODY)
+        os.rename(aside, os.path.join(box, item + ".md"))
+        return time.monotonic()
+
+    def at_model(text, timeout=120):
+        r = m.wait_text(text, timeout=timeout)
+        return r["monotonic"]
+
+    hand = os.path.join(HERE, "by-hand.sh")
+    hc = "qms-agent-" + HAND_AGENT
+    user = "%d:%d" % (NOBODY, NOBODY)
+
+    def by_hand(mode, text):
+        t0 = time.monotonic()
+        p = subprocess.run(["sh", hand, mode, hc, user, "peer", text],
+                           capture_output=True, text=True, timeout=120)
+        if p.returncode != 0:
+            raise RuntimeError("by-hand.sh %s: %s" % (mode, p.stderr))
+        try:
+            return at_model(text, timeout=20) - t0
+        except AssertionError:
+            return None         # typed too early: lost
+
+    res["mail"] = out
+    try:
+        until("the inbox made", lambda: os.path.isdir(box), 30)
+        # the peer's container made by qmsd, then stopped: by hand, it is
+        # only started and exec'd into
+        p = ctl("up", HAND_AGENT)
+        if p.returncode != 0:
+            raise RuntimeError("up: " + p.stderr)
+        ctl("down", HAND_AGENT)
+        qc = {"cold": [], "warm": []}
+        hd = {"cold": [], "warm": [], "lost": 0}
+        for i in range(n + 1):          # the first of each, not counted
+            # qmsd: an item starts the agent (cold); a second one comes
+            # while Claude is idle (warm); both leave, inbox-empty stops it
+            until("stopped", lambda: row(MAIL_AGENT).get("state") in
+                  ("missing", "stopped", "exited"))
+            c, wm = "CR-c%d" % i, "CR-w%d" % i
+            t = arrive(c)
+            cold = at_model(NOTICE % c) - t
+            until("idle", lambda: row(MAIL_AGENT).get("activity") == "idle")
+            time.sleep(0.5)
+            t = arrive(wm)
+            warm = at_model(NOTICE % wm) - t
+            until("idle", lambda: row(MAIL_AGENT).get("activity") == "idle")
+            for it in (c, wm):
+                os.unlink(os.path.join(box, it + ".md"))
+            # by hand, the same two on the other agent
+            hcold = by_hand("cold", NOTICE % ("PR-c%d" % i))
+            time.sleep(2)               # Claude's answer, then idle
+            hwarm = by_hand("warm", NOTICE % ("PR-w%d" % i))
+            time.sleep(1)
+            docker("stop", "-t", "2", hc)
+            log("mail %s: qmsd cold %.2f s warm %.2f s; by hand cold %s "
+                "warm %s" % ("warm-up" if i == 0 else "run %d" % i, cold,
+                             warm, "%.2f s" % hcold if hcold else "lost",
+                             "%.2f s" % hwarm if hwarm else "lost"))
+            if i == 0:
+                continue
+            qc["cold"].append(cold)
+            qc["warm"].append(warm)
+            for k, v in (("cold", hcold), ("warm", hwarm)):
+                if v is None:
+                    hd["lost"] += 1
+                else:
+                    hd[k].append(v)
+        out["qmsd"], out["by_hand"] = qc, hd
+    finally:
+        d.close()
+        m.close()
+        for a in (MAIL_AGENT, HAND_AGENT):
+            docker("rm", "-f", "qms-agent-" + a, check=False)
+            for v in ("qms-claude-config-", "qms-projects-"):
+                docker("volume", "rm", "-f", v + a, check=False)
+        shutil.rmtree(d.dir, ignore_errors=True)
+
+
 # ---------------------------------------------------------------- machine
 
 def sh(*cmd):
@@ -1240,7 +1388,8 @@ def proc_meminfo(key):
 
 # ---------------------------------------------------------------- main
 
-PHASES = ["git", "protocol", "control", "session", "gateway", "egress"]
+PHASES = ["git", "protocol", "control", "session", "gateway", "egress",
+          "mail"]
 
 
 def main():
@@ -1275,6 +1424,8 @@ def main():
             bench_session(w, res)
         if "egress" in only:
             bench_egress(w, res)
+        if "mail" in only:
+            bench_mail(w, res)
         measure_idle(w, res, "after")
         res["memory"]["qmsd_smaps"] = smaps_breakdown(w.d.pid)
         res["memory"]["hwm"] = {"qmsd": proc_status(w.d.pid, "VmHWM")}

@@ -7,7 +7,7 @@
 # pass/fail suite.
 #
 #   sh tests/bench/run.sh [--quick]
-#       [--only git,protocol,control,session,gateway,egress]
+#       [--only git,protocol,control,session,gateway,egress,mail]
 #
 # BENCH_IMAGE names the agent image (default qms-agent-test:latest, the
 # tests' image); BENCH_BUILD the build directory (default build/bench).
