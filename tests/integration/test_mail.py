@@ -270,6 +270,26 @@ def test_policies_stop_and_start():
         a.close()
 
 
+def test_session_gone_is_no_session():
+    """The tmux session killed while the container runs: no-session, from
+    the link's stream ending (nothing polls), and the event says so."""
+    a = Mail()
+    try:
+        a.start_session()
+        until("idle", lambda: activity(a) == "idle")
+        rc, out, err = a.tmux("kill-session", "-t", "agent")
+        eq(rc, 0, err)
+        until("no-session", lambda: activity(a) == "no-session")
+        row = a.ps()
+        eq(row["state"], "running", "the container still runs")
+        contains(row["activity_detail"], "tmux session")
+        rc, out, err = a.d.ctl("events", a.name, "-n", "5", "--json")
+        contains(out, '"activity_detail":"the tmux session is gone",'
+                 '"previous":"idle"')
+    finally:
+        a.close()
+
+
 def test_reload_keeps_the_mail():
     """A reload that changes nothing of an agent's mail neither announces
     its items again nor types anything again; a new notice text applies
