@@ -270,6 +270,37 @@ def test_policies_stop_and_start():
         a.close()
 
 
+def test_always_comes_back_not_after_a_persons_down():
+    """start = always: up at qmsd's start, Claude in it; back after the
+    container is killed and after Claude's session is killed; not after a
+    person's down, until that person's up."""
+    a = Mail(policy="start = always\n")
+    try:
+        until("started at qmsd's start", lambda: activity(a) == "idle",
+              timeout=180)
+        subprocess.run(["docker", "kill", a.container], check=True,
+                       capture_output=True)
+        until("down", lambda: activity(a) == "no-session")
+        until("back after the kill", lambda: activity(a) == "idle",
+              timeout=180)
+        rc, out, err = a.tmux("kill-session", "-t", "agent")
+        until("the session seen gone", lambda: "the tmux session is gone" in
+              a.d.ctl("events", a.name, "-n", "20", "--json")[1])
+        until("back after the session went", lambda: activity(a) == "idle",
+              timeout=120)
+        rc, out, err = a.d.ctl("down", a.name, timeout=120)
+        eq(rc, 0, out + err)
+        time.sleep(6)
+        eq(a.ps()["state"] in ("stopped", "exited"), True,
+           "a person's down holds")
+        rc, out, err = a.up()
+        eq(rc, 0, out + err)
+        until("Claude again after the person's up",
+              lambda: activity(a) == "idle", timeout=120)
+    finally:
+        a.close()
+
+
 def test_session_gone_is_no_session():
     """The tmux session killed while the container runs: no-session, from
     the link's stream ending (nothing polls), and the event says so."""
