@@ -66,9 +66,14 @@ static TAILQ_HEAD(, observer)	m_observers =
 				    TAILQ_HEAD_INITIALIZER(m_observers);
 static int			m_telling;	/* observers being told */
 
-/* The last events, a ring. */
+/*
+ * The last events, oldest first.  Full, the event that goes is the oldest
+ * of an agent holding more than its share (the ring over the agents in
+ * it), so that one agent's flood of hooks or inbox churn pushes out its
+ * own events, not another's.
+ */
 static cJSON			*m_ring[MANAGER_EVENTS];
-static size_t			 m_next, m_count;
+static size_t			 m_count;
 
 /* Milliseconds of the wall clock: "since" is shown as a date. */
 static uint64_t
@@ -109,17 +114,54 @@ find(const char *name, int make)
 	return (m);
 }
 
+static const char *
+agent_of(const cJSON *ev)
+{
+	const cJSON	*a = cJSON_GetObjectItemCaseSensitive(ev, "agent");
+
+	return (cJSON_IsString(a) ? a->valuestring : "");
+}
+
+/* The ring is full: one event goes (see m_ring). */
+static void
+ring_evict(void)
+{
+	const char	*names[MANAGER_EVENTS], *a;
+	size_t		 counts[MANAGER_EVENTS], n = 0, i, j, share;
+	uint16_t	 who[MANAGER_EVENTS];
+
+	for (i = 0; i < m_count; i++) {
+		a = agent_of(m_ring[i]);
+		for (j = 0; j < n && strcmp(names[j], a) != 0; j++)
+			;
+		if (j == n) {
+			names[n] = a;
+			counts[n++] = 0;
+		}
+		counts[j]++;
+		who[i] = (uint16_t)j;
+	}
+	share = MANAGER_EVENTS / (n > 0 ? n : 1);
+	for (i = 0; i < m_count; i++)
+		if (counts[who[i]] > share)
+			break;
+	if (i == m_count)
+		i = 0;
+	cJSON_Delete(m_ring[i]);
+	memmove(&m_ring[i], &m_ring[i + 1], (m_count - 1 - i) *
+	    sizeof(m_ring[0]));
+	m_ring[--m_count] = NULL;
+}
+
 /* Keep the event, then tell who listens. */
 static void
 publish(cJSON *ev, const char *agent)
 {
 	struct observer	*o, *next;
 
-	cJSON_Delete(m_ring[m_next]);
-	m_ring[m_next] = ev;
-	m_next = (m_next + 1) % MANAGER_EVENTS;
-	if (m_count < MANAGER_EVENTS)
-		m_count++;
+	if (m_count == MANAGER_EVENTS)
+		ring_evict();
+	m_ring[m_count++] = ev;
 	m_telling++;
 	TAILQ_FOREACH(o, &m_observers, entry)
 		if (!o->dead && (o->agent[0] == '\0' ||
@@ -796,7 +838,7 @@ manager_shutdown(void)
 		cJSON_Delete(m_ring[i]);
 		m_ring[i] = NULL;
 	}
-	m_next = m_count = 0;
+	m_count = 0;
 	free(m_state_dir);
 	m_state_dir = NULL;
 }
@@ -850,16 +892,15 @@ void
 manager_events_tail(const char *agent, size_t n, manager_event_fn fn,
     void *arg)
 {
-	size_t	i, first, found = 0, from = m_count;
+	size_t	i, found = 0, from = m_count;
 
-	first = (m_next + MANAGER_EVENTS - m_count) % MANAGER_EVENTS;
 	/* Back from the newest to the n-th match, then forward from it. */
 	for (i = m_count; i-- > 0 && found < n;)
-		if (event_of(m_ring[(first + i) % MANAGER_EVENTS], agent)) {
+		if (event_of(m_ring[i], agent)) {
 			found++;
 			from = i;
 		}
 	for (i = from; found > 0 && i < m_count; i++)
-		if (event_of(m_ring[(first + i) % MANAGER_EVENTS], agent))
-			fn(m_ring[(first + i) % MANAGER_EVENTS], arg);
+		if (event_of(m_ring[i], agent))
+			fn(m_ring[i], arg);
 }

@@ -12,7 +12,8 @@
  * Domain code: it speaks neither HTTP nor the control protocol.  What
  * changes is told to observers (methods.c turns it into control-socket
  * events, agent.c into status fields) as one JSON object, and the last
- * MANAGER_EVENTS are kept for a reader that comes later.
+ * MANAGER_EVENTS are kept for a reader that comes later (full, the oldest
+ * of an agent over its share goes: one agent cannot push out another's).
  */
 #ifndef QMSD_MANAGER_H
 #define QMSD_MANAGER_H

@@ -122,7 +122,7 @@ main(void)
 	n = 0;
 	manager_events_tail("a", 0, collect, &n);
 	CHECK(n == 0);
-	/* the ring keeps the last MANAGER_EVENTS */
+	/* the ring keeps MANAGER_EVENTS; c's flood pushes out its own */
 	for (i = 0; i < MANAGER_EVENTS; i++) {
 		manager_session_launched("c");
 		manager_session_gone("c");
@@ -132,7 +132,10 @@ main(void)
 	CHECK(n == MANAGER_EVENTS);
 	n = 0;
 	manager_events_tail("a", 100, collect, &n);
-	CHECK(n == 0);
+	CHECK(n == 5);
+	n = 0;
+	manager_events_tail("b", 100, collect, &n);
+	CHECK(n == 1);
 
 	/* a forgotten agent starts again with nothing */
 	manager_forget("b");
