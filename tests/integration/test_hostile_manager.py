@@ -18,6 +18,7 @@ from qmsdtest import Daemon, contains, eq, main
 from test_activity import post
 from test_agent import Agent, docker, need_docker
 from test_hostile_control import as_user, code
+from test_mail import until
 from test_sealed import Sealed
 
 MANAGER_EVENTS = 256
@@ -41,17 +42,6 @@ def ps_row(d, name, timeout=30):
         if row["agent"] == name:
             return row
     raise AssertionError("no %s in ps: %s" % (name, out))
-
-
-def until(what, pred, timeout=60, every=0.1):
-    deadline = time.monotonic() + timeout
-    last = None
-    while time.monotonic() < deadline:
-        last = pred()
-        if last:
-            return last
-        time.sleep(every)
-    raise AssertionError("never: %s (last: %r)" % (what, last))
 
 
 def hook(sock, tok, event, **fields):
