@@ -30,6 +30,7 @@
 #define MANAGER_BACKOFF_MAX	300000
 #define MANAGER_RECOUNT_MS	250		/* an inbox being scanned */
 #define MANAGER_KEEP_MS		1000		/* activity saved at most so often */
+#define MANAGER_STABLE_MS	60000		/* a session that ends sooner */
 
 struct person_start;
 
@@ -46,6 +47,7 @@ struct magent {
 	enum policy_down	 down;		/* who stopped it last */
 	uint64_t		 hold_until;	/* wall ms: no start before */
 	uint64_t		 backoff;
+	uint64_t		 started_at;	/* wall ms: a policy's start */
 	struct event		*check;		/* policy_decide's next_check */
 	struct event		*keep;		/* its activity's quiet spell */
 	int			 keep_dirty;	/* changed during it */
@@ -303,6 +305,7 @@ changed(struct magent *m, enum activity from)
 static struct event_base	*m_base;
 
 static void	evaluate(struct magent *);
+static void	ended(struct magent *);
 
 /* An event of the agent's mail, with its time and agent. */
 static void
@@ -368,6 +371,8 @@ manager_container(const char *agent, int running)
 	/* Gone with nobody asking: it exited by itself. */
 	if (!running && m->running && !m->busy && m->down == POLICY_DOWN_NONE)
 		m->down = POLICY_DOWN_SELF;
+	if (!running && m->running)
+		ended(m);
 	m->running = running;
 	/* A container that runs has no session until one is seen. */
 	if (!running) {
@@ -434,6 +439,8 @@ on_link_gone(const char *agent, void *arg)
 	(void)arg;
 	if ((m = find(agent, 0)) != NULL && m->mail != NULL)
 		mailroom_linked(m->mail, 0);
+	if (m != NULL)
+		ended(m);
 	manager_session_gone(agent);
 }
 
@@ -471,6 +478,39 @@ policy_event(struct magent *m, const char *action, const char *why)
 	publish(ev, m->name);
 }
 
+/* No start before a backoff, doubling from MANAGER_BACKOFF_MIN. */
+static void
+hold_off(struct magent *m)
+{
+	m->backoff = m->backoff == 0 ? MANAGER_BACKOFF_MIN :
+	    (m->backoff * 2 < MANAGER_BACKOFF_MAX ? m->backoff * 2 :
+	    MANAGER_BACKOFF_MAX);
+	m->hold_until = wall_ms() + m->backoff;
+}
+
+/*
+ * What a policy started has ended (its session or its container).  Sooner
+ * than MANAGER_STABLE_MS, the start failed as surely as one that never
+ * came up: an agent that kills its own tmux server or container at once
+ * would otherwise have qmsd start it again in a loop, an exec and a
+ * session each time.  Later, it did its work: the backoff starts anew.
+ */
+static void
+ended(struct magent *m)
+{
+	if (m->started_at == 0)
+		return;
+	if (wall_ms() - m->started_at < MANAGER_STABLE_MS) {
+		hold_off(m);
+		log_warnx("agent %s: its session ended %llus after its start "
+		    "policy started it; not started again for %llus", m->name,
+		    (unsigned long long)((wall_ms() - m->started_at) / 1000),
+		    (unsigned long long)(m->backoff / 1000));
+	} else
+		m->backoff = 0;
+	m->started_at = 0;
+}
+
 static void
 started(void *arg, const char *error)
 {
@@ -478,16 +518,14 @@ started(void *arg, const char *error)
 
 	m->busy = 0;
 	if (error != NULL) {
-		m->backoff = m->backoff == 0 ? MANAGER_BACKOFF_MIN :
-		    (m->backoff * 2 < MANAGER_BACKOFF_MAX ? m->backoff * 2 :
-		    MANAGER_BACKOFF_MAX);
-		m->hold_until = wall_ms() + m->backoff;
+		hold_off(m);
 		log_warnx("agent %s: its start policy could not start it: %s;"
 		    " again in %llus", m->name, error,
 		    (unsigned long long)(m->backoff / 1000));
 	} else {
-		m->backoff = 0;
+		/* The backoff goes once the session has lived (ended()). */
 		m->hold_until = 0;
+		m->started_at = wall_ms();
 		m->down = POLICY_DOWN_NONE;
 	}
 	policy_event(m, "started", error);
@@ -567,6 +605,7 @@ evaluate(struct magent *m)
 	case POLICY_STOP:
 		log_info("agent %s: stopped by its stop policy", m->name);
 		m->busy = 1;
+		m->started_at = 0;	/* its own stop is no failed start */
 		if (agent_take_down(m->name, stopped, m, err,
 		    sizeof(err)) == -1) {
 			m->busy = 0;
@@ -590,6 +629,7 @@ on_policy(const char *agent, const struct policy *p, void *arg)
 		return;
 	m->down = POLICY_DOWN_NONE;	/* a changed policy applies anew */
 	m->hold_until = 0;
+	m->backoff = 0;
 	evaluate(m);
 }
 
@@ -661,6 +701,8 @@ manager_person(const char *agent, int up)
 		return;
 	m->down = up ? POLICY_DOWN_NONE : POLICY_DOWN_PERSON;
 	m->hold_until = 0;
+	m->backoff = 0;
+	m->started_at = 0;
 	evaluate(m);
 }
 
