@@ -16,9 +16,9 @@ import time
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from qmsdtest import Daemon, contains, eq, main
 from test_activity import post
-from test_agent import Agent, docker, need_docker
+from test_agent import IMAGE, Agent, docker, need_docker
 from test_hostile_control import as_user, code
-from test_mail import until
+from test_mail import Mail, until
 from test_sealed import Sealed
 
 MANAGER_EVENTS = 256
@@ -192,6 +192,90 @@ def test_control_methods_of_issue_16_need_the_admin_group():
             assert "Secret plan" not in json.dumps(r), r
     finally:
         d.close()
+
+
+def test_hook_bodies_and_web_pages():
+    """On the loopback listener (host networking): a web page's request
+    (a foreign Origin, or a rebound Host) is refused even with the
+    agent's token, and changes nothing; hook bodies with a NUL, invalid
+    UTF-8 and terminal escapes in every field move only the agent's own
+    activity, and what ps and events show of them is printable ASCII."""
+    a = Agent(network="host")
+    try:
+        rc, out, err = a.up()
+        eq(rc, 0, "up: " + err)
+        url = "http://127.0.0.1:%d/hooks/" % a.d.http_port
+        tok = token(a.d, a.name)
+
+        def curl(event, body, *headers):
+            args = ["curl", "-s", "-o", "/dev/null", "-w", "%{http_code}",
+                    "-H", "Authorization: Bearer " + tok, "-H",
+                    "Content-Type: application/json", "--data-binary", "@-"]
+            for h in headers:
+                args += ["-H", h]
+            p = subprocess.run(args + [url + event], input=body,
+                               capture_output=True, timeout=30)
+            return p.stdout.decode()
+        stop = b'{"session_id":"W","hook_event_name":"Stop"}'
+        eq(curl("Stop", stop, "Origin: http://evil.example.com"), "403",
+           "a web page's Origin")
+        eq(curl("Stop", stop, "Host: evil.example.com"), "403",
+           "a rebound Host")
+        eq(ps_row(a.d, a.name)["activity"], "no-session", "unchanged")
+        esc = "\x1b]0;owned\x07\x1b[2K\r\u009b1A"
+        for body in (
+                b'{"session_id":"W\x00X","hook_event_name":"PreToolUse",'
+                b'"tool_name":"Ba\x00sh\xff\xfe"}',
+                json.dumps({"session_id": "W" + esc, "hook_event_name":
+                            "PreToolUse", "tool_name": esc + "\u202e"
+                            }).encode(),
+                b'{"session_id":"W","hook_event_name":"PreToolUse",'
+                b'"tool_name":"\xc0\xaf\xed\xa0\x80"}'):
+            eq(curl("PreToolUse", body), "204", repr(body))
+            row = ps_row(a.d, a.name)
+            eq(row["activity"], "working", repr(body))
+            for k in ("activity_detail", "last_event"):
+                v = row[k]
+                assert all(" " <= c < "\x7f" for c in v), (k, v)
+        rc, out, err = a.d.ctl("events", a.name, "-n", "100")
+        eq(rc, 0, err)
+        assert all(" " <= c < "\x7f" or c == "\n" for c in out), repr(out)
+        assert a.d.alive()
+    finally:
+        a.close()
+
+
+def test_forged_prompt_confirms_nothing_of_another_agent():
+    """Agent b's notification is typed and waits for b's UserPromptSubmit
+    (b's Claude lost it).  Agent m posts that very prompt with its own
+    hook, on its own socket: b's notification stays undelivered (m's
+    hooks reach m's records only), and b's activity does not move."""
+    b = Mail(fake_args="--drop 9", start=False)
+    m = "m" + secrets.token_hex(3)
+    b.extra += "[agent \"%s\"]\nimage = %s\nnetwork = none\n" % (m, IMAGE)
+    b.d = Daemon(config=b.conf())
+    try:
+        b.start_session()
+        until("b idle", lambda: ps_row(b.d, b.name)["activity"] == "idle")
+        text = "Review CR-7 now"
+        rc, out, err = b.d.ctl("notify", "--no-wait", b.name, text)
+        eq(rc, 0, "notify: " + out + err)
+        until("typed", lambda: ps_row(b.d, b.name)["notifications"]
+              ["typed"] == 1)
+        rc, out, err = b.d.ctl("up", m, timeout=300)
+        eq(rc, 0, "up: " + err)
+        sock = os.path.join(b.d.dir, "state", "agents", m, "link",
+                            "qmsd.sock")
+        hook(sock, token(b.d, m), "UserPromptSubmit", prompt=text)
+        row = ps_row(b.d, b.name)
+        eq(row["notifications"]["delivered"], 0, "b's not confirmed by m")
+        eq(row["activity"], "idle", "b's activity unmoved")
+        eq(ps_row(b.d, m)["activity"], "working", "m's own moved")
+    finally:
+        b.close()
+        docker("rm", "-f", "qms-agent-" + m, check=False)
+        for v in ("qms-claude-config-", "qms-projects-"):
+            docker("volume", "rm", "-f", v + m, check=False)
 
 
 def test_inbox_link_and_fifo_are_not_followed():
