@@ -21,6 +21,7 @@
 #include "docker.h"
 #include "egress-audit.h"
 #include "log.h"
+#include "events.h"
 #include "manager.h"
 #include "masks.h"
 #include "policy-store.h"
@@ -1674,7 +1675,7 @@ agent_init(struct event_base *base)
 	docker_on_ready(agent_on_docker_ready, NULL);
 	docker_on_unreachable(agent_on_docker_unreachable, NULL);
 	egress_audit_set_hook(agent_on_egress);
-	manager_observe(NULL, agent_on_activity, NULL);
+	events_observe(NULL, agent_on_activity, NULL);
 }
 
 void

@@ -20,6 +20,7 @@
 #include "config.h"
 #include "log.h"
 #include "mailroom.h"
+#include "events.h"
 #include "manager.h"
 #include "policy-store.h"
 #include "safe-path.h"
@@ -55,27 +56,7 @@ struct magent {
 	TAILQ_ENTRY(magent)	 entry;
 };
 
-struct observer {
-	char			 agent[64];	/* "": every agent's */
-	manager_event_fn	 fn;
-	void			*arg;
-	int			 dead;
-	TAILQ_ENTRY(observer)	 entry;
-};
-
 static TAILQ_HEAD(, magent)	m_agents = TAILQ_HEAD_INITIALIZER(m_agents);
-static TAILQ_HEAD(, observer)	m_observers =
-				    TAILQ_HEAD_INITIALIZER(m_observers);
-static int			m_telling;	/* observers being told */
-
-/*
- * The last events, oldest first.  Full, the event that goes is the oldest
- * of an agent holding more than its share (the ring over the agents in
- * it), so that one agent's flood of hooks or inbox churn pushes out its
- * own events, not another's.
- */
-static cJSON			*m_ring[MANAGER_EVENTS];
-static size_t			 m_count;
 
 /* Milliseconds of the wall clock: "since" is shown as a date. */
 static uint64_t
@@ -114,70 +95,6 @@ find(const char *name, int make)
 	snprintf(m->name, sizeof(m->name), "%s", name);
 	TAILQ_INSERT_TAIL(&m_agents, m, entry);
 	return (m);
-}
-
-static const char *
-agent_of(const cJSON *ev)
-{
-	const cJSON	*a = cJSON_GetObjectItemCaseSensitive(ev, "agent");
-
-	return (cJSON_IsString(a) ? a->valuestring : "");
-}
-
-/* The ring is full: one event goes (see m_ring). */
-static void
-ring_evict(void)
-{
-	const char	*names[MANAGER_EVENTS], *a;
-	size_t		 counts[MANAGER_EVENTS], n = 0, i, j, share;
-	uint16_t	 who[MANAGER_EVENTS];
-
-	for (i = 0; i < m_count; i++) {
-		a = agent_of(m_ring[i]);
-		for (j = 0; j < n && strcmp(names[j], a) != 0; j++)
-			;
-		if (j == n) {
-			names[n] = a;
-			counts[n++] = 0;
-		}
-		counts[j]++;
-		who[i] = (uint16_t)j;
-	}
-	share = MANAGER_EVENTS / (n > 0 ? n : 1);
-	for (i = 0; i < m_count; i++)
-		if (counts[who[i]] > share)
-			break;
-	if (i == m_count)
-		i = 0;
-	cJSON_Delete(m_ring[i]);
-	memmove(&m_ring[i], &m_ring[i + 1], (m_count - 1 - i) *
-	    sizeof(m_ring[0]));
-	m_ring[--m_count] = NULL;
-}
-
-/* Keep the event, then tell who listens. */
-static void
-publish(cJSON *ev, const char *agent)
-{
-	struct observer	*o, *next;
-
-	if (m_count == MANAGER_EVENTS)
-		ring_evict();
-	m_ring[m_count++] = ev;
-	m_telling++;
-	TAILQ_FOREACH(o, &m_observers, entry)
-		if (!o->dead && (o->agent[0] == '\0' ||
-		    strcmp(o->agent, agent) == 0))
-			o->fn(ev, o->arg);
-	if (--m_telling > 0)
-		return;
-	for (o = TAILQ_FIRST(&m_observers); o != NULL; o = next) {
-		next = TAILQ_NEXT(o, entry);
-		if (o->dead) {
-			TAILQ_REMOVE(&m_observers, o, entry);
-			free(o);
-		}
-	}
 }
 
 static void
@@ -298,7 +215,7 @@ changed(struct magent *m, enum activity from)
 	cJSON_AddStringToObject(ev, "agent", m->name);
 	add_activity(&m->act, ev);
 	cJSON_AddStringToObject(ev, "previous", activity_name(from));
-	publish(ev, m->name);
+	events_publish(ev, m->name);
 	keep_later(m);
 }
 
@@ -317,7 +234,7 @@ mail_event(void *arg, cJSON *ev)
 	format_ms(wall_ms(), t, sizeof(t));
 	cJSON_AddStringToObject(ev, "time", t);
 	cJSON_AddStringToObject(ev, "agent", m->name);
-	publish(ev, m->name);
+	events_publish(ev, m->name);
 	if (mailroom_inbox(m->mail) > 0)
 		m->inbox_seen = 1;
 	evaluate(m);
@@ -475,7 +392,7 @@ policy_event(struct magent *m, const char *action, const char *why)
 		cJSON_AddStringToObject(ev, "error", why);
 	else
 		cJSON_AddNullToObject(ev, "error");
-	publish(ev, m->name);
+	events_publish(ev, m->name);
 }
 
 /* No start before a backoff, doubling from MANAGER_BACKOFF_MIN. */
@@ -868,19 +785,8 @@ manager_stop(void)
 void
 manager_shutdown(void)
 {
-	struct observer	*o;
-	size_t		 i;
-
 	manager_stop();
-	while ((o = TAILQ_FIRST(&m_observers)) != NULL) {
-		TAILQ_REMOVE(&m_observers, o, entry);
-		free(o);
-	}
-	for (i = 0; i < MANAGER_EVENTS; i++) {
-		cJSON_Delete(m_ring[i]);
-		m_ring[i] = NULL;
-	}
-	m_count = 0;
+	events_shutdown();
 	free(m_state_dir);
 	m_state_dir = NULL;
 }
@@ -894,55 +800,4 @@ manager_ps(const char *agent, cJSON *row)
 	add_activity(m != NULL ? &m->act : &none, row);
 	if (m != NULL && m->mail != NULL)
 		mailroom_ps(m->mail, row);
-}
-
-void *
-manager_observe(const char *agent, manager_event_fn fn, void *arg)
-{
-	struct observer	*o = xcalloc(1, sizeof(*o));
-
-	snprintf(o->agent, sizeof(o->agent), "%s", agent != NULL ? agent : "");
-	o->fn = fn;
-	o->arg = arg;
-	TAILQ_INSERT_TAIL(&m_observers, o, entry);
-	return (o);
-}
-
-void
-manager_unobserve(void *handle)
-{
-	struct observer	*o = handle;
-
-	if (m_telling > 0) {
-		o->dead = 1;
-		return;
-	}
-	TAILQ_REMOVE(&m_observers, o, entry);
-	free(o);
-}
-
-static int
-event_of(const cJSON *ev, const char *agent)
-{
-	const cJSON	*a = cJSON_GetObjectItemCaseSensitive(ev, "agent");
-
-	return (agent == NULL || (cJSON_IsString(a) &&
-	    strcmp(a->valuestring, agent) == 0));
-}
-
-void
-manager_events_tail(const char *agent, size_t n, manager_event_fn fn,
-    void *arg)
-{
-	size_t	i, found = 0, from = m_count;
-
-	/* Back from the newest to the n-th match, then forward from it. */
-	for (i = m_count; i-- > 0 && found < n;)
-		if (event_of(m_ring[i], agent)) {
-			found++;
-			from = i;
-		}
-	for (i = from; found > 0 && i < m_count; i++)
-		if (event_of(m_ring[i], agent))
-			fn(m_ring[i], arg);
 }

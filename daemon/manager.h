@@ -10,10 +10,7 @@
  * backoff (MANAGER_BACKOFF_MIN, doubling to MANAGER_BACKOFF_MAX).
  *
  * Domain code: it speaks neither HTTP nor the control protocol.  What
- * changes is told to observers (methods.c turns it into control-socket
- * events, agent.c into status fields) as one JSON object, and the last
- * MANAGER_EVENTS are kept for a reader that comes later (full, the oldest
- * of an agent over its share goes: one agent cannot push out another's).
+ * changes is published as an event (events.h).
  */
 #ifndef QMSD_MANAGER_H
 #define QMSD_MANAGER_H
@@ -23,9 +20,6 @@
 #include <cjson/cJSON.h>
 
 struct hook_event;
-
-/* Events kept for `qmsctl events` without -f. */
-#define MANAGER_EVENTS	256
 
 struct config;
 struct event_base;
@@ -79,18 +73,5 @@ void	 manager_shutdown(void);
  * "last_event" and "activity_detail".
  */
 void	 manager_ps(const char *agent, cJSON *row);
-
-/*
- * Observers: fn(event, arg) for each event as it happens, the event an
- * object with at least "time", "type" and "agent" (the observer copies
- * what it keeps).  agent NULL: every agent's.  The handle removes it;
- * removing from inside fn is allowed.
- */
-typedef void (*manager_event_fn)(const cJSON *event, void *arg);
-void	*manager_observe(const char *agent, manager_event_fn, void *arg);
-void	 manager_unobserve(void *handle);
-/* The last n events kept (agent NULL: all), oldest first, to fn. */
-void	 manager_events_tail(const char *agent, size_t n, manager_event_fn,
-	    void *arg);
 
 #endif

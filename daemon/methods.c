@@ -12,6 +12,7 @@
 #include "egress-audit.h"
 #include "git-tool.h"
 #include "logring.h"
+#include "events.h"
 #include "manager.h"
 #include "methods.h"
 #include "policy-store.h"
@@ -318,7 +319,7 @@ events_follow_cancel(void *arg)
 {
 	struct events_follow	*f = arg;
 
-	manager_unobserve(f->handle);
+	events_unobserve(f->handle);
 	free(f);
 }
 
@@ -356,7 +357,7 @@ method_events(struct ctl_req *r, const cJSON *params)
 	follow = cJSON_GetObjectItemCaseSensitive(params, "follow");
 	o = cJSON_CreateObject();
 	events = cJSON_AddArrayToObject(o, "events");
-	manager_events_tail(agent, want, collect_event, events);
+	events_tail(agent, want, collect_event, events);
 	cJSON_AddBoolToObject(o, "follow", cJSON_IsTrue(follow));
 	if (!cJSON_IsTrue(follow)) {
 		ctl_reply(r, o);
@@ -369,7 +370,7 @@ method_events(struct ctl_req *r, const cJSON *params)
 		ctl_reply(r, o);
 		return;
 	}
-	f->handle = manager_observe(agent, events_follow_event, f);
+	f->handle = events_observe(agent, events_follow_event, f);
 	ctl_reply(r, o);
 }
 

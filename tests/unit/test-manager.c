@@ -10,6 +10,7 @@
 
 #include "activity.h"
 #include "check.h"
+#include "events.h"
 #include "manager.h"
 
 static int	 seen, seen_b;
@@ -31,7 +32,7 @@ static void
 on_event_once(const cJSON *ev, void *arg)
 {
 	seen_b++;
-	manager_unobserve(handle);
+	events_unobserve(handle);
 }
 
 static void
@@ -73,8 +74,8 @@ main(void)
 
 	CHECK_STR(field("a", "activity"), "no-session");
 	CHECK_STR(field("a", "activity_since"), "null");
-	manager_observe("a", on_event, NULL);
-	handle = manager_observe(NULL, on_event_once, NULL);
+	events_observe("a", on_event, NULL);
+	handle = events_observe(NULL, on_event_once, NULL);
 
 	hook("a", "SessionStart", "{\"session_id\":\"S\"}");
 	CHECK(seen == 1 && seen_b == 1);
@@ -111,30 +112,30 @@ main(void)
 
 	/* the events kept: all, one agent's, the last n */
 	n = 0;
-	manager_events_tail(NULL, 100, collect, &n);
+	events_tail(NULL, 100, collect, &n);
 	CHECK(n == 6);
 	n = 0;
-	manager_events_tail("b", 100, collect, &n);
+	events_tail("b", 100, collect, &n);
 	CHECK(n == 1);
 	n = 0;
-	manager_events_tail("a", 2, collect, &n);
+	events_tail("a", 2, collect, &n);
 	CHECK(n == 2);
 	n = 0;
-	manager_events_tail("a", 0, collect, &n);
+	events_tail("a", 0, collect, &n);
 	CHECK(n == 0);
-	/* the ring keeps MANAGER_EVENTS; c's flood pushes out its own */
-	for (i = 0; i < MANAGER_EVENTS; i++) {
+	/* the ring keeps EVENTS_KEPT; c's flood pushes out its own */
+	for (i = 0; i < EVENTS_KEPT; i++) {
 		manager_session_launched("c");
 		manager_session_gone("c");
 	}
 	n = 0;
-	manager_events_tail(NULL, MANAGER_EVENTS * 4, collect, &n);
-	CHECK(n == MANAGER_EVENTS);
+	events_tail(NULL, EVENTS_KEPT * 4, collect, &n);
+	CHECK(n == EVENTS_KEPT);
 	n = 0;
-	manager_events_tail("a", 100, collect, &n);
+	events_tail("a", 100, collect, &n);
 	CHECK(n == 5);
 	n = 0;
-	manager_events_tail("b", 100, collect, &n);
+	events_tail("b", 100, collect, &n);
 	CHECK(n == 1);
 
 	/* a forgotten agent starts again with nothing */
