@@ -18,6 +18,8 @@ int	 parse_number(const char *, long long min, long long max, long long *);
 
 /* Milliseconds on the monotonic clock. */
 uint64_t now_ms(void);
+/* The wall clock in milliseconds, for what is shown or kept as a date. */
+uint64_t wall_ms(void);
 /* ms as a struct timeval, for a timer. */
 void	 timeval_ms(struct timeval *, uint64_t ms);
 /* RFC 3339 UTC with seconds: "2026-11-27T00:03:40Z". */

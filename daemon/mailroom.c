@@ -46,15 +46,6 @@ struct mailroom {
 	size_t			 nwaiters;
 };
 
-static uint64_t
-wall_ms(void)
-{
-	struct timespec	ts;
-
-	clock_gettime(CLOCK_REALTIME, &ts);
-	return ((uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000);
-}
-
 static void
 tell(struct mailroom *m, cJSON *ev)
 {

@@ -58,16 +58,6 @@ struct magent {
 
 static TAILQ_HEAD(, magent)	m_agents = TAILQ_HEAD_INITIALIZER(m_agents);
 
-/* Milliseconds of the wall clock: "since" is shown as a date. */
-static uint64_t
-wall_ms(void)
-{
-	struct timespec	ts;
-
-	clock_gettime(CLOCK_REALTIME, &ts);
-	return ((uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000);
-}
-
 /* RFC 3339 UTC with milliseconds. */
 static void
 format_ms(uint64_t ms, char *buf, size_t len)
