@@ -197,9 +197,13 @@ def test_resets_at_every_step_leave_nothing_open():
                 reset(s)
             else:
                 s.close()
-        # the head deadline (10 s) and the linger (5 s) bound the rest
+        # the head deadline (10 s) and the linger (5 s) bound the rest, in
+        # qmsd's time: on a machine running the suite's other tests, the
+        # upstreams here (threads of this test) and qmsd's turns come late,
+        # and 30 s was seen not to be enough (with qmsd of before issue 16
+        # too): what is asserted is that they all close, not how soon.
         wait_for(lambda: nfds(a.d.pid) <= before, "qmsd's descriptors "
-                 "back to %d (now %d)" % (before, nfds(a.d.pid)), timeout=30)
+                 "back to %d (now %d)" % (before, nfds(a.d.pid)), timeout=120)
         eq(a.d.alive(), True, "qmsd is alive")
         head, s = a.ask(b"CONNECT 127.0.0.1:%d HTTP/1.1\r\n\r\n" % up.port)
         contains(head, "HTTP/1.1 200 ", "and serves")
