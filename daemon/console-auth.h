@@ -1,0 +1,54 @@
+/*
+ * Who may see the web console: one-time login links (made by `qmsctl
+ * console`) and the sessions they open, kept in fixed tables.  The time is
+ * passed in, so that expiry is tested without waiting; secrets are random
+ * from getrandom(2), compared in time that says nothing of which matched,
+ * and never logged.
+ */
+#ifndef QMSD_CONSOLE_AUTH_H
+#define QMSD_CONSOLE_AUTH_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#define CONSOLE_SECRET_LEN	64		/* hex digits, 256 bits */
+#define CONSOLE_LINK_MS		(60 * 1000)	/* a link's life */
+#define CONSOLE_IDLE_MS		(12 * 3600 * 1000ULL)	/* unused session */
+#define CONSOLE_MAX_AGE_MS	(24 * 3600 * 1000ULL)	/* any session */
+#define CONSOLE_MAX_LINKS	8
+#define CONSOLE_MAX_SESSIONS	16
+
+enum console_link {
+	CONSOLE_LINK_OK,
+	CONSOLE_LINK_EXPIRED,
+	CONSOLE_LINK_UNKNOWN,		/* never made, or used already */
+};
+
+/* A fresh random secret: CONSOLE_SECRET_LEN lowercase hex digits. */
+void	 console_auth_random(char out[CONSOLE_SECRET_LEN + 1]);
+
+/* A pending link; when the table is full, the oldest gives way. */
+void	 console_link_add(const char *secret, uint64_t now);
+/* Spend a link: OK once, within CONSOLE_LINK_MS of its making. */
+enum console_link console_link_use(const char *secret, uint64_t now);
+
+/* A session; when the table is full, the one idle longest gives way. */
+void	 console_session_add(const char *id, uint64_t now);
+/* Is id a live session?  A yes counts as use (the idle time restarts). */
+int	 console_session_check(const char *id, uint64_t now);
+/* End a session: 1 if there was one. */
+int	 console_session_end(const char *id);
+
+/* How many links and sessions are live at now. */
+size_t	 console_links(uint64_t now);
+size_t	 console_sessions(uint64_t now);
+void	 console_auth_clear(void);
+
+/*
+ * The value of cookie name in a Cookie header ("a=1; b=2"), or NULL; its
+ * length in *len.  The first of that name wins, as browsers send the most
+ * specific first.
+ */
+const char *console_cookie(const char *header, const char *name, size_t *len);
+
+#endif
