@@ -13,6 +13,7 @@
 #include "qmsctl.h"
 #include "util.h"
 
+extern const struct cmd_entry cmd_console_entry;
 extern const struct cmd_entry cmd_down_entry;
 extern const struct cmd_entry cmd_egress_entry;
 extern const struct cmd_entry cmd_events_entry;
@@ -34,6 +35,7 @@ extern const struct cmd_entry cmd_up_entry;
 extern const struct cmd_entry cmd_version_entry;
 
 static const struct cmd_entry *const cmd_table[] = {
+	&cmd_console_entry,
 	&cmd_down_entry,
 	&cmd_egress_entry,
 	&cmd_events_entry,

@@ -55,6 +55,9 @@ struct listener {
 	struct event		*ev;		/* MHD's epoll descriptor */
 	struct event		*timer;		/* MHD's own timeouts */
 	char			 error[300];
+	/* On a loopback address: its own "ADDRESS:PORT" and origin. */
+	char			 self[80];
+	char			 origin[96];
 };
 
 struct route {
@@ -64,6 +67,7 @@ struct route {
 	void			*arg;
 	int			 prefix;	/* path and anything after */
 	uint64_t		 max_body;	/* 0: max-body alone */
+	int			 browser;	/* see http_route_browser() */
 };
 
 /* A streamed answer: bytes from upstream, read by MHD as they come. */
@@ -190,6 +194,38 @@ http_route_streaming(const char *path, http_route_fn fn, http_body_fn body,
 {
 	http_route(path, fn, arg);
 	routes[nroutes - 1].body_fn = body;
+}
+
+void
+http_route_browser(const char *prefix, http_route_fn fn, void *arg,
+    uint64_t max_body)
+{
+	http_route_prefix(prefix, fn, arg, max_body);
+	routes[nroutes - 1].browser = 1;
+}
+
+const char *
+http_origin(const struct http_request *r)
+{
+	return (r->l->origin);
+}
+
+const char *
+http_query(const struct http_request *r, const char *name)
+{
+	return (MHD_lookup_connection_value(r->conn, MHD_GET_ARGUMENT_KIND,
+	    name));
+}
+
+const char *
+http_loopback(void)
+{
+	size_t	i;
+
+	for (i = 0; i < nlisteners; i++)
+		if (listeners[i]->mhd != NULL && listeners[i]->self[0] != '\0')
+			return (listeners[i]->self);
+	return (NULL);
 }
 
 const char *
@@ -664,6 +700,36 @@ check_framing(struct http_request *r, const char *method, char *why,
 }
 
 /*
+ * A browser's route: its listener's own address in Host (no other name
+ * leads to it), and an Origin, if any, that is the listener's own; its
+ * credentials are the route's to check.
+ */
+static int
+check_browser(struct http_request *r)
+{
+	const char	*v, *why = NULL;
+	int		 status = 403;
+
+	r->max_body = r->route->max_body != 0 && r->route->max_body <
+	    h_max_body ? r->route->max_body : h_max_body;
+	if ((v = http_header(r, "Host")) == NULL ||
+	    strcasecmp(v, r->l->self) != 0)
+		why = "Host is not this listener's address\n";
+	else if ((v = http_header(r, "Origin")) != NULL &&
+	    strcasecmp(v, r->l->origin) != 0)
+		why = "Origin is not this listener's\n";
+	else if (r->length != -1 && (uint64_t)r->length > r->max_body) {
+		status = 413;
+		why = "request body too big\n";
+	}
+	if (why == NULL)
+		return (0);
+	http_respond(r, status, NULL, "text/plain; charset=utf-8", why,
+	    strlen(why));
+	return (-1);
+}
+
+/*
  * What every route needs, in the order a client can act on: a request
  * framed one way only, the Host (DNS rebinding), the Origin (browsers),
  * then who is calling.
@@ -684,7 +750,9 @@ check_request(struct http_request *r, const char *url)
 		return (-1);
 	}
 	for (i = 0; i < nroutes; i++)
-		if (routes[i].prefix ? strncmp(routes[i].path, url,
+		if (routes[i].browser && r->l->self[0] == '\0')
+			continue;	/* not here: see http_route_browser() */
+		else if (routes[i].prefix ? strncmp(routes[i].path, url,
 		    strlen(routes[i].path)) == 0 : strcmp(routes[i].path,
 		    url) == 0)
 			r->route = &routes[i];
@@ -693,6 +761,8 @@ check_request(struct http_request *r, const char *url)
 		    "here; try /git/mcp or /qms/mcp");
 		return (-1);
 	}
+	if (r->route->browser)
+		return (check_browser(r));
 	if (!host_allowed(http_header(r, "Host"))) {
 		http_respond_rpc_error(r, 403, NULL, -32600, "Host header not "
 		    "allowed (see [http] allowed-hosts)");
@@ -1245,6 +1315,12 @@ listener_open(struct listener *l)
 		sin6.sin6_port = htons((uint16_t)port);
 		sa = (struct sockaddr *)&sin6;
 		flags |= MHD_USE_IPv6;
+	}
+	l->self[0] = l->origin[0] = '\0';
+	if (is_loopback(sa)) {
+		snprintf(l->self, sizeof(l->self), sa->sa_family == AF_INET6 ?
+		    "[%s]:%d" : "%s:%d", host, port);
+		snprintf(l->origin, sizeof(l->origin), "http://%s", l->self);
 	}
 	if (listener_start(l, flags, (uint16_t)port, sa) == -1)
 		return (-1);

@@ -34,6 +34,21 @@ void	 http_route(const char *path, http_route_fn, void *arg);
 void	 http_route_prefix(const char *prefix, http_route_fn, void *arg,
 	    uint64_t max_body);
 /*
+ * A route for a person's browser: served on the loopback listeners only
+ * (never on an agent's socket nor the docker bridge), with Host the
+ * listener's own "ADDRESS:PORT" and an Origin, if sent, the listener's
+ * own; no bearer token is asked for, so the route checks its own
+ * credentials.
+ */
+void	 http_route_browser(const char *prefix, http_route_fn, void *arg,
+	    uint64_t max_body);
+/* The origin of the request's listener, "http://127.0.0.1:8000". */
+const char *http_origin(const struct http_request *);
+/* A query argument, decoded, or NULL. */
+const char *http_query(const struct http_request *, const char *name);
+/* The first loopback listener that is open, "127.0.0.1:8000", or NULL. */
+const char *http_loopback(void);
+/*
  * Serve fd, accepted on agent's own socket (agent-socket.h) and not yet
  * read: its requests are that agent's, and its bearer token must be too.
  */

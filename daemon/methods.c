@@ -8,6 +8,8 @@
 #include "argv.h"
 #include "component.h"
 #include "config.h"
+#include "console.h"
+#include "console-auth.h"
 #include "control.h"
 #include "egress-audit.h"
 #include "git-tool.h"
@@ -43,6 +45,7 @@ static void	method_policy(struct ctl_req *, const cJSON *);
 static void	method_policy_set(struct ctl_req *, const cJSON *);
 static void	method_tmux_link(struct ctl_req *, const cJSON *);
 static void	method_notify(struct ctl_req *, const cJSON *);
+static void	method_console(struct ctl_req *, const cJSON *);
 static void	reply_tmux_link(void *, const char *);
 static void	tmux_link_gone(void *);
 
@@ -77,6 +80,7 @@ const struct ctl_method methods[] = {
 	{ "restart", 0, method_restart },
 	{ "tmux-link", 0, method_tmux_link },
 	{ "notify", 0, method_notify },
+	{ "console", 0, method_console },
 };
 const size_t nmethods = nitems(methods);
 
@@ -392,6 +396,24 @@ method_git_check(struct ctl_req *r, const cJSON *params)
  * The .mcp.json a Claude Code uses: the host's (with the host token), or
  * an agent's, as its container gets it.
  */
+/* A one-time login link to the web console. */
+static void
+method_console(struct ctl_req *r, const cJSON *params)
+{
+	char	 url[256], err[256];
+	cJSON	*o;
+
+	if (console_link(url, sizeof(url), err, sizeof(err)) == -1) {
+		ctl_error(r, PROTO_FAILED, "%s", err);
+		return;
+	}
+	o = cJSON_CreateObject();
+	cJSON_AddStringToObject(o, "url", url);
+	cJSON_AddNumberToObject(o, "expires_in", CONSOLE_LINK_MS / 1000);
+	explicit_bzero(url, sizeof(url));
+	ctl_reply(r, o);
+}
+
 static void
 method_mcp_config(struct ctl_req *r, const cJSON *params)
 {

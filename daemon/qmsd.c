@@ -18,6 +18,8 @@
 
 #include "component.h"
 #include "config.h"
+#include "console.h"
+#include "console-auth.h"
 #include "agent.h"
 #include "agent-socket.h"
 #include "bridge.h"
@@ -462,6 +464,7 @@ main(int argc, char *argv[])
 	agent_socket_init(qmsd.base);
 	git_tool_init(qmsd.base);
 	hooks_init();
+	console_init();
 	gateway_init(qms_mcp);
 	docker_init(qmsd.base, qmsd.conf->docker.socket);
 	bridge_init(qmsd.base);
@@ -520,6 +523,7 @@ main(int argc, char *argv[])
 	egress_audit_shutdown();
 	http_shutdown();
 	token_shutdown();
+	console_auth_clear();
 	supervisor_free(qms_mcp);
 	probe_shutdown();
 	curl_loop_shutdown();
