@@ -1316,8 +1316,9 @@ listener_open(struct listener *l)
 		sa = (struct sockaddr *)&sin6;
 		flags |= MHD_USE_IPv6;
 	}
+	/* Loopback, and not a docker network's gateway that happens to be. */
 	l->self[0] = l->origin[0] = '\0';
-	if (is_loopback(sa)) {
+	if (is_loopback(sa) && !is_bridge(l)) {
 		snprintf(l->self, sizeof(l->self), sa->sa_family == AF_INET6 ?
 		    "[%s]:%d" : "%s:%d", host, port);
 		snprintf(l->origin, sizeof(l->origin), "http://%s", l->self);

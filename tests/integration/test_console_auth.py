@@ -11,7 +11,7 @@ import subprocess
 import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from qmsdtest import QMSCTL, Daemon, contains, eq, main
+from qmsdtest import QMSCTL, Daemon, contains, eq, free_port, main, wait_state
 
 LINK = re.compile(r"^http://127\.0\.0\.1:(\d+)/console/login\?t=([0-9a-f]{64})$")
 
@@ -253,6 +253,48 @@ def test_not_on_an_agents_socket():
                      (path, name))
     finally:
         s.close()
+
+
+def test_not_on_the_docker_bridge():
+    """A docker-bridge listener serves agents, never the console, even when
+    its network's gateway is a loopback address (as here, so that nothing
+    leaves the machine)."""
+    import secrets
+    from test_agent import docker, need_docker
+    need_docker()
+    name = "qmsd-cons-" + secrets.token_hex(3)
+    a = secrets.randbelow(200) + 20
+    docker("network", "create", "--subnet", "127.%d.0.0/24" % a,
+           "--gateway", "127.%d.0.1" % a, name)
+    lport, bport = free_port(), free_port()
+    d = None
+    try:
+        d = Daemon(config="[http]\nlisten = 127.0.0.1:%d docker-bridge:%d\n"
+                   "docker-network = %s\n[agent \"bridged\"]\nimage = "
+                   "qms-agent-test:latest\nnetwork = bridge\n" %
+                   (lport, bport, name))
+        d.http_port = lport
+        wait_state(d, "http", "ready", cond=lambda r:
+                   "docker-bridge:%d" % bport in r["detail"] and
+                   "waits" not in r["detail"])
+        rc, out, err = d.ctl("console")
+        eq(rc, 0, err)
+        contains(out, "http://127.0.0.1:%d/" % d.http_port,
+                 "the link is the loopback listener's, not the bridge's")
+        sid = login(d)
+        ip = "127.%d.0.1" % a
+        for host in ("%s:%d" % (ip, bport), "127.0.0.1:%d" % d.http_port):
+            c = http.client.HTTPConnection(ip, bport, timeout=15)
+            c.request("GET", "/console/", headers={"Host": host,
+                                                   "Cookie": sid})
+            eq(c.getresponse().status, 404, "on the bridge, Host %s" % host)
+            c.close()
+        eq(req(d, "GET", "/console/", {"Cookie": sid})[0], 200,
+           "on the loopback listener")
+    finally:
+        if d is not None:
+            d.close()
+        docker("network", "rm", name, check=False)
 
 
 if __name__ == "__main__":
