@@ -87,9 +87,11 @@ status=0
 echo "== ci-gcc, slow suite"
 run_tests -C build/ci-gcc --print-errorlogs --suite slow || status=1
 cp build/ci-gcc/meson-logs/testlog.json build/ci-gcc/meson-logs/slow.json
+# Three at a time on two cores: most tests wait (on Docker, on a
+# container's Claude, on a timer) far more than they compute.
 for b in ci-gcc ci-asan; do
 	echo "== $b"
-	run_tests -C "build/$b" --print-errorlogs --num-processes 2 \
+	run_tests -C "build/$b" --print-errorlogs --num-processes 3 \
 	    --no-suite slow || status=1
 	cp "build/$b/meson-logs/testlog.json" "build/$b/meson-logs/rest.json"
 done
