@@ -54,8 +54,8 @@ answer(struct http_request *r, int status, const char *extra,
     const char *extra2, const char *page)
 {
 	const char	*h[7] = {
-		"Content-Security-Policy: default-src 'none'; "
-		    "form-action 'self'; frame-ancestors 'none'",
+		("Content-Security-Policy: default-src 'none'; "
+		    "form-action 'self'; frame-ancestors 'none'"),
 		"X-Frame-Options: DENY",
 		"X-Content-Type-Options: nosniff",
 		"Referrer-Policy: no-referrer",
