@@ -18,7 +18,8 @@
 #include "tmux-link.h"
 #include "util.h"
 
-#define MAILROOM_PRUNE_MS	250	/* till the inbox's first scan is whole */
+#define MAILROOM_PRUNE_MS	250	/* till the inbox's first scan is whole, */
+#define MAILROOM_PRUNE_MAX	60000	/* doubling: one not watched may be long */
 #define MAILROOM_WAITERS	64	/* persons waiting on one agent */
 #define MAILROOM_SAVE_MS	200	/* an inbox's changes, saved together */
 
@@ -39,7 +40,7 @@ struct mailroom {
 	struct event		*timer;		/* the courier's */
 	struct event		*prune;		/* records of items gone */
 	struct event		*later;		/* a save of the inbox's changes */
-	int			 pruned;
+	uint64_t		 prune_ms;	/* the next wait for a whole scan */
 	mailroom_event_fn	 fn;
 	void			*arg;
 	TAILQ_HEAD(, waiter)	 waiters;
@@ -265,11 +266,12 @@ on_prune(evutil_socket_t fd, short ev, void *arg)
 	(void)fd;
 	(void)ev;
 	if (!inbox_ready(m->inbox)) {
-		timeval_ms(&tv, MAILROOM_PRUNE_MS);
+		m->prune_ms = m->prune_ms * 2 < MAILROOM_PRUNE_MAX ?
+		    m->prune_ms * 2 : MAILROOM_PRUNE_MAX;
+		timeval_ms(&tv, m->prune_ms);
 		evtimer_add(m->prune, &tv);
 		return;
 	}
-	m->pruned = 1;
 	for (d = TAILQ_FIRST(&m->dl->list); d != NULL; d = next) {
 		next = TAILQ_NEXT(d, entry);
 		if (d->kind != DELIVERY_ITEM || inbox_has(m->inbox, d->item))
@@ -307,7 +309,8 @@ mailroom_open(struct event_base *base, const struct mailroom_conf *c,
 	m->courier = courier_new(m->dl, &mailroom_ops, m, now_ms());
 	m->inbox = inbox_open(base, c->root, c->inbox, c->uid, c->gid,
 	    on_inbox, m);
-	timeval_ms(&tv, MAILROOM_PRUNE_MS);
+	m->prune_ms = MAILROOM_PRUNE_MS;
+	timeval_ms(&tv, m->prune_ms);
 	evtimer_add(m->prune, &tv);
 	return (m);
 }
