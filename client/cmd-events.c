@@ -38,6 +38,7 @@ print_event(const cJSON *e, void *arg)
 {
 	int		 json = *(int *)arg;
 	const cJSON	*d = cJSON_GetObjectItemCaseSensitive(e, "dropped");
+	const cJSON	*count, *id;
 	const char	*detail;
 	cJSON		*rest;
 	char		*s;
@@ -67,6 +68,35 @@ print_event(const cJSON *e, void *arg)
 		printf(" %s -> %s (%s%s%s)\n", str(e, "previous", "-"),
 		    str(e, "activity", "-"), str(e, "last_event", "-"),
 		    detail != NULL ? ": " : "", detail != NULL ? detail : "");
+		return;
+	}
+	/* ... docs inbox arrived CR-063.md (1 in the inbox) */
+	if (strcmp(str(e, "type", "-"), "inbox") == 0) {
+		count = cJSON_GetObjectItemCaseSensitive(e, "count");
+		printf(" %s %s (%.0f in the inbox)\n", str(e, "change", "-"),
+		    str(e, "item", "-"), cJSON_IsNumber(count) ?
+		    count->valuedouble : 0);
+		return;
+	}
+	/* ... docs delivery 3 item CR-063.md delivered (1 attempt) */
+	if (strcmp(str(e, "type", "-"), "delivery") == 0) {
+		id = cJSON_GetObjectItemCaseSensitive(e, "id");
+		count = cJSON_GetObjectItemCaseSensitive(e, "attempts");
+		printf(" %.0f %s %s %s (%.0f attempt%s)%s%s\n",
+		    cJSON_IsNumber(id) ? id->valuedouble : 0,
+		    str(e, "kind", "-"), str(e, "item", "-"),
+		    str(e, "state", "-"), cJSON_IsNumber(count) ?
+		    count->valuedouble : 0, cJSON_IsNumber(count) &&
+		    count->valuedouble == 1 ? "" : "s",
+		    str(e, "error", NULL) != NULL ? ": " : "",
+		    str(e, "error", ""));
+		return;
+	}
+	/* ... docs policy started, or: policy started: why it could not */
+	if (strcmp(str(e, "type", "-"), "policy") == 0) {
+		printf(" %s%s%s\n", str(e, "action", "-"),
+		    str(e, "error", NULL) != NULL ? ": " : "",
+		    str(e, "error", ""));
 		return;
 	}
 	rest = cJSON_Duplicate(e, 1);

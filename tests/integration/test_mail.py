@@ -141,6 +141,11 @@ def test_item_typed_when_idle_and_confirmed():
                              "delivery"]), '"state": "delivered"')
         contains(json.dumps([e for e in kinds if e.get("type") ==
                              "policy"]), '"action": "started"')
+        rc, out, err = a.d.ctl("events", a.name, "-n", "100")
+        contains(out, " %s inbox arrived CR-063.md (1 in the inbox)\n"
+                 % a.name)
+        contains(out, " %s policy started\n" % a.name)
+        contains(out, " item CR-063.md delivered (1 attempt)\n")
         # Leaves and comes again with the same name: new work, typed anew.
         a.take("CR-063.md")
         until("gone from ps", lambda: a.ps()["inbox"] == 0)
