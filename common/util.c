@@ -230,3 +230,15 @@ default_user_socket(void)
 	xasprintf(&s, "%s/qmsd/qmsd.sock", rt);
 	return (s);
 }
+
+int
+equal_secret(const void *a, const void *b, size_t len)
+{
+	const unsigned char	*x = a, *y = b;
+	unsigned char		 diff = 0;
+	size_t			 i;
+
+	for (i = 0; i < len; i++)
+		diff |= x[i] ^ y[i];
+	return (diff == 0);
+}

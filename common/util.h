@@ -45,5 +45,7 @@ char	*default_user_socket(void);
 
 /* mkdir -p with a mode for the components it creates. */
 int	 mkdir_p(const char *, unsigned int mode);
+/* Whether len bytes of a and b are equal, in time that depends on len only. */
+int	 equal_secret(const void *a, const void *b, size_t len);
 
 #endif

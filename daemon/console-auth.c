@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "console-auth.h"
+#include "util.h"
 #include "log.h"
 
 struct secret {
@@ -44,17 +45,6 @@ well_formed(const char *s)
 	return (s[CONSOLE_SECRET_LEN] == '\0');
 }
 
-static int
-same(const char *a, const char *b)
-{
-	unsigned char	diff = 0;
-	size_t		i;
-
-	for (i = 0; i < CONSOLE_SECRET_LEN; i++)
-		diff |= (unsigned char)(a[i] ^ b[i]);
-	return (diff == 0);
-}
-
 /* The slot holding s, or NULL; every slot is compared, whichever it is. */
 static struct secret *
 find(struct secret *t, size_t n, const char *s)
@@ -65,7 +55,8 @@ find(struct secret *t, size_t n, const char *s)
 	if (!well_formed(s))
 		return (NULL);
 	for (i = 0; i < n; i++)
-		if (same(s, t[i].s) && t[i].s[0] != '\0')
+		if (equal_secret(s, t[i].s, CONSOLE_SECRET_LEN) &&
+		    t[i].s[0] != '\0')
 			found = &t[i];
 	return (found);
 }

@@ -148,18 +148,6 @@ token_remove(const char *identity)
 	}
 }
 
-/* Equal in time that depends on the length only, which is public. */
-static int
-same(const char *a, const char *b)
-{
-	unsigned char	diff = 0;
-	size_t		i;
-
-	for (i = 0; i < TOKEN_LEN; i++)
-		diff |= (unsigned char)(a[i] ^ b[i]);
-	return (diff == 0);
-}
-
 const char *
 token_lookup(const char *presented)
 {
@@ -169,11 +157,12 @@ token_lookup(const char *presented)
 	if (presented == NULL || strlen(presented) != TOKEN_LEN)
 		return (NULL);
 	/* Every candidate is compared, so the time says nothing of which. */
-	if (host_token[0] != '\0' && same(presented, host_token))
+	if (host_token[0] != '\0' &&
+	    equal_secret(presented, host_token, TOKEN_LEN))
 		who = "host";
 	for (i = 0; i < TOKEN_MAX_IDS; i++)
 		if (tokens[i].identity != NULL &&
-		    same(presented, tokens[i].token))
+		    equal_secret(presented, tokens[i].token, TOKEN_LEN))
 			who = tokens[i].identity;
 	return (who);
 }

@@ -21,18 +21,12 @@ from qmsdtest import contains, eq, main, wait_state
 from model import Model, tool_result, tool_use, user_text
 from test_model import audited, close, sealed_with_model
 
-NOTICE = "Task notification: %s is in your inbox. Read it and act on it."
+from test_mail import NOTICE, until as mail_until
 
 
 def until(what, pred, timeout=120, every=0.1):
-    deadline = time.monotonic() + timeout
-    last = None
-    while time.monotonic() < deadline:
-        last = pred()
-        if last:
-            return last
-        time.sleep(every)
-    raise AssertionError("never: %s (last: %r)" % (what, last))
+    """test_mail's, with the longer wait a real Claude may need."""
+    return mail_until(what, pred, timeout, every)
 
 
 def ps(s, name):
