@@ -580,19 +580,46 @@ check_config(struct agent *a)
 	masks_prepare(ag_masks, ag_root, check_config_ready, &a->checking);
 }
 
+/* The ps arguments of STEP_TOP: a process's age is what tells. */
+#define TOP_PS_ARGS	"-eo%%20pid,ppid,etimes,args"	/* a format */
+
+/*
+ * Was pid a made before pid b, both made within a second?  Pids wrap at
+ * pid_max (32768 by default: a busy host wraps in seconds), so the
+ * smaller is the older only when they are less than half a wrap apart.
+ */
+static int
+pid_before(long a, long b)
+{
+	static long	 pid_max;
+	FILE		*f;
+
+	if (pid_max == 0) {
+		pid_max = 32768;
+		if ((f = fopen("/proc/sys/kernel/pid_max", "re")) != NULL) {
+			if (fscanf(f, "%ld", &pid_max) != 1 || pid_max < 2)
+				pid_max = 32768;
+			fclose(f);
+		}
+	}
+	return (((b - a) % pid_max + pid_max) % pid_max < pid_max / 2);
+}
+
 /*
  * What runs in a container beyond its own processes (Docker's init and
  * the main process, its first child), from GET /containers/{id}/top:
  * how many, and the first few commands in what.  A session, attached or
  * detached in tmux, is such a process; the main process alone never is.
+ * The main process is init's oldest child: the lowest pid is not, once
+ * pids wrapped between the container's start and a tmux server's.
  */
 static int
 top_others(const struct agent *a, const cJSON *top, char *what,
     size_t whatlen)
 {
 	const cJSON	*t, *row;
-	int		 ipid = -1, ippid = -1, icmd = -1, i, n = 0;
-	long		 main_pid = -1, pid, ppid;
+	int		 ipid = -1, ippid = -1, icmd = -1, iage = -1, i, n = 0;
+	long		 main_pid = -1, main_age = -1, pid, ppid, age;
 	size_t		 len;
 
 	what[0] = '\0';
@@ -606,20 +633,29 @@ top_others(const struct agent *a, const cJSON *top, char *what,
 		else if (cJSON_IsString(t) && (strcmp(t->valuestring, "CMD") ==
 		    0 || strcmp(t->valuestring, "COMMAND") == 0))
 			icmd = i;
+		else if (cJSON_IsString(t) && strcmp(t->valuestring,
+		    "ELAPSED") == 0)
+			iage = i;
 		i++;
 	}
-	if (ipid == -1 || ippid == -1)
+	if (ipid == -1 || ippid == -1 || iage == -1)
 		return (-1);
-	/* The main process: init's child of the lowest pid, or init. */
+	/* The main process: init's oldest child, or init. */
 	cJSON_ArrayForEach(row, cJSON_GetObjectItemCaseSensitive(top,
 	    "Processes")) {
 		t = cJSON_GetArrayItem(row, ipid);
 		pid = cJSON_IsString(t) ? atol(t->valuestring) : -1;
 		t = cJSON_GetArrayItem(row, ippid);
 		ppid = cJSON_IsString(t) ? atol(t->valuestring) : -1;
-		if (a->init && ppid == a->pid1 && (main_pid == -1 ||
-		    pid < main_pid))
+		t = cJSON_GetArrayItem(row, iage);
+		age = cJSON_IsString(t) ? atol(t->valuestring) : -1;
+		if (!a->init || ppid != a->pid1)
+			continue;
+		if (main_pid == -1 || age > main_age || (age == main_age &&
+		    pid_before(pid, main_pid))) {
 			main_pid = pid;
+			main_age = age;
+		}
 	}
 	cJSON_ArrayForEach(row, cJSON_GetObjectItemCaseSensitive(top,
 	    "Processes")) {
@@ -779,8 +815,8 @@ up_step(struct agent *a, const struct docker_reply *r)
 			a->init = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(
 			    cJSON_GetObjectItemCaseSensitive(r->json,
 			    "HostConfig"), "Init"));
-			snprintf(path, sizeof(path), "/containers/%s/top",
-			    a->id);
+			snprintf(path, sizeof(path), "/containers/%s/top?"
+			    "ps_args=" TOP_PS_ARGS, a->id);
 			request(a, STEP_TOP, "GET", path, NULL);
 			return;
 		}
