@@ -328,6 +328,9 @@ def literals():
             for s in c_strings(read(os.path.join(TOP, d, name)))}
 
 
+BLANK = re.compile(r"\s")
+
+
 class Messages:
     """Whether a line could be printed by qmsd or qmsctl: a format string
     whose conversions stand for values (a word without blanks, as a path,
@@ -338,16 +341,32 @@ class Messages:
         self.fs = formats()
         self.words = literals() | set(FOREIGN) | {
             os.strerror(e) for e in range(1, 134)}
-        self.memo = {}
+        self.memo, self.vmemo = {}, {}
+        self.buckets, self.bucketed = {}, None
+
+    def candidates(self, m):
+        """The formats m may fit: bucketed by the first character of the
+        head and the last of the tail ("" for none), so a message is tried
+        against four buckets, not all the thousands of formats."""
+        if self.bucketed != len(self.fs):
+            self.buckets, self.bucketed = {}, len(self.fs)
+            for f in self.fs:
+                self.buckets.setdefault((f[0][:1], f[-1][-1:]),
+                                        []).append(f)
+        return [f for a in {"", m[:1]} for b in {"", m[-1:]}
+                for f in self.buckets.get((a, b), ())]
 
     def value(self, v):
-        return (not re.search(r"\s", v) or "..." in v or
-                v in self.words or self.message(v))
+        plain = self.vmemo.get(v)
+        if plain is None:
+            plain = self.vmemo[v] = (not BLANK.search(v) or "..." in v or
+                                     v in self.words)
+        return plain or self.message(v)
 
     def message(self, m):
         if m not in self.memo:
             self.memo[m] = False
-            self.memo[m] = any(self.fits(f, m) for f in self.fs)
+            self.memo[m] = any(self.fits(f, m) for f in self.candidates(m))
         return self.memo[m]
 
     def fits(self, f, m):
