@@ -9,6 +9,7 @@
 #include "console-api.h"
 #include "console-auth.h"
 #include "console-files.h"
+#include "console-path.h"
 #include "console-stream.h"
 #include "console.h"
 #include "http.h"
@@ -199,10 +200,9 @@ origin_ok(struct http_request *r)
 static void
 api(struct http_request *r, const char *rest)
 {
-	const char	*method = http_method(r), *slash;
+	const char	*method = http_method(r), *action;
 	char		 id[CONSOLE_SECRET_LEN + 1], name[128];
 	int		 get = strcmp(method, "GET") == 0;
-	size_t		 n;
 
 	if (session_of(r, id) == -1) {
 		console_api_error(r, 401, NOT_LOGGED_IN);
@@ -225,16 +225,12 @@ api(struct http_request *r, const char *rest)
 			console_stream_serve(r);
 		return;
 	}
-	if (strncmp(rest, "agents/", 7) != 0 ||
-	    (slash = strchr(rest + 7, '/')) == NULL ||
-	    (n = (size_t)(slash - (rest + 7))) == 0 || n >= sizeof(name) ||
-	    strchr(slash + 1, '/') != NULL) {
+	if ((action = console_path_agent(rest, name,
+	    sizeof(name))) == NULL) {
 		console_api_error(r, 404, "no such API");
 		return;
 	}
-	memcpy(name, rest + 7, n);
-	name[n] = '\0';
-	if (strcmp(slash + 1, "terminal") == 0) {
+	if (strcmp(action, "terminal") == 0) {
 		if (!get) {
 			console_api_error(r, 405, "the terminal takes GET");
 			return;
@@ -258,7 +254,7 @@ api(struct http_request *r, const char *rest)
 		    "Origin");
 		return;
 	}
-	console_api_action(r, name, slash + 1);
+	console_api_action(r, name, action);
 }
 
 static void
