@@ -17,6 +17,7 @@
 #include "agent.h"
 #include "component.h"
 #include "console-api.h"
+#include "console-stream.h"
 #include "console.h"
 #include "egress-audit.h"
 #include "http.h"
@@ -246,6 +247,7 @@ do_notify(struct http_request *r, const char *agent, const cJSON *body)
 		console_api_error(r, 409, "%s", err);
 		return;
 	}
+	console_stream_changed();
 	o = cJSON_CreateObject();
 	cJSON_AddBoolToObject(o, "ok", 1);
 	cJSON_AddBoolToObject(o, "queued", 1);
@@ -276,6 +278,7 @@ do_policy(struct http_request *r, const char *agent, const cJSON *body)
 		console_api_error(r, rc == -1 ? 400 : 500, "%s", err);
 		return;
 	}
+	console_stream_changed();
 	o = cJSON_CreateObject();
 	cJSON_AddBoolToObject(o, "ok", 1);
 	cJSON_AddItemToObject(o, "policy", policy_store_json(agent));

@@ -30,7 +30,7 @@ cJSON	*console_api_snapshot(int tails);
 void	 console_api_json(struct http_request *, int status, cJSON *o);
 void	 console_api_error(struct http_request *, int status, const char *,
 	    ...) __attribute__((format(printf, 3, 4)));
-/* Every action waiting is answered (qmsd stops). */
+/* Every action waiting is let go (qmsd stops; its client sees a close). */
 void	 console_api_shutdown(void);
 
 #endif

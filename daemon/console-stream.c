@@ -87,9 +87,8 @@ on_state_timer(evutil_socket_t fd, short ev, void *arg)
 	broadcast("state", console_api_snapshot(0));
 }
 
-/* Something changed: a "state" soon, one for all changes till then. */
-static void
-state_changed(void)
+void
+console_stream_changed(void)
 {
 	struct timeval	tv;
 
@@ -103,7 +102,7 @@ static void
 on_event(const cJSON *ev, void *arg)
 {
 	broadcast("event", cJSON_Duplicate(ev, 1));
-	state_changed();
+	console_stream_changed();
 }
 
 static void
@@ -122,7 +121,7 @@ static void
 on_egress(const struct egress_record *rec, void *arg)
 {
 	broadcast("egress", egress_audit_record_json(rec));
-	state_changed();
+	console_stream_changed();
 }
 
 static void
@@ -143,6 +142,9 @@ on_heartbeat(evutil_socket_t fd, short ev, void *arg)
 	static const char	 resync[] = "event: resync\ndata: {}\n\n";
 	struct stream		*s, *next;
 
+	/* And the state again: what no source tells of (a policy set by
+	 * qmsctl) is at most this late. */
+	console_stream_changed();
 	for (s = TAILQ_FIRST(&streams); s != NULL; s = next) {
 		next = TAILQ_NEXT(s, entry);
 		if (!s->lagging) {
@@ -180,7 +182,7 @@ subscribe(void)
 		audit_handle = logring_follow_add(audit_ring, on_audit, NULL);
 	if ((log_ring = ring_of("qms-mcp")) != NULL)
 		log_handle = logring_follow_add(log_ring, on_log, NULL);
-	component_set_watch(state_changed);
+	component_set_watch(console_stream_changed);
 	state_ev = evtimer_new(qmsd.base, on_state_timer, NULL);
 	heartbeat_ev = event_new(qmsd.base, -1, EV_PERSIST, on_heartbeat,
 	    NULL);

@@ -19,6 +19,11 @@ struct http_request;
 #define CONSOLE_HEARTBEAT_MS	(15 * 1000)
 
 void	 console_stream_serve(struct http_request *);
+/*
+ * Something the snapshot shows changed that no source tells of (a policy
+ * set from the console): a "state" soon, one for all changes till then.
+ */
+void	 console_stream_changed(void);
 /* How many streams are open. */
 int	 console_streams(void);
 /* Every stream ends (qmsd stops). */

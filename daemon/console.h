@@ -13,7 +13,7 @@
 #define CONSOLE_PATH	"/console/"
 
 void	 console_init(void);
-/* Streams end and actions waiting are answered: before agents go. */
+/* Streams end and actions waiting are let go: before agents go. */
 void	 console_shutdown(void);
 /* Headers of the API's answers and of the static files. */
 extern const char *const console_api_headers[];

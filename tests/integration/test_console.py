@@ -98,6 +98,14 @@ class Events:
         self.c.close()
 
 
+def clean(d):
+    """qmsd stops well, and said nothing of memory (the ASan build)."""
+    eq(d.stop(), 0, "qmsd's exit status")
+    log = d.log()
+    for bad in ("AddressSanitizer", "runtime error:", "LeakSanitizer"):
+        assert bad not in log, log[-3000:]
+
+
 def agent_row(state, name):
     for a in state["agents"]:
         if a["agent"] == name:
@@ -326,6 +334,7 @@ def test_streams_are_bounded():
         for s in streams:
             s.close()
         assert d.alive()
+        clean(d)
     finally:
         d.close()
 
@@ -370,6 +379,7 @@ def test_live_inbox_and_activity_and_actions():
         ev.until("running again", lambda n, data: n == "state" and
                  agent_row(data, a.name)["state"] == "running")
         ev.close()
+        clean(d)
     finally:
         a.close()
 
@@ -393,8 +403,45 @@ def test_up_abandoned_by_its_browser():
         st, j = api(d, "POST", "agents/%s/up" % a.name, cookie, {})
         eq(st, 200, "an up after: %r" % (j,))
         assert d.alive()
+        # And qmsd stopping while a restart is under way lets it go (the
+        # loop has ended: the connection closes without an answer).
+        c = http.client.HTTPConnection("127.0.0.1", d.http_port, timeout=30)
+        c.request("POST", "/console/api/agents/%s/restart" % a.name,
+                  body=b"{}", headers={
+                      "Host": "127.0.0.1:%d" % d.http_port,
+                      "Cookie": cookie, "Origin": origin(d),
+                      "Content-Type": "application/json"})
+        time.sleep(0.3)
+        clean(d)
+        try:
+            st = c.getresponse().status
+        except (http.client.RemoteDisconnected, ConnectionError):
+            st = None
+        assert st in (200, 409, 503, None), st
+        c.close()
     finally:
         a.close()
+
+
+def test_stops_with_streams_open():
+    """qmsd stopping ends each stream (test_up_abandoned_by_its_browser
+    stops it with a restart under way)."""
+    d = Daemon(config=CONF)
+    try:
+        cookie = login(d)
+        streams = [Events(d, cookie) for _ in range(3)]
+        for s in streams:
+            eq(s.next(10)[0], "state")
+        clean(d)
+        for s in streams:
+            try:
+                while s.next(10):
+                    pass
+            except (AssertionError, http.client.IncompleteRead,
+                    ConnectionError):
+                pass    # the end, clean or not, but an end
+    finally:
+        d.close()
 
 
 if __name__ == "__main__":
