@@ -21,6 +21,7 @@
 	var terminals = {};		/* id -> terminal record */
 	var nextTerminal = 1;
 	var gone = false;		/* the session ended: stop trying */
+	var firstOpen = true;
 
 	function $(sel, root) { return (root || document).querySelector(sel); }
 	function $$(sel, root) {
@@ -94,8 +95,14 @@
 		if (source) source.close();
 		source = new EventSource(API + "events");
 		source.onopen = function () {
+			var was = $("#connection").dataset.state;
 			backoff = 1000;
 			setConnection("connected", "live");
+			/* Back after a break: the whole state again (the
+			 * stream's first event is one too). */
+			if (was === "disconnected" && !firstOpen)
+				fetchState().catch(function () {});
+			firstOpen = false;
 		};
 		source.onerror = function () {
 			if (source.readyState === EventSource.CLOSED) {
