@@ -12,6 +12,7 @@ import os
 import re
 import socket
 import sys
+import threading
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
@@ -442,6 +443,95 @@ def test_stops_with_streams_open():
                 pass    # the end, clean or not, but an end
     finally:
         d.close()
+
+
+def test_git_audit_records_come_live():
+    """The git tool's audit records, allowed and denied, by caller, reach
+    the stream as they are made."""
+    from test_git import Env
+    e = Env()
+    try:
+        cookie = login(e.d)
+        ev = Events(e.d, cookie)
+        name, state = ev.next(10)
+        eq(name, "state")
+        eq(state["servers"]["audit"], [], "no call yet")
+        e.git_exec("status")
+        got = ev.until("the allowed call", lambda n, data: n == "audit")
+        contains(got["text"], "host: allowed: git status -> exit 0")
+        e.git_exec("push --force")
+        got = ev.until("the denied call", lambda n, data: n == "audit")
+        contains(got["text"], "host: denied by no-force-push: git push "
+                 "--force")
+        ev.close()
+        st, s = api(e.d, "GET", "state", cookie)
+        eq(len(s["servers"]["audit"]), 2, "and in the state's tail")
+    finally:
+        e.close()
+
+
+def test_a_slow_reader_is_skipped_then_resynced():
+    """A browser that does not read its stream costs qmsd bounded memory:
+    past 256 KiB unread its events are skipped, and once it has read it
+    is told to resync; a reader beside it goes on getting every event."""
+    from test_git import Env
+    e = Env()
+    try:
+        d = e.d
+        cookie = login(d)
+        slow = socket.socket()
+        slow.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+        slow.connect(("127.0.0.1", d.http_port))
+        slow.sendall(("GET /console/api/events HTTP/1.1\r\nHost: "
+                      "127.0.0.1:%d\r\nCookie: %s\r\n\r\n"
+                      % (d.http_port, cookie)).encode())
+        fast = Events(d, cookie)
+        eq(fast.next(10)[0], "state")
+        seen = []
+
+        def read_fast():
+            try:
+                while True:
+                    seen.append(fast.next(60))
+            except Exception:
+                pass
+        reader = threading.Thread(target=read_fast, daemon=True)
+        reader.start()
+        # Long records fill the kernel's buffers (4 MiB) sooner.
+        push = "push --force origin " + "b" * 450
+        calls = 0
+        while "reads too slowly" not in d.log():
+            assert calls < 20000, "never skipped: " + d.log()[-2000:]
+            for _ in range(200):
+                e.git_exec(push)
+                calls += 1
+        rss = int(open("/proc/%d/statm" % d.pid).read().split()[1]) * 4096
+        for _ in range(400):
+            e.git_exec(push)
+        rss2 = int(open("/proc/%d/statm" % d.pid).read().split()[1]) * 4096
+        assert rss2 - rss < 4 << 20, "skipped, not queued: %d" % (rss2 - rss)
+        # It reads now: a resync comes, by the next heartbeat (15 s).
+        slow.settimeout(40)
+        buf = b""
+        deadline = time.monotonic() + 40
+        while b"event: resync" not in buf:
+            assert time.monotonic() < deadline, "no resync"
+            chunk = slow.recv(1 << 20)
+            assert chunk, "the stream ended"
+            buf = buf[-64:] + chunk
+        slow.close()
+        # The reader beside it missed nothing.
+        deadline = time.monotonic() + 20
+        while sum(1 for n, _ in seen if n == "audit") < calls + 400:
+            assert time.monotonic() < deadline, "the fast reader got %d " \
+                "audit records of %d" % (sum(1 for n, _ in seen
+                                             if n == "audit"), calls + 400)
+            time.sleep(0.2)
+        eq([n for n, _ in seen if n == "resync"], [], "and no resync")
+        fast.close()
+        assert d.alive()
+    finally:
+        e.close()
 
 
 if __name__ == "__main__":
