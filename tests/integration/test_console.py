@@ -530,6 +530,7 @@ def test_a_slow_reader_is_skipped_then_resynced():
         eq([n for n, _ in seen if n == "resync"], [], "and no resync")
         fast.close()
         assert d.alive()
+        clean(d)
     finally:
         e.close()
 
