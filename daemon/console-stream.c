@@ -19,6 +19,7 @@
 #include <cjson/cJSON.h>
 
 #include "component.h"
+#include "console-auth.h"
 #include "console-api.h"
 #include "console-stream.h"
 #include "console.h"
@@ -34,6 +35,7 @@
 
 struct stream {
 	struct http_stream	*st;
+	char			 session[CONSOLE_SECRET_LEN + 1];
 	int			 lagging;
 	uint64_t		 lag_since;
 	TAILQ_ENTRY(stream)	 entry;
@@ -129,6 +131,7 @@ stream_free(struct stream *s)
 {
 	TAILQ_REMOVE(&streams, s, entry);
 	nstreams--;
+	explicit_bzero(s->session, sizeof(s->session));
 	free(s);
 	if (nstreams == 0)
 		unsubscribe();
@@ -147,6 +150,13 @@ on_heartbeat(evutil_socket_t fd, short ev, void *arg)
 	console_stream_changed();
 	for (s = TAILQ_FIRST(&streams); s != NULL; s = next) {
 		next = TAILQ_NEXT(s, entry);
+		if (!console_session_check(s->session, now_ms())) {
+			log_info("console: an event stream ended with its "
+			    "session");
+			http_stream_end(s->st, 0);
+			stream_free(s);
+			continue;
+		}
 		if (!s->lagging) {
 			put(s, hb, sizeof(hb) - 1);
 			continue;
@@ -220,7 +230,7 @@ on_abort(void *arg)
 }
 
 void
-console_stream_serve(struct http_request *r)
+console_stream_serve(struct http_request *r, const char *id)
 {
 	static const char	 hello[] = "retry: 3000\n\n";
 	struct stream		*s;
@@ -234,6 +244,7 @@ console_stream_serve(struct http_request *r)
 		return;
 	}
 	s = xcalloc(1, sizeof(*s));
+	snprintf(s->session, sizeof(s->session), "%s", id);
 	if (nstreams++ == 0)
 		subscribe();
 	TAILQ_INSERT_TAIL(&streams, s, entry);
@@ -248,6 +259,21 @@ console_stream_serve(struct http_request *r)
 	cJSON_free(json);
 	http_stream_write(s->st, buf, (size_t)n);
 	free(buf);
+}
+
+void
+console_stream_end_session(const char *id)
+{
+	struct stream	*s, *next;
+
+	for (s = TAILQ_FIRST(&streams); s != NULL; s = next) {
+		next = TAILQ_NEXT(s, entry);
+		if (strlen(id) == CONSOLE_SECRET_LEN &&
+		    equal_secret(s->session, id, CONSOLE_SECRET_LEN)) {
+			http_stream_end(s->st, 0);
+			stream_free(s);
+		}
+	}
 }
 
 int

@@ -5,7 +5,8 @@
  * (an agent's event from events.h: activity, inbox, delivery, policy),
  * "audit" (a git tool audit line), "log" (a QMS MCP server log line),
  * "egress" (an egress decision), "resync" (events were skipped: fetch
- * the state again).  Bounded: CONSOLE_STREAMS at once, and a reader that
+ * the state again).  A stream ends with its session (checked at each
+ * heartbeat, and at once on logout).  Bounded: CONSOLE_STREAMS at once, and a reader that
  * falls behind is skipped, then dropped.
  */
 #ifndef QMSD_CONSOLE_STREAM_H
@@ -18,7 +19,10 @@ struct http_request;
 #define CONSOLE_LAG_MS		(60 * 1000)	/* skipping this long: drop */
 #define CONSOLE_HEARTBEAT_MS	(15 * 1000)
 
-void	 console_stream_serve(struct http_request *);
+/* A stream for the session id (its streams end with it). */
+void	 console_stream_serve(struct http_request *, const char *id);
+/* The session id ended (logout): its streams end now. */
+void	 console_stream_end_session(const char *id);
 /*
  * Something the snapshot shows changed that no source tells of (a policy
  * set from the console): a "state" soon, one for all changes till then.

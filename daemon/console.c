@@ -167,6 +167,7 @@ logout(struct http_request *r)
 		return;
 	}
 	console_session_end(id);
+	console_stream_end_session(id);
 	explicit_bzero(id, sizeof(id));
 	log_info("console: a session ended (logout)");
 	answer(r, 200, "Set-Cookie: " COOKIE "=; Path=/console; HttpOnly; "
@@ -208,21 +209,21 @@ api(struct http_request *r, const char *rest)
 		console_api_error(r, 401, NOT_LOGGED_IN);
 		return;
 	}
-	explicit_bzero(id, sizeof(id));
 	if (!fetch_site_ok(r, 0)) {
+		explicit_bzero(id, sizeof(id));
 		console_api_error(r, 403, "the console's API answers the "
 		    "console's own page only");
 		return;
 	}
+	/* A stream lives no longer than its session. */
+	if (strcmp(rest, "events") == 0 && get)
+		console_stream_serve(r, id);
+	explicit_bzero(id, sizeof(id));
 	if (strcmp(rest, "state") == 0 || strcmp(rest, "events") == 0) {
-		if (!get) {
+		if (!get)
 			console_api_error(r, 405, "%s takes GET", rest);
-			return;
-		}
-		if (rest[0] == 's')
+		else if (rest[0] == 's')
 			console_api_state(r);
-		else
-			console_stream_serve(r);
 		return;
 	}
 	if ((action = console_path_agent(rest, name,

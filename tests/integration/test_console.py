@@ -288,10 +288,18 @@ def test_refused_from_elsewhere():
         st, _, _ = req(d, "GET", "/console/",
                        {"Cookie": cookie, "Sec-Fetch-Site": "none"})
         eq(st, 200, "the page opened by hand")
-        # After logout the cookie is nothing.
+        # After logout the cookie is nothing, and its stream ends.
+        ev = Events(d, cookie)
+        eq(ev.next(10)[0], "state")
         st, _, _ = req(d, "POST", "/console/logout",
                        {"Cookie": cookie, "Origin": origin(d)})
         eq(st, 200, "logout")
+        try:
+            while True:
+                ev.next(5)
+        except AssertionError as e:
+            contains(str(e), "the stream ended", "the stream at logout")
+        ev.close()
         st, j = api(d, "GET", "state", cookie)
         eq((st, j), (401, NOT_LOGGED_IN), "the old cookie")
     finally:
