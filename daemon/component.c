@@ -27,6 +27,7 @@ struct component {
 
 static TAILQ_HEAD(, component) components = TAILQ_HEAD_INITIALIZER(components);
 static void (*change_hook)(void);
+static void (*watch_hook)(void);
 
 static const char *const health_names[] = {
 	[HEALTH_NONE] = "none",
@@ -59,6 +60,8 @@ component_remove(struct component *c)
 	free(c);
 	if (change_hook != NULL)
 		change_hook();
+	if (watch_hook != NULL)
+		watch_hook();
 }
 
 void
@@ -76,6 +79,8 @@ component_set(struct component *c, const char *state, enum health health,
 	va_end(ap);
 	if (change_hook != NULL)
 		change_hook();
+	if (watch_hook != NULL)
+		watch_hook();
 }
 
 void
@@ -190,6 +195,12 @@ void
 component_set_hook(void (*hook)(void))
 {
 	change_hook = hook;
+}
+
+void
+component_set_watch(void (*hook)(void))
+{
+	watch_hook = hook;
 }
 
 enum health

@@ -53,6 +53,8 @@ void	 component_names(char *, size_t);
 
 /* Called on every change, so systemd's STATUS= stays current. */
 void	 component_set_hook(void (*)(void));
+/* A second such hook, for the console's live updates; NULL removes it. */
+void	 component_set_watch(void (*)(void));
 
 enum health component_health(void);
 const char *health_name(enum health);

@@ -6,7 +6,11 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "console-api.h"
 #include "console-auth.h"
+#include "console-files.h"
+#include "console-path.h"
+#include "console-stream.h"
 #include "console.h"
 #include "http.h"
 #include "log.h"
@@ -14,7 +18,35 @@
 
 #define COOKIE		"qmsd_console"
 #define HTML		"text/html; charset=utf-8"
-#define MAX_BODY	1024		/* logout's form, if any */
+#define MAX_BODY	(64 * 1024)	/* an action's JSON, a notify's text */
+#define API		CONSOLE_PATH "api/"
+#define STATIC		CONSOLE_PATH "static/"
+#define NOT_LOGGED_IN	"not logged in: run qmsctl console"
+
+/*
+ * The page: its own scripts and styles only, talking to its own origin
+ * only.  style-src has 'unsafe-inline' because xterm.js writes <style>
+ * elements (its theme and cell sizes) at run time; scripts stay 'self'.
+ */
+static const char *const page_headers[] = {
+	("Content-Security-Policy: default-src 'none'; script-src 'self'; "
+	    "style-src 'self' 'unsafe-inline'; connect-src 'self'; "
+	    "base-uri 'none'; form-action 'self'; frame-ancestors 'none'"),
+	"X-Frame-Options: DENY",
+	"X-Content-Type-Options: nosniff",
+	"Referrer-Policy: no-referrer",
+	"Cross-Origin-Opener-Policy: same-origin",
+	NULL
+};
+
+const char *const console_api_headers[] = {
+	"Content-Security-Policy: default-src 'none'; frame-ancestors 'none'",
+	"X-Frame-Options: DENY",
+	"X-Content-Type-Options: nosniff",
+	"Referrer-Policy: no-referrer",
+	"Cross-Origin-Resource-Policy: same-origin",
+	NULL
+};
 
 #define PAGE_HEAD							\
 	"<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n"			\
@@ -37,16 +69,6 @@ static const char page_unauthorized[] = PAGE_HEAD
 static const char page_logged_out[] = PAGE_HEAD
 	"<h1>Logged out</h1>\n"
 	"<p>Run <code>qmsctl console</code> to log in again.</p>\n"
-	PAGE_TAIL;
-
-/* Marked as what it is: the views come with the rest of issue 17. */
-static const char page_placeholder[] = PAGE_HEAD
-	"<h1>qmsd console</h1>\n"
-	"<p><strong>Placeholder.</strong> You are logged in; the console's "
-	"views (agents, servers, terminals) are not there yet: they come "
-	"with the rest of issue 17.</p>\n"
-	"<form method=\"post\" action=\"/console/logout\">"
-	"<button type=\"submit\">Log out</button></form>\n"
 	PAGE_TAIL;
 
 static void
@@ -145,10 +167,95 @@ logout(struct http_request *r)
 		return;
 	}
 	console_session_end(id);
+	console_stream_end_session(id);
 	explicit_bzero(id, sizeof(id));
 	log_info("console: a session ended (logout)");
 	answer(r, 200, "Set-Cookie: " COOKIE "=; Path=/console; HttpOnly; "
 	    "SameSite=Strict; Max-Age=0", NULL, page_logged_out);
+}
+
+/*
+ * Sec-Fetch-Site, when the browser sends it, says who asked: the API
+ * answers its own page only ("same-origin"); a page may also be opened
+ * by hand ("none").  Cookies are not port-scoped: another loopback port
+ * is "same-site", and refused.
+ */
+static int
+fetch_site_ok(struct http_request *r, int page)
+{
+	const char	*v = http_header(r, "Sec-Fetch-Site");
+
+	return (v == NULL || strcmp(v, "same-origin") == 0 ||
+	    (page && strcmp(v, "none") == 0));
+}
+
+/* POSTs and the WebSocket: an Origin, and the listener's own. */
+static int
+origin_ok(struct http_request *r)
+{
+	const char	*v = http_header(r, "Origin");
+
+	return (v != NULL && strcasecmp(v, http_origin(r)) == 0);
+}
+
+static void
+api(struct http_request *r, const char *rest)
+{
+	const char	*method = http_method(r), *action;
+	char		 id[CONSOLE_SECRET_LEN + 1], name[128];
+	int		 get = strcmp(method, "GET") == 0;
+
+	if (session_of(r, id) == -1) {
+		console_api_error(r, 401, NOT_LOGGED_IN);
+		return;
+	}
+	if (!fetch_site_ok(r, 0)) {
+		explicit_bzero(id, sizeof(id));
+		console_api_error(r, 403, "the console's API answers the "
+		    "console's own page only");
+		return;
+	}
+	/* A stream lives no longer than its session. */
+	if (strcmp(rest, "events") == 0 && get)
+		console_stream_serve(r, id);
+	explicit_bzero(id, sizeof(id));
+	if (strcmp(rest, "state") == 0 || strcmp(rest, "events") == 0) {
+		if (!get)
+			console_api_error(r, 405, "%s takes GET", rest);
+		else if (rest[0] == 's')
+			console_api_state(r);
+		return;
+	}
+	if ((action = console_path_agent(rest, name,
+	    sizeof(name))) == NULL) {
+		console_api_error(r, 404, "no such API");
+		return;
+	}
+	if (strcmp(action, "terminal") == 0) {
+		if (!get) {
+			console_api_error(r, 405, "the terminal takes GET");
+			return;
+		}
+		if (!origin_ok(r)) {
+			console_api_error(r, 403, "a terminal needs the "
+			    "console's own Origin");
+			return;
+		}
+		/* TODO(lead): console_terminal_serve(r, name), from
+		 * daemon/console-terminal.c, once it is merged. */
+		console_api_error(r, 501, "the terminal is not built yet");
+		return;
+	}
+	if (strcmp(method, "POST") != 0) {
+		console_api_error(r, 405, "an action takes POST");
+		return;
+	}
+	if (!origin_ok(r)) {
+		console_api_error(r, 403, "an action needs the console's own "
+		    "Origin");
+		return;
+	}
+	console_api_action(r, name, action);
 }
 
 static void
@@ -166,6 +273,10 @@ console_serve(struct http_request *r, void *arg)
 			logout(r);
 		return;
 	}
+	if (strncmp(path, API, strlen(API)) == 0) {
+		api(r, path + strlen(API));
+		return;
+	}
 	if (!get) {
 		answer(r, 405, "Allow: GET, HEAD", NULL, NULL);
 		return;
@@ -179,12 +290,20 @@ console_serve(struct http_request *r, void *arg)
 		return;
 	}
 	explicit_bzero(id, sizeof(id));
-	if (strcmp(path, CONSOLE_PATH) != 0) {
-		answer(r, 404, NULL, NULL, PAGE_HEAD "<p>No such page.</p>\n"
-		    PAGE_TAIL);
+	if (!fetch_site_ok(r, strcmp(path, CONSOLE_PATH) == 0)) {
+		answer(r, 403, NULL, NULL, PAGE_HEAD "<p>The console is "
+		    "opened from its own address only.</p>\n" PAGE_TAIL);
 		return;
 	}
-	answer(r, 200, NULL, NULL, page_placeholder);
+	if (strcmp(path, CONSOLE_PATH) == 0)
+		console_file_serve(r, "index.html", page_headers);
+	else if (strncmp(path, STATIC, strlen(STATIC)) == 0 &&
+	    strcmp(path + strlen(STATIC), "index.html") != 0)
+		console_file_serve(r, path + strlen(STATIC),
+		    console_api_headers);
+	else
+		answer(r, 404, NULL, NULL, PAGE_HEAD "<p>No such page.</p>\n"
+		    PAGE_TAIL);
 }
 
 int
@@ -204,6 +323,13 @@ console_link(char *url, size_t len, char *err, size_t errlen)
 	    secret);
 	explicit_bzero(secret, sizeof(secret));
 	return (0);
+}
+
+void
+console_shutdown(void)
+{
+	console_stream_shutdown();
+	console_api_shutdown();
 }
 
 void

@@ -272,7 +272,7 @@ make_response(int status, const char *const *headers, const char *ctype,
 	struct MHD_Response	*resp;
 	const char		*colon;
 	char			 name[128];
-	size_t			 n;
+	size_t			 n, i;
 
 	resp = MHD_create_response_from_buffer(len, (void *)body,
 	    MHD_RESPMEM_MUST_COPY);
@@ -280,7 +280,12 @@ make_response(int status, const char *const *headers, const char *ctype,
 		fatalx("MHD_create_response_from_buffer failed");
 	if (ctype != NULL)
 		MHD_add_response_header(resp, "Content-Type", ctype);
-	MHD_add_response_header(resp, "Cache-Control", "no-store");
+	/* Nothing is cached unless the route says how (console files). */
+	for (i = 0; headers != NULL && headers[i] != NULL; i++)
+		if (strncasecmp(headers[i], "Cache-Control:", 14) == 0)
+			break;
+	if (headers == NULL || headers[i] == NULL)
+		MHD_add_response_header(resp, "Cache-Control", "no-store");
 	for (; headers != NULL && *headers != NULL; headers++) {
 		if ((colon = strchr(*headers, ':')) == NULL)
 			continue;
@@ -456,6 +461,12 @@ http_stream_write(struct http_stream *st, const char *data, size_t len)
 	st->len += len;
 	stream_wake(st);
 	return (st->len > STREAM_HIGH ? -1 : 0);
+}
+
+size_t
+http_stream_pending(const struct http_stream *st)
+{
+	return (st->len);
 }
 
 void

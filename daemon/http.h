@@ -98,6 +98,8 @@ struct http_stream *http_respond_stream(struct http_request *, int status,
 	    void (*on_abort)(void *), void (*on_drain)(void *), void *arg);
 int	 http_stream_write(struct http_stream *, const char *, size_t);
 void	 http_stream_end(struct http_stream *, int error);
+/* Bytes written and not yet taken by the client (a slow reader's lag). */
+size_t	 http_stream_pending(const struct http_stream *);
 
 /*
  * Be told if the request ends before the answer began: the client left

@@ -569,17 +569,16 @@ method_policy(struct ctl_req *r, const cJSON *params)
 static void
 method_policy_set(struct ctl_req *r, const cJSON *params)
 {
-	const cJSON		*start, *stop, *reset;
-	struct policy_override	 o;
-	const char		*name;
-	char			 err[512];
+	const cJSON	*start, *stop, *reset;
+	const char	*name;
+	char		 err[512];
+	int		 rc;
 
 	if ((name = param_policy_agent(r, params)) == NULL)
 		return;
 	start = cJSON_GetObjectItemCaseSensitive(params, "start");
 	stop = cJSON_GetObjectItemCaseSensitive(params, "stop");
 	reset = cJSON_GetObjectItemCaseSensitive(params, "reset");
-	memset(&o, 0, sizeof(o));
 	if ((start != NULL && !cJSON_IsString(start)) ||
 	    (stop != NULL && !cJSON_IsString(stop)) ||
 	    (reset != NULL && !cJSON_IsBool(reset))) {
@@ -587,30 +586,11 @@ method_policy_set(struct ctl_req *r, const cJSON *params)
 		    "params.stop must be strings, params.reset true or false");
 		return;
 	}
-	if (cJSON_IsTrue(reset) == (start != NULL || stop != NULL)) {
-		ctl_error(r, PROTO_INVALID_PARAMS, "policy-set needs "
-		    "params.start, params.stop or both, or params.reset alone");
-		return;
-	}
-	if (start != NULL) {
-		if (policy_start_parse(start->valuestring, &o.p.start, err,
-		    sizeof(err)) == -1) {
-			ctl_error(r, PROTO_INVALID_PARAMS, "%s", err);
-			return;
-		}
-		o.set |= POLICY_SET_START;
-	}
-	if (stop != NULL) {
-		if (policy_stop_parse(stop->valuestring, &o.p, err,
-		    sizeof(err)) == -1) {
-			ctl_error(r, PROTO_INVALID_PARAMS, "%s", err);
-			return;
-		}
-		o.set |= POLICY_SET_STOP;
-	}
-	if (policy_store_set(name, cJSON_IsTrue(reset) ? NULL : &o, err,
-	    sizeof(err)) == -1) {
-		ctl_error(r, PROTO_FAILED, "%s", err);
+	if ((rc = policy_store_change(name, start != NULL ? start->valuestring :
+	    NULL, stop != NULL ? stop->valuestring : NULL, cJSON_IsTrue(reset),
+	    err, sizeof(err))) != 0) {
+		ctl_error(r, rc == -1 ? PROTO_INVALID_PARAMS : PROTO_FAILED,
+		    "%s", err);
 		return;
 	}
 	policy_reply(r, name);

@@ -214,3 +214,34 @@ policy_store_observe(policy_observer fn, void *arg)
 	observer = fn;
 	observer_arg = arg;
 }
+
+int
+policy_store_change(const char *agent, const char *start, const char *stop,
+    int reset, char *err, size_t errlen)
+{
+	struct policy_override	 o;
+
+	if (policy_store_get(agent, NULL, NULL) == -1) {
+		snprintf(err, errlen, "no agent \"%s\"", agent);
+		return (-1);
+	}
+	if (reset == (start != NULL || stop != NULL)) {
+		snprintf(err, errlen, "a policy change needs start, stop or "
+		    "both, or reset alone");
+		return (-1);
+	}
+	memset(&o, 0, sizeof(o));
+	if (start != NULL) {
+		if (policy_start_parse(start, &o.p.start, err, errlen) == -1)
+			return (-1);
+		o.set |= POLICY_SET_START;
+	}
+	if (stop != NULL) {
+		if (policy_stop_parse(stop, &o.p, err, errlen) == -1)
+			return (-1);
+		o.set |= POLICY_SET_STOP;
+	}
+	if (policy_store_set(agent, reset ? NULL : &o, err, errlen) == -1)
+		return (-2);
+	return (0);
+}

@@ -49,6 +49,16 @@ int	 policy_store_set(const char *agent, const struct policy_override *o,
 	    char *err, size_t);
 
 /*
+ * A change as a person asks it (qmsctl policy, the console): start and
+ * stop, either NULL, parsed and set; or, with reset and neither, the
+ * run-time part dropped.  0; -1 with err when the request is bad (no such
+ * agent, a value that does not parse); -2 with err when it could not be
+ * done.
+ */
+int	 policy_store_change(const char *agent, const char *start,
+	    const char *stop, int reset, char *err, size_t);
+
+/*
  * Told after each change of an agent's policy in force by
  * policy_store_set (not at configure: the caller of that knows).  One
  * observer; NULL removes it.

@@ -505,6 +505,7 @@ main(int argc, char *argv[])
 
 	event_base_dispatch(qmsd.base);
 
+	console_shutdown();
 	/* Sessions and exec asks answered while their clients are there. */
 	manager_stop();
 	tmux_link_shutdown();

@@ -18,9 +18,10 @@ test)	want=$test ;;
 esac
 
 missing=""
-# Node.js for the real MCP peers (tests/node): any packaged node will do
-# when one is already installed (CI machines bring Node 20).
-if [ "${1:-}" = test ] && ! command -v npm >/dev/null 2>&1; then
+# npm: the build fetches the console's pinned xterm.js (console/package.json)
+# and the tests their MCP peers (tests/node); any packaged node will do when
+# one is already installed (CI machines bring Node 20).
+if ! command -v npm >/dev/null 2>&1; then
 	want="$want nodejs npm"
 fi
 for p in $want; do

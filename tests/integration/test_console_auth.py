@@ -74,12 +74,11 @@ def test_login_sets_a_strict_cookie_and_drops_the_secret():
         sid = attrs[0]
         st, h, body = req(d, "GET", "/console/", {"Cookie": sid})
         eq(st, 200, "the console with the cookie")
-        contains(body, "Placeholder", "the page says what it is")
-        contains(body, "issue 17", "and what is to come")
+        contains(body, '<table id="agents">', "the console's page")
         eq(h["x-frame-options"], ["DENY"], "never in a frame")
-        # Other pages than /console/ are not there yet.
+        # No other page than /console/ (the rest is static/ and api/).
         eq(req(d, "GET", "/console/agents", {"Cookie": sid})[0], 404,
-           "no views yet")
+           "no such page")
         assert secret not in d.log(), "the secret is not logged"
     finally:
         d.close()
