@@ -283,7 +283,7 @@ console_streams(void)
 }
 
 void
-console_stream_shutdown(void)
+console_stream_end_all(void)
 {
 	struct stream	*s;
 
@@ -291,4 +291,10 @@ console_stream_shutdown(void)
 		http_stream_end(s->st, 0);
 		stream_free(s);
 	}
+}
+
+void
+console_stream_shutdown(void)
+{
+	console_stream_end_all();
 }

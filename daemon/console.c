@@ -328,6 +328,23 @@ console_link(char *url, size_t len, char *err, size_t errlen)
 	return (0);
 }
 
+size_t
+console_logout_all(void)
+{
+	struct console_session	 s[CONSOLE_MAX_SESSIONS];
+	size_t			 n;
+
+	console_session_prune(wall_ms());
+	n = console_session_list(s);
+	explicit_bzero(s, sizeof(s));
+	console_session_clear();
+	console_store_save();
+	console_stream_end_all();
+	log_info("console: every session ended (%zu, by qmsctl console "
+	    "--logout-all)", n);
+	return (n);
+}
+
 void
 console_shutdown(void)
 {

@@ -710,5 +710,40 @@ def test_a_bad_sessions_file_is_ignored():
             shutil.rmtree(state, ignore_errors=True)
 
 
+def test_logout_all_ends_every_session_for_good():
+    d = Daemon()
+    e = None
+    try:
+        a, b = login(d), login(d)
+        ev = Events(d, a)
+        eq(ev.next(10)[0], "state")
+        rc, out, err = d.ctl("console", "--logout-all")
+        eq((rc, out), (0, "2 console sessions logged out\n"), err)
+        try:
+            while True:
+                ev.next(10)
+        except AssertionError as x:
+            contains(str(x), "the stream ended", "its stream ends at once")
+        for c in (a, b):
+            eq(api(d, "GET", "state", c), (401, NOT_LOGGED_IN), "after")
+        contains(d.log(), "every session ended (2, by qmsctl console "
+                 "--logout-all)", "said")
+        eq(d.ctl("console", "--logout-all")[1],
+           "0 console sessions logged out\n", "again")
+        eq(d.rpc("console", {"logout_all": 1})["error"]["code"], -32602,
+           "logout_all is a boolean")
+        eq(d.ctl("console", "--logout-al")[0], 64, "a usage error")
+        clean(d)
+        e = on_state(os.path.join(d.dir, "state"))
+        for c in (a, b):
+            eq(api(e, "GET", "state", c), (401, NOT_LOGGED_IN),
+               "and after a restart")
+        clean(e)
+    finally:
+        for x in (e, d):
+            if x is not None:
+                x.close()
+
+
 if __name__ == "__main__":
     main(globals())
