@@ -91,6 +91,10 @@ _qmsctl()
 	case $cmd in
 	status|ps)
 		COMPREPLY=($(compgen -W "--json" -- "$cur")) ;;
+	console)
+		if [ "$plain" = 0 ] && [ "${#args[@]}" = 0 ]; then
+			COMPREPLY=($(compgen -W "--logout-all" -- "$cur"))
+		fi ;;
 	up|down|session|mcp-config)
 		case $cmd in
 		up)		words=--force ;;

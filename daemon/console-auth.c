@@ -3,10 +3,13 @@
 #include <stdio.h>
 #include <string.h>
 
+#include <openssl/evp.h>
+
 #include "console-auth.h"
 #include "util.h"
 #include "log.h"
 
+/* A link's secret, or a session's id's hash (console_session_hash()). */
 struct secret {
 	char		 s[CONSOLE_SECRET_LEN + 1];	/* "" when free */
 	uint64_t	 made;
@@ -116,16 +119,63 @@ console_link_use(const char *secret, uint64_t now)
 }
 
 void
+console_session_hash(const char *id, char out[CONSOLE_SECRET_LEN + 1])
+{
+	unsigned char	md[EVP_MAX_MD_SIZE];
+	unsigned int	mdlen = 0, i;
+
+	if (EVP_Digest(id, strlen(id), md, &mdlen, EVP_sha256(), NULL) != 1 ||
+	    mdlen * 2 != CONSOLE_SECRET_LEN)
+		fatalx("console: SHA-256 failed");
+	for (i = 0; i < mdlen; i++)
+		snprintf(out + i * 2, 3, "%02x", md[i]);
+	out[CONSOLE_SECRET_LEN] = '\0';
+	explicit_bzero(md, sizeof(md));
+}
+
+/* The session whose id is id (by its hash), or NULL. */
+static struct secret *
+session_find(const char *id)
+{
+	struct secret	*e;
+	char		 h[CONSOLE_SECRET_LEN + 1];
+
+	if (!well_formed(id))
+		return (NULL);
+	console_session_hash(id, h);
+	e = find(sessions, CONSOLE_MAX_SESSIONS, h);
+	explicit_bzero(h, sizeof(h));
+	return (e);
+}
+
+void
 console_session_add(const char *id, uint64_t now)
 {
-	put(slot(sessions, CONSOLE_MAX_SESSIONS, 1), id, now);
+	char	h[CONSOLE_SECRET_LEN + 1];
+
+	if (!well_formed(id))
+		fatalx("console: a malformed secret");
+	console_session_hash(id, h);
+	put(slot(sessions, CONSOLE_MAX_SESSIONS, 1), h, now);
+	explicit_bzero(h, sizeof(h));
+}
+
+/*
+ * How long since then: the clock is the wall clock, which may be set
+ * back; a time to come counts as now, so that a step back of the clock
+ * logs nobody out (and a step forward may).
+ */
+static uint64_t
+since(uint64_t now, uint64_t then)
+{
+	return (now > then ? now - then : 0);
 }
 
 static int
 session_live(const struct secret *e, uint64_t now)
 {
-	return (e->s[0] != '\0' && now - e->used < CONSOLE_IDLE_MS &&
-	    now - e->made < CONSOLE_MAX_AGE_MS);
+	return (e->s[0] != '\0' && since(now, e->used) < CONSOLE_IDLE_MS &&
+	    since(now, e->made) < CONSOLE_MAX_AGE_MS);
 }
 
 int
@@ -133,13 +183,14 @@ console_session_check(const char *id, uint64_t now)
 {
 	struct secret	*e;
 
-	if ((e = find(sessions, CONSOLE_MAX_SESSIONS, id)) == NULL)
+	if ((e = session_find(id)) == NULL)
 		return (0);
 	if (!session_live(e, now)) {
 		forget(e);
 		return (0);
 	}
-	e->used = now;
+	if (now > e->used)
+		e->used = now;
 	return (1);
 }
 
@@ -148,10 +199,58 @@ console_session_end(const char *id)
 {
 	struct secret	*e;
 
-	if ((e = find(sessions, CONSOLE_MAX_SESSIONS, id)) == NULL)
+	if ((e = session_find(id)) == NULL)
 		return (0);
 	forget(e);
 	return (1);
+}
+
+size_t
+console_session_prune(uint64_t now)
+{
+	size_t	i, n = 0;
+
+	for (i = 0; i < CONSOLE_MAX_SESSIONS; i++)
+		if (sessions[i].s[0] != '\0' && !session_live(&sessions[i],
+		    now)) {
+			forget(&sessions[i]);
+			n++;
+		}
+	return (n);
+}
+
+size_t
+console_session_list(struct console_session out[CONSOLE_MAX_SESSIONS])
+{
+	size_t	i, n = 0;
+
+	for (i = 0; i < CONSOLE_MAX_SESSIONS; i++) {
+		if (sessions[i].s[0] == '\0')
+			continue;
+		memcpy(out[n].hash, sessions[i].s, sizeof(out[n].hash));
+		out[n].made = sessions[i].made;
+		out[n].used = sessions[i].used;
+		n++;
+	}
+	return (n);
+}
+
+void
+console_session_restore(const struct console_session *in, size_t n)
+{
+	size_t	i;
+
+	console_session_clear();
+	for (i = 0; i < n && i < CONSOLE_MAX_SESSIONS; i++) {
+		put(&sessions[i], in[i].hash, in[i].made);
+		sessions[i].used = in[i].used;
+	}
+}
+
+void
+console_session_clear(void)
+{
+	explicit_bzero(sessions, sizeof(sessions));
 }
 
 size_t

@@ -3,7 +3,10 @@
  * console`) and the sessions they open, kept in fixed tables.  The time is
  * passed in, so that expiry is tested without waiting; secrets are random
  * from getrandom(2), compared in time that says nothing of which matched,
- * and never logged.
+ * and never logged.  A session is known by the SHA-256 of its id only
+ * (the id itself is the browser's cookie), so that its record can be kept
+ * on disk (console-session-store.h); its times are the wall clock's, which
+ * outlives qmsd, where a link's may be the monotonic clock's.
  */
 #ifndef QMSD_CONSOLE_AUTH_H
 #define QMSD_CONSOLE_AUTH_H
@@ -32,12 +35,29 @@ void	 console_link_add(const char *secret, uint64_t now);
 /* Spend a link: OK once, within CONSOLE_LINK_MS of its making. */
 enum console_link console_link_use(const char *secret, uint64_t now);
 
+/* A session as kept, its id never: see console_session_hash(). */
+struct console_session {
+	char		hash[CONSOLE_SECRET_LEN + 1];	/* lowercase hex */
+	uint64_t	made;				/* wall clock, ms */
+	uint64_t	used;				/* its last use */
+};
+
+/* The SHA-256 of a session's id, in lowercase hex. */
+void	 console_session_hash(const char *id, char out[CONSOLE_SECRET_LEN + 1]);
 /* A session; when the table is full, the one idle longest gives way. */
 void	 console_session_add(const char *id, uint64_t now);
 /* Is id a live session?  A yes counts as use (the idle time restarts). */
 int	 console_session_check(const char *id, uint64_t now);
 /* End a session: 1 if there was one. */
 int	 console_session_end(const char *id);
+/* Forget the sessions expired at now: how many. */
+size_t	 console_session_prune(uint64_t now);
+/* The sessions held (live or not yet pruned): how many are in out. */
+size_t	 console_session_list(struct console_session out[CONSOLE_MAX_SESSIONS]);
+/* Hold these sessions (at most CONSOLE_MAX_SESSIONS) and no others. */
+void	 console_session_restore(const struct console_session *, size_t);
+/* End every session. */
+void	 console_session_clear(void);
 
 /* How many links and sessions are live at now. */
 size_t	 console_links(uint64_t now);

@@ -150,7 +150,7 @@ on_heartbeat(evutil_socket_t fd, short ev, void *arg)
 	console_stream_changed();
 	for (s = TAILQ_FIRST(&streams); s != NULL; s = next) {
 		next = TAILQ_NEXT(s, entry);
-		if (!console_session_check(s->session, now_ms())) {
+		if (!console_session_check(s->session, wall_ms())) {
 			log_info("console: an event stream ended with its "
 			    "session");
 			http_stream_end(s->st, 0);
@@ -283,7 +283,7 @@ console_streams(void)
 }
 
 void
-console_stream_shutdown(void)
+console_stream_end_all(void)
 {
 	struct stream	*s;
 
@@ -291,4 +291,10 @@ console_stream_shutdown(void)
 		http_stream_end(s->st, 0);
 		stream_free(s);
 	}
+}
+
+void
+console_stream_shutdown(void)
+{
+	console_stream_end_all();
 }

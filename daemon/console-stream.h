@@ -23,6 +23,8 @@ struct http_request;
 void	 console_stream_serve(struct http_request *, const char *id);
 /* The session id ended (logout): its streams end now. */
 void	 console_stream_end_session(const char *id);
+/* Every session ended (qmsctl console --logout-all): every stream ends. */
+void	 console_stream_end_all(void);
 /*
  * Something the snapshot shows changed that no source tells of (a policy
  * set from the console): a "state" soon, one for all changes till then.

@@ -10,6 +10,7 @@
 #include "console-auth.h"
 #include "console-files.h"
 #include "console-path.h"
+#include "console-session-store.h"
 #include "console-stream.h"
 #include "console.h"
 #include "http.h"
@@ -104,7 +105,7 @@ session_of(struct http_request *r, char id[CONSOLE_SECRET_LEN + 1])
 		return (-1);
 	memcpy(id, v, len);
 	id[len] = '\0';
-	return (console_session_check(id, now_ms()) ? 0 : -1);
+	return (console_session_check(id, wall_ms()) ? 0 : -1);
 }
 
 /*
@@ -142,7 +143,8 @@ login(struct http_request *r)
 		return;
 	}
 	console_auth_random(id);
-	console_session_add(id, now_ms());
+	console_session_add(id, wall_ms());
+	console_store_save();
 	/* No Max-Age: the browser forgets it when it closes. */
 	snprintf(cookie, sizeof(cookie), "Set-Cookie: " COOKIE "=%s; "
 	    "Path=/console; HttpOnly; SameSite=Strict", id);
@@ -167,6 +169,7 @@ logout(struct http_request *r)
 		return;
 	}
 	console_session_end(id);
+	console_store_save();
 	console_stream_end_session(id);
 	explicit_bzero(id, sizeof(id));
 	log_info("console: a session ended (logout)");
@@ -323,6 +326,23 @@ console_link(char *url, size_t len, char *err, size_t errlen)
 	    secret);
 	explicit_bzero(secret, sizeof(secret));
 	return (0);
+}
+
+size_t
+console_logout_all(void)
+{
+	struct console_session	 s[CONSOLE_MAX_SESSIONS];
+	size_t			 n;
+
+	console_session_prune(wall_ms());
+	n = console_session_list(s);
+	explicit_bzero(s, sizeof(s));
+	console_session_clear();
+	console_store_save();
+	console_stream_end_all();
+	log_info("console: every session ended (%zu, by qmsctl console "
+	    "--logout-all)", n);
+	return (n);
 }
 
 void

@@ -22,5 +22,7 @@ extern const char *const console_api_headers[];
  * why in err (no loopback listener is open).
  */
 int	 console_link(char *url, size_t, char *err, size_t);
+/* Log every browser out, now and after restarts: how many sessions. */
+size_t	 console_logout_all(void);
 
 #endif

@@ -396,13 +396,27 @@ method_git_check(struct ctl_req *r, const cJSON *params)
  * The .mcp.json a Claude Code uses: the host's (with the host token), or
  * an agent's, as its container gets it.
  */
-/* A one-time login link to the web console. */
+/* A one-time login link to the web console, or every session ended. */
 static void
 method_console(struct ctl_req *r, const cJSON *params)
 {
-	char	 url[256], err[256];
-	cJSON	*o;
+	const cJSON	*all;
+	char		 url[256], err[256];
+	cJSON		*o;
 
+	all = cJSON_GetObjectItemCaseSensitive(params, "logout_all");
+	if (all != NULL && !cJSON_IsBool(all)) {
+		ctl_error(r, PROTO_INVALID_PARAMS, "console takes no params "
+		    "but optionally params.logout_all (a boolean)");
+		return;
+	}
+	if (cJSON_IsTrue(all)) {
+		o = cJSON_CreateObject();
+		cJSON_AddNumberToObject(o, "ended",
+		    (double)console_logout_all());
+		ctl_reply(r, o);
+		return;
+	}
 	if (console_link(url, sizeof(url), err, sizeof(err)) == -1) {
 		ctl_error(r, PROTO_FAILED, "%s", err);
 		return;

@@ -20,6 +20,7 @@
 #include "config.h"
 #include "console.h"
 #include "console-auth.h"
+#include "console-session-store.h"
 #include "agent.h"
 #include "agent-socket.h"
 #include "bridge.h"
@@ -486,6 +487,8 @@ main(int argc, char *argv[])
 		control_shutdown();
 		return (1);
 	}
+	/* Once the state directory is this qmsd's alone. */
+	console_store_init(qmsd.base, qmsd.conf->state_dir);
 	component_set(control_component, "ready", HEALTH_OK, "listening on %s%s",
 	    control_path(), qmsd.socket_passed ? " (socket activation)" : "");
 	log_info("qmsd %s ready: project %s, socket %s, config %s",
@@ -506,6 +509,7 @@ main(int argc, char *argv[])
 	event_base_dispatch(qmsd.base);
 
 	console_shutdown();
+	console_store_shutdown();
 	/* Sessions and exec asks answered while their clients are there. */
 	manager_stop();
 	tmux_link_shutdown();

@@ -88,6 +88,8 @@ def test_agents_and_components_from_daemon():
            "policy start = (bash splits at =)")
         eq(complete(*s, "policy", "docs", "start=always", "--"), [],
            "--reset alone")
+        eq(complete(*s, "console", ""), ["--logout-all"], "console")
+        eq(complete(*s, "console", "--logout-all", ""), [], "alone")
         eq(complete("mcp-config", "", env={"QMSD_SOCKET": d.socket}),
            ["claude", "docs"], "the socket from QMSD_SOCKET")
     finally:

@@ -6,12 +6,15 @@ servers; the actions work and say qmsctl's errors; the event stream
 brings an inbox item's arrival and an activity change as they happen;
 and every request from elsewhere is refused.  The page in a real browser
 is the headless-Chromium tests' (tests/node)."""
+import hashlib
 import http.client
 import json
 import os
 import re
+import shutil
 import socket
 import sys
+import tempfile
 import threading
 import time
 
@@ -541,6 +544,205 @@ def test_a_slow_reader_is_skipped_then_resynced():
         clean(d)
     finally:
         e.close()
+
+
+# ---- sessions across restarts of qmsd (STATE/console-sessions) ----
+
+def on_state(state_dir):
+    """A new qmsd on a state directory (another's, or made by the test)."""
+    return Daemon(config="[qmsd]\nstate-dir = %s\n" % state_dir)
+
+
+def sessions_file(state_dir):
+    return os.path.join(state_dir, "console-sessions")
+
+
+def session_id(cookie):
+    return cookie.split("=", 1)[1]
+
+
+def write_sessions(state_dir, records, mode=0o600):
+    """records: (id, made, used), times in ms of the wall clock."""
+    path = sessions_file(state_dir)
+    with open(path, "w") as f:
+        f.write("qmsd-console-sessions 1\n")
+        for sid, made, used in records:
+            f.write("%s %d %d\n" % (hashlib.sha256(sid.encode()).hexdigest(),
+                                     made, used))
+    os.chmod(path, mode)
+
+
+def test_a_session_outlives_a_restart():
+    d = Daemon()
+    e = f = None
+    try:
+        cookie = login(d)
+        eq(api(d, "GET", "state", cookie)[0], 200, "before")
+        clean(d)
+        state = os.path.join(d.dir, "state")
+        st = os.stat(sessions_file(state))
+        eq(oct(st.st_mode & 0o7777), oct(0o600), "the file's mode")
+        eq(st.st_uid, os.geteuid(), "the file's owner")
+        text = open(sessions_file(state)).read()
+        sid = session_id(cookie)
+        assert sid not in text, "the id itself is not kept: %r" % text
+        contains(text, hashlib.sha256(sid.encode()).hexdigest(),
+                 "its hash is")
+        # A new qmsd on the same state directory.
+        e = on_state(state)
+        contains(e.log(), "console: 1 session kept from", "said")
+        eq(api(e, "GET", "state", cookie)[0], 200, "after a restart")
+        ev = Events(e, cookie)
+        eq(ev.r.status, 200, "the stream after a restart")
+        eq(ev.next(10)[0], "state", "the stream's first event")
+        ev.close()
+        # Logged out: and so after the next restart too.
+        st, _, _ = req(e, "POST", "/console/logout",
+                       {"Cookie": cookie, "Origin": origin(e)})
+        eq(st, 200, "logout")
+        assert hashlib.sha256(sid.encode()).hexdigest() not in \
+            open(sessions_file(state)).read(), "gone from the file at once"
+        clean(e)
+        f = on_state(state)
+        eq(api(f, "GET", "state", cookie), (401, NOT_LOGGED_IN),
+           "logged out, restarted")
+        clean(f)
+    finally:
+        for x in (f, e, d):
+            if x is not None:
+                x.close()
+
+
+def test_expired_sessions_stay_expired_across_a_restart():
+    """The 12 h idle limit and the 24 h cap count the time qmsd was
+    away: the file's times are the wall clock's."""
+    d = Daemon()
+    e = None
+    try:
+        idle, old, fresh = login(d), login(d), login(d)
+        clean(d)
+        state = os.path.join(d.dir, "state")
+        now = int(time.time() * 1000)
+        hour = 3600 * 1000
+        write_sessions(state, [
+            (session_id(idle), now - 13 * hour, now - 12 * hour - 60000),
+            (session_id(old), now - 24 * hour - 60000, now - 60000),
+            (session_id(fresh), now - 23 * hour, now - 11 * hour)])
+        e = on_state(state)
+        eq(api(e, "GET", "state", idle), (401, NOT_LOGGED_IN),
+           "idle for over 12 h")
+        eq(api(e, "GET", "state", old), (401, NOT_LOGGED_IN),
+           "made over 24 h ago")
+        eq(api(e, "GET", "state", fresh)[0], 200, "within both")
+        clean(e)
+        text = open(sessions_file(state)).read()
+        eq(len(text.splitlines()), 2, "only the live one is kept: %r" % text)
+    finally:
+        for x in (e, d):
+            if x is not None:
+                x.close()
+
+
+def test_a_bad_sessions_file_is_ignored():
+    """Garbage, too long, readable by others, another's, not a file: each
+    is refused with a log line; qmsd starts, and only those sessions are
+    lost."""
+    sid = "ab" * 32
+    cookie = "qmsd_console=" + sid
+    now = int(time.time() * 1000)
+    good = "qmsd-console-sessions 1\n%s %d %d\n" % (
+        hashlib.sha256(sid.encode()).hexdigest(), now, now)
+    def put(text, mode=0o600, uid=None):
+        def make(p):
+            with open(os.open(p, os.O_WRONLY | os.O_CREAT, mode), "w") as f:
+                f.write(text)
+            os.chmod(p, mode)
+            if uid is not None:
+                os.chown(p, uid, -1)
+        return make
+
+    def link(p):
+        put(good)(p + ".real")
+        os.symlink(p + ".real", p)
+    cases = [
+        ("garbage", put("not sessions\n"), "line 1: not"),
+        ("a bad line", put(good + "x 1 2\n"), "line 3: not a hash"),
+        ("too long", put(good + " " * 5000), "longer than 4096 bytes"),
+        ("readable by others", put(good, 0o644), "with mode 0644"),
+        ("another's", put(good, 0o600, 65534), "owned by uid 65534"),
+        ("a link", link, "console-sessions: "),
+        ("a directory", os.mkdir, "not a regular file"),
+    ]
+    # The very file, as qmsd wants it, is taken: so each refusal below is
+    # of what was done to it.
+    state = tempfile.mkdtemp(prefix="qmsd-state.")
+    d = None
+    try:
+        put(good)(sessions_file(state))
+        d = on_state(state)
+        eq(api(d, "GET", "state", cookie)[0], 200, "the good file")
+        clean(d)
+    finally:
+        if d is not None:
+            d.close()
+        shutil.rmtree(state, ignore_errors=True)
+    for what, make, why in cases:
+        d = None
+        state = tempfile.mkdtemp(prefix="qmsd-state.")
+        try:
+            make(sessions_file(state))
+            d = on_state(state)
+            log = d.log()
+            contains(log, "console-sessions: ", what)
+            contains(log, why, what)
+            contains(log, "ignored: its sessions are logged out", what)
+            eq(api(d, "GET", "state", cookie), (401, NOT_LOGGED_IN), what)
+            # A login puts a good file in its place (a directory stays).
+            login(d)
+            if what != "a directory":
+                st = os.lstat(sessions_file(state))
+                eq(oct(st.st_mode), oct(0o100600), what + ": replaced")
+            assert d.alive(), what
+            clean(d)
+        finally:
+            if d is not None:
+                d.close()
+            shutil.rmtree(state, ignore_errors=True)
+
+
+def test_logout_all_ends_every_session_for_good():
+    d = Daemon()
+    e = None
+    try:
+        a, b = login(d), login(d)
+        ev = Events(d, a)
+        eq(ev.next(10)[0], "state")
+        rc, out, err = d.ctl("console", "--logout-all")
+        eq((rc, out), (0, "2 console sessions logged out\n"), err)
+        try:
+            while True:
+                ev.next(10)
+        except AssertionError as x:
+            contains(str(x), "the stream ended", "its stream ends at once")
+        for c in (a, b):
+            eq(api(d, "GET", "state", c), (401, NOT_LOGGED_IN), "after")
+        contains(d.log(), "every session ended (2, by qmsctl console "
+                 "--logout-all)", "said")
+        eq(d.ctl("console", "--logout-all")[1],
+           "0 console sessions logged out\n", "again")
+        eq(d.rpc("console", {"logout_all": 1})["error"]["code"], -32602,
+           "logout_all is a boolean")
+        eq(d.ctl("console", "--logout-al")[0], 64, "a usage error")
+        clean(d)
+        e = on_state(os.path.join(d.dir, "state"))
+        for c in (a, b):
+            eq(api(e, "GET", "state", c), (401, NOT_LOGGED_IN),
+               "and after a restart")
+        clean(e)
+    finally:
+        for x in (e, d):
+            if x is not None:
+                x.close()
 
 
 if __name__ == "__main__":

@@ -125,6 +125,25 @@ test_sessions(void)
 }
 
 static void
+test_hash(void)
+{
+	char	h[CONSOLE_SECRET_LEN + 1], s[CONSOLE_SECRET_LEN + 1];
+
+	/* FIPS 180-2's example. */
+	console_session_hash("abc", h);
+	CHECK_STR(h, "ba7816bf8f01cfea414140de5dae2223"
+	    "b00361a396177a9cb410ff61f20015ad");
+	/* A session's time may run back (the wall clock set back): it is
+	 * still live, and its last use is not moved back. */
+	console_auth_clear();
+	secret(s, 8);
+	console_session_add(s, 100000);
+	CHECK(console_session_check(s, 90000));
+	CHECK(console_session_check(s, 100000 + CONSOLE_IDLE_MS - 1));
+	console_auth_clear();
+}
+
+static void
 test_cookie(void)
 {
 	const char	*v;
@@ -158,6 +177,7 @@ main(void)
 	test_random();
 	test_links();
 	test_sessions();
+	test_hash();
 	test_cookie();
 	return (check_done("console-auth"));
 }
