@@ -35,7 +35,7 @@ static const char *const page_headers[] = {
 	    "base-uri 'none'; form-action 'self'; frame-ancestors 'none'"),
 	"X-Frame-Options: DENY",
 	"X-Content-Type-Options: nosniff",
-	"Referrer-Policy: no-referrer",
+	"Referrer-Policy: same-origin",
 	"Cross-Origin-Opener-Policy: same-origin",
 	NULL
 };
@@ -44,7 +44,7 @@ const char *const console_api_headers[] = {
 	"Content-Security-Policy: default-src 'none'; frame-ancestors 'none'",
 	"X-Frame-Options: DENY",
 	"X-Content-Type-Options: nosniff",
-	"Referrer-Policy: no-referrer",
+	"Referrer-Policy: same-origin",
 	"Cross-Origin-Resource-Policy: same-origin",
 	NULL
 };
@@ -81,7 +81,7 @@ answer(struct http_request *r, int status, const char *extra,
 		    "form-action 'self'; frame-ancestors 'none'"),
 		"X-Frame-Options: DENY",
 		"X-Content-Type-Options: nosniff",
-		"Referrer-Policy: no-referrer",
+		"Referrer-Policy: same-origin",
 	};
 	size_t		 n = 4;
 

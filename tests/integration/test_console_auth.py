@@ -70,7 +70,7 @@ def test_login_sets_a_strict_cookie_and_drops_the_secret():
             assert a in attrs, "%s not in %r" % (a, cookie)
         secret = path.split("=", 1)[1]
         assert secret not in cookie, "the cookie is not the link's secret"
-        eq(h["referrer-policy"], ["no-referrer"], "no Referer leaks")
+        eq(h["referrer-policy"], ["same-origin"], "no Referer leaks to others")
         sid = attrs[0]
         st, h, body = req(d, "GET", "/console/", {"Cookie": sid})
         eq(st, 200, "the console with the cookie")
