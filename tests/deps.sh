@@ -6,7 +6,7 @@ set -eu
 
 build="meson ninja-build pkg-config gcc libc6-dev libevent-dev
 	libmicrohttpd-dev libcjson-dev libsystemd-dev libcurl4-openssl-dev
-	libinih-dev"
+	libinih-dev libssl-dev"
 test="$build clang libclang-rt-14-dev python3 util-linux systemd
 	iproute2 git tmux mandoc docker.io procps debootstrap openssh-server
 	openssl strace"
