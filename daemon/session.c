@@ -1,5 +1,9 @@
 #include <sys/queue.h>
+#include <sys/syscall.h>
 
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -547,6 +551,62 @@ session_exec_inspect(const char *id, uint64_t owner, session_exec_done fn,
 	snprintf(path, sizeof(path), "/exec/%s/json", id);
 	return (exec_ask(id, owner, "GET", path, 200, "exec status", fn, arg,
 	    err, errlen));
+}
+
+/* The process docker says runs the exec, if it is in its container. */
+static void
+exec_hangup_found(void *arg, const char *error, const cJSON *json)
+{
+	const cJSON	*pid, *cid;
+	char		 path[64], buf[4096];
+	ssize_t		 n;
+	int		 pidfd, fd;
+
+	pid = cJSON_GetObjectItemCaseSensitive(json, "Pid");
+	cid = cJSON_GetObjectItemCaseSensitive(json, "ContainerID");
+	if (error != NULL || !cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(
+	    json, "Running")) || !cJSON_IsNumber(pid) || pid->valuedouble < 2 ||
+	    pid->valuedouble > 1 << 30 || !cJSON_IsString(cid) ||
+	    strlen(cid->valuestring) < 12)
+		return;		/* ended already, or nothing to know it by */
+	/* Pinned first: the pid cannot name another process from here. */
+	if ((pidfd = (int)syscall(SYS_pidfd_open, (pid_t)pid->valuedouble,
+	    0)) == -1) {
+		log_debug("session: exec's process %d: %s", (int)pid->valuedouble,
+		    strerror(errno));
+		return;
+	}
+	snprintf(path, sizeof(path), "/proc/%d/cgroup", (int)pid->valuedouble);
+	n = -1;
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) != -1) {
+		n = read(fd, buf, sizeof(buf) - 1);
+		close(fd);
+	}
+	/*
+	 * Its container's cgroup, read while it still lived (the signal 0
+	 * after): never a process of the host's or another container's,
+	 * whatever pid docker gave (another pid namespace's, say).
+	 */
+	if (n > 0) {
+		buf[n] = '\0';
+		if (strstr(buf, cid->valuestring) != NULL &&
+		    syscall(SYS_pidfd_send_signal, pidfd, 0, NULL, 0) == 0 &&
+		    syscall(SYS_pidfd_send_signal, pidfd, SIGHUP, NULL, 0) == 0)
+			log_debug("session: exec's process %d hung up",
+			    (int)pid->valuedouble);
+	}
+	close(pidfd);
+}
+
+void
+session_exec_hangup(const char *id, uint64_t owner)
+{
+	char	path[200], err[256];
+
+	snprintf(path, sizeof(path), "/exec/%s/json", id);
+	if (exec_ask(id, owner, "GET", path, 200, "exec status",
+	    exec_hangup_found, NULL, err, sizeof(err)) == -1)
+		log_debug("session: hang-up: %s", err);
 }
 
 void
