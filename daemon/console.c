@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "console-auth.h"
+#include "console-terminal.h"
 #include "console.h"
 #include "http.h"
 #include "log.h"
@@ -155,7 +156,7 @@ static void
 console_serve(struct http_request *r, void *arg)
 {
 	const char	*path = http_path(r), *method = http_method(r);
-	char		 id[CONSOLE_SECRET_LEN + 1];
+	char		 id[CONSOLE_SECRET_LEN + 1], name[64];
 	int		 get;
 
 	get = strcmp(method, "GET") == 0 || strcmp(method, "HEAD") == 0;
@@ -179,6 +180,10 @@ console_serve(struct http_request *r, void *arg)
 		return;
 	}
 	explicit_bzero(id, sizeof(id));
+	if (console_terminal_match(path, name, sizeof(name))) {
+		console_terminal_serve(r, name);
+		return;
+	}
 	if (strcmp(path, CONSOLE_PATH) != 0) {
 		answer(r, 404, NULL, NULL, PAGE_HEAD "<p>No such page.</p>\n"
 		    PAGE_TAIL);
