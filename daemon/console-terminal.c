@@ -551,12 +551,13 @@ term_open(void *arg, struct http_upgraded *u, int fd, const char *extra,
 	bufferevent_setwatermark(t->browser, EV_READ, 0, TERM_READ_MAX);
 	bufferevent_setwatermark(t->browser, EV_WRITE, TERM_BROWSER_HIGH / 4,
 	    0);
-	/* Sent before the 101 went out: read first, on the next turn. */
-	if (n > 0) {
-		evbuffer_add(bufferevent_get_input(t->browser), extra, n);
-		bufferevent_trigger(t->browser, EV_READ,
-		    BEV_TRIG_DEFER_CALLBACKS);
-	}
+	/*
+	 * Sent before the 101 went out: read before the socket's (the
+	 * input's end is libevent's alone, its start is not).
+	 */
+	if (evbuffer_prepend(bufferevent_get_input(t->browser), extra,
+	    n) == -1)
+		fatalx("evbuffer_prepend failed");
 	bufferevent_enable(t->browser, EV_READ | EV_WRITE);
 	t->timer = evtimer_new(qmsd.base, on_timer, t);
 	term_arm(t, TERM_PING_MS);
@@ -572,8 +573,9 @@ term_open(void *arg, struct http_upgraded *u, int fd, const char *extra,
 	/* A person's session, as `qmsctl session` is. */
 	manager_person(t->agent, 1);
 	t->starting = 1;
-	/* Last: it may answer (and end the terminal) before it returns. */
+	/* It may answer before it returns; t stays until a browser event. */
 	session_start(&p, &term_session_cb, t);
+	term_read_browser(t);
 }
 
 int

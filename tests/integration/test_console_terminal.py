@@ -33,7 +33,7 @@ class WS:
     """One WebSocket client; status is the handshake's answer."""
 
     def __init__(self, d, agent, cookie=None, org="self", wkey=None,
-                 query="?rows=24&cols=80", headers=None):
+                 query="?rows=24&cols=80", headers=None, early=b""):
         self.s = socket.create_connection(("127.0.0.1", d.http_port),
                                           timeout=30)
         self.key = wkey or key()
@@ -49,7 +49,8 @@ class WS:
         h.update(headers or {})
         req = "GET /console/api/agents/%s/terminal%s HTTP/1.1\r\n" % (
             agent, query) + "".join("%s: %s\r\n" % kv for kv in h.items())
-        self.s.sendall((req + "\r\n").encode())
+        # early: frames sent with the head, before the 101 is read
+        self.s.sendall((req + "\r\n").encode() + early)
         self.buf = b""
         while b"\r\n\r\n" not in self.buf:
             data = self.s.recv(65536)
@@ -268,6 +269,21 @@ def test_refusals():
         w = WS(d, a.name, cookie, headers={"Host": "localhost:%d" %
                                            d.http_port})
         eq(w.status, 403, "another Host (DNS rebinding)")
+        # Frames sent with the head, before the 101: read as the first.
+        ping = bytes([0x89, 0x82]) + b"\0\0\0\0" + b"hi"
+        w = WS(d, a.name, cookie, early=ping)
+        eq(w.status, 101, "a handshake with a frame after it")
+        while True:
+            op, data = w.frame()
+            if op == 10:
+                eq(data, b"hi", "the early ping answered")
+                break
+        # A message over 64 KiB: closed 1009, nothing left behind.
+        w.send(2, b"x" * (64 * 1024 + 1))
+        while w.closed is None:
+            w.frame()
+        eq(w.closed, 1009, "a message too big")
+        w.s.close()
         assert d.alive(), "qmsd lives"
     finally:
         a.close()
