@@ -61,6 +61,7 @@ static struct {
 static size_t		 nexecs_next;
 
 static struct event_base *se_base;
+static int		 se_down;	/* shut down: docker goes next */
 static struct supervisor *se_qms_mcp;
 static TAILQ_HEAD(, session) sessions = TAILQ_HEAD_INITIALIZER(sessions);
 
@@ -603,6 +604,8 @@ session_exec_hangup(const char *id, uint64_t owner)
 {
 	char	path[200], err[256];
 
+	if (se_down)
+		return;
 	snprintf(path, sizeof(path), "/exec/%s/json", id);
 	if (exec_ask(id, owner, "GET", path, 200, "exec status",
 	    exec_hangup_found, NULL, err, sizeof(err)) == -1)
@@ -635,6 +638,7 @@ session_shutdown(void)
 	struct session	*s;
 	struct exec_ask	*q;
 
+	se_down = 1;
 	/* docker_shutdown, later, drops their requests without answering. */
 	while ((q = TAILQ_FIRST(&asks)) != NULL) {
 		TAILQ_REMOVE(&asks, q, entry);
