@@ -12,6 +12,7 @@
 #include "console-path.h"
 #include "console-session-store.h"
 #include "console-stream.h"
+#include "console-terminal.h"
 #include "console.h"
 #include "http.h"
 #include "log.h"
@@ -171,6 +172,7 @@ logout(struct http_request *r)
 	console_session_end(id);
 	console_store_save();
 	console_stream_end_session(id);
+	console_terminal_end_session(id);
 	explicit_bzero(id, sizeof(id));
 	log_info("console: a session ended (logout)");
 	answer(r, 200, "Set-Cookie: " COOKIE "=; Path=/console; HttpOnly; "
@@ -218,9 +220,21 @@ api(struct http_request *r, const char *rest)
 		    "console's own page only");
 		return;
 	}
-	/* A stream lives no longer than its session. */
+	/* A stream, a terminal, live no longer than their session. */
 	if (strcmp(rest, "events") == 0 && get)
 		console_stream_serve(r, id);
+	if ((action = console_path_agent(rest, name, sizeof(name))) != NULL &&
+	    strcmp(action, "terminal") == 0) {
+		if (!get)
+			console_api_error(r, 405, "the terminal takes GET");
+		else if (!origin_ok(r))
+			console_api_error(r, 403, "a terminal needs the "
+			    "console's own Origin");
+		else
+			console_terminal_serve(r, name, id);
+		explicit_bzero(id, sizeof(id));
+		return;
+	}
 	explicit_bzero(id, sizeof(id));
 	if (strcmp(rest, "state") == 0 || strcmp(rest, "events") == 0) {
 		if (!get)
@@ -229,24 +243,8 @@ api(struct http_request *r, const char *rest)
 			console_api_state(r);
 		return;
 	}
-	if ((action = console_path_agent(rest, name,
-	    sizeof(name))) == NULL) {
+	if (action == NULL) {
 		console_api_error(r, 404, "no such API");
-		return;
-	}
-	if (strcmp(action, "terminal") == 0) {
-		if (!get) {
-			console_api_error(r, 405, "the terminal takes GET");
-			return;
-		}
-		if (!origin_ok(r)) {
-			console_api_error(r, 403, "a terminal needs the "
-			    "console's own Origin");
-			return;
-		}
-		/* TODO(lead): console_terminal_serve(r, name), from
-		 * daemon/console-terminal.c, once it is merged. */
-		console_api_error(r, 501, "the terminal is not built yet");
 		return;
 	}
 	if (strcmp(method, "POST") != 0) {
@@ -340,6 +338,7 @@ console_logout_all(void)
 	console_session_clear();
 	console_store_save();
 	console_stream_end_all();
+	console_terminal_end_all();
 	log_info("console: every session ended (%zu, by qmsctl console "
 	    "--logout-all)", n);
 	return (n);

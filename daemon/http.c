@@ -45,9 +45,22 @@ struct http_conn {
 	TAILQ_ENTRY(http_conn)	 entry;
 };
 
+/* A connection handed over by http_upgrade(), open until closed. */
+struct http_upgraded {
+	struct listener			*l;
+	struct http_request		*req;	/* its request, freed after */
+	struct MHD_UpgradeResponseHandle *urh;	/* NULL: not yet open */
+	http_upgraded_fn		 on_open;
+	void				(*on_close)(void *);
+	void				*arg;
+	int				 closing;
+	TAILQ_ENTRY(http_upgraded)	 entry;
+};
+
 struct listener {
 	char			 spec[80];	/* as configured */
 	int			 nsuspended;	/* connections waiting on us */
+	TAILQ_HEAD(, http_upgraded) upgraded;	/* open, handed over */
 	unsigned int		 nconn;		/* open connections */
 	TAILQ_HEAD(, http_conn)	 waiting;	/* for a head, oldest first */
 	struct event		*sweep;		/* closes the late ones */
@@ -86,6 +99,7 @@ struct http_stream {
 struct http_request {
 	struct MHD_Connection	*conn;
 	struct http_stream	*stream;
+	struct http_upgraded	*upgrade;	/* its answer upgrades */
 	struct event		*gone_ev;	/* watches a suspended client */
 	void			(*gone_fn)(void *);	/* told if it left */
 	void			*gone_arg;
@@ -265,27 +279,14 @@ http_body(const struct http_request *r, size_t *len)
 	return (r->body != NULL ? r->body : "");
 }
 
-static struct MHD_Response *
-make_response(int status, const char *const *headers, const char *ctype,
-    const char *body, size_t len)
+/* "Name: value" strings, NULL-terminated (or NULL), added to resp. */
+static void
+add_headers(struct MHD_Response *resp, const char *const *headers)
 {
-	struct MHD_Response	*resp;
 	const char		*colon;
 	char			 name[128];
-	size_t			 n, i;
+	size_t			 n;
 
-	resp = MHD_create_response_from_buffer(len, (void *)body,
-	    MHD_RESPMEM_MUST_COPY);
-	if (resp == NULL)
-		fatalx("MHD_create_response_from_buffer failed");
-	if (ctype != NULL)
-		MHD_add_response_header(resp, "Content-Type", ctype);
-	/* Nothing is cached unless the route says how (console files). */
-	for (i = 0; headers != NULL && headers[i] != NULL; i++)
-		if (strncasecmp(headers[i], "Cache-Control:", 14) == 0)
-			break;
-	if (headers == NULL || headers[i] == NULL)
-		MHD_add_response_header(resp, "Cache-Control", "no-store");
 	for (; headers != NULL && *headers != NULL; headers++) {
 		if ((colon = strchr(*headers, ':')) == NULL)
 			continue;
@@ -299,6 +300,28 @@ make_response(int status, const char *const *headers, const char *ctype,
 			colon++;
 		MHD_add_response_header(resp, name, colon);
 	}
+}
+
+static struct MHD_Response *
+make_response(int status, const char *const *headers, const char *ctype,
+    const char *body, size_t len)
+{
+	struct MHD_Response	*resp;
+	size_t			 i;
+
+	resp = MHD_create_response_from_buffer(len, (void *)body,
+	    MHD_RESPMEM_MUST_COPY);
+	if (resp == NULL)
+		fatalx("MHD_create_response_from_buffer failed");
+	if (ctype != NULL)
+		MHD_add_response_header(resp, "Content-Type", ctype);
+	/* Nothing is cached unless the route says how (console files). */
+	for (i = 0; headers != NULL && headers[i] != NULL; i++)
+		if (strncasecmp(headers[i], "Cache-Control:", 14) == 0)
+			break;
+	if (headers == NULL || headers[i] == NULL)
+		MHD_add_response_header(resp, "Cache-Control", "no-store");
+	add_headers(resp, headers);
 	(void)status;
 	return (resp);
 }
@@ -345,6 +368,87 @@ http_respond_rpc_error(struct http_request *r, int status,
 	http_respond(r, status, headers, "application/json", s, strlen(s));
 	cJSON_free(s);
 	cJSON_Delete(o);
+}
+
+/*
+ * MHD has sent the 101 and hands the socket over: from now the route's
+ * on_close, not http_on_gone's function, says when the listener stops.
+ */
+static void
+on_upgraded(void *cls, struct MHD_Connection *conn, void *con_cls,
+    const char *extra, size_t n, MHD_socket fd,
+    struct MHD_UpgradeResponseHandle *urh)
+{
+	struct http_upgraded	*u = cls;
+	struct http_request	*r = con_cls;
+
+	u->urh = urh;
+	r->gone_fn = NULL;
+	TAILQ_INSERT_TAIL(&u->l->upgraded, u, entry);
+	u->on_open(u->arg, u, fd, extra, n);
+}
+
+void
+http_upgrade(struct http_request *r, const char *const *headers,
+    http_upgraded_fn on_open, void (*on_close)(void *), void *arg)
+{
+	struct http_upgraded	*u;
+	struct MHD_Response	*resp;
+
+	if (r->response != NULL)
+		return;		/* answered already */
+	u = xcalloc(1, sizeof(*u));
+	u->l = r->l;
+	u->req = r;
+	u->on_open = on_open;
+	u->on_close = on_close;
+	u->arg = arg;
+	if ((resp = MHD_create_response_for_upgrade(on_upgraded, u)) == NULL)
+		fatalx("MHD_create_response_for_upgrade failed");
+	add_headers(resp, headers);
+	r->upgrade = u;
+	r->status = 101;
+	r->response = resp;
+	/* The gone function stays: the client may leave before the 101. */
+	if (r->suspended) {
+		r->suspended = 0;
+		resume(r);
+	}
+}
+
+/* Closed by MHD on its next turn; its request is freed then. */
+static void
+upgraded_free(struct http_upgraded *u)
+{
+	TAILQ_REMOVE(&u->l->upgraded, u, entry);
+	MHD_upgrade_action(u->urh, MHD_UPGRADE_ACTION_CLOSE);
+	u->req->upgrade = NULL;
+	listener_kick(u->l);
+	free(u);
+}
+
+void
+http_upgraded_close(struct http_upgraded *u)
+{
+	if (!u->closing)
+		upgraded_free(u);
+}
+
+/*
+ * Before a listener stops: MHD must not be stopped (nor a listener wait
+ * to drain) with connections handed over, so each route is told, and its
+ * connection closed.
+ */
+static void
+close_upgraded(struct listener *l)
+{
+	struct http_upgraded	*u;
+
+	while ((u = TAILQ_FIRST(&l->upgraded)) != NULL) {
+		u->closing = 1;
+		u->on_close(u->arg);
+		upgraded_free(u);
+	}
 }
 
 #define STREAM_HIGH	(4 * 1024 * 1024)
@@ -961,6 +1065,9 @@ on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
 	 * it after this.
 	 */
 	request_gone(r);
+	/* An upgrade that never happened (the client left first). */
+	if (r->upgrade != NULL && r->upgrade->urh == NULL)
+		free(r->upgrade);
 	if (r->response != NULL)
 		MHD_destroy_response(r->response);
 	unwatch_client(r);
@@ -1205,6 +1312,8 @@ listener_kick(struct listener *l)
 static void
 listener_close(struct listener *l)
 {
+	if (l->mhd != NULL)
+		close_upgraded(l);
 	if (l->ev != NULL)
 		event_free(l->ev);
 	if (l->timer != NULL)
@@ -1245,6 +1354,8 @@ listener_retire(struct listener *l)
 {
 	MHD_socket	fd;
 
+	if (l->mhd != NULL)
+		close_upgraded(l);
 	if (l->mhd == NULL || l->nsuspended == 0 ||
 	    ndraining == nitems(draining)) {
 		listener_close(l);
@@ -1333,6 +1444,8 @@ listener_open(struct listener *l)
 		snprintf(l->self, sizeof(l->self), sa->sa_family == AF_INET6 ?
 		    "[%s]:%d" : "%s:%d", host, port);
 		snprintf(l->origin, sizeof(l->origin), "http://%s", l->self);
+		/* The browser's routes, and so WebSockets, are here only. */
+		flags |= MHD_ALLOW_UPGRADE;
 	}
 	if (listener_start(l, flags, (uint16_t)port, sa) == -1)
 		return (-1);
@@ -1351,6 +1464,7 @@ listener_start(struct listener *l, unsigned int flags, uint16_t port,
 	const union MHD_DaemonInfo	*info;
 
 	TAILQ_INIT(&l->waiting);
+	TAILQ_INIT(&l->upgraded);
 	l->nconn = 0;
 	if (l->sweep == NULL)
 		l->sweep = evtimer_new(h_base, on_sweep, l);

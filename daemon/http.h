@@ -102,6 +102,27 @@ void	 http_stream_end(struct http_stream *, int error);
 size_t	 http_stream_pending(const struct http_stream *);
 
 /*
+ * Answer 101 Switching Protocols with headers (the route's: Upgrade,
+ * "Connection: Upgrade" and its protocol's), on a browser's route only
+ * (the loopback listeners allow upgrades, no other), then hand the
+ * connection over: on_open(arg, u, fd, extra, n) once the 101 is sent,
+ * with the socket (non-blocking, never to be closed but by
+ * http_upgraded_close) and the n bytes the client sent past its head,
+ * to be read before fd's.  Until on_open, http_on_gone's function says
+ * the client left (or the 101 could not be sent).  After it, on_close
+ * says the listener stops (a reload drops it, or qmsd's shutdown): the
+ * connection is closed when on_close returns; u and fd are not to be used
+ * in it or after.
+ */
+struct http_upgraded;
+typedef void (*http_upgraded_fn)(void *arg, struct http_upgraded *, int fd,
+    const char *extra, size_t n);
+void	 http_upgrade(struct http_request *, const char *const *headers,
+	    http_upgraded_fn on_open, void (*on_close)(void *), void *arg);
+/* The route is done with the connection: it is closed, u freed. */
+void	 http_upgraded_close(struct http_upgraded *);
+
+/*
  * Be told if the request ends before the answer began: the client left
  * (then it is 499) or the listener stopped.  After fn the request is gone:
  * a route that answers later must register this and drop its pointer.

@@ -1,5 +1,9 @@
 #include <sys/queue.h>
+#include <sys/syscall.h>
 
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -57,6 +61,7 @@ static struct {
 static size_t		 nexecs_next;
 
 static struct event_base *se_base;
+static int		 se_down;	/* shut down: docker goes next */
 static struct supervisor *se_qms_mcp;
 static TAILQ_HEAD(, session) sessions = TAILQ_HEAD_INITIALIZER(sessions);
 
@@ -549,6 +554,64 @@ session_exec_inspect(const char *id, uint64_t owner, session_exec_done fn,
 	    err, errlen));
 }
 
+/* The process docker says runs the exec, if it is in its container. */
+static void
+exec_hangup_found(void *arg, const char *error, const cJSON *json)
+{
+	const cJSON	*pid, *cid;
+	char		 path[64], buf[4096];
+	ssize_t		 n;
+	int		 pidfd, fd;
+
+	pid = cJSON_GetObjectItemCaseSensitive(json, "Pid");
+	cid = cJSON_GetObjectItemCaseSensitive(json, "ContainerID");
+	if (error != NULL || !cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(
+	    json, "Running")) || !cJSON_IsNumber(pid) || pid->valuedouble < 2 ||
+	    pid->valuedouble > 1 << 30 || !cJSON_IsString(cid) ||
+	    strlen(cid->valuestring) < 12)
+		return;		/* ended already, or nothing to know it by */
+	/* Pinned first: the pid cannot name another process from here. */
+	if ((pidfd = (int)syscall(SYS_pidfd_open, (pid_t)pid->valuedouble,
+	    0)) == -1) {
+		log_debug("session: exec's process %d: %s", (int)pid->valuedouble,
+		    strerror(errno));
+		return;
+	}
+	snprintf(path, sizeof(path), "/proc/%d/cgroup", (int)pid->valuedouble);
+	n = -1;
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) != -1) {
+		n = read(fd, buf, sizeof(buf) - 1);
+		close(fd);
+	}
+	/*
+	 * Its container's cgroup, read while it still lived (the signal 0
+	 * after): never a process of the host's or another container's,
+	 * whatever pid docker gave (another pid namespace's, say).
+	 */
+	if (n > 0) {
+		buf[n] = '\0';
+		if (strstr(buf, cid->valuestring) != NULL &&
+		    syscall(SYS_pidfd_send_signal, pidfd, 0, NULL, 0) == 0 &&
+		    syscall(SYS_pidfd_send_signal, pidfd, SIGHUP, NULL, 0) == 0)
+			log_debug("session: exec's process %d hung up",
+			    (int)pid->valuedouble);
+	}
+	close(pidfd);
+}
+
+void
+session_exec_hangup(const char *id, uint64_t owner)
+{
+	char	path[200], err[256];
+
+	if (se_down)
+		return;
+	snprintf(path, sizeof(path), "/exec/%s/json", id);
+	if (exec_ask(id, owner, "GET", path, 200, "exec status",
+	    exec_hangup_found, NULL, err, sizeof(err)) == -1)
+		log_debug("session: hang-up: %s", err);
+}
+
 void
 session_init(struct event_base *base, struct supervisor *qms_mcp)
 {
@@ -575,6 +638,7 @@ session_shutdown(void)
 	struct session	*s;
 	struct exec_ask	*q;
 
+	se_down = 1;
 	/* docker_shutdown, later, drops their requests without answering. */
 	while ((q = TAILQ_FIRST(&asks)) != NULL) {
 		TAILQ_REMOVE(&asks, q, entry);

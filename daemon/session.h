@@ -87,6 +87,14 @@ typedef void (*session_exec_done)(void *, const char *error,
 /* 0, or -1 with why (unknown exec, or not the owner's). */
 int	 session_exec_resize(const char *exec_id, uint64_t owner, int rows,
 	    int cols, session_exec_done, void *arg, char *err, size_t errlen);
+/*
+ * The asker of owner's exec (a terminal's) left: dockerd keeps a TTY
+ * exec's process running when its connection closes, so it is hung up
+ * (SIGHUP, as a terminal closing would): found by docker's answer, and
+ * signalled only if it is in the exec's container.  tmux's client
+ * detaches on it; the session in tmux goes on.
+ */
+void	 session_exec_hangup(const char *exec_id, uint64_t owner);
 int	 session_exec_inspect(const char *exec_id, uint64_t owner,
 	    session_exec_done, void *arg, char *err, size_t errlen);
 

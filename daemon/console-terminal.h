@@ -1,0 +1,28 @@
+/*
+ * The console's live terminal per agent: a WebSocket (websocket.h) on
+ * GET /console/api/agents/NAME/terminal?rows=R&cols=C, relayed by qmsd
+ * to an exec attached to the agent's Claude in tmux, the one `qmsctl
+ * session` attaches to (session.h).  console.c has checked the session
+ * cookie; this file checks the rest of the handshake.
+ */
+#ifndef QMSD_CONSOLE_TERMINAL_H
+#define QMSD_CONSOLE_TERMINAL_H
+
+#include <stddef.h>
+
+struct http_request;
+
+#define TERMINAL_MAX_PER_AGENT	8
+#define TERMINAL_MAX		32
+
+/*
+ * Answer the handshake: upgraded, or refused with a JSON error.  session
+ * is the login's id (console-auth.h): the terminal ends with it.
+ */
+void	 console_terminal_serve(struct http_request *, const char *agent,
+	    const char *session);
+/* Close the terminals of that login (logout), or of every one. */
+void	 console_terminal_end_session(const char *id);
+void	 console_terminal_end_all(void);
+
+#endif
