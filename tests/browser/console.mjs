@@ -235,6 +235,30 @@ async function scenario(browser) {
 	// Set now, and still there later: the page was never reloaded.
 	await page.evaluate(() => { window.__notReloaded = 'yes'; });
 
+	if (!cfg.skipTerminal)
+		await terminal(page, ws);
+	await inbox(page);
+
+	log('another origin');
+	await foreign(browser);
+
+	log('down');
+	await page.bringToFront();
+	await page.click(`${row} button[data-action="down"]`);
+	await until('the state changed on the page', async () =>
+	    ['stopped', 'exited'].includes(await field(page, 'state')), 60000);
+	const ps = (await ask('ps')).row;
+	check(['stopped', 'exited'].includes(ps.state),
+	    'qmsd has it down: ' + JSON.stringify(ps));
+	await shot(page, 'console-down');
+
+	log('no cookie, a used link');
+	await strangers(browser);
+
+	await logout(page, sid);
+}
+
+async function terminal(page, ws) {
 	log('terminal');
 	await page.click(`${row} button[data-action="terminal"]`);
 	await page.waitForSelector(`${term} .xterm-rows`);
@@ -242,7 +266,7 @@ async function scenario(browser) {
 	// Claude's (the fake's) prompt, from the agent's tmux session.
 	await until('Claude\'s prompt in the terminal', async () =>
 	    (await screen(page)).some((l) => l.includes('\u276f')));
-	await page.click(term);
+	await page.click(`${term} .xterm-screen`);
 	// A shell in a new window of the agent's tmux (the prefix, then
 	// tmux's own command prompt), so that echo and stty run for real.
 	await page.keyboard.down('Control');
@@ -282,7 +306,9 @@ async function scenario(browser) {
 	equal(pane, [after[0] - status, after[1]], 'tmux\'s own pane size');
 	await type(page, 'exit');
 	await page.setViewport({ width: 1280, height: 860 });
+}
 
+async function inbox(page) {
 	log('inbox and notification');
 	await ask('drop', { item: 'CR-017.md' });
 	await until('the inbox item on the page', async () =>
@@ -294,24 +320,6 @@ async function scenario(browser) {
 	    window.__notes), 45000);
 	check(JSON.stringify(notes).includes(agent),
 	    'the notification names the agent: ' + JSON.stringify(notes));
-
-	log('another origin');
-	await foreign(browser);
-
-	log('down');
-	await page.bringToFront();
-	await page.click(`${row} button[data-action="down"]`);
-	await until('the state changed on the page', async () =>
-	    ['stopped', 'exited'].includes(await field(page, 'state')), 60000);
-	const ps = (await ask('ps')).row;
-	check(['stopped', 'exited'].includes(ps.state),
-	    'qmsd has it down: ' + JSON.stringify(ps));
-	await shot(page, 'console-down');
-
-	log('no cookie, a used link');
-	await strangers(browser);
-
-	await logout(page, sid);
 }
 
 async function logout(page, sid) {
@@ -359,6 +367,10 @@ async function foreign(browser) {
 	cdp.on('Network.webSocketHandshakeResponseReceived', (e) => {
 		answered.set(e.requestId + ':ws', e.response.status);
 	});
+	// What the browser says of a refused WebSocket handshake.
+	const said = [];
+	await cdp.send('Log.enable');
+	cdp.on('Log.entryAdded', (e) => { said.push(e.entry.text); });
 	const before = await ask('qmsd-side');
 	const u = new URL(cfg.foreign);
 	u.searchParams.set('console', origin);
@@ -384,6 +396,7 @@ async function foreign(browser) {
 		cookie: ((sent.get(id + ':x') || {}).cookie || '')
 		    .includes('qmsd_console=') }));
 	log('requests to the console:', JSON.stringify(rows));
+	log('the browser said:', JSON.stringify(said));
 	const by = (m, p) => rows.find((r) => r.method === m &&
 	    new URL(r.url).pathname.startsWith(p));
 	for (const [m, p] of [['POST', `/console/api/agents/${agent}/down`],
@@ -399,6 +412,10 @@ async function foreign(browser) {
 	for (const [k, s] of answered)
 		check(!k.endsWith(':ws') || s !== 101,
 		    'a WebSocket handshake was accepted');
+	check(said.some((t) => t.includes(`/agents/${agent}/terminal`) &&
+	    t.includes('Unexpected response code: 403')),
+	    'the WebSocket handshake refused with 403: ' +
+	    JSON.stringify(said));
 	await page.close();
 }
 
