@@ -287,11 +287,17 @@ async function terminal(page, ws) {
 		    () => xtermSize(ws));
 		equal((await screen(page)).length, want[0],
 		    'xterm\'s rows, drawn and told');
-		const got = await sttySize(page, mark);
-		equal(got, [want[0] - status, want[1]],
-		    `stty size in the container (${mark}) for xterm's ` +
-		    `${want[0]}x${want[1]}`);
-		return want;
+		// The new size reaches the shell through qmsd, the exec's
+		// TTY and tmux: asked again (a few times) until it has.
+		let got;
+		for (let i = 0; i < 5; i++) {
+			got = await sttySize(page, `${mark}${i}`);
+			if (got[0] === want[0] - status && got[1] === want[1])
+				return want;
+			await new Promise((r) => setTimeout(r, 300));
+		}
+		throw new Error(`stty size in the container: ${got}, for ` +
+		    `xterm's ${want[0]}x${want[1]} (${status} status line)`);
 	};
 	const before = await fits('A');
 	await shot(page, 'console-terminal');
