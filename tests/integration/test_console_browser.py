@@ -138,9 +138,7 @@ def test_console_in_chromium():
         eq(rc, 0, "qmsctl console: " + err)
         shots = shots_dir()
         run_browser(a, {"login": out.strip(), "agent": a.name,
-                        "foreign": foreign.url, "shots": shots,
-                        "placeholder": bool(os.environ.get("PLACEHOLDER")),
-                        "skipTerminal": bool(os.environ.get("SKIP_TERMINAL"))})
+                        "foreign": foreign.url, "shots": shots})
         for name in ("console-agents", "console-terminal", "console-401"):
             assert os.path.getsize(os.path.join(shots, name + ".png")) > 0
         log = a.d.log()
