@@ -270,6 +270,11 @@ async function terminal(page, ws) {
 	await page.keyboard.press('b');
 	await page.keyboard.up('Control');
 	await page.keyboard.type(':');
+	// As a person would, typed once the prompt shows: tmux runs the
+	// command-prompt bound to the key later, and keys that come before
+	// it opens go to the pane.
+	await until('tmux\'s command prompt on its status line', async () =>
+	    (await screen(page)).at(-1).startsWith(':'));
 	await type(page, 'new-window /bin/sh');
 	await until('a shell prompt', async () =>
 	    (await screen(page)).some((l) => /\$$/.test(l)));
