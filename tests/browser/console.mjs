@@ -144,6 +144,12 @@ function xtermSize(ws) {
 }
 
 async function main() {
+	// A step that hangs (a DevTools call that never answers) fails here,
+	// before the wrapper's own deadline kills this script unheard.
+	setTimeout(() => {
+		log('FAILED: the scenario did not end within 90 s');
+		process.exit(1);
+	}, 90000).unref();
 	mkdirSync(cfg.shots, { recursive: true });
 	// Debian's chromium, never a downloaded one.  As root (the tests run
 	// as root, to run qmsd and Docker) chromium refuses to start without
@@ -340,8 +346,14 @@ async function inbox(page) {
 async function logout(page, sid) {
 	log('logout');
 	await page.bringToFront();
-	await page.click('form[action="/console/logout"] button, ' +
-	    '[data-action="logout"]');
+	// The page's Log out: a form (a navigation to qmsd's answer) or a
+	// script (no navigation); either way the cookie must go.
+	const [nav] = await Promise.all([
+	    page.waitForNavigation({ timeout: 5000 }).catch(() => null),
+	    page.click('form[action="/console/logout"] button, ' +
+		'[data-action="logout"]')]);
+	if (nav !== null)
+		equal(nav.status(), 200, 'qmsd\'s answer to the page\'s logout');
 	await until('the session ended', async () =>
 	    !(await page.cookies()).some((c) => c.name === 'qmsd_console'));
 	const again = await page.goto(`${origin}/console/`);

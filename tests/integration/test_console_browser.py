@@ -31,10 +31,16 @@ CHROMIUM = "/usr/bin/chromium"
 
 
 def shots_dir():
+    """Where the screenshots go, emptied of an earlier run's."""
     root = os.environ.get("QMSD_BUILD_ROOT")
-    if root:
-        return os.path.join(root, "meson-logs", "console-browser")
-    return tempfile.mkdtemp(prefix="qmsd-console-shots.")
+    if not root:
+        return tempfile.mkdtemp(prefix="qmsd-console-shots.")
+    d = os.path.join(root, "meson-logs", "console-browser")
+    os.makedirs(d, exist_ok=True)
+    for f in os.listdir(d):
+        if f.endswith(".png"):
+            os.unlink(os.path.join(d, f))
+    return d
 
 
 class Foreign:
