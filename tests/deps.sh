@@ -9,7 +9,7 @@ build="meson ninja-build pkg-config gcc libc6-dev libevent-dev
 	libinih-dev libssl-dev"
 test="$build clang libclang-rt-14-dev python3 util-linux systemd
 	iproute2 git tmux mandoc docker.io procps debootstrap openssh-server
-	openssl strace"
+	openssl strace chromium"
 
 case "${1:-}" in
 build)	want=$build ;;
