@@ -1389,7 +1389,25 @@ def proc_meminfo(key):
 # ---------------------------------------------------------------- main
 
 PHASES = ["git", "protocol", "control", "session", "gateway", "egress",
-          "mail"]
+          "mail", "terminal"]
+
+
+def bench_terminal(w, res):
+    """Issue 17: the console's terminal, keystroke to echo through qmsd's
+    WebSocket relay against docker exec -it into the same tmux session,
+    and qmsd's memory per open terminal: terminal.py, on a qmsd and an
+    agent of its own (it logs in through qmsctl console)."""
+    p = subprocess.run([sys.executable, os.path.join(HERE, "terminal.py"),
+                        "--build", BUILD, "-n", "30" if w.quick else "100"],
+                       capture_output=True, text=True, timeout=900)
+    if p.returncode != 0:
+        raise RuntimeError("terminal.py: %s" % p.stderr[-2000:])
+    out = json.JSONDecoder().raw_decode(p.stdout.lstrip())[0]
+    out["measured"] = "%s, load average %s" % (
+        datetime.datetime.now(datetime.timezone.utc).strftime(
+            "%Y-%m-%d %H:%M UTC"), " ".join(open(
+                "/proc/loadavg").read().split()[:3]))
+    res["terminal"] = out
 
 
 def main():
@@ -1426,6 +1444,8 @@ def main():
             bench_egress(w, res)
         if "mail" in only:
             bench_mail(w, res)
+        if "terminal" in only:
+            bench_terminal(w, res)
         measure_idle(w, res, "after")
         res["memory"]["qmsd_smaps"] = smaps_breakdown(w.d.pid)
         res["memory"]["hwm"] = {"qmsd": proc_status(w.d.pid, "VmHWM")}

@@ -564,6 +564,43 @@ def mail_section(ml, body, summary):
                         qw - hw <= GOAL_MAIL_WARM_S))
 
 
+GOAL_TERMINAL = 1.2         # console / docker exec -it, keystroke to echo
+
+
+def terminal_section(tm, body, summary):
+    """Section 10: issue 17's terminal in the browser, relayed by qmsd,
+    against docker exec -it."""
+    lat, mem = tm["latency"], tm["memory"]
+    body.append("\n## 10. The console's terminal: keystroke to echo\n")
+    body.append(
+        "tests/bench/terminal.py: one agent runs `sh` in tmux; a keystroke "
+        "is one letter typed at the idle shell, its echo the first output "
+        "that holds it, timed from the send. **console**: the console's "
+        "WebSocket (logged in through `qmsctl console`), relayed by qmsd "
+        "to a docker exec attached to the tmux session; **docker exec "
+        "-it**: `docker exec -it CONTAINER tmux attach` in a pty of its "
+        "own, the same tmux session. The two take turns keystroke by "
+        "keystroke, so a load on the machine falls on both. Memory: qmsd's "
+        "VmRSS before and after %d terminals are attached, divided by "
+        "them. Measured %s.\n\n" % (mem["terminals"],
+                                       tm.get("measured", "in this run")))
+    rows = []
+    for k, name in (("console", "console (qmsd)"),
+                    ("docker_exec", "docker exec -it")):
+        d = lat[k]
+        rows.append((name, f2(d["median_ms"]), f2(d["p90_ms"]),
+                     f2(d["min_ms"]), d["n"]))
+    body.append(table(["", "median ms", "p90 ms", "min ms", "n"], rows))
+    summary.append(("10", "console terminal, keystroke to echo: console / "
+                    "docker exec -it", "%.2f ms" % lat["console"]["median_ms"],
+                    "docker exec %.2f ms" % lat["docker_exec"]["median_ms"],
+                    "%.2f" % lat["ratio"], "≤ %g×" % GOAL_TERMINAL,
+                    lat["ratio"] <= GOAL_TERMINAL))
+    summary.append(("10", "qmsd's memory per open console terminal",
+                    "%.1f KiB" % mem["per_terminal_kib"], "-", "-", "(none)",
+                    None))
+
+
 def write(res, out):
     res = json.loads(json.dumps(res))      # int keys become strings
     made = plots(res, out) or {}
@@ -990,6 +1027,11 @@ def write(res, out):
     ml = res.get("mail")
     if ml and "qmsd" in ml:
         mail_section(ml, body, summary)
+
+    # ------------------------------------------------------------ 10.
+    tm = res.get("terminal")
+    if tm and "latency" in tm:
+        terminal_section(tm, body, summary)
 
     # ------------------------------------------------------------ summary
     srows = []
