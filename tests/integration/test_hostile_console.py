@@ -1,0 +1,93 @@
+#!/usr/bin/env python3
+"""The web console attacked (issue 17): each test is one attack, performed
+for real, that passes when the console holds.
+
+- A hostile local user (no admin rights) serves a page on another port of
+  127.0.0.1 and gets the person's browser to open it: cookies are not
+  port-scoped, so the page's same-origin fetch of /console/... on its own
+  server carries the console's session cookie, which the server keeps and
+  replays with curl-like requests of its own (Host and Origin are easy to
+  forge outside a browser).
+"""
+import http.server
+import json
+import os
+import subprocess
+import sys
+import threading
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from qmsdtest import Daemon, eq, main
+from test_console_auth import link, origin, req
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+SCRIPT = os.path.join(HERE, "..", "browser", "hostile.mjs")
+
+PAGE = b"""<!doctype html><meta charset="utf-8"><title>hostile</title>
+<script>
+(async () => {
+	for (const p of ['/console/', '/console/api/state', '/console/x'])
+		await fetch(p, { credentials: 'include' }).catch(() => {});
+	window.done = true;
+})();
+</script>
+"""
+
+
+class Hostile:
+    """A server of the hostile local user's on another loopback port: it
+    serves PAGE and keeps every Cookie header it is sent."""
+
+    def __init__(self):
+        cookies = self.cookies = []
+
+        class H(http.server.BaseHTTPRequestHandler):
+            def do_GET(self):
+                if self.headers.get("Cookie"):
+                    cookies.append(self.headers["Cookie"])
+                body = PAGE if self.path == "/" else b"{}"
+                self.send_response(200)
+                self.send_header("Content-Type", "text/html")
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+
+            def log_message(self, *a):
+                pass
+
+        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), H)
+        self.url = "http://127.0.0.1:%d/" % self.server.server_address[1]
+        threading.Thread(target=self.server.serve_forever,
+                         daemon=True).start()
+
+    def close(self):
+        self.server.shutdown()
+        self.server.server_close()
+
+
+def test_another_loopback_port_cannot_take_the_session():
+    d = Daemon()
+    h = Hostile()
+    try:
+        cfg = {"login": origin(d) + link(d), "hostile": h.url}
+        p = subprocess.run(["node", SCRIPT, json.dumps(cfg)],
+                           capture_output=True, text=True, timeout=90)
+        eq(p.returncode, 0, "the browser scenario: " + p.stderr)
+        stolen = [c for c in h.cookies if "qmsd_console=" in c]
+        # What the thief can do with what it was sent.
+        for c in stolen:
+            st = req(d, "GET", "/console/api/state", {"Cookie": c})[0]
+            st2 = req(d, "POST", "/console/api/agents/nobody/down",
+                      {"Cookie": c, "Origin": origin(d),
+                       "Content-Type": "application/json"}, body=b"{}")[0]
+            assert st == 401 and st2 == 401, \
+                "another loopback port's server was sent the console's " \
+                "cookie (%r) and used it: state %d, action %d" % \
+                (c, st, st2)
+    finally:
+        h.close()
+        d.close()
+
+
+if __name__ == "__main__":
+    main(globals())
