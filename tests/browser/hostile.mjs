@@ -3,7 +3,8 @@
 // the one-time link, then open cfg.hostile, whose own script asks its own
 // server for /console/... with credentials.  Cookies are not port-scoped:
 // the browser sends the console's cookie along unless the cookie is made
-// so that it cannot be.  Exits 0 once the hostile page says it is done.
+// so that it cannot be.  Then the console's own page asks its API for the
+// state, and prints {"state": STATUS} on stdout.  Exits 0 once the hostile page says it is done.
 import { createRequire } from 'node:module';
 
 const require = createRequire(new URL('../node/package.json',
@@ -29,6 +30,12 @@ try {
 		throw new Error('login failed: ' + page.url());
 	await page.goto(cfg.hostile, { waitUntil: 'load' });
 	await page.waitForFunction('window.done === true', { timeout: 20000 });
+	// Then the console itself, in the same browser: what its API says.
+	await page.goto(cfg.login.replace(/\/console\/.*/, '/console/'),
+	    { waitUntil: 'load' });
+	const st = await page.evaluate(async () =>
+	    (await fetch('/console/api/state')).status);
+	console.log(JSON.stringify({ state: st }));
 } finally {
 	await browser.close();
 }

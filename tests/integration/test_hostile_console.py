@@ -8,6 +8,10 @@ for real, that passes when the console holds.
   server carries the console's session cookie, which the server keeps and
   replays with curl-like requests of its own (Host and Origin are easy to
   forge outside a browser).
+- The same page tosses a cookie of its own: qmsd_console=0...0 with
+  Path=/console/api, which the browser sends before the real one to the
+  console too (cookies are not port-scoped either way); the console's own
+  page is then logged out.
 """
 import http.server
 import json
@@ -33,19 +37,26 @@ PAGE = b"""<!doctype html><meta charset="utf-8"><title>hostile</title>
 </script>
 """
 
+TOSS = b"""<!doctype html><meta charset="utf-8"><title>hostile</title>
+<script>
+document.cookie = 'qmsd_console=' + '0'.repeat(64) + '; path=/console/api';
+window.done = true;
+</script>
+"""
+
 
 class Hostile:
     """A server of the hostile local user's on another loopback port: it
     serves PAGE and keeps every Cookie header it is sent."""
 
-    def __init__(self):
+    def __init__(self, page=PAGE):
         cookies = self.cookies = []
 
         class H(http.server.BaseHTTPRequestHandler):
             def do_GET(self):
                 if self.headers.get("Cookie"):
                     cookies.append(self.headers["Cookie"])
-                body = PAGE if self.path == "/" else b"{}"
+                body = page if self.path == "/" else b"{}"
                 self.send_response(200)
                 self.send_header("Content-Type", "text/html")
                 self.send_header("Content-Length", str(len(body)))
@@ -84,6 +95,21 @@ def test_another_loopback_port_cannot_take_the_session():
                 "another loopback port's server was sent the console's " \
                 "cookie (%r) and used it: state %d, action %d" % \
                 (c, st, st2)
+    finally:
+        h.close()
+        d.close()
+
+
+def test_another_loopback_port_cannot_log_the_console_out():
+    d = Daemon()
+    h = Hostile(TOSS)
+    try:
+        cfg = {"login": origin(d) + link(d), "hostile": h.url}
+        p = subprocess.run(["node", SCRIPT, json.dumps(cfg)],
+                           capture_output=True, text=True, timeout=90)
+        eq(p.returncode, 0, "the browser scenario: " + p.stderr)
+        eq(json.loads(p.stdout.strip().splitlines()[-1])["state"], 200,
+           "the console's own API, after another port tossed a cookie")
     finally:
         h.close()
         d.close()
