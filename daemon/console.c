@@ -94,19 +94,29 @@ answer(struct http_request *r, int status, const char *extra,
 	    page != NULL ? page : "", page != NULL ? strlen(page) : 0);
 }
 
-/* The session the request's cookie names, copied into id, or -1. */
+/*
+ * The session a cookie of the request names, copied into id, or -1.
+ * Every qmsd_console cookie is tried, not the first only: a page on
+ * another loopback port can set one for this host (cookies are not
+ * port-scoped) with a longer Path, which the browser sends first.
+ */
 static int
 session_of(struct http_request *r, char id[CONSOLE_SECRET_LEN + 1])
 {
-	const char	*v;
+	const char	*v, *h = http_header(r, "Cookie");
 	size_t		 len;
 
-	v = console_cookie(http_header(r, "Cookie"), COOKIE, &len);
-	if (v == NULL || len != CONSOLE_SECRET_LEN)
-		return (-1);
-	memcpy(id, v, len);
-	id[len] = '\0';
-	return (console_session_check(id, wall_ms()) ? 0 : -1);
+	while ((v = console_cookie(h, COOKIE, &len)) != NULL) {
+		h = v + len;
+		if (len != CONSOLE_SECRET_LEN)
+			continue;
+		memcpy(id, v, len);
+		id[len] = '\0';
+		if (console_session_check(id, wall_ms()))
+			return (0);
+	}
+	explicit_bzero(id, CONSOLE_SECRET_LEN + 1);
+	return (-1);
 }
 
 /*
