@@ -12,8 +12,14 @@ for real, that passes when the console holds.
   Path=/console/api, which the browser sends before the real one to the
   console too (cookies are not port-scoped either way); the console's own
   page is then logged out.
+- A hostile local user without a session fills the loopback listener's
+  connections with POSTs to /console/ whose heads are whole and whose
+  bodies never come: the session is checked only once the body is in,
+  and a connection past its head is no longer the first to be dropped.
 """
 import http.server
+import socket
+import time
 import json
 import os
 import subprocess
@@ -112,6 +118,35 @@ def test_another_loopback_port_cannot_log_the_console_out():
            "the console's own API, after another port tossed a cookie")
     finally:
         h.close()
+        d.close()
+
+
+def test_slow_bodies_without_a_session_do_not_shut_the_console():
+    d = Daemon(config="[http]\nmax-connections = 16\n")
+    held = []
+    try:
+        for i in range(40):
+            head = ("%s HTTP/1.1\r\nHost: 127.0.0.1:%d\r\n"
+                    "Content-Type: application/json\r\n"
+                    "Content-Length: 60000\r\n\r\n{" %
+                    (("POST /console/logout", "GET /console/api/state",
+                      "POST /console/api/agents/a/up")[i % 3],
+                     d.http_port)).encode()
+            s = socket.create_connection(("127.0.0.1", d.http_port))
+            s.sendall(head)
+            held.append(s)
+            time.sleep(0.02)
+        time.sleep(1)
+        t = time.monotonic()
+        try:
+            st = req(d, "GET", "/console/")[0]
+        except OSError as e:
+            st = repr(e)
+        eq(st, 401, "the console, for someone else, %.1f s later" %
+           (time.monotonic() - t))
+    finally:
+        for s in held:
+            s.close()
         d.close()
 
 
