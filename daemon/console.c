@@ -317,6 +317,26 @@ console_serve(struct http_request *r, void *arg)
 		    PAGE_TAIL);
 }
 
+/*
+ * On the head of a request with a body: a session before the body is
+ * read, or a client without one could hold a connection with a body that
+ * never comes.
+ */
+static void
+console_gate(struct http_request *r, void *arg)
+{
+	char	id[CONSOLE_SECRET_LEN + 1];
+
+	if (session_of(r, id) == 0) {
+		explicit_bzero(id, sizeof(id));
+		return;
+	}
+	if (strncmp(http_path(r), API, strlen(API)) == 0)
+		console_api_error(r, 401, NOT_LOGGED_IN);
+	else
+		answer(r, 401, NULL, NULL, page_unauthorized);
+}
+
 int
 console_link(char *url, size_t len, char *err, size_t errlen)
 {
@@ -365,4 +385,5 @@ void
 console_init(void)
 {
 	http_route_browser(CONSOLE_PATH, console_serve, NULL, MAX_BODY);
+	http_route_gate(CONSOLE_PATH, console_gate);
 }
