@@ -511,6 +511,16 @@
 
 	/* ---- terminals ---- */
 
+	function openLink(ev, uri) {
+		var u;
+		try { u = new URL(uri); } catch (e) { return; }
+		if ((u.protocol !== "http:" && u.protocol !== "https:") ||
+		    !confirm("The agent's terminal links to\n\n" + u.href +
+		    "\n\nOpen it?"))
+			return;
+		window.open(u.href, "_blank", "noopener,noreferrer");
+	}
+
 	function openTerminal(name) {
 		if (typeof Terminal === "undefined" ||
 		    typeof FitAddon === "undefined") {
@@ -535,7 +545,15 @@
 
 		var term = new Terminal({ cursorBlink: true, fontSize: 13,
 		    fontFamily: 'ui-monospace, "DejaVu Sans Mono", Menlo, monospace',
-		    theme: { background: "#101318" } });
+		    theme: { background: "#101318" },
+		    /*
+		     * The agent writes the screen, so its OSC 8 links too:
+		     * xterm.js's own handler would open any scheme (file:,
+		     * javascript:, data:) from our origin.  Only http(s), in a
+		     * window that cannot reach back, after the person saw
+		     * where it goes.
+		     */
+		    linkHandler: { activate: openLink } });
 		var fit = new FitAddon.FitAddon();
 		term.loadAddon(fit);
 		term.open(screen);

@@ -94,19 +94,29 @@ answer(struct http_request *r, int status, const char *extra,
 	    page != NULL ? page : "", page != NULL ? strlen(page) : 0);
 }
 
-/* The session the request's cookie names, copied into id, or -1. */
+/*
+ * The session a cookie of the request names, copied into id, or -1.
+ * Every qmsd_console cookie is tried, not the first only: a page on
+ * another loopback port can set one for this host (cookies are not
+ * port-scoped) with a longer Path, which the browser sends first.
+ */
 static int
 session_of(struct http_request *r, char id[CONSOLE_SECRET_LEN + 1])
 {
-	const char	*v;
+	const char	*v, *h = http_header(r, "Cookie");
 	size_t		 len;
 
-	v = console_cookie(http_header(r, "Cookie"), COOKIE, &len);
-	if (v == NULL || len != CONSOLE_SECRET_LEN)
-		return (-1);
-	memcpy(id, v, len);
-	id[len] = '\0';
-	return (console_session_check(id, wall_ms()) ? 0 : -1);
+	while ((v = console_cookie(h, COOKIE, &len)) != NULL) {
+		h = v + len;
+		if (len != CONSOLE_SECRET_LEN)
+			continue;
+		memcpy(id, v, len);
+		id[len] = '\0';
+		if (console_session_check(id, wall_ms()))
+			return (0);
+	}
+	explicit_bzero(id, CONSOLE_SECRET_LEN + 1);
+	return (-1);
 }
 
 /*
@@ -307,6 +317,26 @@ console_serve(struct http_request *r, void *arg)
 		    PAGE_TAIL);
 }
 
+/*
+ * On the head of a request with a body: a session before the body is
+ * read, or a client without one could hold a connection with a body that
+ * never comes.
+ */
+static void
+console_gate(struct http_request *r, void *arg)
+{
+	char	id[CONSOLE_SECRET_LEN + 1];
+
+	if (session_of(r, id) == 0) {
+		explicit_bzero(id, sizeof(id));
+		return;
+	}
+	if (strncmp(http_path(r), API, strlen(API)) == 0)
+		console_api_error(r, 401, NOT_LOGGED_IN);
+	else
+		answer(r, 401, NULL, NULL, page_unauthorized);
+}
+
 int
 console_link(char *url, size_t len, char *err, size_t errlen)
 {
@@ -355,4 +385,5 @@ void
 console_init(void)
 {
 	http_route_browser(CONSOLE_PATH, console_serve, NULL, MAX_BODY);
+	http_route_gate(CONSOLE_PATH, console_gate);
 }

@@ -81,6 +81,7 @@ struct route {
 	int			 prefix;	/* path and anything after */
 	uint64_t		 max_body;	/* 0: max-body alone */
 	int			 browser;	/* see http_route_browser() */
+	http_route_fn		 gate;		/* see http_route_gate() */
 };
 
 /* A streamed answer: bytes from upstream, read by MHD as they come. */
@@ -216,6 +217,16 @@ http_route_browser(const char *prefix, http_route_fn fn, void *arg,
 {
 	http_route_prefix(prefix, fn, arg, max_body);
 	routes[nroutes - 1].browser = 1;
+}
+
+void
+http_route_gate(const char *prefix, http_route_fn gate)
+{
+	size_t	i;
+
+	for (i = 0; i < nroutes; i++)
+		if (strcmp(routes[i].path, prefix) == 0)
+			routes[i].gate = gate;
 }
 
 const char *
@@ -987,6 +998,13 @@ on_access(void *cls, struct MHD_Connection *conn, const char *url,
 		*con_cls = r;
 		if (check_request(r, url) == -1)
 			return (queue(r));
+		/* Credentials before a body is waited for. */
+		if (r->route->gate != NULL && (r->length > 0 ||
+		    http_header(r, "Transfer-Encoding") != NULL)) {
+			r->route->gate(r, r->route->arg);
+			if (r->response != NULL)
+				return (queue(r));
+		}
 		/* A streaming route starts on the headers alone. */
 		if (r->route->body_fn != NULL) {
 			r->dispatched = 1;

@@ -42,6 +42,14 @@ void	 http_route_prefix(const char *prefix, http_route_fn, void *arg,
  */
 void	 http_route_browser(const char *prefix, http_route_fn, void *arg,
 	    uint64_t max_body);
+/*
+ * The browser route's credentials, checked on the head alone when a body
+ * is to follow (before it is read): gate answers the request
+ * (http_respond) to refuse it.
+ * Without it, a client with no credentials could hold a connection with
+ * a body that never comes.
+ */
+void	 http_route_gate(const char *prefix, http_route_fn gate);
 /* The origin of the request's listener, "http://127.0.0.1:8000". */
 const char *http_origin(const struct http_request *);
 /* A query argument, decoded, or NULL. */
