@@ -329,7 +329,7 @@
 		$$("button[data-action]", row).forEach(function (b) {
 			b.addEventListener("click", function () {
 				var act = b.dataset.action;
-				if (act === "terminal") openTerminal(name);
+				if (act === "terminal") reopenTerminal(name);
 				else post(name, act, {}, b);
 			});
 		});
@@ -521,6 +521,17 @@
 		window.open(u.href, "_blank", "noopener,noreferrer");
 	}
 
+	/* The row's Terminal button: a terminal of this agent cut off
+	 * (qmsd restarted) gives way to the new one. */
+	function reopenTerminal(name) {
+		$$('#terminals .terminal[data-state="disconnected"]')
+		    .forEach(function (box) {
+			if (box.dataset.agent === name)
+				$(".bar button:last-child", box).click();
+		});
+		openTerminal(name);
+	}
+
 	function openTerminal(name) {
 		if (typeof Terminal === "undefined" ||
 		    typeof FitAddon === "undefined") {
@@ -594,11 +605,29 @@
 			}
 			term.write(new Uint8Array(e.data));
 		};
+		/* Gone (qmsd stopped, the session ended): said in the
+		 * terminal itself, where the person is looking, with a way
+		 * back.  Closed by the person: nothing to say. */
+		var again = el("button", "reconnect", "Reconnect");
+		again.type = "button";
+		again.hidden = true;
+		bar.insertBefore(again, close);
 		ws.onclose = function (e) {
+			if (rec.closing) return;
 			if (status.textContent.indexOf("error") !== 0)
-				status.textContent = "closed" + (e.reason ?
+				status.textContent = "disconnected" + (e.reason ?
 				    ": " + e.reason : "");
+			term.write("\r\n\x1b[33m[disconnected from qmsd" +
+			    (e.reason ? ": " + e.reason : "") +
+			    "; Reconnect (or the Terminal button) opens it " +
+			    "again]\x1b[0m\r\n");
+			box.dataset.state = "disconnected";
+			again.hidden = false;
 		};
+		again.addEventListener("click", function () {
+			close.click();
+			openTerminal(name);
+		});
 		term.onData(function (d) {
 			if (ws.readyState === WebSocket.OPEN)
 				ws.send(enc.encode(d));
@@ -616,6 +645,7 @@
 		ro.observe(screen);
 		rec.ro = ro;
 		close.addEventListener("click", function () {
+			rec.closing = true;
 			ro.disconnect();
 			ws.close();
 			term.dispose();

@@ -61,7 +61,13 @@ async function until(what, fn, timeout = 15000, every = 100) {
 	const end = Date.now() + timeout;
 	let last;
 	for (;;) {
-		last = await fn();
+		// A call that never answers fails too, at the deadline.
+		let timer;
+		last = await Promise.race([fn(), new Promise((_, no) => {
+			timer = setTimeout(() => no(new Error(`never: ${what} ` +
+			    '(a call to the browser did not answer)')),
+			    Math.max(end - Date.now(), 0) + 1000);
+		})]).finally(() => clearTimeout(timer));
 		if (last)
 			return last;
 		if (Date.now() > end)
@@ -163,10 +169,16 @@ async function main() {
 	try {
 		await scenario(browser);
 	} catch (e) {
-		// What each page showed when it failed, kept with the others.
+		// Said at once: a screenshot below may never come.
+		log('FAILED:', e.stack || e);
+		e.logged = true;
+		// What each page showed when it failed, kept with the others;
+		// a page that does not answer in 5 s is left.
 		const pages = await browser.pages();
 		for (let i = 0; i < pages.length; i++)
-			await shot(pages[i], `failed-${i}`).catch(() => {});
+			await Promise.race([shot(pages[i], `failed-${i}`),
+			    new Promise((r) => setTimeout(r, 5000))])
+			    .catch(() => {});
 		throw e;
 	} finally {
 		await browser.close();
@@ -241,6 +253,7 @@ async function scenario(browser) {
 
 	await terminal(page, ws);
 	await inbox(page);
+	await restart(page);
 
 	log('another origin');
 	await foreign(browser);
@@ -341,6 +354,61 @@ async function inbox(page) {
 	await until('the notice typed, in the terminal', async () =>
 	    (await screen(page)).some((l) =>
 	    l.startsWith('working on: Task notification: CR-017')), 30000);
+}
+
+// qmsd stopped (SIGTERM) under the open page, then started again on the
+// same state directory and port: the page says it is cut off, the open
+// terminal too, and without a reload all comes back by itself.
+async function restart(page) {
+	log('qmsd stopped');
+	await ask('stop-qmsd');
+	await page.waitForSelector('#connection[data-state="disconnected"]');
+	await until('the page saying it is disconnected', () =>
+	    page.$eval('#connection', (c) => c.offsetParent !== null &&
+	    /disconnected/.test(c.textContent)));
+	await until('the terminal saying it was cut off', async () =>
+	    (await screen(page)).some((l) =>
+	    l.includes('[disconnected from qmsd')));
+	check(await page.$eval(`${term} .bar`, (b) =>
+	    /disconnected/.test(b.textContent)),
+	    'the terminal\'s bar says disconnected');
+	await shot(page, 'console-disconnected');
+	// What was shown is forgotten, so that only the new qmsd can fill
+	// the table again.
+	const inboxWas = Number(await field(page, 'inbox'));
+	await page.evaluate(() => {
+		document.querySelector('#agents tbody').textContent = '';
+	});
+
+	log('qmsd started again');
+	await ask('start-qmsd');
+	log('qmsd ready; the page must come back by itself');
+	// The page's own backoff; no reload, no click.
+	await until('the page connected again', () => page.$eval(
+	    '#connection', (c) => c.dataset.state === 'connected'), 30000);
+	await page.waitForSelector(row);
+	equal(await page.evaluate(() => window.__notReloaded), 'yes',
+	    'the page was not reloaded');
+	await until('the agent running again, as the new qmsd says',
+	    async () => await field(page, 'state') === 'running');
+	// Live again: an item arriving now shows without a reload.
+	await ask('drop', { item: 'CR-018.md' });
+	await until('the new inbox item on the page', async () =>
+	    Number(await field(page, 'inbox')) > inboxWas, 30000);
+	// The terminal again, from its Reconnect button: the agent's
+	// tmux, with Claude's prompt, through the new qmsd.
+	await page.click(`${term} .bar button.reconnect`);
+	await until('one terminal, the cut-off one gone', () =>
+	    page.$$eval('#terminals > div.terminal', (ts) =>
+	    ts.length === 1 &&
+	    ts[0].dataset.state !== 'disconnected'));
+	// A new xterm: what it shows came through the new qmsd.
+	await until('the new item\'s notice in the new terminal', async () => {
+		const s = await screen(page);
+		return !s.some((l) => l.includes('[disconnected')) &&
+		    s.some((l) => l.startsWith('working on: Task ' +
+		    'notification: CR-018'));
+	}, 30000);
 }
 
 async function logout(page, sid) {
@@ -484,6 +552,7 @@ main().then(() => {
 	process.stdout.write(JSON.stringify({ done: true }) + '\n');
 	process.exit(0);
 }, (e) => {
-	log('FAILED:', e.stack || e);
+	if (!e.logged)
+		log('FAILED:', e.stack || e);
 	process.exit(1);
 });

@@ -6,7 +6,9 @@ fake Claude (tests/fixtures/fake-claude.py).
 
 One qmsd, one container, one browser for the whole scenario: log in through
 `qmsctl console`; the agents and servers; a terminal (echo, stty size after
-a resize); an inbox item and its notification without a reload; another
+a resize); an inbox item and its notification without a reload; qmsd stopped
+and started again under the open page, which says it is disconnected and
+comes back by itself, terminal included; another
 loopback origin's POST, event stream and WebSocket refused; no cookie, a
 used link, a POST without the cookie refused; down; logout.  What only the
 host sees, the script asks this wrapper for, one JSON line each way.
@@ -86,6 +88,12 @@ def answer(a, msg):
     if what == "drop":
         a.drop(msg["item"])
         return {}
+    if what == "stop-qmsd":
+        a.stop()
+        return {}
+    if what == "start-qmsd":
+        a.start_again()
+        return {}
     if what == "ps":
         return {"row": a.ps()}
     if what == "qmsd-side":
@@ -145,11 +153,16 @@ def test_console_in_chromium():
         shots = shots_dir()
         run_browser(a, {"login": out.strip(), "agent": a.name,
                         "foreign": foreign.url, "shots": shots})
-        for name in ("console-agents", "console-terminal", "console-401"):
+        for name in ("console-agents", "console-terminal",
+                     "console-disconnected", "console-401"):
             assert os.path.getsize(os.path.join(shots, name + ".png")) > 0
-        log = a.d.log()
-        contains(log, "console: a session began", "qmsd's side of login")
-        assert out.strip().split("=")[-1] not in log, "the secret logged"
+        # The qmsd the page logged in to, and the one it came back to.
+        eq(len(a.olds), 1, "qmsd restarted once")
+        first, log = a.olds[0].log(), a.d.log()
+        contains(first, "console: a session began", "qmsd's side of login")
+        contains(log, "console: 1 session kept from", "the session kept")
+        for l in (first, log):
+            assert out.strip().split("=")[-1] not in l, "the secret logged"
     finally:
         if foreign is not None:
             foreign.close()

@@ -47,11 +47,19 @@ class Mail(Agent):
 
     def restart(self, kill=False):
         """A new qmsd on the same state directory and port."""
-        old = self.d
+        self.stop(kill)
+        self.start_again()
+
+    def stop(self, kill=False):
+        """qmsd stopped (SIGTERM, or SIGKILL); start_again() follows."""
         if kill:
-            old.stop(sig=9)
+            self.d.stop(sig=9)
         else:
-            old.stop()
+            self.d.stop()
+
+    def start_again(self):
+        """A new qmsd on the stopped one's state directory and port."""
+        old = self.d
         self.port = getattr(self, "port", None) or old.http_port
         self.state = getattr(self, "state", None) or old.dir + "/state"
         self.d = Daemon(config=self.conf() + "[qmsd]\nstate-dir = %s\n"
