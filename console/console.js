@@ -10,6 +10,24 @@
 
 (function () {
 	var API = "/console/api/";
+	/*
+	 * The page's key (qmsd(8), WEB CONSOLE): given once in the login's
+	 * redirect as a fragment, kept in this origin's own storage, sent
+	 * with every API request.  The cookie alone does not do: cookies are
+	 * not port-scoped, so a page on another port of this host is sent it.
+	 */
+	var KEY = (function () {
+		var m = /^#k=([0-9a-f]{64})$/.exec(location.hash);
+		try {
+			if (m) {
+				localStorage.setItem("qmsd_console_key", m[1]);
+				history.replaceState(null, "", location.pathname);
+			}
+			return localStorage.getItem("qmsd_console_key") || "";
+		} catch (e) {
+			return m ? m[1] : "";
+		}
+	})();
 	var MAX_LINES = 200;		/* per live list */
 	var agents = {};		/* name -> last row of ps */
 	var notified = {};		/* name -> the condition last notified */
@@ -63,7 +81,7 @@
 
 	function fetchState() {
 		return fetch(API + "state", { credentials: "same-origin",
-		    cache: "no-store" }).then(function (r) {
+		    cache: "no-store", headers: { "X-Qmsd-Key": KEY } }).then(function (r) {
 			if (r.status === 401) {
 				loggedOut();
 				return null;
@@ -93,7 +111,8 @@
 
 	function connect() {
 		if (source) source.close();
-		source = new EventSource(API + "events");
+		source = new EventSource(API + "events?k=" +
+		    encodeURIComponent(KEY));
 		source.onopen = function () {
 			var was = $("#connection").dataset.state;
 			backoff = 1000;
@@ -306,7 +325,8 @@
 		    action, {
 			method: "POST",
 			credentials: "same-origin",
-			headers: { "Content-Type": "application/json" },
+			headers: { "Content-Type": "application/json",
+			    "X-Qmsd-Key": KEY },
 			body: JSON.stringify(body || {})
 		}).then(function (r) {
 			if (r.status === 401) loggedOut();
@@ -571,7 +591,8 @@
 		try { fit.fit(); } catch (e) { /* not laid out yet */ }
 		var url = (location.protocol === "https:" ? "wss://" : "ws://") +
 		    location.host + API + "agents/" + encodeURIComponent(name) +
-		    "/terminal?rows=" + term.rows + "&cols=" + term.cols;
+		    "/terminal?rows=" + term.rows + "&cols=" + term.cols +
+		    "&k=" + encodeURIComponent(KEY);
 		var ws = new WebSocket(url);
 		ws.binaryType = "arraybuffer";
 		var enc = new TextEncoder();

@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include <openssl/evp.h>
+#include <openssl/hmac.h>
 
 #include "console-auth.h"
 #include "util.h"
@@ -127,6 +128,29 @@ console_session_hash(const char *id, char out[CONSOLE_SECRET_LEN + 1])
 	if (EVP_Digest(id, strlen(id), md, &mdlen, EVP_sha256(), NULL) != 1 ||
 	    mdlen * 2 != CONSOLE_SECRET_LEN)
 		fatalx("console: SHA-256 failed");
+	for (i = 0; i < mdlen; i++)
+		snprintf(out + i * 2, 3, "%02x", md[i]);
+	out[CONSOLE_SECRET_LEN] = '\0';
+	explicit_bzero(md, sizeof(md));
+}
+
+void
+console_session_key(const char *id, const char *secret,
+    char out[CONSOLE_SECRET_LEN + 1])
+{
+	static const char	 label[] = "qmsd console page key\n";
+	unsigned char		 md[EVP_MAX_MD_SIZE];
+	unsigned char		 in[sizeof(label) - 1 + CONSOLE_SECRET_LEN];
+	unsigned int		 mdlen = 0, i;
+	size_t			 n = strnlen(id, CONSOLE_SECRET_LEN);
+
+	memcpy(in, label, sizeof(label) - 1);
+	memcpy(in + sizeof(label) - 1, id, n);
+	n += sizeof(label) - 1;
+	if (*secret == '\0' || HMAC(EVP_sha256(), secret, (int)strlen(secret),
+	    in, n, md, &mdlen) == NULL || mdlen * 2 != CONSOLE_SECRET_LEN)
+		fatalx("console: HMAC-SHA-256 failed");
+	explicit_bzero(in, sizeof(in));
 	for (i = 0; i < mdlen; i++)
 		snprintf(out + i * 2, 3, "%02x", md[i]);
 	out[CONSOLE_SECRET_LEN] = '\0';

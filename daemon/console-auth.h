@@ -44,6 +44,17 @@ struct console_session {
 
 /* The SHA-256 of a session's id, in lowercase hex. */
 void	 console_session_hash(const char *id, char out[CONSOLE_SECRET_LEN + 1]);
+/*
+ * The page's key of a session: HMAC-SHA-256 of its id under secret (qmsd
+ * uses the host token), in lowercase hex.  The cookie alone is not enough:
+ * cookies are not port-scoped, so a page served on another port of the
+ * same host is sent the cookie; the key stays in the page's own storage
+ * (scoped to the console's origin, port included), is given to it in the
+ * login's redirect as a URL fragment (which no server is sent), and goes
+ * with every API request.
+ */
+void	 console_session_key(const char *id, const char *secret,
+	    char out[CONSOLE_SECRET_LEN + 1]);
 /* A session; when the table is full, the one idle longest gives way. */
 void	 console_session_add(const char *id, uint64_t now);
 /* Is id a live session?  A yes counts as use (the idle time restarts). */

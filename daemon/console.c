@@ -16,6 +16,7 @@
 #include "console.h"
 #include "http.h"
 #include "log.h"
+#include "token.h"
 #include "util.h"
 
 #define COOKIE		"qmsd_console"
@@ -24,6 +25,8 @@
 #define API		CONSOLE_PATH "api/"
 #define STATIC		CONSOLE_PATH "static/"
 #define NOT_LOGGED_IN	"not logged in: run qmsctl console"
+#define NO_KEY		("this page has not the console's key: open the " \
+			    "link qmsctl console prints")
 
 /*
  * The page: its own scripts and styles only, talking to its own origin
@@ -139,7 +142,8 @@ same_origin(struct http_request *r)
 static void
 login(struct http_request *r)
 {
-	char	id[CONSOLE_SECRET_LEN + 1], cookie[160];
+	char	id[CONSOLE_SECRET_LEN + 1], key[CONSOLE_SECRET_LEN + 1];
+	char	cookie[160], location[160];
 
 	switch (console_link_use(http_query(r, "t"), now_ms())) {
 	case CONSOLE_LINK_OK:
@@ -159,10 +163,38 @@ login(struct http_request *r)
 	/* No Max-Age: the browser forgets it when it closes. */
 	snprintf(cookie, sizeof(cookie), "Set-Cookie: " COOKIE "=%s; "
 	    "Path=/console; HttpOnly; SameSite=Strict", id);
+	/* The page's key, in a fragment: the page keeps it, no server sees it. */
+	console_session_key(id, token_host(), key);
+	snprintf(location, sizeof(location), "Location: " CONSOLE_PATH "#k=%s",
+	    key);
 	explicit_bzero(id, sizeof(id));
+	explicit_bzero(key, sizeof(key));
 	log_info("console: a session began");
-	answer(r, 303, cookie, "Location: " CONSOLE_PATH, NULL);
+	answer(r, 303, cookie, location, NULL);
 	explicit_bzero(cookie, sizeof(cookie));
+	explicit_bzero(location, sizeof(location));
+}
+
+/*
+ * Does the request carry the page's key of session id (console-auth.h),
+ * in the X-Qmsd-Key header (fetch) or the k query argument (EventSource
+ * and WebSocket, which cannot send headers)?
+ */
+static int
+key_ok(struct http_request *r, const char *id)
+{
+	char		 want[CONSOLE_SECRET_LEN + 1];
+	const char	*v;
+	int		 ok;
+
+	if ((v = http_header(r, "X-Qmsd-Key")) == NULL)
+		v = http_query(r, "k");
+	if (v == NULL || strlen(v) != CONSOLE_SECRET_LEN)
+		return (0);
+	console_session_key(id, token_host(), want);
+	ok = equal_secret(v, want, CONSOLE_SECRET_LEN);
+	explicit_bzero(want, sizeof(want));
+	return (ok);
 }
 
 static void
@@ -216,35 +248,38 @@ origin_ok(struct http_request *r)
 static void
 api(struct http_request *r, const char *rest)
 {
-	const char	*method = http_method(r), *action;
+	const char	*method = http_method(r), *action, *why = NULL;
 	char		 id[CONSOLE_SECRET_LEN + 1], name[128];
-	int		 get = strcmp(method, "GET") == 0;
+	int		 get = strcmp(method, "GET") == 0, terminal, status = 0;
 
 	if (session_of(r, id) == -1) {
 		console_api_error(r, 401, NOT_LOGGED_IN);
 		return;
 	}
+	action = console_path_agent(rest, name, sizeof(name));
+	terminal = action != NULL && strcmp(action, "terminal") == 0;
+	/* Asked by the console's own page, with its key. */
 	if (!fetch_site_ok(r, 0)) {
+		status = 403;
+		why = "the console's API answers the console's own page only";
+	} else if ((!get || terminal) && !origin_ok(r)) {
+		status = 403;
+		why = terminal ? "a terminal needs the console's own Origin" :
+		    "an action needs the console's own Origin";
+	} else if (!key_ok(r, id)) {
+		status = 401;
+		why = NO_KEY;
+	}
+	if (status != 0) {
 		explicit_bzero(id, sizeof(id));
-		console_api_error(r, 403, "the console's API answers the "
-		    "console's own page only");
+		console_api_error(r, status, "%s", why);
 		return;
 	}
 	/* A stream, a terminal, live no longer than their session. */
 	if (strcmp(rest, "events") == 0 && get)
 		console_stream_serve(r, id);
-	if ((action = console_path_agent(rest, name, sizeof(name))) != NULL &&
-	    strcmp(action, "terminal") == 0) {
-		if (!get)
-			console_api_error(r, 405, "the terminal takes GET");
-		else if (!origin_ok(r))
-			console_api_error(r, 403, "a terminal needs the "
-			    "console's own Origin");
-		else
-			console_terminal_serve(r, name, id);
-		explicit_bzero(id, sizeof(id));
-		return;
-	}
+	else if (terminal && get)
+		console_terminal_serve(r, name, id);
 	explicit_bzero(id, sizeof(id));
 	if (strcmp(rest, "state") == 0 || strcmp(rest, "events") == 0) {
 		if (!get)
@@ -253,17 +288,17 @@ api(struct http_request *r, const char *rest)
 			console_api_state(r);
 		return;
 	}
+	if (terminal) {
+		if (!get)
+			console_api_error(r, 405, "the terminal takes GET");
+		return;
+	}
 	if (action == NULL) {
 		console_api_error(r, 404, "no such API");
 		return;
 	}
 	if (strcmp(method, "POST") != 0) {
 		console_api_error(r, 405, "an action takes POST");
-		return;
-	}
-	if (!origin_ok(r)) {
-		console_api_error(r, 403, "an action needs the console's own "
-		    "Origin");
 		return;
 	}
 	console_api_action(r, name, action);

@@ -33,8 +33,10 @@ try {
 	// Then the console itself, in the same browser: what its API says.
 	await page.goto(cfg.login.replace(/\/console\/.*/, '/console/'),
 	    { waitUntil: 'load' });
+	// (with the page's key, kept in its origin's storage at login)
 	const st = await page.evaluate(async () =>
-	    (await fetch('/console/api/state')).status);
+	    (await fetch('/console/api/state', { headers: { 'X-Qmsd-Key':
+	    localStorage.getItem('qmsd_console_key') } })).status);
 	console.log(JSON.stringify({ state: st }));
 } finally {
 	await browser.close();

@@ -7,6 +7,7 @@ brings an inbox item's arrival and an activity change as they happen;
 and every request from elsewhere is refused.  The page in a real browser
 is the headless-Chromium tests' (tests/node)."""
 import hashlib
+import hmac
 import http.client
 import json
 import os
@@ -20,7 +21,7 @@ import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from qmsdtest import Daemon, contains, eq, main
-from test_console_auth import login, origin, req
+from test_console_auth import Session, login, origin, req, with_key
 
 CONF = ('[agent "claude"]\nimage = none:latest\n'
         '[agent "docs"]\nimage = none:latest\nstart = on-task\n'
@@ -34,8 +35,7 @@ def api(d, method, path, cookie, body=None, headers=None):
     if method == "POST":
         h["Origin"] = origin(d)
         h["Content-Type"] = "application/json"
-    h.update(headers or {})
-    h = {k: v for k, v in h.items() if v is not None}
+    h.update(headers or {})         # None: not sent (req's with_key)
     data = json.dumps(body).encode() if isinstance(body, dict) else body
     st, rh, text = req(d, method, "/console/api/" + path, h, body=data)
     if st != 101:
@@ -56,8 +56,9 @@ class Events:
                           skip_accept_encoding=True)
         self.c.putheader("Host", "127.0.0.1:%d" % d.http_port)
         self.c.putheader("Accept", "text/event-stream")
-        for k, v in dict({"Cookie": cookie, "Sec-Fetch-Site": "same-origin"},
-                         **(headers or {})).items():
+        for k, v in with_key(dict({"Cookie": cookie,
+                                   "Sec-Fetch-Site": "same-origin"},
+                                  **(headers or {}))).items():
             self.c.putheader(k, v)
         self.c.endheaders()
         self.r = self.c.getresponse()
@@ -263,6 +264,23 @@ def test_refused_from_elsewhere():
             eq(st, 403, path + " with another origin")
         st, j = api(d, "POST", "agents/claude/policy", None, {"reset": True})
         eq((st, j), (401, NOT_LOGGED_IN), "a POST without the cookie")
+        # The cookie reaches every port of the host: without the page's
+        # key (kept in the console's own origin) it opens nothing.
+        for path in ("state", "events"):
+            for k in (None, "0" * 64, cookie.key[:-1] + "x"):
+                st, j = api(d, "GET", path, cookie, headers={"X-Qmsd-Key": k})
+                eq(st, 401, "%s with the cookie and the key %r" % (path, k))
+                contains(j["error"], "key", path)
+        st, j = api(d, "POST", "agents/claude/policy", cookie,
+                    {"reset": True}, {"X-Qmsd-Key": None})
+        eq(st, 401, "an action with the cookie, without the key")
+        st, _, _ = req(d, "GET", "/console/api/state?k=" + cookie.key,
+                       {"Cookie": str(cookie)})
+        eq(st, 200, "the key as a query argument (EventSource, WebSocket)")
+        other = login(d)
+        st, j = api(d, "GET", "state", cookie, headers={"X-Qmsd-Key":
+                                                        other.key})
+        eq(st, 401, "another session's key")
         st, j = api(d, "POST", "agents/claude/policy", cookie,
                     {"reset": True}, {"Origin": None})
         eq(st, 403, "a POST without Origin")
@@ -407,10 +425,10 @@ def test_up_abandoned_by_its_browser():
             c = http.client.HTTPConnection("127.0.0.1", d.http_port,
                                            timeout=5)
             c.request("POST", "/console/api/agents/%s/restart" % a.name,
-                      body=b"{}", headers={
+                      body=b"{}", headers=with_key({
                           "Host": "127.0.0.1:%d" % d.http_port,
                           "Cookie": cookie, "Origin": origin(d),
-                          "Content-Type": "application/json"})
+                          "Content-Type": "application/json"}))
             c.close()
         st, j = api(d, "POST", "agents/%s/up" % a.name, cookie, {})
         eq(st, 200, "an up after: %r" % (j,))
@@ -419,10 +437,10 @@ def test_up_abandoned_by_its_browser():
         # loop has ended: the connection closes without an answer).
         c = http.client.HTTPConnection("127.0.0.1", d.http_port, timeout=30)
         c.request("POST", "/console/api/agents/%s/restart" % a.name,
-                  body=b"{}", headers={
+                  body=b"{}", headers=with_key({
                       "Host": "127.0.0.1:%d" % d.http_port,
                       "Cookie": cookie, "Origin": origin(d),
-                      "Content-Type": "application/json"})
+                      "Content-Type": "application/json"}))
         time.sleep(0.3)
         clean(d)
         try:
@@ -493,9 +511,9 @@ def test_a_slow_reader_is_skipped_then_resynced():
         slow = socket.socket()
         slow.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
         slow.connect(("127.0.0.1", d.http_port))
-        slow.sendall(("GET /console/api/events HTTP/1.1\r\nHost: "
+        slow.sendall(("GET /console/api/events?k=%s HTTP/1.1\r\nHost: "
                       "127.0.0.1:%d\r\nCookie: %s\r\n\r\n"
-                      % (d.http_port, cookie)).encode())
+                      % (cookie.key, d.http_port, cookie)).encode())
         fast = Events(d, cookie)
         eq(fast.next(10)[0], "state")
         seen = []
@@ -643,6 +661,16 @@ def test_expired_sessions_stay_expired_across_a_restart():
                 x.close()
 
 
+def page_key(state, cookie):
+    """A made-up session's cookie with its page's key, which qmsd derives
+    from the session's id and its host token (qmsd(8), WEB CONSOLE)."""
+    with open(os.path.join(state, "host.token"), "rb") as f:
+        token = f.read().strip()
+    sid = cookie.split("=", 1)[1]
+    return Session(cookie, hmac.new(token, b"qmsd console page key\n" +
+                                    sid.encode(), hashlib.sha256).hexdigest())
+
+
 def test_a_bad_sessions_file_is_ignored():
     """Garbage, too long, readable by others, another's, not a file: each
     is refused with a log line; qmsd starts, and only those sessions are
@@ -680,6 +708,7 @@ def test_a_bad_sessions_file_is_ignored():
     try:
         put(good)(sessions_file(state))
         d = on_state(state)
+        cookie = page_key(state, cookie)
         eq(api(d, "GET", "state", cookie)[0], 200, "the good file")
         clean(d)
     finally:

@@ -25,12 +25,32 @@ def link(d):
     return "/console/login?t=" + m.group(2)
 
 
+class Session(str):
+    """A login's cookie header value, with the page's key (.key): the key
+    the login's redirect gives the page in its fragment, which the page
+    sends with every API request (X-Qmsd-Key, or ?k=)."""
+
+    def __new__(cls, cookie, key):
+        s = str.__new__(cls, cookie)
+        s.key = key
+        return s
+
+
+def with_key(headers):
+    """headers, plus X-Qmsd-Key when its Cookie is a Session's and the
+    caller did not name one (None: sent without)."""
+    h = dict(headers or {})
+    if isinstance(h.get("Cookie"), Session) and "X-Qmsd-Key" not in h:
+        h["X-Qmsd-Key"] = h["Cookie"].key
+    return {k: v for k, v in h.items() if v is not None}
+
+
 def req(d, method, path, headers=None, host=None, body=None):
     """One request; (status, headers as a dict of lists, body)."""
     c = http.client.HTTPConnection("127.0.0.1", d.http_port, timeout=15)
     c.putrequest(method, path, skip_host=True, skip_accept_encoding=True)
     c.putheader("Host", host or "127.0.0.1:%d" % d.http_port)
-    for k, v in (headers or {}).items():
+    for k, v in with_key(headers).items():
         c.putheader(k, v)
     if body is not None:
         c.putheader("Content-Length", str(len(body)))
@@ -45,12 +65,14 @@ def req(d, method, path, headers=None, host=None, body=None):
 
 
 def login(d):
-    """A session: its cookie header value."""
+    """A session: its cookie header value, with the page's key."""
     st, h, _ = req(d, "GET", link(d))
     eq(st, 303, "the login link")
     m = re.match(r"qmsd_console=([0-9a-f]{64});", h["set-cookie"][0])
     assert m, h["set-cookie"]
-    return "qmsd_console=" + m.group(1)
+    k = re.match(r"^/console/#k=([0-9a-f]{64})$", h["location"][0])
+    assert k, h["location"]
+    return Session("qmsd_console=" + m.group(1), k.group(1))
 
 
 def origin(d):
@@ -63,13 +85,18 @@ def test_login_sets_a_strict_cookie_and_drops_the_secret():
         path = link(d)
         st, h, _ = req(d, "GET", path)
         eq(st, 303, "the link")
-        eq(h["location"], ["/console/"], "to the console, no secret")
+        loc = h["location"][0]
+        assert re.match(r"^/console/#k=[0-9a-f]{64}$", loc), (
+            "to the console, no secret, the page's key in a fragment: %r"
+            % loc)
         cookie = h["set-cookie"][0]
         attrs = [a.strip() for a in cookie.split(";")]
         for a in ("HttpOnly", "SameSite=Strict", "Path=/console"):
             assert a in attrs, "%s not in %r" % (a, cookie)
         secret = path.split("=", 1)[1]
         assert secret not in cookie, "the cookie is not the link's secret"
+        assert secret not in loc, "the key is not the link's secret"
+        assert loc[-64:] not in cookie, "the key is not the cookie"
         eq(h["referrer-policy"], ["same-origin"], "no Referer leaks to others")
         sid = attrs[0]
         st, h, body = req(d, "GET", "/console/", {"Cookie": sid})

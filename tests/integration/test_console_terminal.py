@@ -46,6 +46,9 @@ class WS:
             h["Origin"] = org
         if cookie:
             h["Cookie"] = cookie
+            # the page's key, as console.js sends it (a query argument)
+            if getattr(cookie, "key", None) and "k=" not in query:
+                query += ("&" if "?" in query else "?") + "k=" + cookie.key
         h.update(headers or {})
         req = "GET /console/api/agents/%s/terminal%s HTTP/1.1\r\n" % (
             agent, query) + "".join("%s: %s\r\n" % kv for kv in h.items())
@@ -238,6 +241,10 @@ def test_refusals():
         eq(w.status, 401, "no cookie")
         w = WS(d, a.name, "qmsd_console=" + "0" * 64)
         eq(w.status, 401, "a made-up cookie")
+        w = WS(d, a.name, str(cookie))
+        eq(w.status, 401, "the cookie without the page's key")
+        w = WS(d, a.name, cookie, query="?rows=24&cols=80&k=" + "0" * 64)
+        eq(w.status, 401, "the cookie with a wrong key")
         w = WS(d, a.name, cookie, org="http://evil.example")
         eq(w.status, 403, "a foreign Origin")
         w = WS(d, a.name, cookie, org="http://127.0.0.1:%d" %

@@ -171,6 +171,29 @@ test_cookie(void)
 	    NULL);
 }
 
+/* The page's key: lowercase hex, the same for the same id and secret,
+ * another for another of either. */
+static void
+test_key(void)
+{
+	char	id[CONSOLE_SECRET_LEN + 1], k1[CONSOLE_SECRET_LEN + 1];
+	char	k2[CONSOLE_SECRET_LEN + 1], k3[CONSOLE_SECRET_LEN + 1];
+
+	memset(id, 'a', CONSOLE_SECRET_LEN);
+	id[CONSOLE_SECRET_LEN] = '\0';
+	console_session_key(id, "host token one", k1);
+	CHECK(strlen(k1) == CONSOLE_SECRET_LEN);
+	CHECK(strspn(k1, "0123456789abcdef") == CONSOLE_SECRET_LEN);
+	console_session_key(id, "host token one", k2);
+	CHECK(strcmp(k1, k2) == 0);
+	console_session_key(id, "host token two", k2);
+	CHECK(strcmp(k1, k2) != 0);
+	id[0] = 'b';
+	console_session_key(id, "host token one", k3);
+	CHECK(strcmp(k1, k3) != 0);
+	CHECK(strcmp(k1, id) != 0);
+}
+
 int
 main(void)
 {
@@ -179,5 +202,6 @@ main(void)
 	test_sessions();
 	test_hash();
 	test_cookie();
+	test_key();
 	return (check_done("console-auth"));
 }
