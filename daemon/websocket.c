@@ -396,6 +396,7 @@ ws_close_payload(uint8_t out[WS_MAX_CONTROL], int code, const char *reason)
 	/* Not in the middle of a character. */
 	while (n > 0 && !ws_utf8_ok((const uint8_t *)reason, n))
 		n--;
-	memcpy(out + 2, reason, n);
+	if (n > 0)
+		memcpy(out + 2, reason, n);
 	return (n + 2);
 }

@@ -198,12 +198,21 @@ class Daemon:
         shutil.rmtree(self.dir, ignore_errors=True)
 
 
+_ports_given = set()
+
+
 def free_port():
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    port = s.getsockname()[1]
-    s.close()
-    return port
+    """A loopback port free now, never one given already in this process:
+    a test that asks for two (qmsd's listener and a peer's) must not get
+    the same twice, which the kernel may hand out again once closed."""
+    while True:
+        s = socket.socket()
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+        s.close()
+        if port not in _ports_given:
+            _ports_given.add(port)
+            return port
 
 
 NODE_MODULES = os.path.join(os.path.dirname(os.path.abspath(__file__)),
