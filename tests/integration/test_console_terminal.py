@@ -194,10 +194,19 @@ def test_type_and_see_resize_and_two_viewers():
         w.type("clear; stty size\r")
         w.wait(r"(?m)^2[34] 80\s")
         w.resize(31, 101)
-        time.sleep(1)
-        w.out = b""
-        w.type("clear; stty size\r")
-        w.wait(r"(?m)^3[01] 101\s")
+        # The size goes browser -> qmsd -> dockerd -> tmux -> the shell;
+        # asked again until it has come (a loaded machine takes seconds),
+        # never longer than 60 s: a resize lost fails here.
+        deadline = time.time() + 60
+        while True:
+            w.out = b""
+            w.type("clear; stty size\r")
+            try:
+                w.wait(r"(?m)^3[01] 101\s", timeout=3)
+                break
+            except AssertionError:
+                if time.time() > deadline:
+                    raise
         # A second viewer: the same tmux, the same output in both.
         w2 = WS(a.d, a.name, cookie, query="?rows=31&cols=101")
         eq(w2.status, 101, "a second viewer")
