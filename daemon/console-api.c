@@ -39,30 +39,68 @@ struct action {
 
 static TAILQ_HEAD(, action) actions = TAILQ_HEAD_INITIALIZER(actions);
 
-void
-console_api_json(struct http_request *r, int status, cJSON *o)
+/* o (taken) as the answer, with the console's headers and extra, if any. */
+static void
+answer_json(struct http_request *r, int status, const char *extra, cJSON *o)
 {
-	char	*s = cJSON_PrintUnformatted(o);
+	const char	*h[8];
+	char		*s = cJSON_PrintUnformatted(o);
+	size_t		 n = 0;
 
-	http_respond(r, status, console_api_headers,
-	    "application/json; charset=utf-8", s, strlen(s));
+	while (console_api_headers[n] != NULL && n < nitems(h) - 2) {
+		h[n] = console_api_headers[n];
+		n++;
+	}
+	h[n++] = extra;
+	h[n] = NULL;
+	http_respond(r, status, h, "application/json; charset=utf-8", s,
+	    strlen(s));
 	cJSON_free(s);
 	cJSON_Delete(o);
 }
 
 void
-console_api_error(struct http_request *r, int status, const char *fmt, ...)
+console_api_json(struct http_request *r, int status, cJSON *o)
+{
+	answer_json(r, status, NULL, o);
+}
+
+static void
+verror(struct http_request *r, int status, const char *extra,
+    const char *fmt, va_list ap) __attribute__((format(printf, 4, 0)));
+
+static void
+verror(struct http_request *r, int status, const char *extra,
+    const char *fmt, va_list ap)
 {
 	char	 msg[1024];
-	va_list	 ap;
 	cJSON	*o;
 
-	va_start(ap, fmt);
 	vsnprintf(msg, sizeof(msg), fmt, ap);
-	va_end(ap);
 	o = cJSON_CreateObject();
 	cJSON_AddStringToObject(o, "error", msg);
-	console_api_json(r, status, o);
+	answer_json(r, status, extra, o);
+}
+
+void
+console_api_error(struct http_request *r, int status, const char *fmt, ...)
+{
+	va_list	 ap;
+
+	va_start(ap, fmt);
+	verror(r, status, NULL, fmt, ap);
+	va_end(ap);
+}
+
+void
+console_api_refuse(struct http_request *r, int status, const char *extra,
+    const char *fmt, ...)
+{
+	va_list	 ap;
+
+	va_start(ap, fmt);
+	verror(r, status, extra, fmt, ap);
+	va_end(ap);
 }
 
 static void

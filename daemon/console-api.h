@@ -30,6 +30,10 @@ cJSON	*console_api_snapshot(int tails);
 void	 console_api_json(struct http_request *, int status, cJSON *o);
 void	 console_api_error(struct http_request *, int status, const char *,
 	    ...) __attribute__((format(printf, 3, 4)));
+/* The same, with one more header ("Retry-After: 10"), or NULL. */
+void	 console_api_refuse(struct http_request *, int status,
+	    const char *extra, const char *, ...)
+	    __attribute__((format(printf, 4, 5)));
 /* Every action waiting is let go (qmsd stops; its client sees a close). */
 void	 console_api_shutdown(void);
 

@@ -27,6 +27,7 @@
 #include <cjson/cJSON.h>
 
 #include "agent.h"
+#include "console-api.h"
 #include "console-auth.h"
 #include "console-terminal.h"
 #include "http.h"
@@ -79,31 +80,6 @@ static uint64_t		 term_serial;
 static void	term_close(struct terminal *, int code, const char *reason);
 static void	term_pump_docker(struct terminal *);
 static void	term_read_browser(struct terminal *);
-
-static void
-refuse(struct http_request *r, int status, const char *extra,
-    const char *fmt, ...) __attribute__((format(printf, 4, 5)));
-
-static void
-refuse(struct http_request *r, int status, const char *extra,
-    const char *fmt, ...)
-{
-	const char	*h[] = { "X-Content-Type-Options: nosniff", extra,
-			    NULL };
-	char		 msg[300], *s;
-	cJSON		*o;
-	va_list		 ap;
-
-	va_start(ap, fmt);
-	vsnprintf(msg, sizeof(msg), fmt, ap);
-	va_end(ap);
-	o = cJSON_CreateObject();
-	cJSON_AddStringToObject(o, "error", msg);
-	s = cJSON_PrintUnformatted(o);
-	http_respond(r, status, h, "application/json", s, strlen(s));
-	cJSON_free(s);
-	cJSON_Delete(o);
-}
 
 /* The exec's stream closes, and its process (tmux's client) ends. */
 static void
@@ -603,49 +579,36 @@ console_terminal_serve(struct http_request *r, const char *agent,
     const char *session)
 {
 	struct terminal	*t;
-	const char	*v, *why, *h[5];
+	const char	*why, *h[5];
 	char		 accept[WS_ACCEPT_LEN + 1], hdr[64];
 	size_t		 n = 0;
 	int		 rows, cols, version_bad;
 
-	/* A page of another site may not open one (http.c saw Origin). */
-	if ((v = http_header(r, "Sec-Fetch-Site")) != NULL &&
-	    strcmp(v, "same-origin") != 0) {
-		refuse(r, 403, NULL, "a terminal opens from the console's own "
-		    "page only (Sec-Fetch-Site: %.40s)", v);
-		return;
-	}
-	if ((v = http_header(r, "Origin")) == NULL ||
-	    strcasecmp(v, http_origin(r)) != 0) {
-		refuse(r, 403, NULL, "a terminal's handshake needs the Origin "
-		    "%s", http_origin(r));
-		return;
-	}
 	if (ws_handshake(http_method(r), http_header(r, "Upgrade"),
 	    http_header(r, "Connection"), http_header(r,
 	    "Sec-WebSocket-Version"), http_header(r, "Sec-WebSocket-Key"),
 	    accept, &version_bad, &why) == -1) {
-		refuse(r, version_bad ? 426 : 400, version_bad ?
+		console_api_refuse(r, version_bad ? 426 : 400, version_bad ?
 		    "Sec-WebSocket-Version: 13" : NULL, "not a WebSocket "
 		    "handshake: %s", why);
 		return;
 	}
 	if (!agent_known(agent)) {
-		refuse(r, 404, NULL, "no agent \"%.64s\"", agent);
+		console_api_refuse(r, 404, NULL, "no agent \"%.64s\"", agent);
 		return;
 	}
 	if ((rows = query_size(r, "rows", TERM_ROWS)) == -1 ||
 	    (cols = query_size(r, "cols", TERM_COLS)) == -1) {
-		refuse(r, 400, NULL, "rows and cols must be whole numbers "
-		    "from 1 to %d", TERM_SIZE_MAX);
+		console_api_refuse(r, 400, NULL, "rows and cols must be whole "
+		    "numbers from 1 to %d", TERM_SIZE_MAX);
 		return;
 	}
 	TAILQ_FOREACH(t, &terminals, entry)
 		if (strcmp(t->agent, agent) == 0)
 			n++;
 	if (n >= TERMINAL_MAX_PER_AGENT || nterminals >= TERMINAL_MAX) {
-		refuse(r, 503, "Retry-After: 10", "too many terminals open: "
-		    "%zu on agent %s, %zu in all (at most %d per agent, %d in "
+		console_api_refuse(r, 503, "Retry-After: 10", "too many "
+		    "terminals open: %zu on agent %s, %zu in all (at most %d per agent, %d in "
 		    "all); close one first", n, agent, nterminals,
 		    TERMINAL_MAX_PER_AGENT, TERMINAL_MAX);
 		return;

@@ -2,8 +2,9 @@
  * The console's live terminal per agent: a WebSocket (websocket.h) on
  * GET /console/api/agents/NAME/terminal?rows=R&cols=C, relayed by qmsd
  * to an exec attached to the agent's Claude in tmux, the one `qmsctl
- * session` attaches to (session.h).  console.c has checked the session
- * cookie; this file checks the rest of the handshake.
+ * session` attaches to (session.h).  console.c has checked the session,
+ * its key, Sec-Fetch-Site and the Origin; this file checks the rest of
+ * the handshake.
  */
 #ifndef QMSD_CONSOLE_TERMINAL_H
 #define QMSD_CONSOLE_TERMINAL_H
