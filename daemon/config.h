@@ -102,6 +102,10 @@ struct agent_conf {
 	uint64_t		 egress_connect_timeout;	/* ms */
 	uint64_t		 egress_idle_timeout;		/* ms */
 	char			*env_file;
+	/* secret-rule.h: "NAME HOST[:PORT] ...", as written, validated */
+	char			**secrets;
+	char			**secret_repos;		/* OWNER/REPO, OWNER/* */
+	char			**secret_push_refs;
 	char			**mounts;	/* SRC:DST[:ro] */
 	char			**masks;	/* paths in the repository */
 	char			*git_user_name;	/* the container's user.name */
@@ -124,6 +128,7 @@ struct config {
 	gid_t		 admin_gid;	/* resolved at load time */
 	int		 admin_gid_found;	/* the group exists */
 	char		*state_dir;
+	char		*upstream_ca;	/* PEM, for intercepted hosts */
 	enum log_level	 log_level;
 	struct qms_mcp_conf qms_mcp;
 	struct http_conf http;
