@@ -7,10 +7,11 @@ that makes git ask its credential helper.  Each request is recorded for
 the tests to look at: what was asked, which Authorization form came,
 whether it held the secret, and for a push the refs it would update.
 
-    fake = FakeGitHub(base)         # base: a directory of the test's
-    fake.port, fake.ca, fake.secret, fake.bare("acme/qms")
-    fake.requests                   # [{"method", "path", "target",
-                                    #   "auth", "secret", "refs", "status"}]
+    fake = FakeGitHub(base, name)   # base: a directory of the test's
+    fake.port, fake.ca, fake.secret, fake.url, fake.ref("acme/qms", REF)
+    fake.seen()                     # [{"method", "path", "target", "host",
+                                    #   "auth", "secret", "placeholder",
+                                    #   "refs", "status", "chunked"}]
     fake.close()
 
 Run as a script it proves itself with the host's git: clone, push to a
@@ -94,7 +95,9 @@ def pkt_commands(body):
 
 
 class FakeGitHub:
-    def __init__(self, base_dir, repos=REPOS, port=0, host="127.0.0.1"):
+    def __init__(self, base_dir, name="localhost", repos=REPOS, port=0):
+        """name: the host name clients use (the certificate is for it,
+        localhost and 127.0.0.1); the server listens on 127.0.0.1."""
         self.dir = os.path.join(base_dir, "fakegithub")
         os.makedirs(self.dir)
         os.chmod(self.dir, 0o755)
@@ -106,7 +109,8 @@ class FakeGitHub:
         self.root = os.path.join(self.dir, "repos")
         for r in repos:
             self._make_repo(r)
-        self.ca, crt, key = make_ca(self.dir)
+        self.ca, crt, key = make_ca(self.dir, names=tuple(
+            dict.fromkeys((name, "localhost"))))
         ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
         ctx.minimum_version = ssl.TLSVersion.TLSv1_2
         ctx.load_cert_chain(crt, key)
@@ -114,14 +118,15 @@ class FakeGitHub:
 
         class Handler(_Handler):
             owner = fake
-        self.httpd = ThreadingHTTPServer((host, port), Handler)
+        self.httpd = ThreadingHTTPServer(("127.0.0.1", port), Handler)
         # the handshake in the request's thread, not in accept()
         self.httpd.socket = ctx.wrap_socket(self.httpd.socket,
                                             server_side=True,
                                             do_handshake_on_connect=False)
         self.port = self.httpd.server_address[1]
-        self.authority = "localhost:%d" % self.port
-        self.url = "https://localhost:%d" % self.port
+        self.name = name
+        self.authority = "%s:%d" % (name, self.port)
+        self.url = "https://" + self.authority
         self.thread = threading.Thread(target=self.httpd.serve_forever,
                                        daemon=True)
         self.thread.start()
@@ -164,23 +169,27 @@ class FakeGitHub:
         self.thread.join(10)
 
 
+PLACEHOLDER = "qmsd-placeholder-"
+
+
 def _auth_kind(value, secret):
-    """(kind, carried the secret) of an Authorization value."""
+    """(kind, carried the secret, carried a placeholder) of an
+    Authorization value."""
     if value is None:
-        return "none", False
+        return "none", False, False
     scheme, _, cred = value.strip().partition(" ")
     cred = cred.strip()
     s = scheme.lower()
     if s in ("token", "bearer"):
-        return s, cred == secret
+        return s, cred == secret, PLACEHOLDER in cred
     if s == "basic":
         try:
             user, _, pw = base64.b64decode(cred, validate=True).decode() \
                 .partition(":")
         except (binascii.Error, UnicodeDecodeError):
-            return "basic", False
-        return "basic", pw == secret
-    return "other", secret in value
+            return "basic", False, PLACEHOLDER in value
+        return "basic", pw == secret, PLACEHOLDER in user + ":" + pw
+    return "other", secret in value, PLACEHOLDER in value
 
 
 class _Handler(BaseHTTPRequestHandler):
@@ -258,10 +267,11 @@ class _Handler(BaseHTTPRequestHandler):
         url = urllib.parse.urlsplit(self.path)
         path = url.path
         auth = self.headers.get("Authorization")
-        kind, ok = _auth_kind(auth, fake.secret)
+        kind, ok, placeholder = _auth_kind(auth, fake.secret)
         rec = {"method": self.command, "path": path, "target": self.path,
                "host": self.headers.get("Host"), "auth": kind,
-               "secret": ok, "refs": [], "status": None,
+               "secret": ok, "placeholder": placeholder, "refs": [],
+               "status": None,
                "chunked": "Transfer-Encoding" in self.headers}
         body = self._body()
         if body is None:
