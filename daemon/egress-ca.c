@@ -23,6 +23,7 @@
 #include <openssl/x509v3.h>
 
 #include "egress-ca.h"
+#include "log.h"
 #include "safe-path.h"
 #include "util.h"
 
@@ -175,10 +176,10 @@ egress_ca_bundle_path(void)
 
 /*
  * A regular file's contents (NUL-terminated) of at most max bytes, opened
- * without following a link; its stat in *st.  NULL with errno.
+ * with flags (O_NOFOLLOW for ours); its stat in *st.  NULL with errno.
  */
 static char *
-read_at(int dirfd, const char *name, size_t max, struct stat *st,
+read_at(int dirfd, const char *name, int flags, size_t max, struct stat *st,
     size_t *lenp)
 {
 	char	*text;
@@ -186,8 +187,8 @@ read_at(int dirfd, const char *name, size_t max, struct stat *st,
 	ssize_t	 n;
 	int	 fd, e;
 
-	fd = openat(dirfd, name, O_RDONLY | O_NOFOLLOW | O_NONBLOCK |
-	    O_NOCTTY | O_CLOEXEC);
+	fd = openat(dirfd, name, O_RDONLY | O_NONBLOCK | O_NOCTTY | O_CLOEXEC |
+	    flags);
 	if (fd == -1)
 		return (NULL);
 	if (fstat(fd, st) == -1) {
@@ -276,17 +277,25 @@ make_ca_cert(EVP_PKEY *key, char *err, size_t errlen)
 	X509		*x;
 	X509_NAME	*name;
 	unsigned char	 raw[4];
-	char		 host[41], cn[CN_MAX + 1];
+	char		 host[256], cn[CN_MAX + 1];
 	time_t		 now = time(NULL);
+	size_t		 i;
 
+	/* The host's name, cut to fit a CN, in letters a CN takes. */
 	if (gethostname(host, sizeof(host)) == -1)
 		snprintf(host, sizeof(host), "localhost");
-	host[sizeof(host) - 1] = '\0';
+	host[40] = '\0';
+	for (i = 0; host[i] != '\0'; i++)
+		if (!((host[i] >= 'a' && host[i] <= 'z') ||
+		    (host[i] >= 'A' && host[i] <= 'Z') ||
+		    (host[i] >= '0' && host[i] <= '9') ||
+		    host[i] == '-' || host[i] == '.'))
+			host[i] = '-';
 	if (RAND_bytes(raw, sizeof(raw)) != 1) {
 		say_ssl(err, errlen, "egress CA: no random bytes");
 		return (NULL);
 	}
-	snprintf(cn, sizeof(cn), "qmsd egress CA %s %02x%02x%02x%02x", host,
+	snprintf(cn, sizeof(cn), "qmsd egress CA %.40s %02x%02x%02x%02x", host,
 	    raw[0], raw[1], raw[2], raw[3]);
 	if ((x = X509_new()) == NULL ||
 	    X509_set_version(x, 2) != 1 ||
@@ -388,7 +397,7 @@ load_ca(int dirfd, const char *dir, char *err, size_t errlen)
 	size_t		 klen = 0, clen = 0;
 	int		 rv = -1;
 
-	if ((kpem = read_at(dirfd, CA_KEY, PEM_MAX, &st, &klen)) == NULL) {
+	if ((kpem = read_at(dirfd, CA_KEY, O_NOFOLLOW, PEM_MAX, &st, &klen)) == NULL) {
 		say(err, errlen, "egress CA: %s/%s: %s", dir, CA_KEY,
 		    safe_strerror(errno));
 		goto out;
@@ -411,7 +420,7 @@ load_ca(int dirfd, const char *dir, char *err, size_t errlen)
 	BIO_free(b);
 	b = NULL;
 
-	if ((cpem = read_at(dirfd, CA_CERT, PEM_MAX, &st, &clen)) == NULL) {
+	if ((cpem = read_at(dirfd, CA_CERT, O_NOFOLLOW, PEM_MAX, &st, &clen)) == NULL) {
 		say(err, errlen, "egress CA: %s/%s: %s", dir, CA_CERT,
 		    safe_strerror(errno));
 		goto out;
@@ -483,7 +492,11 @@ write_bundle(int dirfd, const char *dir, char *err, size_t errlen)
 	size_t		 slen = 0, clen = 0, len;
 	int		 rv;
 
-	sys = read_at(AT_FDCWD, SYSTEM_BUNDLE, SAFE_READ_MAX, &st, &slen);
+	/* The system's, a link on some distributions, may be missing. */
+	sys = read_at(AT_FDCWD, SYSTEM_BUNDLE, 0, SAFE_READ_MAX, &st, &slen);
+	if (sys == NULL)
+		log_warnx("egress CA: %s: %s: containers will trust %s/%s "
+		    "alone", SYSTEM_BUNDLE, safe_strerror(errno), dir, CA_CERT);
 	if ((cpem = to_pem(NULL, ca.cert, &clen)) == NULL) {
 		say_ssl(err, errlen, "egress CA: writing PEM failed");
 		free(sys);

@@ -336,6 +336,7 @@ test_make_and_load(void)
 	X509			*x;
 	char			*cert1, *key1, *bundle, *sys, *cert2, *p;
 	char			 dir2[64], cert2p[160], otherp[256], *other;
+	char			 keyp2[256];
 	BASIC_CONSTRAINTS	*bc;
 	EVP_PKEY		*k;
 	FILE			*f;
@@ -394,6 +395,8 @@ test_make_and_load(void)
 	CHECK(egress_ca_init(dir, NULL, err, sizeof(err)) == 0);
 	CHECK(same_file(certp, cert1) && same_file(keyp, key1));
 
+	snprintf(keyp2, sizeof(keyp2), "%s.aside", keyp);
+
 	/* A key others can read: refused, nothing written over it. */
 	chmod(keyp, 0644);
 	CHECK(init_fails_with(NULL, "ca.key"));
@@ -402,6 +405,14 @@ test_make_and_load(void)
 	chmod(keyp, 0640);
 	CHECK(init_fails_with(NULL, "ca.key"));
 	chmod(keyp, 0600);
+
+	/* A link where the key was, even to a sound copy of it. */
+	snprintf(otherp, sizeof(otherp), "%s.elsewhere", keyp);
+	CHECK(spit(otherp, key1, 0600) == 0);
+	CHECK(rename(keyp, keyp2) == 0 && symlink(otherp, keyp) == 0);
+	CHECK(init_fails_with(NULL, "ca.key"));
+	CHECK(unlink(keyp) == 0 && rename(keyp2, keyp) == 0);
+	unlink(otherp);
 
 	/* A directory others can enter. */
 	chmod(cadir, 0755);
