@@ -397,7 +397,8 @@ load_ca(int dirfd, const char *dir, char *err, size_t errlen)
 	size_t		 klen = 0, clen = 0;
 	int		 rv = -1;
 
-	if ((kpem = read_at(dirfd, CA_KEY, O_NOFOLLOW, PEM_MAX, &st, &klen)) == NULL) {
+	kpem = read_at(dirfd, CA_KEY, O_NOFOLLOW, PEM_MAX, &st, &klen);
+	if (kpem == NULL) {
 		say(err, errlen, "egress CA: %s/%s: %s", dir, CA_KEY,
 		    safe_strerror(errno));
 		goto out;
@@ -420,7 +421,8 @@ load_ca(int dirfd, const char *dir, char *err, size_t errlen)
 	BIO_free(b);
 	b = NULL;
 
-	if ((cpem = read_at(dirfd, CA_CERT, O_NOFOLLOW, PEM_MAX, &st, &clen)) == NULL) {
+	cpem = read_at(dirfd, CA_CERT, O_NOFOLLOW, PEM_MAX, &st, &clen);
+	if (cpem == NULL) {
 		say(err, errlen, "egress CA: %s/%s: %s", dir, CA_CERT,
 		    safe_strerror(errno));
 		goto out;
