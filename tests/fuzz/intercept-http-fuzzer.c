@@ -166,7 +166,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (len < r.tlen || memcmp(up, r.method, strlen(r.method)) != 0 ||
 	    memcmp(up + len - 21, "Connection: close\r\n\r\n", 21) != 0)
 		fail("upstream head shape");
-	if (memmem(up, len - 2, "\r\n\r\n", 4) != up + len - 4)
+	if (memmem(up, len, "\r\n\r\n", 4) != up + len - 4)
 		fail("upstream head: a blank line inside");
 	free(up);
 

@@ -46,7 +46,7 @@ int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	const char	*buf = (const char *)data;
-	char		 why[256], *out;
+	char		 why[256], reason[600], *out;
 	size_t		 i, j, len;
 	int		 ret;
 
@@ -79,16 +79,18 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	    memcmp(d.cmds, c.cmds, c.n * sizeof(c.cmds[0])) != 0)
 		fail("prefix");
 
-	if ((out = rp_refusal(&c, buf, &len)) == NULL)
+	/* The reason: whatever follows the flush, up to a NUL. */
+	len = size - c.used < sizeof(reason) - 1 ? size - c.used :
+	    sizeof(reason) - 1;
+	memcpy(reason, buf + c.used, len);
+	reason[len] = '\0';
+	if ((out = rp_refusal(&c, reason, &len)) == NULL)
 		fail("refusal");
-	if (!c.side_band_64k) {
-		if (framed(out, len) != len)
-			fail("refusal length");
-	} else {
-		/* Band 1 pkts, then the outer flush. */
-		if (framed(out, len) != len)
-			fail("band length");
-	}
+	/* Plain, or band 1 pkts then the outer flush: framed either way. */
+	if (framed(out, len) != len)
+		fail("refusal length");
+	if (c.side_band_64k && out[4] != '\1')
+		fail("band 1");
 	free(out);
 	return (0);
 }
