@@ -659,22 +659,23 @@ set_secret(struct parse *p, const struct key *k, char ***listp,
 	char			 why[256], **words;
 	size_t			 n = argv_count(*listp), i;
 
+	/* secret-rule.c's errors name the key and the secret already. */
 	if (secret_rule_parse(v, &rule, why, sizeof(why)) == -1) {
-		parse_error(p, "%s: %s", k->name, why);
+		parse_error(p, "%s", why);
 		return (-1);
 	}
 	for (i = 0; i < n; i++) {
 		/* Each was parsed once already: it parses again. */
 		if (secret_rule_parse((*listp)[i], &old, why,
 		    sizeof(why)) == 0 && strcmp(old.name, rule.name) == 0) {
-			parse_error(p, "%s: %s is declared already at line %d",
+			parse_error(p, "%s %s: declared already at line %d",
 			    k->name, rule.name, p->secret_line[p->agent][i]);
 			return (-1);
 		}
 	}
 	if (n == SECRET_MAX_PER_AGENT) {
-		parse_error(p, "%s: more than %d secrets in one agent",
-		    k->name, SECRET_MAX_PER_AGENT);
+		parse_error(p, "%s %s: more than %d secrets in one agent",
+		    k->name, rule.name, SECRET_MAX_PER_AGENT);
 		return (-1);
 	}
 	p->secret_line[p->agent][n] = p->line;
@@ -937,7 +938,7 @@ set_value(struct parse *p, void *base, const struct key *k, const char *v)
 			    secret_repo_check(words[i], why, sizeof(why)) :
 			    secret_ref_check(words[i], why, sizeof(why))) ==
 			    -1) {
-				parse_error(p, "%s: %s", k->name, why);
+				parse_error(p, "%s", why);
 				argv_free(words);
 				return (-1);
 			}
