@@ -175,7 +175,8 @@ gitconfig_secrets(FILE *m, const struct agent_conf *c,
 	char			*helper;
 	size_t			 i, j;
 
-	for (i = 0; f->placeholders != NULL && c->secrets[i] != NULL &&
+	for (i = 0; f->placeholders != NULL && c->secrets != NULL &&
+	    c->secrets[i] != NULL &&
 	    f->placeholders[i] != NULL; i++) {
 		if (secret_rule_parse(c->secrets[i], &rule, why,
 		    sizeof(why)) == -1)

@@ -8,6 +8,7 @@
 #include "agent-identity.h"
 #include "agent-socket.h"
 #include "agent-spec.h"
+#include "argv.h"
 #include "config.h"
 #include "docker.h"
 #include "secret-rule.h"
@@ -112,7 +113,7 @@ spec_secret_env(cJSON *env, const struct agent_conf *c,
 	char			 why[128], *s;
 	size_t			 i;
 
-	if (f->placeholders == NULL)
+	if (f->placeholders == NULL || argv_count(c->secrets) == 0)
 		return;
 	for (i = 0; c->secrets[i] != NULL && f->placeholders[i] != NULL;
 	    i++) {
@@ -370,7 +371,8 @@ agent_spec(const struct agent_conf *c, const struct agent_facts *f,
 	 * With secrets: the egress CA, for the hosts whose TLS qmsd ends,
 	 * and the bundle with it in the system's place.  Never its key.
 	 */
-	if (f->placeholders != NULL && f->ca_cert != NULL &&
+	if (f->placeholders != NULL && argv_count(c->secrets) > 0 &&
+	    f->ca_cert != NULL &&
 	    f->ca_bundle != NULL) {
 		spec_mount(mounts, "bind", f->ca_cert, AGENT_CA_CERT_TARGET, 1);
 		spec_mount(mounts, "bind", f->ca_bundle, AGENT_CA_BUNDLE_TARGET,
