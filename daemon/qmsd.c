@@ -42,6 +42,7 @@
 #include "proto.h"
 #include "probe.h"
 #include "qmsd.h"
+#include "secret-store.h"
 #include "session.h"
 #include "supervisor.h"
 #include "tmux-link.h"
@@ -205,7 +206,13 @@ qmsd_reload(char *err, size_t errlen)
 	struct config	*c;
 
 	notify_send("RELOADING=1");
-	if ((c = config_load(config_file(), err, errlen)) == NULL) {
+	/*
+	 * The secrets with the configuration that declares them, or
+	 * neither: a file that cannot give them keeps both as they were.
+	 */
+	if ((c = config_load(config_file(), err, errlen)) == NULL ||
+	    secret_store_load(c, err, errlen) == -1) {
+		config_free(c);
 		log_warnx("reload failed, keeping the running configuration: "
 		    "%s", err);
 		free(qmsd.reload_error);
@@ -436,6 +443,11 @@ main(int argc, char *argv[])
 		return (0);
 	}
 	apply_log_level(qmsd.conf);
+	/* Before detaching, so that a secret that cannot be read says why. */
+	if (secret_store_load(qmsd.conf, err, sizeof(err)) == -1) {
+		log_errorx("%s", err);
+		return (78);
+	}
 	qmsd.socket_path = xstrdup(socket_opt != NULL ? socket_opt :
 	    qmsd.conf->socket);
 	qmsd.started = qmsd.conf_loaded = time(NULL);
@@ -528,6 +540,7 @@ main(int argc, char *argv[])
 	egress_audit_shutdown();
 	http_shutdown();
 	token_shutdown();
+	secret_store_clear();
 	console_auth_clear();
 	supervisor_free(qms_mcp);
 	probe_shutdown();
