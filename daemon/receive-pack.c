@@ -268,3 +268,29 @@ rp_refusal(const struct rp_commands *c, const char *reason, size_t *len)
 	*len = o;
 	return (out);
 }
+
+char *
+rp_err_advertisement(const char *service, const char *reason, size_t *len)
+{
+	char	 line[RP_MAX_REASON + 8], *out;
+	size_t	 i, n, o = 0, size;
+
+	if (reason == NULL || *reason == '\0')
+		reason = "refused by the egress proxy";
+	n = (size_t)snprintf(line, sizeof(line), "ERR ");
+	for (i = 0; reason[i] != '\0' && i < RP_MAX_REASON; i++) {
+		unsigned char ch = (unsigned char)reason[i];
+
+		line[n++] = ch < 0x20 || ch == 0x7f ? ' ' : (char)ch;
+	}
+	size = 4 + strlen(service) + 12 + 4 + 4 + n + 1;
+	if ((out = malloc(size)) == NULL)
+		return (NULL);
+	o = (size_t)snprintf(out, size, "%04zx# service=%s\n",
+	    4 + strlen("# service=\n") + strlen(service), service);
+	memcpy(out + o, "0000", 4);
+	o += 4;
+	pkt(out, &o, line, n);
+	*len = o;
+	return (out);
+}

@@ -369,22 +369,23 @@ def test_audit_records_each_substitution():
         rc, out, err = s.sh('git ls-remote "$URL/acme/other.git"')
         assert rc != 0, "listed acme/other: " + out
         text = s.egress()
-        # LEAD: adjust to the record shape egress-intercept.c settles on.
-        # What is asserted: one line per intercepted request, with the
-        # host, the method, the path and "allowed" or "refused".
-        user = [l for l in text.splitlines() if "/api/v3/user" in l]
-        assert any("GET" in l and "allowed" in l and s.auth in l
-                   for l in user), text
-        other = [l for l in text.splitlines() if "/acme/other.git/" in l]
-        assert any("refused" in l and s.auth in l for l in other), text
+        # an allowed request: event "secret", the upstream's status, the
+        # path, and which secret went in; a refused one: "denied", by
+        # the key that refused it
+        assert any(" secret GET %s /api/v3/user " % s.auth in l and
+                   "-> 200" in l and "GH_ENTERPRISE_TOKEN put in" in l
+                   for l in text.splitlines()), text
+        assert any(" denied GET %s /acme/other.git/info/refs" % s.auth in l
+                   and "-> 403 by secret-repos" in l
+                   for l in text.splitlines()), text
         recs = [json.loads(l) for l in s.egress("--json").splitlines()
                 if l.strip()]
-        # LEAD: likewise for the JSON fields (here: any field holding
-        # the path, and "allowed"/"refused" somewhere in the record)
-        assert any("/api/v3/user" in json.dumps(r) and "allowed" in
-                   json.dumps(r) for r in recs), recs
-        assert any("/acme/other.git/" in json.dumps(r) and "refused" in
-                   json.dumps(r) for r in recs), recs
+        assert any(r["event"] == "secret" and r["path"] == "/api/v3/user"
+                   and r["status"] == 200 and r["target"] == s.auth
+                   for r in recs), recs
+        assert any(r["event"] == "denied" and r["rule"] == "secret-repos"
+                   and (r["path"] or "").startswith("/acme/other.git/")
+                   for r in recs), recs
         assert s.secret not in text + json.dumps(recs), "the token"
     finally:
         s.close()
