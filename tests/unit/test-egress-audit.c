@@ -361,10 +361,19 @@ test_json(void)
 	s = cJSON_PrintUnformatted(o);
 	CHECK_STR(s, "{\"time\":\"2026-11-30T00:53:20.042Z\","
 	    "\"agent\":\"claude\",\"event\":\"denied\",\"method\":\"CONNECT\","
-	    "\"target\":\"127.0.0.1:9\",\"address\":null,\"status\":403,"
-	    "\"rule\":\"not-listed\",\"reason\":\"why\",\"bytes_up\":0,"
-	    "\"bytes_down\":0,\"duration_ms\":0}");
+	    "\"target\":\"127.0.0.1:9\",\"path\":null,\"address\":null,"
+	    "\"status\":403,\"rule\":\"not-listed\",\"reason\":\"why\","
+	    "\"bytes_up\":0,\"bytes_down\":0,\"duration_ms\":0}");
 	free(s);
+	cJSON_Delete(o);
+
+	/* An intercepted request's record has its path. */
+	r.event = "secret";
+	r.method = "GET";
+	r.path = "/api/v3/user";
+	o = egress_audit_record_json(&r);
+	CHECK_STR(cJSON_GetStringValue(cJSON_GetObjectItem(o, "path")),
+	    "/api/v3/user");
 	cJSON_Delete(o);
 }
 
