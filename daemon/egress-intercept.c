@@ -50,6 +50,8 @@
 
 #define INTERCEPT_QUEUE		(256 * 1024)	/* toward either side */
 #define INTERCEPT_PEEK		(512 * 1024)	/* a push's commands */
+/* What is held raw for them: chunk extensions must not multiply it. */
+#define INTERCEPT_PEEK_RAW	(2 * INTERCEPT_PEEK)
 #define INTERCEPT_DRAIN		(64LL * 1024 * 1024)	/* a refused push */
 #define INTERCEPT_CHUNK		65536		/* a body feed's */
 
@@ -456,7 +458,8 @@ feed_body(struct intercept *ic)
 				return;
 			}
 			if (r == 0 && (ic->peeklen == INTERCEPT_PEEK ||
-			    ic->body.done)) {
+			    evbuffer_get_length(ic->held) >=
+			    INTERCEPT_PEEK_RAW || ic->body.done)) {
 				refuse(ic, 403, "secret-push-refs", "the push's "
 				    "ref updates could not be read whole");
 				return;
