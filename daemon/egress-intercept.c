@@ -52,6 +52,7 @@
 #define INTERCEPT_PEEK		(512 * 1024)	/* a push's commands */
 /* What is held raw for them: chunk extensions must not multiply it. */
 #define INTERCEPT_PEEK_RAW	(2 * INTERCEPT_PEEK)
+#define INTERCEPT_PEEK_STEP	4096	/* parsed again after */
 #define INTERCEPT_DRAIN		(64LL * 1024 * 1024)	/* a refused push */
 #define INTERCEPT_CHUNK		65536		/* a body feed's */
 
@@ -78,11 +79,12 @@ struct intercept {
 	size_t			 scanned;	/* HEAD: searched to here */
 	char			 note[200];	/* gone on: recorded at answer */
 	const char		*secret;	/* the name put in, or NULL */
-	int			 push;		/* a POST .../git-receive-pack */
+	int			 push;		/* 1: a push, held to its refs */
 	struct ihttp_body	 body;
 	struct evbuffer		*held;		/* PEEK: raw body bytes */
 	char			*peek;		/* PEEK: decoded */
 	size_t			 peeklen;
+	size_t			 parsed;	/* peeklen at the last parse */
 	long long		 drained;
 	struct rp_commands	*rp;
 	char			 refusal[600];	/* DRAIN: why */
@@ -345,11 +347,15 @@ decide(struct intercept *ic)
 		refuse(ic, 403, "secret-repos", why);
 		return;
 	}
-	tl = strcspn(tgt, "?");
-	ic->push = strcmp(r->method, "POST") == 0 && tl >= 17 &&
-	    memcmp(tgt + tl - 17, "/git-receive-pack", 17) == 0;
+	ic->push = secret_scope_write(r->method, tgt, ic->scope.refs,
+	    ic->scope.agent, why, sizeof(why));
 	free(tgt);
-	if (ic->push && ic->scope.refs != NULL && ic->scope.refs[0] != NULL) {
+	if (ic->push == -1) {
+		zfree(auth);
+		refuse(ic, 403, "secret-push-refs", why);
+		return;
+	}
+	if (ic->push == 1) {
 		/* Held until the ref updates are read (PEEK). */
 		ic->rp = xcalloc(1, sizeof(*ic->rp));
 		ic->peek = xcalloc(1, INTERCEPT_PEEK);
@@ -451,6 +457,16 @@ feed_body(struct intercept *ic)
 		case I_PEEK:
 			ic->peeklen += dlen;
 			evbuffer_remove_buffer(in, ic->held, (size_t)n);
+			/*
+			 * Parsed again only every INTERCEPT_PEEK_STEP bytes
+			 * (or at a bound, or the body's end): bytes trickled
+			 * one a record cost one parse each otherwise.
+			 */
+			if (ic->peeklen < ic->parsed + INTERCEPT_PEEK_STEP &&
+			    ic->peeklen < INTERCEPT_PEEK && !ic->body.done &&
+			    evbuffer_get_length(ic->held) < INTERCEPT_PEEK_RAW)
+				break;
+			ic->parsed = ic->peeklen;
 			r = rp_commands_parse(ic->peek, ic->peeklen, ic->rp, why,
 			    sizeof(why));
 			if (r == -1) {
@@ -758,6 +774,9 @@ intercept_start(struct event_base *base, int cfd, int ufd,
 	 */
 	SSL_set_options(cs, SSL_OP_IGNORE_UNEXPECTED_EOF);
 	SSL_set_options(us, SSL_OP_IGNORE_UNEXPECTED_EOF);
+	/* An idle connection keeps no record buffers. */
+	SSL_set_mode(cs, SSL_MODE_RELEASE_BUFFERS);
+	SSL_set_mode(us, SSL_MODE_RELEASE_BUFFERS);
 	ic = xcalloc(1, sizeof(*ic));
 	ic->base = base;
 	ic->scope = *scope;

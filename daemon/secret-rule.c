@@ -622,3 +622,91 @@ secret_scope_ref(const char *ref, char *const *refs)
 	}
 	return -1;
 }
+
+/* N, a number of an issue or pull request. */
+static int
+seg_number(const char *s, size_t len)
+{
+	size_t	i;
+
+	if (len == 0 || len > 12 || s[0] == '0')
+		return (0);
+	for (i = 0; i < len; i++)
+		if (s[i] < '0' || s[i] > '9')
+			return (0);
+	return (1);
+}
+
+int
+secret_scope_write(const char *method, const char *target,
+    char *const *refs, const char *agent, char *why, size_t whylen)
+{
+	const char	*p, *seg[8];
+	size_t		 plen, slen[8], nseg = 0, i, n;
+	char		 q[160], mq[64];
+
+	say(why, whylen, "%s", "");
+	if (refs == NULL || refs[0] == NULL)
+		return (0);
+	if (method == NULL || target == NULL || agent == NULL)
+		return (-1);
+	if (strcmp(method, "GET") == 0 || strcmp(method, "HEAD") == 0)
+		return (0);
+
+	/* Segments of the path, each plain: else no write matches. */
+	p = target;
+	plen = strcspn(target, "?");
+	if (plen > SECRET_MAX_TARGET || plen == 0 || p[0] != '/')
+		goto refused;
+	for (i = 0; i < plen; i++)
+		if (!path_byte_ok((unsigned char)p[i]))
+			goto refused;
+	if (plen >= 8 && memcmp(p, "/api/v3/", 8) == 0) {
+		p += 7;
+		plen -= 7;
+	}
+	for (i = 1; i <= plen; i += n + 1) {
+		n = strcspn(p + i, "/");
+		if (i + n > plen)
+			n = plen - i;
+		if (n == 0 || (n == 1 && p[i] == '.') || (n == 2 &&
+		    p[i] == '.' && p[i + 1] == '.') || nseg == sizeof(seg) / sizeof(seg[0]))
+			goto refused;
+		seg[nseg] = p + i;
+		slen[nseg++] = n;
+	}
+
+	if (strcmp(method, "POST") != 0)
+		goto refused;
+	/* git over https: a fetch goes; a push is read and held (1). */
+	if (nseg == 3 && !seg_exact(seg[0], slen[0], "repos")) {
+		if (seg_exact(seg[2], slen[2], "git-upload-pack"))
+			return (0);
+		if (seg_exact(seg[2], slen[2], "git-receive-pack"))
+			return (1);
+	}
+	/* Issues and pull requests opened, commented on, reviewed. */
+	if (nseg >= 4 && seg_exact(seg[0], slen[0], "repos")) {
+		if (nseg == 4 && (seg_exact(seg[3], slen[3], "issues") ||
+		    seg_exact(seg[3], slen[3], "pulls")))
+			return (0);
+		if (nseg == 6 && seg_exact(seg[3], slen[3], "issues") &&
+		    seg_number(seg[4], slen[4]) &&
+		    seg_exact(seg[5], slen[5], "comments"))
+			return (0);
+		if (nseg == 6 && seg_exact(seg[3], slen[3], "pulls") &&
+		    seg_number(seg[4], slen[4]) &&
+		    (seg_exact(seg[5], slen[5], "comments") ||
+		    seg_exact(seg[5], slen[5], "reviews")))
+			return (0);
+	}
+refused:
+	quote(q, sizeof(q), target, strnlen(target, SECRET_MAX_TARGET));
+	quote(mq, sizeof(mq), method, strnlen(method, 32));
+	say(why, whylen, "secret: %s %s could change a ref outside agent "
+	    "%s's secret-push-refs: with [agent \"%s\"] secret-push-refs "
+	    "the token writes only by git push (held to those refs) and by "
+	    "opening, commenting on and reviewing issues and pull requests",
+	    mq, q, agent, agent);
+	return (-1);
+}

@@ -67,6 +67,20 @@ int	secret_rule_covers(const struct secret_rule *, const char *authority);
 int	secret_scope_request(const char *method, const char *target,
 	    char *const *repos, const char *agent, char *why, size_t whylen);
 
+/*
+ * What a request may write under refs (secret-push-refs; NULL or empty:
+ * anything): GET and HEAD read; POST .../OWNER/REPO[.git]/git-upload-pack
+ * fetches; POST .../git-receive-pack is a push, 1: its ref updates are to
+ * be read and each held to refs (secret_scope_ref); POST of
+ * /repos/OWNER/REPO/issues, .../pulls, .../issues/N/comments,
+ * .../pulls/N/comments and .../pulls/N/reviews (after an optional
+ * /api/v3) open and discuss.  Anything else is refused (-1, why): the
+ * API's other writes (git/refs, contents, merges, a pull's merge, the
+ * repository's settings or deletion) would move a ref past the list.
+ */
+int	secret_scope_write(const char *method, const char *target,
+	    char *const *refs, const char *agent, char *why, size_t whylen);
+
 /* Whether ref may be pushed under refs (NULL or empty: any); 0 or -1. */
 int	secret_scope_ref(const char *ref, char *const *refs);
 

@@ -136,6 +136,27 @@ check_request(const char *s)
 		    (int)(target - s) < 15 ? (int)(target - s) : 15, s);
 		target++;
 	}
+	switch (secret_scope_write(method, target, refs, "a", why,
+	    sizeof(why))) {
+	case -1:
+		printable(why, 1);
+		if (strstr(why, "[agent \"a\"] secret-push-refs") == NULL)
+			fail("a write refusal not naming the key", why);
+		break;
+	case 1:
+		if (strcmp(method, "POST") != 0 ||
+		    strstr(target, "/git-receive-pack") == NULL)
+			fail("a push that is not a POST to git-receive-pack",
+			    target);
+		break;
+	case 0:
+		if (strcmp(method, "GET") != 0 && strcmp(method, "HEAD") != 0 &&
+		    strcmp(method, "POST") != 0)
+			fail("a write other than POST allowed", method);
+		break;
+	default:
+		fail("secret_scope_write's answer", method);
+	}
 	if (secret_scope_request(method, target, NULL, "a", why,
 	    sizeof(why)) == 0 && target[0] != '/')
 		fail("not origin-form, allowed without a list", target);

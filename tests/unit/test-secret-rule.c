@@ -439,6 +439,65 @@ test_scope_ref(void)
 	CHECK(secret_scope_ref(NULL, push_refs) == -1);
 }
 
+/* What the token may write while secret-push-refs holds pushes. */
+static void
+test_scope_write(void)
+{
+	char	wbuf[600];
+	size_t	i;
+	static const char *const allowed[][2] = {
+		{ "GET", "/repos/acme/qms/git/refs/heads/main" },
+		{ "HEAD", "/acme/qms.git/info/refs?service=git-receive-pack" },
+		{ "POST", "/acme/qms.git/git-upload-pack" },
+		{ "POST", "/acme/qms/git-upload-pack" },
+		{ "POST", "/api/v3/repos/acme/qms/issues" },
+		{ "POST", "/repos/acme/qms/pulls" },
+		{ "POST", "/repos/acme/qms/issues/12/comments" },
+		{ "POST", "/repos/acme/qms/pulls/7/comments" },
+		{ "POST", "/repos/acme/qms/pulls/7/reviews?x=1" },
+	};
+	static const char *const refused[][2] = {
+		{ "PATCH", "/repos/acme/qms/git/refs/heads/main" },
+		{ "DELETE", "/api/v3/repos/acme/qms/git/refs/heads/main" },
+		{ "POST", "/repos/acme/qms/git/refs" },
+		{ "PUT", "/repos/acme/qms/contents/README.md" },
+		{ "POST", "/repos/acme/qms/merges" },
+		{ "PUT", "/repos/acme/qms/pulls/7/merge" },
+		{ "DELETE", "/repos/acme/qms" },
+		{ "PATCH", "/repos/acme/qms" },
+		{ "POST", "/api/graphql" },
+		{ "POST", "/acme/qms.git/GIT-RECEIVE-PACK" },
+		{ "POST", "/acme/qms.git/git-receive-pack/" },
+		{ "post", "/acme/qms.git/git-receive-pack" },
+		{ "POST", "/acme/qms.git/x/../git-receive-pack" },
+		{ "POST", "/acme/qms.git//git-receive-pack" },
+		{ "POST", "/acme/qms.git/git-receive-pack%00" },
+		{ "POST", "/repos/acme/qms/issues/012/comments" },
+		{ "POST", "/repos/acme/qms/issues/1/comments/2" },
+		{ "PUT", "/acme/qms.git/git-receive-pack" },
+		{ "POST", "acme/qms.git/git-receive-pack" },
+	};
+
+	CHECK(secret_scope_write("DELETE", "/repos/acme/qms", NULL, "claude",
+	    wbuf, sizeof(wbuf)) == 0);
+	CHECK(secret_scope_write("DELETE", "/repos/acme/qms", no_repos,
+	    "claude", wbuf, sizeof(wbuf)) == 0);
+	for (i = 0; i < sizeof(allowed) / sizeof(allowed[0]); i++)
+		CHECK(secret_scope_write(allowed[i][0], allowed[i][1],
+		    push_refs, "claude", wbuf, sizeof(wbuf)) == 0);
+	for (i = 0; i < sizeof(refused) / sizeof(refused[0]); i++) {
+		CHECK(secret_scope_write(refused[i][0], refused[i][1],
+		    push_refs, "claude", wbuf, sizeof(wbuf)) == -1);
+		CHECK(strstr(wbuf, "[agent \"claude\"] secret-push-refs") !=
+		    NULL);
+	}
+	CHECK(secret_scope_write("POST", "/acme/qms.git/git-receive-pack",
+	    push_refs, "claude", wbuf, sizeof(wbuf)) == 1);
+	CHECK(secret_scope_write("POST",
+	    "/api/v3/acme/qms/git-receive-pack?x", push_refs, "claude", why,
+	    sizeof(why)) == 1);
+}
+
 int
 main(void)
 {
@@ -448,5 +507,6 @@ main(void)
 	test_scope_request();
 	test_long();
 	test_scope_ref();
+	test_scope_write();
 	return check_done("secret-rule");
 }
