@@ -6,6 +6,7 @@
  *	tls serve CERT KEY
  *	tls bulk PEER TARGET CAFILE MODE BYTES [AUTH]
  *	tls latency COUNT WARMUP NAME=PEER=TARGET=CAFILE[=AUTH] ...
+ *	tls idle PEER TARGET CAFILE K PID
  *
  * serve: an HTTPS/1.1 server on 127.0.0.1 at a port of the kernel's
  * choosing, printed on a line, serving until it is killed (one thread,
@@ -31,6 +32,8 @@
  * latency: COUNT (after WARMUP) samples, the peers in turn (the first one
  * rotating), each a whole new request: connect, CONNECT, its 200, the
  * TLS handshake, GET /bytes/1 with AUTH, the answer read.
+ * idle: VmRSS and RssAnon of PID, then K connections opened through PEER
+ * to their TLS handshake's end, left idle, PID read again, then closed.
  *
  * Each prints one JSON object.  Compiled by tests/bench/bench.py.
  */
@@ -110,8 +113,20 @@ usage(void)
 	    "       tls bulk PEER TARGET CAFILE down|up BYTES [AUTH]\n"
 	    "       tls latency COUNT WARMUP NAME=PEER=TARGET=CAFILE[=AUTH] "
 	    "...\n"
+	    "       tls idle PEER TARGET CAFILE K PID\n"
 	    "PEER: direct or unix:PATH; TARGET: 127.0.0.1:PORT\n");
 	exit(64);
+}
+
+static void
+raise_nofile(void)
+{
+	struct rlimit rl;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
+		rl.rlim_cur = rl.rlim_max;
+		setrlimit(RLIMIT_NOFILE, &rl);
+	}
 }
 
 /* s as a JSON string. */
@@ -874,6 +889,70 @@ latency(int count, int warmup, struct peer *peers, int npeers)
 	return (errors ? 1 : 0);
 }
 
+/* ------------------------------------------------------------ idle */
+
+static long
+status_kib(int pid, const char *key)
+{
+	char path[64], line[256];
+	size_t kl = strlen(key);
+	long v = -1;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/proc/%d/status", pid);
+	if ((f = fopen(path, "r")) == NULL)
+		return (-1);
+	while (fgets(line, sizeof(line), f) != NULL)
+		if (strncmp(line, key, kl) == 0 && line[kl] == ':') {
+			v = atol(line + kl + 1);
+			break;
+		}
+	fclose(f);
+	return (v);
+}
+
+static void
+print_mem(const char *label, int pid)
+{
+	printf("\"%s\": {\"rss_kib\": %ld, \"anon_kib\": %ld}", label,
+	    status_kib(pid, "VmRSS"), status_kib(pid, "RssAnon"));
+}
+
+static int
+idle(struct peer *p, int k, int pid)
+{
+	struct timespec settle = { 0, 300 * 1000 * 1000 };
+	SSL **ssl;
+	int *fds, i, opened = 0;
+
+	fds = xcalloc(k, sizeof(*fds));
+	ssl = xcalloc(k, sizeof(*ssl));
+	printf("{\"peer\": \"%s\", \"k\": %d, ", p->name, k);
+	print_mem("before", pid);
+	for (i = 0; i < k; i++) {
+		if ((ssl[i] = tls_open(p, &fds[i])) == NULL)
+			break;
+		opened++;
+	}
+	nanosleep(&settle, NULL);
+	printf(", ");
+	print_mem("open", pid);
+	for (i = 0; i < opened; i++)
+		tls_close(ssl[i], fds[i]);
+	nanosleep(&settle, NULL);
+	printf(", ");
+	print_mem("closed", pid);
+	printf(", \"opened\": %d, \"error\": ", opened);
+	if (opened < k)
+		json_str(err);
+	else
+		printf("null");
+	printf("}\n");
+	free(ssl);
+	free(fds);
+	return (opened < k);
+}
+
 /* NAME=PEER=TARGET=CAFILE[=AUTH]: AUTH is the rest, '=' and all. */
 static int
 latency_peer(struct peer *p, char *s)
@@ -905,8 +984,10 @@ main(int argc, char **argv)
 		usage();
 	signal(SIGPIPE, SIG_IGN);
 	memset(buf, 'b', sizeof(buf));
-	if (strcmp(argv[1], "serve") == 0 && argc == 4)
+	if (strcmp(argv[1], "serve") == 0 && argc == 4) {
+		raise_nofile();
 		return (serve(argv[2], argv[3]));
+	}
 	if (strcmp(argv[1], "bulk") == 0 && (argc == 7 || argc == 8)) {
 		memset(&p, 0, sizeof(p));
 		p.name = argv[2];
@@ -916,6 +997,14 @@ main(int argc, char **argv)
 			usage();
 		return (bulk(&p, strcmp(argv[5], "up") == 0,
 		    strtoull(argv[6], NULL, 10)));
+	}
+	if (strcmp(argv[1], "idle") == 0 && argc == 7) {
+		memset(&p, 0, sizeof(p));
+		p.name = argv[2];
+		if (peer_init(&p, argv[2], argv[3], argv[4], NULL) == -1)
+			usage();
+		raise_nofile();
+		return (idle(&p, atoi(argv[5]), atoi(argv[6])));
 	}
 	if (strcmp(argv[1], "latency") == 0 && argc >= 5) {
 		peers = xcalloc(argc - 4, sizeof(*peers));
