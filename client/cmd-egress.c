@@ -63,6 +63,7 @@ print_record(const cJSON *r, void *arg)
 {
 	int		 json = *(int *)arg;
 	const char	*address = str(r, "address", NULL);
+	const char	*path = str(r, "path", NULL);
 	const char	*rule = str(r, "rule", NULL);
 	const char	*reason = str(r, "reason", "");
 	char		*s;
@@ -84,9 +85,10 @@ print_record(const cJSON *r, void *arg)
 		cJSON_free(s);
 		return;
 	}
-	printf("%s %s %s %s %s%s%s -> %llu%s%s, %llu bytes up, %llu down, "
+	printf("%s %s %s %s %s%s%s%s%s -> %llu%s%s, %llu bytes up, %llu down, "
 	    "%llu ms%s%s\n", str(r, "time", "-"), str(r, "agent", "-"),
 	    str(r, "event", "-"), str(r, "method", "-"), str(r, "target", "-"),
+	    path != NULL ? " " : "", path != NULL ? path : "",
 	    address != NULL ? " at " : "", address != NULL ? address : "",
 	    num(r, "status"), rule != NULL ? " by " : "",
 	    rule != NULL ? rule : "", num(r, "bytes_up"), num(r, "bytes_down"),

@@ -14,12 +14,14 @@
 #include "agent-socket.h"
 #include "argv.h"
 #include "config.h"
+#include "egress-ca.h"
+#include "env-file.h"
 #include "log.h"
 #include "masks.h"
 #include "safe-path.h"
+#include "secret-rule.h"
+#include "secret-store.h"
 #include "util.h"
-
-#define AGENT_ENV_MAX	64
 
 char *
 agent_host_dir(const struct agent_host *h, const char *name)
@@ -130,50 +132,6 @@ agent_host_read_token(const struct agent_host *h, const char *name,
 	return (rv);
 }
 
-/* KEY=VALUE lines of an env-file; NULL with why. */
-static char **
-read_env_file(const char *path, char *err, size_t errlen)
-{
-	char		**env, line[4096], *eq;
-	size_t		  n = 0, lineno = 0;
-	struct stat	  st;
-	FILE		 *f;
-	int		  fd;
-
-	/*
-	 * Never a blocking open on the loop: a FIFO at the path would hold
-	 * every client.  Only a regular file is an env-file.
-	 */
-	if ((fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC)) == -1) {
-		snprintf(err, errlen, "env-file %s: %s", path, strerror(errno));
-		return (NULL);
-	}
-	if (fstat(fd, &st) == -1 || !S_ISREG(st.st_mode) ||
-	    (f = fdopen(fd, "r")) == NULL) {
-		snprintf(err, errlen, "env-file %s: not a regular file", path);
-		close(fd);
-		return (NULL);
-	}
-	env = xcalloc(AGENT_ENV_MAX + 1, sizeof(*env));
-	while (fgets(line, sizeof(line), f) != NULL) {
-		lineno++;
-		line[strcspn(line, "\r\n")] = '\0';
-		if (line[0] == '\0' || line[0] == '#')
-			continue;
-		if ((eq = strchr(line, '=')) == NULL || eq == line ||
-		    n == AGENT_ENV_MAX) {
-			snprintf(err, errlen, "%s:%zu: not KEY=VALUE", path,
-			    lineno);
-			argv_free(env);
-			fclose(f);
-			return (NULL);
-		}
-		env[n++] = xstrdup(line);
-	}
-	fclose(f);
-	return (env);
-}
-
 /*
  * A configured mask, for what exists at rel (a link itself, not followed:
  * Docker resolves it inside the container); 0, or -1 when nothing is
@@ -222,6 +180,40 @@ link_dir(const struct agent_host *h, const char *path)
 	return (0);
 }
 
+/*
+ * An agent with secrets: their placeholders, in the order of its secret
+ * keys (phv NULL-terminated, pointing into ph), and the egress CA it is
+ * to trust, which must be there.
+ */
+static int
+secret_facts(const struct agent_conf *c,
+    char ph[][SECRET_PLACEHOLDER_MAX + 1], char **phv, char *err,
+    size_t errlen)
+{
+	struct secret_rule	rule;
+	char			why[256];
+	size_t			i;
+
+	if (!egress_ca_ready()) {
+		snprintf(err, errlen, "agent %s has secrets, and qmsd's egress "
+		    "CA is not ready (see the log at start or reload)",
+		    c->name);
+		return (-1);
+	}
+	for (i = 0; c->secrets[i] != NULL && i < SECRET_MAX_PER_AGENT; i++) {
+		if (secret_rule_parse(c->secrets[i], &rule, why,
+		    sizeof(why)) == -1) {
+			snprintf(err, errlen, "secret: %s", why);
+			return (-1);
+		}
+		secret_store_placeholder(c->name, rule.name, ph[i],
+		    SECRET_PLACEHOLDER_MAX + 1);
+		phv[i] = ph[i];
+	}
+	phv[i] = NULL;
+	return (0);
+}
+
 char *
 agent_host_spec(const struct agent_host *h, const struct agent_conf *c,
     struct masks *mk, char hash[AGENT_HASH_LEN], char *err, size_t errlen)
@@ -233,7 +225,11 @@ agent_host_spec(const struct agent_host *h, const struct agent_conf *c,
 	char			*dir, *p = NULL, *q = NULL, *text = NULL;
 	char			*link, *def = NULL;
 	char			**extra = NULL;
+	char			 ph[SECRET_MAX_PER_AGENT]
+				    [SECRET_PLACEHOLDER_MAX + 1];
+	char			*phv[SECRET_MAX_PER_AGENT + 1];
 	size_t			 nfound, nmasks = 0, i;
+	size_t			 nsecrets = argv_count(c->secrets);
 	int			 rootfd, fd;
 
 	dir = agent_host_dir(h, c->name);
@@ -275,7 +271,9 @@ agent_host_spec(const struct agent_host *h, const struct agent_conf *c,
 		goto out;
 	}
 	if (c->env_file != NULL &&
-	    (extra = read_env_file(c->env_file, err, errlen)) == NULL)
+	    (extra = env_file_read(c->env_file, NULL, err, errlen)) == NULL)
+		goto out;
+	if (nsecrets > 0 && secret_facts(c, ph, phv, err, errlen) == -1)
 		goto out;
 
 	/* Masks: the secrets found and those the configuration names. */
@@ -302,6 +300,9 @@ agent_host_spec(const struct agent_host *h, const struct agent_conf *c,
 	f.masks = masks;
 	f.nmasks = nmasks;
 	f.definition = NULL;
+	f.placeholders = nsecrets > 0 ? phv : NULL;
+	f.ca_cert = nsecrets > 0 ? egress_ca_cert_path() : NULL;
+	f.ca_bundle = nsecrets > 0 ? egress_ca_bundle_path() : NULL;
 	if (c->definition != NULL && c->definition[0] != '\0') {
 		/*
 		 * From the repository, which the agent writes: no link on the
@@ -338,7 +339,7 @@ out:
 	agent_files_free(&files);
 	free(def);
 	free(masks);
-	argv_free(extra);
+	env_file_free(extra);
 	free(p);
 	free(q);
 	free(link);

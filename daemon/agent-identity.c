@@ -5,6 +5,7 @@
 #include "agent-identity.h"
 #include "agent-spec.h"
 #include "config.h"
+#include "secret-rule.h"
 #include "util.h"
 
 /* What git trims from either end of a name or an email (ident.c's crud). */
@@ -122,11 +123,88 @@ gh_token(char *const *env)
 	return (set[0] || set[1]);
 }
 
+/*
+ * git's URL for a secret's "host:port": https and the port but for 443,
+ * which git leaves out when it matches a credential.<url> section.
+ */
+static void
+secret_url(const char *authority, char *out, size_t len)
+{
+	size_t	n = strlen(authority);
+
+	if (n > 4 && strcmp(authority + n - 4, ":443") == 0)
+		snprintf(out, len, "https://%.*s", (int)(n - 4), authority);
+	else
+		snprintf(out, len, "https://%s", authority);
+}
+
+/*
+ * Whether one of the agent's secrets is for authority: git asks its own
+ * helper there, which gives the placeholder (gitconfig_secrets).
+ */
+static int
+secret_host(const struct agent_conf *c, const char *authority)
+{
+	struct secret_rule	rule;
+	char			why[128];
+	size_t			i;
+
+	for (i = 0; c->secrets != NULL && c->secrets[i] != NULL; i++)
+		if (secret_rule_parse(c->secrets[i], &rule, why,
+		    sizeof(why)) == 0 && secret_rule_covers(&rule, authority))
+			return (1);
+	return (0);
+}
+
+/*
+ * For each host of each secret, a credential helper that answers git's
+ * "get" with x-access-token and the placeholder, which the egress proxy
+ * swaps for the secret: what GitHub takes for a token over https, and
+ * any host that takes a token as a Basic password.  The empty helper
+ * first ends the list before it.  The placeholder is written here, not
+ * read from the environment, so that git finds it whatever environment
+ * the agent gives it; it is a word of letters, digits, - and _, and the
+ * helper is the agent's own shell, run by its git in its container.
+ */
+static void
+gitconfig_secrets(FILE *m, const struct agent_conf *c,
+    const struct agent_facts *f)
+{
+	struct secret_rule	 rule;
+	char			 why[128], url[EGRESS_MAX_AUTHORITY + 16];
+	char			*helper;
+	size_t			 i, j;
+
+	for (i = 0; f->placeholders != NULL && c->secrets != NULL &&
+	    c->secrets[i] != NULL &&
+	    f->placeholders[i] != NULL; i++) {
+		if (secret_rule_parse(c->secrets[i], &rule, why,
+		    sizeof(why)) == -1)
+			continue;
+		xasprintf(&helper, "!f() { test \"$1\" = get || return 0; "
+		    "echo username=x-access-token; echo password=%s; }; f",
+		    f->placeholders[i]);
+		for (j = 0; j < rule.nhosts; j++) {
+			secret_url(rule.hosts[j], url, sizeof(url));
+			fprintf(m, "[credential \"%s\"]\n\thelper =\n"
+			    "\thelper = ", url);
+			git_quote(m, helper);
+			fputc('\n', m);
+		}
+		free(helper);
+	}
+}
+
 char *
 agent_gitconfig(const struct agent_conf *c, const struct agent_facts *f)
 {
-	static const char	*hosts[] = { "https://github.com",
-				    "https://gist.github.com" };
+	static const struct {
+		const char	*url;
+		const char	*authority;
+	} hosts[] = {
+		{ "https://github.com", "github.com:443" },
+		{ "https://gist.github.com", "gist.github.com:443" },
+	};
 	char			*text = NULL;
 	size_t			 len = 0, i;
 	FILE			*m;
@@ -145,8 +223,11 @@ agent_gitconfig(const struct agent_conf *c, const struct agent_facts *f)
 	 * helpers before it.  gh is found on PATH, wherever the image has it.
 	 */
 	for (i = 0; gh_token(f->env) && i < nitems(hosts); i++)
-		fprintf(m, "[credential \"%s\"]\n\thelper =\n\thelper = "
-		    "\"!gh auth git-credential\"\n", hosts[i]);
+		if (!secret_host(c, hosts[i].authority))
+			fprintf(m, "[credential \"%s\"]\n\thelper =\n"
+			    "\thelper = \"!gh auth git-credential\"\n",
+			    hosts[i].url);
+	gitconfig_secrets(m, c, f);
 	if (fclose(m) != 0)
 		fatal("open_memstream");
 	return (text);

@@ -8,8 +8,10 @@
 #include "agent-identity.h"
 #include "agent-socket.h"
 #include "agent-spec.h"
+#include "argv.h"
 #include "config.h"
 #include "docker.h"
+#include "secret-rule.h"
 #include "util.h"
 
 static void
@@ -64,6 +66,69 @@ spec_sealed_env(cJSON *env)
 	    cJSON_CreateString("NO_PROXY=127.0.0.1,localhost"));
 	cJSON_AddItemToArray(env,
 	    cJSON_CreateString("no_proxy=127.0.0.1,localhost"));
+}
+
+/*
+ * Whether env (NAME=VALUE) names one of the agent's secrets: its value
+ * never goes into the container, whose NAME is the placeholder.
+ */
+static int
+spec_is_secret(const struct agent_conf *c, const char *env)
+{
+	struct secret_rule	rule;
+	char			why[128];
+	size_t			i, n;
+
+	for (i = 0; c->secrets != NULL && c->secrets[i] != NULL; i++) {
+		if (secret_rule_parse(c->secrets[i], &rule, why,
+		    sizeof(why)) == -1)
+			continue;
+		n = strlen(rule.name);
+		if (strncmp(env, rule.name, n) == 0 && env[n] == '=')
+			return (1);
+	}
+	return (0);
+}
+
+/*
+ * The secrets' placeholders, after the env-file's variables, and the
+ * trust of the egress CA, after those too, so that neither is undone by
+ * the env-file.  OpenSSL (curl, git, Python's ssl), git's own setting
+ * and requests read the bundle, the system's with qmsd's CA in it.  So
+ * does Node: NODE_EXTRA_CA_CERTS adds to Node's own roots, and the image
+ * names the system's bundle there for the CAs the owner added to it at
+ * build time (docker/README.md); naming qmsd's certificate alone would
+ * drop those, the bundle keeps them (it is made from the host's own
+ * bundle, which has the same) and adds qmsd's.
+ */
+static void
+spec_secret_env(cJSON *env, const struct agent_conf *c,
+    const struct agent_facts *f)
+{
+	static const char	*vars[] = {
+		"SSL_CERT_FILE", "GIT_SSL_CAINFO", "REQUESTS_CA_BUNDLE",
+		"CURL_CA_BUNDLE", "NODE_EXTRA_CA_CERTS",
+	};
+	struct secret_rule	 rule;
+	char			 why[128], *s;
+	size_t			 i;
+
+	if (f->placeholders == NULL || argv_count(c->secrets) == 0)
+		return;
+	for (i = 0; c->secrets[i] != NULL && f->placeholders[i] != NULL;
+	    i++) {
+		if (secret_rule_parse(c->secrets[i], &rule, why,
+		    sizeof(why)) == -1)
+			continue;
+		xasprintf(&s, "%s=%s", rule.name, f->placeholders[i]);
+		cJSON_AddItemToArray(env, cJSON_CreateString(s));
+		free(s);
+	}
+	for (i = 0; f->ca_bundle != NULL && i < nitems(vars); i++) {
+		xasprintf(&s, "%s=" AGENT_CA_BUNDLE_TARGET, vars[i]);
+		cJSON_AddItemToArray(env, cJSON_CreateString(s));
+		free(s);
+	}
 }
 
 /*
@@ -232,7 +297,10 @@ agent_spec(const struct agent_conf *c, const struct agent_facts *f,
 	if (sealed)
 		spec_sealed_env(env);
 	for (i = 0; f->env != NULL && f->env[i] != NULL; i++)
-		cJSON_AddItemToArray(env, cJSON_CreateString(f->env[i]));
+		if (!spec_is_secret(c, f->env[i]))
+			cJSON_AddItemToArray(env,
+			    cJSON_CreateString(f->env[i]));
+	spec_secret_env(env, c, f);
 	if (sealed)
 		spec_relay(o);
 	labels = cJSON_AddObjectToObject(o, "Labels");
@@ -298,6 +366,17 @@ agent_spec(const struct agent_conf *c, const struct agent_facts *f,
 		xasprintf(&p, "%s/%s", f->dir, identity[i].file);
 		spec_mount(mounts, "bind", p, identity[i].target, 1);
 		free(p);
+	}
+	/*
+	 * With secrets: the egress CA, for the hosts whose TLS qmsd ends,
+	 * and the bundle with it in the system's place.  Never its key.
+	 */
+	if (f->placeholders != NULL && argv_count(c->secrets) > 0 &&
+	    f->ca_cert != NULL &&
+	    f->ca_bundle != NULL) {
+		spec_mount(mounts, "bind", f->ca_cert, AGENT_CA_CERT_TARGET, 1);
+		spec_mount(mounts, "bind", f->ca_bundle, AGENT_CA_BUNDLE_TARGET,
+		    1);
 	}
 	snprintf(buf, sizeof(buf), "qms-claude-config-%s", c->name);
 	spec_mount(mounts, "volume", buf, "/claude-config", 0);

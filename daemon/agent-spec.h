@@ -42,7 +42,21 @@ struct agent_facts {
 	 * directory as AGENT_FILE_DEFINITION; NULL: none.
 	 */
 	const char		*definition;
+	/*
+	 * With secrets (config.h: secrets): the placeholder of each, in
+	 * the order of the configuration (NULL-terminated), which the
+	 * container has in place of the env-file's value; and the egress
+	 * CA's certificate and bundle (egress-ca.h) it is made to trust.
+	 * NULL without secrets; the secret variables are then left out.
+	 */
+	char *const		*placeholders;
+	const char		*ca_cert;
+	const char		*ca_bundle;
 };
+
+/* Where a container with secrets has the egress CA (egress-ca.h). */
+#define AGENT_CA_CERT_TARGET	"/usr/local/share/ca-certificates/qmsd-egress.crt"
+#define AGENT_CA_BUNDLE_TARGET	"/etc/ssl/certs/ca-certificates.crt"
 
 /*
  * In the agent's private directory: what the container sees as

@@ -1502,6 +1502,9 @@ conf_copy(struct agent_conf *dst, const struct agent_conf *src)
 	dst->network = xstrdup(src->network);
 	dst->egress = xstrdup(src->egress);
 	dst->env_file = src->env_file ? xstrdup(src->env_file) : NULL;
+	dst->secrets = xargv_copy(src->secrets);
+	dst->secret_repos = xargv_copy(src->secret_repos);
+	dst->secret_push_refs = xargv_copy(src->secret_push_refs);
 	dst->mounts = xargv_copy(src->mounts);
 	dst->masks = xargv_copy(src->masks);
 	dst->git_user_name = xstrdup(src->git_user_name);
@@ -1518,6 +1521,9 @@ conf_free(struct agent_conf *c)
 	free(c->network);
 	free(c->egress);
 	free(c->env_file);
+	argv_free(c->secrets);
+	argv_free(c->secret_repos);
+	argv_free(c->secret_push_refs);
 	argv_free(c->mounts);
 	argv_free(c->masks);
 	free(c->git_user_name);

@@ -22,6 +22,7 @@
 #include "config.h"
 #include "egress-policy.h"
 #include "restart.h"
+#include "secret-rule.h"
 #include "url.h"
 #include "util.h"
 
@@ -62,6 +63,9 @@ enum key_type {
 	KEY_DEFINITION,		/* a path in the repository, or "" */
 	KEY_REPO_PATH,		/* a path in the repository, once */
 	KEY_NOTICE,		/* a notification's text, with {item} */
+	KEY_SECRET,		/* NAME HOST[:PORT] ... (secret-rule.h) */
+	KEY_SECRET_REPOS,	/* OWNER/REPO words, repeatable */
+	KEY_SECRET_REFS,	/* ref patterns, repeatable */
 };
 
 struct key {
@@ -86,6 +90,7 @@ static const struct key keys[] = {
 	KEY("qmsd", "admin-group", KEY_NAME, admin_group),
 	KEY("qmsd", "state-dir", KEY_PATH, state_dir),
 	KEY("qmsd", "log-level", KEY_LOGLEVEL, log_level),
+	KEY("qmsd", "upstream-ca", KEY_PATH, upstream_ca),
 
 	KEY("qms-mcp", "enabled", KEY_TRISTATE, qms_mcp.enabled),
 	KEY("qms-mcp", "command", KEY_COMMAND, qms_mcp.command),
@@ -147,6 +152,9 @@ static const struct key keys[] = {
 	    0),
 	AGENT("egress-idle-timeout", KEY_DURATION, egress_idle_timeout, 0),
 	AGENT("env-file", KEY_PATH, env_file, 0),
+	AGENT("secret", KEY_SECRET, secrets, 1),
+	AGENT("secret-repos", KEY_SECRET_REPOS, secret_repos, 1),
+	AGENT("secret-push-refs", KEY_SECRET_REFS, secret_push_refs, 1),
 	AGENT("mount", KEY_MOUNT, mounts, 1),
 	AGENT("mask", KEY_MASK, masks, 1),
 	AGENT("git-user-name", KEY_GIT_IDENT, git_user_name, 0),
@@ -183,6 +191,9 @@ struct parse {
 	int		 set[nitems(keys)];	/* line that set each key */
 	/* For [agent "NAME"] sections: which lines set which agent's keys. */
 	int		 agent_set[CONFIG_MAX_AGENTS][nitems(keys)];
+	/* The line of each agent's each secret, for the checks after. */
+	int		 secret_line[CONFIG_MAX_AGENTS][SECRET_MAX_PER_AGENT];
+	int		 agent;		/* the agent a key is being set for */
 	char		 err[512];
 	int		 err_line;
 };
@@ -297,6 +308,8 @@ section_lookup(struct parse *p, const char *header, char *label,
 	return ((int)i);
 }
 
+#define AGENT_EGRESS_DEFAULT	"@anthropic"
+
 static void
 agent_defaults(struct agent_conf *a, const char *name)
 {
@@ -329,7 +342,7 @@ agent_fill(struct agent_conf *a)
 		a->network = xstrdup("none");
 	/* Claude Code's API and login, and nothing else, until said. */
 	if (a->egress == NULL)
-		a->egress = xstrdup("@anthropic");
+		a->egress = xstrdup(AGENT_EGRESS_DEFAULT);
 	/*
 	 * Commits say which agent made them, at an address that is never
 	 * delivered (RFC 2606's .invalid) until the owner gives a real one.
@@ -630,6 +643,49 @@ set_word(struct parse *p, const struct key *k, const char *v,
 	return (-1);
 }
 
+#define STR_(x)	#x
+#define STR(x)	STR_(x)
+
+/*
+ * A secret: valid as secret-rule.h says, its NAME once in the agent, at
+ * most SECRET_MAX_PER_AGENT; kept as written, with its line for the
+ * checks that need the whole section (validate_secrets).
+ */
+static int
+set_secret(struct parse *p, const struct key *k, char ***listp,
+    const char *v)
+{
+	struct secret_rule	 rule, old;
+	char			 why[256], **words;
+	size_t			 n = argv_count(*listp), i;
+
+	/* secret-rule.c's errors name the key and the secret already. */
+	if (secret_rule_parse(v, &rule, why, sizeof(why)) == -1) {
+		parse_error(p, "%s", why);
+		return (-1);
+	}
+	for (i = 0; i < n; i++) {
+		/* Each was parsed once already: it parses again. */
+		if (secret_rule_parse((*listp)[i], &old, why,
+		    sizeof(why)) == 0 && strcmp(old.name, rule.name) == 0) {
+			parse_error(p, "%s %s: declared already at line %d",
+			    k->name, rule.name, p->secret_line[p->agent][i]);
+			return (-1);
+		}
+	}
+	if (n == SECRET_MAX_PER_AGENT) {
+		parse_error(p, "%s %s: more than %d secrets in one agent",
+		    k->name, rule.name, SECRET_MAX_PER_AGENT);
+		return (-1);
+	}
+	p->secret_line[p->agent][n] = p->line;
+	words = xcalloc(2, sizeof(*words));
+	words[0] = xstrdup(v);
+	list_append(listp, words);
+	argv_free(words);
+	return (0);
+}
+
 static int
 set_value(struct parse *p, void *base, const struct key *k, const char *v)
 {
@@ -872,6 +928,34 @@ set_value(struct parse *p, void *base, const struct key *k, const char *v)
 			return (-1);
 		}
 		return (set_string(sp, v));
+	case KEY_SECRET:
+		return (set_secret(p, k, (char ***)field, v));
+	case KEY_SECRET_REPOS:
+	case KEY_SECRET_REFS:
+		words = split_list(v);
+		for (i = 0; words[i] != NULL; i++) {
+			if ((k->type == KEY_SECRET_REPOS ?
+			    secret_repo_check(words[i], why, sizeof(why)) :
+			    secret_ref_check(words[i], why, sizeof(why))) ==
+			    -1) {
+				parse_error(p, "%s", why);
+				argv_free(words);
+				return (-1);
+			}
+		}
+		n = (int)(argv_count(*(char ***)field) + argv_count(words));
+		if (words[0] == NULL || n > (k->type == KEY_SECRET_REPOS ?
+		    SECRET_MAX_REPOS : SECRET_MAX_REFS)) {
+			parse_error(p, "%s: %s", k->name, words[0] == NULL ?
+			    "nothing given" : k->type == KEY_SECRET_REPOS ?
+			    "more than " STR(SECRET_MAX_REPOS) " repositories" :
+			    "more than " STR(SECRET_MAX_REFS) " refs");
+			argv_free(words);
+			return (-1);
+		}
+		list_append((char ***)field, words);
+		argv_free(words);
+		return (0);
 	case KEY_LOGLEVEL:
 		if (log_level_parse(v, &lvl) == -1) {
 			parse_error(p, "%s must be error, warning, info or "
@@ -919,6 +1003,7 @@ handler(void *arg, const char *section, const char *name, const char *value)
 			return (0);
 		}
 		p->agent_set[a][i] = p->line;
+		p->agent = a;
 		return (set_value(p, &p->conf->agents[a], &keys[i], value) ==
 		    0);
 	}
@@ -1235,6 +1320,80 @@ validate_mounts(struct parse *p, const struct agent_conf *a)
 	free(state);
 }
 
+/* The line that set an agent's key, 0 if none did. */
+static int
+agent_key_line(const struct parse *p, size_t agent, const char *name)
+{
+	size_t	i;
+
+	for (i = 0; i < nitems(keys); i++)
+		if (keys[i].agent && strcmp(keys[i].name, name) == 0)
+			return (p->agent_set[agent][i]);
+	return (0);
+}
+
+/*
+ * An agent's secrets and their scope, against the rest of its section:
+ * the value comes from its env-file, the placeholder is swapped only by
+ * its egress proxy (network = none) on hosts its egress list allows, and
+ * a scope with no secret scopes nothing.
+ */
+static void
+validate_secrets(struct parse *p, size_t ai)
+{
+	const struct agent_conf	*a = &p->conf->agents[ai];
+	struct egress_list	*l;
+	struct egress_target	 t;
+	struct egress_decision	 d;
+	struct secret_rule	 rule;
+	char			 why[256];
+	const char		*scopes[] = { "secret-repos", "secret-push-refs" };
+	size_t			 i, j;
+
+	if (a->secrets == NULL) {
+		for (i = 0; i < nitems(scopes); i++) {
+			if ((p->line = agent_key_line(p, ai, scopes[i])) != 0)
+				parse_error(p, "%s: agent %s has no secret to "
+				    "scope (declare one with secret = NAME "
+				    "HOST ...)", scopes[i], a->name);
+		}
+		return;
+	}
+	p->line = p->secret_line[ai][0];
+	if (a->env_file == NULL) {
+		parse_error(p, "secret: agent %s has no env-file, where a "
+		    "secret's value comes from: set env-file", a->name);
+		return;
+	}
+	if (a->network != NULL && strcmp(a->network, "none") != 0) {
+		parse_error(p, "secret: agent %s has network = %s; only an "
+		    "agent with network = none goes through qmsd's egress "
+		    "proxy, which puts the secret in place of its "
+		    "placeholder", a->name, a->network);
+		return;
+	}
+	l = xcalloc(1, sizeof(*l));
+	if (egress_list_parse(l, a->egress != NULL ? a->egress :
+	    AGENT_EGRESS_DEFAULT, why, sizeof(why)) == -1) {
+		free(l);
+		return;		/* said at the egress line already */
+	}
+	for (i = 0; a->secrets[i] != NULL; i++) {
+		p->line = p->secret_line[ai][i];
+		if (secret_rule_parse(a->secrets[i], &rule, why,
+		    sizeof(why)) == -1)
+			continue;	/* said at its line already */
+		for (j = 0; j < rule.nhosts; j++) {
+			if (egress_check_target(l, a->name, rule.hosts[j], &t,
+			    &d) == -1)
+				parse_error(p, "secret %s: %s is not in "
+				    "[agent \"%s\"] egress", rule.name,
+				    rule.hosts[j], a->name);
+		}
+	}
+	free(l);
+}
+
 /* An agent's restart limits, as the supervisor's; names unique. */
 static void
 validate_agents(struct parse *p)
@@ -1246,6 +1405,7 @@ validate_agents(struct parse *p)
 		const struct agent_conf *a = &c->agents[i];
 
 		validate_mounts(p, a);
+		validate_secrets(p, i);
 
 		if (a->restart.backoff_min < 1 || a->restart.backoff_max <
 		    a->restart.backoff_min) {
@@ -1488,6 +1648,7 @@ config_free(struct config *c)
 	free(c->socket);
 	free(c->admin_group);
 	free(c->state_dir);
+	free(c->upstream_ca);
 	free(c->qms_mcp.command);
 	free(c->qms_mcp.workdir);
 	argv_free(c->qms_mcp.environment);
@@ -1509,6 +1670,9 @@ config_free(struct config *c)
 		free(a->network);
 		free(a->egress);
 		free(a->env_file);
+		argv_free(a->secrets);
+		argv_free(a->secret_repos);
+		argv_free(a->secret_push_refs);
 		argv_free(a->mounts);
 		argv_free(a->masks);
 		free(a->git_user_name);

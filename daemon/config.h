@@ -104,7 +104,7 @@ struct agent_conf {
 	char			*env_file;
 	/* secret-rule.h: "NAME HOST[:PORT] ...", as written, validated */
 	char			**secrets;
-	char			**secret_repos;		/* OWNER/REPO, OWNER/* */
+	char			**secret_repos;		/* OWNER/REPO, or OWNER and a star */
 	char			**secret_push_refs;
 	char			**mounts;	/* SRC:DST[:ro] */
 	char			**masks;	/* paths in the repository */

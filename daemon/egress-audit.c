@@ -23,6 +23,7 @@ struct stored {
 	char		 event[16];
 	char		 method[24];
 	char		 target[EGRESS_MAX_AUTHORITY + 1];
+	char		 path[256];		/* "" for none */
 	char		 address[64];		/* "" for none */
 	char		 rule[32];		/* "" for none */
 	char		 reason[sizeof(((struct egress_decision *)0)->reason)];
@@ -162,6 +163,7 @@ view(const struct stored *s, struct egress_record *r)
 	r->event = s->event;
 	r->method = s->method;
 	r->target = s->target;
+	r->path = s->path[0] != '\0' ? s->path : NULL;
 	r->address = s->address[0] != '\0' ? s->address : NULL;
 	r->status = s->status;
 	r->rule = s->rule[0] != '\0' ? s->rule : NULL;
@@ -175,14 +177,16 @@ view(const struct stored *s, struct egress_record *r)
 static void
 journal(const struct stored *s)
 {
-	char		 f[11][sizeof(s->reason) + 32], line[1536];
-	const char	*fields[12];
+	char		 f[12][sizeof(s->reason) + 32], line[1800];
+	const char	*fields[13];
 	size_t		 n = 0, i;
 
 	snprintf(f[n++], sizeof(f[0]), "QMSD_AGENT=%s", s->agent);
 	snprintf(f[n++], sizeof(f[0]), "QMSD_EGRESS_EVENT=%s", s->event);
 	snprintf(f[n++], sizeof(f[0]), "QMSD_EGRESS_METHOD=%s", s->method);
 	snprintf(f[n++], sizeof(f[0]), "QMSD_EGRESS_TARGET=%s", s->target);
+	if (s->path[0] != '\0')
+		snprintf(f[n++], sizeof(f[0]), "QMSD_EGRESS_PATH=%s", s->path);
 	if (s->address[0] != '\0')
 		snprintf(f[n++], sizeof(f[0]), "QMSD_EGRESS_ADDRESS=%s",
 		    s->address);
@@ -203,9 +207,10 @@ journal(const struct stored *s)
 	fields[n] = NULL;
 
 	/* claude: denied CONNECT 127.0.0.1:9 -> 403 by not-listed, ... */
-	snprintf(line, sizeof(line), "%s: %s %s %s%s%s -> %d%s%s, %" PRIu64
-	    " bytes up, %" PRIu64 " down, %" PRIu64 " ms%s%s", s->agent,
-	    s->event, s->method, s->target, s->address[0] ? " at " : "",
+	snprintf(line, sizeof(line), "%s: %s %s %s%s%s%s%s -> %d%s%s, %"
+	    PRIu64 " bytes up, %" PRIu64 " down, %" PRIu64 " ms%s%s", s->agent,
+	    s->event, s->method, s->target, s->path[0] ? " " : "", s->path,
+	    s->address[0] ? " at " : "",
 	    s->address, s->status, s->rule[0] ? " by " : "", s->rule,
 	    s->bytes_up, s->bytes_down, s->duration_ms,
 	    s->reason[0] ? ": " : "", s->reason);
@@ -328,6 +333,7 @@ egress_audit_record(const struct egress_record *r)
 	copy(s->event, sizeof(s->event), r->event);
 	copy(s->method, sizeof(s->method), r->method);
 	copy(s->target, sizeof(s->target), r->target);
+	copy(s->path, sizeof(s->path), r->path);
 	copy(s->address, sizeof(s->address), r->address);
 	copy(s->rule, sizeof(s->rule), r->rule);
 	copy(s->reason, sizeof(s->reason), r->reason);
@@ -466,6 +472,10 @@ egress_audit_record_json(const struct egress_record *r)
 	cJSON_AddStringToObject(o, "event", r->event ? r->event : "");
 	cJSON_AddStringToObject(o, "method", r->method ? r->method : "");
 	cJSON_AddStringToObject(o, "target", r->target ? r->target : "");
+	if (r->path != NULL)
+		cJSON_AddStringToObject(o, "path", r->path);
+	else
+		cJSON_AddNullToObject(o, "path");
 	if (r->address != NULL)
 		cJSON_AddStringToObject(o, "address", r->address);
 	else

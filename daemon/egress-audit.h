@@ -6,7 +6,10 @@
  * A request that is refused is one record (event "denied").  One that is
  * allowed is two: "open" once the upstream is connected (or "failed" if
  * it could not be), and "closed" with the bytes each way and the
- * duration when either side ends it.
+ * duration when either side ends it.  Inside an intercepted tunnel
+ * (egress-intercept.h) each request is one more: "secret" when it went
+ * on (its reason says whether a secret was put in), "denied" when it was
+ * refused, both with the request's path.
  */
 #ifndef QMSD_EGRESS_AUDIT_H
 #define QMSD_EGRESS_AUDIT_H
@@ -24,6 +27,7 @@ struct egress_record {
 	const char	*event;		/* denied, open, failed, closed */
 	const char	*method;	/* CONNECT, GET, ... */
 	const char	*target;	/* host:port as asked (printable) */
+	const char	*path;		/* an intercepted request's, or NULL */
 	const char	*address;	/* connected to, "1.2.3.4:443"; or NULL */
 	int		 status;	/* what the client was answered */
 	const char	*rule;		/* why refused (egress_decision), or NULL */

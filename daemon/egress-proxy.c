@@ -41,8 +41,11 @@
 #include <event2/event.h>
 #include <event2/util.h>
 
+#include "argv.h"
 #include "config.h"
 #include "egress-audit.h"
+#include "egress-ca.h"
+#include "egress-intercept.h"
 #include "egress-policy.h"
 #include "egress-proxy.h"
 #include "egress-request.h"
@@ -70,6 +73,11 @@ struct epolicy {
 	long long		 max_tunnels;
 	uint64_t		 connect_ms;
 	uint64_t		 idle_ms;
+	/* The agent's secrets: their hosts are intercepted. */
+	struct secret_rule	 rules[SECRET_MAX_PER_AGENT];
+	size_t			 nrules;
+	char			**repos;	/* secret-repos, or NULL */
+	char			**push_refs;	/* secret-push-refs */
 };
 
 struct eagent {
@@ -98,7 +106,7 @@ struct edir {
 	struct event		*rd, *wr;
 };
 
-enum estate { T_HEAD, T_RESOLVE, T_CONNECT, T_PUMP, T_ANSWER };
+enum estate { T_HEAD, T_RESOLVE, T_CONNECT, T_PUMP, T_INTERCEPT, T_ANSWER };
 
 /*
  * What a name's resolution reports to: the tunnel, or NULL once it went.
@@ -137,6 +145,8 @@ struct tunnel {
 	struct event		*uwr;		/* CONNECT: upstream writable */
 	struct event		*timer;
 	struct edir		 up, down;	/* agent to upstream, back */
+	struct intercept	*ic;		/* T_INTERCEPT */
+	char			 norm[EGRESS_MAX_AUTHORITY + 3];	/* T_INTERCEPT */
 	uint64_t		 start, last;	/* ms */
 };
 
@@ -154,8 +164,11 @@ static void	dir_pump(struct tunnel *, struct edir *);
 static void
 policy_unref(struct epolicy *p)
 {
-	if (p != NULL && --p->refs == 0)
-		free(p);
+	if (p == NULL || --p->refs > 0)
+		return;
+	argv_free(p->repos);
+	argv_free(p->push_refs);
+	free(p);
 }
 
 static void
@@ -194,6 +207,8 @@ record(struct tunnel *t, const char *event, const char *rule,
 	r.reason = reason;
 	r.bytes_up = t->up.bytes;
 	r.bytes_down = t->down.bytes;
+	if (t->ic != NULL)
+		intercept_bytes(t->ic, &r.bytes_up, &r.bytes_down);
 	r.duration_ms = now_ms() - t->start;
 	egress_audit_record(&r);
 }
@@ -267,6 +282,7 @@ tunnel_free(struct tunnel *t)
 	free_event(&t->timer);
 	dir_free(&t->up);
 	dir_free(&t->down);
+	intercept_free(t->ic);
 	if (t->cfd != -1)
 		close(t->cfd);
 	if (t->ufd != -1)
@@ -616,6 +632,88 @@ still_allowed(const struct tunnel *t, const struct epolicy *p)
 	    sa->sa_family, addr, &d) == 0);
 }
 
+/*
+ * Whether one of p's secrets is for target; its normalised host:port in
+ * norm.
+ */
+static int
+intercepted(const struct epolicy *p, const struct egress_target *target,
+    char *norm, size_t len)
+{
+	size_t	i;
+	int	n;
+
+	n = snprintf(norm, len, target->kind == EGRESS_IPV6 ? "[%s]:%u" :
+	    "%s:%u", target->host, target->port);
+	if (n < 0 || (size_t)n >= len)
+		return (0);
+	for (i = 0; i < p->nrules; i++)
+		if (secret_rule_covers(&p->rules[i], norm))
+			return (1);
+	return (0);
+}
+
+static void
+on_intercept_done(void *arg, const char *why)
+{
+	tunnel_close(arg, why);
+}
+
+/*
+ * A tunnel to a secret's host: its TLS ends here (egress-intercept.h).
+ * The agent must wait for the 200 before its handshake: bytes before it
+ * would have to be handed to TLS from here, which no client needs.
+ */
+static void
+start_intercept(struct tunnel *t)
+{
+	static const char	 ok[] = "HTTP/1.1 200 Connection established"
+				    "\r\n\r\n";
+	struct intercept_scope	 sc;
+	char			 err[300];
+	int			 cfd = t->cfd;
+
+	if (t->hlen > t->req->head_len) {
+		tunnel_answer(t, 400, "bad-request", "bytes came before the "
+		    "200: the TLS to a secret's host starts after it");
+		return;
+	}
+	if (!egress_ca_ready()) {
+		tunnel_answer(t, 502, "secret", "qmsd has no CA to intercept "
+		    "a secret's host with: see its log");
+		return;
+	}
+	memset(&sc, 0, sizeof(sc));
+	sc.agent = t->ag->name;
+	sc.authority = t->norm;
+	sc.host = t->target.host;
+	sc.address = t->address;
+	sc.rules = t->pol->rules;
+	sc.nrules = t->pol->nrules;
+	sc.repos = t->pol->repos;
+	sc.refs = t->pol->push_refs;
+	sc.idle_ms = t->pol->idle_ms;
+	if ((t->ic = intercept_start(e_base, t->cfd, t->ufd, &sc,
+	    on_intercept_done, t, err, sizeof(err))) == NULL) {
+		tunnel_answer(t, 502, "secret", err);
+		return;
+	}
+	/* The intercept's now, which has written nothing on cfd yet. */
+	t->cfd = t->ufd = -1;
+	t->status = 200;
+	record(t, "open", NULL, "allowed; intercepted: a secret is for it");
+	free(t->head);
+	t->head = NULL;
+	free(t->req);
+	t->req = NULL;
+	t->state = T_INTERCEPT;
+	evtimer_del(t->timer);
+	/* A new socket's first bytes: they fit its buffer, or it is gone. */
+	if (send(cfd, ok, sizeof(ok) - 1, MSG_NOSIGNAL) !=
+	    (ssize_t)sizeof(ok) - 1)
+		tunnel_close(t, "the agent's end could not be written");
+}
+
 /* Connected: the bytes begin to move. */
 static void
 start_pump(struct tunnel *t)
@@ -635,6 +733,11 @@ start_pump(struct tunnel *t)
 
 	free_event(&t->gone);
 	free_event(&t->uwr);
+	if (r->connect && intercepted(t->pol, &t->target, t->norm,
+	    sizeof(t->norm))) {
+		start_intercept(t);
+		return;
+	}
 	if (dir_init(t, &t->up, t->cfd, t->ufd, on_up) == -1 ||
 	    dir_init(t, &t->down, t->ufd, t->cfd, on_down) == -1) {
 		tunnel_answer(t, 502, "limit", "no pipe for the tunnel: out of "
@@ -1061,7 +1164,7 @@ egress_proxy_configure(const struct config *conf)
 	const struct agent_conf	*c;
 	struct tunnel		*t, *tnext;
 	char			 err[300], why[400];
-	size_t			 i;
+	size_t			 i, j;
 
 	for (i = 0; i < conf->nagents; i++) {
 		c = &conf->agents[i];
@@ -1077,6 +1180,14 @@ egress_proxy_configure(const struct config *conf)
 		    sizeof(err)) == -1)
 			log_warnx("agent %s: %s; nothing is allowed", c->name,
 			    err);
+		for (j = 0; c->secrets != NULL && c->secrets[j] != NULL &&
+		    p->nrules < SECRET_MAX_PER_AGENT; j++)
+			if (secret_rule_parse(c->secrets[j],
+			    &p->rules[p->nrules], err, sizeof(err)) == 0)
+				p->nrules++;
+		p->repos = c->secret_repos ? xargv_copy(c->secret_repos) : NULL;
+		p->push_refs = c->secret_push_refs ?
+		    xargv_copy(c->secret_push_refs) : NULL;
 		p->max_tunnels = c->egress_max_tunnels;
 		p->connect_ms = c->egress_connect_timeout;
 		p->idle_ms = c->egress_idle_timeout;
@@ -1089,12 +1200,19 @@ egress_proxy_configure(const struct config *conf)
 	 */
 	for (t = TAILQ_FIRST(&e_tunnels); t != NULL; t = tnext) {
 		tnext = TAILQ_NEXT(t, entry);
-		if (t->state != T_PUMP)
+		if (t->state != T_PUMP && t->state != T_INTERCEPT)
 			continue;
 		for (i = 0; i < conf->nagents; i++)
 			if (strcmp(conf->agents[i].name, t->ag->name) == 0)
 				break;
-		if (i < conf->nagents && still_allowed(t, t->ag->pol))
+		/*
+		 * An intercepted tunnel goes on while a secret is still for
+		 * its host (its request, under the scope it began with);
+		 * a plain one is not made intercepted midway.
+		 */
+		if (i < conf->nagents && still_allowed(t, t->ag->pol) &&
+		    (t->state == T_INTERCEPT) == intercepted(t->ag->pol,
+		    &t->target, why, sizeof(why)))
 			continue;
 		snprintf(why, sizeof(why), "%s is no longer in agent %s's "
 		    "egress list (reloaded)", t->authority, t->ag->name);

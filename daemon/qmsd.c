@@ -28,6 +28,7 @@
 #include "curl-loop.h"
 #include "docker.h"
 #include "egress-audit.h"
+#include "egress-ca.h"
 #include "egress-proxy.h"
 #include "gateway.h"
 #include "git-tool.h"
@@ -42,6 +43,7 @@
 #include "proto.h"
 #include "probe.h"
 #include "qmsd.h"
+#include "secret-store.h"
 #include "session.h"
 #include "supervisor.h"
 #include "tmux-link.h"
@@ -111,6 +113,24 @@ apply_log_level(const struct config *c)
 	if (qmsd.verbose > 0)
 		lvl = LOG_LEVEL_DEBUG;
 	log_set_level(lvl);
+}
+
+/*
+ * The egress CA (egress-ca.h), made or loaded when an agent has a secret
+ * for the proxy to put in; a reload that cannot have it is refused.
+ */
+static int
+secrets_ca(const struct config *c, char *err, size_t errlen)
+{
+	size_t	i;
+
+	for (i = 0; i < c->nagents; i++)
+		if (c->agents[i].secrets != NULL &&
+		    c->agents[i].secrets[0] != NULL)
+			break;
+	if (i == c->nagents)
+		return (0);
+	return (egress_ca_init(c->state_dir, c->upstream_ca, err, errlen));
 }
 
 /* Who may change things over the control socket. */
@@ -205,7 +225,14 @@ qmsd_reload(char *err, size_t errlen)
 	struct config	*c;
 
 	notify_send("RELOADING=1");
-	if ((c = config_load(config_file(), err, errlen)) == NULL) {
+	/*
+	 * The secrets with the configuration that declares them, or
+	 * neither: a file that cannot give them keeps both as they were.
+	 */
+	if ((c = config_load(config_file(), err, errlen)) == NULL ||
+	    secret_store_load(c, err, errlen) == -1 ||
+	    secrets_ca(c, err, errlen) == -1) {
+		config_free(c);
 		log_warnx("reload failed, keeping the running configuration: "
 		    "%s", err);
 		free(qmsd.reload_error);
@@ -436,6 +463,11 @@ main(int argc, char *argv[])
 		return (0);
 	}
 	apply_log_level(qmsd.conf);
+	/* Before detaching, so that a secret that cannot be read says why. */
+	if (secret_store_load(qmsd.conf, err, sizeof(err)) == -1) {
+		log_errorx("%s", err);
+		return (78);
+	}
 	qmsd.socket_path = xstrdup(socket_opt != NULL ? socket_opt :
 	    qmsd.conf->socket);
 	qmsd.started = qmsd.conf_loaded = time(NULL);
@@ -454,7 +486,8 @@ main(int argc, char *argv[])
 	component_set_hook(notify_status);
 	control_component = component_add("control");
 	qms_mcp = supervisor_new(qmsd.base, "qms-mcp");
-	if (token_init(qmsd.conf->state_dir, err, sizeof(err)) == -1) {
+	if (token_init(qmsd.conf->state_dir, err, sizeof(err)) == -1 ||
+	    secrets_ca(qmsd.conf, err, sizeof(err)) == -1) {
 		log_errorx("%s", err);
 		return (1);
 	}
@@ -528,6 +561,8 @@ main(int argc, char *argv[])
 	egress_audit_shutdown();
 	http_shutdown();
 	token_shutdown();
+	secret_store_clear();
+	egress_ca_shutdown();
 	console_auth_clear();
 	supervisor_free(qms_mcp);
 	probe_shutdown();

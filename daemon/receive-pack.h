@@ -54,4 +54,13 @@ int	rp_commands_parse(const char *buf, size_t len, struct rp_commands *,
 char	*rp_refusal(const struct rp_commands *, const char *reason,
 	    size_t *len);
 
+/*
+ * The answer to GET .../info/refs?service=SERVICE that refuses the fetch
+ * or push before it begins: the service line, a flush, and an ERR line
+ * with reason, which git prints as "remote error: REASON".  Allocated
+ * (NULL when out of memory); *len its length.
+ */
+char	*rp_err_advertisement(const char *service, const char *reason,
+	    size_t *len);
+
 #endif

@@ -13,7 +13,7 @@
  * proxy intercepts the TLS of exactly these host:port pairs and puts the
  * value in place of the placeholder in Authorization (secret-auth.h).
  *
- *	secret-repos = OWNER/REPO ...	(OWNER/* for all of an owner's)
+ *	secret-repos = OWNER/REPO ...	(OWNER/"*" for all of an owner's)
  *	secret-push-refs = REF ...	(a trailing * matches any rest)
  *
  * Both per agent, for every secret of it; unset, no limit (the token's

@@ -40,6 +40,36 @@ git_reads(const char *text, const char *args)
 	return (out);
 }
 
+/*
+ * What a real git's credential helpers answer for https://host with the
+ * gitconfig text as its system level and nothing else: the password,
+ * or "" when none answers (git may not ask a terminal).
+ */
+static char *
+git_fill(const char *text, const char *host)
+{
+	char	 cmd[1024], line[512], *out;
+	FILE	*f;
+
+	if ((f = fopen(path, "w")) == NULL)
+		return (NULL);
+	fputs(text, f);
+	fclose(f);
+	/* Fixed words, the test's own hosts and temporary path only. */
+	snprintf(cmd, sizeof(cmd), "printf 'protocol=https\\nhost=%s\\n\\n' | "
+	    "HOME=%s GIT_CONFIG_SYSTEM=%s GIT_CONFIG_GLOBAL=/dev/null "
+	    "GIT_TERMINAL_PROMPT=0 GIT_ASKPASS= SSH_ASKPASS= "
+	    "git credential fill 2>/dev/null", host, dir, path);
+	if ((f = popen(cmd, "r")) == NULL)
+		return (NULL);
+	out = calloc(1, sizeof(line));
+	while (fgets(line, sizeof(line), f) != NULL)
+		if (strncmp(line, "password=", 9) == 0)
+			snprintf(out, sizeof(line), "%s", line + 9);
+	pclose(f);
+	return (out);
+}
+
 static void
 check_ok(const char *v, int line)
 {
@@ -145,6 +175,59 @@ main(void)
 	CHECK(strstr(s, "[credential \"https://github.com\"]") != NULL);
 	free(s);
 	f.env = NULL;
+
+	/*
+	 * Secrets: for each of their hosts, git's helper gives the
+	 * placeholder as the password of x-access-token, as a real git
+	 * asks it (443 left out of the URL as git leaves it out, another
+	 * port kept); gh stays the helper where no secret is; the
+	 * env-file's value is written nowhere.
+	 */
+	{
+		char	*secrets[] = { "GH_TOKEN github.com api.github.com",
+			    "GIT_TOKEN git.example.test:8443", NULL };
+		char	*ph[] = {
+			    "qmsd-placeholder-GH_TOKEN-"
+			    "00112233445566778899aabbccddeeff",
+			    "qmsd-placeholder-GIT_TOKEN-"
+			    "ffeeddccbbaa99887766554433221100", NULL };
+
+		env[1] = "GH_TOKEN=ghp_secret";
+		f.env = env;
+		c.secrets = secrets;
+		f.placeholders = ph;
+		s = agent_gitconfig(&c, &f);
+		CHECK(strstr(s, "ghp_secret") == NULL);
+		out = git_fill(s, "github.com");
+		CHECK_STR(out, "qmsd-placeholder-GH_TOKEN-"
+		    "00112233445566778899aabbccddeeff\n");
+		free(out);
+		out = git_fill(s, "api.github.com");
+		CHECK_STR(out, "qmsd-placeholder-GH_TOKEN-"
+		    "00112233445566778899aabbccddeeff\n");
+		free(out);
+		out = git_fill(s, "git.example.test:8443");
+		CHECK_STR(out, "qmsd-placeholder-GIT_TOKEN-"
+		    "ffeeddccbbaa99887766554433221100\n");
+		free(out);
+		/* Another port, another host: no secret is given there. */
+		out = git_fill(s, "git.example.test");
+		CHECK_STR(out, "");
+		free(out);
+		out = git_fill(s, "example.org");
+		CHECK_STR(out, "");
+		free(out);
+		out = git_reads(s, "--get-all "
+		    "credential.https://gist.github.com.helper");
+		CHECK_STR(out, "\n!gh auth git-credential\n");
+		free(out);
+		CHECK(strstr(s, "[credential \"https://github.com\"]\n"
+		    "\thelper =\n\thelper = \"!gh") == NULL);
+		free(s);
+		c.secrets = NULL;
+		f.placeholders = NULL;
+		f.env = NULL;
+	}
 
 	/*
 	 * The attack: a value that would close its quotes, end its line and

@@ -306,6 +306,112 @@ main(void)
 	free(text);
 	c.network = "bridge";
 
+	/*
+	 * Secrets: the container has each one's placeholder, never the
+	 * env-file's value (a name given twice, twice dropped), and trusts
+	 * the egress CA: its certificate and the bundle mounted read-only,
+	 * every client's CA variable naming the bundle, after the env-file's
+	 * own so that it cannot undo them.
+	 */
+	{
+		char	*senv[] = { "FOO=bar", "GH_TOKEN=ghp_realsecret",
+			    "SSL_CERT_FILE=/elsewhere.pem",
+			    "GH_TOKEN=ghp_again", NULL };
+		char	*secrets[] = { "GH_TOKEN github.com api.github.com",
+			    "NPM_TOKEN registry.npmjs.org", NULL };
+		char	*ph[] = {
+			    "qmsd-placeholder-GH_TOKEN-"
+			    "00112233445566778899aabbccddeeff",
+			    "qmsd-placeholder-NPM_TOKEN-"
+			    "ffeeddccbbaa99887766554433221100", NULL };
+		const char *ca_vars[] = { "SSL_CERT_FILE", "GIT_SSL_CAINFO",
+			    "REQUESTS_CA_BUNDLE", "CURL_CA_BUNDLE",
+			    "NODE_EXTRA_CA_CERTS" };
+		const cJSON *e;
+		char	 want[128];
+		int	 n;
+
+		c.network = "none";
+		c.secrets = secrets;
+		f.env = senv;
+		f.placeholders = ph;
+		f.ca_cert = "/var/lib/qmsd/egress-ca/ca.crt";
+		f.ca_bundle = "/var/lib/qmsd/egress-ca/bundle.crt";
+		text = agent_spec(&c, &f, &files, hash);
+		CHECK(strstr(text, "ghp_") == NULL);
+		CHECK(strstr(files.gitconfig, "ghp_") == NULL);
+		agent_files_free(&files);
+		o = cJSON_Parse(text);
+		hc = (cJSON *)get(o, "HostConfig");
+		m = (cJSON *)get(hc, "Mounts");
+		CHECK(is_mount(mount_at(m,
+		    "/usr/local/share/ca-certificates/qmsd-egress.crt"),
+		    "bind", "/var/lib/qmsd/egress-ca/ca.crt", 1));
+		CHECK(is_mount(mount_at(m, "/etc/ssl/certs/ca-certificates.crt"),
+		    "bind", "/var/lib/qmsd/egress-ca/bundle.crt", 1));
+		CHECK(cJSON_GetArraySize(m) == 12 + 4 + 2 + 1 + 2);
+		v = (cJSON *)get(o, "Env");
+		n = 0;
+		cJSON_ArrayForEach(e, v)
+			if (strncmp(e->valuestring, "GH_TOKEN=", 9) == 0)
+				n++;
+		CHECK(n == 1);
+		CHECK(has_env(v, "GH_TOKEN=qmsd-placeholder-GH_TOKEN-"
+		    "00112233445566778899aabbccddeeff"));
+		CHECK(has_env(v, "NPM_TOKEN=qmsd-placeholder-NPM_TOKEN-"
+		    "ffeeddccbbaa99887766554433221100"));
+		CHECK(has_env(v, "FOO=bar"));
+		/* Docker keeps a name's last value: the bundle, each. */
+		for (i = 0; i < nitems(ca_vars); i++) {
+			const char	*last = NULL;
+
+			snprintf(want, sizeof(want), "%s=", ca_vars[i]);
+			cJSON_ArrayForEach(e, v)
+				if (strncmp(e->valuestring, want,
+				    strlen(want)) == 0)
+					last = e->valuestring;
+			snprintf(want, sizeof(want), "%s=/etc/ssl/certs/"
+			    "ca-certificates.crt", ca_vars[i]);
+			CHECK_STR(last != NULL ? last : "(none)", want);
+		}
+		cJSON_Delete(o);
+		free(text);
+		/* Another placeholder (a new host token): a new container. */
+		ph[1] = "qmsd-placeholder-NPM_TOKEN-"
+		    "0123456789abcdef0123456789abcdef";
+		text = agent_spec(&c, &f, &files, hash2);
+		agent_files_free(&files);
+		free(text);
+		CHECK(strcmp(hash, hash2) != 0);
+
+		/* No placeholder to give: the variables left out, no CA. */
+		f.placeholders = NULL;
+		text = agent_spec(&c, &f, &files, hash2);
+		agent_files_free(&files);
+		CHECK(strstr(text, "ghp_") == NULL);
+		CHECK(strstr(text, "GH_TOKEN") == NULL);
+		CHECK(strstr(text, "ca-certificates") == NULL);
+		free(text);
+
+		/* Without secrets, the env-file as it is and no CA. */
+		c.secrets = NULL;
+		f.placeholders = ph;
+		text = agent_spec(&c, &f, &files, hash2);
+		agent_files_free(&files);
+		o = cJSON_Parse(text);
+		v = (cJSON *)get(o, "Env");
+		CHECK(has_env(v, "GH_TOKEN=ghp_realsecret"));
+		CHECK(!has_env(v, "GIT_SSL_CAINFO="));
+		CHECK(mount_at(get(get(o, "HostConfig"), "Mounts"),
+		    "/etc/ssl/certs/ca-certificates.crt") == NULL);
+		cJSON_Delete(o);
+		free(text);
+		f.placeholders = NULL;
+		f.ca_cert = f.ca_bundle = NULL;
+		f.env = env;
+		c.network = "bridge";
+	}
+
 	/* The host network: no extra hosts, no CPU limit when 0. */
 	c.network = "host";
 	c.cpus = 0;

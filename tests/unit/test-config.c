@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include "check.h"
+#include "argv.h"
 #include "config.h"
 
 static char	dir[] = "/tmp/qmsd-test-config.XXXXXX";
@@ -44,6 +45,27 @@ expect_error(const char *text, int line, const char *message, int srcline)
 	config_free(c);
 }
 #define EXPECT_ERROR(text, line, msg) expect_error(text, line, msg, __LINE__)
+
+/* The same, for an error whose message only starts as given. */
+static void
+expect_error_start(const char *text, int line, const char *start,
+    int srcline)
+{
+	struct config	*c;
+	char		 err[1024], want[1024];
+
+	snprintf(want, sizeof(want), "%s:%d: %s", path, line, start);
+	c = load(text, err, sizeof(err));
+	check_count++;
+	if (c != NULL || strncmp(err, want, strlen(want)) != 0) {
+		check_failures++;
+		fprintf(stderr, "%s:%d: got \"%s\", want \"%s...\"\n",
+		    __FILE__, srcline, c != NULL ? "(accepted)" : err, want);
+	}
+	config_free(c);
+}
+#define EXPECT_ERROR_START(text, line, msg) \
+	expect_error_start(text, line, msg, __LINE__)
 
 int
 main(void)
@@ -402,6 +424,113 @@ main(void)
 	    "cpus: bad number of CPUs \"lots\"");
 	EXPECT_ERROR("[agent \"a\"]\nimage = x\n[agent \"a\"]\nimage = y\n",
 	    4, "image is already set at line 2");
+
+	/*
+	 * Secrets: kept as written, in order; their scope as lists; the
+	 * CA trusted for upstreams.
+	 */
+	c = load("[qmsd]\nupstream-ca = /etc/qmsd/upstream.pem\n"
+	    "[agent \"a\"]\nenv-file = /etc/qmsd/a.env\n"
+	    "egress = @github git.example.test:8443\n"
+	    "secret = GH_TOKEN github.com api.github.com\n"
+	    "secret = GIT_TOKEN git.example.test:8443\n"
+	    "secret-repos = acme/widgets, acme/gadgets\n"
+	    "secret-repos = other/*\n"
+	    "secret-push-refs = refs/heads/agent/a/*\n"
+	    "[agent \"b\"]\n", err, sizeof(err));
+	CHECK(c != NULL && c->nagents == 2);
+	if (c != NULL && c->nagents == 2) {
+		const struct agent_conf *a = &c->agents[0];
+
+		CHECK_STR(c->upstream_ca, "/etc/qmsd/upstream.pem");
+		CHECK(argv_count(a->secrets) == 2);
+		CHECK_STR(a->secrets[0], "GH_TOKEN github.com api.github.com");
+		CHECK_STR(a->secrets[1], "GIT_TOKEN git.example.test:8443");
+		CHECK(argv_count(a->secret_repos) == 3);
+		CHECK_STR(a->secret_repos[1], "acme/gadgets");
+		CHECK_STR(a->secret_repos[2], "other/*");
+		CHECK(argv_count(a->secret_push_refs) == 1);
+		CHECK_STR(a->secret_push_refs[0], "refs/heads/agent/a/*");
+		CHECK(c->agents[1].secrets == NULL &&
+		    c->agents[1].secret_repos == NULL &&
+		    c->agents[1].secret_push_refs == NULL);
+	}
+	config_free(c);
+	/* Without the key, no upstream CA but the system's. */
+	c = load("[qmsd]\n", err, sizeof(err));
+	CHECK(c != NULL && c->upstream_ca == NULL);
+	config_free(c);
+	EXPECT_ERROR("[qmsd]\nupstream-ca = ca.pem\n", 2,
+	    "upstream-ca must be an absolute path");
+	/* What secret-rule.c refuses, at the line, in its words. */
+	EXPECT_ERROR_START("[agent \"a\"]\nenv-file = /e\n"
+	    "secret = gh_token github.com\n", 3, "secret name ");
+	EXPECT_ERROR_START("[agent \"a\"]\nenv-file = /e\n"
+	    "secret = GH_TOKEN\n", 3, "secret GH_TOKEN: no host");
+	EXPECT_ERROR_START("[agent \"a\"]\nenv-file = /e\negress = @github\n"
+	    "secret = GH_TOKEN github.com\nsecret-repos = acme\n", 5,
+	    "secret-repos entry ");
+	EXPECT_ERROR_START("[agent \"a\"]\nenv-file = /e\negress = @github\n"
+	    "secret = GH_TOKEN github.com\n"
+	    "secret-push-refs = refs/heads/a/*/b\n", 5,
+	    "secret-push-refs entry ");
+	/* A name once in an agent; in two agents, once in each. */
+	EXPECT_ERROR("[agent \"a\"]\nenv-file = /e\negress = @github\n"
+	    "secret = GH_TOKEN github.com\n"
+	    "secret = GH_TOKEN api.github.com\n", 5,
+	    "secret GH_TOKEN: declared already at line 4");
+	c = load("[agent \"a\"]\nenv-file = /e\negress = @github\n"
+	    "secret = GH_TOKEN github.com\n"
+	    "[agent \"b\"]\nenv-file = /e\negress = @github\n"
+	    "secret = GH_TOKEN github.com\n", err, sizeof(err));
+	CHECK(c != NULL);
+	config_free(c);
+	/* At most SECRET_MAX_PER_AGENT (8). */
+	{
+		char	big[1024];
+		int	i, n;
+
+		n = snprintf(big, sizeof(big), "[agent \"a\"]\n"
+		    "env-file = /e\negress = @github\n");
+		for (i = 0; i < 9; i++)
+			n += snprintf(big + n, sizeof(big) - (size_t)n,
+			    "secret = S%d github.com\n", i);
+		EXPECT_ERROR(big, 12,
+		    "secret S8: more than 8 secrets in one agent");
+	}
+	/* Its value comes from the env-file: none, no secret. */
+	EXPECT_ERROR("[agent \"a\"]\negress = @github\n"
+	    "secret = GH_TOKEN github.com\n", 3,
+	    "secret: agent a has no env-file, where a secret's value comes "
+	    "from: set env-file");
+	/* Every host in egress, the default's (@anthropic) too. */
+	EXPECT_ERROR("[agent \"a\"]\nenv-file = /e\n"
+	    "secret = GH_TOKEN github.com\n", 3,
+	    "secret GH_TOKEN: github.com:443 is not in [agent \"a\"] egress");
+	EXPECT_ERROR("[agent \"a\"]\nenv-file = /e\n"
+	    "egress = github.com:443\n"
+	    "secret = GH_TOKEN github.com\n"
+	    "secret = API_TOKEN github.com api.github.com\n", 5,
+	    "secret API_TOKEN: api.github.com:443 is not in [agent \"a\"] "
+	    "egress");
+	EXPECT_ERROR("[agent \"a\"]\nenv-file = /e\n"
+	    "egress = git.example.test:443\n"
+	    "secret = T git.example.test:8443\n", 4,
+	    "secret T: git.example.test:8443 is not in [agent \"a\"] egress");
+	/* Only the egress proxy swaps a placeholder: network = none. */
+	EXPECT_ERROR("[agent \"a\"]\nenv-file = /e\nnetwork = bridge\n"
+	    "egress = @github\nsecret = GH_TOKEN github.com\n", 5,
+	    "secret: agent a has network = bridge; only an agent with "
+	    "network = none goes through qmsd's egress proxy, which puts "
+	    "the secret in place of its placeholder");
+	/* A scope without a secret scopes nothing. */
+	EXPECT_ERROR("[agent \"a\"]\nsecret-repos = acme/widgets\n", 2,
+	    "secret-repos: agent a has no secret to scope (declare one with "
+	    "secret = NAME HOST ...)");
+	EXPECT_ERROR("[agent \"a\"]\nenv-file = /e\n"
+	    "secret-push-refs = refs/heads/agent/a/*\n", 3,
+	    "secret-push-refs: agent a has no secret to scope (declare one "
+	    "with secret = NAME HOST ...)");
 
 	/* A missing file names itself. */
 	unlink(path);
