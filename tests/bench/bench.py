@@ -7,7 +7,8 @@ tests/bench/plots/*.png.  Benchmarks are never part of the pass/fail suite:
 every goal here is a ratio to a peer measured in the same run, reported as
 met or missed, never asserted.
 
-  bench.py [--quick] [--only git,protocol,control,session,gateway,egress,mail]
+  bench.py [--quick] [--only git,protocol,control,session,gateway,egress,mail,
+                             terminal,intercept]
 
 --quick runs every benchmark with small counts (for trying the script out);
 --only runs some of them (RESULTS.md then has only those; memory is
@@ -105,6 +106,7 @@ def loadgen(spec):
 
 SPAWN = None          # tests/bench/spawn.c, compiled by World
 TUNNEL = None         # tests/bench/tunnel.c, compiled by World
+TLS = None            # tests/bench/tls.c, compiled by World
 
 
 def spawnbench(argv, concurrency, count, warmup, cwd="/", any_exit=False):
@@ -348,13 +350,17 @@ class World:
         self.quick = quick
         self.tmp = tempfile.mkdtemp(prefix="qmsd-bench.")
         os.chmod(self.tmp, 0o755)
-        global SPAWN, TUNNEL
+        global SPAWN, TUNNEL, TLS
         SPAWN = os.path.join(self.tmp, "spawn")
         subprocess.run(["cc", "-O2", "-o", SPAWN,
                         os.path.join(HERE, "spawn.c")], check=True)
         TUNNEL = os.path.join(self.tmp, "tunnel")
         subprocess.run(["cc", "-O2", "-Wall", "-Wextra", "-Werror", "-o",
                         TUNNEL, os.path.join(HERE, "tunnel.c")], check=True)
+        TLS = os.path.join(self.tmp, "tls")
+        subprocess.run(["cc", "-O2", "-Wall", "-Wextra", "-Werror", "-o",
+                        TLS, os.path.join(HERE, "tls.c"), "-lssl",
+                        "-lcrypto"], check=True)
         self.repo = os.path.join(self.tmp, "repo")
         t = time.monotonic()
         self.repo_files, self.repo_commits = make_repo(self.repo)
@@ -1324,6 +1330,271 @@ def bench_mail(w, res):
         shutil.rmtree(d.dir, ignore_errors=True)
 
 
+# ---------------------------------------------------------------- 11. intercept
+
+SECRET_AGENT = "bench-secret"
+SECRET_NAME = "BENCH_TOKEN"
+
+
+def tls(*args, timeout=600):
+    """tests/bench/tls.c's JSON; an error is the caller's to judge."""
+    p = subprocess.run([TLS] + [str(a) for a in args],
+                       capture_output=True, text=True, timeout=timeout)
+    try:
+        return json.loads(p.stdout)
+    except ValueError:
+        raise RuntimeError("tls %s: %s %s" % (args[0], p.stdout, p.stderr))
+
+
+def make_test_ca(dirpath):
+    """A test CA and a server certificate for 127.0.0.1 (SAN IP), made
+    with the openssl CLI: (ca.pem, server.pem, server.key)."""
+    os.makedirs(dirpath, exist_ok=True)
+    ca, cakey = (os.path.join(dirpath, n) for n in ("ca.pem", "ca.key"))
+    crt, key, csr, ext = (os.path.join(dirpath, n) for n in (
+        "server.pem", "server.key", "server.csr", "server.ext"))
+    ec = ["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes"]
+    for argv in (["openssl", "req", "-x509"] + ec +
+                 ["-keyout", cakey, "-out", ca, "-days", "2",
+                  "-subj", "/CN=qmsd bench upstream CA",
+                  "-addext", "basicConstraints=critical,CA:TRUE",
+                  "-addext", "keyUsage=critical,keyCertSign,cRLSign"],
+                 ["openssl", "req"] + ec +
+                 ["-keyout", key, "-out", csr, "-subj", "/CN=127.0.0.1"]):
+        subprocess.run(argv, check=True, capture_output=True)
+    with open(ext, "w") as f:
+        f.write("subjectAltName = IP:127.0.0.1\nbasicConstraints = CA:FALSE"
+                "\nextendedKeyUsage = serverAuth\n")
+    subprocess.run(["openssl", "x509", "-req", "-in", csr, "-CA", ca,
+                    "-CAkey", cakey, "-CAcreateserial", "-out", crt,
+                    "-days", "2", "-extfile", ext], check=True,
+                   capture_output=True)
+    return ca, crt, key
+
+
+def placeholder(token, agent, name):
+    """What the container's NAME holds (secret-auth.h's
+    secret_placeholder): "qmsd-placeholder-NAME-" and 32 hex digits of
+    HMAC-SHA-256 under the host token."""
+    import hashlib
+    import hmac
+    mac = hmac.new(token.encode(), ("qmsd secret placeholder\n%s\n%s" % (
+        agent, name)).encode(), hashlib.sha256).hexdigest()
+    return "qmsd-placeholder-%s-%s" % (name, mac[:32])
+
+
+def bench_intercept(w, res):
+    """Issue 18: an intercepted host (TLS ended by qmsd with its CA, the
+    placeholder swapped for the secret in Authorization, TLS again to the
+    upstream) against a tunnelled one (spliced bytes, the client's TLS
+    to the server itself), through the same agent socket of one qmsd to
+    two instances of the same HTTPS server, one client (tls.c) for
+    both: bulk bytes each way, the time of a whole new request, and
+    qmsd's memory per open connection."""
+    import resource
+    import secrets as pysecrets
+    quick = w.quick
+    size = (64 if quick else 256) << 20
+    rounds = 2
+    n_lat = 200 if quick else 1000
+    k_idle = 50 if quick else 200
+    out = {"bytes": size, "rounds": rounds, "k": k_idle,
+           "measured": "%s, load average %s" % (
+               datetime.datetime.now(datetime.timezone.utc).strftime(
+                   "%Y-%m-%d %H:%M UTC"), " ".join(open(
+                       "/proc/loadavg").read().split()[:3]))}
+    res["intercept"] = out
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if soft < hard:
+        resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
+    tmp = os.path.join(w.tmp, "intercept")
+    ca, crt, key = make_test_ca(tmp)
+    secret = pysecrets.token_hex(24)
+    envfile = os.path.join(tmp, "agent.env")
+    fd = os.open(envfile, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w") as f:
+        f.write("%s=%s\n" % (SECRET_NAME, secret))
+    os.chown(envfile, 0, 0)
+    procs = []
+    d = None
+    try:
+        ports = {}
+        for side in ("tunnelled", "intercepted"):
+            p = subprocess.Popen([TLS, "serve", crt, key],
+                                 stdout=subprocess.PIPE,
+                                 stdin=subprocess.DEVNULL, text=True,
+                                 env=dict(os.environ, BENCH_SECRET=secret))
+            procs.append(p)
+            ports[side] = (int(p.stdout.readline()), p)
+        pa, pb = ports["tunnelled"][0], ports["intercepted"][0]
+        conf = ("[qmsd]\nproject-root = %s\nupstream-ca = %s\n"
+                "[agent \"%s\"]\nimage = %s\n"
+                "egress = 127.0.0.1:%d 127.0.0.1:%d\nenv-file = %s\n"
+                "secret = %s 127.0.0.1:%d\negress-max-tunnels = %d\n" % (
+                    w.repo, ca, SECRET_AGENT, IMAGE, pa, pb, envfile,
+                    SECRET_NAME, pb, k_idle + 16))
+        out["config"] = conf.replace(w.tmp, "TMP")
+        d = Daemon(config=conf, project=w.repo, wait=False)
+        try:
+            d.wait_ready()
+        except AssertionError as e:
+            # a qmsd without interception refuses the configuration
+            out["qmsd_missing"] = "qmsd did not start: %s" % (
+                str(e).strip()[-600:])
+            log("intercept: " + out["qmsd_missing"])
+            return
+        state = os.path.join(d.dir, "state")
+        sock = os.path.join(state, "agents", SECRET_AGENT, "link",
+                            "qmsd.sock")
+        eca = os.path.join(state, "egress-ca", "ca.crt")
+        deadline = time.monotonic() + 5
+        while not (os.path.exists(sock) and os.path.exists(eca)) and \
+                time.monotonic() < deadline:
+            time.sleep(0.05)
+        out["qmsd_socket"] = os.path.exists(sock)
+        out["egress_ca"] = os.path.exists(eca)
+        if not (out["qmsd_socket"] and out["egress_ca"]):
+            out["qmsd_missing"] = "%s%s" % (
+                "" if out["qmsd_socket"] else "no agent socket at STATE/"
+                "agents/%s/link/qmsd.sock; " % SECRET_AGENT,
+                "" if out["egress_ca"] else "no STATE/egress-ca/ca.crt: "
+                "this qmsd does not intercept")
+            log("intercept: " + out["qmsd_missing"])
+            log("intercept: qmsd's log: " + d.log()[-2000:])
+            return
+        with open(os.path.join(state, "host.token")) as f:
+            token = f.read().strip()
+        auth = "Bearer " + placeholder(token, SECRET_AGENT, SECRET_NAME)
+        target = {"tunnelled": "127.0.0.1:%d" % pa,
+                  "intercepted": "127.0.0.1:%d" % pb}
+        cafile = {"tunnelled": ca, "intercepted": eca}
+        peers = ["tunnelled", "intercepted"]
+        spec = "unix:" + sock
+        # 0. the real thing: the intercepted server got the secret, the
+        # tunnelled one the placeholder as the client sent it
+        want = {"tunnelled": "other", "intercepted": "secret"}
+        out["auth_seen"] = {}
+        for p in peers:
+            x = tls("bulk", spec, target[p], cafile[p], "down", 1, auth)
+            if x.get("error"):
+                raise RuntimeError("intercept %s: %s" % (p, x["error"]))
+            out["auth_seen"][p] = x["auth_seen"]
+            log("intercept: %s server saw Authorization: %s" % (
+                p, x["auth_seen"]))
+            if x["auth_seen"] != want[p]:
+                raise RuntimeError("intercept: the %s server saw %r, not "
+                                   "%r" % (p, x["auth_seen"], want[p]))
+        # what the client sees of the intercepted server: qmsd's leaf,
+        # not the server's own (the tunnelled CA does not verify it)
+        x = tls("bulk", spec, target["intercepted"], ca, "down", 1)
+        out["intercepted_with_server_ca"] = x.get("error")
+        # 1. bulk: down (GET /bytes/N) and up (POST /sink), the peers in
+        # turn, the order reversed each round
+        bulk = {m: {p: [] for p in peers} for m in ("down", "up")}
+        order = list(peers)
+        srv = {p: ports[p][1].pid for p in peers}
+        for r in range(rounds):
+            for m in ("down", "up"):
+                for p in order:
+                    c0, s0 = cpu_s(d.pid), cpu_s(srv[p])
+                    x = tls("bulk", spec, target[p], cafile[p], m, size,
+                            auth)
+                    if x.get("error"):
+                        raise RuntimeError("intercept bulk: " + x["error"])
+                    if x["auth_seen"] != want[p]:
+                        raise RuntimeError("intercept bulk %s: %s" % (
+                            p, x["auth_seen"]))
+                    x["qmsd_cpu_s"] = cpu_s(d.pid) - c0
+                    x["server_cpu_s"] = cpu_s(srv[p]) - s0
+                    x["mib_s"] = size / (1 << 20) / x["seconds"]
+                    bulk[m][p].append(x)
+                    log("intercept %-4s %-11s %7.0f MiB/s  qmsd CPU %.2f s"
+                        "  (%.2f s)" % (m, p, x["mib_s"], x["qmsd_cpu_s"],
+                                        x["seconds"]))
+            order.reverse()
+        out["bulk"] = bulk
+        # 2. a whole new request each: connect, CONNECT, 200, TLS
+        # handshake, GET /bytes/1 with the placeholder, the answer; the
+        # peers in turn per sample
+        x = tls("latency", n_lat, 50, *["%s=%s=%s=%s=%s" % (
+            p, spec, target[p], cafile[p], auth) for p in peers])
+        if x["errors"]:
+            raise RuntimeError("intercept latency: " + x["first_error"])
+        if x["auth_seen"] != want:
+            raise RuntimeError("intercept latency: servers saw %s" %
+                               x["auth_seen"])
+        out["latency"] = {}
+        for p, xs in x["peers"].items():
+            s = summary_ms(xs)
+            s["quantiles"] = [round(pct(xs, q) / 1000.0, 4)
+                              for q in range(1, 100)]
+            out["latency"][p] = s
+            log("intercept request %-11s median %6.3f ms  p99 %6.3f ms  "
+                "n=%d" % (p, s["median"], s["p99"], s["n"]))
+        # 3. memory per open connection: K connections through to their
+        # TLS handshake's end, held idle
+        out["idle"] = {}
+        for p in peers:
+            time.sleep(0.5)
+            x = tls("idle", spec, target[p], cafile[p], k_idle, d.pid)
+            if x.get("error"):
+                raise RuntimeError("intercept idle %s: %s" % (p,
+                                                              x["error"]))
+            out["idle"][p] = x
+            log("intercept idle %-11s %d connections: VmRSS %d -> %d KiB "
+                "(%.1f KiB each)" % (
+                    p, k_idle, x["before"]["rss_kib"], x["open"]["rss_kib"],
+                    (x["open"]["rss_kib"] - x["before"]["rss_kib"]) /
+                    k_idle))
+        # qmsd's log must not hold the secret
+        out["secret_in_log"] = secret in d.log()
+        if out["secret_in_log"]:
+            log("intercept: THE SECRET IS IN QMSD'S LOG")
+        summarize_intercept(out)
+    finally:
+        for p in reversed(procs):
+            if p.poll() is None:
+                p.terminate()
+                try:
+                    p.wait(10)
+                except subprocess.TimeoutExpired:
+                    p.kill()
+                    p.wait()
+        if d is not None:
+            d.close()
+            docker("rm", "-f", "qms-agent-" + SECRET_AGENT, check=False)
+            shutil.rmtree(d.dir, ignore_errors=True)
+
+
+def summarize_intercept(out):
+    """The goals, as ratios of this run's peers: intercepted throughput
+    at least 0.5x tunnelled's (median of the rounds, each way); what
+    interception adds to a new request under 5 ms at the median."""
+    g = out["goals"] = {}
+    for m, per in out["bulk"].items():
+        t = statistics.median(x["mib_s"] for x in per["tunnelled"])
+        i = statistics.median(x["mib_s"] for x in per["intercepted"])
+        g["throughput_" + m] = {
+            "tunnelled_mib_s": t, "intercepted_mib_s": i, "ratio": i / t,
+            "goal": 0.5, "met": i / t >= 0.5,
+            "qmsd_cpu_s": {p: statistics.median(x["qmsd_cpu_s"] for x in
+                                                per[p]) for p in per}}
+        log("intercept goal: %s %.0f / %.0f MiB/s = %.2fx (goal >= 0.5x): "
+            "%s" % (m, i, t, i / t, "met" if i / t >= 0.5 else "MISSED"))
+    lat = out["latency"]
+    added = lat["intercepted"]["median"] - lat["tunnelled"]["median"]
+    g["added_latency"] = {
+        "tunnelled_ms": lat["tunnelled"]["median"],
+        "intercepted_ms": lat["intercepted"]["median"],
+        "added_ms": added, "added_p99_ms": lat["intercepted"]["p99"] -
+        lat["tunnelled"]["p99"], "goal_ms": 5.0, "met": added < 5.0}
+    log("intercept goal: added latency %.3f ms at the median (goal < 5 ms):"
+        " %s" % (added, "met" if added < 5.0 else "MISSED"))
+    for p, x in out.get("idle", {}).items():
+        x["per_conn_kib"] = (x["open"]["rss_kib"] - x["before"]["rss_kib"]) \
+            / float(x["k"])
+
+
 # ---------------------------------------------------------------- machine
 
 def sh(*cmd):
@@ -1389,7 +1660,7 @@ def proc_meminfo(key):
 # ---------------------------------------------------------------- main
 
 PHASES = ["git", "protocol", "control", "session", "gateway", "egress",
-          "mail", "terminal"]
+          "mail", "terminal", "intercept"]
 
 
 def bench_terminal(w, res):
@@ -1412,9 +1683,12 @@ def bench_terminal(w, res):
 
 def main():
     ap = argparse.ArgumentParser()
-    ap.add_argument("--quick", action="store_true")
-    ap.add_argument("--only", default=",".join(PHASES))
-    ap.add_argument("--out", default=HERE)
+    ap.add_argument("--quick", action="store_true",
+                    help="every benchmark with small counts")
+    ap.add_argument("--only", default=",".join(PHASES),
+                    help="some of " + ",".join(PHASES))
+    ap.add_argument("--out", default=HERE,
+                    help="where RESULTS.md, results.json and plots/ go")
     a = ap.parse_args()
     # a TERM ends the run through the finally blocks that clean up
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
@@ -1446,6 +1720,8 @@ def main():
             bench_mail(w, res)
         if "terminal" in only:
             bench_terminal(w, res)
+        if "intercept" in only:
+            bench_intercept(w, res)
         measure_idle(w, res, "after")
         res["memory"]["qmsd_smaps"] = smaps_breakdown(w.d.pid)
         res["memory"]["hwm"] = {"qmsd": proc_status(w.d.pid, "VmHWM")}
