@@ -252,10 +252,26 @@ test_refusal(void)
 	}
 }
 
+/* A refused fetch or push, before it begins: git's ERR line. */
+static void
+test_err_advertisement(void)
+{
+	static const char want[] = "001e# service=git-upload-pack\n0000"
+	    "000eERR no x y";
+	char	*a;
+	size_t	 len;
+
+	a = rp_err_advertisement("git-upload-pack", "no x\ny", &len);
+	CHECK(a != NULL && len == sizeof(want) - 1 &&
+	    memcmp(a, want, len) == 0);
+	free(a);
+}
+
 int
 main(void)
 {
 	test_parse();
 	test_refusal();
+	test_err_advertisement();
 	return (check_done("receive-pack"));
 }
