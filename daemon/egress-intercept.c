@@ -194,7 +194,9 @@ answer_raw(struct intercept *ic, int status, const char *ctype,
 	    "Connection: close\r\n"
 	    "X-Qmsd-Egress: secret\r\n"
 	    "\r\n", status, text, ctype, blen);
-	evbuffer_add(out, body, blen);
+	/* HEAD's answer has the length of a body, never one. */
+	if (strcmp(ic->method, "HEAD") != 0)
+		evbuffer_add(out, body, blen);
 	ic->state = I_ANSWER;
 	/* What the agent still sends is read and dropped (c_read). */
 	bufferevent_setwatermark(ic->c, EV_WRITE, 0, 0);
@@ -374,17 +376,28 @@ static void
 decide_push(struct intercept *ic)
 {
 	struct rp_command	*cmd;
-	char			 why[600];
-	size_t			 i;
+	char			 why[600], allowed[300];
+	size_t			 i, j, n;
 
 	for (i = 0; i < ic->rp->n; i++) {
 		cmd = &ic->rp->cmds[i];
 		if (secret_scope_ref(cmd->ref, ic->scope.refs) == 0)
 			continue;
+		/* What is allowed, as far as it fits. */
+		allowed[0] = '\0';
+		for (j = n = 0; ic->scope.refs[j] != NULL; j++) {
+			if (n + strlen(ic->scope.refs[j]) + 5 >=
+			    sizeof(allowed)) {
+				snprintf(allowed + n, sizeof(allowed) - n,
+				    " ...");
+				break;
+			}
+			n += (size_t)snprintf(allowed + n, sizeof(allowed) - n,
+			    "%s%s", j > 0 ? " " : "", ic->scope.refs[j]);
+		}
 		snprintf(why, sizeof(why), "agent %s may not push %s: "
-		    "[agent \"%s\"] secret-push-refs allows %s%s",
-		    ic->scope.agent, cmd->ref, ic->scope.agent,
-		    ic->scope.refs[0], ic->scope.refs[1] != NULL ? " ..." : "");
+		    "[agent \"%s\"] secret-push-refs allows %s",
+		    ic->scope.agent, cmd->ref, ic->scope.agent, allowed);
 		snprintf(ic->refusal, sizeof(ic->refusal), "%s", why);
 		audit(ic, "denied", 403, "secret-push-refs", why);
 		zfree(ic->auth);
@@ -561,8 +574,12 @@ read_head(struct intercept *ic)
 	ic->head = xcalloc(1, ic->req.head_len);
 	memcpy(ic->head, p, ic->req.head_len);
 	if (ihttp_request_parse(ic->head, ic->req.head_len, ic->scope.authority,
-	    &ic->req, &status, why, sizeof(why)) != 1)
-		fatalx("%s: a head parsed twice differs", __func__);
+	    &ic->req, &status, why, sizeof(why)) != 1) {
+		/* Never: the parse is pure. */
+		refuse(ic, 400, "bad-request", "the request head could not be "
+		    "read again");
+		return;
+	}
 	evbuffer_drain(in, ic->req.head_len);
 	ihttp_body_init(&ic->body, &ic->req);
 	if (ic->req.expect_continue)
