@@ -375,8 +375,28 @@ class Messages:
         if not (m.startswith(f[0]) and m.endswith(f[-1]) and
                 len(m) >= len(f[0]) + len(f[-1])):
             return False
+        # The literals must all be there, in order, before any split of
+        # m between the conversions is tried.
+        at = len(f[0])
+        for lit in f[1:-1]:
+            if lit:
+                at = m.find(lit, at)
+                if at == -1:
+                    return False
+                at += len(lit)
+
+        # Each (i, pos) is decided once: conversions side by side
+        # ("%s%s%s", an empty literal between) would otherwise try every
+        # split again at every position, exponential in their number.
+        seen = {}
 
         def rest(i, pos):
+            if (i, pos) not in seen:
+                seen[i, pos] = False
+                seen[i, pos] = rest_(i, pos)
+            return seen[i, pos]
+
+        def rest_(i, pos):
             # conversion i-1 starts at pos; literal f[i] follows it
             if i == len(f) - 1:
                 end = len(m) - len(f[-1])
