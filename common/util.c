@@ -242,3 +242,15 @@ equal_secret(const void *a, const void *b, size_t len)
 		diff |= x[i] ^ y[i];
 	return (diff == 0);
 }
+
+int
+hex_value(unsigned char c)
+{
+	if (c >= '0' && c <= '9')
+		return (c - '0');
+	if (c >= 'a' && c <= 'f')
+		return (c - 'a' + 10);
+	if (c >= 'A' && c <= 'F')
+		return (c - 'A' + 10);
+	return (-1);
+}

@@ -47,5 +47,7 @@ char	*default_user_socket(void);
 int	 mkdir_p(const char *, unsigned int mode);
 /* Whether len bytes of a and b are equal, in time that depends on len only. */
 int	 equal_secret(const void *a, const void *b, size_t len);
+/* The value of a hex digit, either case; -1 for any other byte. */
+int	 hex_value(unsigned char);
 
 #endif

@@ -1,7 +1,6 @@
 /*
  * An agent's activity from Claude Code's hooks: see activity.h.
  */
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -9,6 +8,7 @@
 #include <cjson/cJSON.h>
 
 #include "activity.h"
+#include "message.h"
 #include "util.h"
 
 static const struct {
@@ -27,20 +27,6 @@ static const struct {
 static const char *const activity_names[] = {
 	"no-session", "starting", "working", "needs-input", "idle",
 };
-
-static int	say(char *, size_t, const char *, ...)
-		    __attribute__((format(printf, 3, 4)));
-
-static int
-say(char *err, size_t len, const char *fmt, ...)
-{
-	va_list	ap;
-
-	va_start(ap, fmt);
-	vsnprintf(err, len, fmt, ap);
-	va_end(ap);
-	return (-1);
-}
 
 const char *
 activity_name(enum activity a)
@@ -106,21 +92,22 @@ activity_hook_parse(const char *name, const char *json, size_t len,
 		if (name != NULL && strcmp(name, hooks[i].name) == 0)
 			break;
 	if (i == sizeof(hooks) / sizeof(hooks[0]))
-		return (say(err, errlen, "not a hook qmsd follows"));
+		return (msg_fail(err, errlen, "not a hook qmsd follows"));
 	ev->kind = hooks[i].kind;
 	if (len > ACTIVITY_MAX_HOOK)
-		return (say(err, errlen, "hook input over %d bytes",
+		return (msg_fail(err, errlen, "hook input over %d bytes",
 		    ACTIVITY_MAX_HOOK));
 	if ((o = cJSON_ParseWithLength(json, len)) == NULL ||
 	    !cJSON_IsObject(o)) {
 		cJSON_Delete(o);
-		return (say(err, errlen, "hook input is not a JSON object"));
+		return (msg_fail(err, errlen, "hook input is not a JSON "
+		    "object"));
 	}
 	member(o, "hook_event_name", said, sizeof(said));
 	if (said[0] != '\0' && strcmp(said, name) != 0) {
 		cJSON_Delete(o);
-		return (say(err, errlen, "the input is %s's, not %s's", said,
-		    name));
+		return (msg_fail(err, errlen, "the input is %s's, not %s's",
+		    said, name));
 	}
 	member(o, "session_id", ev->session, sizeof(ev->session));
 	switch (ev->kind) {
@@ -241,17 +228,17 @@ activity_notice_check(const char *text, char *err, size_t errlen)
 	size_t	i, len = text != NULL ? strlen(text) : 0;
 
 	if (len == 0)
-		return (say(err, errlen, "a notification has text"));
+		return (msg_fail(err, errlen, "a notification has text"));
 	if (len > 2000)
-		return (say(err, errlen, "a notification is at most 2000 "
+		return (msg_fail(err, errlen, "a notification is at most 2000 "
 		    "bytes"));
 	for (i = 0; i < len; i++)
 		if ((unsigned char)text[i] < ' ' || text[i] == 0x7f)
-			return (say(err, errlen, "a notification is one line "
-			    "without control bytes"));
+			return (msg_fail(err, errlen, "a notification is one "
+			    "line without control bytes"));
 	if (strchr("yYnN0123456789 ", text[0]) != NULL)
-		return (say(err, errlen, "a notification may not begin with "
-		    "'%c': an open prompt would take it as its answer",
+		return (msg_fail(err, errlen, "a notification may not begin "
+		    "with '%c': an open prompt would take it as its answer",
 		    text[0]));
 	return (0);
 }
@@ -285,8 +272,8 @@ activity_notice_template_check(const char *notice, char *err, size_t errlen)
 	int	 rc;
 
 	if (strncmp(notice, "{item}", 6) == 0)
-		return (say(err, errlen, "a notification may not begin with "
-		    "{item}: an item's name could answer an open prompt"));
+		return (msg_fail(err, errlen, "a notification may not begin "
+		    "with {item}: an item's name could answer an open prompt"));
 	text = activity_notice_render(notice, "CR-001.md");
 	rc = activity_notice_check(text, err, errlen);
 	free(text);

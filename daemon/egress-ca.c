@@ -24,6 +24,7 @@
 
 #include "egress-ca.h"
 #include "log.h"
+#include "message.h"
 #include "safe-path.h"
 #include "util.h"
 
@@ -73,22 +74,8 @@ static struct {
 	int		 ready;
 } ca;
 
-static void	say(char *, size_t, const char *, ...)
-		    __attribute__((format(printf, 3, 4)));
 static void	say_ssl(char *, size_t, const char *, ...)
 		    __attribute__((format(printf, 3, 4)));
-
-static void
-say(char *err, size_t errlen, const char *fmt, ...)
-{
-	va_list	ap;
-
-	if (err == NULL || errlen == 0)
-		return;
-	va_start(ap, fmt);
-	vsnprintf(err, errlen, fmt, ap);
-	va_end(ap);
-}
 
 /* What went wrong, and OpenSSL's first reason from its queue (emptied). */
 static void
@@ -107,7 +94,7 @@ say_ssl(char *err, size_t errlen, const char *fmt, ...)
 	if (err == NULL || errlen == 0)
 		return;
 	va_start(ap, fmt);
-	vsnprintf(err, errlen, fmt, ap);
+	msg_vsay(err, errlen, fmt, ap);
 	va_end(ap);
 	n = strlen(err);
 	if (n < errlen)
@@ -361,13 +348,13 @@ create_ca(int dirfd, const char *dir, char *err, size_t errlen)
 	}
 	if (safe_replace(dirfd, CA_KEY, kpem, klen, 0600, geteuid(),
 	    getegid()) == -1) {
-		say(err, errlen, "egress CA: %s/%s: %s", dir, CA_KEY,
+		msg_say(err, errlen, "egress CA: %s/%s: %s", dir, CA_KEY,
 		    safe_strerror(errno));
 		goto out;
 	}
 	if (safe_replace(dirfd, CA_CERT, cpem, clen, 0644, geteuid(),
 	    getegid()) == -1) {
-		say(err, errlen, "egress CA: %s/%s: %s (remove %s/%s to "
+		msg_say(err, errlen, "egress CA: %s/%s: %s (remove %s/%s to "
 		    "make a new CA)", dir, CA_CERT, safe_strerror(errno), dir,
 		    CA_KEY);
 		goto out;
@@ -399,14 +386,14 @@ load_ca(int dirfd, const char *dir, char *err, size_t errlen)
 
 	kpem = read_at(dirfd, CA_KEY, O_NOFOLLOW, PEM_MAX, &st, &klen);
 	if (kpem == NULL) {
-		say(err, errlen, "egress CA: %s/%s: %s", dir, CA_KEY,
+		msg_say(err, errlen, "egress CA: %s/%s: %s", dir, CA_KEY,
 		    safe_strerror(errno));
 		goto out;
 	}
 	if (st.st_uid != geteuid() || (st.st_mode & 077) != 0) {
-		say(err, errlen, "egress CA: %s/%s is owned by uid %u with mode "
-		    "%03o: it must be uid %u's and 0600 (chmod 600 it, and "
-		    "consider the key seen by others)", dir, CA_KEY,
+		msg_say(err, errlen, "egress CA: %s/%s is owned by uid %u with "
+		    "mode %03o: it must be uid %u's and 0600 (chmod 600 it, "
+		    "and consider the key seen by others)", dir, CA_KEY,
 		    (unsigned)st.st_uid, (unsigned)(st.st_mode & 0777),
 		    (unsigned)geteuid());
 		goto out;
@@ -423,13 +410,13 @@ load_ca(int dirfd, const char *dir, char *err, size_t errlen)
 
 	cpem = read_at(dirfd, CA_CERT, O_NOFOLLOW, PEM_MAX, &st, &clen);
 	if (cpem == NULL) {
-		say(err, errlen, "egress CA: %s/%s: %s", dir, CA_CERT,
+		msg_say(err, errlen, "egress CA: %s/%s: %s", dir, CA_CERT,
 		    safe_strerror(errno));
 		goto out;
 	}
 	if (st.st_uid != geteuid() || (st.st_mode & 022) != 0) {
-		say(err, errlen, "egress CA: %s/%s is owned by uid %u with mode "
-		    "%03o: it must be uid %u's and written by no one else",
+		msg_say(err, errlen, "egress CA: %s/%s is owned by uid %u with "
+		    "mode %03o: it must be uid %u's and written by no one else",
 		    dir, CA_CERT, (unsigned)st.st_uid,
 		    (unsigned)(st.st_mode & 0777), (unsigned)geteuid());
 		goto out;
@@ -441,8 +428,9 @@ load_ca(int dirfd, const char *dir, char *err, size_t errlen)
 		goto out;
 	}
 	if (X509_check_ca(cert) != 1) {
-		say(err, errlen, "egress CA: %s/%s is not a CA's certificate "
-		    "(basicConstraints CA:TRUE and keyCertSign)", dir, CA_CERT);
+		msg_say(err, errlen, "egress CA: %s/%s is not a CA's "
+		    "certificate (basicConstraints CA:TRUE and keyCertSign)",
+		    dir, CA_CERT);
 		goto out;
 	}
 	if (X509_check_private_key(cert, key) != 1) {
@@ -451,9 +439,9 @@ load_ca(int dirfd, const char *dir, char *err, size_t errlen)
 		goto out;
 	}
 	if (X509_cmp_current_time(X509_get0_notAfter(cert)) <= 0) {
-		say(err, errlen, "egress CA: %s/%s has expired: remove both "
-		    "files to make a new CA (containers must be made again to "
-		    "trust it)", dir, CA_CERT);
+		msg_say(err, errlen, "egress CA: %s/%s has expired: remove "
+		    "both files to make a new CA (containers must be made "
+		    "again to trust it)", dir, CA_CERT);
 		goto out;
 	}
 	ca.key = key;
@@ -516,7 +504,7 @@ write_bundle(int dirfd, const char *dir, char *err, size_t errlen)
 	rv = safe_replace(dirfd, CA_BUNDLE, all, len, 0644, geteuid(),
 	    getegid());
 	if (rv == -1)
-		say(err, errlen, "egress CA: %s/%s: %s", dir, CA_BUNDLE,
+		msg_say(err, errlen, "egress CA: %s/%s: %s", dir, CA_BUNDLE,
 		    safe_strerror(errno));
 	free(sys);
 	free(cpem);
@@ -599,19 +587,21 @@ open_dir(const char *dir, char *err, size_t errlen)
 	int		fd;
 
 	if (mkdir(dir, 0700) == -1 && errno != EEXIST) {
-		say(err, errlen, "egress CA: %s: %s", dir, safe_strerror(errno));
+		msg_say(err, errlen, "egress CA: %s: %s", dir,
+		    safe_strerror(errno));
 		return (-1);
 	}
 	fd = open(dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 	if (fd == -1 || fstat(fd, &st) == -1) {
-		say(err, errlen, "egress CA: %s: %s", dir, safe_strerror(errno));
+		msg_say(err, errlen, "egress CA: %s: %s", dir,
+		    safe_strerror(errno));
 		if (fd != -1)
 			close(fd);
 		return (-1);
 	}
 	if (st.st_uid != geteuid() || (st.st_mode & 077) != 0) {
-		say(err, errlen, "egress CA: %s is owned by uid %u with mode "
-		    "%03o: it must be uid %u's and 0700", dir,
+		msg_say(err, errlen, "egress CA: %s is owned by uid %u with "
+		    "mode %03o: it must be uid %u's and 0700", dir,
 		    (unsigned)st.st_uid, (unsigned)(st.st_mode & 0777),
 		    (unsigned)geteuid());
 		close(fd);
@@ -632,19 +622,20 @@ start(const char *state_dir, char *err, size_t errlen)
 		goto out;
 	if (present(fd, CA_KEY, &key_there) == -1 ||
 	    present(fd, CA_CERT, &cert_there) == -1) {
-		say(err, errlen, "egress CA: %s: %s", dir, safe_strerror(errno));
+		msg_say(err, errlen, "egress CA: %s: %s", dir,
+		    safe_strerror(errno));
 		goto out;
 	}
 	if (key_there && !cert_there) {
-		say(err, errlen, "egress CA: %s/%s is missing while %s/%s is "
-		    "there: put it back, or remove both to make a new CA", dir,
-		    CA_CERT, dir, CA_KEY);
+		msg_say(err, errlen, "egress CA: %s/%s is missing while %s/%s "
+		    "is there: put it back, or remove both to make a new CA",
+		    dir, CA_CERT, dir, CA_KEY);
 		goto out;
 	}
 	if (!key_there && cert_there) {
-		say(err, errlen, "egress CA: %s/%s is missing while %s/%s is "
-		    "there: put it back, or remove both to make a new CA", dir,
-		    CA_KEY, dir, CA_CERT);
+		msg_say(err, errlen, "egress CA: %s/%s is missing while %s/%s "
+		    "is there: put it back, or remove both to make a new CA",
+		    dir, CA_KEY, dir, CA_CERT);
 		goto out;
 	}
 	if ((key_there ? load_ca(fd, dir, err, errlen) :
@@ -722,7 +713,7 @@ normalise(const char *host, char *out, size_t outlen, int *af,
 		len -= 2;
 	}
 	if (len == 0 || len > HOST_MAX || len >= outlen) {
-		say(err, errlen, "egress CA: a host of %zu bytes", len);
+		msg_say(err, errlen, "egress CA: a host of %zu bytes", len);
 		return (-1);
 	}
 	memcpy(out, host, len);
@@ -742,8 +733,8 @@ normalise(const char *host, char *out, size_t outlen, int *af,
 		else if (!((out[i] >= 'a' && out[i] <= 'z') ||
 		    (out[i] >= '0' && out[i] <= '9') || out[i] == '-' ||
 		    out[i] == '.')) {
-			say(err, errlen, "egress CA: host \"%.*s\" is neither a "
-			    "name nor an address", (int)len, out);
+			msg_say(err, errlen, "egress CA: host \"%.*s\" is "
+			    "neither a name nor an address", (int)len, out);
 			return (-1);
 		}
 	}
@@ -873,7 +864,7 @@ egress_ca_server_ssl(const char *host, char *err, size_t errlen)
 	int		 af;
 
 	if (!ca.ready) {
-		say(err, errlen, "egress CA: not ready");
+		msg_say(err, errlen, "egress CA: not ready");
 		return (NULL);
 	}
 	if (normalise(host, h, sizeof(h), &af, addr, err, errlen) == -1)
@@ -900,7 +891,7 @@ egress_ca_upstream_ssl(const char *host, char *err, size_t errlen)
 	int			 af, ok;
 
 	if (!ca.ready) {
-		say(err, errlen, "egress CA: not ready");
+		msg_say(err, errlen, "egress CA: not ready");
 		return (NULL);
 	}
 	if (normalise(host, h, sizeof(h), &af, addr, err, errlen) == -1)

@@ -8,11 +8,11 @@
 #include <arpa/inet.h>
 #include <netinet/in.h>
 
-#include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 
 #include "egress-policy.h"
+#include "message.h"
 
 /*
  * What each tool documents that it needs.  Claude Code: the API, statsig
@@ -43,59 +43,6 @@ const struct egress_preset egress_presets[] = {
 	{ "@pypi", preset_pypi },
 	{ NULL, NULL },
 };
-
-static void	say(char *, size_t, const char *, ...)
-		    __attribute__((format(printf, 3, 4)));
-
-static void
-say(char *buf, size_t len, const char *fmt, ...)
-{
-	va_list	ap;
-
-	if (buf == NULL || len == 0)
-		return;
-	va_start(ap, fmt);
-	vsnprintf(buf, len, fmt, ap);
-	va_end(ap);
-}
-
-/*
- * s[0..len) as a quoted string for a message: what an agent sent may hold
- * any byte, and the message goes into a log and an HTTP body, so anything
- * but printable ASCII is written \xHH and a long string is cut.
- */
-static void
-quote(char *out, size_t outlen, const char *s, size_t len)
-{
-	static const char	hex[] = "0123456789abcdef";
-	size_t			o = 0, i;
-	unsigned char		c;
-
-	if (outlen < 8) {
-		if (outlen > 0)
-			out[0] = '\0';
-		return;
-	}
-	out[o++] = '"';
-	for (i = 0; i < len; i++) {
-		c = (unsigned char)s[i];
-		/* Room for \xHH, "...", the quote and the NUL. */
-		if (o + 4 + 3 + 2 > outlen || i >= 96) {
-			memcpy(out + o, "...", 3);
-			o += 3;
-			break;
-		}
-		if (c < 0x20 || c >= 0x7f || c == '"' || c == '\\') {
-			out[o++] = '\\';
-			out[o++] = 'x';
-			out[o++] = hex[c >> 4];
-			out[o++] = hex[c & 0xf];
-		} else
-			out[o++] = (char)c;
-	}
-	out[o++] = '"';
-	out[o] = '\0';
-}
 
 /*
  * Four decimal numbers 0-255, no leading zero, no sign: the one spelling
@@ -344,8 +291,8 @@ egress_target_parse(const char *s, struct egress_target *t, char *err,
 	else if (parse_authority(s, len, t, &why) == 0)
 		return 0;
 	memset(t, 0, sizeof(*t));
-	quote(q, sizeof(q), s, len);
-	say(err, errlen, "%s is refused: %s", q, why);
+	msg_quote(q, sizeof(q), s, len);
+	msg_say(err, errlen, "%s is refused: %s", q, why);
 	return -1;
 }
 
@@ -368,7 +315,7 @@ add_entry(struct egress_list *l, const char *s, size_t len,
 	size_t			 i;
 	int			 suffix = 0;
 
-	quote(q, sizeof(q), s, len);
+	msg_quote(q, sizeof(q), s, len);
 	if (len >= 2 && s[0] == '*' && s[1] == '.') {
 		suffix = 1;
 		s += 2;
@@ -382,17 +329,17 @@ add_entry(struct egress_list *l, const char *s, size_t len,
 		 */
 		if (strcmp(why, "no port") == 0 && memchr(s, ':', len) == NULL &&
 		    parse_host(s, len, t.host, &t.v4, &why) != -1) {
-			say(err, errlen, "egress entry %s: no port; write "
+			msg_say(err, errlen, "egress entry %s: no port; write "
 			    "\"%s%s:443\" for https", q, suffix ? "*." : "",
 			    t.host);
 			return -1;
 		}
-		say(err, errlen, "egress entry %s: %s", q, why);
+		msg_say(err, errlen, "egress entry %s: %s", q, why);
 		return -1;
 	}
 	if (suffix && t.kind != EGRESS_NAME) {
-		say(err, errlen, "egress entry %s: '*.' needs a domain name, "
-		    "not an address", q);
+		msg_say(err, errlen, "egress entry %s: '*.' needs a domain "
+		    "name, not an address", q);
 		return -1;
 	}
 	memset(&e, 0, sizeof(e));
@@ -406,8 +353,9 @@ add_entry(struct egress_list *l, const char *s, size_t len,
 		if (same_entry(&l->entries[i], &e))
 			return 0;
 	if (l->n == EGRESS_MAX_ENTRIES) {
-		say(err, errlen, "egress: more than %d entries, presets "
-		    "counted as the entries they stand for", EGRESS_MAX_ENTRIES);
+		msg_say(err, errlen, "egress: more than %d entries, presets "
+		    "counted as the entries they stand for",
+		    EGRESS_MAX_ENTRIES);
 		return -1;
 	}
 	l->entries[l->n++] = e;
@@ -436,8 +384,8 @@ add_preset(struct egress_list *l, const char *s, size_t len, char *err,
 	for (p = egress_presets; p->name != NULL; p++)
 		o += (size_t)snprintf(names + o, sizeof(names) - o, "%s%s",
 		    o > 0 ? " " : "", p->name);
-	quote(q, sizeof(q), s, len);
-	say(err, errlen, "egress entry %s: no such preset; the presets are "
+	msg_quote(q, sizeof(q), s, len);
+	msg_say(err, errlen, "egress entry %s: no such preset; the presets are "
 	    "%s (a preset has no port)", q, names);
 	return -1;
 }
@@ -451,13 +399,13 @@ egress_list_parse(struct egress_list *l, const char *value, char *err,
 	int		 r;
 
 	l->n = 0;
-	say(err, errlen, "%s", "");
+	msg_say(err, errlen, "%s", "");
 	if (value == NULL)
 		return 0;
 	len = strnlen(value, EGRESS_MAX_VALUE + 1);
 	if (len > EGRESS_MAX_VALUE) {
-		say(err, errlen, "egress: the value is longer than %d bytes",
-		    EGRESS_MAX_VALUE);
+		msg_say(err, errlen, "egress: the value is longer than %d "
+		    "bytes", EGRESS_MAX_VALUE);
 		return -1;
 	}
 	for (s = value; s < value + len; s = end) {
@@ -532,9 +480,9 @@ target_format(enum egress_kind kind, const char *host, uint16_t port,
     char *buf, size_t len)
 {
 	if (kind == EGRESS_IPV6)
-		say(buf, len, "[%s]:%u", host, (unsigned)port);
+		msg_say(buf, len, "[%s]:%u", host, (unsigned)port);
 	else
-		say(buf, len, "%s:%u", host, (unsigned)port);
+		msg_say(buf, len, "%s:%u", host, (unsigned)port);
 }
 
 void
@@ -543,7 +491,7 @@ egress_entry_format(const struct egress_entry *e, char *buf, size_t len)
 	char	tmp[EGRESS_MAX_NAME + 16];
 
 	target_format(e->kind, e->host, e->port, tmp, sizeof(tmp));
-	say(buf, len, "%s%s", e->kind == EGRESS_SUFFIX ? "*." : "", tmp);
+	msg_say(buf, len, "%s%s", e->kind == EGRESS_SUFFIX ? "*." : "", tmp);
 }
 
 /* A target no entry names: the refusal says which key would allow it. */
@@ -551,7 +499,7 @@ static int
 not_listed(struct egress_decision *d, const char *tgt, const char *agent)
 {
 	d->rule = "not-listed";
-	say(d->reason, sizeof(d->reason), "egress: %s is not in agent %s's "
+	msg_say(d->reason, sizeof(d->reason), "egress: %s is not in agent %s's "
 	    "egress list; add \"%s\" to [agent \"%s\"] egress", tgt, agent,
 	    tgt, agent);
 	return -1;
@@ -568,10 +516,10 @@ allowed_by(struct egress_decision *d, const char *what,
 	d->entry = e;
 	d->rule = NULL;
 	if (e->preset != NULL)
-		say(d->reason, sizeof(d->reason), "egress: %s allowed by %s "
-		    "(%s)", what, e->preset, ent);
+		msg_say(d->reason, sizeof(d->reason), "egress: %s allowed by "
+		    "%s (%s)", what, e->preset, ent);
 	else
-		say(d->reason, sizeof(d->reason), "egress: %s allowed by "
+		msg_say(d->reason, sizeof(d->reason), "egress: %s allowed by "
 		    "\"%s\"", what, ent);
 }
 
@@ -586,7 +534,7 @@ egress_check_target(const struct egress_list *l, const char *agent,
 	memset(d, 0, sizeof(*d));
 	if (egress_target_parse(authority, t, why, sizeof(why)) == -1) {
 		d->rule = "bad-target";
-		say(d->reason, sizeof(d->reason), "egress: %s", why);
+		msg_say(d->reason, sizeof(d->reason), "egress: %s", why);
 		return -1;
 	}
 	target_format(t->kind, t->host, t->port, tgt, sizeof(tgt));
@@ -730,8 +678,8 @@ egress_check_address(const struct egress_list *l, const char *agent,
 		inet_ntop(AF_INET6, &a.v6, a.host, sizeof(a.host));
 	} else {
 		d->rule = "not-public";
-		say(d->reason, sizeof(d->reason), "egress: %s resolves to an "
-		    "address of an unknown family", t->host);
+		msg_say(d->reason, sizeof(d->reason), "egress: %s resolves to "
+		    "an address of an unknown family", t->host);
 		return -1;
 	}
 	target_format(t->kind, t->host, t->port, tgt, sizeof(tgt));
@@ -743,15 +691,15 @@ egress_check_address(const struct egress_list *l, const char *agent,
 		    a.v4.s_addr != t->v4.s_addr :
 		    memcmp(&a.v6, &t->v6, sizeof(a.v6)) != 0)) {
 			d->rule = "not-listed";
-			say(d->reason, sizeof(d->reason), "egress: %s is not "
-			    "the address %s", at, tgt);
+			msg_say(d->reason, sizeof(d->reason), "egress: %s is "
+			    "not the address %s", at, tgt);
 			return -1;
 		}
 		if ((e = match(l, &a)) == NULL) {
 			d->rule = "not-listed";
-			say(d->reason, sizeof(d->reason), "egress: %s is not "
-			    "in agent %s's egress list; add \"%s\" to [agent "
-			    "\"%s\"] egress", tgt, agent, tgt, agent);
+			msg_say(d->reason, sizeof(d->reason), "egress: %s is "
+			    "not in agent %s's egress list; add \"%s\" to "
+			    "[agent \"%s\"] egress", tgt, agent, tgt, agent);
 			return -1;
 		}
 		allowed_by(d, tgt, e);
@@ -766,12 +714,12 @@ egress_check_address(const struct egress_list *l, const char *agent,
 	}
 	if ((e = match(l, &a)) != NULL) {
 		allowed_by(d, tgt, e);
-		say(d->reason, sizeof(d->reason), "egress: %s at %s allowed by "
-		    "\"%s\"", tgt, a.host, at);
+		msg_say(d->reason, sizeof(d->reason), "egress: %s at %s "
+		    "allowed by \"%s\"", tgt, a.host, at);
 		return 0;
 	}
 	d->rule = "not-public";
-	say(d->reason, sizeof(d->reason), "egress: %s resolves to %s, a %s "
+	msg_say(d->reason, sizeof(d->reason), "egress: %s resolves to %s, a %s "
 	    "address, refused so that a name cannot lead into the host or "
 	    "its network; add \"%s\" to [agent \"%s\"] egress to allow it",
 	    tgt, a.host, egress_class_name(c), at, agent);

@@ -6,13 +6,14 @@
  * in the one spelling every server agrees on, so that no second request
  * can hide in a body the scope check let through.
  */
-#include <stdarg.h>
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 
+#include "http-head.h"
 #include "intercept-http.h"
+#include "message.h"
+#include "util.h"
 
 /* A chunk-size line (size and extensions) and the trailer section. */
 #define IHTTP_MAX_SIZE_LINE	1024
@@ -20,106 +21,9 @@
 #define IHTTP_MAX_SIZE_DIGITS	15	/* under 2^60: no overflow */
 
 static int
-refuse(int *status, int code, char *why, size_t whylen, const char *fmt, ...)
-    __attribute__((format(printf, 5, 6)));
-
-static int
-refuse(int *status, int code, char *why, size_t whylen, const char *fmt, ...)
-{
-	va_list	ap;
-
-	*status = code;
-	if (why != NULL && whylen > 0) {
-		va_start(ap, fmt);
-		vsnprintf(why, whylen, fmt, ap);
-		va_end(ap);
-	}
-	return (-1);
-}
-
-static void
-say(char *why, size_t whylen, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-
-static void
-say(char *why, size_t whylen, const char *fmt, ...)
-{
-	va_list	ap;
-
-	if (why == NULL || whylen == 0)
-		return;
-	va_start(ap, fmt);
-	vsnprintf(why, whylen, fmt, ap);
-	va_end(ap);
-}
-
-/* RFC 9110's tchar. */
-static int
-is_tchar(unsigned char c)
-{
-	return ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
-	    (c >= '0' && c <= '9') || (c != '\0' &&
-	    strchr("!#$%&'*+-.^_`|~", c) != NULL));
-}
-
-/* A byte a field value (or a reason phrase) may hold. */
-static int
-is_vchar(unsigned char c)
-{
-	return (c == '\t' || (c >= 0x20 && c != 0x7f));
-}
-
-static int
-hexval(unsigned char c)
-{
-	if (c >= '0' && c <= '9')
-		return (c - '0');
-	if (c >= 'a' && c <= 'f')
-		return (c - 'a' + 10);
-	if (c >= 'A' && c <= 'F')
-		return (c - 'A' + 10);
-	return (-1);
-}
-
-static int
 name_is(const struct ihttp_header *h, const char *name)
 {
-	return (h->nlen == strlen(name) &&
-	    strncasecmp(h->name, name, h->nlen) == 0);
-}
-
-static int
-span_is(const char *s, size_t n, const char *want)
-{
-	return (n == strlen(want) && strncasecmp(s, want, n) == 0);
-}
-
-/*
- * Where the head ends (the byte after its blank line), 0 if it is not in
- * yet, -1 for a CR or LF that is not part of a CRLF, -2 for a NUL.
- */
-static long
-head_end(const char *buf, size_t len)
-{
-	size_t	i;
-
-	for (i = 0; i < len; i++) {
-		if (buf[i] == '\0')
-			return (-2);
-		if (buf[i] == '\n')
-			return (-1);	/* a CRLF's LF is passed below */
-		if (buf[i] != '\r')
-			continue;
-		if (i + 1 == len)
-			return (0);
-		if (buf[i + 1] != '\n')
-			return (-1);
-		/* A line ends; an empty one ends the head. */
-		if (i >= 2 && buf[i - 1] == '\n' && buf[i - 2] == '\r')
-			return ((long)(i + 2));
-		i++;
-	}
-	return (0);
+	return (hh_is(h->name, h->nlen, name));
 }
 
 /*
@@ -149,22 +53,19 @@ parse_length(const struct ihttp_header *h, long long *out, int *status,
     char *why, size_t whylen)
 {
 	const char	*v;
-	long long	 n = 0;
-	size_t		 i, vlen;
+	size_t		 vlen;
 
 	if (framing_value(h, &v, &vlen) == -1)
-		return (refuse(status, 400, why, whylen, "Content-Length is "
+		return (hh_refuse(status, 400, why, whylen, "Content-Length is "
 		    "written \"Content-Length: DIGITS\", nothing around"));
-	for (i = 0; i < vlen; i++)
-		if (v[i] < '0' || v[i] > '9')
-			return (refuse(status, 400, why, whylen, "a "
-			    "Content-Length of decimal digits only, please"));
-	if (vlen > 15)
-		return (refuse(status, 413, why, whylen, "a Content-Length "
-		    "of more than 15 digits"));
-	for (i = 0; i < vlen; i++)
-		n = n * 10 + (v[i] - '0');
-	*out = n;
+	switch (hh_length(v, vlen, out)) {
+	case -1:
+		return (hh_refuse(status, 400, why, whylen, "a "
+		    "Content-Length of decimal digits only, please"));
+	case -2:
+		return (hh_refuse(status, 413, why, whylen, "a Content-Length "
+		    "of more than %d digits", HH_MAX_LENGTH_DIGITS));
+	}
 	return (0);
 }
 
@@ -175,7 +76,7 @@ host_matches(const char *authority, const struct ihttp_header *h)
 	const char	*colon, *close;
 	size_t		 alen = strlen(authority), hlen;
 
-	if (span_is(h->value, h->vlen, authority))
+	if (hh_is(h->value, h->vlen, authority))
 		return (1);
 	close = authority[0] == '[' ? strchr(authority, ']') : authority;
 	if (close == NULL || (colon = strrchr(close, ':')) == NULL)
@@ -196,20 +97,11 @@ connection_ok(const struct ihttp_header *h)
 {
 	static const char *const kept[] = { "content-length",
 	    "transfer-encoding", "host", "authorization" };
-	const char	*v = h->value, *ve = v + h->vlen, *tok;
-	size_t		 i, n;
+	size_t		 i;
 
-	while (v < ve) {
-		while (v < ve && (*v == ',' || *v == ' ' || *v == '\t'))
-			v++;
-		tok = v;
-		while (v < ve && *v != ',' && *v != ' ' && *v != '\t')
-			v++;
-		n = (size_t)(v - tok);
-		for (i = 0; i < sizeof(kept) / sizeof(kept[0]); i++)
-			if (span_is(tok, n, kept[i]))
-				return (0);
-	}
+	for (i = 0; i < sizeof(kept) / sizeof(kept[0]); i++)
+		if (hh_list_has(h->value, h->vlen, kept[i], strlen(kept[i])))
+			return (0);
 	return (1);
 }
 
@@ -219,98 +111,70 @@ parse_headers(const char *p, const char *end, const char *authority,
     struct ihttp_request *r, int *status, char *why, size_t whylen)
 {
 	struct ihttp_header	*h;
-	const char		*eol, *colon, *v, *ve;
-	int			 nlength = 0, nte = 0, nhost = 0;
+	struct hh_field		 f;
+	const char		*v;
+	int			 k, nlength = 0, nte = 0, nhost = 0;
 	size_t			 i;
 
-	while (p < end && !(p[0] == '\r' && p + 1 < end && p[1] == '\n')) {
-		eol = memchr(p, '\r', (size_t)(end - p));	/* CRLF: checked */
-		if (eol == NULL)
-			return (refuse(status, 400, why, whylen, "a header "
-			    "line without its end"));
-		if (p[0] == ' ' || p[0] == '\t')
-			return (refuse(status, 400, why, whylen, "a folded "
-			    "header line is refused"));
-		if (r->nheaders == IHTTP_MAX_HEADERS)
-			return (refuse(status, 431, why, whylen, "more than %d "
-			    "header fields", IHTTP_MAX_HEADERS));
-		colon = memchr(p, ':', (size_t)(eol - p));
-		if (colon == NULL || colon == p)
-			return (refuse(status, 400, why, whylen, "a header "
-			    "line that is not NAME: VALUE"));
-		for (v = p; v < colon; v++)
-			if (!is_tchar((unsigned char)*v))
-				return (refuse(status, 400, why, whylen, "a "
-				    "header name with a byte outside a token"));
-		for (v = colon + 1; v < eol && (*v == ' ' || *v == '\t'); v++)
-			;
-		for (ve = eol; ve > v && (ve[-1] == ' ' || ve[-1] == '\t');
-		    ve--)
-			;
-		for (i = 0; v + i < ve; i++)
-			if (!is_vchar((unsigned char)v[i]))
-				return (refuse(status, 400, why, whylen, "a "
-				    "control byte in a header value"));
+	while ((k = hh_field(&p, end, r->nheaders, IHTTP_MAX_HEADERS, &f,
+	    status, why, whylen)) == 1) {
 		h = &r->headers[r->nheaders++];
-		h->name = p;
-		h->nlen = (size_t)(colon - p);
-		h->value = v;
-		h->vlen = (size_t)(ve - v);
-		p = eol + 2;
-
+		*h = (struct ihttp_header){ f.name, f.nlen, f.value, f.vlen };
 		if (name_is(h, "content-length")) {
 			if (nlength++ > 0)
-				return (refuse(status, 400, why, whylen, "one "
-				    "Content-Length, please"));
+				return (hh_refuse(status, 400, why, whylen,
+				    "one Content-Length, please"));
 			if (parse_length(h, &r->length, status, why,
 			    whylen) == -1)
 				return (-1);
 		} else if (name_is(h, "transfer-encoding")) {
 			if (nte++ > 0)
-				return (refuse(status, 501, why, whylen, "one "
-				    "Transfer-Encoding, please"));
+				return (hh_refuse(status, 501, why, whylen,
+				    "one Transfer-Encoding, please"));
 			if (framing_value(h, &v, &i) == -1 ||
-			    !span_is(v, i, "chunked"))
-				return (refuse(status, 501, why, whylen, "no "
-				    "coding is taken but "
+			    !hh_is(v, i, "chunked"))
+				return (hh_refuse(status, 501, why, whylen,
+				    "no coding is taken but "
 				    "\"Transfer-Encoding: chunked\""));
 			r->chunked = 1;
 		} else if (name_is(h, "host")) {
 			if (nhost++ > 0)
-				return (refuse(status, 400, why, whylen, "one "
-				    "Host header, please"));
+				return (hh_refuse(status, 400, why, whylen,
+				    "one Host header, please"));
 			if (!host_matches(authority, h))
-				return (refuse(status, 400, why, whylen, "the "
-				    "Host header is not the tunnel's (%s)",
+				return (hh_refuse(status, 400, why, whylen,
+				    "the Host header is not the tunnel's (%s)",
 				    authority));
 		} else if (name_is(h, "authorization")) {
 			if (r->authorization != NULL)
-				return (refuse(status, 400, why, whylen, "one "
-				    "Authorization header, please"));
+				return (hh_refuse(status, 400, why, whylen,
+				    "one Authorization header, please"));
 			r->authorization = h;
 		} else if (name_is(h, "upgrade")) {
-			return (refuse(status, 400, why, whylen, "no Upgrade "
-			    "through an intercepted tunnel"));
+			return (hh_refuse(status, 400, why, whylen, "no "
+			    "Upgrade through an intercepted tunnel"));
 		} else if (name_is(h, "expect")) {
-			if (!span_is(h->value, h->vlen, "100-continue"))
-				return (refuse(status, 400, why, whylen, "no "
-				    "expectation but 100-continue is met"));
+			if (!hh_is(h->value, h->vlen, "100-continue"))
+				return (hh_refuse(status, 400, why, whylen,
+				    "no expectation but 100-continue is met"));
 			r->expect_continue = 1;
 		} else if (name_is(h, "connection")) {
 			if (!connection_ok(h))
-				return (refuse(status, 400, why, whylen, "a "
+				return (hh_refuse(status, 400, why, whylen, "a "
 				    "Connection header naming a field that "
 				    "frames or routes the request"));
 		}
 	}
+	if (k == -1)
+		return (-1);
 	if (nhost != 1)
-		return (refuse(status, 400, why, whylen, "a request needs its "
-		    "Host header"));
+		return (hh_refuse(status, 400, why, whylen, "a request needs "
+		    "its Host header"));
 	if (r->chunked && nlength > 0)
-		return (refuse(status, 400, why, whylen, "Content-Length and "
-		    "Transfer-Encoding together"));
+		return (hh_refuse(status, 400, why, whylen, "Content-Length "
+		    "and Transfer-Encoding together"));
 	if (r->chunked && r->minor == 0)
-		return (refuse(status, 400, why, whylen, "a chunked body in "
+		return (hh_refuse(status, 400, why, whylen, "a chunked body in "
 		    "an HTTP/1.0 request"));
 	if (r->chunked)
 		r->length = -1;
@@ -321,71 +185,44 @@ int
 ihttp_request_parse(const char *buf, size_t len, const char *authority,
     struct ihttp_request *r, int *status, char *why, size_t whylen)
 {
-	const char	*p, *sp, *t, *eol, *end;
-	long		 hl;
-	size_t		 n, tlen;
+	struct hh_request_line	 l;
+	const char		*end;
+	long			 hl;
+	size_t			 n;
 
 	memset(r, 0, sizeof(*r));
 	r->length = 0;
-	*status = 0;
-	if (why != NULL && whylen > 0)
-		why[0] = '\0';
-	if (len > IHTTP_MAX_HEAD)
-		len = IHTTP_MAX_HEAD;
-	if ((hl = head_end(buf, len)) == -1)
-		return (refuse(status, 400, why, whylen, "a line ends in a "
-		    "bare CR or LF; lines end in CRLF"));
-	if (hl == -2)
-		return (refuse(status, 400, why, whylen, "a NUL byte in the "
-		    "request head"));
-	if (hl == 0)
-		return (len == IHTTP_MAX_HEAD ? refuse(status, 431, why,
-		    whylen, "a request head over %d bytes", IHTTP_MAX_HEAD) :
-		    0);
+	if ((hl = hh_head(buf, len, IHTTP_MAX_HEAD, 1, status, why,
+	    whylen)) <= 0)
+		return ((int)hl);
 	end = buf + hl;
 	r->head_len = (size_t)hl;
 
 	/* METHOD SP origin-form SP HTTP/1.x CRLF */
-	for (n = 0; buf + n < end && is_tchar((unsigned char)buf[n]); n++)
-		;
-	if (n == 0 || buf[n] != ' ')
-		return (refuse(status, 400, why, whylen, "not an HTTP request "
-		    "line"));
+	if ((n = hh_method(buf, end)) == 0)
+		return (hh_refuse(status, 400, why, whylen, "not an HTTP "
+		    "request line"));
 	if (n >= sizeof(r->method))
-		return (refuse(status, 400, why, whylen, "a method over %zu "
+		return (hh_refuse(status, 400, why, whylen, "a method over %zu "
 		    "bytes", sizeof(r->method) - 1));
 	memcpy(r->method, buf, n);
 	r->method[n] = '\0';
-	t = buf + n + 1;
-	eol = memchr(t, '\r', (size_t)(end - t));
-	if ((sp = memchr(t, ' ', (size_t)(eol - t))) == NULL || sp == t)
-		return (refuse(status, 400, why, whylen, "not an HTTP request "
-		    "line"));
-	tlen = (size_t)(sp - t);
-	if (tlen > IHTTP_MAX_TARGET)
-		return (refuse(status, 400, why, whylen, "a target over %d "
-		    "bytes", IHTTP_MAX_TARGET));
-	for (p = t; p < sp; p++)
-		if ((unsigned char)*p <= 0x20 || (unsigned char)*p >= 0x7f)
-			return (refuse(status, 400, why, whylen, "a byte in "
-			    "the target that no URL has"));
-	if ((size_t)(eol - sp - 1) != 8 || (memcmp(sp + 1, "HTTP/1.1", 8) !=
-	    0 && memcmp(sp + 1, "HTTP/1.0", 8) != 0))
-		return (refuse(status, 400, why, whylen, "only HTTP/1.0 and "
-		    "HTTP/1.1 are spoken here"));
-	r->minor = sp[8] - '0';
+	if (hh_request_line(buf + n + 1, end, IHTTP_MAX_TARGET, &l, status,
+	    why, whylen) == -1)
+		return (-1);
+	r->minor = l.minor;
 	if (strcmp(r->method, "CONNECT") == 0)
-		return (refuse(status, 400, why, whylen, "no CONNECT inside "
+		return (hh_refuse(status, 400, why, whylen, "no CONNECT inside "
 		    "an intercepted tunnel"));
-	if (t[0] != '/')
-		return (refuse(status, 400, why, whylen, "the target is a "
+	if (l.target[0] != '/')
+		return (hh_refuse(status, 400, why, whylen, "the target is a "
 		    "path (origin-form), not a URL or *"));
-	if (memchr(t, '#', tlen) != NULL)
-		return (refuse(status, 400, why, whylen, "a fragment (#) is "
+	if (memchr(l.target, '#', l.tlen) != NULL)
+		return (hh_refuse(status, 400, why, whylen, "a fragment (#) is "
 		    "never sent in a request"));
-	r->target = t;
-	r->tlen = tlen;
-	if (parse_headers(eol + 2, end, authority, r, status, why,
+	r->target = l.target;
+	r->tlen = l.tlen;
+	if (parse_headers(l.eol + 2, end, authority, r, status, why,
 	    whylen) == -1)
 		return (-1);
 	return (1);
@@ -398,8 +235,7 @@ is_hop(const struct ihttp_request *r, const struct ihttp_header *h)
 	static const char *const hop[] = { "connection", "keep-alive", "te",
 	    "trailer", "upgrade", "expect" };
 	const struct ihttp_header	*c;
-	const char			*v, *ve, *tok;
-	size_t				 i, n;
+	size_t				 i;
 
 	for (i = 0; i < sizeof(hop) / sizeof(hop[0]); i++)
 		if (name_is(h, hop[i]))
@@ -408,21 +244,9 @@ is_hop(const struct ihttp_request *r, const struct ihttp_header *h)
 		return (1);
 	for (i = 0; i < r->nheaders; i++) {
 		c = &r->headers[i];
-		if (!name_is(c, "connection"))
-			continue;
-		v = c->value;
-		ve = v + c->vlen;
-		while (v < ve) {
-			while (v < ve && (*v == ',' || *v == ' ' || *v == '\t'))
-				v++;
-			tok = v;
-			while (v < ve && *v != ',' && *v != ' ' && *v != '\t')
-				v++;
-			n = (size_t)(v - tok);
-			if (n > 0 && n == h->nlen &&
-			    strncasecmp(tok, h->name, n) == 0)
-				return (1);
-		}
+		if (name_is(c, "connection") &&
+		    hh_list_has(c->value, c->vlen, h->name, h->nlen))
+			return (1);
 	}
 	return (0);
 }
@@ -541,9 +365,9 @@ ihttp_body_feed(struct ihttp_body *b, const char *buf, size_t len,
 		c = (unsigned char)buf[i];
 		switch (b->state) {
 		case B_SIZE:
-			if ((d = hexval(c)) != -1) {
+			if ((d = hex_value(c)) != -1) {
 				if (b->linelen == IHTTP_MAX_SIZE_DIGITS) {
-					say(why, whylen, "a chunk size of "
+					msg_say(why, whylen, "a chunk size of "
 					    "more than %d hex digits",
 					    IHTTP_MAX_SIZE_DIGITS);
 					return (-1);
@@ -554,7 +378,7 @@ ihttp_body_feed(struct ihttp_body *b, const char *buf, size_t len,
 				break;
 			}
 			if (b->linelen == 0) {
-				say(why, whylen, "a chunk without its size "
+				msg_say(why, whylen, "a chunk without its size "
 				    "in hex");
 				return (-1);
 			}
@@ -566,7 +390,7 @@ ihttp_body_feed(struct ihttp_body *b, const char *buf, size_t len,
 				b->state = B_SIZE_LF;
 				i++;
 			} else {
-				say(why, whylen, "a chunk size followed by "
+				msg_say(why, whylen, "a chunk size followed by "
 				    "neither ; nor CRLF");
 				return (-1);
 			}
@@ -577,22 +401,22 @@ ihttp_body_feed(struct ihttp_body *b, const char *buf, size_t len,
 				i++;
 				break;
 			}
-			if (!is_vchar(c)) {
-				say(why, whylen, "a control byte in a chunk "
-				    "extension");
+			if (!hh_vchar(c)) {
+				msg_say(why, whylen, "a control byte in a "
+				    "chunk extension");
 				return (-1);
 			}
 			if (++b->linelen > IHTTP_MAX_SIZE_LINE) {
-				say(why, whylen, "a chunk size line over %d "
-				    "bytes", IHTTP_MAX_SIZE_LINE);
+				msg_say(why, whylen, "a chunk size line over "
+				    "%d bytes", IHTTP_MAX_SIZE_LINE);
 				return (-1);
 			}
 			i++;
 			break;
 		case B_SIZE_LF:
 			if (c != '\n') {
-				say(why, whylen, "a chunk size line without "
-				    "its CRLF");
+				msg_say(why, whylen, "a chunk size line "
+				    "without its CRLF");
 				return (-1);
 			}
 			i++;
@@ -612,8 +436,8 @@ ihttp_body_feed(struct ihttp_body *b, const char *buf, size_t len,
 		case B_DATA_CR:
 		case B_DATA_LF:
 			if (c != (b->state == B_DATA_CR ? '\r' : '\n')) {
-				say(why, whylen, "a chunk's data not followed "
-				    "by CRLF");
+				msg_say(why, whylen, "a chunk's data not "
+				    "followed by CRLF");
 				return (-1);
 			}
 			i++;
@@ -625,16 +449,16 @@ ihttp_body_feed(struct ihttp_body *b, const char *buf, size_t len,
 		case B_TLF:
 		case B_END_LF:
 			if (++b->trailer > IHTTP_MAX_TRAILER) {
-				say(why, whylen, "a trailer section over %d "
-				    "bytes", IHTTP_MAX_TRAILER);
+				msg_say(why, whylen, "a trailer section over "
+				    "%d bytes", IHTTP_MAX_TRAILER);
 				return (-1);
 			}
 			if (b->state == B_TRAILER && c == '\r')
 				b->state = B_END_LF;
 			else if (b->state == B_END_LF) {
 				if (c != '\n') {
-					say(why, whylen, "a chunked body not "
-					    "ended by CRLF");
+					msg_say(why, whylen, "a chunked body "
+					    "not ended by CRLF");
 					return (-1);
 				}
 				b->done = 1;
@@ -642,24 +466,24 @@ ihttp_body_feed(struct ihttp_body *b, const char *buf, size_t len,
 			    b->state == B_TNAME) {
 				if (c == ':' && b->state == B_TNAME)
 					b->state = B_TVALUE;
-				else if (is_tchar(c))
+				else if (hh_tchar(c))
 					b->state = B_TNAME;
 				else {
-					say(why, whylen, "a trailer line that "
-					    "is not NAME: VALUE");
+					msg_say(why, whylen, "a trailer line "
+					    "that is not NAME: VALUE");
 					return (-1);
 				}
 			} else if (b->state == B_TVALUE) {
 				if (c == '\r')
 					b->state = B_TLF;
-				else if (!is_vchar(c)) {
-					say(why, whylen, "a control byte in a "
-					    "trailer value");
+				else if (!hh_vchar(c)) {
+					msg_say(why, whylen, "a control byte "
+					    "in a trailer value");
 					return (-1);
 				}
 			} else {
 				if (c != '\n') {
-					say(why, whylen, "a trailer line "
+					msg_say(why, whylen, "a trailer line "
 					    "without its CRLF");
 					return (-1);
 				}
@@ -690,7 +514,7 @@ response_lines(const char *buf, size_t hl, int *status)
 	if (eol != buf + 12 && buf[12] != ' ')
 		return (-1);
 	for (p = buf + 12; p < eol; p++)
-		if (!is_vchar((unsigned char)*p))
+		if (!hh_vchar((unsigned char)*p))
 			return (-1);
 	for (p = eol + 2; p + 2 < end; p = eol + 2) {
 		eol = memchr(p, '\r', (size_t)(end - p));
@@ -698,10 +522,10 @@ response_lines(const char *buf, size_t hl, int *status)
 		if (colon == NULL || colon == p)
 			return (-1);
 		for (; p < colon; p++)
-			if (!is_tchar((unsigned char)*p))
+			if (!hh_tchar((unsigned char)*p))
 				return (-1);
 		for (p = colon + 1; p < eol; p++)
-			if (!is_vchar((unsigned char)*p))
+			if (!hh_vchar((unsigned char)*p))
 				return (-1);
 	}
 	*status = code;
@@ -713,13 +537,11 @@ ihttp_response_parse(const char *buf, size_t len, int *status,
     size_t *head_len)
 {
 	long	hl;
+	int	code;
 
-	if (len > IHTTP_MAX_HEAD)
-		len = IHTTP_MAX_HEAD;
-	if ((hl = head_end(buf, len)) < 0)
-		return (-1);
-	if (hl == 0)
-		return (len == IHTTP_MAX_HEAD ? -1 : 0);
+	if ((hl = hh_head(buf, len, IHTTP_MAX_HEAD, 1, &code, NULL,
+	    0)) <= 0)
+		return ((int)hl);
 	if (response_lines(buf, (size_t)hl, status) == -1)
 		return (-1);
 	*head_len = (size_t)hl;
@@ -744,8 +566,8 @@ ihttp_response_head(const char *buf, size_t head_len, size_t *len)
 			break;
 		n = (size_t)(eol - p);
 		colon = p == buf ? NULL : memchr(p, ':', n);
-		if (colon != NULL && (span_is(p, (size_t)(colon - p),
-		    "connection") || span_is(p, (size_t)(colon - p),
+		if (colon != NULL && (hh_is(p, (size_t)(colon - p),
+		    "connection") || hh_is(p, (size_t)(colon - p),
 		    "keep-alive")))
 			continue;
 		put(out, &o, p, n);

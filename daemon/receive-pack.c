@@ -2,12 +2,13 @@
  * The ref-update commands of a receive-pack request, and git's refusal:
  * see receive-pack.h.
  */
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "message.h"
 #include "receive-pack.h"
+#include "util.h"
 
 /* git's LARGE_PACKET_MAX: a pkt-line, its 4 length bytes included. */
 #define RP_MAX_PKT		65520
@@ -16,42 +17,14 @@
 /* A reason said back to git, one line. */
 #define RP_MAX_REASON		512
 
-static int
-fail(char *why, size_t whylen, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-
-static int
-fail(char *why, size_t whylen, const char *fmt, ...)
-{
-	va_list	ap;
-
-	if (why != NULL && whylen > 0) {
-		va_start(ap, fmt);
-		vsnprintf(why, whylen, fmt, ap);
-		va_end(ap);
-	}
-	return (-1);
-}
-
-static int
-hexval(unsigned char c)
-{
-	if (c >= '0' && c <= '9')
-		return (c - '0');
-	if (c >= 'a' && c <= 'f')
-		return (c - 'a' + 10);
-	if (c >= 'A' && c <= 'F')
-		return (c - 'A' + 10);
-	return (-1);
-}
-
 /* The length of an object name at p (40 or 64 hex digits), or 0. */
 static size_t
 oid_len(const char *p, size_t n)
 {
 	size_t	i;
 
-	for (i = 0; i < n && i < 64 && hexval((unsigned char)p[i]) != -1; i++)
+	for (i = 0; i < n && i < 64 && hex_value((unsigned char)p[i]) != -1;
+	    i++)
 		;
 	return (i == 40 || i == 64 ? i : 0);
 }
@@ -124,36 +97,38 @@ command(const char *p, size_t n, int first, struct rp_commands *c,
 	size_t			 ol, nl, rlen, i;
 
 	if ((n >= 7 && memcmp(p, "shallow", 7) == 0))
-		return (fail(why, whylen, "a push from a shallow clone "
+		return (msg_fail(why, whylen, "a push from a shallow clone "
 		    "(\"shallow\" lines) is not taken here"));
 	if (n >= 9 && memcmp(p, "push-cert", 9) == 0)
-		return (fail(why, whylen, "a signed push (\"push-cert\") is "
-		    "not taken here"));
+		return (msg_fail(why, whylen, "a signed push (\"push-cert\") "
+		    "is not taken here"));
 	if (c->n == RP_MAX_COMMANDS)
-		return (fail(why, whylen, "more than %d ref updates in one "
+		return (msg_fail(why, whylen, "more than %d ref updates in one "
 		    "push", RP_MAX_COMMANDS));
 	nul = memchr(p, '\0', n);
 	if (nul != NULL) {
 		if (!first)
-			return (fail(why, whylen, "capabilities after the "
+			return (msg_fail(why, whylen, "capabilities after the "
 			    "first command"));
 		if (memchr(nul + 1, '\0', (size_t)(p + n - nul - 1)) != NULL)
-			return (fail(why, whylen, "a NUL among the "
+			return (msg_fail(why, whylen, "a NUL among the "
 			    "capabilities"));
 		capabilities(nul + 1, (size_t)(p + n - nul - 1), c);
 		n = (size_t)(nul - p);
 	}
 	ol = oid_len(p, n);
 	if (ol == 0 || ol >= n || p[ol] != ' ')
-		return (fail(why, whylen, "a command that is not OLD NEW REF"));
+		return (msg_fail(why, whylen,
+		    "a command that is not OLD NEW REF"));
 	nl = oid_len(p + ol + 1, n - ol - 1);
 	if (nl != ol || ol + 1 + nl >= n || p[ol + 1 + nl] != ' ')
-		return (fail(why, whylen, "a command that is not OLD NEW REF"));
+		return (msg_fail(why, whylen,
+		    "a command that is not OLD NEW REF"));
 	ref = p + ol + 1 + nl + 1;
 	rlen = n - (size_t)(ref - p);
 	if (!ref_ok(ref, rlen))
-		return (fail(why, whylen, "a ref that git would not take, or "
-		    "not under refs/"));
+		return (msg_fail(why, whylen, "a ref that git would not take, "
+		    "or not under refs/"));
 	cmd = &c->cmds[c->n++];
 	memcpy(cmd->ref, ref, rlen);
 	cmd->ref[rlen] = '\0';
@@ -178,9 +153,9 @@ rp_commands_parse(const char *buf, size_t len, struct rp_commands *c,
 		if (len - pos < 4)
 			return (0);
 		for (n = 0, i = 0; i < 4; i++) {
-			if ((d = hexval((unsigned char)buf[pos + i])) == -1)
-				return (fail(why, whylen, "a pkt-line length "
-				    "that is not 4 hex digits"));
+			if ((d = hex_value((unsigned char)buf[pos + i])) == -1)
+				return (msg_fail(why, whylen, "a pkt-line "
+				    "length that is not 4 hex digits"));
 			n = n * 16 + (size_t)d;
 		}
 		if (n == 0) {
@@ -188,10 +163,10 @@ rp_commands_parse(const char *buf, size_t len, struct rp_commands *c,
 			return (1);
 		}
 		if (n < 4)
-			return (fail(why, whylen, "a pkt-line of length %zu "
-			    "among the commands", n));
+			return (msg_fail(why, whylen, "a pkt-line of length "
+			    "%zu among the commands", n));
 		if (n == 4)
-			return (fail(why, whylen, "an empty pkt-line among "
+			return (msg_fail(why, whylen, "an empty pkt-line among "
 			    "the commands"));
 		if (len - pos < n)
 			return (0);

@@ -9,11 +9,10 @@
  * parameters, case variants of the API's own words) is refused rather
  * than interpreted.
  */
-#include <stdarg.h>
-#include <stdio.h>
 #include <string.h>
 #include <strings.h>
 
+#include "message.h"
 #include "secret-rule.h"
 
 #define BLANKS		" \t\r\n\v\f"
@@ -25,58 +24,6 @@
 #define SECRET_MAX_REF		1024
 /* A request target; longer is refused without reading it. */
 #define SECRET_MAX_TARGET	16384
-
-static void	say(char *, size_t, const char *, ...)
-		    __attribute__((format(printf, 3, 4)));
-
-static void
-say(char *buf, size_t len, const char *fmt, ...)
-{
-	va_list	ap;
-
-	if (buf == NULL || len == 0)
-		return;
-	va_start(ap, fmt);
-	vsnprintf(buf, len, fmt, ap);
-	va_end(ap);
-}
-
-/*
- * s[0..len) quoted for a message: it goes into a log, an audit record and
- * an HTTP body, so anything but printable ASCII is written \xHH and a long
- * string is cut.
- */
-static void
-quote(char *out, size_t outlen, const char *s, size_t len)
-{
-	static const char	hex[] = "0123456789abcdef";
-	size_t			o = 0, i;
-	unsigned char		c;
-
-	if (outlen < 8) {
-		if (outlen > 0)
-			out[0] = '\0';
-		return;
-	}
-	out[o++] = '"';
-	for (i = 0; i < len; i++) {
-		c = (unsigned char)s[i];
-		if (o + 4 + 3 + 2 > outlen || i >= 96) {
-			memcpy(out + o, "...", 3);
-			o += 3;
-			break;
-		}
-		if (c < 0x20 || c >= 0x7f || c == '"' || c == '\\') {
-			out[o++] = '\\';
-			out[o++] = 'x';
-			out[o++] = hex[c >> 4];
-			out[o++] = hex[c & 0xf];
-		} else
-			out[o++] = (char)c;
-	}
-	out[o++] = '"';
-	out[o] = '\0';
-}
 
 static int
 name_ok(const char *s, size_t len)
@@ -100,9 +47,9 @@ static void
 target_format(const struct egress_target *t, char *buf, size_t len)
 {
 	if (t->kind == EGRESS_IPV6)
-		say(buf, len, "[%s]:%u", t->host, (unsigned)t->port);
+		msg_say(buf, len, "[%s]:%u", t->host, (unsigned)t->port);
 	else
-		say(buf, len, "%s:%u", t->host, (unsigned)t->port);
+		msg_say(buf, len, "%s:%u", t->host, (unsigned)t->port);
 }
 
 /*
@@ -119,7 +66,7 @@ host_parse(const char *s, size_t len, char *out, size_t outlen, char *err,
 	size_t			 need;
 
 	if (len > EGRESS_MAX_AUTHORITY) {
-		say(err, errlen, "it is longer than any host:port");
+		msg_say(err, errlen, "it is longer than any host:port");
 		return -1;
 	}
 	if (s[0] == '[') {
@@ -129,7 +76,7 @@ host_parse(const char *s, size_t len, char *out, size_t outlen, char *err,
 		colon = memchr(s, ':', len);
 	need = len + (colon == NULL ? 4 : 0);
 	if (need >= sizeof(buf)) {
-		say(err, errlen, "it is longer than any host:port");
+		msg_say(err, errlen, "it is longer than any host:port");
 		return -1;
 	}
 	memcpy(buf, s, len);
@@ -139,7 +86,7 @@ host_parse(const char *s, size_t len, char *out, size_t outlen, char *err,
 	if (egress_target_parse(buf, &t, perr, sizeof(perr)) == -1) {
 		/* Its message quotes buf; only the reason is wanted. */
 		why = strstr(perr, " is refused: ");
-		say(err, errlen, "%s", why != NULL ? why + 13 : perr);
+		msg_say(err, errlen, "%s", why != NULL ? why + 13 : perr);
 		return -1;
 	}
 	target_format(&t, out, outlen);
@@ -156,13 +103,13 @@ secret_rule_parse(const char *value, struct secret_rule *r, char *err,
 	int		 first = 1;
 
 	memset(r, 0, sizeof(*r));
-	say(err, errlen, "%s", "");
+	msg_say(err, errlen, "%s", "");
 	if (value == NULL)
 		value = "";
 	len = strnlen(value, SECRET_MAX_VALUE + 1);
 	if (len > SECRET_MAX_VALUE) {
-		say(err, errlen, "secret: the value is longer than %d bytes",
-		    SECRET_MAX_VALUE);
+		msg_say(err, errlen, "secret: the value is longer than %d "
+		    "bytes", SECRET_MAX_VALUE);
 		return -1;
 	}
 	v = value;
@@ -174,13 +121,13 @@ secret_rule_parse(const char *value, struct secret_rule *r, char *err,
 		for (end = s; end < v + len && strchr(BLANKS, *end) == NULL;
 		    end++)
 			;
-		quote(q, sizeof(q), s, (size_t)(end - s));
+		msg_quote(q, sizeof(q), s, (size_t)(end - s));
 		if (first) {
 			if (!name_ok(s, (size_t)(end - s))) {
-				say(err, errlen, "secret name %s: an environment "
-				    "variable's name, [A-Z_][A-Z0-9_]*, at most "
-				    "%d bytes, then the hosts it is for", q,
-				    SECRET_MAX_NAME);
+				msg_say(err, errlen, "secret name %s: an "
+				    "environment variable's name, "
+				    "[A-Z_][A-Z0-9_]*, at most %d bytes, then "
+				    "the hosts it is for", q, SECRET_MAX_NAME);
 				goto fail;
 			}
 			memcpy(r->name, s, (size_t)(end - s));
@@ -190,8 +137,8 @@ secret_rule_parse(const char *value, struct secret_rule *r, char *err,
 		}
 		if (host_parse(s, (size_t)(end - s), host, sizeof(host), why,
 		    sizeof(why)) == -1) {
-			say(err, errlen, "secret %s: host %s: %s", r->name, q,
-			    why);
+			msg_say(err, errlen, "secret %s: host %s: %s", r->name,
+			    q, why);
 			goto fail;
 		}
 		for (i = 0; i < r->nhosts; i++)
@@ -200,21 +147,21 @@ secret_rule_parse(const char *value, struct secret_rule *r, char *err,
 		if (i < r->nhosts)
 			continue;
 		if (r->nhosts == SECRET_MAX_HOSTS) {
-			say(err, errlen, "secret %s: host %s: more than %d hosts",
-			    r->name, q, SECRET_MAX_HOSTS);
+			msg_say(err, errlen, "secret %s: host %s: more than %d "
+			    "hosts", r->name, q, SECRET_MAX_HOSTS);
 			goto fail;
 		}
 		memcpy(r->hosts[r->nhosts++], host, sizeof(host));
 	}
 	if (first) {
-		say(err, errlen, "secret: empty; write \"NAME HOST ...\", the "
-		    "env-file's variable and the hosts it is for");
+		msg_say(err, errlen, "secret: empty; write \"NAME HOST ...\", "
+		    "the env-file's variable and the hosts it is for");
 		goto fail;
 	}
 	if (r->nhosts == 0) {
-		say(err, errlen, "secret %s: no host; write \"%s HOST ...\", "
-		    "the hosts it is for (github.com api.github.com)", r->name,
-		    r->name);
+		msg_say(err, errlen, "secret %s: no host; write \"%s HOST "
+		    "...\", the hosts it is for (github.com api.github.com)",
+		    r->name, r->name);
 		goto fail;
 	}
 	return 0;
@@ -264,34 +211,35 @@ secret_repo_check(const char *word, char *err, size_t errlen)
 	if (word == NULL)
 		word = "";
 	len = strnlen(word, 2 * SECRET_MAX_PART + 2);
-	quote(q, sizeof(q), word, len);
+	msg_quote(q, sizeof(q), word, len);
 	if ((slash = memchr(word, '/', len)) == NULL) {
-		say(err, errlen, "secret-repos entry %s: write OWNER/REPO, or "
-		    "OWNER/* for all of an owner's repositories", q);
+		msg_say(err, errlen, "secret-repos entry %s: write OWNER/REPO, "
+		    "or OWNER/* for all of an owner's repositories", q);
 		return -1;
 	}
 	olen = (size_t)(slash - word);
 	rlen = len - olen - 1;
 	if ((why = part_bad(word, olen)) != NULL) {
-		say(err, errlen, "secret-repos entry %s: the owner %s", q, why);
+		msg_say(err, errlen, "secret-repos entry %s: the owner %s", q,
+		    why);
 		return -1;
 	}
 	if (rlen == 1 && slash[1] == '*')
 		return 0;
 	if (memchr(slash + 1, '/', rlen) != NULL) {
-		say(err, errlen, "secret-repos entry %s: write OWNER/REPO, one "
-		    "'/'", q);
+		msg_say(err, errlen, "secret-repos entry %s: write OWNER/REPO, "
+		    "one '/'", q);
 		return -1;
 	}
 	if ((why = part_bad(slash + 1, rlen)) != NULL) {
-		say(err, errlen, "secret-repos entry %s: the repository %s%s",
-		    q, why, memchr(slash + 1, '*', rlen) != NULL ?
+		msg_say(err, errlen, "secret-repos entry %s: the repository "
+		    "%s%s", q, why, memchr(slash + 1, '*', rlen) != NULL ?
 		    " ('*' only alone, OWNER/*)" : "");
 		return -1;
 	}
 	if (ends_with(slash + 1, rlen, ".git")) {
-		say(err, errlen, "secret-repos entry %s: name the repository "
-		    "without \".git\"", q);
+		msg_say(err, errlen, "secret-repos entry %s: name the "
+		    "repository without \".git\"", q);
 		return -1;
 	}
 	return 0;
@@ -366,8 +314,8 @@ secret_ref_check(const char *word, char *err, size_t errlen)
 	len = strnlen(word, SECRET_MAX_REF + 1);
 	if ((why = ref_bad(word, len, 1)) == NULL)
 		return 0;
-	quote(q, sizeof(q), word, len);
-	say(err, errlen, "secret-push-refs entry %s: %s (a ref as git "
+	msg_quote(q, sizeof(q), word, len);
+	msg_say(err, errlen, "secret-push-refs entry %s: %s (a ref as git "
 	    "check-ref-format takes it, with '*' only at the end: "
 	    "refs/heads/agent/NAME/*)", q, why);
 	return -1;
@@ -460,8 +408,8 @@ refuse_path(char *why, size_t whylen, const char *agent, const char *p,
 {
 	char	q[160];
 
-	quote(q, sizeof(q), p, plen);
-	say(why, whylen, "secret: path %s %s; [agent \"%s\"] secret-repos "
+	msg_quote(q, sizeof(q), p, plen);
+	msg_say(why, whylen, "secret: path %s %s; [agent \"%s\"] secret-repos "
 	    "limits the token to its repositories", q, what, agent);
 	return -1;
 }
@@ -475,7 +423,7 @@ secret_scope_request(const char *method, const char *target,
 	char		 q[160], mq[64];
 	int		 rest;
 
-	say(why, whylen, "%s", "");
+	msg_say(why, whylen, "%s", "");
 	if (agent == NULL)
 		agent = "";
 	if (target == NULL)
@@ -548,12 +496,13 @@ secret_scope_request(const char *method, const char *target,
 			    "GET /user[/...], /rate_limit, /meta, /octocat, "
 			    "/zen are read)");
 		if (strcmp(method, "GET") != 0 && strcmp(method, "HEAD") != 0) {
-			quote(q, sizeof(q), target, plen);
-			quote(mq, sizeof(mq), method, strnlen(method, 32));
-			say(why, whylen, "secret: %s %s names no repository, "
-			    "and of the account's only GET and HEAD are "
-			    "allowed; [agent \"%s\"] secret-repos limits the "
-			    "token to its repositories", mq, q, agent);
+			msg_quote(q, sizeof(q), target, plen);
+			msg_quote(mq, sizeof(mq), method, strnlen(method, 32));
+			msg_say(why, whylen, "secret: %s %s names no "
+			    "repository, and of the account's only GET and "
+			    "HEAD are allowed; [agent \"%s\"] secret-repos "
+			    "limits the token to its repositories", mq, q,
+			    agent);
 			return -1;
 		}
 		return 0;
@@ -592,10 +541,10 @@ secret_scope_request(const char *method, const char *target,
 	if (repo_listed(repos, o, olen, r, rlen))
 		return 0;
 	/* Both are letters, digits and ._- here, at most 100 bytes. */
-	say(why, whylen, "secret: repository %.*s/%.*s is not in agent %s's "
-	    "secret-repos; add \"%.*s/%.*s\" to [agent \"%s\"] secret-repos",
-	    (int)olen, o, (int)rlen, r, agent, (int)olen, o, (int)rlen, r,
-	    agent);
+	msg_say(why, whylen, "secret: repository %.*s/%.*s is not in agent "
+	    "%s's secret-repos; add \"%.*s/%.*s\" to [agent \"%s\"] "
+	    "secret-repos", (int)olen, o, (int)rlen, r, agent, (int)olen, o,
+	    (int)rlen, r, agent);
 	return -1;
 }
 
@@ -645,7 +594,7 @@ secret_scope_write(const char *method, const char *target,
 	size_t		 plen, slen[8], nseg = 0, i, n;
 	char		 q[160], mq[64];
 
-	say(why, whylen, "%s", "");
+	msg_say(why, whylen, "%s", "");
 	if (refs == NULL || refs[0] == NULL)
 		return (0);
 	if (method == NULL || target == NULL || agent == NULL)
@@ -701,9 +650,9 @@ secret_scope_write(const char *method, const char *target,
 			return (0);
 	}
 refused:
-	quote(q, sizeof(q), target, strnlen(target, SECRET_MAX_TARGET));
-	quote(mq, sizeof(mq), method, strnlen(method, 32));
-	say(why, whylen, "secret: %s %s could change a ref outside agent "
+	msg_quote(q, sizeof(q), target, strnlen(target, SECRET_MAX_TARGET));
+	msg_quote(mq, sizeof(mq), method, strnlen(method, 32));
+	msg_say(why, whylen, "secret: %s %s could change a ref outside agent "
 	    "%s's secret-push-refs: with [agent \"%s\"] secret-push-refs "
 	    "the token writes only by git push (held to those refs) and by "
 	    "opening, commenting on and reviewing issues and pull requests",
