@@ -116,9 +116,37 @@
  *	pathspec-magic	:(...), :!, :^, :/ in a pathspec
  *	ignored-files	add -f, stash -a: they sweep ignored files such as
  *			.env into the object store
+ *	forged-trailer	an agent's message (commit, merge, tag, stash -m)
+ *			with a line that starts with QMS-Agent (any case,
+ *			after blanks), or commit --trailer whose token git
+ *			would take for QMS-Agent (any prefix of it, or it
+ *			as a prefix, in any case; an empty one)
+ *	forged-author	an agent's commit --author: the author is what
+ *			[agent] git-author says (git-tool.c)
+ *	push-ref-not-allowed
+ *			with the agent's push-refs set: a push that names
+ *			no ref, HEAD alone, --all/--branches/--tags/
+ *			--follow-tags, or a destination outside the list
  *	policy-config	the policy itself is unusable (root not absolute, a
  *			protected path outside the root)
  *	internal	out of memory
+ *
+ * Who did it (issue 19).  Every commit vector of an agent ends its options
+ * with --trailer=QMS-Agent: NAME; the caller runs it with the
+ * configuration trailer.QMS-Agent.where=end, .ifexists=replace and
+ * .ifmissing=add (as GIT_CONFIG_* in its environment, never -c in the
+ * vector), so that the trailer is added, last, in place of one the
+ * message already has (commit --amend of its own commit keeps one), and
+ * with the agent as committer (GIT_COMMITTER_NAME/EMAIL, in every
+ * vector: merges, rebases, cherry-picks, reverts and stashes name it
+ * too).  Only commit takes --trailer; the others are named by their
+ * committer alone.  A message taken from an existing commit (--amend
+ * without -m, -C, cherry-pick, rebase) is that commit's, which the policy
+ * cannot see.  The host's commits get neither.  An agent's push_refs,
+ * when set, bound what its pushes write (push-ref-not-allowed): each
+ * push names its refs, a short destination is a branch and is written
+ * out in full, "x" becomes "refs/heads/x:refs/heads/x", and push.followTags
+ * is turned off with --no-follow-tags.
  *
  * Paths are normalised lexically against root: no filesystem access, the
  * same normalisation git applies to a pathspec.  Where a pathspec of a

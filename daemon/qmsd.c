@@ -457,6 +457,15 @@ main(int argc, char *argv[])
 		return (78);
 	}
 	if (check_only) {
+		/* What a reload would read too: the secrets' env-files. */
+		if (secret_store_load(qmsd.conf, err, sizeof(err)) == -1) {
+			fprintf(stderr, "%s\n", err);
+			secret_store_clear();
+			config_free(qmsd.conf);
+			free(real);
+			return (1);
+		}
+		secret_store_clear();
 		printf("configuration OK\n");
 		config_free(qmsd.conf);
 		free(real);

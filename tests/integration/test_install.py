@@ -112,7 +112,11 @@ def test_example_is_valid():
            "as shipped: " + r.stderr)
         os.makedirs(tmp + "/repo")
         os.makedirs(tmp + "/ref")
-        open(tmp + "/claude.env", "w").close()
+        # the example's secret, in a file only root reads, as qmsd -n
+        # checks (a reload would refuse it otherwise)
+        fd = os.open(tmp + "/claude.env", os.O_WRONLY | os.O_CREAT, 0o600)
+        os.write(fd, b"GH_TOKEN=example\n")
+        os.close(fd)
         with open(EXAMPLE) as f:
             text = f.read()
         text = re.sub(r"^#([a-z-]+ =)", r"\1", text, flags=re.M)
@@ -120,6 +124,9 @@ def test_example_is_valid():
         text = text.replace("/etc/qmsd/claude.env", tmp + "/claude.env")
         text = text.replace("/srv/reference", tmp + "/ref")
         text = text.replace("run-as = alice", "run-as = root")
+        # the example's secret is for GitHub, which egress must name
+        text = text.replace("egress = @anthropic\n",
+                            "egress = @anthropic @github\n")
         conf = os.path.join(tmp, "qmsd.conf")
         with open(conf, "w") as f:
             f.write(text)
