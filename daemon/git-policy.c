@@ -1948,7 +1948,9 @@ agent_identity(struct seg *g)
 			    GIT_POLICY_TRAILER);
 		if (strcmp(g->cmd->name, "commit") != 0)
 			continue;
-		if (strcmp(w->o->l, "trailer") == 0 && trailer_token(w->val))
+		/* A value's later lines are written out as they are. */
+		if (strcmp(w->o->l, "trailer") == 0 &&
+		    (trailer_token(w->val) || trailer_line(w->val)))
 			return deny(g->x, R_TRAILER, "'%s --trailer=%.*s' "
 			    "would name the %s trailer, which qmsd writes "
 			    "itself", g->disp, SW(w->val), GIT_POLICY_TRAILER);

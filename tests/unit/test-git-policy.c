@@ -921,6 +921,12 @@ accountable(int *n)
 		NO("commit -m x --trailer ': bob'", "forged-trailer"),
 		NO("commit -m x --trailer 'QMS-Agent'", "forged-trailer"),
 		NO("commit -m x --trai 'QMS-Agent: bob'", "forged-trailer"),
+		/* A value's next line is a line of the message. */
+		NO("commit -m x --trailer 'Fixes: 1\nQMS-Agent: bob'",
+		    "forged-trailer"),
+		NO("commit -m x --trailer 'Fixes: 1\n QMS-Agent: bob'",
+		    "forged-trailer"),
+		OK("commit -m x --trailer 'Signed-off-by: QMS-Agent fan'"),
 		/* The author is the repository's policy. */
 		NO("commit --author='Bob <b@x>' -m x", "forged-author"),
 		NO("commit --auth 'Bob <b@x>' -m x", "forged-author"),
