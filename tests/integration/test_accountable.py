@@ -131,6 +131,8 @@ def test_commits_carry_the_agent():
                  "forged-trailer"),
                 ("commit --allow-empty -m x --trailer 'Q=other'",
                  "forged-trailer"),
+                ("commit --allow-empty -m x --trailer "
+                 "'Fixes: 1\nQMS-Agent: other'", "forged-trailer"),
                 ("commit --amend -m 'x\n\nQMS-Agent: other'",
                  "forged-trailer"),
                 ("commit --allow-empty --cleanup=verbatim "
