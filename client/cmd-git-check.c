@@ -1,8 +1,10 @@
 /*
  * git-check: what git_exec would do with a command, without running it:
- * the vectors it would run, or the refusal and its rule.
+ * the vectors it would run, or the refusal and its rule; with --agent, as
+ * that agent's call, and what its git would run with besides.
  */
 #include <stdio.h>
+#include <string.h>
 
 #include "qmsctl.h"
 
@@ -12,7 +14,7 @@ static int	cmd_git_check_exec(int, char **);
 
 const struct cmd_entry cmd_git_check_entry = {
 	.name = "git-check",
-	.usage = "'command'",
+	.usage = "[--agent agent] 'command'",
 	.summary = "show whether git_exec allows a command; exit 0 allowed, "
 	    "1 denied",
 	.exec = cmd_git_check_exec,
@@ -23,15 +25,31 @@ cmd_git_check_exec(int argc, char **argv)
 {
 	cJSON		*params, *res, *vec, *w, *reason, *rule;
 	char		 why[512];
-	const char	*sep;
+	const char	*sep, *agent = NULL, *command = NULL;
 	int		 rc;
 
-	if (argc != 2) {
+	/*
+	 * By hand, not getopt: the command is one word that may itself
+	 * start with '-' ('-c x status' is for the policy to refuse).
+	 */
+	if (argc == 2)
+		command = argv[1];
+	else if (argc == 3 && strncmp(argv[1], "--agent=", 8) == 0 &&
+	    argv[1][8] != '\0') {
+		agent = argv[1] + 8;
+		command = argv[2];
+	} else if (argc == 4 && strcmp(argv[1], "--agent") == 0) {
+		agent = argv[2];
+		command = argv[3];
+	}
+	if (command == NULL) {
 		cmd_usage(&cmd_git_check_entry);
 		return (EXIT_USAGE);
 	}
 	params = cJSON_CreateObject();
-	cJSON_AddStringToObject(params, "command", argv[1]);
+	cJSON_AddStringToObject(params, "command", command);
+	if (agent != NULL)
+		cJSON_AddStringToObject(params, "agent", agent);
 	if ((rc = ctl_call("git-check", params, &res, why, sizeof(why))) !=
 	    EXIT_OK) {
 		if (rc == EXIT_UNREACHABLE)
@@ -49,6 +67,17 @@ cmd_git_check_exec(int argc, char **argv)
 				sep = " ";
 			}
 			printf("\n");
+		}
+		if (agent != NULL) {
+			printf("as agent %s, with:\n", agent);
+			cJSON_ArrayForEach(w,
+			    cJSON_GetObjectItemCaseSensitive(res, "env"))
+				printf("  %s\n", cJSON_IsString(w) ?
+				    w->valuestring : "?");
+			cJSON_ArrayForEach(w,
+			    cJSON_GetObjectItemCaseSensitive(res, "config"))
+				printf("  config %s\n", cJSON_IsString(w) ?
+				    w->valuestring : "?");
 		}
 		rc = EXIT_OK;
 	} else {

@@ -153,6 +153,15 @@ _qmsctl()
 			[ "$plain" = 1 ] && words="$words --reset"
 			COMPREPLY=($(compgen -W "$words" -- "$cur"))
 		fi ;;
+	git-check)
+		# --agent and its name; the command is not ours to know.
+		if [ "$prev" = --agent ]; then
+			COMPREPLY=($(compgen -W "$(_qmsctl_agents)" -- "$cur"))
+		elif [ "${#args[@]}" = 0 ]; then
+			COMPREPLY=($(compgen -W "--agent" -- "$cur"))
+		else
+			COMPREPLY=()
+		fi ;;
 	help)
 		# words still holds the commands.
 		if [ "$plain" = 0 ]; then

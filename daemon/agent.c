@@ -1509,6 +1509,11 @@ conf_copy(struct agent_conf *dst, const struct agent_conf *src)
 	dst->masks = xargv_copy(src->masks);
 	dst->git_user_name = xstrdup(src->git_user_name);
 	dst->git_user_email = xstrdup(src->git_user_email);
+	dst->git_committer_name = src->git_committer_name ?
+	    xstrdup(src->git_committer_name) : NULL;
+	dst->git_committer_email = src->git_committer_email ?
+	    xstrdup(src->git_committer_email) : NULL;
+	dst->push_refs = src->push_refs ? xargv_copy(src->push_refs) : NULL;
 }
 
 static void
@@ -1528,6 +1533,9 @@ conf_free(struct agent_conf *c)
 	argv_free(c->masks);
 	free(c->git_user_name);
 	free(c->git_user_email);
+	free(c->git_committer_name);
+	free(c->git_committer_email);
+	argv_free(c->push_refs);
 }
 
 static void

@@ -66,6 +66,8 @@ enum key_type {
 	KEY_SECRET,		/* NAME HOST[:PORT] ... (secret-rule.h) */
 	KEY_SECRET_REPOS,	/* OWNER/REPO words, repeatable */
 	KEY_SECRET_REFS,	/* ref patterns, repeatable */
+	KEY_PUSH_REFS,		/* ref patterns, repeatable */
+	KEY_GIT_AUTHOR,		/* owner, agent */
 };
 
 struct key {
@@ -159,6 +161,10 @@ static const struct key keys[] = {
 	AGENT("mask", KEY_MASK, masks, 1),
 	AGENT("git-user-name", KEY_GIT_IDENT, git_user_name, 0),
 	AGENT("git-user-email", KEY_GIT_IDENT, git_user_email, 0),
+	AGENT("git-committer-name", KEY_GIT_IDENT, git_committer_name, 0),
+	AGENT("git-committer-email", KEY_GIT_IDENT, git_committer_email, 0),
+	AGENT("git-author", KEY_GIT_AUTHOR, git_author, 0),
+	AGENT("push-refs", KEY_PUSH_REFS, push_refs, 1),
 	AGENT("start", KEY_START, policy.start, 0),
 	AGENT("stop", KEY_STOP, policy, 0),
 	AGENT("definition", KEY_DEFINITION, definition, 0),
@@ -351,6 +357,12 @@ agent_fill(struct agent_conf *a)
 		xasprintf(&a->git_user_name, "%s (qmsd agent)", a->name);
 	if (a->git_user_email == NULL)
 		xasprintf(&a->git_user_email, "%s@qmsd.invalid", a->name);
+	/* And those it makes through git_exec, on the host. */
+	if (a->git_committer_name == NULL)
+		xasprintf(&a->git_committer_name, "%s (qmsd agent)", a->name);
+	if (a->git_committer_email == NULL)
+		xasprintf(&a->git_committer_email, "%s@agents.qmsd.invalid",
+		    a->name);
 	/* Its definition, when the repository has one; "" for none. */
 	if (a->definition == NULL)
 		xasprintf(&a->definition, ".claude/agents/%s.md", a->name);
@@ -619,6 +631,10 @@ static const struct word restart_words[] = {
 static const struct word bool_words[] = {
 	{ "yes", 1 }, { "no", 0 }, { NULL, 0 },
 };
+static const struct word author_words[] = {
+	{ "owner", AGENT_AUTHOR_OWNER }, { "agent", AGENT_AUTHOR_AGENT },
+	{ NULL, 0 },
+};
 
 /* The error lists the words: "must be yes, no or auto, not "x"". */
 static int
@@ -829,6 +845,8 @@ set_value(struct parse *p, void *base, const struct key *k, const char *v)
 		return (0);
 	case KEY_BOOL:
 		return (set_word(p, k, v, bool_words, (int *)field));
+	case KEY_GIT_AUTHOR:
+		return (set_word(p, k, v, author_words, (int *)field));
 	case KEY_IMAGE:
 	case KEY_CONTAINER:
 		if (v[0] == '\0' || strpbrk(v, " \t\"'\\") != NULL ||
@@ -932,13 +950,18 @@ set_value(struct parse *p, void *base, const struct key *k, const char *v)
 		return (set_secret(p, k, (char ***)field, v));
 	case KEY_SECRET_REPOS:
 	case KEY_SECRET_REFS:
+	case KEY_PUSH_REFS:
 		words = split_list(v);
 		for (i = 0; words[i] != NULL; i++) {
 			if ((k->type == KEY_SECRET_REPOS ?
 			    secret_repo_check(words[i], why, sizeof(why)) :
 			    secret_ref_check(words[i], why, sizeof(why))) ==
 			    -1) {
-				parse_error(p, "%s", why);
+				/* The same patterns; the message names its
+				 * key (secret-push-refs). */
+				parse_error(p, "%s", k->type == KEY_PUSH_REFS &&
+				    strncmp(why, "secret-", 7) == 0 ? why + 7 :
+				    why);
 				argv_free(words);
 				return (-1);
 			}
@@ -1677,6 +1700,9 @@ config_free(struct config *c)
 		argv_free(a->masks);
 		free(a->git_user_name);
 		free(a->git_user_email);
+		free(a->git_committer_name);
+		free(a->git_committer_email);
+		argv_free(a->push_refs);
 		free(a->definition);
 		free(a->inbox);
 		free(a->notice);

@@ -85,6 +85,12 @@ struct docker_conf {
 #define CONFIG_MAX_AGENTS	16
 
 /* [agent "NAME"]: one agent container. */
+/* Who authors an agent's git_exec commits: git's own user, or the agent. */
+enum agent_author {
+	AGENT_AUTHOR_OWNER,
+	AGENT_AUTHOR_AGENT,
+};
+
 struct agent_conf {
 	char			*name;
 	int			 line;		/* of its section, for errors */
@@ -110,6 +116,11 @@ struct agent_conf {
 	char			**masks;	/* paths in the repository */
 	char			*git_user_name;	/* the container's user.name */
 	char			*git_user_email;
+	/* Its git_exec commits (git-policy.h, issue 19). */
+	char			*git_committer_name;
+	char			*git_committer_email;
+	enum agent_author	 git_author;
+	char			**push_refs;	/* NULL: as the owner's */
 	struct policy		 policy;	/* start and stop */
 	/* .claude/agents/NAME.md by default; "" for none. */
 	char			*definition;

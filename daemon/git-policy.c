@@ -3,14 +3,17 @@
  * confinement, and vectors rebuilt from what was understood.  See
  * git-policy.h for the rules and the contract with the caller.
  */
+#include <ctype.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "argv.h"
 #include "git-policy.h"
 #include "mask.h"
+#include "secret-rule.h"
 
 enum rule {
 	R_NONE,
@@ -42,6 +45,9 @@ enum rule {
 	R_FILE,
 	R_MASKED,
 	R_NOVERIFY,
+	R_TRAILER,
+	R_AUTHOR,
+	R_PUSHREF,
 	R_POLICY,
 	R_INTERNAL,
 };
@@ -97,6 +103,9 @@ static const struct {
 				  "would reach files hidden from agents" },
 	[R_NOVERIFY] =		{ "no-verify",
 				  "would skip the owner's hooks" },
+	[R_TRAILER] =		{ "forged-trailer", "" },
+	[R_AUTHOR] =		{ "forged-author", "" },
+	[R_PUSHREF] =		{ "push-ref-not-allowed", "" },
 	[R_POLICY] =		{ "policy-config", "" },
 	[R_INTERNAL] =		{ "internal", "" },
 };
@@ -854,6 +863,7 @@ struct pctx {
 	int			 allow_no_verify;
 	const char *const	*remotes;
 	size_t			 nremotes;
+	char *const		*push_refs;	/* an agent's, or NULL */
 };
 
 struct seg {
@@ -875,6 +885,9 @@ struct seg {
 	int			 sweep;		/* stages files: probe first */
 	int			 untracked;	/* untracked ones too */
 	const char		*lead;		/* first, after the name */
+	int			 trailer;	/* add the agent's trailer */
+	char			**owned;	/* what repl words point to */
+	size_t			 nowned;
 };
 
 static int	deny(struct pctx *, enum rule, const char *, ...)
@@ -1610,10 +1623,172 @@ check_remote_args(struct seg *g, int refspecs)
 	return 0;
 }
 
+/* A word the vector holds instead of w's (freed with the segment). */
+static int
+replace_word(struct seg *g, struct pw *w, char *s)
+{
+	char	**nv;
+
+	if (s == NULL)
+		return nomem(g->x);
+	if ((nv = reallocarray(g->owned, g->nowned + 1,
+	    sizeof(*nv))) == NULL) {
+		free(s);
+		return nomem(g->x);
+	}
+	g->owned = nv;
+	g->owned[g->nowned++] = s;
+	w->repl = s;
+	return 0;
+}
+
+/*
+ * A push outside the agent's push-refs: the word, why, and the list with
+ * the key that sets it.
+ */
+static int
+deny_push_ref(struct seg *g, const char *word, const char *why)
+{
+	struct pctx	*x = g->x;
+	char		 list[400];
+	size_t		 i, n = 0;
+
+	list[0] = '\0';
+	for (i = 0; x->push_refs[i] != NULL; i++) {
+		if (n + strlen(x->push_refs[i]) + 5 >= sizeof(list)) {
+			snprintf(list + n, sizeof(list) - n, " ...");
+			break;
+		}
+		n += (size_t)snprintf(list + n, sizeof(list) - n, "%s%s",
+		    i > 0 ? " " : "", x->push_refs[i]);
+	}
+	return deny(x, R_PUSHREF, "'%s%s%.*s' %s; agent %s may push only %s "
+	    "([agent \"%s\"] push-refs)", g->disp, word != NULL ? " " : "",
+	    SW(word != NULL ? word : ""), why, x->agent, list, x->agent);
+}
+
+/* One refspec of an agent with push-refs; -1 refused. */
+static int
+push_refspec(struct seg *g, struct pw *w, const char *tag)
+{
+	struct pctx	*x = g->x;
+	const char	*colon, *dst;
+	char		*full, *q, what[100];
+
+	if (tag != NULL) {
+		if (asprintf(&full, "refs/tags/%s", tag) == -1)
+			return nomem(x);
+		colon = NULL;
+		dst = full;
+	} else {
+		colon = strchr(w->word, ':');
+		dst = colon != NULL ? colon + 1 : w->word;
+		if (*dst == '\0')
+			return deny_push_ref(g, w->word, "names no "
+			    "destination");
+		if (colon == NULL && (strcmp(dst, "HEAD") == 0 ||
+		    strcmp(dst, "@") == 0))
+			return deny_push_ref(g, w->word, "pushes to the "
+			    "current branch, which a policy of words cannot "
+			    "know: write HEAD:REF");
+		if (strncmp(dst, "refs/", 5) == 0)
+			full = strdup(dst);
+		else if (asprintf(&full, "refs/heads/%s", dst) == -1)
+			full = NULL;
+		if (full == NULL)
+			return nomem(x);
+	}
+	if (secret_scope_ref(full, x->push_refs) == -1) {
+		snprintf(what, sizeof(what), "would push '%.*s'", SW(full));
+		free(full);
+		return deny_push_ref(g, w->word, what);
+	}
+	/* Written out in full: what was checked is what git is told. */
+	if (tag != NULL || strcmp(dst, full) == 0) {
+		free(full);
+		return 0;
+	}
+	if (colon != NULL)
+		q = asprintf(&q, "%.*s:%s", (int)(colon - w->word), w->word,
+		    full) == -1 ? NULL : q;
+	else
+		q = asprintf(&q, "%s:%s", full, full) == -1 ? NULL : q;
+	free(full);
+	return replace_word(g, w, q);
+}
+
+/*
+ * An agent with push-refs pushes named refs only, each destination
+ * within the list (secret_scope_ref).  A policy of words cannot know the
+ * current branch, nor what a short name resolves to, so every push names
+ * its refs, a short destination is a branch and is written out in full
+ * (x becomes refs/heads/x:refs/heads/x, HEAD:x becomes HEAD:refs/heads/x),
+ * and what pushes refs it does not name (--all, --branches, --tags,
+ * --follow-tags, the configured push.followTags) is refused or turned off.
+ */
+static int
+push_refs_check(struct seg *g)
+{
+	struct pctx	*x = g->x;
+	struct pw	*w;
+	size_t		 i, nref = 0;
+	int		 first = 1, follow = -1, tag = 0;
+	char		 what[64];
+
+	if (x->agent == NULL || x->push_refs == NULL ||
+	    x->push_refs[0] == NULL)
+		return 0;
+	for (i = 0; i < g->nw; i++) {
+		w = &g->w[i];
+		if (w->o == NULL || w->o->l == NULL)
+			continue;
+		if (strcmp(w->o->l, "follow-tags") == 0)
+			follow = !w->neg;
+		if (!w->neg && (strcmp(w->o->l, "all") == 0 ||
+		    strcmp(w->o->l, "branches") == 0 ||
+		    strcmp(w->o->l, "tags") == 0)) {
+			snprintf(what, sizeof(what), "--%s", w->o->l);
+			return deny_push_ref(g, what, "pushes refs it does "
+			    "not name");
+		}
+	}
+	if (follow == 1)
+		return deny_push_ref(g, "--follow-tags", "pushes tags it "
+		    "does not name");
+	if (follow == -1)
+		g->lead = "--no-follow-tags";
+	for (i = 0; i < g->nw; i++) {
+		w = &g->w[i];
+		if (!is_pos(w))
+			continue;
+		if (first) {		/* the remote */
+			first = 0;
+			continue;
+		}
+		/* "tag NAME" is refs/tags/NAME:refs/tags/NAME. */
+		if (!tag && strcmp(w->word, "tag") == 0) {
+			tag = 1;
+			continue;
+		}
+		nref++;
+		if (push_refspec(g, w, tag ? w->word : NULL) == -1)
+			return -1;
+		tag = 0;
+	}
+	if (tag)
+		return deny(x, R_USAGE, "'%s tag' needs a tag name", g->disp);
+	if (nref == 0)
+		return deny_push_ref(g, NULL, "names no ref: name each, as "
+		    "in 'push origin HEAD:REF'");
+	return 0;
+}
+
 static int
 push_check(struct seg *g)
 {
-	return check_remote_args(g, 1);
+	if (check_remote_args(g, 1) == -1)
+		return -1;
+	return push_refs_check(g);
 }
 
 static int
@@ -1703,6 +1878,90 @@ stashpush_check(struct seg *g)
 		    "hidden from agents; use 'stash push'", g->disp);
 	g->subnamed = 1;
 	g->mexcl = 1;
+	return 0;
+}
+
+/*
+ * Whether a message has a line git could read as the agent trailer: after
+ * any blanks (a continuation line), "QMS-Agent" in any case, ending
+ * there (a separator, blanks, the line's end).  git matches trailer
+ * tokens without regard to case.
+ */
+static int
+trailer_line(const char *s)
+{
+	const char	*p;
+	size_t		 n = strlen(GIT_POLICY_TRAILER);
+
+	for (; s != NULL; s = (s = strchr(s, '\n')) != NULL ? s + 1 : NULL) {
+		for (p = s; *p == ' ' || *p == '\t'; p++)
+			;
+		if (strncasecmp(p, GIT_POLICY_TRAILER, n) == 0 &&
+		    !isalnum((unsigned char)p[n]) && p[n] != '-')
+			return 1;
+	}
+	return 0;
+}
+
+/*
+ * Whether a --trailer value names the agent trailer as git would match
+ * it: its token (up to ':' or '=', trimmed) compared over the shorter
+ * length without regard to case, so that "Q: x" and "qms-agent = x",
+ * which git takes for QMS-Agent, are caught, and an empty token too.
+ */
+static int
+trailer_token(const char *s)
+{
+	size_t	l, n = strlen(GIT_POLICY_TRAILER);
+
+	while (*s == ' ' || *s == '\t')
+		s++;
+	l = strcspn(s, ":=");
+	while (l > 0 && (s[l - 1] == ' ' || s[l - 1] == '\t'))
+		l--;
+	return strncasecmp(s, GIT_POLICY_TRAILER, l < n ? l : n) == 0;
+}
+
+/*
+ * An agent's commits say who made them (git-policy.h): its messages
+ * (commit, merge, tag, stash) never hold a QMS-Agent line, a commit's
+ * --trailer never names it, and --author is the repository's policy, not
+ * the agent's word.
+ */
+static int
+agent_identity(struct seg *g)
+{
+	const struct pw	*w;
+	size_t		 i;
+
+	if (g->x->agent == NULL)
+		return 0;
+	for (i = 0; i < g->nw; i++) {
+		w = &g->w[i];
+		if (w->o == NULL || w->o->l == NULL || w->neg ||
+		    w->val == NULL)
+			continue;
+		if (strcmp(w->o->l, "message") == 0 && trailer_line(w->val))
+			return deny(g->x, R_TRAILER, "'%s %.*s': a line of the "
+			    "message starts with %s, which qmsd writes itself "
+			    "and no message may", g->disp, w->splen, w->sp,
+			    GIT_POLICY_TRAILER);
+		if (strcmp(g->cmd->name, "commit") != 0)
+			continue;
+		/* A value's later lines are written out as they are. */
+		if (strcmp(w->o->l, "trailer") == 0 &&
+		    (trailer_token(w->val) || trailer_line(w->val)))
+			return deny(g->x, R_TRAILER, "'%s --trailer=%.*s' "
+			    "would name the %s trailer, which qmsd writes "
+			    "itself", g->disp, SW(w->val), GIT_POLICY_TRAILER);
+		if (strcmp(w->o->l, "author") == 0)
+			return deny(g->x, R_AUTHOR, "'%s --author' would name "
+			    "an author; an agent's commits are authored as "
+			    "[agent \"%s\"] git-author says", g->disp,
+			    g->x->agent);
+	}
+	if (strcmp(g->cmd->name, "commit") == 0)
+		g->trailer = 1;
 	return 0;
 }
 
@@ -2390,6 +2649,18 @@ excludes(struct seg *g, struct vec *v)
 	return 0;
 }
 
+/*
+ * The agent's trailer, after every option of its own (git applies
+ * --trailer in order, and the configuration git-tool.c gives puts this one
+ * last, in place of any QMS-Agent already in the message).
+ */
+static int
+emit_trailer(struct seg *g, struct vec *v)
+{
+	return vec_addf(v, "--trailer=%s: %s", GIT_POLICY_TRAILER,
+	    g->x->agent);
+}
+
 static int
 emit(struct seg *g, struct vec *v)
 {
@@ -2413,17 +2684,22 @@ emit(struct seg *g, struct vec *v)
 					return -1;
 				inserted = 1;
 			}
+			if (g->trailer && !dd && emit_trailer(g, v) == -1)
+				return -1;
 			dd = 1;
 			if (vec_add(v, strdup("--")) == -1)
 				return -1;
 		} else if (w->o != NULL) {
 			if (emit_option(v, w) == -1)
 				return -1;
-		} else if (vec_add(v, strdup(w->word)) == -1)
+		} else if (vec_add(v, strdup(w->repl != NULL ? w->repl :
+		    w->word)) == -1)
 			return -1;
 	}
 	if (g->insert != NULL && !inserted &&
 	    vec_add(v, strdup(g->insert)) == -1)
+		return -1;
+	if (g->trailer && !dd && emit_trailer(g, v) == -1)
 		return -1;
 	if ((g->add_dd || (g->excl && x->nprot > 0) || mexcl(g) != NULL) &&
 	    !dd && !g->nodd) {
@@ -2529,7 +2805,7 @@ check_segment(struct pctx *x, char **argv, struct vec *out,
 	if ((g.w = calloc(n, sizeof(*g.w))) == NULL)
 		return nomem(x);
 	if (parse(&g) == -1 || agent_options(&g) == -1 ||
-	    check_positionals(&g) == -1)
+	    agent_identity(&g) == -1 || check_positionals(&g) == -1)
 		goto out;
 	s = g.sub != NULL ? g.sub : g.cmd;
 	if (s->check != NULL && s->check(&g) == -1)
@@ -2541,6 +2817,9 @@ check_segment(struct pctx *x, char **argv, struct vec *out,
 	r = 0;
 out:
 	free(g.w);
+	for (i = 0; i < g.nowned; i++)
+		free(g.owned[i]);
+	free(g.owned);
 	return r;
 }
 
@@ -2581,7 +2860,9 @@ setup(struct pctx *x, const struct git_policy *pol)
 	x->remotes = pol->remotes;
 	x->nremotes = pol->remotes != NULL ? pol->nremotes : 0;
 	x->allow_no_verify = pol->allow_no_verify;
-	if ((x->agent = pol->agent) != NULL) {
+	if ((x->agent = pol->agent) != NULL)
+		x->push_refs = (char *const *)pol->push_refs;
+	if (x->agent != NULL) {
 		for (i = 0; pol->masks != NULL && pol->masks[i] != NULL; i++)
 			;
 		if ((x->masks = calloc(i + 1, sizeof(*x->masks))) == NULL)

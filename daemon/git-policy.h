@@ -187,7 +187,11 @@ struct git_policy {
 	const char *const	*masks;		/* its mask = paths (mask.h) */
 	int			 allow_no_verify; /* [git] allow-no-verify */
 	const char *const	*users;		/* .claude/users' entries */
-};
+	const char *const	*push_refs;	/* the agent's push-refs; */
+};						/* NULL: as for the owner */
+
+/* The trailer every commit of an agent ends with: "QMS-Agent: NAME". */
+#define GIT_POLICY_TRAILER	"QMS-Agent"
 
 /* More words than this in one command is refused (rule: usage). */
 #define GIT_POLICY_MAX_WORDS	4096

@@ -55,14 +55,37 @@ struct git_call {
 	size_t			 plen;		/* its whole length */
 	char			 plast;		/* its last byte */
 	int			 pskip;		/* the next is a rename's source */
+	char			**env;		/* an agent's, or NULL: g_env */
 	TAILQ_ENTRY(git_call)	 entry;
 };
 
-/* An agent's own masks (mask = PATH), kept from the configuration. */
+/*
+ * An agent's own masks (mask = PATH) and push-refs, kept from the
+ * configuration, and what its git runs with besides g_env: the committer
+ * (and author) it is, and the configuration that places its trailer.
+ */
 struct git_agent {
 	char			*name;
 	char			**masks;
+	char			**push_refs;
+	char			**ident;	/* GIT_COMMITTER_NAME=..., ... */
+	char			**env;		/* g_env, ident, the trailer's */
 };
+
+/*
+ * The configuration an agent's QMS-Agent trailer is added with
+ * (git-policy.h): last, in place of one the message has, and always.
+ * Command-line scope, after the fixed keys of g_env: no file overrides it.
+ */
+static const char *const trailer_config[][2] = {
+	{ "trailer." GIT_POLICY_TRAILER ".where", "end" },
+	{ "trailer." GIT_POLICY_TRAILER ".ifexists", "replace" },
+	{ "trailer." GIT_POLICY_TRAILER ".ifmissing", "add" },
+};
+/* The GIT_CONFIG_KEY_N of g_env (git_tool_configure) come first. */
+#define GIT_CONFIG_FIXED	15
+#define STR_(x)			#x
+#define STR(x)			STR_(x)
 
 static TAILQ_HEAD(, git_call) waiting = TAILQ_HEAD_INITIALIZER(waiting);
 static TAILQ_HEAD(, git_call) running = TAILQ_HEAD_INITIALIZER(running);
@@ -365,8 +388,18 @@ check(const char *caller, const char *command, size_t len,
 	pol.allow_no_verify = g_allow_no_verify;
 	if (caller != NULL && strcmp(caller, "host") != 0) {
 		pol.agent = caller;
-		if ((a = find_agent(caller)) != NULL)
-			pol.masks = (const char *const *)a->masks;
+		/* Its commits must say who it is: not on a guess either. */
+		if ((a = find_agent(caller)) == NULL) {
+			free(prot);
+			memset(v, 0, sizeof(*v));
+			v->rule = "policy-config";
+			snprintf(v->reason, sizeof(v->reason), "Denied: agent "
+			    "%.64s is not in the configuration (rule: "
+			    "policy-config)", caller);
+			return (-1);
+		}
+		pol.masks = (const char *const *)a->masks;
+		pol.push_refs = (const char *const *)a->push_refs;
 		if ((users = list_users(why, sizeof(why))) == NULL) {
 			free(prot);
 			memset(v, 0, sizeof(*v));
@@ -385,15 +418,19 @@ check(const char *caller, const char *command, size_t len,
 }
 
 cJSON *
-git_tool_check(const char *command)
+git_tool_check(const char *command, const char *agent)
 {
 	struct git_verdict	 v;
+	const struct git_agent	*a = NULL;
 	cJSON			*o, *list, *vec;
 	size_t			 i, j;
+	char			*kv;
 
+	if (agent != NULL && (a = find_agent(agent)) == NULL)
+		return (NULL);
 	memset(&v, 0, sizeof(v));
 	o = cJSON_CreateObject();
-	if (check(NULL, command, strlen(command), &v) == 0) {
+	if (check(agent, command, strlen(command), &v) == 0) {
 		cJSON_AddTrueToObject(o, "allowed");
 		list = cJSON_AddArrayToObject(o, "argv");
 		for (i = 0; i < v.nargv; i++) {
@@ -402,6 +439,21 @@ git_tool_check(const char *command)
 				cJSON_AddItemToArray(vec,
 				    cJSON_CreateString(v.argv[i][j]));
 			cJSON_AddItemToArray(list, vec);
+		}
+		/* What the agent's git runs with besides the common. */
+		if (a != NULL) {
+			list = cJSON_AddArrayToObject(o, "env");
+			for (i = 0; a->ident[i] != NULL; i++)
+				cJSON_AddItemToArray(list,
+				    cJSON_CreateString(a->ident[i]));
+			list = cJSON_AddArrayToObject(o, "config");
+			for (i = 0; i < nitems(trailer_config); i++) {
+				xasprintf(&kv, "%s=%s", trailer_config[i][0],
+				    trailer_config[i][1]);
+				cJSON_AddItemToArray(list,
+				    cJSON_CreateString(kv));
+				free(kv);
+			}
 		}
 	} else {
 		cJSON_AddFalseToObject(o, "allowed");
@@ -563,6 +615,7 @@ call_free(struct git_call *c)
 	free(c->out[2]);
 	free(c->caller);
 	free(c->command);
+	argv_free(c->env);
 	free(c);
 }
 
@@ -878,7 +931,7 @@ run_next(struct git_call *c)
 	}
 	memset(&spec, 0, sizeof(spec));
 	spec.argv = c->verdict.argv[c->seg];
-	spec.env = g_env;
+	spec.env = c->env != NULL ? c->env : g_env;
 	spec.workdir = g_root;
 	spec.user = g_user;
 	spec.uid = g_uid;
@@ -980,6 +1033,12 @@ dispatch(struct git_call *c)
 		git_publish();
 		return;
 	}
+	/* The agent's identity as configured now: a reload may come. */
+	if (c->caller != NULL && strcmp(c->caller, "host") != 0) {
+		const struct git_agent *a = find_agent(c->caller);
+
+		c->env = xargv_copy(a != NULL ? a->env : g_env);
+	}
 	/* Before run_next, which may answer (and free the call) at once. */
 	mcp_call_on_gone(mcall, on_client_gone, c);
 	if ((long long)nrunning < g_max_concurrent) {
@@ -1010,6 +1069,65 @@ git_tool_init(struct event_base *base)
 	git_publish();
 }
 
+static void
+agents_free(void)
+{
+	size_t	i;
+
+	for (i = 0; i < g_nagents; i++) {
+		free(g_agents[i].name);
+		argv_free(g_agents[i].masks);
+		argv_free(g_agents[i].push_refs);
+		argv_free(g_agents[i].ident);
+		argv_free(g_agents[i].env);
+	}
+	g_nagents = 0;
+}
+
+/*
+ * An agent as its git runs: g_env, with its committer (and author, when
+ * git-author = agent) and the trailer's configuration added to the
+ * command-line configuration's count.
+ */
+static void
+agent_keep(struct git_agent *a, const struct agent_conf *c)
+{
+	size_t	i, n, k = 0;
+
+	a->name = xstrdup(c->name);
+	a->masks = xargv_copy(c->masks);
+	a->push_refs = c->push_refs != NULL ? xargv_copy(c->push_refs) : NULL;
+	a->ident = xcalloc(5, sizeof(*a->ident));
+	xasprintf(&a->ident[k++], "GIT_COMMITTER_NAME=%s",
+	    c->git_committer_name);
+	xasprintf(&a->ident[k++], "GIT_COMMITTER_EMAIL=%s",
+	    c->git_committer_email);
+	if (c->git_author == AGENT_AUTHOR_AGENT) {
+		xasprintf(&a->ident[k++], "GIT_AUTHOR_NAME=%s",
+		    c->git_committer_name);
+		xasprintf(&a->ident[k++], "GIT_AUTHOR_EMAIL=%s",
+		    c->git_committer_email);
+	}
+	n = argv_count(g_env);
+	a->env = xcalloc(n + k + 2 * nitems(trailer_config) + 1,
+	    sizeof(*a->env));
+	for (i = 0; i < n; i++) {
+		if (strncmp(g_env[i], "GIT_CONFIG_COUNT=", 17) == 0)
+			xasprintf(&a->env[i], "GIT_CONFIG_COUNT=%zu",
+			    GIT_CONFIG_FIXED + nitems(trailer_config));
+		else
+			a->env[i] = xstrdup(g_env[i]);
+	}
+	for (i = 0; i < k; i++)
+		a->env[n++] = xstrdup(a->ident[i]);
+	for (i = 0; i < nitems(trailer_config); i++) {
+		xasprintf(&a->env[n++], "GIT_CONFIG_KEY_%zu=%s",
+		    GIT_CONFIG_FIXED + i, trailer_config[i][0]);
+		xasprintf(&a->env[n++], "GIT_CONFIG_VALUE_%zu=%s",
+		    GIT_CONFIG_FIXED + i, trailer_config[i][1]);
+	}
+}
+
 void
 git_tool_configure(const struct config *conf)
 {
@@ -1030,7 +1148,7 @@ git_tool_configure(const struct config *conf)
 		 * owner's hooks, filters, diff and merge drivers and
 		 * credential helpers stay: an agent can only trigger them.
 		 */
-		"GIT_CONFIG_COUNT=15",
+		"GIT_CONFIG_COUNT=" STR(GIT_CONFIG_FIXED),
 		"GIT_CONFIG_KEY_0=core.fsmonitor", "GIT_CONFIG_VALUE_0=false",
 		"GIT_CONFIG_KEY_1=core.pager", "GIT_CONFIG_VALUE_1=cat",
 		"GIT_CONFIG_KEY_2=core.editor", "GIT_CONFIG_VALUE_2=false",
@@ -1087,14 +1205,9 @@ git_tool_configure(const struct config *conf)
 	g_remotes = xargv_copy(conf->git.remotes);
 	g_protected = xargv_copy(conf->git.protected_paths);
 	g_allow_no_verify = conf->git.allow_no_verify;
-	for (i = 0; i < g_nagents; i++) {
-		free(g_agents[i].name);
-		argv_free(g_agents[i].masks);
-	}
-	for (i = 0; i < conf->nagents; i++) {
-		g_agents[i].name = xstrdup(conf->agents[i].name);
-		g_agents[i].masks = xargv_copy(conf->agents[i].masks);
-	}
+	agents_free();
+	for (i = 0; i < conf->nagents; i++)
+		agent_keep(&g_agents[i], &conf->agents[i]);
 	g_nagents = conf->nagents;
 	g_timeout = conf->git.timeout;
 	g_max_output = conf->git.max_output;
@@ -1107,7 +1220,6 @@ void
 git_tool_shutdown(void)
 {
 	struct git_call	*c;
-	size_t		 i;
 
 	while ((c = TAILQ_FIRST(&unread)) != NULL ||
 	    (c = TAILQ_FIRST(&waiting)) != NULL) {
@@ -1139,11 +1251,7 @@ git_tool_shutdown(void)
 	g_gm_len = 0;
 	argv_free(g_gm_paths);
 	g_gm_paths = NULL;
-	for (i = 0; i < g_nagents; i++) {
-		free(g_agents[i].name);
-		argv_free(g_agents[i].masks);
-	}
-	g_nagents = 0;
+	agents_free();
 	free(g_root);
 	free(g_user);
 	if (g_landlock != -1)

@@ -17,7 +17,12 @@ void	 git_tool_init(struct event_base *);
 void	 git_tool_configure(const struct config *);
 /* Ends every call in flight (each gets an error), so nothing hangs. */
 void	 git_tool_shutdown(void);
-/* The verdict for qmsctl git-check: {allowed, rule, reason, argv}. */
-cJSON	*git_tool_check(const char *command);
+/*
+ * The verdict for qmsctl git-check: {allowed, rule, reason, argv}, as for
+ * the host, or for agent (NULL: the host), whose allowed verdict adds
+ * env and config (what its git runs with besides the common).  NULL if
+ * there is no such agent.
+ */
+cJSON	*git_tool_check(const char *command, const char *agent);
 
 #endif

@@ -383,13 +383,28 @@ method_git_check(struct ctl_req *r, const cJSON *params)
 {
 	const cJSON	*cmd = cJSON_GetObjectItemCaseSensitive(params,
 			    "command");
+	const cJSON	*agent = cJSON_GetObjectItemCaseSensitive(params,
+			    "agent");
+	cJSON		*o;
 
 	if (!cJSON_IsString(cmd)) {
 		ctl_error(r, PROTO_INVALID_PARAMS, "git-check needs "
 		    "params.command");
 		return;
 	}
-	ctl_reply(r, git_tool_check(cmd->valuestring));
+	if (agent != NULL && !cJSON_IsNull(agent) && !cJSON_IsString(agent)) {
+		ctl_error(r, PROTO_INVALID_PARAMS, "params.agent must be an "
+		    "agent's name");
+		return;
+	}
+	/* As that agent's call would be checked and run; else the host's. */
+	if ((o = git_tool_check(cmd->valuestring, cJSON_IsString(agent) ?
+	    agent->valuestring : NULL)) == NULL) {
+		ctl_error(r, PROTO_INVALID_PARAMS, "no agent \"%s\"",
+		    agent->valuestring);
+		return;
+	}
+	ctl_reply(r, o);
 }
 
 /*

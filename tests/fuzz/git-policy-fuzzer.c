@@ -12,13 +12,18 @@
  * - an agent's diff that may read the work tree (no --cached, fewer than
  *   two revisions before a "--") ends with the exclusions of what its
  *   container masks, and its status never prints unstaged changes;
+ * - an agent's commit ends its options with its own trailer, once, and no
+ *   word of it names the trailer otherwise; under push-refs, an agent's
+ *   push names each ref in full, within the list;
  * - the vectors are a fixpoint: quoted and checked again they are allowed
- *   and come out the same, but for the exclude pathspecs the policy adds.
+ *   and come out the same, but for the exclude pathspecs and the trailer
+ *   the policy adds.
  */
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "argv.h"
 #include "git-policy.h"
@@ -30,11 +35,15 @@ int	LLVMFuzzerTestOneInput(const uint8_t *, size_t);
 /* The last exclusion of an agent's read (mask_read_pathspecs). */
 #define LASTRX	WEXCL "*/.env.*"
 
+/* What an agent's commit ends its options with. */
+#define TRAILER	"--trailer=" GIT_POLICY_TRAILER ": alice"
+
+/* Words the policy adds, which it would refuse from the agent. */
 static int
 is_excl(const char *w)
 {
 	return strncmp(w, EXCL, strlen(EXCL)) == 0 ||
-	    strncmp(w, WEXCL, strlen(WEXCL)) == 0;
+	    strncmp(w, WEXCL, strlen(WEXCL)) == 0 || strcmp(w, TRAILER) == 0;
 }
 
 /* Allowed options with a value and no long name. */
@@ -43,10 +52,14 @@ is_excl(const char *w)
 static const char *const prot[] = { "flow-state", "qms-cli" };
 static const char *const origin[] = { "origin" };
 static const char *const fuzz_users[] = { "alice", "bob", NULL };
-static const struct git_policy policies[] = {
-	{ "/abs/root", origin, 1, prot, 2, NULL, NULL, 0, NULL },
-	{ "/", NULL, 0, NULL, 0, NULL, NULL, 0, NULL },
-	{ "/abs/root", origin, 1, prot, 2, "alice", NULL, 0, fuzz_users },
+static const char *const fuzz_refs[] = { "refs/heads/agent/alice/*", NULL };
+#define NPOLICIES	4
+static const struct git_policy policies[NPOLICIES] = {
+	{ "/abs/root", origin, 1, prot, 2, NULL, NULL, 0, NULL, NULL },
+	{ "/", NULL, 0, NULL, 0, NULL, NULL, 0, NULL, NULL },
+	{ "/abs/root", origin, 1, prot, 2, "alice", NULL, 0, fuzz_users, NULL },
+	{ "/abs/root", origin, 1, prot, 2, "alice", NULL, 1, fuzz_users,
+	    fuzz_refs },
 };
 
 /* Options that no table allows, as git would spell them. */
@@ -152,6 +165,64 @@ check_agent(char **v)
 		fail("an agent's stash without the masks", v[1]);
 }
 
+/*
+ * An agent's commit: the trailer once, the last word before any "--"
+ * (so after every option of the agent's), and no other word of an option
+ * names it.  An agent's push under push-refs: a refspec written out in
+ * full, within the list.
+ */
+static void
+check_accountable(const struct git_policy *p, char **v)
+{
+	size_t	i, n = 0, last = 0, remote = 0;
+	int	dd = 0;
+
+	for (i = 2; v[i] != NULL && !dd; i++) {
+		if (strcmp(v[i], "--") == 0) {
+			dd = 1;
+			break;
+		}
+		if (strcmp(v[i], TRAILER) == 0) {
+			n++;
+			last = i;
+		} else if (strncmp(v[i], "--trailer=", 10) == 0 &&
+		    strncasecmp(v[i] + 10 + strspn(v[i] + 10, " \t"),
+		    GIT_POLICY_TRAILER, strlen(GIT_POLICY_TRAILER)) == 0)
+			fail("an agent's own QMS-Agent trailer", v[i]);
+	}
+	if (strcmp(v[1], "commit") == 0 && (n != 1 || last != i - 1))
+		fail("an agent's commit without its trailer last", v[1]);
+	if (strcmp(v[1], "commit") != 0 && n != 0)
+		fail("a trailer outside a commit", v[1]);
+	if (strcmp(v[1], "push") != 0 || p->push_refs == NULL)
+		return;
+	for (i = 2, n = 0; v[i] != NULL; i++) {
+		const char *c, *dst;
+
+		if (strcmp(v[i], "--all") == 0 || strcmp(v[i], "--tags") == 0 ||
+		    strcmp(v[i], "--branches") == 0 ||
+		    strcmp(v[i], "--follow-tags") == 0)
+			fail("a push of refs it does not name", v[i]);
+		if (v[i][0] == '-')
+			continue;
+		if (remote++ == 0)
+			continue;
+		if (strcmp(v[i], "tag") == 0 || (i > 2 &&
+		    strcmp(v[i - 1], "tag") == 0)) {
+			fail("a tag pushed outside the list", v[i]);
+			continue;
+		}
+		n++;
+		c = strchr(v[i], ':');
+		dst = c != NULL ? c + 1 : v[i];
+		if (strncmp(dst, "refs/heads/agent/alice/", 23) != 0 ||
+		    strstr(dst, "..") != NULL)
+			fail("a push outside push-refs", v[i]);
+	}
+	if (n == 0)
+		fail("a push under push-refs naming no ref", v[1]);
+}
+
 static void
 check_vector(const struct git_policy *p, char **v)
 {
@@ -215,6 +286,8 @@ check_vector(const struct git_policy *p, char **v)
 	}
 	if (p->agent != NULL)
 		check_agent(v);
+	if (p->agent != NULL)
+		check_accountable(p, v);
 }
 
 /* Single-quote each word and join: the vectors as a command again. */
@@ -355,7 +428,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
 	if (size == 0 || size > 4096)
 		return 0;
-	p = &policies[data[0] % 3];
+	p = &policies[data[0] % NPOLICIES];
 	data++;
 	size--;
 	if ((cstr = malloc(size + 1)) == NULL)

@@ -77,6 +77,11 @@ def test_agents_and_components_from_daemon():
         eq(complete(*s, "egress", "docs", ""), ["--json", "-f", "-n"],
            "one agent only")
         eq(complete(*s, "policy", ""), ["claude", "docs"], "policy agent")
+        eq(complete(*s, "git-check", ""), ["--agent"], "git-check option")
+        eq(complete(*s, "git-check", "--agent", "c"), ["claude"],
+           "git-check --agent's agent")
+        eq(complete(*s, "git-check", "--agent", "docs", ""), [],
+           "the command is not ours to know")
         eq(complete(*s, "policy", "docs", "st"),
            ["start=always", "start=manual", "start=on-task",
             "stop=idle", "stop=inbox-empty", "stop=manual"], "policy parts")

@@ -369,6 +369,51 @@ main(void)
 	    "punctuation it starts or ends with");
 	EXPECT_ERROR("[agent \"a\"]\ngit-user-name = x\ngit-user-name = y\n",
 	    3, "git-user-name is already set at line 2");
+	/*
+	 * Issue 19: who makes an agent's git_exec commits, and which refs
+	 * its pushes may write.  Defaults: the agent as committer, at no
+	 * real address; git's own user as author; pushes as the owner's.
+	 */
+	c = load("[agent \"a\"]\n[agent \"b\"]\n"
+	    "git-committer-name = Bee Agent\n"
+	    "git-committer-email = bee@example.org\ngit-author = agent\n"
+	    "push-refs = refs/heads/agent/b/*, refs/tags/b-*\n"
+	    "push-refs = refs/heads/b\n", err, sizeof(err));
+	CHECK(c != NULL && c->nagents == 2);
+	if (c != NULL && c->nagents == 2) {
+		const struct agent_conf *a = &c->agents[0], *b = &c->agents[1];
+
+		CHECK_STR(a->git_committer_name, "a (qmsd agent)");
+		CHECK_STR(a->git_committer_email, "a@agents.qmsd.invalid");
+		CHECK(a->git_author == AGENT_AUTHOR_OWNER);
+		CHECK(a->push_refs == NULL);
+		CHECK_STR(b->git_committer_name, "Bee Agent");
+		CHECK_STR(b->git_committer_email, "bee@example.org");
+		CHECK(b->git_author == AGENT_AUTHOR_AGENT);
+		CHECK(argv_count(b->push_refs) == 3);
+		if (argv_count(b->push_refs) == 3) {
+			CHECK_STR(b->push_refs[0], "refs/heads/agent/b/*");
+			CHECK_STR(b->push_refs[1], "refs/tags/b-*");
+			CHECK_STR(b->push_refs[2], "refs/heads/b");
+		}
+	}
+	config_free(c);
+	c = load("[agent \"a\"]\ngit-author = owner\n", err, sizeof(err));
+	CHECK(c != NULL && c->agents[0].git_author == AGENT_AUTHOR_OWNER);
+	config_free(c);
+	EXPECT_ERROR("[agent \"a\"]\ngit-author = alice\n", 2,
+	    "git-author must be owner or agent, not \"alice\"");
+	EXPECT_ERROR("[agent \"a\"]\ngit-committer-name = x\r[core]\r"
+	    "sshCommand = touch /tmp/pwned\n", 2, "git-committer-name: a "
+	    "control character (0x0d) at byte 2");
+	EXPECT_ERROR("[agent \"a\"]\ngit-committer-email = <a@b>\n", 2,
+	    "git-committer-email: \"<a@b>\": git drops < and >");
+	EXPECT_ERROR_START("[agent \"a\"]\npush-refs = refs/heads/a/*/b\n", 2,
+	    "push-refs entry \"refs/heads/a/*/b\": ");
+	EXPECT_ERROR_START("[agent \"a\"]\npush-refs = main\n", 2,
+	    "push-refs entry \"main\": it does not start with refs/");
+	EXPECT_ERROR("[agent \"a\"]\npush-refs =\n", 2,
+	    "push-refs: nothing given");
 	/* The agent's name is its user's in the container. */
 	EXPECT_ERROR("[agent \"123\"]\n", 1, "bad agent name \"123\": it is "
 	    "the container's user name, and digits alone would read as a uid");

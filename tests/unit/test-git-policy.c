@@ -615,7 +615,7 @@ static const char *const prot[] = { "flow-state", "qms-cli" };
 static const char *const origin[] = { "origin" };
 
 static const struct git_policy policy = {
-	"/abs/root", origin, 1, prot, 2, NULL, NULL, 0, NULL
+	"/abs/root", origin, 1, prot, 2, NULL, NULL, 0, NULL, NULL
 };
 
 /* The vectors as one string, for comparing with "want". */
@@ -676,7 +676,7 @@ other_policies(int *n)
 {
 	static const char *const two[] = { "origin", "upstream" };
 	static const struct git_policy p2 = {
-		"/abs/root/", two, 2, NULL, 0, NULL, NULL, 0, NULL
+		"/abs/root/", two, 2, NULL, 0, NULL, NULL, 0, NULL, NULL
 	};
 	static const struct pcase c2[] = {
 		OK("push upstream main"),
@@ -689,7 +689,7 @@ other_policies(int *n)
 		NO("add /abs/rootx", "outside-repo"),
 	};
 	static const struct git_policy p3 = {
-		"/", NULL, 0, NULL, 0, NULL, NULL, 0, NULL
+		"/", NULL, 0, NULL, 0, NULL, NULL, 0, NULL, NULL
 	};
 	static const struct pcase c3[] = {
 		OKW("push", "git push origin"),
@@ -698,12 +698,12 @@ other_policies(int *n)
 		NO("add ../x", "outside-repo"),
 	};
 	static const char *const bad[] = { "../elsewhere" };
-	static const struct git_policy p4 = { "/abs/root", NULL, 0, bad, 1, NULL, NULL, 0, NULL };
+	static const struct git_policy p4 = { "/abs/root", NULL, 0, bad, 1, NULL, NULL, 0, NULL, NULL };
 	static const char *const abs[] = { "/abs/root/flow-state/" };
-	static const struct git_policy p5 = { "/abs/root", NULL, 0, abs, 1, NULL, NULL, 0, NULL };
-	static const struct git_policy p6 = { "relative", NULL, 0, NULL, 0, NULL, NULL, 0, NULL };
+	static const struct git_policy p5 = { "/abs/root", NULL, 0, abs, 1, NULL, NULL, 0, NULL, NULL };
+	static const struct git_policy p6 = { "relative", NULL, 0, NULL, 0, NULL, NULL, 0, NULL, NULL };
 	static const char *const root[] = { "." };
-	static const struct git_policy p7 = { "/abs/root", NULL, 0, root, 1, NULL, NULL, 0, NULL };
+	static const struct git_policy p7 = { "/abs/root", NULL, 0, root, 1, NULL, NULL, 0, NULL, NULL };
 	size_t	i;
 
 	for (i = 0; i < sizeof(c2) / sizeof(c2[0]); i++, (*n)++)
@@ -717,6 +717,9 @@ other_policies(int *n)
 	*n += 4;
 }
 
+/* What an agent's commit ends with (issue 19). */
+#define TR	" --trailer=QMS-Agent: alice"
+
 /* Item 2: what the containers hide, git hides from the same agent. */
 static void
 agent_policy(int *n)
@@ -724,10 +727,10 @@ agent_policy(int *n)
 	static const char *const masks[] = { "secrets", NULL };
 	static const char *const users[] = { "alice", "bob", NULL };
 	static const struct git_policy pa = {
-		"/abs/root", origin, 1, prot, 2, "alice", masks, 0, users
+		"/abs/root", origin, 1, prot, 2, "alice", masks, 0, users, NULL
 	};
 	static const struct git_policy pv = {
-		"/abs/root", origin, 1, prot, 2, "alice", masks, 1, users
+		"/abs/root", origin, 1, prot, 2, "alice", masks, 1, users, NULL
 	};
 	static const struct pcase ca[] = {
 		NO("grep --untracked TOKEN", "masked-path"),
@@ -805,15 +808,16 @@ agent_policy(int *n)
 		    "git status --verbose --verbose --no-verbose --verbose"),
 		NO("commit --dry-run -vv", "masked-path"),
 		NO("commit -vv -m x", "masked-path"),
-		OKW("commit -v --dry-run", "git commit --verbose --dry-run"),
+		OKW("commit -v --dry-run", "git commit --verbose --dry-run"
+		    TR),
 		/* What commits or stashes the work tree leaves them out. */
-		OKW("commit -m x", "git commit --message=x"),
-		OKW("commit -am x", "git commit --include --message=x --"
-		    EXD MX),
-		OKW("commit -m x -- docs", "git commit --message=x -- docs"
-		    MX),
-		OKW("commit -m x .claude", "git commit --message=x .claude --"
-		    MX),
+		OKW("commit -m x", "git commit --message=x" TR),
+		OKW("commit -am x", "git commit --include --message=x" TR
+		    " --" EXD MX),
+		OKW("commit -m x -- docs", "git commit --message=x" TR
+		    " -- docs" MX),
+		OKW("commit -m x .claude", "git commit --message=x .claude"
+		    TR " --" MX),
 		OKW("stash", "git stash push --" MX),
 		OKW("stash -m wip", "git stash push --message=wip --" MX),
 		OKW("stash push -- docs", "git stash push -- docs" MX),
@@ -824,7 +828,8 @@ agent_policy(int *n)
 		OKW("pull --no-autostash", "git pull --no-autostash origin"),
 	};
 	static const struct pcase cv[] = {
-		OKW("commit -n -m x", "git commit --no-verify --message=x"),
+		OKW("commit -n -m x", "git commit --no-verify --message=x"
+		    TR),
 		OKW("push --no-verify", "git push --no-verify origin"),
 		OKW("pull --no-verify", "git pull --no-verify origin"),
 	};
@@ -834,6 +839,188 @@ agent_policy(int *n)
 		run(&pa, &ca[i]);
 	for (i = 0; i < sizeof(cv) / sizeof(cv[0]); i++, (*n)++)
 		run(&pv, &cv[i]);
+}
+
+/*
+ * Issue 19: an agent's commits carry its trailer, which it can neither
+ * drop nor forge, and its pushes stay within its push-refs.
+ */
+static void
+accountable(int *n)
+{
+	static const char *const refs[] = {
+		"refs/heads/agent/alice/*", "refs/tags/alice-v1", NULL
+	};
+	static const struct git_policy pa = {
+		"/abs/root", origin, 1, NULL, 0, "alice", NULL, 0, NULL, NULL
+	};
+	static const struct git_policy pv = {
+		"/abs/root", origin, 1, NULL, 0, "alice", NULL, 1, NULL, NULL
+	};
+	static const struct git_policy pr = {
+		"/abs/root", origin, 1, NULL, 0, "alice", NULL, 0, NULL, refs
+	};
+	/* The host: push-refs and the trailer are an agent's only. */
+	static const struct git_policy ph = {
+		"/abs/root", origin, 1, NULL, 0, NULL, NULL, 0, NULL, refs
+	};
+	static const struct pcase ca[] = {
+		/* Every commit vector ends its options with the trailer. */
+		OKW("commit -m x", "git commit --message=x" TR),
+		OKW("commit --amend --no-edit",
+		    "git commit --amend --no-edit" TR),
+		OKW("commit --amend -m y", "git commit --amend --message=y"
+		    TR),
+		OKW("commit --allow-empty -m x -- a",
+		    "git commit --allow-empty --message=x" TR " -- a"
+		    " :(top,literal,exclude).mcp.json"
+		    " :(top,literal,exclude).claude/settings.local.json"),
+		OKW("commit -s --trailer 'Co-authored-by: B <b@x>' -m x",
+		    "git commit --signoff --trailer=Co-authored-by: B <b@x> "
+		    "--message=x" TR),
+		OKW("commit -m x --cleanup=verbatim",
+		    "git commit --message=x --cleanup=verbatim" TR),
+		OKW("commit -m x && commit --amend --no-edit",
+		    "git commit --message=x" TR " && git commit --amend "
+		    "--no-edit" TR),
+		/* Text that only looks like it. */
+		OK("commit -m 'QMS-Agents: notes'"),
+		OK("commit -m 'x' -m 'the QMS-Agent: trailer'"),
+		/* git takes a token's prefix for the same token. */
+		NO("commit -m x --trailer 'QMS-Agent-Note: y'",
+		    "forged-trailer"),
+		OK("commit -m x --trailer 'Reviewed-by: Q'"),
+		/* Forged in the message, any case, any paragraph. */
+		NO("commit -m 'x\n\nQMS-Agent: bob'", "forged-trailer"),
+		NO("commit -m x -m 'QMS-Agent: bob'", "forged-trailer"),
+		NO("commit -m x -m 'qms-agent: bob'", "forged-trailer"),
+		NO("commit -m x -m 'QMS-AGENT:bob'", "forged-trailer"),
+		NO("commit -m x -m 'QMS-Agent : bob'", "forged-trailer"),
+		NO("commit -m x -m '  QMS-Agent: bob'", "forged-trailer"),
+		NO("commit -m x -m 'Fixes: 1\n\tQMS-Agent: bob'",
+		    "forged-trailer"),
+		NO("commit -m x -m 'QMS-Agent=bob'", "forged-trailer"),
+		NO("commit -m x -m 'QMS-Agent'", "forged-trailer"),
+		NO("commit --cleanup=verbatim -m 'x\n\nQMS-Agent: bob\n'",
+		    "forged-trailer"),
+		NO("commit --amend -m 'x\n\nQMS-Agent: bob'",
+		    "forged-trailer"),
+		NO("commit --mess='x\n\nQMS-Agent: bob'", "forged-trailer"),
+		NO("commit -am 'x\n\nQMS-Agent: bob'", "forged-trailer"),
+		/* In the messages of the other commits an agent makes. */
+		NO("merge -m 'x\n\nQMS-Agent: bob' topic", "forged-trailer"),
+		NO("tag -a v1 -m 'QMS-Agent: bob'", "forged-trailer"),
+		NO("stash push -m 'QMS-Agent: bob'", "forged-trailer"),
+		OK("merge --no-ff -m 'Merge topic' topic"),
+		/* --trailer naming it, as git matches a token. */
+		NO("commit -m x --trailer 'QMS-Agent: bob'", "forged-trailer"),
+		NO("commit -m x --trailer='qms-agent=bob'", "forged-trailer"),
+		NO("commit -m x --trailer ' QMS-Agent :bob'", "forged-trailer"),
+		NO("commit -m x --trailer 'Q: bob'", "forged-trailer"),
+		NO("commit -m x --trailer 'qms: bob'", "forged-trailer"),
+		NO("commit -m x --trailer ': bob'", "forged-trailer"),
+		NO("commit -m x --trailer 'QMS-Agent'", "forged-trailer"),
+		NO("commit -m x --trai 'QMS-Agent: bob'", "forged-trailer"),
+		/* A value's next line is a line of the message. */
+		NO("commit -m x --trailer 'Fixes: 1\nQMS-Agent: bob'",
+		    "forged-trailer"),
+		NO("commit -m x --trailer 'Fixes: 1\n QMS-Agent: bob'",
+		    "forged-trailer"),
+		OK("commit -m x --trailer 'Signed-off-by: QMS-Agent fan'"),
+		/* The author is the repository's policy. */
+		NO("commit --author='Bob <b@x>' -m x", "forged-author"),
+		NO("commit --auth 'Bob <b@x>' -m x", "forged-author"),
+		OKW("commit --reset-author --amend --no-edit",
+		    "git commit --reset-author --amend --no-edit" TR),
+		OK("log --author=alice"),
+		/* Configuration is never the agent's: -c trailer.* too. */
+		NO("-c trailer.QMS-Agent.ifexists=doNothing commit -m x",
+		    "global-option"),
+		NO("-c trailer.ifmissing=doNothing commit -m x",
+		    "global-option"),
+		NO("--config-env=trailer.where=X commit -m x", "global-option"),
+		NO("commit -n -m x", "no-verify"),
+		/* Without push-refs, pushes are as the owner's. */
+		OKW("push", "git push origin"),
+		OKW("push origin main", "git push origin main"),
+	};
+	static const struct pcase cv[] = {
+		/* --no-verify skips hooks; the trailer is git's, not a hook's. */
+		OKW("commit --no-verify -m x",
+		    "git commit --no-verify --message=x" TR),
+	};
+	static const struct pcase cr[] = {
+		OKW("push origin HEAD:refs/heads/agent/alice/x",
+		    "git push --no-follow-tags origin "
+		    "HEAD:refs/heads/agent/alice/x"),
+		OKW("push origin HEAD:agent/alice/x",
+		    "git push --no-follow-tags origin "
+		    "HEAD:refs/heads/agent/alice/x"),
+		OKW("push origin agent/alice/x",
+		    "git push --no-follow-tags origin "
+		    "refs/heads/agent/alice/x:refs/heads/agent/alice/x"),
+		OKW("push -u origin refs/heads/agent/alice/x",
+		    "git push --no-follow-tags --set-upstream origin "
+		    "refs/heads/agent/alice/x"),
+		OKW("push --no-follow-tags origin main:agent/alice/main",
+		    "git push --no-follow-tags origin "
+		    "main:refs/heads/agent/alice/main"),
+		OKW("push origin tag alice-v1",
+		    "git push --no-follow-tags origin tag alice-v1"),
+		OKW("push origin refs/tags/alice-v1 HEAD:agent/alice/a",
+		    "git push --no-follow-tags origin refs/tags/alice-v1 "
+		    "HEAD:refs/heads/agent/alice/a"),
+		OK("push --dry-run origin HEAD:agent/alice/x"),
+		NO("push", "push-ref-not-allowed"),
+		NO("push origin", "push-ref-not-allowed"),
+		NO("push origin HEAD", "push-ref-not-allowed"),
+		NO("push origin @", "push-ref-not-allowed"),
+		NO("push origin main", "push-ref-not-allowed"),
+		NO("push origin HEAD:main", "push-ref-not-allowed"),
+		NO("push origin HEAD:refs/heads/main", "push-ref-not-allowed"),
+		NO("push origin agent/alice/x:refs/heads/main",
+		    "push-ref-not-allowed"),
+		NO("push origin HEAD:agent/bob/x", "push-ref-not-allowed"),
+		NO("push origin HEAD:refs/heads/agent/alice",
+		    "push-ref-not-allowed"),
+		NO("push origin HEAD:agent/alice/x main",
+		    "push-ref-not-allowed"),
+		NO("push origin HEAD:refs/tags/v1", "push-ref-not-allowed"),
+		NO("push origin tag v2", "push-ref-not-allowed"),
+		NO("push origin 'refs/heads/*:refs/heads/agent/alice/*'",
+		    "push-ref-not-allowed"),
+		NO("push origin HEAD:refs/heads/agent/alice/../../main",
+		    "push-ref-not-allowed"),
+		NO("push origin HEAD:", "push-ref-not-allowed"),
+		NO("push --all origin", "push-ref-not-allowed"),
+		NO("push --branches origin", "push-ref-not-allowed"),
+		NO("push --tags origin HEAD:agent/alice/x",
+		    "push-ref-not-allowed"),
+		NO("push --follow-tags origin HEAD:agent/alice/x",
+		    "push-ref-not-allowed"),
+		NO("push origin tag", "usage"),
+		/* The rules before it still hold. */
+		NO("push origin +HEAD:agent/alice/x", "no-force-push"),
+		NO("push origin :agent/alice/x", "no-remote-delete"),
+		NO("push evil HEAD:agent/alice/x", "remote-not-allowed"),
+	};
+	static const struct pcase ch[] = {
+		OKW("push", "git push origin"),
+		OKW("push origin main", "git push origin main"),
+		OKW("commit -m 'x\n\nQMS-Agent: bob' --author='B <b@x>'",
+		    "git commit --message=x\n\nQMS-Agent: bob "
+		    "--author=B <b@x>"),
+	};
+	size_t	i;
+
+	for (i = 0; i < sizeof(ca) / sizeof(ca[0]); i++, (*n)++)
+		run(&pa, &ca[i]);
+	for (i = 0; i < sizeof(cv) / sizeof(cv[0]); i++, (*n)++)
+		run(&pv, &cv[i]);
+	for (i = 0; i < sizeof(cr) / sizeof(cr[0]); i++, (*n)++)
+		run(&pr, &cr[i]);
+	for (i = 0; i < sizeof(ch) / sizeof(ch[0]); i++, (*n)++)
+		run(&ph, &ch[i]);
 }
 
 /*
@@ -934,7 +1121,13 @@ counted(int *n)
 static void
 messages(void)
 {
-	struct git_verdict	v;
+	static const char *const	 refs[] = {
+		"refs/heads/agent/alice/*", "refs/heads/agent/alice", NULL
+	};
+	static const struct git_policy	 pushrefs = {
+		"/abs/root", origin, 1, NULL, 0, "alice", NULL, 0, NULL, refs
+	};
+	struct git_verdict		 v;
 
 	git_policy_check(&policy, "push --force", &v);
 	CHECK_STR(v.reason, "Denied: 'push --force' would rewrite remote "
@@ -951,6 +1144,23 @@ messages(void)
 	git_policy_check(&policy, "status; id", &v);
 	CHECK_STR(v.reason, "Denied: ';' at column 7 would run another "
 	    "command; only '&&' may join commands (rule: shell-operator)");
+	git_verdict_free(&v);
+	git_policy_check(&pushrefs, "push origin main", &v);
+	CHECK_STR(v.reason, "Denied: 'push main' would push "
+	    "'refs/heads/main'; agent alice may push only "
+	    "refs/heads/agent/alice/* refs/heads/agent/alice "
+	    "([agent \"alice\"] push-refs) (rule: push-ref-not-allowed)");
+	git_verdict_free(&v);
+	git_policy_check(&pushrefs, "push", &v);
+	CHECK_STR(v.reason, "Denied: 'push' names no ref: name each, as in "
+	    "'push origin HEAD:REF'; agent alice may push only "
+	    "refs/heads/agent/alice/* refs/heads/agent/alice "
+	    "([agent \"alice\"] push-refs) (rule: push-ref-not-allowed)");
+	git_verdict_free(&v);
+	git_policy_check(&pushrefs, "commit -m 'x\n\nQMS-Agent: bob'", &v);
+	CHECK_STR(v.reason, "Denied: 'commit -m': a line of the message "
+	    "starts with QMS-Agent, which qmsd writes itself and no message "
+	    "may (rule: forged-trailer)");
 	git_verdict_free(&v);
 	git_policy_check(&policy, "commit -m 'a\tb\001'", &v);
 	CHECK(strchr(v.reason, '\001') == NULL);
@@ -976,6 +1186,7 @@ main(void)
 	}
 	other_policies(&extra);
 	agent_policy(&extra);
+	accountable(&extra);
 	probes();
 	words();
 	counted(&extra);
