@@ -273,6 +273,8 @@ forward(struct intercept *ic, const char *authorization)
 	h = ihttp_upstream_head(&ic->req, authorization, &hl);
 	evbuffer_add(uo, h, hl);
 	ic->bytes_up += hl;
+	/* It held the secret: no copy of it left in freed memory here. */
+	explicit_bzero(h, hl);
 	free(h);
 	if (ic->held != NULL) {
 		ic->bytes_up += evbuffer_get_length(ic->held);
