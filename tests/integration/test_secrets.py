@@ -128,11 +128,10 @@ class Secrets(Sealed):
                          *args, timeout=timeout)
 
     def root(self, *cmd, timeout=120):
-        """A command in the container as root, through docker exec, with
-        every capability: the agent's container has none, and reading
-        another user's /proc/PID/environ or 0600 file needs them."""
-        p = subprocess.run(["docker", "exec", "--privileged", "-u", "0",
-                            self.container]
+        """A command in the container as root, through docker exec: root
+        with the container's capabilities, which are none (another user's
+        /proc/PID/environ or 0600 files are read from the host)."""
+        p = subprocess.run(["docker", "exec", "-u", "0", self.container]
                            + list(cmd), capture_output=True, text=True,
                            errors="replace", timeout=timeout)
         return p.returncode, p.stdout, p.stderr
