@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "receive-pack.h"
+#include "util.h"
 
 int	LLVMFuzzerTestOneInput(const uint8_t *, size_t);
 
@@ -28,12 +29,19 @@ fail(const char *what)
 static size_t
 framed(const char *p, size_t len)
 {
-	size_t	o = 0;
+	size_t	o = 0, i;
 	unsigned n;
+	int	dv;
 
 	for (;;) {
-		if (o + 4 > len || sscanf(p + o, "%4x", &n) != 1)
+		/* Four hex digits, read here: sscanf would read past them. */
+		if (o + 4 > len)
 			fail("refusal framing");
+		for (i = 0, n = 0; i < 4; i++) {
+			if ((dv = hex_value((unsigned char)p[o + i])) < 0)
+				fail("refusal framing");
+			n = n * 16 + (unsigned)dv;
+		}
 		if (n == 0)
 			return (o + 4);
 		if (n < 5 || n > 65520 || o + n > len)
