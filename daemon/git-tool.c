@@ -353,6 +353,18 @@ list_users(char *why, size_t len)
 }
 
 /* caller: the token's identity; "host" (or NULL) is the owner. */
+/* A refusal of qmsd's own, before the policy: rule, and why as the
+ * policy writes it ("Denied: ... (rule: RULE)"). */
+static int
+deny(struct git_verdict *v, const char *rule, const char *why)
+{
+	memset(v, 0, sizeof(*v));
+	v->rule = rule;
+	snprintf(v->reason, sizeof(v->reason), "Denied: %s (rule: %s)", why,
+	    rule);
+	return (-1);
+}
+
 static int
 check(const char *caller, const char *command, size_t len,
     struct git_verdict *v)
@@ -365,12 +377,9 @@ check(const char *caller, const char *command, size_t len,
 
 	if (g_gm_paths == NULL) {
 		/* Never allowed on a guess: refused until it is known. */
-		memset(v, 0, sizeof(*v));
-		v->rule = "policy-config";
-		snprintf(v->reason, sizeof(v->reason), "Denied: qmsd is still "
-		    "reading the protected paths from HEAD:.gitmodules; try "
-		    "again in a moment (rule: policy-config)");
-		return (-1);
+		return (deny(v, "policy-config", "qmsd is still reading the "
+		    "protected paths from HEAD:.gitmodules; try again in a "
+		    "moment"));
 	}
 	prot = xcalloc(argv_count(g_protected) + argv_count(g_gm_paths) + 2,
 	    sizeof(*prot));
@@ -391,23 +400,19 @@ check(const char *caller, const char *command, size_t len,
 		/* Its commits must say who it is: not on a guess either. */
 		if ((a = find_agent(caller)) == NULL) {
 			free(prot);
-			memset(v, 0, sizeof(*v));
-			v->rule = "policy-config";
-			snprintf(v->reason, sizeof(v->reason), "Denied: agent "
-			    "%.64s is not in the configuration (rule: "
-			    "policy-config)", caller);
-			return (-1);
+			snprintf(why, sizeof(why), "agent %.64s is not in the "
+			    "configuration", caller);
+			return (deny(v, "policy-config", why));
 		}
 		pol.masks = (const char *const *)a->masks;
 		pol.push_refs = (const char *const *)a->push_refs;
 		if ((users = list_users(why, sizeof(why))) == NULL) {
+			char	msg[400];
+
 			free(prot);
-			memset(v, 0, sizeof(*v));
-			v->rule = "masked-path";
-			snprintf(v->reason, sizeof(v->reason), "Denied: cannot "
-			    "tell the other agents' directories apart: %s "
-			    "(rule: masked-path)", why);
-			return (-1);
+			snprintf(msg, sizeof(msg), "cannot tell the other "
+			    "agents' directories apart: %s", why);
+			return (deny(v, "masked-path", msg));
 		}
 		pol.users = (const char *const *)users;
 	}
