@@ -124,6 +124,13 @@ enum ag_step {
 	STEP_CONFIRM,
 };
 
+/* A request of an up's or a down's, and which one it is of. */
+struct ag_ticket {
+	struct agent		*agent;
+	unsigned int		 gen;
+	TAILQ_ENTRY(ag_ticket)	 entry;
+};
+
 struct agent {
 	char			 name[40];
 	struct component	*comp;
@@ -157,6 +164,12 @@ struct agent {
 	int			 up_pending;	/* asked before docker answered */
 	int			 seen;		/* in the last container list */
 	int			 inflight;	/* Docker requests that name it */
+	/*
+	 * Which up or down is current: each of their requests carries it,
+	 * and an answer to one given up meanwhile is only counted.
+	 */
+	unsigned int		 gen;
+	TAILQ_HEAD(, ag_ticket)	 tickets;	/* the answers it waits for */
 	char			 checking;	/* check_config waits for masks */
 	TAILQ_ENTRY(agent)	 entry;
 };
@@ -304,6 +317,7 @@ agent_settle(struct agent *a, const char *error)
 
 	a->nwaiters = 0;
 	a->step = STEP_NONE;
+	a->gen++;		/* whatever is still on its way is not theirs */
 	if (error != NULL)
 		snprintf(why, sizeof(why), "agent %s: %s", a->name, error);
 	for (i = 0; i < n; i++)
@@ -463,13 +477,42 @@ reply_for_stale(struct agent *a)
 	return (1);
 }
 
+/* The agent a reply is for, or NULL when it is for nobody any more. */
+static struct agent *
+ticket_take(void *arg)
+{
+	struct ag_ticket	*t = arg;
+	struct agent		*a = t->agent;
+	unsigned int		 gen = t->gen;
+
+	TAILQ_REMOVE(&a->tickets, t, entry);
+	free(t);
+	if (reply_for_stale(a) || gen != a->gen)
+		return (NULL);
+	return (a);
+}
+
+static void
+ticket_request(struct agent *a, const char *method, const char *path,
+    const char *body, docker_done fn)
+{
+	struct ag_ticket	*t;
+
+	t = xcalloc(1, sizeof(*t));
+	t->agent = a;
+	t->gen = a->gen;
+	TAILQ_INSERT_TAIL(&a->tickets, t, entry);
+	a->inflight++;
+	docker_request(method, path, body, fn, t);
+}
+
 static void
 up_done(const struct docker_reply *r, void *arg)
 {
-	struct agent	*a = arg;
+	struct agent	*a;
 	struct ag_input	 in = { .reply = r };
 
-	if (!reply_for_stale(a))
+	if ((a = ticket_take(arg)) != NULL)
 		agent_handle(a, AG_EV_STEP, &in);
 }
 
@@ -478,8 +521,7 @@ request(struct agent *a, enum ag_step step, const char *method,
     const char *path, const char *body)
 {
 	a->step = step;
-	a->inflight++;
-	docker_request(method, path, body, up_done, a);
+	ticket_request(a, method, path, body, up_done);
 }
 
 /* Docker's named volume, owned by the agent's uid so it can write. */
@@ -949,10 +991,10 @@ start:
 static void
 down_done(const struct docker_reply *r, void *arg)
 {
-	struct agent	*a = arg;
+	struct agent	*a;
 	struct ag_input	 in = { .reply = r };
 
-	if (!reply_for_stale(a))
+	if ((a = ticket_take(arg)) != NULL)
 		agent_handle(a, AG_EV_STOPPED, &in);
 }
 
@@ -1062,11 +1104,11 @@ agent_handle(struct agent *a, enum ag_event ev, const struct ag_input *in)
 		}
 		a->expect_stop = 1;
 		a->step = STEP_NONE;
+		a->gen++;	/* an up's answer, or an earlier down's, is old */
 		agent_enter(a, AG_STOPPING, in->why);
 		agent_publish(a, "stopping %.12s", a->id);
 		snprintf(path, sizeof(path), "/containers/%s/stop?t=10", a->id);
-		a->inflight++;
-		docker_request("POST", path, NULL, down_done, a);
+		ticket_request(a, "POST", path, NULL, down_done);
 		break;
 	case AG_EV_STEP:
 		up_step(a, in->reply);
@@ -1541,7 +1583,14 @@ conf_free(struct agent_conf *c)
 static void
 agent_free(struct agent *a)
 {
+	struct ag_ticket	*t;
+
 	agent_settle(a, "qmsd is shutting down");
+	/* Docker's requests were dropped unanswered (docker_shutdown). */
+	while ((t = TAILQ_FIRST(&a->tickets)) != NULL) {
+		TAILQ_REMOVE(&a->tickets, t, entry);
+		free(t);
+	}
 	masks_unwait(ag_masks, a);
 	masks_unwait(ag_masks, &a->checking);
 	event_free(a->timer);
@@ -1637,6 +1686,7 @@ agent_configure(const struct config *c)
 				break;
 		if (a == NULL) {
 			a = xcalloc(1, sizeof(*a));	/* AG_UNKNOWN */
+			TAILQ_INIT(&a->tickets);
 			snprintf(a->name, sizeof(a->name), "%s",
 			    c->agents[i].name);
 			snprintf(cname, sizeof(cname), "agent:%s", a->name);
