@@ -16,6 +16,7 @@
 #include <event2/bufferevent.h>
 #include <event2/event.h>
 
+#include "audit-log.h"
 #include "control.h"
 #include "log.h"
 #include "logring.h"
@@ -378,6 +379,92 @@ peer_is_admin(const struct ctl_client *c)
 	return (0);
 }
 
+/* An admin method waiting for its record to be on disk. */
+struct admin_call {
+	struct ctl_req		*later;
+	const struct ctl_method	*m;
+	cJSON			*params;
+	struct audit_wait	*wait;
+};
+
+static void
+admin_call_free(struct admin_call *a)
+{
+	cJSON_Delete(a->params);
+	free(a);
+}
+
+/* The asker left before the record was on disk: nothing runs. */
+static void
+admin_gone(void *arg)
+{
+	struct admin_call	*a = arg;
+
+	audit_forget(a->wait);
+	ctl_error(a->later, PROTO_FAILED, "the client went away");
+	admin_call_free(a);
+}
+
+/* Recorded: the method runs as if it had just come; or refused. */
+static void
+admin_durable(void *arg, const char *error)
+{
+	struct admin_call	*a = arg;
+	struct ctl_req		*later = a->later, r;
+
+	if (error != NULL) {
+		ctl_error(later, PROTO_FAILED, "%s refused: %s", a->m->name,
+		    error);
+		admin_call_free(a);
+		return;
+	}
+	memset(&r, 0, sizeof(r));
+	r.client = later->client;
+	r.id = later->id;
+	r.method = later->method;
+	r.notification = later->notification;
+	log_debug("control: %s from uid %u pid %d", a->m->name,
+	    (unsigned)r.client->uid, (int)r.client->pid);
+	a->m->fn(&r, a->params);
+	if (!r.answered)
+		ctl_error(&r, PROTO_FAILED, "%s gave no answer", a->m->name);
+	/* Answered by r (or a copy of it): the placeholder goes unsent. */
+	later->notification = 1;
+	ctl_reply(later, NULL);
+	admin_call_free(a);
+}
+
+/*
+ * Who asked for what, in the audit log before it is done: the method,
+ * the peer's uid and pid, and the agent or component it names (never the
+ * rest of its parameters).
+ */
+static void
+admin_record(struct ctl_req *r, const struct ctl_method *m,
+    const cJSON *params)
+{
+	struct admin_call	*a;
+	const cJSON		*v;
+	cJSON			*o;
+
+	a = xcalloc(1, sizeof(*a));
+	a->m = m;
+	a->params = params != NULL ? cJSON_Duplicate(params, 1) : NULL;
+	o = cJSON_CreateObject();
+	cJSON_AddNumberToObject(o, "uid", (double)r->client->uid);
+	cJSON_AddNumberToObject(o, "pid", (double)r->client->pid);
+	cJSON_AddStringToObject(o, "method", m->name);
+	v = cJSON_GetObjectItemCaseSensitive(params, "agent");
+	if (cJSON_IsString(v))
+		cJSON_AddStringToObject(o, "agent", v->valuestring);
+	v = cJSON_GetObjectItemCaseSensitive(params, "component");
+	if (cJSON_IsString(v))
+		cJSON_AddStringToObject(o, "component", v->valuestring);
+	a->later = ctl_defer(r);
+	ctl_on_gone(a->later, admin_gone, a);
+	a->wait = audit_record("admin", o, admin_durable, a);
+}
+
 static void
 handle_line(struct ctl_client *c, const char *line, size_t len)
 {
@@ -413,6 +500,8 @@ handle_line(struct ctl_client *c, const char *line, size_t len)
 		    "%s requires uid 0, group '%s' or user '%s' (you are "
 		    "uid %u)", m->name, ctl_auth.admin_group,
 		    ctl_auth.run_as, (unsigned)c->uid);
+	else if (!m->readonly && !m->unrecorded)
+		admin_record(&r, m, req.params);
 	else {
 		log_debug("control: %s from uid %u pid %d", m->name,
 		    (unsigned)c->uid, (int)c->pid);

@@ -23,6 +23,12 @@ struct ctl_method {
 	const char	*name;
 	int		 readonly;	/* for anyone who can connect */
 	void		(*fn)(struct ctl_req *, const cJSON *params);
+	/*
+	 * Not recorded in the audit log: an admin method that only
+	 * follows one that was (a terminal's size).  Every other admin
+	 * method is recorded, who and what, and runs once it is on disk.
+	 */
+	int		 unrecorded;
 };
 
 /* Who may call the methods that are not read-only, besides root. */

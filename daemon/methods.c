@@ -11,6 +11,7 @@
 #include "console.h"
 #include "console-auth.h"
 #include "control.h"
+#include "audit-log.h"
 #include "egress-audit.h"
 #include "git-tool.h"
 #include "logring.h"
@@ -46,6 +47,7 @@ static void	method_policy_set(struct ctl_req *, const cJSON *);
 static void	method_tmux_link(struct ctl_req *, const cJSON *);
 static void	method_notify(struct ctl_req *, const cJSON *);
 static void	method_console(struct ctl_req *, const cJSON *);
+static void	method_audit(struct ctl_req *, const cJSON *);
 static void	reply_tmux_link(void *, const char *);
 static void	tmux_link_gone(void *);
 
@@ -59,28 +61,29 @@ detach_gone(void *arg)
 
 /* Read-only (1): anyone who can connect; else root, run-as, admin group. */
 const struct ctl_method methods[] = {
-	{ "version", 1, method_version },
-	{ "status", 1, method_status },
-	{ "logs", 1, method_logs },
-	{ "egress", 1, method_egress },
-	{ "events", 1, method_events },
-	{ "git-check", 1, method_git_check },
-	{ "ps", 1, method_ps },
-	{ "policy", 1, method_policy },
-	{ "policy-set", 0, method_policy_set },
-	{ "up", 0, method_up },
-	{ "down", 0, method_down },
-	{ "session", 0, method_session },
-	{ "exec-resize", 0, method_exec_resize },
-	{ "exec-status", 0, method_exec_status },
-	{ "mcp-config", 0, method_mcp_config },
-	{ "reload", 0, method_reload },
-	{ "start", 0, method_start },
-	{ "stop", 0, method_stop },
-	{ "restart", 0, method_restart },
-	{ "tmux-link", 0, method_tmux_link },
-	{ "notify", 0, method_notify },
-	{ "console", 0, method_console },
+	{ "version", 1, method_version, 0 },
+	{ "status", 1, method_status, 0 },
+	{ "logs", 1, method_logs, 0 },
+	{ "egress", 1, method_egress, 0 },
+	{ "events", 1, method_events, 0 },
+	{ "git-check", 1, method_git_check, 0 },
+	{ "ps", 1, method_ps, 0 },
+	{ "policy", 1, method_policy, 0 },
+	{ "policy-set", 0, method_policy_set, 0 },
+	{ "up", 0, method_up, 0 },
+	{ "down", 0, method_down, 0 },
+	{ "session", 0, method_session, 0 },
+	{ "exec-resize", 0, method_exec_resize, 1 },
+	{ "exec-status", 0, method_exec_status, 1 },
+	{ "mcp-config", 0, method_mcp_config, 0 },
+	{ "reload", 0, method_reload, 0 },
+	{ "start", 0, method_start, 0 },
+	{ "stop", 0, method_stop, 0 },
+	{ "restart", 0, method_restart, 0 },
+	{ "tmux-link", 0, method_tmux_link, 0 },
+	{ "notify", 0, method_notify, 0 },
+	{ "console", 0, method_console, 0 },
+	{ "audit", 0, method_audit, 0 },
 };
 const size_t nmethods = nitems(methods);
 
@@ -302,6 +305,75 @@ method_egress(struct ctl_req *r, const cJSON *params)
 	}
 	f->handle = egress_audit_follow_add(agent, egress_follow_record, f);
 	ctl_reply(r, o);
+}
+
+/*
+ * audit: the log itself, handed over as a read-only descriptor (the
+ * reader reads and verifies it, not the loop), with the head on disk;
+ * with follow, each record after it as it reaches the disk.
+ */
+struct audit_follow {
+	struct ctl_sub	*sub;
+	void		*handle;
+};
+
+static void
+audit_follow_line(const char *line, size_t len, void *arg)
+{
+	struct audit_follow	*f = arg;
+	cJSON			*o = cJSON_CreateObject();
+	char			*copy = xcalloc(1, len + 1);
+
+	memcpy(copy, line, len);
+	cJSON_AddStringToObject(o, "line", copy);
+	free(copy);
+	ctl_sub_notify(f->sub, "audit", o);
+}
+
+static void
+audit_follow_cancel(void *arg)
+{
+	struct audit_follow	*f = arg;
+
+	audit_follow_remove(f->handle);
+	free(f);
+}
+
+static void
+method_audit(struct ctl_req *r, const cJSON *params)
+{
+	const cJSON		*follow;
+	struct audit_follow	*f;
+	char			 err[512], hash[AUDIT_HASH_HEX];
+	uint64_t		 seq;
+	cJSON			*o;
+	int			 fd;
+
+	follow = cJSON_GetObjectItemCaseSensitive(params, "follow");
+	if (follow != NULL && !cJSON_IsBool(follow)) {
+		ctl_error(r, PROTO_INVALID_PARAMS, "params.follow must be a "
+		    "boolean");
+		return;
+	}
+	if ((fd = audit_open_read(err, sizeof(err))) == -1) {
+		ctl_error(r, PROTO_FAILED, "%s", err);
+		return;
+	}
+	audit_head(&seq, hash);
+	o = cJSON_CreateObject();
+	cJSON_AddStringToObject(o, "path", audit_path());
+	cJSON_AddNumberToObject(o, "seq", (double)seq);
+	cJSON_AddStringToObject(o, "hash", hash);
+	if (cJSON_IsTrue(follow)) {
+		/* Subscribed before the answer: nothing falls between. */
+		f = xcalloc(1, sizeof(*f));
+		if ((f->sub = ctl_subscribe(r, audit_follow_cancel, f)) ==
+		    NULL)
+			free(f);
+		else
+			f->handle = audit_follow_add(audit_follow_line, f);
+	}
+	ctl_reply_fd(r, o, fd);
 }
 
 /* An `events -f`: the agents' events (manager.h) as they happen. */

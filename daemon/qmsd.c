@@ -27,6 +27,7 @@
 #include "control.h"
 #include "curl-loop.h"
 #include "docker.h"
+#include "audit-log.h"
 #include "egress-audit.h"
 #include "egress-ca.h"
 #include "egress-proxy.h"
@@ -310,6 +311,9 @@ on_shutdown_deadline(evutil_socket_t fd, short ev, void *arg)
  * Stop the children first, each within its stop-timeout; the loop ends
  * when the last is gone, or at a deadline past every stop-timeout.
  */
+/* Why qmsd stops, for the audit log's last record. */
+static char	stop_reason[128];
+
 static void
 shutdown_begin(const char *why)
 {
@@ -319,6 +323,7 @@ shutdown_begin(const char *why)
 	if (shutting_down)
 		return;
 	shutting_down = 1;
+	snprintf(stop_reason, sizeof(stop_reason), "%s", why);
 	log_info("%s: shutting down", why);
 	notify_send("STOPPING=1");
 	ms = qmsd.conf->qms_mcp.stop_timeout + SHUTDOWN_GRACE_MS;
@@ -544,6 +549,13 @@ main(int argc, char *argv[])
 		lock_note_pid();	/* the lock went with the descriptor */
 		log_use_journal();
 	}
+	/* After daemon(): the writer is this process's child. */
+	if (audit_log_open(qmsd.base, qmsd.conf->state_dir, err,
+	    sizeof(err)) == -1) {
+		log_errorx("%s", err);
+		control_shutdown();
+		return (1);
+	}
 	watchdog_init();
 	configure_all(qmsd.conf, 1);
 	notify_status();
@@ -569,6 +581,9 @@ main(int argc, char *argv[])
 	egress_proxy_shutdown();
 	egress_audit_shutdown();
 	http_shutdown();
+	/* Last of what records: the stop, and the head to the journal. */
+	audit_log_close(stop_reason[0] != '\0' ? stop_reason :
+	    "the loop ended");
 	token_shutdown();
 	secret_store_clear();
 	egress_ca_shutdown();

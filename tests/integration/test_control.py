@@ -95,8 +95,8 @@ def test_status_json():
         assert isinstance(dm["uptime"], (int, float)) and dm["uptime"] >= 0
         assert dm["started"].endswith("Z")
         names = [c["name"] for c in o["components"]]
-        eq(names, ["control", "qms-mcp", "http", "git", "gateway", "docker"],
-           "components")
+        eq(names, ["control", "qms-mcp", "http", "git", "gateway", "docker",
+                   "audit"], "components")
         q = o["components"][1]
         eq(q["state"], "disabled", "qms-mcp without qms-cli")
         contains(q["detail"], "qms-cli (enabled = auto)")

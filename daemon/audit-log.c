@@ -1,0 +1,881 @@
+/*
+ * The audit trail (audit-log.h): the chain is made here, on the loop;
+ * the writes and syncs are the writer child's.
+ *
+ * The loop and the writer share a socketpair.  The loop sends whole
+ * lines; the writer takes all that has come, appends it with one write,
+ * fdatasync()s, and answers "A <bytes on disk so far>".  Each record
+ * knows the stream offset its line ends at, so an answer releases every
+ * record up to it: their waiters' answers go out, and followers see them.
+ */
+#include <sys/types.h>
+#include <sys/prctl.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/queue.h>
+#include <sys/wait.h>
+
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <event2/buffer.h>
+#include <event2/event.h>
+
+#include "audit-log.h"
+#include "component.h"
+#include "config-build.h"
+#include "log.h"
+#include "util.h"
+
+#define WRITER_BUF	(1024 * 1024)
+
+struct audit_wait {
+	audit_done		 done;	/* NULL once forgotten */
+	void			*arg;
+	char			*error;	/* failed: told on the next turn */
+	TAILQ_ENTRY(audit_wait)	 entry;	/* in a_failing */
+};
+
+struct audit_rec {
+	uint64_t		 seq;
+	uint64_t		 end;	/* stream offset past its line */
+	char			 hash[AUDIT_HASH_HEX];
+	char			*line;	/* without its newline */
+	size_t			 len;
+	struct audit_wait	*wait;
+	TAILQ_ENTRY(audit_rec)	 entry;
+};
+
+struct audit_follower {
+	void			(*fn)(const char *, size_t, void *);
+	void			*arg;
+	int			 gone;
+	TAILQ_ENTRY(audit_follower) entry;
+};
+
+static struct event_base	*a_base;
+static struct component		*a_comp;
+static char			*a_path;
+static int			 a_sock = -1;	/* to the writer */
+static pid_t			 a_pid = -1;
+static int			 a_pidfd = -1;
+static struct event		*a_rd, *a_wr, *a_exit, *a_fail_ev, *a_head_ev;
+static struct evbuffer		*a_out;
+static char			 a_in[256];
+static size_t			 a_inlen;
+static char			*a_broken;	/* why nothing can be written */
+
+/* The chain as queued, and as on disk. */
+static uint64_t			 a_seq, a_sent;
+static char			 a_hash[AUDIT_HASH_HEX];
+static uint64_t			 a_dseq, a_synced;
+static char			 a_dhash[AUDIT_HASH_HEX];
+static uint64_t			 a_jseq;	/* the head last journalled */
+
+static TAILQ_HEAD(, audit_rec)	 a_pending = TAILQ_HEAD_INITIALIZER(a_pending);
+static TAILQ_HEAD(, audit_wait)	 a_failing = TAILQ_HEAD_INITIALIZER(a_failing);
+static TAILQ_HEAD(, audit_follower) a_followers =
+    TAILQ_HEAD_INITIALIZER(a_followers);
+static int			 a_notifying;
+
+static uint64_t			 st_records, st_bytes, st_syncs, st_max_pending;
+static uint64_t			 st_loop_ns;
+
+static void	writer_lost(const char *);
+
+/* ---- the writer child ---- */
+
+static void
+writer_say(int sock, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+
+static void
+writer_say(int sock, const char *fmt, ...)
+{
+	char	buf[256];
+	va_list	ap;
+	int	n;
+
+	va_start(ap, fmt);
+	n = vsnprintf(buf, sizeof(buf), fmt, ap);
+	va_end(ap);
+	if (n > 0 && (size_t)n < sizeof(buf))
+		(void)write(sock, buf, (size_t)n);
+}
+
+static int
+write_all(int fd, const char *p, size_t len)
+{
+	ssize_t	n;
+
+	while (len > 0) {
+		if ((n = write(fd, p, len)) == -1) {
+			if (errno == EINTR)
+				continue;
+			return (-1);
+		}
+		p += n;
+		len -= (size_t)n;
+	}
+	return (0);
+}
+
+/*
+ * Read what the loop sent, append its whole lines, sync, say how far:
+ * until the loop closes its end (qmsd stopping, or gone).
+ */
+static void __attribute__((noreturn))
+writer_main(int sock, int fd)
+{
+	char		*buf, *nl;
+	size_t		 have = 0, w;
+	uint64_t	 synced = 0;
+	ssize_t		 n;
+	int		 eof = 0;
+
+	prctl(PR_SET_NAME, "qmsd-audit");
+	/* Stopped by the loop closing its end, not by a signal to all. */
+	signal(SIGTERM, SIG_IGN);
+	signal(SIGINT, SIG_IGN);
+	signal(SIGHUP, SIG_IGN);
+	if ((buf = malloc(WRITER_BUF)) == NULL)
+		_exit(1);
+	while (!eof) {
+		n = read(sock, buf + have, WRITER_BUF - have);
+		if (n == -1 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			break;
+		have += (size_t)n;
+		/* Whatever else has come shares the sync. */
+		while (have < WRITER_BUF) {
+			n = recv(sock, buf + have, WRITER_BUF - have,
+			    MSG_DONTWAIT);
+			if (n > 0)
+				have += (size_t)n;
+			else {
+				if (n == 0)
+					eof = 1;
+				break;
+			}
+		}
+		if ((nl = memrchr(buf, '\n', have)) == NULL) {
+			if (have == WRITER_BUF) {
+				writer_say(sock, "E a line longer than %d "
+				    "bytes\n", WRITER_BUF);
+				_exit(1);
+			}
+			continue;
+		}
+		w = (size_t)(nl - buf) + 1;
+		if (write_all(fd, buf, w) == -1) {
+			writer_say(sock, "E cannot write: %s\n",
+			    strerror(errno));
+			_exit(1);
+		}
+		if (fdatasync(fd) == -1) {
+			writer_say(sock, "E cannot sync: %s\n",
+			    strerror(errno));
+			_exit(1);
+		}
+		synced += w;
+		memmove(buf, buf + w, have - w);
+		have -= w;
+		writer_say(sock, "A %llu\n", (unsigned long long)synced);
+	}
+	(void)fdatasync(fd);
+	_exit(0);
+}
+
+static void
+close_others(int a, int b)
+{
+	int	lo = a < b ? a : b, hi = a < b ? b : a;
+
+	if (lo > 3)
+		(void)close_range(3, (unsigned)lo - 1, 0);
+	if (hi > lo + 1)
+		(void)close_range((unsigned)lo + 1, (unsigned)hi - 1, 0);
+	(void)close_range((unsigned)hi + 1, ~0U, 0);
+}
+
+/* ---- the loop's side ---- */
+
+static void
+set_health(void)
+{
+	if (a_comp == NULL)
+		return;
+	if (a_broken != NULL)
+		component_set(a_comp, "failed", HEALTH_CRITICAL, "%s: %s "
+		    "(audited actions are refused)", a_path, a_broken);
+	else
+		component_set(a_comp, "ready", HEALTH_OK, "%s: record %llu",
+		    a_path, (unsigned long long)a_dseq);
+}
+
+static void
+journal_head(const char *what)
+{
+	char		 f[2][96];
+	const char	*fields[3];
+
+	snprintf(f[0], sizeof(f[0]), "QMSD_AUDIT_SEQ=%llu",
+	    (unsigned long long)a_dseq);
+	snprintf(f[1], sizeof(f[1]), "QMSD_AUDIT_HASH=%s", a_dhash);
+	fields[0] = f[0];
+	fields[1] = f[1];
+	fields[2] = NULL;
+	a_jseq = a_dseq;
+	log_audit("audit", fields, "log head%s: record %llu sha256 %s",
+	    what, (unsigned long long)a_dseq, a_dhash);
+}
+
+static void
+on_head_timer(evutil_socket_t fd, short ev, void *arg)
+{
+	struct timeval	tv;
+
+	if (a_dseq != a_jseq)
+		journal_head("");
+	timeval_ms(&tv, AUDIT_HEAD_EVERY_MS);
+	evtimer_add(a_head_ev, &tv);
+}
+
+/* Waits told of their failure, on a turn of their own. */
+static void
+on_failing(evutil_socket_t fd, short ev, void *arg)
+{
+	struct audit_wait	*w;
+
+	while ((w = TAILQ_FIRST(&a_failing)) != NULL) {
+		TAILQ_REMOVE(&a_failing, w, entry);
+		if (w->done != NULL)
+			w->done(w->arg, w->error);
+		free(w->error);
+		free(w);
+	}
+}
+
+static void
+fail_wait(struct audit_wait *w, const char *why)
+{
+	if (w == NULL)
+		return;
+	w->error = xstrdup(why);
+	TAILQ_INSERT_TAIL(&a_failing, w, entry);
+	event_active(a_fail_ev, EV_TIMEOUT, 0);
+}
+
+static void
+rec_free(struct audit_rec *r)
+{
+	free(r->line);
+	free(r);
+}
+
+static void
+followers_tell(const struct audit_rec *r)
+{
+	struct audit_follower	*f;
+
+	a_notifying++;
+	TAILQ_FOREACH(f, &a_followers, entry)
+		if (!f->gone)
+			f->fn(r->line, r->len, f->arg);
+	a_notifying--;
+}
+
+static void
+followers_sweep(void)
+{
+	struct audit_follower	*f, *next;
+
+	if (a_notifying)
+		return;
+	for (f = TAILQ_FIRST(&a_followers); f != NULL; f = next) {
+		next = TAILQ_NEXT(f, entry);
+		if (f->gone) {
+			TAILQ_REMOVE(&a_followers, f, entry);
+			free(f);
+		}
+	}
+}
+
+/* The writer has this much on disk: release what it covers. */
+static void
+synced_to(uint64_t at)
+{
+	struct audit_rec	*r;
+	struct audit_wait	*w;
+
+	if (at <= a_synced || at > a_sent) {
+		writer_lost("the writer answered an offset qmsd never sent");
+		return;
+	}
+	a_synced = at;
+	st_syncs++;
+	while ((r = TAILQ_FIRST(&a_pending)) != NULL && r->end <= at) {
+		TAILQ_REMOVE(&a_pending, r, entry);
+		a_dseq = r->seq;
+		memcpy(a_dhash, r->hash, sizeof(a_dhash));
+		/* Followers first: one the answer subscribes has it. */
+		followers_tell(r);
+		if ((w = r->wait) != NULL) {
+			if (w->done != NULL)
+				w->done(w->arg, NULL);
+			free(w);
+		}
+		rec_free(r);
+	}
+	followers_sweep();
+	set_health();
+}
+
+static void
+on_writer_read(evutil_socket_t fd, short ev, void *arg)
+{
+	ssize_t			 n;
+	char			*nl, why[300];
+	unsigned long long	 at;
+
+	n = read(fd, a_in + a_inlen, sizeof(a_in) - 1 - a_inlen);
+	if (n == -1 && (errno == EAGAIN || errno == EINTR))
+		return;
+	if (n <= 0) {
+		writer_lost(n == 0 ? "the writer stopped" : strerror(errno));
+		return;
+	}
+	a_inlen += (size_t)n;
+	a_in[a_inlen] = '\0';
+	while ((nl = strchr(a_in, '\n')) != NULL) {
+		*nl = '\0';
+		if (a_in[0] == 'A' && sscanf(a_in, "A %llu", &at) == 1)
+			synced_to(at);
+		else {
+			snprintf(why, sizeof(why), "%s", a_in[0] == 'E' ?
+			    a_in + 2 : "the writer said something else");
+			writer_lost(why);
+			return;
+		}
+		if (a_sock == -1)
+			return;		/* lost meanwhile */
+		a_inlen -= (size_t)(nl + 1 - a_in);
+		memmove(a_in, nl + 1, a_inlen + 1);
+	}
+	if (a_inlen == sizeof(a_in) - 1)
+		writer_lost("the writer's answer is too long");
+}
+
+static void
+on_writer_write(evutil_socket_t fd, short ev, void *arg)
+{
+	if (evbuffer_write(a_out, fd) == -1 && errno != EAGAIN &&
+	    errno != EINTR) {
+		writer_lost(strerror(errno));
+		return;
+	}
+	if (evbuffer_get_length(a_out) == 0)
+		event_del(a_wr);
+}
+
+static void
+on_writer_exit(evutil_socket_t fd, short ev, void *arg)
+{
+	writer_lost("the writer exited");
+}
+
+static void
+reap_writer(int wait_ms)
+{
+	int	status, i;
+
+	if (a_pid == -1)
+		return;
+	for (i = 0; waitpid(a_pid, &status, WNOHANG) == 0; i++) {
+		if (i * 10 >= wait_ms) {
+			kill(a_pid, SIGKILL);
+			(void)waitpid(a_pid, &status, 0);
+			break;
+		}
+		usleep(10000);
+	}
+	a_pid = -1;
+}
+
+static void
+writer_stop(int wait_ms)
+{
+	if (a_rd != NULL)
+		event_free(a_rd);
+	if (a_wr != NULL)
+		event_free(a_wr);
+	if (a_exit != NULL)
+		event_free(a_exit);
+	a_rd = a_wr = a_exit = NULL;
+	if (a_sock != -1)
+		close(a_sock);
+	a_sock = -1;
+	reap_writer(wait_ms);
+	if (a_pidfd != -1)
+		close(a_pidfd);
+	a_pidfd = -1;
+}
+
+/*
+ * The writer is gone: what waited for it fails, and nothing more is
+ * written until qmsd starts again (and reads the log's end anew).
+ */
+static void
+writer_lost(const char *why)
+{
+	struct audit_rec	*r;
+	char			 msg[400];
+
+	if (a_broken != NULL)
+		return;
+	snprintf(msg, sizeof(msg), "the audit log cannot be written: %s",
+	    why);
+	log_warnx("audit: %s; audited actions are refused until qmsd "
+	    "restarts", msg);
+	a_broken = xstrdup(msg);
+	writer_stop(100);
+	while ((r = TAILQ_FIRST(&a_pending)) != NULL) {
+		TAILQ_REMOVE(&a_pending, r, entry);
+		fail_wait(r->wait, a_broken);
+		rec_free(r);
+	}
+	evbuffer_drain(a_out, evbuffer_get_length(a_out));
+	set_health();
+}
+
+static int
+writer_start(int fd, char *err, size_t errlen)
+{
+	int	sv[2];
+	pid_t	pid;
+
+	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) == -1) {
+		snprintf(err, errlen, "audit: socketpair: %s",
+		    strerror(errno));
+		return (-1);
+	}
+	switch ((pid = fork())) {
+	case -1:
+		snprintf(err, errlen, "audit: fork: %s", strerror(errno));
+		close(sv[0]);
+		close(sv[1]);
+		return (-1);
+	case 0:
+		close_others(sv[1], fd);
+		writer_main(sv[1], fd);
+	}
+	close(sv[1]);
+	a_pid = pid;
+	a_sock = sv[0];
+	evutil_make_socket_nonblocking(a_sock);
+	if ((a_pidfd = (int)syscall(SYS_pidfd_open, pid, 0)) == -1) {
+		snprintf(err, errlen, "audit: pidfd_open: %s",
+		    strerror(errno));
+		writer_stop(0);
+		return (-1);
+	}
+	a_rd = event_new(a_base, a_sock, EV_READ | EV_PERSIST,
+	    on_writer_read, NULL);
+	a_wr = event_new(a_base, a_sock, EV_WRITE | EV_PERSIST,
+	    on_writer_write, NULL);
+	a_exit = event_new(a_base, a_pidfd, EV_READ, on_writer_exit, NULL);
+	event_add(a_rd, NULL);
+	event_add(a_exit, NULL);
+	return (0);
+}
+
+/*
+ * Where the chain stands: the last line's hash and seq.  A last line cut
+ * short (a crash mid-write) is ended, and the chain goes on from it:
+ * qmsctl audit --verify names it.
+ */
+static int
+read_head(int wfd, char *err, size_t errlen)
+{
+	char		 buf[2 * AUDIT_LINE_MAX + 2], *p, *line, *end;
+	struct stat	 st;
+	ssize_t		 n;
+	size_t		 len, after = 0;
+	off_t		 off;
+	uint64_t	 seq;
+	int		 rfd;
+
+	a_seq = 0;
+	memcpy(a_hash, AUDIT_GENESIS, sizeof(a_hash));
+	if ((rfd = open(a_path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC |
+	    O_NONBLOCK)) == -1 || fstat(rfd, &st) == -1) {
+		snprintf(err, errlen, "audit: %s: %s", a_path,
+		    strerror(errno));
+		if (rfd != -1)
+			close(rfd);
+		return (-1);
+	}
+	if (st.st_size == 0) {
+		close(rfd);
+		return (0);
+	}
+	off = st.st_size > (off_t)sizeof(buf) - 1 ?
+	    st.st_size - (off_t)sizeof(buf) + 1 : 0;
+	n = pread(rfd, buf, sizeof(buf) - 1, off);
+	close(rfd);
+	if (n <= 0) {
+		snprintf(err, errlen, "audit: cannot read %s: %s", a_path,
+		    n == 0 ? "it shrank" : strerror(errno));
+		return (-1);
+	}
+	len = (size_t)n;
+	buf[len] = '\0';
+	if (buf[len - 1] != '\n') {
+		log_warnx("audit: %s ends in a line cut short (a write "
+		    "interrupted); it is ended, and qmsctl audit --verify "
+		    "names it", a_path);
+		if (write_all(wfd, "\n", 1) == -1 || fdatasync(wfd) == -1) {
+			snprintf(err, errlen, "audit: cannot end %s's last "
+			    "line: %s", a_path, strerror(errno));
+			return (-1);
+		}
+		buf[len++] = '\n';
+		buf[len] = '\0';
+	}
+	/* The last line: between the newline before it and the last one. */
+	end = buf + len - 1;
+	*end = '\0';
+	p = memrchr(buf, '\n', (size_t)(end - buf));
+	line = p != NULL ? p + 1 : buf;
+	if (p == NULL && off > 0) {
+		snprintf(err, errlen, "audit: the last line of %s is longer "
+		    "than any record; move the file aside to start a new log",
+		    a_path);
+		return (-1);
+	}
+	audit_line_hash(line, (size_t)(end - line), a_hash);
+	/* Its seq, or the last one before it in reach and the lines after. */
+	for (;;) {
+		if (audit_line_seq(line, strlen(line), &seq) == 0) {
+			a_seq = seq + after;
+			break;
+		}
+		if (line == buf) {
+			snprintf(err, errlen, "audit: no record near the end "
+			    "of %s tells where the chain stands; move the file "
+			    "aside to start a new log", a_path);
+			return (-1);
+		}
+		if (after == 0)
+			log_warnx("audit: the last line of %s is not a record; "
+			    "the chain goes on from it, and qmsctl audit "
+			    "--verify names it", a_path);
+		after++;
+		line[-1] = '\0';
+		p = memrchr(buf, '\n', (size_t)(line - 1 - buf));
+		line = p != NULL ? p + 1 : buf;
+		if (p == NULL && off > 0) {
+			snprintf(err, errlen, "audit: no record near the end "
+			    "of %s tells where the chain stands; move the file "
+			    "aside to start a new log", a_path);
+			return (-1);
+		}
+	}
+	return (0);
+}
+
+int
+audit_log_open(struct event_base *base, const char *state_dir, char *err,
+    size_t errlen)
+{
+	struct stat	 st;
+	struct timeval	 tv;
+	cJSON		*o;
+	int		 fd, created, dfd;
+
+	a_base = base;
+	xasprintf(&a_path, "%s/audit.log", state_dir);
+	created = lstat(a_path, &st) == -1 && errno == ENOENT;
+	if ((fd = open(a_path, O_WRONLY | O_APPEND | O_CREAT | O_NOFOLLOW |
+	    O_CLOEXEC | O_NONBLOCK, 0600)) == -1 || fstat(fd, &st) == -1) {
+		snprintf(err, errlen, "audit: cannot open %s: %s", a_path,
+		    strerror(errno));
+		goto fail;
+	}
+	if (!S_ISREG(st.st_mode) || st.st_uid != geteuid() ||
+	    (st.st_mode & 077) != 0) {
+		snprintf(err, errlen, "audit: %s must be a regular file of "
+		    "qmsd's user (uid %u), mode 0600", a_path,
+		    (unsigned)geteuid());
+		goto fail;
+	}
+	if (created && (dfd = open(state_dir, O_RDONLY | O_DIRECTORY |
+	    O_CLOEXEC)) != -1) {
+		(void)fsync(dfd);	/* the new name itself */
+		close(dfd);
+	}
+	if (read_head(fd, err, errlen) == -1 ||
+	    writer_start(fd, err, errlen) == -1)
+		goto fail;
+	a_sent = a_synced = 0;
+	a_dseq = a_seq;
+	memcpy(a_dhash, a_hash, sizeof(a_dhash));
+	a_out = evbuffer_new();
+	a_fail_ev = event_new(base, -1, 0, on_failing, NULL);
+	a_head_ev = evtimer_new(base, on_head_timer, NULL);
+	close(fd);
+	a_comp = component_add("audit");
+	set_health();
+	journal_head(" at start");
+	timeval_ms(&tv, AUDIT_HEAD_EVERY_MS);
+	evtimer_add(a_head_ev, &tv);
+	o = cJSON_CreateObject();
+	cJSON_AddStringToObject(o, "event", "start");
+	cJSON_AddStringToObject(o, "version", QMSD_VERSION);
+	audit_record("qmsd", o, NULL, NULL);
+	return (0);
+fail:
+	if (fd != -1)
+		close(fd);
+	free(a_path);
+	a_path = NULL;
+	return (-1);
+}
+
+void
+audit_log_close(const char *why)
+{
+	struct audit_follower	*f;
+	struct pollfd		 pfd;
+	cJSON			*o;
+	int			 i;
+
+	if (a_path == NULL)
+		return;
+	if (a_sock != -1) {
+		o = cJSON_CreateObject();
+		cJSON_AddStringToObject(o, "event", "stop");
+		cJSON_AddStringToObject(o, "reason", why);
+		audit_record("qmsd", o, NULL, NULL);
+		/* What is queued goes, briefly waited for; then EOF. */
+		for (i = 0; i < 200 && a_sock != -1 && a_broken == NULL &&
+		    !TAILQ_EMPTY(&a_pending); i++) {
+			pfd.fd = a_sock;
+			pfd.events = POLLIN | (evbuffer_get_length(a_out) > 0 ?
+			    POLLOUT : 0);
+			if (poll(&pfd, 1, 10) <= 0)
+				continue;
+			if (pfd.revents & POLLOUT)
+				on_writer_write(a_sock, EV_WRITE, NULL);
+			if (a_sock != -1 && (pfd.revents & (POLLIN | POLLHUP)))
+				on_writer_read(a_sock, EV_READ, NULL);
+		}
+	}
+	journal_head(" at stop");
+	writer_stop(2000);
+	on_failing(-1, 0, NULL);
+	while ((f = TAILQ_FIRST(&a_followers)) != NULL) {
+		TAILQ_REMOVE(&a_followers, f, entry);
+		free(f);
+	}
+	if (a_fail_ev != NULL)
+		event_free(a_fail_ev);
+	if (a_head_ev != NULL)
+		event_free(a_head_ev);
+	if (a_out != NULL)
+		evbuffer_free(a_out);
+	component_remove(a_comp);
+	a_comp = NULL;
+	a_fail_ev = a_head_ev = NULL;
+	a_out = NULL;
+	free(a_broken);
+	free(a_path);
+	a_broken = a_path = NULL;
+}
+
+/* Each string member cut to max bytes (whole UTF-8 sequences kept). */
+static void
+cut_strings(cJSON *o, size_t max)
+{
+	cJSON	*v;
+	size_t	 n;
+
+	cJSON_ArrayForEach(v, o) {
+		if (!cJSON_IsString(v) || (n = strlen(v->valuestring)) <= max)
+			continue;
+		n = max;
+		while (n > 0 && ((unsigned char)v->valuestring[n] & 0xc0) ==
+		    0x80)
+			n--;
+		v->valuestring[n] = '\0';
+	}
+}
+
+/* The record's line: seq, time, prev and kind first, then fields. */
+static char *
+make_line(uint64_t seq, const char *kind, cJSON *fields, size_t *len)
+{
+	struct timespec	 ts;
+	struct tm	 tm;
+	char		 t[40], *body, *line;
+	size_t		 max;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	gmtime_r(&ts.tv_sec, &tm);
+	strftime(t, sizeof(t), "%Y-%m-%dT%H:%M:%S", &tm);
+	for (max = 1024;; max /= 4) {
+		cut_strings(fields, max);
+		body = cJSON_PrintUnformatted(fields);
+		if (body == NULL)
+			fatalx("audit: out of memory");
+		xasprintf(&line, "{\"seq\":%llu,\"time\":\"%s.%03ldZ\","
+		    "\"prev\":\"%s\",\"kind\":\"%s\"%s%s", (unsigned long long)
+		    seq, t, ts.tv_nsec / 1000000, a_hash, kind,
+		    body[1] != '}' ? "," : "", body + 1);
+		cJSON_free(body);
+		*len = strlen(line);
+		if (*len <= AUDIT_LINE_MAX || max < 16)
+			return (line);
+		free(line);
+	}
+}
+
+struct audit_wait *
+audit_record(const char *kind, cJSON *fields, audit_done done, void *arg)
+{
+	struct audit_rec	*r;
+	struct audit_wait	*w = NULL;
+	struct timespec		 t0, t1;
+
+	/* Every caller is set up after the log and stopped before it. */
+	if (a_path == NULL)
+		fatalx("audit: a %s record while the log is closed", kind);
+	if (done != NULL) {
+		w = xcalloc(1, sizeof(*w));
+		w->done = done;
+		w->arg = arg;
+	}
+	if (a_broken != NULL || a_sock == -1) {
+		cJSON_Delete(fields);
+		fail_wait(w, a_broken != NULL ? a_broken :
+		    "the audit log's writer is not running");
+		return (w);
+	}
+	if (a_sent - a_synced > AUDIT_MAX_PENDING) {
+		cJSON_Delete(fields);
+		fail_wait(w, "the audit log is behind: more than 8 MiB of "
+		    "records wait for the disk");
+		return (w);
+	}
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	r = xcalloc(1, sizeof(*r));
+	r->seq = ++a_seq;
+	r->line = make_line(r->seq, kind, fields, &r->len);
+	cJSON_Delete(fields);
+	audit_line_hash(r->line, r->len, r->hash);
+	memcpy(a_hash, r->hash, sizeof(a_hash));
+	evbuffer_add(a_out, r->line, r->len);
+	evbuffer_add(a_out, "\n", 1);
+	a_sent += r->len + 1;
+	r->end = a_sent;
+	r->wait = w;
+	TAILQ_INSERT_TAIL(&a_pending, r, entry);
+	event_add(a_wr, NULL);
+	st_records++;
+	st_bytes += r->len + 1;
+	if (a_sent - a_synced > st_max_pending)
+		st_max_pending = a_sent - a_synced;
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	st_loop_ns += (uint64_t)((t1.tv_sec - t0.tv_sec) * 1000000000LL +
+	    (t1.tv_nsec - t0.tv_nsec));
+	return (w);
+}
+
+void
+audit_forget(struct audit_wait *w)
+{
+	if (w != NULL)
+		w->done = NULL;
+}
+
+void
+audit_head(uint64_t *seq, char hash[AUDIT_HASH_HEX])
+{
+	*seq = a_dseq;
+	memcpy(hash, a_path != NULL ? a_dhash : AUDIT_GENESIS,
+	    AUDIT_HASH_HEX);
+}
+
+int
+audit_open_read(char *err, size_t errlen)
+{
+	struct stat	st;
+	int		fd;
+
+	if (a_path == NULL) {
+		snprintf(err, errlen, "the audit log is not open");
+		return (-1);
+	}
+	if ((fd = open(a_path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC |
+	    O_NONBLOCK)) == -1 || fstat(fd, &st) == -1 ||
+	    !S_ISREG(st.st_mode)) {
+		snprintf(err, errlen, "cannot open %s: %s", a_path,
+		    fd == -1 ? strerror(errno) : "not a regular file");
+		if (fd != -1)
+			close(fd);
+		return (-1);
+	}
+	return (fd);
+}
+
+const char *
+audit_path(void)
+{
+	return (a_path);
+}
+
+void *
+audit_follow_add(void (*fn)(const char *, size_t, void *), void *arg)
+{
+	struct audit_follower	*f;
+
+	f = xcalloc(1, sizeof(*f));
+	f->fn = fn;
+	f->arg = arg;
+	TAILQ_INSERT_TAIL(&a_followers, f, entry);
+	return (f);
+}
+
+void
+audit_follow_remove(void *handle)
+{
+	struct audit_follower	*f = handle;
+
+	f->gone = 1;
+	followers_sweep();
+}
+
+cJSON *
+audit_stats(void)
+{
+	cJSON	*o = cJSON_CreateObject();
+
+	cJSON_AddNumberToObject(o, "records", (double)st_records);
+	cJSON_AddNumberToObject(o, "bytes", (double)st_bytes);
+	cJSON_AddNumberToObject(o, "syncs", (double)st_syncs);
+	cJSON_AddNumberToObject(o, "pending", (double)(a_sent - a_synced));
+	cJSON_AddNumberToObject(o, "max_pending", (double)st_max_pending);
+	cJSON_AddNumberToObject(o, "loop_ns_per_record", st_records > 0 ?
+	    (double)(st_loop_ns / st_records) : 0);
+	cJSON_AddNumberToObject(o, "seq", (double)a_dseq);
+	return (o);
+}
