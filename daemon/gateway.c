@@ -9,6 +9,7 @@
 #include <curl/curl.h>
 
 #include "agent.h"
+#include "audit-log.h"
 #include "component.h"
 #include "curl-loop.h"
 #include "gateway.h"
@@ -52,10 +53,15 @@ struct relay {
 	long long		 up_out;	/* given to curl */
 	int			 up_done;
 	int			 up_waiting;	/* curl asked, none was there */
+	/* A POST goes upstream once whole, and its tool calls recorded. */
+	int			 held;
+	struct audit_wait	*wait;
 	TAILQ_ENTRY(relay)	 entry;
 };
 
 static TAILQ_HEAD(, relay) relays = TAILQ_HEAD_INITIALIZER(relays);
+
+static void	gw_on_done(CURL *, CURLcode, void *);
 static struct supervisor *gw_sv;
 static struct component	*gw_comp;
 static unsigned long	 gw_served, gw_failed, gw_cancelled;
@@ -111,8 +117,10 @@ relay_free(struct relay *r)
 	size_t	i;
 
 	TAILQ_REMOVE(&relays, r, entry);
+	audit_forget(r->wait);
 	if (r->easy != NULL) {
-		curl_loop_remove(r->easy);
+		if (!r->held)
+			curl_loop_remove(r->easy);
 		curl_easy_cleanup(r->easy);
 	}
 	curl_slist_free_all(r->headers);
@@ -276,6 +284,96 @@ find_relay(struct http_request *req)
 	return (NULL);
 }
 
+/* Recorded (or not): the request goes upstream, or is refused. */
+static void
+calls_recorded(void *arg, const char *error)
+{
+	struct relay	*r = arg;
+	char		 msg[600];
+
+	r->wait = NULL;
+	if (error != NULL) {
+		snprintf(msg, sizeof(msg), "qmsd could not record this tool "
+		    "call: %s", error);
+		failed("%s", msg);
+		http_respond_rpc_error(r->req, 503, NULL, -32000, msg);
+		r->req = NULL;
+		relay_free(r);
+		return;
+	}
+	r->held = 0;
+	curl_loop_add(r->easy, gw_on_done, r);
+}
+
+/* A member given twice: what qmsd reads and what the child reads differ. */
+static int
+twice(const cJSON *o, const char *key)
+{
+	const cJSON	*v;
+	int		 n = 0;
+
+	cJSON_ArrayForEach(v, o)
+		if (v->string != NULL && strcmp(v->string, key) == 0)
+			n++;
+	return (n > 1);
+}
+
+/*
+ * The body is whole: each tools/call in it is recorded (the tool's name
+ * and the caller, never the arguments), and the request goes upstream
+ * once they are on disk.  What qmsd cannot read as the child would is
+ * refused rather than passed on unrecorded.
+ */
+static void
+record_calls(struct relay *r)
+{
+	const char	*who = http_identity(r->origin);
+	const cJSON	*msg, *m, *p, *name;
+	cJSON		*all, *o;
+	int		 calls = 0;
+
+	if ((all = cJSON_ParseWithLength(r->up != NULL ? r->up : "",
+	    r->up_len)) == NULL) {
+		http_respond_rpc_error(r->req, 400, NULL, -32700, "Parse "
+		    "error: the body is not JSON");
+		goto refused;
+	}
+	for (msg = cJSON_IsArray(all) ? all->child : all; msg != NULL;
+	    msg = cJSON_IsArray(all) ? msg->next : NULL) {
+		m = cJSON_GetObjectItemCaseSensitive(msg, "method");
+		p = cJSON_GetObjectItemCaseSensitive(msg, "params");
+		if (twice(msg, "method") || twice(msg, "params") ||
+		    (cJSON_IsObject(p) && twice(p, "name"))) {
+			http_respond_rpc_error(r->req, 400, NULL, -32600,
+			    "Invalid Request: a member given twice");
+			cJSON_Delete(all);
+			goto refused;
+		}
+		if (!cJSON_IsString(m) || strcmp(m->valuestring,
+		    "tools/call") != 0)
+			continue;
+		name = cJSON_GetObjectItemCaseSensitive(p, "name");
+		o = cJSON_CreateObject();
+		if (strcmp(who, "host") != 0)
+			cJSON_AddStringToObject(o, "agent", who);
+		cJSON_AddStringToObject(o, "caller", who);
+		cJSON_AddStringToObject(o, "server", "qms");
+		cJSON_AddStringToObject(o, "tool", cJSON_IsString(name) ?
+		    name->valuestring : "");
+		/* The last one's writing stands for all: they go in order. */
+		audit_forget(r->wait);
+		r->wait = audit_record("tool", o, calls_recorded, r);
+		calls++;
+	}
+	cJSON_Delete(all);
+	if (calls == 0)
+		calls_recorded(r, NULL);
+	return;
+refused:
+	r->req = NULL;
+	relay_free(r);
+}
+
 /* The client's body, a piece at a time: on to the child as it comes. */
 static void
 body(struct http_request *req, const char *data, size_t len, int end,
@@ -292,9 +390,13 @@ body(struct http_request *req, const char *data, size_t len, int end,
 		relay_free(r);
 		return;
 	}
-	if (end)
+	if (end) {
 		r->up_done = 1;
-	else {
+		if (r->held) {
+			record_calls(r);
+			return;
+		}
+	} else {
 		if ((tmp = realloc(r->up, r->up_len + len)) == NULL)
 			fatal("realloc");
 		r->up = tmp;
@@ -431,7 +533,7 @@ gw_serve(struct http_request *req, void *arg)
 	curl_easy_setopt(r->easy, CURLOPT_CONNECTTIMEOUT_MS,
 	    (long)GW_CONNECT_TIMEOUT_MS);
 	if (strcmp(http_method(req), "POST") == 0) {
-		/* The body goes on as it arrives, not once it is whole. */
+		/* The body goes on once whole and its tool calls recorded. */
 		curl_easy_setopt(r->easy, CURLOPT_POST, 1L);
 		curl_easy_setopt(r->easy, CURLOPT_READFUNCTION, on_read);
 		curl_easy_setopt(r->easy, CURLOPT_READDATA, r);
@@ -452,7 +554,10 @@ gw_serve(struct http_request *req, void *arg)
 	curl_easy_setopt(r->easy, CURLOPT_HEADERDATA, r);
 	curl_easy_setopt(r->easy, CURLOPT_WRITEFUNCTION, gw_on_body);
 	curl_easy_setopt(r->easy, CURLOPT_WRITEDATA, r);
-	curl_loop_add(r->easy, gw_on_done, r);
+	if (strcmp(http_method(req), "POST") == 0)
+		r->held = 1;	/* until whole and recorded (record_calls) */
+	else
+		curl_loop_add(r->easy, gw_on_done, r);
 	gw_publish();
 }
 

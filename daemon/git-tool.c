@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "argv.h"
+#include "audit-log.h"
 #include "component.h"
 #include "config.h"
 #include "git-policy.h"
@@ -494,15 +495,64 @@ printable(const char *in, char *out, size_t len)
 	out[o] = '\0';
 }
 
-/* One record per call, to the journal (fields) and to `qmsctl logs git`. */
+/* A call's answer, held until its record is on disk (audit-log.h). */
+struct held_answer {
+	struct mcp_call		*mcall;
+	char			*text;
+	int			 failed;
+	struct audit_wait	*wait;
+};
+
+static void
+held_free(struct held_answer *h)
+{
+	free(h->text);
+	free(h);
+}
+
+/* The client left meanwhile: the record goes, the answer nowhere. */
+static void
+held_gone(void *arg)
+{
+	struct held_answer	*h = arg;
+
+	audit_forget(h->wait);
+	mcp_call_done(h->mcall, "", 1);
+	held_free(h);
+}
+
+static void
+held_durable(void *arg, const char *error)
+{
+	struct held_answer	*h = arg;
+	char			*text;
+
+	if (error != NULL) {
+		/* What ran stands; what it said is not given out unrecorded. */
+		xasprintf(&text, "[Exit code: -1]\nqmsd could not record "
+		    "this call: %s", error);
+		mcp_call_done(h->mcall, text, 1);
+		free(text);
+	} else
+		mcp_call_done(h->mcall, h->text, h->failed);
+	held_free(h);
+}
+
+/*
+ * One record per call: to the journal (fields), to `qmsctl logs git`, and
+ * to the audit log, whose writing holds the answer, text (NULL: the
+ * client left, nothing to answer).  The call's mcall is answered here.
+ */
 static void
 audit(struct git_call *c, const char *verdict, const char *rule,
-    const char *outcome, size_t bytes)
+    const char *outcome, size_t bytes, const char *text, int failed)
 {
-	char		 f[7][600], line[1024], cmd[512];
-	const char	*fields[8];
-	uint64_t	 ms = now_ms() - c->started;
-	int		 i;
+	char			 f[7][600], line[1024], cmd[512];
+	const char		*fields[8];
+	uint64_t		 ms = now_ms() - c->started;
+	struct held_answer	*h;
+	cJSON			*o;
+	int			 i;
 
 	snprintf(f[0], sizeof(f[0]), "QMSD_CALLER=%s", c->caller);
 	snprintf(f[1], sizeof(f[1]), "QMSD_VERDICT=%s", verdict);
@@ -524,6 +574,29 @@ audit(struct git_call *c, const char *verdict, const char *rule,
 	logring_add(g_audit, line, strlen(line));
 	/* An audit record is kept whatever the log level. */
 	log_audit("git", fields, "%s", line);
+
+	o = cJSON_CreateObject();
+	if (strcmp(c->caller, "host") != 0)
+		cJSON_AddStringToObject(o, "agent", c->caller);
+	cJSON_AddStringToObject(o, "caller", c->caller);
+	cJSON_AddStringToObject(o, "verdict", verdict);
+	cJSON_AddStringToObject(o, "rule", rule);
+	cJSON_AddStringToObject(o, "command", cmd);
+	cJSON_AddStringToObject(o, "outcome", outcome);
+	cJSON_AddNumberToObject(o, "ms", (double)ms);
+	cJSON_AddNumberToObject(o, "bytes", (double)bytes);
+	if (text == NULL) {
+		audit_record("git", o, NULL, NULL);
+		mcp_call_done(c->mcall, "", 1);
+		return;
+	}
+	h = xcalloc(1, sizeof(*h));
+	h->mcall = c->mcall;
+	h->text = xstrdup(text);
+	h->failed = failed;
+	/* From now on the call's going is the held answer's. */
+	mcp_call_on_gone(c->mcall, held_gone, h);
+	h->wait = audit_record("git", o, held_durable, h);
 }
 
 /*
@@ -680,14 +753,14 @@ git_finish(struct git_call *c)
 	if (c->nested) {
 		/* Refused by what the probe found, before the command ran. */
 		audit(c, "denied", strstr(c->pwhy, "secret") != NULL ?
-		    "masked-path" : "nested-repo", "refused", bytes);
+		    "masked-path" : "nested-repo", "refused", bytes, text,
+		    failed);
 		g_denied++;
 	} else {
-		audit(c, "allowed", "", outcome, bytes);
+		audit(c, "allowed", "", outcome, bytes, text, failed);
 		if (failed)
 			g_failed++;
 	}
-	mcp_call_done(c->mcall, text, failed);
 	free(text);
 	free(body);
 
@@ -983,8 +1056,7 @@ on_client_gone(void *arg)
 		TAILQ_REMOVE(&unread, c, entry);
 		break;
 	}
-	audit(c, "allowed", "", "client left before it ran", 0);
-	mcp_call_done(c->mcall, "", 1);
+	audit(c, "allowed", "", "client left before it ran", 0, NULL, 1);
 	call_free(c);
 	git_publish();
 }
@@ -1004,10 +1076,9 @@ git_exec_call(struct mcp_call *mcall, const cJSON *args, void *arg)
 	g_calls++;
 	if (!cJSON_IsString(cmd)) {
 		c->command = xstrdup("");
-		audit(c, "denied", "usage", "no command", 0);
+		audit(c, "denied", "usage", "no command", 0, "Denied: git_exec "
+		    "needs a \"command\" string (rule: usage)", 1);
 		g_denied++;
-		mcp_call_done(mcall, "Denied: git_exec needs a \"command\" "
-		    "string (rule: usage)", 1);
 		call_free(c);
 		git_publish();
 		return;
@@ -1031,9 +1102,8 @@ dispatch(struct git_call *c)
 	if (check(c->caller, c->command, strlen(c->command),
 	    &c->verdict) == -1) {
 		audit(c, "denied", c->verdict.rule != NULL ? c->verdict.rule :
-		    "", "refused", 0);
+		    "", "refused", 0, c->verdict.reason, 1);
 		g_denied++;
-		mcp_call_done(mcall, c->verdict.reason, 1);
 		call_free(c);
 		git_publish();
 		return;

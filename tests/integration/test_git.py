@@ -331,12 +331,15 @@ class HangingServer:
 
 
 def git_children(pid):
-    """Every process below pid."""
+    """Every process below pid but the audit log's writer (audit-log.h)."""
     out = subprocess.run(["ps", "-e", "-o", "pid=,ppid=,comm="],
                          capture_output=True, text=True).stdout
-    kids, parents = [], {int(l.split()[0]): int(l.split()[1])
-                         for l in out.splitlines()}
+    rows = [l.split(None, 2) for l in out.splitlines()]
+    kids, parents = [], {int(r[0]): int(r[1]) for r in rows}
+    writer = {int(r[0]) for r in rows if r[2:] == ["qmsd-audit"]}
     for p, pp in parents.items():
+        if p in writer:
+            continue
         q = pp
         while q > 1:
             if q == pid:
