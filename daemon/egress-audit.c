@@ -491,3 +491,17 @@ egress_audit_record_json(const struct egress_record *r)
 	cJSON_AddNumberToObject(o, "duration_ms", (double)r->duration_ms);
 	return (o);
 }
+
+cJSON *
+egress_audit_fields(const struct egress_record *r)
+{
+	cJSON	*o = egress_audit_record_json(r), *v, *next;
+
+	cJSON_DeleteItemFromObjectCaseSensitive(o, "time");
+	for (v = o->child; v != NULL; v = next) {
+		next = v->next;
+		if (cJSON_IsNull(v))
+			cJSON_Delete(cJSON_DetachItemViaPointer(o, v));
+	}
+	return (o);
+}

@@ -70,5 +70,10 @@ void	 egress_audit_set_hook(void (*)(const char *agent));
 /* A record as data: time (RFC 3339, UTC, milliseconds), the fields above
  * by name, null for an absent address or rule. */
 cJSON	*egress_audit_record_json(const struct egress_record *);
+/*
+ * The same members for the audit log (audit-log.h), which has a time of
+ * its own: without "time", and without those that are null.
+ */
+cJSON	*egress_audit_fields(const struct egress_record *);
 
 #endif

@@ -38,6 +38,7 @@
 #include <event2/bufferevent_ssl.h>
 #include <event2/event.h>
 
+#include "audit-log.h"
 #include "egress-audit.h"
 #include "egress-ca.h"
 #include "egress-intercept.h"
@@ -121,6 +122,8 @@ audit(struct intercept *ic, const char *event, int status, const char *rule,
 	r.reason = reason;
 	r.duration_ms = now_ms() - ic->start;
 	egress_audit_record(&r);
+	/* Not waited for: the tunnel's own "open" was (egress-proxy.c). */
+	audit_record("egress", egress_audit_fields(&r), NULL, NULL);
 }
 
 /* A string that held a secret, wiped and freed. */

@@ -43,6 +43,7 @@
 
 #include "argv.h"
 #include "config.h"
+#include "audit-log.h"
 #include "egress-audit.h"
 #include "egress-ca.h"
 #include "egress-intercept.h"
@@ -147,6 +148,9 @@ struct tunnel {
 	struct edir		 up, down;	/* agent to upstream, back */
 	struct intercept	*ic;		/* T_INTERCEPT */
 	char			 norm[EGRESS_MAX_AUTHORITY + 3];	/* T_INTERCEPT */
+	int			 okfd;		/* T_INTERCEPT: the 200's */
+	/* The decision's record, until on disk (audit-log.h). */
+	struct audit_wait	*aw;
 	uint64_t		 start, last;	/* ms */
 };
 
@@ -158,6 +162,9 @@ static TAILQ_HEAD(, tunnel)	 e_tunnels = TAILQ_HEAD_INITIALIZER(e_tunnels);
 static void	tunnel_free(struct tunnel *);
 static void	tunnel_answer(struct tunnel *, int status, const char *rule,
 		    const char *reason);
+static void	answer_recorded(void *, const char *);
+static void	pump_begin(void *, const char *);
+static void	intercept_recorded(void *, const char *);
 static void	try_connect(struct tunnel *);
 static void	dir_pump(struct tunnel *, struct edir *);
 
@@ -189,9 +196,14 @@ arm(struct event *ev, uint64_t ms)
 	evtimer_add(ev, &tv);
 }
 
+/*
+ * A record to qmsctl egress and the journal (egress-audit.h), and to the
+ * audit log: done(t, error) once it is on disk, for a decision whose
+ * answer waits for that (NULL: none does).
+ */
 static void
 record(struct tunnel *t, const char *event, const char *rule,
-    const char *reason)
+    const char *reason, audit_done done)
 {
 	struct egress_record	r;
 
@@ -211,6 +223,8 @@ record(struct tunnel *t, const char *event, const char *rule,
 		intercept_bytes(t->ic, &r.bytes_up, &r.bytes_down);
 	r.duration_ms = now_ms() - t->start;
 	egress_audit_record(&r);
+	audit_forget(t->aw);
+	t->aw = audit_record("egress", egress_audit_fields(&r), done, t);
 }
 
 /* In or out of the agent's count of connections that are not tunnels. */
@@ -274,6 +288,7 @@ tunnel_free(struct tunnel *t)
 {
 	drop_dns(t);
 	TAILQ_REMOVE(&e_tunnels, t, entry);
+	audit_forget(t->aw);
 	uncount(t);
 	set_waiting(t, 0);
 	free_event(&t->crd);
@@ -298,7 +313,7 @@ tunnel_free(struct tunnel *t)
 static void
 tunnel_close(struct tunnel *t, const char *why)
 {
-	record(t, "closed", NULL, why);
+	record(t, "closed", NULL, why, NULL);
 	tunnel_free(t);
 }
 
@@ -387,7 +402,8 @@ tunnel_answer(struct tunnel *t, int status, const char *rule,
 	int	n;
 
 	t->status = status;
-	record(t, t->counted ? "failed" : "denied", rule, reason);
+	record(t, t->counted ? "failed" : "denied", rule, reason,
+	    answer_recorded);
 	uncount(t);
 	set_waiting(t, 1);
 	drop_dns(t);
@@ -414,9 +430,19 @@ tunnel_answer(struct tunnel *t, int status, const char *rule,
 	t->down.pend_off = 0;
 	t->down.wr = event_new(e_base, t->cfd, EV_WRITE | EV_PERSIST,
 	    on_answer_written, t);
-	event_add(t->down.wr, NULL);
 	evtimer_del(t->timer);
 	event_assign(t->timer, e_base, -1, 0, on_answer_written, t);
+	/* Written once its record is on disk (answer_recorded). */
+}
+
+/* The refusal is on disk: written now, if it fails meanwhile or not. */
+static void
+answer_recorded(void *arg, const char *error)
+{
+	struct tunnel	*t = arg;
+
+	t->aw = NULL;
+	event_add(t->down.wr, NULL);
 	arm(t->timer, EGRESS_LINGER_MS);
 }
 
@@ -667,8 +693,6 @@ on_intercept_done(void *arg, const char *why)
 static void
 start_intercept(struct tunnel *t)
 {
-	static const char	 ok[] = "HTTP/1.1 200 Connection established"
-				    "\r\n\r\n";
 	struct intercept_scope	 sc;
 	char			 err[300];
 	int			 cfd = t->cfd;
@@ -700,16 +724,33 @@ start_intercept(struct tunnel *t)
 	}
 	/* The intercept's now, which has written nothing on cfd yet. */
 	t->cfd = t->ufd = -1;
+	t->okfd = cfd;
 	t->status = 200;
-	record(t, "open", NULL, "allowed; intercepted: a secret is for it");
 	free(t->head);
 	t->head = NULL;
 	free(t->req);
 	t->req = NULL;
 	t->state = T_INTERCEPT;
 	evtimer_del(t->timer);
+	record(t, "open", NULL, "allowed; intercepted: a secret is for it",
+	    intercept_recorded);
+}
+
+/* The 200 once the tunnel's record is on disk: the agent's TLS begins. */
+static void
+intercept_recorded(void *arg, const char *error)
+{
+	static const char	 ok[] = "HTTP/1.1 200 Connection established"
+				    "\r\n\r\n";
+	struct tunnel		*t = arg;
+
+	t->aw = NULL;
+	if (error != NULL) {
+		tunnel_close(t, error);
+		return;
+	}
 	/* A new socket's first bytes: they fit its buffer, or it is gone. */
-	if (send(cfd, ok, sizeof(ok) - 1, MSG_NOSIGNAL) !=
+	if (send(t->okfd, ok, sizeof(ok) - 1, MSG_NOSIGNAL) !=
 	    (ssize_t)sizeof(ok) - 1)
 		tunnel_close(t, "the agent's end could not be written");
 }
@@ -719,8 +760,6 @@ static void
 start_pump(struct tunnel *t)
 {
 	struct egress_request	*r = t->req;
-	size_t			 extra = t->hlen - r->head_len, n, hl;
-	char			*head;
 	char			 why[400];
 
 	/* A reload while it connected: the list now in force decides. */
@@ -745,7 +784,25 @@ start_pump(struct tunnel *t)
 		return;
 	}
 	t->status = 200;
-	record(t, "open", NULL, "allowed");
+	/* Nothing moves until the decision is on disk. */
+	evtimer_del(t->timer);
+	record(t, "open", NULL, "allowed", pump_begin);
+}
+
+/* The tunnel's "open" is on disk: the bytes begin to move. */
+static void
+pump_begin(void *arg, const char *error)
+{
+	struct tunnel		*t = arg;
+	struct egress_request	*r = t->req;
+	size_t			 extra = t->hlen - r->head_len, n, hl;
+	char			*head;
+
+	t->aw = NULL;
+	if (error != NULL) {
+		tunnel_close(t, error);
+		return;
+	}
 	t->up.left = t->down.left = -1;
 	if (r->connect) {
 		t->down.pend = xstrdup("HTTP/1.1 200 Connection established"
@@ -899,7 +956,7 @@ on_gone(evutil_socket_t fd, short ev, void *arg)
 		return;
 	}
 	record(t, "closed", NULL, "the client left before the connection "
-	    "was made");
+	    "was made", NULL);
 	tunnel_free(t);
 }
 
