@@ -15,6 +15,7 @@
 #include <cjson/cJSON.h>
 
 #include "agent.h"
+#include "audit-log.h"
 #include "component.h"
 #include "console-api.h"
 #include "console-stream.h"
@@ -323,27 +324,39 @@ do_policy(struct http_request *r, const char *agent, const cJSON *body)
 	console_api_json(r, 200, o);
 }
 
-void
-console_api_action(struct http_request *r, const char *agent,
-    const char *action)
+/* An action waiting for its record to be on disk. */
+struct pending {
+	struct http_request	*req;
+	char			 agent[128];
+	char			 action[16];
+	cJSON			*body;
+	struct audit_wait	*wait;
+	TAILQ_ENTRY(pending)	 entry;
+};
+static TAILQ_HEAD(, pending) pendings = TAILQ_HEAD_INITIALIZER(pendings);
+
+static void
+pending_free(struct pending *p)
+{
+	TAILQ_REMOVE(&pendings, p, entry);
+	audit_forget(p->wait);
+	cJSON_Delete(p->body);
+	free(p);
+}
+
+/* The browser left before the record was on disk: nothing is done. */
+static void
+pending_gone(void *arg)
+{
+	pending_free(arg);
+}
+
+static void
+perform(struct http_request *r, const char *agent, const char *action,
+    const cJSON *body)
 {
 	struct action	*a;
-	cJSON		*body;
 
-	if (strcmp(action, "up") != 0 && strcmp(action, "down") != 0 &&
-	    strcmp(action, "restart") != 0 && strcmp(action, "notify") != 0 &&
-	    strcmp(action, "policy") != 0) {
-		console_api_error(r, 404, "no action \"%s\": up, down, restart, "
-		    "notify or policy", action);
-		return;
-	}
-	if ((body = body_json(r)) == NULL)
-		return;
-	if (!agent_known(agent)) {
-		console_api_error(r, 404, "no agent \"%s\"", agent);
-		cJSON_Delete(body);
-		return;
-	}
 	log_info("console: %s %s", action, agent);
 	if (strcmp(action, "notify") == 0)
 		do_notify(r, agent, body);
@@ -361,17 +374,73 @@ console_api_action(struct http_request *r, const char *agent,
 		else
 			take_down(a, strcmp(action, "restart") == 0);
 	}
-	cJSON_Delete(body);
+}
+
+static void
+pending_recorded(void *arg, const char *error)
+{
+	struct pending	*p = arg;
+
+	p->wait = NULL;
+	http_on_gone(p->req, NULL, NULL);
+	if (error != NULL)
+		console_api_error(p->req, 503, "qmsd could not record this "
+		    "action: %s", error);
+	else
+		perform(p->req, p->agent, p->action, p->body);
+	pending_free(p);
+}
+
+void
+console_api_action(struct http_request *r, const char *agent,
+    const char *action, const char *session)
+{
+	struct pending	*p;
+	cJSON		*body, *o;
+
+	if (strcmp(action, "up") != 0 && strcmp(action, "down") != 0 &&
+	    strcmp(action, "restart") != 0 && strcmp(action, "notify") != 0 &&
+	    strcmp(action, "policy") != 0) {
+		console_api_error(r, 404, "no action \"%s\": up, down, restart, "
+		    "notify or policy", action);
+		return;
+	}
+	if ((body = body_json(r)) == NULL)
+		return;
+	if (!agent_known(agent)) {
+		console_api_error(r, 404, "no agent \"%s\"", agent);
+		cJSON_Delete(body);
+		return;
+	}
+	p = xcalloc(1, sizeof(*p));
+	p->req = r;
+	snprintf(p->agent, sizeof(p->agent), "%s", agent);
+	snprintf(p->action, sizeof(p->action), "%s", action);
+	p->body = body;
+	TAILQ_INSERT_TAIL(&pendings, p, entry);
+	http_on_gone(r, pending_gone, p);
+	o = cJSON_CreateObject();
+	cJSON_AddStringToObject(o, "via", "console");
+	cJSON_AddStringToObject(o, "session", session);
+	cJSON_AddStringToObject(o, "method", action);
+	cJSON_AddStringToObject(o, "agent", agent);
+	p->wait = audit_record("admin", o, pending_recorded, p);
 }
 
 void
 console_api_shutdown(void)
 {
 	struct action	*a;
+	struct pending	*p;
 
 	while ((a = TAILQ_FIRST(&actions)) != NULL) {
 		agent_unwait(a);
 		console_api_error(a->req, 503, "qmsd is stopping");
 		action_free(a);
+	}
+	while ((p = TAILQ_FIRST(&pendings)) != NULL) {
+		http_on_gone(p->req, NULL, NULL);
+		console_api_error(p->req, 503, "qmsd is stopping");
+		pending_free(p);
 	}
 }

@@ -19,8 +19,13 @@ struct http_request;
 #define CONSOLE_TAIL	50
 
 void	 console_api_state(struct http_request *);
+/*
+ * An action on an agent, recorded in the audit log (with session, a part
+ * of the session's stored hash, to tell the sessions apart) and done
+ * once that is on disk.
+ */
 void	 console_api_action(struct http_request *, const char *agent,
-	    const char *action);
+	    const char *action, const char *session);
 /*
  * The snapshot: {"agents": [...ps...], "servers": {status, and with
  * tails, "log", "audit" and "egress": the last lines and records}}.

@@ -250,6 +250,7 @@ api(struct http_request *r, const char *rest)
 {
 	const char	*method = http_method(r), *action, *why = NULL;
 	char		 id[CONSOLE_SECRET_LEN + 1], name[128];
+	char		 session[CONSOLE_SECRET_LEN + 1];
 	int		 get = strcmp(method, "GET") == 0, terminal, status = 0;
 
 	if (session_of(r, id) == -1) {
@@ -275,6 +276,9 @@ api(struct http_request *r, const char *rest)
 		console_api_error(r, status, "%s", why);
 		return;
 	}
+	/* Which session, in the audit log: its stored hash, in part. */
+	console_session_hash(id, session);
+	session[12] = '\0';
 	/* A stream, a terminal, live no longer than their session. */
 	if (strcmp(rest, "events") == 0 && get)
 		console_stream_serve(r, id);
@@ -301,7 +305,7 @@ api(struct http_request *r, const char *rest)
 		console_api_error(r, 405, "an action takes POST");
 		return;
 	}
-	console_api_action(r, name, action);
+	console_api_action(r, name, action, session);
 }
 
 static void
