@@ -153,6 +153,25 @@ _qmsctl()
 			[ "$plain" = 1 ] && words="$words --reset"
 			COMPREPLY=($(compgen -W "$words" -- "$cur"))
 		fi ;;
+	audit)
+		# --verify goes with --head alone; the others go together.
+		case $prev in
+		--agent)
+			COMPREPLY=($(compgen -W "$(_qmsctl_agents)" -- "$cur"))
+			return ;;
+		--since|--head)
+			COMPREPLY=()
+			return ;;
+		esac
+		words="--agent --since -f --json --verify --head"
+		for w in "${args[@]}"; do
+			case $w in
+			--verify|--head)	words="--verify --head" ;;
+			--agent|--since|-f|--json)
+				words="--agent --since -f --json" ;;
+			esac
+		done
+		COMPREPLY=($(compgen -W "$words" -- "$cur")) ;;
 	git-check)
 		# --agent and its name; the command is not ours to know.
 		if [ "$prev" = --agent ]; then

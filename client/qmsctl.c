@@ -13,6 +13,7 @@
 #include "qmsctl.h"
 #include "util.h"
 
+extern const struct cmd_entry cmd_audit_entry;
 extern const struct cmd_entry cmd_console_entry;
 extern const struct cmd_entry cmd_down_entry;
 extern const struct cmd_entry cmd_egress_entry;
@@ -35,6 +36,7 @@ extern const struct cmd_entry cmd_up_entry;
 extern const struct cmd_entry cmd_version_entry;
 
 static const struct cmd_entry *const cmd_table[] = {
+	&cmd_audit_entry,
 	&cmd_console_entry,
 	&cmd_down_entry,
 	&cmd_egress_entry,

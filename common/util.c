@@ -133,6 +133,94 @@ format_time(time_t t, char *buf, size_t len)
 	strftime(buf, len, "%Y-%m-%dT%H:%M:%SZ", &tm);
 }
 
+/* n digits at *sp, as a number in [min, max]; *sp moves past them. */
+static int
+digits(const char **sp, int n, int min, int max, int *out)
+{
+	const char	*s = *sp;
+	int		 i, v = 0;
+
+	for (i = 0; i < n; i++) {
+		if (s[i] < '0' || s[i] > '9')
+			return (-1);
+		v = v * 10 + (s[i] - '0');
+	}
+	if (v < min || v > max)
+		return (-1);
+	*sp = s + n;
+	*out = v;
+	return (0);
+}
+
+int
+parse_time(const char *s, uint64_t *ms)
+{
+	static const int	 mdays[] = {
+		31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31
+	};
+	int			 y, mo, d, h = 0, mi = 0, sec = 0, frac = 0, n;
+	int64_t			 days;
+
+	if (digits(&s, 4, 1970, 9999, &y) == -1 || *s++ != '-' ||
+	    digits(&s, 2, 1, 12, &mo) == -1 || *s++ != '-' ||
+	    digits(&s, 2, 1, 31, &d) == -1)
+		return (-1);
+	n = mdays[mo - 1] + (mo == 2 && y % 4 == 0 &&
+	    (y % 100 != 0 || y % 400 == 0));
+	if (d > n)
+		return (-1);
+	if (*s == 'T') {
+		s++;
+		if (digits(&s, 2, 0, 23, &h) == -1 || *s++ != ':' ||
+		    digits(&s, 2, 0, 59, &mi) == -1)
+			return (-1);
+		if (*s == ':') {
+			s++;
+			if (digits(&s, 2, 0, 59, &sec) == -1)
+				return (-1);
+			if (*s == '.') {
+				/* Milliseconds: the rest of it is dropped. */
+				s++;
+				for (n = 0; *s >= '0' && *s <= '9'; s++, n++)
+					if (n < 3)
+						frac = frac * 10 + (*s - '0');
+				if (n == 0 || n > 9)
+					return (-1);
+				for (; n < 3; n++)
+					frac *= 10;
+			}
+		}
+		if (*s++ != 'Z')
+			return (-1);
+	}
+	if (*s != '\0')
+		return (-1);
+	/* Days since 1970-01-01 of a proleptic Gregorian date. */
+	if (mo <= 2)
+		y--;
+	days = (int64_t)365 * y + y / 4 - y / 100 + y / 400 +
+	    (153 * (mo > 2 ? mo - 3 : mo + 9) + 2) / 5 + d - 1 - 719468;
+	*ms = (((uint64_t)days * 24 + (uint64_t)h) * 60 + (uint64_t)mi) *
+	    60000 + (uint64_t)sec * 1000 + (uint64_t)frac;
+	return (0);
+}
+
+int
+parse_since(const char *s, uint64_t now, uint64_t *ms)
+{
+	const char	*unit;
+	uint64_t	 ago;
+
+	if (number_unit(s, &ago, &unit) == 0 && strcmp(unit, "d") == 0) {
+		if (ago > UINT64_MAX / 86400000)
+			return (-1);
+		ago *= 86400000;
+	} else if (parse_duration(s, &ago) == -1)
+		return (parse_time(s, ms));
+	*ms = now > ago ? now - ago : 0;
+	return (0);
+}
+
 void
 format_duration(uint64_t ms, char *buf, size_t len)
 {

@@ -24,6 +24,17 @@ uint64_t wall_ms(void);
 void	 timeval_ms(struct timeval *, uint64_t ms);
 /* RFC 3339 UTC with seconds: "2026-11-27T00:03:40Z". */
 void	 format_time(time_t, char *, size_t);
+/*
+ * An ISO 8601 UTC time into milliseconds since the epoch: a day
+ * ("2026-12-05", its midnight), or a day and a time with "Z", to the
+ * minute, the second or a fraction of one ("2026-12-05T14:10:29.123Z").
+ */
+int	 parse_time(const char *, uint64_t *ms);
+/*
+ * A moment given as parse_time's, or as a time ago from now (in ms since
+ * the epoch): "30s", "10m", "2h", "3d".
+ */
+int	 parse_since(const char *, uint64_t now, uint64_t *ms);
 /* "3d4h", "4m12s", "0.84s": a short human duration. */
 void	 format_duration(uint64_t ms, char *, size_t);
 
