@@ -2,21 +2,16 @@
 #include <stdint.h>
 #include <string.h>
 
-#include <openssl/evp.h>
-#include <openssl/sha.h>
-
 #include "audit-chain.h"
 
 void
 audit_line_hash(const char *line, size_t len, char out[AUDIT_HASH_HEX])
 {
 	static const char	 hex[] = "0123456789abcdef";
-	unsigned char		 md[SHA256_DIGEST_LENGTH];
-	unsigned int		 mdlen = 0;
+	unsigned char		 md[32];
 	size_t			 i;
 
-	if (EVP_Digest(line, len, md, &mdlen, EVP_sha256(), NULL) != 1 ||
-	    mdlen != sizeof(md)) {
+	if (audit_sha256(line, len, md) == -1) {
 		/* Never a hash of anything: a chain through it breaks. */
 		memset(out, 'x', AUDIT_HASH_HEX - 1);
 		out[AUDIT_HASH_HEX - 1] = '\0';
