@@ -58,19 +58,22 @@ static const struct field git_fields[] = {
 };
 static const struct field tool_fields[] = {
 	{ "tool", "", "" }, { "server", " on ", "" },
-	{ "outcome", " -> ", "" }, { NULL, NULL, NULL },
+	{ "outcome", " -> ", "" }, { "caller", " (caller ", ")" },
+	{ NULL, NULL, NULL },
 };
 static const struct field egress_fields[] = {
 	{ "event", "", "" }, { "method", " ", "" }, { "target", " ", "" },
 	{ "path", " ", "" }, { "address", " at ", "" },
 	{ "status", " -> ", "" }, { "rule", " by ", "" },
-	{ "up", ", ", " bytes up" }, { "down", ", ", " down" },
-	{ "ms", ", ", " ms" }, { "reason", ": ", "" }, { NULL, NULL, NULL },
+	{ "bytes_up", ", ", " bytes up" }, { "bytes_down", ", ", " down" },
+	{ "duration_ms", ", ", " ms" }, { "reason", ": ", "" },
+	{ NULL, NULL, NULL },
 };
 static const struct field admin_fields[] = {
-	{ "method", "", "" }, { "uid", " by uid ", "" },
-	{ "pid", " (pid ", ")" }, { "outcome", " -> ", "" },
-	{ NULL, NULL, NULL },
+	{ "method", "", "" }, { "component", " of ", "" },
+	{ "uid", " by uid ", "" }, { "pid", " (pid ", ")" },
+	{ "via", " via ", "" }, { "session", " session ", "" },
+	{ "outcome", " -> ", "" }, { NULL, NULL, NULL },
 };
 static const struct field qmsd_fields[] = {
 	{ "event", "", "" }, { "version", " ", "" }, { "reason", ": ", "" },
@@ -151,8 +154,8 @@ known(const char *key, const struct field *fields)
 }
 
 /*
- * 2026-12-05T14:10:29.123Z #17 git claude: allowed by default: git status
- * -> ok, 3 ms, 120 bytes (caller agent)
+ * 2026-12-05T14:10:29.123Z #17 git claude: allowed: status -> exit 0,
+ * 3 ms, 120 bytes (caller claude)
  */
 static void
 print_human(const cJSON *r, uint64_t seq)
@@ -173,7 +176,8 @@ print_human(const cJSON *r, uint64_t seq)
 	put_safe(str(r, "agent") != NULL ? str(r, "agent") : "-");
 	for (f = fields; f != NULL && f->key != NULL; f++) {
 		v = cJSON_GetObjectItemCaseSensitive(r, f->key);
-		if (v == NULL || cJSON_IsNull(v))
+		if (v == NULL || cJSON_IsNull(v) || (cJSON_IsString(v) &&
+		    v->valuestring[0] == '\0'))
 			continue;
 		/* The first after a colon: " by x" as ": by x". */
 		b = f->before;
