@@ -51,7 +51,22 @@ struct audit_rec {
 	char			*line;	/* without its newline */
 	size_t			 len;
 	struct audit_wait	*wait;
+	struct audit_source	*src;	/* an agent's, or NULL */
 	TAILQ_ENTRY(audit_rec)	 entry;
+};
+
+/*
+ * An agent's share: its audited requests a second, and its bytes waiting
+ * for the disk.  One agent's flood is refused before it fills the disk
+ * or takes the queue from the others.
+ */
+struct audit_source {
+	char			 name[64];
+	double			 tokens;
+	uint64_t		 last_ms;
+	uint64_t		 pending;	/* bytes not yet on disk */
+	uint64_t		 refused;	/* since the last summary */
+	TAILQ_ENTRY(audit_source) entry;
 };
 
 struct audit_follower {
@@ -72,6 +87,7 @@ static struct evbuffer		*a_out;
 static char			 a_in[256];
 static size_t			 a_inlen;
 static char			*a_broken;	/* why nothing can be written */
+static char			*a_stalled;	/* why the writer waits */
 
 /* The chain as queued, and as on disk. */
 static uint64_t			 a_seq, a_sent;
@@ -84,12 +100,17 @@ static TAILQ_HEAD(, audit_rec)	 a_pending = TAILQ_HEAD_INITIALIZER(a_pending);
 static TAILQ_HEAD(, audit_wait)	 a_failing = TAILQ_HEAD_INITIALIZER(a_failing);
 static TAILQ_HEAD(, audit_follower) a_followers =
     TAILQ_HEAD_INITIALIZER(a_followers);
+static TAILQ_HEAD(, audit_source) a_sources =
+    TAILQ_HEAD_INITIALIZER(a_sources);
+static size_t			 a_nsources;
+static struct event		*a_sum_ev;
 static int			 a_notifying;
 
 static uint64_t			 st_records, st_bytes, st_syncs, st_max_pending;
 static uint64_t			 st_loop_ns;
 
 static void	writer_lost(const char *);
+static void	on_summary(evutil_socket_t, short, void *);
 
 /* ---- the writer child ---- */
 
@@ -135,13 +156,18 @@ write_all(int fd, const char *p, size_t len)
 static void __attribute__((noreturn))
 writer_main(int sock, int fd)
 {
+	struct stat	 st;
 	char		*buf, *nl;
 	size_t		 have = 0, w;
 	uint64_t	 synced = 0;
+	off_t		 base;
 	ssize_t		 n;
 	int		 eof = 0;
 
 	prctl(PR_SET_NAME, "qmsd-audit");
+	if (fstat(fd, &st) == -1)
+		_exit(1);
+	base = st.st_size;
 	/* Stopped by the loop closing its end, not by a signal to all. */
 	signal(SIGTERM, SIG_IGN);
 	signal(SIGINT, SIG_IGN);
@@ -176,10 +202,25 @@ writer_main(int sock, int fd)
 			continue;
 		}
 		w = (size_t)(nl - buf) + 1;
-		if (write_all(fd, buf, w) == -1) {
-			writer_say(sock, "E cannot write: %s\n",
-			    strerror(errno));
-			_exit(1);
+		/*
+		 * A full disk is waited out: what a failed write left is
+		 * cut off again, so that every line on disk stays whole,
+		 * and the same lines are tried each second.
+		 */
+		while (write_all(fd, buf, w) == -1) {
+			if (errno != ENOSPC && errno != EDQUOT) {
+				writer_say(sock, "E cannot write: %s\n",
+				    strerror(errno));
+				_exit(1);
+			}
+			writer_say(sock, "W cannot write: %s; trying again "
+			    "each second\n", strerror(errno));
+			if (ftruncate(fd, base + (off_t)synced) == -1) {
+				writer_say(sock, "E cannot cut a line short "
+				    "back: %s\n", strerror(errno));
+				_exit(1);
+			}
+			sleep(1);
 		}
 		if (fdatasync(fd) == -1) {
 			writer_say(sock, "E cannot sync: %s\n",
@@ -217,6 +258,10 @@ set_health(void)
 	if (a_broken != NULL)
 		component_set(a_comp, "failed", HEALTH_CRITICAL, "%s: %s "
 		    "(audited actions are refused)", a_path, a_broken);
+	else if (a_stalled != NULL)
+		component_set(a_comp, "failed", HEALTH_CRITICAL, "%s: %s "
+		    "(audited actions wait, and past %u MiB are refused)",
+		    a_path, a_stalled, AUDIT_MAX_PENDING >> 20);
 	else
 		component_set(a_comp, "ready", HEALTH_OK, "%s: record %llu",
 		    a_path, (unsigned long long)a_dseq);
@@ -278,6 +323,8 @@ fail_wait(struct audit_wait *w, const char *why)
 static void
 rec_free(struct audit_rec *r)
 {
+	if (r->src != NULL)
+		r->src->pending -= r->len + 1;
 	free(r->line);
 	free(r);
 }
@@ -358,9 +405,17 @@ on_writer_read(evutil_socket_t fd, short ev, void *arg)
 	a_in[a_inlen] = '\0';
 	while ((nl = strchr(a_in, '\n')) != NULL) {
 		*nl = '\0';
-		if (a_in[0] == 'A' && sscanf(a_in, "A %llu", &at) == 1)
+		if (a_in[0] == 'A' && sscanf(a_in, "A %llu", &at) == 1) {
+			free(a_stalled);
+			a_stalled = NULL;
 			synced_to(at);
-		else {
+		} else if (a_in[0] == 'W') {
+			if (a_stalled == NULL)
+				log_warnx("audit: %s", a_in + 2);
+			free(a_stalled);
+			a_stalled = xstrdup(a_in + 2);
+			set_health();
+		} else {
 			snprintf(why, sizeof(why), "%s", a_in[0] == 'E' ?
 			    a_in + 2 : "the writer said something else");
 			writer_lost(why);
@@ -632,6 +687,7 @@ audit_log_open(struct event_base *base, const char *state_dir, char *err,
 	a_out = evbuffer_new();
 	a_fail_ev = event_new(base, -1, 0, on_failing, NULL);
 	a_head_ev = evtimer_new(base, on_head_timer, NULL);
+	a_sum_ev = evtimer_new(base, on_summary, NULL);
 	close(fd);
 	a_comp = component_add("audit");
 	set_health();
@@ -655,6 +711,7 @@ void
 audit_log_close(const char *why)
 {
 	struct audit_follower	*f;
+	struct audit_source	*src;
 	struct pollfd		 pfd;
 	cJSON			*o;
 	int			 i;
@@ -691,6 +748,14 @@ audit_log_close(const char *why)
 		event_free(a_fail_ev);
 	if (a_head_ev != NULL)
 		event_free(a_head_ev);
+	if (a_sum_ev != NULL)
+		event_free(a_sum_ev);
+	a_sum_ev = NULL;
+	while ((src = TAILQ_FIRST(&a_sources)) != NULL) {
+		TAILQ_REMOVE(&a_sources, src, entry);
+		free(src);
+	}
+	a_nsources = 0;
 	if (a_out != NULL)
 		evbuffer_free(a_out);
 	component_remove(a_comp);
@@ -698,8 +763,134 @@ audit_log_close(const char *why)
 	a_fail_ev = a_head_ev = NULL;
 	a_out = NULL;
 	free(a_broken);
+	free(a_stalled);
 	free(a_path);
-	a_broken = a_path = NULL;
+	a_broken = a_stalled = a_path = NULL;
+}
+
+/*
+ * The line in ASCII: each character past it as \uXXXX (a pair past the
+ * BMP), each byte that is not UTF-8 as \ufffd.  Whatever bytes an agent
+ * gave, every reader sees one line of JSON, and U+2028 ends none.  s is
+ * JSON whose non-ASCII bytes are all inside strings.
+ */
+static char *
+ascii_line(const char *s)
+{
+	const unsigned char	*p = (const unsigned char *)s;
+	struct evbuffer		*b = evbuffer_new();
+	unsigned int		 cp, min;
+	size_t			 n, i, len;
+	char			*out;
+
+	while (*p != '\0') {
+		if (*p < 0x80) {
+			evbuffer_add(b, p++, 1);
+			continue;
+		}
+		if (*p >= 0xc2 && *p <= 0xdf) {
+			n = 1, cp = *p & 0x1f, min = 0x80;
+		} else if (*p >= 0xe0 && *p <= 0xef) {
+			n = 2, cp = *p & 0x0f, min = 0x800;
+		} else if (*p >= 0xf0 && *p <= 0xf4) {
+			n = 3, cp = *p & 0x07, min = 0x10000;
+		} else
+			n = 0, cp = 0, min = 0;
+		for (i = 1; n > 0 && i <= n; i++) {
+			if ((p[i] & 0xc0) != 0x80) {
+				n = 0;
+				break;
+			}
+			cp = (cp << 6) | (p[i] & 0x3f);
+		}
+		if (n == 0 || cp < min || cp > 0x10ffff ||
+		    (cp >= 0xd800 && cp <= 0xdfff)) {
+			evbuffer_add_printf(b, "\\ufffd");
+			p++;
+			continue;
+		}
+		if (cp >= 0x10000)
+			evbuffer_add_printf(b, "\\u%04x\\u%04x",
+			    0xd800 + ((cp - 0x10000) >> 10),
+			    0xdc00 + ((cp - 0x10000) & 0x3ff));
+		else
+			evbuffer_add_printf(b, "\\u%04x", cp);
+		p += n + 1;
+	}
+	len = evbuffer_get_length(b);
+	out = xcalloc(1, len + 1);
+	evbuffer_remove(b, out, len);
+	evbuffer_free(b);
+	return (out);
+}
+
+static struct audit_source *
+source(const char *name)
+{
+	struct audit_source	*src;
+
+	TAILQ_FOREACH(src, &a_sources, entry)
+		if (strcmp(src->name, name) == 0)
+			return (src);
+	/* Agents are configured, so few; past that, they share one. */
+	if (a_nsources >= AUDIT_MAX_SOURCES)
+		return (TAILQ_FIRST(&a_sources));
+	src = xcalloc(1, sizeof(*src));
+	snprintf(src->name, sizeof(src->name), "%s", name);
+	src->tokens = AUDIT_AGENT_BURST;
+	src->last_ms = now_ms();
+	TAILQ_INSERT_TAIL(&a_sources, src, entry);
+	a_nsources++;
+	return (src);
+}
+
+/* What was refused for want of share, said once a second. */
+static void
+on_summary(evutil_socket_t fd, short ev, void *arg)
+{
+	struct audit_source	*src;
+	cJSON			*o;
+	char			 why[128];
+
+	TAILQ_FOREACH(src, &a_sources, entry) {
+		if (src->refused == 0)
+			continue;
+		o = cJSON_CreateObject();
+		cJSON_AddStringToObject(o, "agent", src->name);
+		cJSON_AddStringToObject(o, "event", "refused");
+		cJSON_AddNumberToObject(o, "count", (double)src->refused);
+		snprintf(why, sizeof(why), "past the agent's share: %d audited "
+		    "requests a second, %d MiB waiting for the disk",
+		    AUDIT_AGENT_RATE, AUDIT_AGENT_PENDING >> 20);
+		cJSON_AddStringToObject(o, "reason", why);
+		src->refused = 0;
+		audit_record("qmsd", o, NULL, NULL);
+	}
+}
+
+/* Whether an agent may have one more record waited for, or why not. */
+static const char *
+within_share(struct audit_source *src)
+{
+	static char	 why[200];
+	uint64_t	 now = now_ms();
+	struct timeval	 tv = { 1, 0 };
+
+	src->tokens += (double)(now - src->last_ms) * AUDIT_AGENT_RATE / 1000;
+	if (src->tokens > AUDIT_AGENT_BURST)
+		src->tokens = AUDIT_AGENT_BURST;
+	src->last_ms = now;
+	if (src->tokens >= 1 && src->pending <= AUDIT_AGENT_PENDING) {
+		src->tokens -= 1;
+		return (NULL);
+	}
+	if (src->refused++ == 0 && !evtimer_pending(a_sum_ev, NULL))
+		evtimer_add(a_sum_ev, &tv);
+	snprintf(why, sizeof(why), "agent %s is past its share of the audit "
+	    "log (%d audited requests a second, %d MiB waiting for the "
+	    "disk): refused, and counted in a record", src->name,
+	    AUDIT_AGENT_RATE, AUDIT_AGENT_PENDING >> 20);
+	return (why);
 }
 
 /* Each string member cut to max bytes (whole UTF-8 sequences kept). */
@@ -726,7 +917,7 @@ make_line(uint64_t seq, const char *kind, cJSON *fields, size_t *len)
 {
 	struct timespec	 ts;
 	struct tm	 tm;
-	char		 t[40], *body, *line;
+	char		 t[40], *raw, *body, *line;
 	size_t		 max;
 
 	clock_gettime(CLOCK_REALTIME, &ts);
@@ -734,14 +925,15 @@ make_line(uint64_t seq, const char *kind, cJSON *fields, size_t *len)
 	strftime(t, sizeof(t), "%Y-%m-%dT%H:%M:%S", &tm);
 	for (max = 1024;; max /= 4) {
 		cut_strings(fields, max);
-		body = cJSON_PrintUnformatted(fields);
-		if (body == NULL)
+		if ((raw = cJSON_PrintUnformatted(fields)) == NULL)
 			fatalx("audit: out of memory");
+		body = ascii_line(raw);
+		cJSON_free(raw);
 		xasprintf(&line, "{\"seq\":%llu,\"time\":\"%s.%03ldZ\","
 		    "\"prev\":\"%s\",\"kind\":\"%s\"%s%s", (unsigned long long)
 		    seq, t, ts.tv_nsec / 1000000, a_hash, kind,
 		    body[1] != '}' ? "," : "", body + 1);
-		cJSON_free(body);
+		free(body);
 		*len = strlen(line);
 		if (*len <= AUDIT_LINE_MAX || max < 16)
 			return (line);
@@ -754,6 +946,9 @@ audit_record(const char *kind, cJSON *fields, audit_done done, void *arg)
 {
 	struct audit_rec	*r;
 	struct audit_wait	*w = NULL;
+	struct audit_source	*src = NULL;
+	const cJSON		*agent;
+	const char		*why;
 	struct timespec		 t0, t1;
 
 	/* Every caller is set up after the log and stopped before it. */
@@ -770,7 +965,24 @@ audit_record(const char *kind, cJSON *fields, audit_done done, void *arg)
 		    "the audit log's writer is not running");
 		return (w);
 	}
-	if (a_sent - a_synced > AUDIT_MAX_PENDING) {
+	/*
+	 * What is waited for has a bound: an agent's share, then the
+	 * queue's, which admins and the host may go twice past.  What
+	 * nothing waits for (a tunnel's end) follows what was, and goes.
+	 */
+	agent = cJSON_GetObjectItemCaseSensitive(fields, "agent");
+	if (w != NULL && cJSON_IsString(agent) && strcmp(kind, "admin") != 0) {
+		/* An agent's doing (an admin's record names the agent acted
+		 * on, and is the admin's). */
+		src = source(agent->valuestring);
+		if ((why = within_share(src)) != NULL) {
+			cJSON_Delete(fields);
+			fail_wait(w, why);
+			return (w);
+		}
+	}
+	if (w != NULL && a_sent - a_synced > (src != NULL ?
+	    AUDIT_MAX_PENDING : 2 * (uint64_t)AUDIT_MAX_PENDING)) {
 		cJSON_Delete(fields);
 		fail_wait(w, "the audit log is behind: more than 8 MiB of "
 		    "records wait for the disk");
@@ -788,6 +1000,8 @@ audit_record(const char *kind, cJSON *fields, audit_done done, void *arg)
 	a_sent += r->len + 1;
 	r->end = a_sent;
 	r->wait = w;
+	if ((r->src = src) != NULL)
+		src->pending += r->len + 1;
 	TAILQ_INSERT_TAIL(&a_pending, r, entry);
 	event_add(a_wr, NULL);
 	st_records++;

@@ -28,8 +28,18 @@
 
 /* A journal line with the head, this often (and at start and stop). */
 #define AUDIT_HEAD_EVERY_MS	60000
-/* Bytes waiting for the disk past which a record is refused. */
+/*
+ * Bytes waiting for the disk past which a waited-for record is refused
+ * (an admin's or the host's at twice that).  An agent's records have a
+ * share besides: so many a second (in bursts of so many) and so many
+ * bytes waiting; past it they are refused, and a record a second counts
+ * them.  Records nothing waits for (a tunnel's end) always go.
+ */
 #define AUDIT_MAX_PENDING	(8u * 1024 * 1024)
+#define AUDIT_AGENT_RATE	200
+#define AUDIT_AGENT_BURST	1000
+#define AUDIT_AGENT_PENDING	(1024 * 1024)
+#define AUDIT_MAX_SOURCES	1024
 
 struct audit_wait;
 typedef void (*audit_done)(void *arg, const char *error);
