@@ -164,8 +164,15 @@ req_done(struct ctl_req *r)
 {
 	if (!r->deferred)
 		return;
-	if (r->client != NULL)
+	if (r->client != NULL) {
 		TAILQ_REMOVE(&r->client->later, r, entry);
+		/* A half-closed client may be owed nothing more: its write
+		 * callback, on the loop's next turn, sees and frees it. */
+		if (r->client->closing)
+			bufferevent_trigger(r->client->bev, EV_WRITE,
+			    BEV_TRIG_IGNORE_WATERMARKS |
+			    BEV_TRIG_DEFER_CALLBACKS);
+	}
 	cJSON_Delete(r->id_copy);
 	free(r);
 }
@@ -291,6 +298,7 @@ static int
 client_drained(const struct ctl_client *c)
 {
 	return (c->closing && TAILQ_EMPTY(&c->handovers) &&
+	    TAILQ_EMPTY(&c->later) &&
 	    evbuffer_get_length(bufferevent_get_output(c->bev)) == 0);
 }
 
@@ -587,8 +595,9 @@ client_event(struct bufferevent *bev, short what, void *arg)
 
 	if ((what & BEV_EVENT_EOF) && !(what & BEV_EVENT_ERROR) &&
 	    (evbuffer_get_length(bufferevent_get_output(bev)) > 0 ||
-	    !TAILQ_EMPTY(&c->handovers))) {
-		/* Half-closed: send what is owed, then go. */
+	    !TAILQ_EMPTY(&c->handovers) || !TAILQ_EMPTY(&c->later))) {
+		/* Half-closed: send what is owed, answers to come included
+		 * (an admin method waits for its record), then go. */
 		c->closing = 1;
 		bufferevent_disable(bev, EV_READ);
 		return;

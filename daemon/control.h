@@ -25,8 +25,10 @@ struct ctl_method {
 	void		(*fn)(struct ctl_req *, const cJSON *params);
 	/*
 	 * Not recorded in the audit log: an admin method that only
-	 * follows one that was (a terminal's size).  Every other admin
-	 * method is recorded, who and what, and runs once it is on disk.
+	 * follows one that was (a terminal's size), or reads the log
+	 * itself (which must work when the log cannot be written).  Every
+	 * other admin method is recorded, who and what, and runs once it
+	 * is on disk.
 	 */
 	int		 unrecorded;
 };

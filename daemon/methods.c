@@ -83,7 +83,7 @@ const struct ctl_method methods[] = {
 	{ "tmux-link", 0, method_tmux_link, 0 },
 	{ "notify", 0, method_notify, 0 },
 	{ "console", 0, method_console, 0 },
-	{ "audit", 0, method_audit, 0 },
+	{ "audit", 0, method_audit, 1 },
 };
 const size_t nmethods = nitems(methods);
 
