@@ -1813,6 +1813,10 @@ def bench_audit(w, res):
         writer = child_named(d.pid, "qmsd-audit")
         if writer is None:
             raise RuntimeError("qmsd has no audit writer (qmsd-audit)")
+        # qmsd's start is the first record; its row counts it once synced
+        deadline = time.monotonic() + 10
+        while audit_stats(d)["syncs"] < 1 and time.monotonic() < deadline:
+            time.sleep(0.01)
         out["stats_start"] = audit_stats(d)
         # one at a time: recorded, unrecorded and the naive log in turn
         r = ctl("lat", d.socket, n_lat, 50, AUDIT_RECORDED,

@@ -990,6 +990,9 @@ def audit_section(au, m, body, summary):
                 g["throughput_%s" % c]["per_sync_met"]
                 for c in tp if c != "sync")),
             GOAL_AU_THROUGHPUT, met(x16["met"]), x16["ratio"]))
+    if not x16["met"]:
+        body[-1] = body[-1].rstrip("\n") + (
+            " Why, profiled: [Missed goals](#missed-goals), 12.\n\n")
     # what the loop spends
     rows = []
     for c in sorted((k for k in tp if k != "sync"), key=int):
@@ -1023,15 +1026,16 @@ def audit_section(au, m, body, summary):
         "\nOver the whole run the loop spent %.1f µs per record (%d "
         "records, %d syncs, at most %d bytes waiting for the disk); an "
         "`fdatasync()` on the loop would have held it %.0f µs at the "
-        "median, each time. The first record (qmsd's start) took %.2f ms "
-        "of the loop, once: OpenSSL's first SHA-256, which loads its "
-        "provider (2.3 ms in a program of its own on this machine; 0.4 µs "
-        "each after that). The difference in "
+        "median, each time.%s The difference in "
         "qmsd's CPU per call is the audit's part of the loop (the record, "
         "holding the answer, the writer's answer read) and `%s`'s own "
         "work, which is a little more than `%s`'s.\n\n" % (
             loop_us, st["records"], st["syncs"], st["max_pending"],
-            sync_ms * 1000, st0["loop_ns_per_record"] / 1e6, rec, unrec))
+            sync_ms * 1000, " The first record (qmsd's start) took %.2f ms "
+            "of the loop, once: OpenSSL's first SHA-256, which loads its "
+            "provider (2.3 ms in a program of its own on this machine; 0.4 "
+            "µs each after that)." % (st0["loop_ns_per_record"] / 1e6)
+            if st0["records"] == 1 else "", rec, unrec))
     pr = au["probe"]
     p = g["probe"]
     body.append(
