@@ -935,7 +935,9 @@ def audit_section(au, m, body, summary):
     body.append(
         "**Many clients**: C connections, each sending its next call as "
         "soon as its answer comes, %g s counted after 0.3 s not, %s, "
-        "the sides in turn (the order reversed each round); the "
+        "the sides in turn (unrecorded and recorded at 16 clients, the "
+        "naive log, recorded and unrecorded at 64, the order reversed "
+        "each round, so each recorded load is next to its peers); the "
         "median of the rounds (each round's ratio in brackets). Records "
         "per sync from qmsd's own counters (`qmsctl status --json`, "
         "component `audit`, `stats`). The naive log, one writer syncing "
