@@ -8,7 +8,7 @@ every goal here is a ratio to a peer measured in the same run, reported as
 met or missed, never asserted.
 
   bench.py [--quick] [--only git,protocol,control,session,gateway,egress,mail,
-                             terminal,intercept]
+                             terminal,intercept,audit]
 
 --quick runs every benchmark with small counts (for trying the script out);
 --only runs some of them (RESULTS.md then has only those; memory is
@@ -107,6 +107,7 @@ def loadgen(spec):
 SPAWN = None          # tests/bench/spawn.c, compiled by World
 TUNNEL = None         # tests/bench/tunnel.c, compiled by World
 TLS = None            # tests/bench/tls.c, compiled by World
+CTL = None            # tests/bench/ctl.c, compiled by World
 
 
 def spawnbench(argv, concurrency, count, warmup, cwd="/", any_exit=False):
@@ -350,13 +351,16 @@ class World:
         self.quick = quick
         self.tmp = tempfile.mkdtemp(prefix="qmsd-bench.")
         os.chmod(self.tmp, 0o755)
-        global SPAWN, TUNNEL, TLS
+        global SPAWN, TUNNEL, TLS, CTL
         SPAWN = os.path.join(self.tmp, "spawn")
         subprocess.run(["cc", "-O2", "-o", SPAWN,
                         os.path.join(HERE, "spawn.c")], check=True)
         TUNNEL = os.path.join(self.tmp, "tunnel")
         subprocess.run(["cc", "-O2", "-Wall", "-Wextra", "-Werror", "-o",
                         TUNNEL, os.path.join(HERE, "tunnel.c")], check=True)
+        CTL = os.path.join(self.tmp, "ctl")
+        subprocess.run(["cc", "-O2", "-Wall", "-Wextra", "-Werror", "-o",
+                        CTL, os.path.join(HERE, "ctl.c")], check=True)
         TLS = os.path.join(self.tmp, "tls")
         subprocess.run(["cc", "-O2", "-Wall", "-Wextra", "-Werror", "-o",
                         TLS, os.path.join(HERE, "tls.c"), "-lssl",
@@ -1595,6 +1599,362 @@ def summarize_intercept(out):
             / float(x["k"])
 
 
+# ---------------------------------------------------------------- 12. audit
+
+AUDIT_RECORDED = "mcp-config"   # an admin method: recorded before it runs
+AUDIT_UNRECORDED = "version"    # read-only: never recorded
+AUDIT_CONNS = (16, 64)
+GOAL_AU_HANDOFF_MS = 0.5    # added at c=1 over the disk's own sync
+GOAL_AU_THROUGHPUT = 0.5    # recorded / unrecorded calls per second, c=16
+GOAL_AU_PER_SYNC = 0.25     # records per sync, of the clients
+GOAL_AU_PROBE = 1.0         # unrecorded call under recorded load / a sync
+
+
+def ctl(*args, timeout=600):
+    """tests/bench/ctl.c's JSON; a failed call stops the run."""
+    p = subprocess.run([CTL] + [str(a) for a in args], capture_output=True,
+                       text=True, timeout=timeout)
+    try:
+        r = json.loads(p.stdout)
+    except ValueError:
+        raise RuntimeError("ctl %s: %s %s" % (args[0], p.stdout, p.stderr))
+    if r.get("error") or r.get("errors"):
+        raise RuntimeError("ctl %s: %s" % (args[0], r.get("error") or
+                                           r.get("first_error")))
+    return r
+
+
+def fs_info(path):
+    """The filesystem PATH is on: its type, device, mount point and
+    options, the block device's driver and whether it says it is
+    rotational."""
+    info = {"path": path, "statfs_type": sh("stat", "-f", "-c", "%T", path)}
+    df = sh("df", "--output=source,fstype,target", path).splitlines()
+    if len(df) == 2 and len(df[1].split(None, 2)) == 3:
+        info["device"], info["fstype"], info["mount"] = \
+            df[1].split(None, 2)
+    st = os.stat(path)
+    dev = "%d:%d" % (os.major(st.st_dev), os.minor(st.st_dev))
+    with open("/proc/self/mountinfo") as f:
+        for line in f:
+            x = line.split()
+            if x[2] == dev and x[4] == info.get("mount"):
+                info["options"] = x[5]
+                if " - " in line:
+                    info["super_options"] = line.split(" - ", 1)[1].split(
+                    )[2]
+    sysdev = os.path.realpath("/sys/dev/block/" + dev)
+    for q in (sysdev, os.path.dirname(sysdev)):
+        try:
+            with open(os.path.join(q, "queue", "rotational")) as f:
+                info["rotational"] = f.read().strip() == "1"
+            info["block_device"] = os.path.basename(q)
+            drv = os.path.join(q, "device", "driver")
+            if os.path.exists(drv):
+                info["driver"] = os.path.basename(os.path.realpath(drv))
+            break
+        except OSError:
+            pass
+    return info
+
+
+def audit_base():
+    """A directory on a real disk for the audit log: the temporary
+    directory unless it is in memory (tmpfs), then /var/tmp, then the
+    build directory."""
+    for d in (tempfile.gettempdir(), "/var/tmp", BUILD):
+        if os.path.isdir(d) and sh("stat", "-f", "-c", "%T", d) not in (
+                "tmpfs", "ramfs", "?"):
+            return d
+    raise RuntimeError("no directory on a disk for the audit log")
+
+
+def child_named(ppid, comm):
+    """The pid of PPID's child whose name is COMM, or None."""
+    for e in os.listdir("/proc"):
+        if not e.isdigit():
+            continue
+        try:
+            with open("/proc/%s/stat" % e) as f:
+                t = f.read()
+        except OSError:
+            continue
+        if t[t.index("(") + 1:t.rindex(")")] == comm and \
+                int(t.rsplit(")", 1)[1].split()[1]) == ppid:
+            return int(e)
+    return None
+
+
+def audit_stats(d):
+    """qmsd's audit counters (`qmsctl status --json`, component audit)."""
+    return component(d, "audit")["stats"]
+
+
+def audit_loop_ns(st):
+    """The loop's nanoseconds on records so far (its mean times count)."""
+    return st["loop_ns_per_record"] * st["records"]
+
+
+def check_chain(path):
+    """The log read back as qmsctl audit --verify would: seq from 1
+    without a gap, each prev the SHA-256 of the line before; and how many
+    admin records each method has."""
+    import hashlib
+    prev, seq, methods = "0" * 64, 0, {}
+    with open(path, "rb") as f:
+        for raw in f:
+            line = raw.rstrip(b"\n")
+            seq += 1
+            try:
+                rec = json.loads(line)
+            except ValueError:
+                return {"records": seq - 1, "clean": False,
+                        "first_bad": seq, "why": "not JSON"}
+            if rec.get("seq") != seq or rec.get("prev") != prev:
+                return {"records": seq - 1, "clean": False,
+                        "first_bad": seq, "why": "seq or prev"}
+            prev = hashlib.sha256(line).hexdigest()
+            if rec.get("kind") == "admin":
+                m = rec.get("method", "?")
+                methods[m] = methods.get(m, 0) + 1
+    return {"records": seq, "clean": True, "head": prev,
+            "admin_methods": methods}
+
+
+def audit_load(d, writer, conns, seconds, method, sent):
+    """CONNS clients making METHOD calls for SECONDS: calls per second,
+    their latency, and what qmsd's audit counters and CPU did."""
+    a, c0, w0 = audit_stats(d), cpu_s(d.pid), cpu_s(writer)
+    r = ctl("load", d.socket, conns, seconds, 0.3, method)
+    b, c1, w1 = audit_stats(d), cpu_s(d.pid), cpu_s(writer)
+    sent[method] = sent.get(method, 0) + r.get("sent", 0)
+    s = summary_ms(r["samples_us"])
+    recs, syncs = b["records"] - a["records"], b["syncs"] - a["syncs"]
+    out = {"conns": conns, "rate": r["n"] / r["seconds"], "n": r["n"],
+           "seconds": r["seconds"], "median": s["median"], "p99": s["p99"],
+           "records": recs, "syncs": syncs, "bytes": b["bytes"] - a["bytes"],
+           "records_per_sync": recs / syncs if syncs else None,
+           "loop_ns_per_record": (audit_loop_ns(b) - audit_loop_ns(a)) /
+           recs if recs else None,
+           "qmsd_cpu_us_per_call": (c1 - c0) * 1e6 / r["sent"]
+           if r.get("sent") else None,
+           "writer_cpu_us_per_record": (w1 - w0) * 1e6 / recs
+           if recs else None}
+    return out
+
+
+def audit_probe(d, floor, n, load=None, sent=None):
+    """Unrecorded calls one at a time, in turn with a sync of the naive
+    log, alone or while 16 clients make LOAD calls."""
+    p = None
+    if load is not None:
+        p = subprocess.Popen([CTL, "load", d.socket, "16", "0", "0.3",
+                              load], stdin=subprocess.PIPE,
+                             stdout=subprocess.PIPE, text=True)
+        time.sleep(0.5)
+    a = audit_stats(d)
+    try:
+        r = ctl("lat", d.socket, n, 50, AUDIT_UNRECORDED, "@sync:" + floor)
+    finally:
+        if p is not None:
+            lo, _ = p.communicate(timeout=60)
+    b = audit_stats(d)
+    out = {"unrecorded": summary_ms(r["samples_us"][AUDIT_UNRECORDED]),
+           "sync": summary_ms(r["samples_us"]["@sync:" + floor])}
+    sent[AUDIT_UNRECORDED] = sent.get(AUDIT_UNRECORDED, 0) + r["sent"]
+    if p is not None:
+        lr = json.loads(lo)
+        if lr.get("error") or lr.get("errors"):
+            raise RuntimeError("ctl load: %s" % (lr.get("error") or
+                                                 lr.get("first_error")))
+        sent[load] = sent.get(load, 0) + lr["sent"]
+        recs, syncs = b["records"] - a["records"], b["syncs"] - a["syncs"]
+        out["load"] = {"method": load, "conns": 16,
+                       "rate": lr["n"] / lr["seconds"],
+                       "median": summary_ms(lr["samples_us"])["median"],
+                       "records_per_sync": recs / syncs if syncs else None}
+    return out
+
+
+def bench_audit(w, res):
+    """Issue 19: what the audit log costs.  One qmsd of its own (no agent,
+    no child), its state directory on a disk: a recorded admin call
+    (mcp-config, its record synced before it runs) against an unrecorded
+    one (version) on the control socket, one at a time and with 16 and 64
+    clients; the naive log (each record appended and fdatasync()ed by
+    itself, on the same disk) as the floor; unrecorded calls while
+    recorded ones load qmsd; the audit counters qmsd keeps (records,
+    syncs, the loop's time per record); the chain read back."""
+    quick = w.quick
+    n_lat = 300 if quick else 2000
+    rounds = 1 if quick else 3
+    secs = 1.0 if quick else 2.0
+    base = tempfile.mkdtemp(prefix="qmsd-bench-audit.", dir=audit_base())
+    os.chmod(base, 0o755)
+    state = os.path.join(base, "state")
+    floor = os.path.join(base, "naive.log")
+    out = {"recorded": AUDIT_RECORDED, "unrecorded": AUDIT_UNRECORDED,
+           "n_lat": n_lat, "rounds": rounds, "seconds": secs,
+           "fs": fs_info(base),
+           "run": {"qmsd": "%s (`git describe`)" % res["machine"]["qmsd"],
+                   "build": res["machine"]["build"],
+                   "date": datetime.datetime.now(
+                       datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
+                   "loadavg_start": open("/proc/loadavg").read().split()[
+                       :3]}}
+    res["audit"] = out
+    log("audit: state directory on %s (%s, %s), %s" % (
+        out["fs"].get("device", "?"), out["fs"].get("fstype", "?"),
+        out["fs"].get("block_device", "?"), state))
+    d = None
+    sent = {}
+    try:
+        d = Daemon(config="[qmsd]\nstate-dir = %s\n" % state)
+        writer = child_named(d.pid, "qmsd-audit")
+        if writer is None:
+            raise RuntimeError("qmsd has no audit writer (qmsd-audit)")
+        # qmsd's start is the first record; its row counts it once synced
+        deadline = time.monotonic() + 10
+        while audit_stats(d)["syncs"] < 1 and time.monotonic() < deadline:
+            time.sleep(0.01)
+        out["stats_start"] = audit_stats(d)
+        # one at a time: recorded, unrecorded and the naive log in turn
+        r = ctl("lat", d.socket, n_lat, 50, AUDIT_RECORDED,
+                AUDIT_UNRECORDED, "@sync:" + floor)
+        for m in (AUDIT_RECORDED, AUDIT_UNRECORDED):
+            sent[m] = sent.get(m, 0) + r["sent"] // 2
+        out["latency"] = {
+            "recorded": summary_ms(r["samples_us"][AUDIT_RECORDED]),
+            "unrecorded": summary_ms(r["samples_us"][AUDIT_UNRECORDED]),
+            "sync": summary_ms(r["samples_us"]["@sync:" + floor])}
+        for k, x in out["latency"].items():
+            log("audit c=1 %-10s median %7.3f ms  p99 %7.3f ms  n=%d" % (
+                k, x["median"], x["p99"], x["n"]))
+        # many clients, the peers in turn, the order reversed each round
+        tp = out["throughput"] = {str(c): {"recorded": [], "unrecorded": []}
+                                  for c in AUDIT_CONNS}
+        tp["sync"] = []
+        # each recorded load next to its unrecorded one and to the naive
+        # log, whose syncs can be ten times slower a few seconds later
+        order = [("unrecorded", 16), ("recorded", 16), ("sync", 1),
+                 ("recorded", 64), ("unrecorded", 64)]
+        for i in range(rounds):
+            for k, c in (order if i % 2 == 0 else order[::-1]):
+                m = {"recorded": AUDIT_RECORDED,
+                     "unrecorded": AUDIT_UNRECORDED,
+                     "sync": "@sync:" + floor}[k]
+                x = audit_load(d, writer, c, secs, m, sent)
+                (tp["sync"] if k == "sync" else tp[str(c)][k]).append(x)
+                log("audit c=%-3d %-10s %8.0f calls/s  median %6.3f ms  "
+                    "p99 %6.3f ms%s" % (
+                        c, k, x["rate"], x["median"], x["p99"],
+                        "  %.1f records/sync, loop %.1f us/record" % (
+                            x["records_per_sync"],
+                            x["loop_ns_per_record"] / 1000.0)
+                        if x["records"] else ""))
+        # does a recorded load hold up the loop?  Unrecorded calls alone,
+        # then while 16 clients make recorded (and unrecorded) calls
+        pr = out["probe"] = {}
+        for k, load in (("idle", None), ("recorded_load", AUDIT_RECORDED),
+                        ("unrecorded_load", AUDIT_UNRECORDED)):
+            pr[k] = audit_probe(d, floor, n_lat, load, sent)
+            log("audit probe %-15s unrecorded median %6.3f ms p99 %6.3f "
+                "ms; naive sync median %6.3f ms" % (
+                    k, pr[k]["unrecorded"]["median"],
+                    pr[k]["unrecorded"]["p99"], pr[k]["sync"]["median"]))
+        out["stats_end"] = audit_stats(d)
+        out["status_detail"] = component(d, "audit")["detail"]
+        d.stop()
+        out["chain"] = check_chain(os.path.join(state, "audit.log"))
+        out["sent"] = sent
+        ch = out["chain"]
+        log("audit: the log read back: %d records, %s; %d %s records for "
+            "%d %s calls sent" % (
+                ch["records"], "chain clean" if ch["clean"] else
+                "BROKEN at %d" % ch["first_bad"],
+                ch.get("admin_methods", {}).get(AUDIT_RECORDED, 0),
+                AUDIT_RECORDED, sent.get(AUDIT_RECORDED, 0),
+                AUDIT_RECORDED))
+        out["run"]["loadavg_end"] = open("/proc/loadavg").read().split()[:3]
+        summarize_audit(out)
+    finally:
+        if d is not None:
+            d.close()
+        shutil.rmtree(base, ignore_errors=True)
+
+
+def summarize_audit(out):
+    """The goals, as ratios to this run's peers: a recorded call at c=1
+    adds the disk's own sync and under 0.5 ms more; recorded calls at 16
+    clients at least half the unrecorded ones' rate; a sync carries at
+    least a quarter of the clients' records; and an unrecorded call made
+    while 16 clients make recorded ones waits less than a sync."""
+    g = out["goals"] = {}
+    lat = out["latency"]
+    added = lat["recorded"]["median"] - lat["unrecorded"]["median"]
+    g["added_latency"] = {
+        "recorded_ms": lat["recorded"]["median"],
+        "unrecorded_ms": lat["unrecorded"]["median"],
+        "sync_ms": lat["sync"]["median"], "added_ms": added,
+        "added_p99_ms": lat["recorded"]["p99"] - lat["unrecorded"]["p99"],
+        "over_sync_ms": added - lat["sync"]["median"],
+        "goal_ms": GOAL_AU_HANDOFF_MS,
+        "met": added - lat["sync"]["median"] < GOAL_AU_HANDOFF_MS}
+    log("audit goal: c=1 added %.3f ms, the naive sync %.3f ms: %.3f ms "
+        "over it (goal < %g ms): %s" % (
+            added, lat["sync"]["median"], added - lat["sync"]["median"],
+            GOAL_AU_HANDOFF_MS, "met" if g["added_latency"]["met"]
+            else "MISSED"))
+    naive = [x["rate"] for x in out["throughput"]["sync"]]
+    for c in AUDIT_CONNS:
+        t = out["throughput"][str(c)]
+        ratios = [r["rate"] / u["rate"] for r, u in
+                  zip(t["recorded"], t["unrecorded"])]
+        # group commit's gain: recorded calls against the naive log's
+        # records in the same round
+        gains = [r["rate"] / n for r, n in zip(t["recorded"], naive)]
+        per_sync = statistics.median(x["records_per_sync"]
+                                     for x in t["recorded"])
+        x = g["throughput_%d" % c] = {
+            "conns": c,
+            "recorded_rate": statistics.median(x["rate"]
+                                               for x in t["recorded"]),
+            "unrecorded_rate": statistics.median(x["rate"]
+                                                 for x in t["unrecorded"]),
+            "ratio": statistics.median(ratios), "ratios": ratios,
+            "naive_rate": statistics.median(naive),
+            "over_naive": statistics.median(gains), "over_naive_rounds":
+            gains,
+            "records_per_sync": per_sync,
+            "per_sync_goal": GOAL_AU_PER_SYNC * c,
+            "per_sync_met": per_sync >= GOAL_AU_PER_SYNC * c,
+            "loop_ns_per_record": statistics.median(
+                x["loop_ns_per_record"] for x in t["recorded"]),
+            "goal": GOAL_AU_THROUGHPUT if c == 16 else None}
+        x["met"] = x["ratio"] >= GOAL_AU_THROUGHPUT if c == 16 else None
+        log("audit goal: c=%d recorded %.0f / unrecorded %.0f calls/s = "
+            "%.2fx%s; %.1f records per sync (goal >= %g): %s" % (
+                c, x["recorded_rate"], x["unrecorded_rate"], x["ratio"],
+                " (goal >= %gx): %s" % (GOAL_AU_THROUGHPUT, "met" if
+                                        x["met"] else "MISSED")
+                if c == 16 else "", per_sync, x["per_sync_goal"],
+                "met" if x["per_sync_met"] else "MISSED"))
+    pr = out["probe"]["recorded_load"]
+    ratio = pr["unrecorded"]["median"] / pr["sync"]["median"]
+    g["probe"] = {"unrecorded_ms": pr["unrecorded"]["median"],
+                  "unrecorded_p99_ms": pr["unrecorded"]["p99"],
+                  "sync_ms": pr["sync"]["median"], "ratio": ratio,
+                  "idle_ms": out["probe"]["idle"]["unrecorded"]["median"],
+                  "goal": GOAL_AU_PROBE, "met": ratio < GOAL_AU_PROBE}
+    log("audit goal: an unrecorded call under a recorded load %.3f ms, a "
+        "sync meanwhile %.3f ms: %.2fx (goal < %gx): %s" % (
+            pr["unrecorded"]["median"], pr["sync"]["median"], ratio,
+            GOAL_AU_PROBE, "met" if g["probe"]["met"] else "MISSED"))
+    st = out["stats_end"]
+    g["loop"] = {"loop_ns_per_record_all": st["loop_ns_per_record"],
+                 "records": st["records"], "syncs": st["syncs"]}
+
+
 # ---------------------------------------------------------------- machine
 
 def sh(*cmd):
@@ -1660,7 +2020,7 @@ def proc_meminfo(key):
 # ---------------------------------------------------------------- main
 
 PHASES = ["git", "protocol", "control", "session", "gateway", "egress",
-          "mail", "terminal", "intercept"]
+          "mail", "terminal", "intercept", "audit"]
 
 
 def bench_terminal(w, res):
@@ -1722,6 +2082,8 @@ def main():
             bench_terminal(w, res)
         if "intercept" in only:
             bench_intercept(w, res)
+        if "audit" in only:
+            bench_audit(w, res)
         measure_idle(w, res, "after")
         res["memory"]["qmsd_smaps"] = smaps_breakdown(w.d.pid)
         res["memory"]["hwm"] = {"qmsd": proc_status(w.d.pid, "VmHWM")}
