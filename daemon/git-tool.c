@@ -44,6 +44,7 @@ struct git_call {
 	int			 exit_code;
 	int			 timed_out;
 	int			 queued;	/* QUEUED_*: not run yet */
+	struct audit_wait	*aw;		/* QUEUED_RECORDING */
 	int			 gitdir;	/* .git, for its index.lock */
 	int			 lock_state;	/* LOCK_* */
 	struct stat		 lock_st;	/* the lock seen at the deadline */
@@ -92,10 +93,14 @@ static TAILQ_HEAD(, git_call) waiting = TAILQ_HEAD_INITIALIZER(waiting);
 static TAILQ_HEAD(, git_call) running = TAILQ_HEAD_INITIALIZER(running);
 /* Calls that came before the protected paths were known: checked then. */
 static TAILQ_HEAD(, git_call) unread = TAILQ_HEAD_INITIALIZER(unread);
+/* Allowed, and waiting for that to be on disk (audit-log.h). */
+static TAILQ_HEAD(, git_call) recording =
+    TAILQ_HEAD_INITIALIZER(recording);
 /* Where a call that has not run yet waits. */
 #define QUEUED_NOT	0
 #define QUEUED_WAITING	1	/* for a place among max-concurrent */
 #define QUEUED_UNREAD	2	/* for the protected list from HEAD */
+#define QUEUED_RECORDING 3	/* for its record to be on disk */
 static size_t		 nrunning;
 
 static struct event_base *g_base;
@@ -538,6 +543,27 @@ held_durable(void *arg, const char *error)
 	held_free(h);
 }
 
+/* A call's record in the audit log. */
+static cJSON *
+call_fields(struct git_call *c, const char *verdict, const char *rule,
+    const char *outcome, size_t bytes)
+{
+	char	 cmd[512];
+	cJSON	*o = cJSON_CreateObject();
+
+	printable(c->command, cmd, sizeof(cmd));
+	if (strcmp(c->caller, "host") != 0)
+		cJSON_AddStringToObject(o, "agent", c->caller);
+	cJSON_AddStringToObject(o, "caller", c->caller);
+	cJSON_AddStringToObject(o, "verdict", verdict);
+	cJSON_AddStringToObject(o, "rule", rule);
+	cJSON_AddStringToObject(o, "command", cmd);
+	cJSON_AddStringToObject(o, "outcome", outcome);
+	cJSON_AddNumberToObject(o, "ms", (double)(now_ms() - c->started));
+	cJSON_AddNumberToObject(o, "bytes", (double)bytes);
+	return (o);
+}
+
 /*
  * One record per call: to the journal (fields), to `qmsctl logs git`, and
  * to the audit log, whose writing holds the answer, text (NULL: the
@@ -575,16 +601,7 @@ audit(struct git_call *c, const char *verdict, const char *rule,
 	/* An audit record is kept whatever the log level. */
 	log_audit("git", fields, "%s", line);
 
-	o = cJSON_CreateObject();
-	if (strcmp(c->caller, "host") != 0)
-		cJSON_AddStringToObject(o, "agent", c->caller);
-	cJSON_AddStringToObject(o, "caller", c->caller);
-	cJSON_AddStringToObject(o, "verdict", verdict);
-	cJSON_AddStringToObject(o, "rule", rule);
-	cJSON_AddStringToObject(o, "command", cmd);
-	cJSON_AddStringToObject(o, "outcome", outcome);
-	cJSON_AddNumberToObject(o, "ms", (double)ms);
-	cJSON_AddNumberToObject(o, "bytes", (double)bytes);
+	o = call_fields(c, verdict, rule, outcome, bytes);
 	if (text == NULL) {
 		audit_record("git", o, NULL, NULL);
 		mcp_call_done(c->mcall, "", 1);
@@ -1055,6 +1072,10 @@ on_client_gone(void *arg)
 	case QUEUED_UNREAD:
 		TAILQ_REMOVE(&unread, c, entry);
 		break;
+	case QUEUED_RECORDING:
+		TAILQ_REMOVE(&recording, c, entry);
+		audit_forget(c->aw);
+		break;
 	}
 	audit(c, "allowed", "", "client left before it ran", 0, NULL, 1);
 	call_free(c);
@@ -1094,6 +1115,8 @@ git_exec_call(struct mcp_call *mcall, const cJSON *args, void *arg)
 	dispatch(c);
 }
 
+static void	recorded_to_run(void *, const char *);
+
 static void
 dispatch(struct git_call *c)
 {
@@ -1114,8 +1137,39 @@ dispatch(struct git_call *c)
 
 		c->env = xargv_copy(a != NULL ? a->env : g_env);
 	}
-	/* Before run_next, which may answer (and free the call) at once. */
+	/*
+	 * Nothing runs before the audit log has it: the call as allowed
+	 * now, on disk; its outcome is a second record, before its answer.
+	 */
+	c->queued = QUEUED_RECORDING;
+	TAILQ_INSERT_TAIL(&recording, c, entry);
 	mcp_call_on_gone(mcall, on_client_gone, c);
+	c->aw = audit_record("git", call_fields(c, "allowed", "", "starts",
+	    0), recorded_to_run, c);
+	git_publish();
+}
+
+/* The call is on record: it runs, or waits for a place. */
+static void
+recorded_to_run(void *arg, const char *error)
+{
+	struct git_call	*c = arg;
+	char		*text;
+
+	TAILQ_REMOVE(&recording, c, entry);
+	c->queued = QUEUED_NOT;
+	c->aw = NULL;
+	if (error != NULL) {
+		log_warnx("git: %s: not run: %s", c->caller, error);
+		xasprintf(&text, "Denied: qmsd could not record this call, "
+		    "so it did not run it: %s", error);
+		mcp_call_done(c->mcall, text, 1);
+		free(text);
+		g_denied++;
+		call_free(c);
+		git_publish();
+		return;
+	}
 	if ((long long)nrunning < g_max_concurrent) {
 		TAILQ_INSERT_TAIL(&running, c, entry);
 		nrunning++;
@@ -1296,6 +1350,13 @@ git_tool_shutdown(void)
 {
 	struct git_call	*c;
 
+	while ((c = TAILQ_FIRST(&recording)) != NULL) {
+		TAILQ_REMOVE(&recording, c, entry);
+		audit_forget(c->aw);
+		mcp_call_done(c->mcall, "[Exit code: -1]\nqmsd is shutting "
+		    "down", 1);
+		call_free(c);
+	}
 	while ((c = TAILQ_FIRST(&unread)) != NULL ||
 	    (c = TAILQ_FIRST(&waiting)) != NULL) {
 		if (c == TAILQ_FIRST(&unread))

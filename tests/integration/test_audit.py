@@ -109,15 +109,17 @@ def test_git_calls_are_recorded_before_the_answer():
     try:
         out, failed = e.git_exec("status")
         eq(failed, False, out)
+        # Two records: allowed, before it ran; its outcome, before the
+        # answer.
         got = of_kind(e.d, "git", command="status")
-        eq(len(got), 1, "the call, on disk as the answer came")
-        eq((got[0]["caller"], got[0]["verdict"], got[0]["outcome"]),
-           ("host", "allowed", "exit 0"), "caller, verdict, outcome")
+        eq([(r["caller"], r["verdict"], r["outcome"]) for r in got],
+           [("host", "allowed", "starts"), ("host", "allowed", "exit 0")],
+           "caller, verdict, outcome, on disk as the answer came")
         assert "agent" not in got[0], "the host is no agent"
         out, failed = e.git_exec("push --force origin main")
         eq(failed, True, out)
         got = of_kind(e.d, "git", verdict="denied")
-        eq(len(got), 1, "the refusal too")
+        eq(len(got), 1, "a refusal is one record")
         assert got[0]["rule"], got[0]
         chain_ok(lines(e.d))
     finally:
