@@ -36,6 +36,7 @@
 #include "util.h"
 
 #define WRITER_BUF	(1024 * 1024)
+#define AUDIT_STATUS_MS	1000
 
 struct audit_wait {
 	audit_done		 done;	/* NULL once forgotten */
@@ -88,6 +89,8 @@ static char			 a_in[256];
 static size_t			 a_inlen;
 static char			*a_broken;	/* why nothing can be written */
 static char			*a_stalled;	/* why the writer waits */
+static uint64_t			 a_health_ms;	/* status last told */
+static struct event		*a_status_ev;
 
 /* The chain as queued, and as on disk. */
 static uint64_t			 a_seq, a_sent;
@@ -257,6 +260,7 @@ set_health(void)
 		return;
 	/* Counted since start: status shows them, the benchmark reads them. */
 	component_set_field(a_comp, "stats", audit_stats());
+	a_health_ms = now_ms();
 	if (a_broken != NULL)
 		component_set(a_comp, "failed", HEALTH_CRITICAL, "%s: %s "
 		    "(audited actions are refused)", a_path, a_broken);
@@ -267,6 +271,29 @@ set_health(void)
 	else
 		component_set(a_comp, "ready", HEALTH_OK, "%s: record %llu",
 		    a_path, (unsigned long long)a_dseq);
+}
+
+/*
+ * After a sync: status is told at most every AUDIT_STATUS_MS (it tells
+ * the console and systemd in turn), not at each of thousands a second.
+ */
+static void
+on_status_timer(evutil_socket_t fd, short ev, void *arg)
+{
+	set_health();
+}
+
+static void
+sync_health(void)
+{
+	struct timeval	tv;
+
+	if (now_ms() - a_health_ms >= AUDIT_STATUS_MS)
+		set_health();
+	else if (!evtimer_pending(a_status_ev, NULL)) {
+		timeval_ms(&tv, AUDIT_STATUS_MS);
+		evtimer_add(a_status_ev, &tv);
+	}
 }
 
 static void
@@ -386,7 +413,7 @@ synced_to(uint64_t at)
 		rec_free(r);
 	}
 	followers_sweep();
-	set_health();
+	sync_health();
 }
 
 static void
@@ -408,8 +435,12 @@ on_writer_read(evutil_socket_t fd, short ev, void *arg)
 	while ((nl = strchr(a_in, '\n')) != NULL) {
 		*nl = '\0';
 		if (a_in[0] == 'A' && sscanf(a_in, "A %llu", &at) == 1) {
-			free(a_stalled);
-			a_stalled = NULL;
+			if (a_stalled != NULL) {
+				log_info("audit: writing again");
+				free(a_stalled);
+				a_stalled = NULL;
+				set_health();
+			}
 			synced_to(at);
 		} else if (a_in[0] == 'W') {
 			if (a_stalled == NULL)
@@ -690,6 +721,7 @@ audit_log_open(struct event_base *base, const char *state_dir, char *err,
 	a_fail_ev = event_new(base, -1, 0, on_failing, NULL);
 	a_head_ev = evtimer_new(base, on_head_timer, NULL);
 	a_sum_ev = evtimer_new(base, on_summary, NULL);
+	a_status_ev = evtimer_new(base, on_status_timer, NULL);
 	close(fd);
 	a_comp = component_add("audit");
 	set_health();
@@ -752,7 +784,9 @@ audit_log_close(const char *why)
 		event_free(a_head_ev);
 	if (a_sum_ev != NULL)
 		event_free(a_sum_ev);
-	a_sum_ev = NULL;
+	if (a_status_ev != NULL)
+		event_free(a_status_ev);
+	a_sum_ev = a_status_ev = NULL;
 	while ((src = TAILQ_FIRST(&a_sources)) != NULL) {
 		TAILQ_REMOVE(&a_sources, src, entry);
 		free(src);
