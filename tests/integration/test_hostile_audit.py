@@ -13,6 +13,7 @@ observable by stopping the writer child (SIGSTOP, as a slow disk would):
 whatever happens while it is stopped happened before its record was
 durable."""
 import contextlib
+import functools
 import hashlib
 import json
 import os
@@ -433,6 +434,83 @@ def test_an_intercepted_tunnel_moves_nothing_before_its_record():
         assert b"hello over tls" not in got, (
             "the upstream answered through the intercept while %d "
             "record(s) were on disk, none of this tunnel" % on_disk)
+    finally:
+        a.close()
+        tls.close()
+        shutil.rmtree(base, ignore_errors=True)
+
+
+def test_an_intercepted_request_waits_for_its_own_record():
+    """A guard (egress-intercept.c): inside an intercepted tunnel whose
+    "open" is on disk, each request is a decision recorded as it is made
+    ("secret" when it goes on, without the upstream's status, which is
+    not known yet; "denied" when refused), and with the writer stopped
+    neither the request reaches the upstream nor the refusal the agent."""
+    from test_sealed import TLSServer, Quiet
+    base = tempfile.mkdtemp(prefix="qmsd-red-icr.")
+    tls = TLSServer(base)
+    seen = []
+
+    class Counting(Quiet):
+        def do_GET(self):
+            seen.append(self.path)
+            super().do_GET()
+    tls.httpd.RequestHandlerClass = functools.partial(Counting,
+                                                      directory=tls.dir)
+    env = os.path.join(base, "agent.env")
+    fd = os.open(env, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    os.write(fd, b"TOK=not-a-real-secret\n")
+    os.close(fd)
+    auth = "127.0.0.1:%d" % tls.port
+    a = Sealed(auth, extra="env-file = %s\nsecret = TOK %s\n[qmsd]\n"
+               "upstream-ca = %s\n" % (env, auth, tls.ca))
+    ctx = ssl.create_default_context()
+    ctx.check_hostname = False
+    ctx.verify_mode = ssl.CERT_NONE
+
+    def tunnel():
+        head, s = a.ask(b"CONNECT %s HTTP/1.1\r\nHost: %s\r\n\r\n"
+                        % (auth.encode(), auth.encode()))
+        contains(head, "200", "the tunnel")
+        s.settimeout(30)
+        return ctx.wrap_socket(s, server_hostname="127.0.0.1")
+
+    def answer(ts):
+        got = b""
+        while True:
+            b = ts.recv(4096)
+            if not b:
+                return got
+            got += b
+    try:
+        for path, extra, want in (
+                ("/hello.txt", b"", b"hello over tls"),
+                ("/refused.txt", b"Authorization: Bearer "
+                 b"qmsd-placeholder-NOPE-" + b"0" * 32 + b"\r\n", b" 403 ")):
+            ts = tunnel()
+            out = {}
+            with writer_stopped(a.d):
+                ts.sendall(b"GET %s HTTP/1.1\r\nHost: %s\r\n%s"
+                           b"Connection: close\r\n\r\n"
+                           % (path.encode(), auth.encode(), extra))
+                t = threading.Thread(target=lambda: out.update(
+                    got=answer(ts)))
+                t.start()
+                time.sleep(1.5)
+                eq((seen, "got" in out), ([], False), path + ": went on "
+                   "before its record was on disk")
+            t.join(30)
+            contains(out["got"].decode("utf-8", "replace"),
+                     want.decode(), path + ", once recorded")
+            ts.close()
+            seen.clear()
+        got = [r for r in of_kind(a.d, "egress")
+               if r.get("path") in ("/hello.txt", "/refused.txt")]
+        eq([(r["event"], r["path"], r.get("status")) for r in got],
+           [("secret", "/hello.txt", None),
+            ("denied", "/refused.txt", 403)], "the decisions")
+        contains(got[0]["reason"], "no placeholder", "what was done")
+        chain_ok(log_path(a.d))
     finally:
         a.close()
         tls.close()
