@@ -729,6 +729,52 @@ def test_a_console_terminal_is_recorded():
         d.close()
 
 
+def test_a_console_terminal_starts_once_recorded():
+    """A guard (console-terminal.c): the terminal's record names the
+    console session as its other actions' do, and its session does not
+    start (here it would fail at once: docker is away) while the record
+    is not on disk; a record that cannot be written closes the terminal
+    with why, nothing started."""
+    from test_console_auth import login
+    from test_console_terminal import WS
+    d = Daemon(config='[agent "claude"]\nimage = none:latest\n')
+
+    def frames(w, seconds):
+        deadline = time.time() + seconds
+        while w.closed is None and time.time() < deadline:
+            try:
+                w.frame(timeout=max(0.1, deadline - time.time()))
+            except socket.timeout:
+                pass
+            except EOFError:
+                break
+    try:
+        cookie = login(d)
+        with writer_stopped(d):
+            w = WS(d, "claude", cookie)
+            eq(w.status, 101, "the terminal opened")
+            frames(w, 1.5)
+            eq((w.texts, w.closed), ([], None), "the session began before "
+               "its record was on disk")
+        frames(w, 20)
+        w.s.close()
+        assert w.closed is not None and any("error" in t for t in w.texts), (
+            "the session tried, once recorded: %r %r" % (w.texts, w.closed))
+        got = of_kind(d, "admin", method="terminal", agent="claude")
+        eq(len(got), 1, "one record")
+        eq(got[0]["via"], "console", "via")
+        assert len(got[0]["session"]) == 12 and "uid" not in got[0], got[0]
+        kill_writer(d)
+        w = WS(d, "claude", cookie)
+        eq(w.status, 101, "the terminal opened")
+        frames(w, 20)
+        w.s.close()
+        contains(json.dumps(w.texts), "could not record", "why")
+        eq(w.closed, 1011, "closed")
+    finally:
+        d.close()
+
+
 # ---- the writer and its file ----
 
 def test_the_writer_holds_nothing_else():
