@@ -9,6 +9,10 @@
  * browser that does not read holds the container's output back (in the
  * kernel and in tmux, not in qmsd), and a container that does not read
  * holds the browser's keystrokes back.
+ *
+ * Opening one is an admin action, as `qmsctl session` is: its record
+ * (kind admin, via console, method terminal) is on disk before the
+ * session starts (term_recorded); keys typed meanwhile wait in early.
  */
 #include <sys/queue.h>
 
@@ -27,6 +31,7 @@
 #include <cjson/cJSON.h>
 
 #include "agent.h"
+#include "audit-log.h"
 #include "console-api.h"
 #include "console-auth.h"
 #include "console-terminal.h"
@@ -70,6 +75,8 @@ struct terminal {
 	int			 freed;		/* gone; the resize's answer frees */
 	int			 ended;		/* its login ended before the 101 */
 	char			 session[CONSOLE_SECRET_LEN + 1];
+	char			 label[16];	/* the session, in the audit log */
+	struct audit_wait	*aw;		/* its record, till on disk */
 	TAILQ_ENTRY(terminal)	 entry;
 };
 
@@ -96,6 +103,8 @@ exec_end(struct terminal *t)
 static void
 term_free(struct terminal *t)
 {
+	audit_forget(t->aw);
+	t->aw = NULL;
 	if (t->starting) {
 		t->starting = 0;
 		session_abandon(t);	/* its done() is ignored, see there */
@@ -418,6 +427,9 @@ term_close(struct terminal *t, int code, const char *reason)
 	if (t->closing)
 		return;
 	t->closing = 1;
+	/* Not recorded yet: it will not start. */
+	audit_forget(t->aw);
+	t->aw = NULL;
 	if (t->starting) {
 		t->starting = 0;
 		session_abandon(t);
@@ -515,12 +527,44 @@ term_listener_closed(void *arg)
 	term_free(t);
 }
 
+/* The record is on disk: the session starts, as `qmsctl session`'s. */
+static void
+term_recorded(void *arg, const char *error)
+{
+	struct terminal		*t = arg;
+	struct session_params	 p;
+	char			 why[600];
+
+	t->aw = NULL;
+	if (error != NULL) {
+		snprintf(why, sizeof(why), "qmsd could not record this "
+		    "terminal: %s", error);
+		log_warnx("console: terminal on agent %s: %s", t->agent, why);
+		send_json(t, "error", why);
+		term_close(t, WS_CLOSE_ERROR, "the terminal could not be "
+		    "recorded");
+		return;
+	}
+	memset(&p, 0, sizeof(p));
+	p.agent = t->agent;
+	p.tty = 1;
+	p.rows = t->rows;
+	p.cols = t->cols;
+	p.owner = t->owner;
+	/* A person's session, as `qmsctl session` is. */
+	manager_person(t->agent, 1);
+	t->starting = 1;
+	/* It may answer before it returns; t stays until a browser event. */
+	session_start(&p, &term_session_cb, t);
+	term_read_browser(t);
+}
+
 static void
 term_open(void *arg, struct http_upgraded *u, int fd, const char *extra,
     size_t n)
 {
 	struct terminal		*t = arg;
-	struct session_params	 p;
+	cJSON			*o;
 
 	t->up = u;
 	fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK);
@@ -543,17 +587,17 @@ term_open(void *arg, struct http_upgraded *u, int fd, const char *extra,
 	log_info("console: a terminal on agent %s opened (%zu open)",
 	    t->agent, nterminals);
 
-	memset(&p, 0, sizeof(p));
-	p.agent = t->agent;
-	p.tty = 1;
-	p.rows = t->rows;
-	p.cols = t->cols;
-	p.owner = t->owner;
-	/* A person's session, as `qmsctl session` is. */
-	manager_person(t->agent, 1);
-	t->starting = 1;
-	/* It may answer before it returns; t stays until a browser event. */
-	session_start(&p, &term_session_cb, t);
+	/*
+	 * An admin action, as `qmsctl session` is: recorded, and the
+	 * session started only once that is on disk (term_recorded); keys
+	 * typed meanwhile wait in early.
+	 */
+	o = cJSON_CreateObject();
+	cJSON_AddStringToObject(o, "via", "console");
+	cJSON_AddStringToObject(o, "session", t->label);
+	cJSON_AddStringToObject(o, "method", "terminal");
+	cJSON_AddStringToObject(o, "agent", t->agent);
+	t->aw = audit_record("admin", o, term_recorded, t);
 	term_read_browser(t);
 	if (t->ended)
 		term_close(t, WS_CLOSE_POLICY, "logged out");
@@ -576,7 +620,7 @@ query_size(struct http_request *r, const char *name, int def)
 
 void
 console_terminal_serve(struct http_request *r, const char *agent,
-    const char *session)
+    const char *session, const char *label)
 {
 	struct terminal	*t;
 	const char	*why, *h[5];
@@ -617,6 +661,7 @@ console_terminal_serve(struct http_request *r, const char *agent,
 	t = xcalloc(1, sizeof(*t));
 	snprintf(t->agent, sizeof(t->agent), "%s", agent);
 	snprintf(t->session, sizeof(t->session), "%s", session);
+	snprintf(t->label, sizeof(t->label), "%s", label);
 	/* Never a control connection's serial (those count from 1). */
 	t->owner = UINT64_C(1) << 63 | ++term_serial;
 	t->rows = rows;

@@ -18,10 +18,12 @@ struct http_request;
 
 /*
  * Answer the handshake: upgraded, or refused with a JSON error.  session
- * is the login's id (console-auth.h): the terminal ends with it.
+ * is the login's id (console-auth.h): the terminal ends with it; label
+ * names it in the audit log (audit-log.h), where the terminal is an admin
+ * action recorded before its session starts.
  */
 void	 console_terminal_serve(struct http_request *, const char *agent,
-	    const char *session);
+	    const char *session, const char *label);
 /* Close the terminals of that login (logout), or of every one. */
 void	 console_terminal_end_session(const char *id);
 void	 console_terminal_end_all(void);

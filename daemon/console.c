@@ -283,7 +283,7 @@ api(struct http_request *r, const char *rest)
 	if (strcmp(rest, "events") == 0 && get)
 		console_stream_serve(r, id);
 	else if (terminal && get)
-		console_terminal_serve(r, name, id);
+		console_terminal_serve(r, name, id, session);
 	explicit_bzero(id, sizeof(id));
 	if (strcmp(rest, "state") == 0 || strcmp(rest, "events") == 0) {
 		if (!get)

@@ -3,11 +3,15 @@
  *
  * Two bufferevents over OpenSSL: c, the agent's end (qmsd the server,
  * with a leaf of its CA), and u, the upstream (qmsd the client, the
- * peer verified).  Both handshakes start at once.  The request goes
- * through these states:
+ * peer verified).  u's handshake starts at once (qmsd's own, to where
+ * the proxy has connected already); c is not read, nor its handshake
+ * begun, until the proxy says the tunnel's "open" is on disk
+ * (intercept_go).  The request goes through these states:
  *
  *	HEAD	the head read from c (at most IHTTP_MAX_HEAD), parsed,
  *		decided
+ *	WAIT	decided to go on: its record is being written; nothing
+ *		more is read from c, nothing sent to u, until it is on disk
  *	PEEK	a push whose secret was put in: its body held (not sent)
  *		until its ref updates are read and allowed
  *	DRAIN	a push refused: the rest of its body read and dropped, so
@@ -22,9 +26,15 @@
  * stops reading while the other side has INTERCEPT_QUEUE bytes queued.
  * No byte goes on unseen: the body's framing is followed exactly, and
  * what c sends after it is dropped.
+ *
+ * Each decision is recorded in the audit log as it is made (audit()),
+ * and what it decided waits for that record to be on disk (recorded()):
+ * the request goes to u from WAIT, and an answer of qmsd's own (a
+ * refusal, a 502) is held in ans while a record is being written.
  */
 #include <sys/types.h>
 
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -57,7 +67,11 @@
 #define INTERCEPT_DRAIN		(64LL * 1024 * 1024)	/* a refused push */
 #define INTERCEPT_CHUNK		65536		/* a body feed's */
 
-enum istate { I_HEAD, I_PEEK, I_DRAIN, I_BODY, I_SENT, I_ANSWER };
+enum istate { I_HEAD, I_WAIT, I_PEEK, I_DRAIN, I_BODY, I_SENT, I_ANSWER };
+
+/* Where a record goes: qmsctl egress and the journal; the audit log. */
+#define A_RING		0x1
+#define A_LOG		0x2
 
 struct intercept {
 	struct event_base	*base;
@@ -66,6 +80,9 @@ struct intercept {
 	void			*arg;
 	struct bufferevent	*c, *u;
 	enum istate		 state;
+	int			 go;		/* c may be read (intercept_go) */
+	struct audit_wait	*aw;		/* a record not yet on disk */
+	struct evbuffer		*ans;		/* an answer held for it */
 	int			 u_ready;	/* u's handshake done */
 	char			 u_error[300];	/* u failed: why */
 	int			 u_eof;
@@ -74,11 +91,11 @@ struct intercept {
 
 	struct ihttp_request	 req;		/* pointing into head */
 	char			*head;		/* the request head, copied */
-	char			*auth;		/* PEEK: Authorization to send */
+	char			*auth;		/* PEEK, WAIT: Authorization */
 	char			 method[16];
 	char			 path[256];	/* for the audit */
 	size_t			 scanned;	/* HEAD: searched to here */
-	char			 note[200];	/* gone on: recorded at answer */
+	char			 note[200];	/* gone on: its status to come */
 	const char		*secret;	/* the name put in, or NULL */
 	int			 push;		/* 1: a push, held to its refs */
 	struct ihttp_body	 body;
@@ -102,12 +119,24 @@ static void	c_event(struct bufferevent *, short, void *);
 static void	u_read(struct bufferevent *, void *);
 static void	u_write(struct bufferevent *, void *);
 static void	u_event(struct bufferevent *, short, void *);
+static void	feed_body(struct intercept *);
 
+static void	recorded(void *, const char *);
+
+/*
+ * A record of ic's request: to qmsctl egress and the journal (A_RING),
+ * to the audit log (A_LOG), where what it records waits for it to be on
+ * disk (recorded()).  A record that follows another stands for both:
+ * they reach the disk in order.  The log's record of a request that goes
+ * on is made before it goes, so it has no status: the upstream's is in
+ * the ring's, made when it answers.
+ */
 static void
 audit(struct intercept *ic, const char *event, int status, const char *rule,
-    const char *reason)
+    const char *reason, int where)
 {
 	struct egress_record	r;
+	cJSON			*o;
 
 	memset(&r, 0, sizeof(r));
 	clock_gettime(CLOCK_REALTIME, &r.time);
@@ -121,9 +150,15 @@ audit(struct intercept *ic, const char *event, int status, const char *rule,
 	r.rule = rule;
 	r.reason = reason;
 	r.duration_ms = now_ms() - ic->start;
-	egress_audit_record(&r);
-	/* Not waited for: the tunnel's own "open" was (egress-proxy.c). */
-	audit_record("egress", egress_audit_fields(&r), NULL, NULL);
+	if (where & A_RING)
+		egress_audit_record(&r);
+	if (where & A_LOG) {
+		o = egress_audit_fields(&r);
+		if (status == 0)
+			cJSON_DeleteItemFromObjectCaseSensitive(o, "status");
+		audit_forget(ic->aw);
+		ic->aw = audit_record("egress", o, recorded, ic);
+	}
 }
 
 /* A string that held a secret, wiped and freed. */
@@ -143,8 +178,9 @@ finish(struct intercept *ic, const char *why)
 	if (ic->ended)
 		return;
 	ic->ended = 1;
-	if (ic->note[0] != '\0')
-		audit(ic, "failed", 502, "upstream", why);
+	/* Gone on and not answered; in WAIT it had not gone yet. */
+	if (ic->note[0] != '\0' && ic->state != I_WAIT)
+		audit(ic, "failed", 502, "upstream", why, A_RING | A_LOG);
 	ic->done(ic->arg, why);
 }
 
@@ -188,7 +224,14 @@ answer_raw(struct intercept *ic, int status, const char *ctype,
 	case 431: text = "Request Header Fields Too Large"; break;
 	case 501: text = "Not Implemented"; break;
 	case 502: text = "Bad Gateway"; break;
+	case 503: text = "Service Unavailable"; break;
 	default: text = "Error"; break;
+	}
+	/* Held while a record is being written (recorded() sends it). */
+	if (ic->aw != NULL) {
+		if (ic->ans == NULL && (ic->ans = evbuffer_new()) == NULL)
+			fatalx("%s: evbuffer_new failed", __func__);
+		out = ic->ans;
 	}
 	evbuffer_add_printf(out, "HTTP/1.1 %d %s\r\n"
 	    "Content-Type: %s\r\n"
@@ -203,7 +246,8 @@ answer_raw(struct intercept *ic, int status, const char *ctype,
 	ic->state = I_ANSWER;
 	/* What the agent still sends is read and dropped (c_read). */
 	bufferevent_setwatermark(ic->c, EV_WRITE, 0, 0);
-	bufferevent_enable(ic->c, EV_READ | EV_WRITE);
+	if (ic->go)
+		bufferevent_enable(ic->c, EV_READ | EV_WRITE);
 	if (ic->u != NULL) {
 		bufferevent_free(ic->u);
 		ic->u = NULL;
@@ -241,7 +285,7 @@ refuse(struct intercept *ic, int status, const char *rule, const char *why)
 	const char	*svc = NULL, *q;
 	size_t		 alen;
 
-	audit(ic, "denied", status, rule, why);
+	audit(ic, "denied", status, rule, why, A_RING | A_LOG);
 	q = strstr(ic->path, "/info/refs?");
 	if (q != NULL && status == 403) {
 		if (strstr(q, "service=git-upload-pack") != NULL)
@@ -263,7 +307,40 @@ refuse(struct intercept *ic, int status, const char *rule, const char *why)
 	answer_raw(ic, status, "application/json", body, strlen(body));
 }
 
+/* The upstream failed before the request went on: a 502, recorded. */
+static void
+upstream_gone(struct intercept *ic)
+{
+	zfree(ic->auth);
+	ic->auth = NULL;
+	ic->note[0] = '\0';
+	audit(ic, "failed", 502, "upstream-tls", ic->u_error, A_RING | A_LOG);
+	answer_raw(ic, 502, "text/plain; charset=utf-8", ic->u_error,
+	    strlen(ic->u_error));
+}
+
 /* ---- the request ---- */
+
+/*
+ * Decided to go on, with ic->auth (the secret put in) or none: recorded,
+ * and sent once that is on disk (go_on()).  Until then c is not read on
+ * from (c_read), the body's bytes stay where they are.
+ */
+static void
+go_on_recorded(struct intercept *ic, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+
+static void
+go_on_recorded(struct intercept *ic, const char *fmt, ...)
+{
+	va_list	ap;
+
+	va_start(ap, fmt);
+	vsnprintf(ic->note, sizeof(ic->note), fmt, ap);
+	va_end(ap);
+	ic->state = I_WAIT;
+	audit(ic, "secret", 0, NULL, ic->note, A_LOG);
+}
 
 /* Send the head (with its secret) and what is held of the body. */
 static void
@@ -287,6 +364,59 @@ forward(struct intercept *ic, const char *authorization)
 	bufferevent_enable(ic->u, EV_READ | EV_WRITE);
 }
 
+/* The decision to go on is on disk (WAIT): the request goes. */
+static void
+go_on(struct intercept *ic)
+{
+	char	*auth = ic->auth;
+
+	if (ic->u == NULL) {
+		upstream_gone(ic);
+		return;
+	}
+	ic->auth = NULL;
+	forward(ic, auth);
+	zfree(auth);
+	/* What came meanwhile was left where it was (c_read). */
+	if (evbuffer_get_length(bufferevent_get_input(ic->c)) > 0)
+		feed_body(ic);
+}
+
+/*
+ * The last record is on disk: what waited for it goes (a request, an
+ * answer).  One that cannot be written: nothing decided goes, the agent
+ * is answered 503.
+ */
+static void
+recorded(void *arg, const char *error)
+{
+	struct intercept	*ic = arg;
+	char			 why[400];
+
+	ic->aw = NULL;
+	if (error != NULL) {
+		zfree(ic->auth);
+		ic->auth = NULL;
+		ic->note[0] = '\0';
+		if (ic->ans != NULL) {
+			evbuffer_free(ic->ans);
+			ic->ans = NULL;
+		}
+		snprintf(why, sizeof(why), "qmsd could not record this "
+		    "request: %s\n", error);
+		answer_raw(ic, 503, "text/plain; charset=utf-8", why,
+		    strlen(why));
+		return;
+	}
+	if (ic->state == I_WAIT)
+		go_on(ic);
+	else if (ic->ans != NULL) {
+		evbuffer_add_buffer(bufferevent_get_output(ic->c), ic->ans);
+		evbuffer_free(ic->ans);
+		ic->ans = NULL;
+	}
+}
+
 /*
  * The head is in: what is done with it.  A placeholder is swapped only
  * for a request in scope; one that is not swappable here is refused;
@@ -308,9 +438,7 @@ decide(struct intercept *ic)
 	memcpy(ic->path, r->target, tl);
 	ic->path[tl] = '\0';
 	if (ic->u_error[0] != '\0') {
-		audit(ic, "failed", 502, "upstream-tls", ic->u_error);
-		answer_raw(ic, 502, "text/plain; charset=utf-8", ic->u_error,
-		    strlen(ic->u_error));
+		upstream_gone(ic);
 		return;
 	}
 	for (i = 0; r->authorization != NULL && i < ic->scope.nrules; i++) {
@@ -340,9 +468,7 @@ decide(struct intercept *ic)
 		return;
 	}
 	if (!swapped) {
-		snprintf(ic->note, sizeof(ic->note), "no placeholder: passed as "
-		    "sent");
-		forward(ic, NULL);
+		go_on_recorded(ic, "no placeholder: passed as sent");
 		return;
 	}
 	tgt = xcalloc(1, r->tlen + 1);
@@ -371,9 +497,8 @@ decide(struct intercept *ic)
 		ic->auth = auth;	/* kept till then */
 		return;
 	}
-	snprintf(ic->note, sizeof(ic->note), "%s put in", ic->secret);
-	forward(ic, auth);
-	zfree(auth);
+	ic->auth = auth;	/* kept till it goes */
+	go_on_recorded(ic, "%s put in", ic->secret);
 }
 
 /* The ref updates are read (PEEK): on, or refused. */
@@ -404,7 +529,8 @@ decide_push(struct intercept *ic)
 		    "[agent \"%s\"] secret-push-refs allows %s",
 		    ic->scope.agent, cmd->ref, ic->scope.agent, allowed);
 		snprintf(ic->refusal, sizeof(ic->refusal), "%s", why);
-		audit(ic, "denied", 403, "secret-push-refs", why);
+		audit(ic, "denied", 403, "secret-push-refs", why,
+		    A_RING | A_LOG);
 		zfree(ic->auth);
 		ic->auth = NULL;
 		evbuffer_free(ic->held);
@@ -412,11 +538,8 @@ decide_push(struct intercept *ic)
 		ic->state = I_DRAIN;
 		return;
 	}
-	snprintf(ic->note, sizeof(ic->note), "%s put in; %zu ref update%s "
-	    "allowed", ic->secret, ic->rp->n, ic->rp->n == 1 ? "" : "s");
-	forward(ic, ic->auth);
-	zfree(ic->auth);
-	ic->auth = NULL;
+	go_on_recorded(ic, "%s put in; %zu ref update%s allowed", ic->secret,
+	    ic->rp->n, ic->rp->n == 1 ? "" : "s");
 }
 
 /* DRAIN is over: git is told, in its own words where it can be. */
@@ -620,7 +743,9 @@ c_write(struct bufferevent *bev, void *arg)
 
 	(void)bev;
 	if (ic->state == I_ANSWER) {
-		if (evbuffer_get_length(bufferevent_get_output(ic->c)) == 0)
+		/* Not while the answer is held for its record. */
+		if (ic->ans == NULL &&
+		    evbuffer_get_length(bufferevent_get_output(ic->c)) == 0)
 			finish(ic, "answered by qmsd");
 		return;
 	}
@@ -685,7 +810,8 @@ u_read(struct bufferevent *bev, void *arg)
 		/* An interim answer (1xx): the final one follows. */
 		if (ic->status >= 200 || ic->status == 101) {
 			ic->resp_head = 1;
-			audit(ic, "secret", ic->status, NULL, ic->note);
+			/* The log has it already, from before it went. */
+			audit(ic, "secret", ic->status, NULL, ic->note, A_RING);
 			ic->note[0] = '\0';
 		}
 	}
@@ -733,15 +859,17 @@ u_event(struct bufferevent *bev, short what, void *arg)
 	else
 		snprintf(why, sizeof(why), "the upstream closed before it "
 		    "answered");
-	if (ic->state == I_HEAD || ic->state == I_DRAIN) {
-		/* Told when the request comes (decide), or not needed. */
+	if (ic->state == I_HEAD || ic->state == I_WAIT ||
+	    ic->state == I_DRAIN) {
+		/* Told when the request comes (decide, go_on), or not
+		 * needed. */
 		snprintf(ic->u_error, sizeof(ic->u_error), "%s", why);
 		bufferevent_free(ic->u);
 		ic->u = NULL;
 		return;
 	}
 	if (!ic->resp_head && ic->state != I_ANSWER) {
-		audit(ic, "failed", 502, "upstream", why);
+		audit(ic, "failed", 502, "upstream", why, A_RING | A_LOG);
 		ic->note[0] = '\0';
 		answer_raw(ic, 502, "text/plain; charset=utf-8", why,
 		    strlen(why));
@@ -822,12 +950,19 @@ intercept_start(struct event_base *base, int cfd, int ufd,
 	bufferevent_setwatermark(ic->u, EV_READ, 0, INTERCEPT_QUEUE);
 	bufferevent_setwatermark(ic->c, EV_WRITE, INTERCEPT_QUEUE / 2, 0);
 	bufferevent_setwatermark(ic->u, EV_WRITE, INTERCEPT_QUEUE / 2, 0);
-	bufferevent_enable(ic->c, EV_READ | EV_WRITE);
+	/* c waits for intercept_go: not a byte of it read till then. */
 	bufferevent_enable(ic->u, EV_READ | EV_WRITE);
 	ic->timer = evtimer_new(base, on_idle, ic);
 	timeval_ms(&tv, scope->idle_ms);
 	evtimer_add(ic->timer, &tv);
 	return (ic);
+}
+
+void
+intercept_go(struct intercept *ic)
+{
+	ic->go = 1;
+	bufferevent_enable(ic->c, EV_READ | EV_WRITE);
 }
 
 static void
@@ -849,6 +984,9 @@ intercept_free(struct intercept *ic)
 {
 	if (ic == NULL)
 		return;
+	audit_forget(ic->aw);
+	if (ic->ans != NULL)
+		evbuffer_free(ic->ans);
 	bev_close(ic->c);
 	bev_close(ic->u);
 	if (ic->timer != NULL)

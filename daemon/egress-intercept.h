@@ -16,9 +16,13 @@
  * then both ends close (the client opens a new tunnel for its next
  * request).  A refusal is answered in the form the client shows: git's
  * own (an ERR line, or "[remote rejected]" for each ref), else a 403 with
- * a JSON message as GitHub's API writes one.  Each request is one audit
- * record (egress-audit.h): method, path, status, and what was done with
- * the secret.  No header value is ever logged.
+ * a JSON message as GitHub's API writes one.  Each request is one record
+ * (egress-audit.h): method, path, status, and what was done with the
+ * secret.  Its audit log record (audit-log.h) is made when qmsd decides,
+ * and what it decided (the request sent on, a refusal answered) waits
+ * for that record to be on disk; the log's record of a request that went
+ * on has no status (the upstream's is in qmsctl egress and the journal,
+ * made when it answers).  No header value is ever logged.
  */
 #ifndef QMSD_EGRESS_INTERCEPT_H
 #define QMSD_EGRESS_INTERCEPT_H
@@ -47,14 +51,17 @@ struct intercept;
 typedef void (*intercept_done_fn)(void *arg, const char *why);
 
 /*
- * Take cfd (the agent's end, told 200 already) and ufd (the upstream,
+ * Take cfd (the agent's end, not yet told 200) and ufd (the upstream,
  * connected).  scope's strings and lists must live as long as the
  * intercept.  NULL with why (then the descriptors are still the
- * caller's).
+ * caller's).  Nothing is read from cfd, nor written to it, until
+ * intercept_go().
  */
 struct intercept *intercept_start(struct event_base *, int cfd, int ufd,
 		    const struct intercept_scope *, intercept_done_fn,
 		    void *arg, char *err, size_t errlen);
+/* The tunnel's record is on disk and the agent told 200: cfd is read. */
+void		 intercept_go(struct intercept *);
 void		 intercept_free(struct intercept *);
 /* Bytes from the agent toward the upstream, and back. */
 void		 intercept_bytes(const struct intercept *, uint64_t *up,

@@ -736,7 +736,11 @@ start_intercept(struct tunnel *t)
 	    intercept_recorded);
 }
 
-/* The 200 once the tunnel's record is on disk: the agent's TLS begins. */
+/*
+ * The 200 once the tunnel's record is on disk: the agent's TLS begins,
+ * and only now: an agent that did not wait for the 200 has had nothing
+ * read of what it sent.
+ */
 static void
 intercept_recorded(void *arg, const char *error)
 {
@@ -751,8 +755,12 @@ intercept_recorded(void *arg, const char *error)
 	}
 	/* A new socket's first bytes: they fit its buffer, or it is gone. */
 	if (send(t->okfd, ok, sizeof(ok) - 1, MSG_NOSIGNAL) !=
-	    (ssize_t)sizeof(ok) - 1)
+	    (ssize_t)sizeof(ok) - 1) {
 		tunnel_close(t, "the agent's end could not be written");
+		return;
+	}
+	/* Not a byte of the agent's was read before this (intercept_go). */
+	intercept_go(t->ic);
 }
 
 /* Connected: the bytes begin to move. */

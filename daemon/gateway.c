@@ -1,5 +1,7 @@
 #include <sys/queue.h>
 
+#include <math.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -17,10 +19,15 @@
 #include "log.h"
 #include "supervisor.h"
 #include "util.h"
+#include "websocket.h"
 
 #define GW_CONNECT_TIMEOUT_MS	5000
 #define GW_POST_TIMEOUT_MS	300000	/* a tool call may take a while */
 #define GW_MAX_REPLY		(64 * 1024 * 1024)
+/* Messages in one batch: one request makes at most this many records. */
+#define GW_MAX_BATCH		32
+/* A double holds every integer up to this exactly, and no more. */
+#define GW_EXACT_MAX		9007199254740992.0	/* 2^53 */
 
 /* What a client may send on; everything else stays behind. */
 static const char *const passed_headers[] = {
@@ -45,7 +52,7 @@ struct relay {
 	size_t			 total;
 	int			 paused;
 	int			 is_get;
-	/* The request body, passed on as it arrives. */
+	/* The request body; a POST's, once whole, as qmsd read it. */
 	char			*up;
 	size_t			 up_len;
 	long long		 up_announced;	/* told upstream, or -1 */
@@ -319,36 +326,138 @@ twice(const cJSON *o, const char *key)
 }
 
 /*
- * The body is whole: each tools/call in it is recorded (the tool's name
+ * What is not JSON as RFC 8259 has it, though cJSON would read it: bytes
+ * that are not UTF-8 (UTF-16 and UTF-32 among them, whose NULs cJSON
+ * takes for blanks), a control byte outside an escape (cJSON takes any
+ * byte below 0x21 for a blank and lets one stand in a string).  NULL, or
+ * why.
+ */
+static const char *
+not_json(const char *s, size_t len)
+{
+	size_t	i;
+
+	if (!ws_utf8_ok((const uint8_t *)s, len))
+		return ("Parse error: the body is not UTF-8");
+	for (i = 0; i < len; i++)
+		if ((unsigned char)s[i] < 0x20 && s[i] != '\t' &&
+		    s[i] != '\n' && s[i] != '\r')
+			return ("Parse error: a control byte in the body "
+			    "(JSON is UTF-8, and escapes them)");
+	return (NULL);
+}
+
+/*
+ * A \u0000 in a string of a body cJSON has parsed (so every backslash is
+ * in a string, and each takes the byte after it): cJSON's strings end at
+ * a NUL, so the string qmsd would read and pass on is not the client's.
+ */
+static int
+has_nul(const char *s, size_t len)
+{
+	size_t	i;
+
+	for (i = 0; i + 1 < len; i++) {
+		if (s[i] != '\\')
+			continue;
+		if (s[i + 1] == 'u' && i + 5 < len && memcmp(s + i + 2, "0000",
+		    4) == 0)
+			return (1);
+		i++;
+	}
+	return (0);
+}
+
+/*
+ * A number cJSON cannot hold as written: past a double (cJSON would pass
+ * null on) or of a magnitude past 2^53, where integers (JSON-RPC ids
+ * among them) are no longer held exactly.  cJSON's nesting limit bounds
+ * the depth, the body's size the work.
+ */
+static int
+bad_number(const cJSON *o)
+{
+	const cJSON	*v;
+
+	if (cJSON_IsNumber(o))
+		return (!isfinite(o->valuedouble) ||
+		    fabs(o->valuedouble) > GW_EXACT_MAX);
+	cJSON_ArrayForEach(v, o)
+		if (bad_number(v))
+			return (1);
+	return (0);
+}
+
+/*
+ * The body is whole.  It is parsed, and what goes upstream is what qmsd
+ * read: cJSON's own writing of it, not the client's bytes, so that the
+ * child runs exactly the messages recorded here whatever the two parsers
+ * would make of the same bytes.  What cannot be read and written again
+ * as it came is refused.  Each tools/call is recorded (the tool's name
  * and the caller, never the arguments), and the request goes upstream
- * once they are on disk.  What qmsd cannot read as the child would is
- * refused rather than passed on unrecorded.
+ * once they are on disk.
  */
 static void
 record_calls(struct relay *r)
 {
 	const char	*who = http_identity(r->origin);
+	const char	*why;
 	const cJSON	*msg, *m, *p, *name;
+	const char	*in = r->up != NULL ? r->up : "", *end = NULL;
 	cJSON		*all, *o;
+	char		*out, batch[80];
+	size_t		 len;
 	int		 calls = 0;
 
-	if ((all = cJSON_ParseWithLength(r->up != NULL ? r->up : "",
-	    r->up_len)) == NULL) {
+	if ((why = not_json(in, r->up_len)) != NULL) {
+		http_respond_rpc_error(r->req, 400, NULL, -32700, why);
+		goto refused;
+	}
+	all = cJSON_ParseWithLengthOpts(in, r->up_len, &end, 0);
+	while (all != NULL && end < in + r->up_len && strchr(" \t\r\n",
+	    *end) != NULL)
+		end++;
+	if (all == NULL || end != in + r->up_len) {
+		cJSON_Delete(all);
 		http_respond_rpc_error(r->req, 400, NULL, -32700, "Parse "
 		    "error: the body is not JSON");
 		goto refused;
 	}
+	why = NULL;
+	if (cJSON_IsArray(all) && cJSON_GetArraySize(all) > GW_MAX_BATCH) {
+		snprintf(batch, sizeof(batch), "Invalid Request: a batch of "
+		    "more than %d messages", GW_MAX_BATCH);
+		why = batch;
+	} else if (has_nul(in, r->up_len))
+		why = "Invalid Request: a NUL (\\u0000) in a string";
+	else if (bad_number(all))
+		why = "Invalid Request: a number past 2^53, which qmsd cannot "
+		    "pass on as it came";
+	for (msg = cJSON_IsArray(all) ? all->child : all; why == NULL &&
+	    msg != NULL; msg = cJSON_IsArray(all) ? msg->next : NULL) {
+		p = cJSON_GetObjectItemCaseSensitive(msg, "params");
+		if (twice(msg, "method") || twice(msg, "params") ||
+		    (cJSON_IsObject(p) && twice(p, "name")))
+			why = "Invalid Request: a member given twice";
+	}
+	if (why != NULL) {
+		http_respond_rpc_error(r->req, 400, NULL, -32600, why);
+		cJSON_Delete(all);
+		goto refused;
+	}
+	if ((out = cJSON_PrintUnformatted(all)) == NULL)
+		fatalx("cJSON_PrintUnformatted failed");
+	len = strlen(out);
+	free(r->up);
+	r->up = out;
+	r->up_len = len;
+	r->up_in = r->up_announced = (long long)len;
+	curl_easy_setopt(r->easy, CURLOPT_POSTFIELDSIZE_LARGE,
+	    (curl_off_t)len);
 	for (msg = cJSON_IsArray(all) ? all->child : all; msg != NULL;
 	    msg = cJSON_IsArray(all) ? msg->next : NULL) {
 		m = cJSON_GetObjectItemCaseSensitive(msg, "method");
 		p = cJSON_GetObjectItemCaseSensitive(msg, "params");
-		if (twice(msg, "method") || twice(msg, "params") ||
-		    (cJSON_IsObject(p) && twice(p, "name"))) {
-			http_respond_rpc_error(r->req, 400, NULL, -32600,
-			    "Invalid Request: a member given twice");
-			cJSON_Delete(all);
-			goto refused;
-		}
 		if (!cJSON_IsString(m) || strcmp(m->valuestring,
 		    "tools/call") != 0)
 			continue;
@@ -537,16 +646,9 @@ gw_serve(struct http_request *req, void *arg)
 		curl_easy_setopt(r->easy, CURLOPT_POST, 1L);
 		curl_easy_setopt(r->easy, CURLOPT_READFUNCTION, on_read);
 		curl_easy_setopt(r->easy, CURLOPT_READDATA, r);
-		/* The listener has checked it is the one framing; on_read
-		 * holds curl to it. */
-		r->up_announced = http_content_length(req);
-		if (r->up_announced != -1)
-			curl_easy_setopt(r->easy, CURLOPT_POSTFIELDSIZE_LARGE,
-			    (curl_off_t)r->up_announced);
-		else
-			r->headers = curl_slist_append(r->headers,
-			    "Transfer-Encoding: chunked");
-		curl_easy_setopt(r->easy, CURLOPT_HTTPHEADER, r->headers);
+		/* Its length is set then, as qmsd writes it (record_calls);
+		 * on_read holds curl to it. */
+		r->up_announced = -1;
 		curl_easy_setopt(r->easy, CURLOPT_TIMEOUT_MS,
 		    (long)GW_POST_TIMEOUT_MS);
 	}

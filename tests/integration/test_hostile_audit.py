@@ -13,6 +13,7 @@ observable by stopping the writer child (SIGSTOP, as a slow disk would):
 whatever happens while it is stopped happened before its record was
 durable."""
 import contextlib
+import functools
 import hashlib
 import json
 import os
@@ -439,6 +440,83 @@ def test_an_intercepted_tunnel_moves_nothing_before_its_record():
         shutil.rmtree(base, ignore_errors=True)
 
 
+def test_an_intercepted_request_waits_for_its_own_record():
+    """A guard (egress-intercept.c): inside an intercepted tunnel whose
+    "open" is on disk, each request is a decision recorded as it is made
+    ("secret" when it goes on, without the upstream's status, which is
+    not known yet; "denied" when refused), and with the writer stopped
+    neither the request reaches the upstream nor the refusal the agent."""
+    from test_sealed import TLSServer, Quiet
+    base = tempfile.mkdtemp(prefix="qmsd-red-icr.")
+    tls = TLSServer(base)
+    seen = []
+
+    class Counting(Quiet):
+        def do_GET(self):
+            seen.append(self.path)
+            super().do_GET()
+    tls.httpd.RequestHandlerClass = functools.partial(Counting,
+                                                      directory=tls.dir)
+    env = os.path.join(base, "agent.env")
+    fd = os.open(env, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    os.write(fd, b"TOK=not-a-real-secret\n")
+    os.close(fd)
+    auth = "127.0.0.1:%d" % tls.port
+    a = Sealed(auth, extra="env-file = %s\nsecret = TOK %s\n[qmsd]\n"
+               "upstream-ca = %s\n" % (env, auth, tls.ca))
+    ctx = ssl.create_default_context()
+    ctx.check_hostname = False
+    ctx.verify_mode = ssl.CERT_NONE
+
+    def tunnel():
+        head, s = a.ask(b"CONNECT %s HTTP/1.1\r\nHost: %s\r\n\r\n"
+                        % (auth.encode(), auth.encode()))
+        contains(head, "200", "the tunnel")
+        s.settimeout(30)
+        return ctx.wrap_socket(s, server_hostname="127.0.0.1")
+
+    def answer(ts):
+        got = b""
+        while True:
+            b = ts.recv(4096)
+            if not b:
+                return got
+            got += b
+    try:
+        for path, extra, want in (
+                ("/hello.txt", b"", b"hello over tls"),
+                ("/refused.txt", b"Authorization: Bearer "
+                 b"qmsd-placeholder-NOPE-" + b"0" * 32 + b"\r\n", b" 403 ")):
+            ts = tunnel()
+            out = {}
+            with writer_stopped(a.d):
+                ts.sendall(b"GET %s HTTP/1.1\r\nHost: %s\r\n%s"
+                           b"Connection: close\r\n\r\n"
+                           % (path.encode(), auth.encode(), extra))
+                t = threading.Thread(target=lambda: out.update(
+                    got=answer(ts)))
+                t.start()
+                time.sleep(1.5)
+                eq((seen, "got" in out), ([], False), path + ": went on "
+                   "before its record was on disk")
+            t.join(30)
+            contains(out["got"].decode("utf-8", "replace"),
+                     want.decode(), path + ", once recorded")
+            ts.close()
+            seen.clear()
+        got = [r for r in of_kind(a.d, "egress")
+               if r.get("path") in ("/hello.txt", "/refused.txt")]
+        eq([(r["event"], r["path"], r.get("status")) for r in got],
+           [("secret", "/hello.txt", None),
+            ("denied", "/refused.txt", 403)], "the decisions")
+        contains(got[0]["reason"], "no placeholder", "what was done")
+        chain_ok(log_path(a.d))
+    finally:
+        a.close()
+        tls.close()
+        shutil.rmtree(base, ignore_errors=True)
+
+
 def test_a_tunnel_connects_nowhere_before_its_record():
     """LOW.  An allowed CONNECT: qmsd connects to the upstream first and
     records "open" (with the address) after; the connection is made with
@@ -647,6 +725,52 @@ def test_a_console_terminal_is_recorded():
         got = [r for r in of_kind(d, "admin")[before:]
                if r.get("agent") == "claude"]
         assert got, "no record of the terminal: %r" % records(d)[-3:]
+    finally:
+        d.close()
+
+
+def test_a_console_terminal_starts_once_recorded():
+    """A guard (console-terminal.c): the terminal's record names the
+    console session as its other actions' do, and its session does not
+    start (here it would fail at once: docker is away) while the record
+    is not on disk; a record that cannot be written closes the terminal
+    with why, nothing started."""
+    from test_console_auth import login
+    from test_console_terminal import WS
+    d = Daemon(config='[agent "claude"]\nimage = none:latest\n')
+
+    def frames(w, seconds):
+        deadline = time.time() + seconds
+        while w.closed is None and time.time() < deadline:
+            try:
+                w.frame(timeout=max(0.1, deadline - time.time()))
+            except socket.timeout:
+                pass
+            except EOFError:
+                break
+    try:
+        cookie = login(d)
+        with writer_stopped(d):
+            w = WS(d, "claude", cookie)
+            eq(w.status, 101, "the terminal opened")
+            frames(w, 1.5)
+            eq((w.texts, w.closed), ([], None), "the session began before "
+               "its record was on disk")
+        frames(w, 20)
+        w.s.close()
+        assert w.closed is not None and any("error" in t for t in w.texts), (
+            "the session tried, once recorded: %r %r" % (w.texts, w.closed))
+        got = of_kind(d, "admin", method="terminal", agent="claude")
+        eq(len(got), 1, "one record")
+        eq(got[0]["via"], "console", "via")
+        assert len(got[0]["session"]) == 12 and "uid" not in got[0], got[0]
+        kill_writer(d)
+        w = WS(d, "claude", cookie)
+        eq(w.status, 101, "the terminal opened")
+        frames(w, 20)
+        w.s.close()
+        contains(json.dumps(w.texts), "could not record", "why")
+        eq(w.closed, 1011, "closed")
     finally:
         d.close()
 
