@@ -1,6 +1,5 @@
 #include <sys/queue.h>
 
-#include <math.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -15,19 +14,15 @@
 #include "component.h"
 #include "curl-loop.h"
 #include "gateway.h"
+#include "gateway-body.h"
 #include "http.h"
 #include "log.h"
 #include "supervisor.h"
 #include "util.h"
-#include "websocket.h"
 
 #define GW_CONNECT_TIMEOUT_MS	5000
 #define GW_POST_TIMEOUT_MS	300000	/* a tool call may take a while */
 #define GW_MAX_REPLY		(64 * 1024 * 1024)
-/* Messages in one batch: one request makes at most this many records. */
-#define GW_MAX_BATCH		32
-/* A double holds every integer up to this exactly, and no more. */
-#define GW_EXACT_MAX		9007199254740992.0	/* 2^53 */
 
 /* What a client may send on; everything else stays behind. */
 static const char *const passed_headers[] = {
@@ -312,82 +307,6 @@ calls_recorded(void *arg, const char *error)
 	curl_loop_add(r->easy, gw_on_done, r);
 }
 
-/* A member given twice: what qmsd reads and what the child reads differ. */
-static int
-twice(const cJSON *o, const char *key)
-{
-	const cJSON	*v;
-	int		 n = 0;
-
-	cJSON_ArrayForEach(v, o)
-		if (v->string != NULL && strcmp(v->string, key) == 0)
-			n++;
-	return (n > 1);
-}
-
-/*
- * What is not JSON as RFC 8259 has it, though cJSON would read it: bytes
- * that are not UTF-8 (UTF-16 and UTF-32 among them, whose NULs cJSON
- * takes for blanks), a control byte outside an escape (cJSON takes any
- * byte below 0x21 for a blank and lets one stand in a string).  NULL, or
- * why.
- */
-static const char *
-not_json(const char *s, size_t len)
-{
-	size_t	i;
-
-	if (!ws_utf8_ok((const uint8_t *)s, len))
-		return ("Parse error: the body is not UTF-8");
-	for (i = 0; i < len; i++)
-		if ((unsigned char)s[i] < 0x20 && s[i] != '\t' &&
-		    s[i] != '\n' && s[i] != '\r')
-			return ("Parse error: a control byte in the body "
-			    "(JSON is UTF-8, and escapes them)");
-	return (NULL);
-}
-
-/*
- * A \u0000 in a string of a body cJSON has parsed (so every backslash is
- * in a string, and each takes the byte after it): cJSON's strings end at
- * a NUL, so the string qmsd would read and pass on is not the client's.
- */
-static int
-has_nul(const char *s, size_t len)
-{
-	size_t	i;
-
-	for (i = 0; i + 1 < len; i++) {
-		if (s[i] != '\\')
-			continue;
-		if (s[i + 1] == 'u' && i + 5 < len && memcmp(s + i + 2, "0000",
-		    4) == 0)
-			return (1);
-		i++;
-	}
-	return (0);
-}
-
-/*
- * A number cJSON cannot hold as written: past a double (cJSON would pass
- * null on) or of a magnitude past 2^53, where integers (JSON-RPC ids
- * among them) are no longer held exactly.  cJSON's nesting limit bounds
- * the depth, the body's size the work.
- */
-static int
-bad_number(const cJSON *o)
-{
-	const cJSON	*v;
-
-	if (cJSON_IsNumber(o))
-		return (!isfinite(o->valuedouble) ||
-		    fabs(o->valuedouble) > GW_EXACT_MAX);
-	cJSON_ArrayForEach(v, o)
-		if (bad_number(v))
-			return (1);
-	return (0);
-}
-
 /*
  * The body is whole.  It is parsed, and what goes upstream is what qmsd
  * read: cJSON's own writing of it, not the client's bytes, so that the
@@ -401,52 +320,18 @@ static void
 record_calls(struct relay *r)
 {
 	const char	*who = http_identity(r->origin);
-	const char	*why;
 	const cJSON	*msg, *m, *p, *name;
-	const char	*in = r->up != NULL ? r->up : "", *end = NULL;
+	const char	*in = r->up != NULL ? r->up : "";
 	cJSON		*all, *o;
-	char		*out, batch[80];
+	char		*out, msgbuf[160];
 	size_t		 len;
-	int		 calls = 0;
+	int		 calls = 0, code;
 
-	if ((why = not_json(in, r->up_len)) != NULL) {
-		http_respond_rpc_error(r->req, 400, NULL, -32700, why);
+	if ((all = gateway_body_read(in, r->up_len, &out, &code, msgbuf,
+	    sizeof(msgbuf))) == NULL) {
+		http_respond_rpc_error(r->req, 400, NULL, code, msgbuf);
 		goto refused;
 	}
-	all = cJSON_ParseWithLengthOpts(in, r->up_len, &end, 0);
-	while (all != NULL && end < in + r->up_len && strchr(" \t\r\n",
-	    *end) != NULL)
-		end++;
-	if (all == NULL || end != in + r->up_len) {
-		cJSON_Delete(all);
-		http_respond_rpc_error(r->req, 400, NULL, -32700, "Parse "
-		    "error: the body is not JSON");
-		goto refused;
-	}
-	why = NULL;
-	if (cJSON_IsArray(all) && cJSON_GetArraySize(all) > GW_MAX_BATCH) {
-		snprintf(batch, sizeof(batch), "Invalid Request: a batch of "
-		    "more than %d messages", GW_MAX_BATCH);
-		why = batch;
-	} else if (has_nul(in, r->up_len))
-		why = "Invalid Request: a NUL (\\u0000) in a string";
-	else if (bad_number(all))
-		why = "Invalid Request: a number past 2^53, which qmsd cannot "
-		    "pass on as it came";
-	for (msg = cJSON_IsArray(all) ? all->child : all; why == NULL &&
-	    msg != NULL; msg = cJSON_IsArray(all) ? msg->next : NULL) {
-		p = cJSON_GetObjectItemCaseSensitive(msg, "params");
-		if (twice(msg, "method") || twice(msg, "params") ||
-		    (cJSON_IsObject(p) && twice(p, "name")))
-			why = "Invalid Request: a member given twice";
-	}
-	if (why != NULL) {
-		http_respond_rpc_error(r->req, 400, NULL, -32600, why);
-		cJSON_Delete(all);
-		goto refused;
-	}
-	if ((out = cJSON_PrintUnformatted(all)) == NULL)
-		fatalx("cJSON_PrintUnformatted failed");
 	len = strlen(out);
 	free(r->up);
 	r->up = out;
