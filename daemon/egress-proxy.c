@@ -197,13 +197,13 @@ arm(struct event *ev, uint64_t ms)
 }
 
 /*
- * A record to qmsctl egress and the journal (egress-audit.h), and to the
- * audit log: done(t, error) once it is on disk, for a decision whose
- * answer waits for that (NULL: none does).
+ * A record to qmsctl egress and the journal (egress-audit.h), unless
+ * audit_only, and to the audit log: done(t, error) once it is on disk,
+ * for a decision whose effect waits for that (NULL: none does).
  */
 static void
-record(struct tunnel *t, const char *event, const char *rule,
-    const char *reason, audit_done done)
+record_as(struct tunnel *t, const char *event, const char *rule,
+    const char *reason, audit_done done, int audit_only)
 {
 	struct egress_record	r;
 
@@ -222,9 +222,42 @@ record(struct tunnel *t, const char *event, const char *rule,
 	if (t->ic != NULL)
 		intercept_bytes(t->ic, &r.bytes_up, &r.bytes_down);
 	r.duration_ms = now_ms() - t->start;
-	egress_audit_record(&r);
+	if (!audit_only)
+		egress_audit_record(&r);
 	audit_forget(t->aw);
 	t->aw = audit_record("egress", egress_audit_fields(&r), done, t);
+}
+
+static void
+record(struct tunnel *t, const char *event, const char *rule,
+    const char *reason, audit_done done)
+{
+	record_as(t, event, rule, reason, done, 0);
+}
+
+static void
+allowed_recorded(void *arg, const char *error)
+{
+	struct tunnel	*t = arg;
+
+	t->aw = NULL;
+	if (error != NULL) {
+		tunnel_answer(t, 503, "audit", error);
+		return;
+	}
+	try_connect(t);
+}
+
+/*
+ * Allowed, and where to: in the audit log before anything is connected
+ * to (a connection is itself an effect the agent chose).  "open" follows
+ * once connected, as in qmsctl egress, which this one is not shown in.
+ */
+static void
+connect_once_recorded(struct tunnel *t)
+{
+	record_as(t, "allowed", NULL, "allowed: connecting", allowed_recorded,
+	    1);
 }
 
 /* In or out of the agent's count of connections that are not tunnels. */
@@ -1039,7 +1072,7 @@ on_resolved(int result, struct evutil_addrinfo *res, void *arg)
 			    "for the name");
 		return;
 	}
-	try_connect(t);
+	connect_once_recorded(t);
 }
 
 /* ---- HEAD ---- */
@@ -1089,7 +1122,7 @@ decide(struct tunnel *t)
 		sin.sin_family = AF_INET;
 		sin.sin_addr = t->target.v4;
 		add_addr(t, (struct sockaddr *)&sin, sizeof(sin));
-		try_connect(t);
+		connect_once_recorded(t);
 		return;
 	}
 	if (t->target.kind == EGRESS_IPV6) {
@@ -1097,7 +1130,7 @@ decide(struct tunnel *t)
 		sin6.sin6_family = AF_INET6;
 		sin6.sin6_addr = t->target.v6;
 		add_addr(t, (struct sockaddr *)&sin6, sizeof(sin6));
-		try_connect(t);
+		connect_once_recorded(t);
 		return;
 	}
 	/* A name: resolved in the loop, each address checked after. */
