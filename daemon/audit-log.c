@@ -80,6 +80,7 @@ struct audit_follower {
 static struct event_base	*a_base;
 static struct component		*a_comp;
 static char			*a_path;
+static int			 a_fd = -1;	/* prepared, for the writer */
 static int			 a_sock = -1;	/* to the writer */
 static pid_t			 a_pid = -1;
 static int			 a_pidfd = -1;
@@ -475,9 +476,18 @@ on_writer_write(evutil_socket_t fd, short ev, void *arg)
 		event_del(a_wr);
 }
 
+/*
+ * The writer's last words may still be in the socket (what it synced,
+ * or why it stopped): read them first, so that what reached the disk is
+ * answered, and the reason is its own.
+ */
 static void
 on_writer_exit(evutil_socket_t fd, short ev, void *arg)
 {
+	int	i;
+
+	for (i = 0; i < 64 && a_sock != -1 && a_broken == NULL; i++)
+		on_writer_read(a_sock, EV_READ, NULL);
 	writer_lost("the writer exited");
 }
 
@@ -594,7 +604,8 @@ writer_start(int fd, char *err, size_t errlen)
 static int
 read_head(int wfd, char *err, size_t errlen)
 {
-	char		 buf[2 * AUDIT_LINE_MAX + 2], *p, *line, *end;
+	/* Two lines' worth, and room for a newline and a NUL. */
+	char		 buf[2 * AUDIT_LINE_MAX + 3], *p, *line, *end;
 	struct stat	 st;
 	ssize_t		 n;
 	size_t		 len, after = 0;
@@ -616,9 +627,9 @@ read_head(int wfd, char *err, size_t errlen)
 		close(rfd);
 		return (0);
 	}
-	off = st.st_size > (off_t)sizeof(buf) - 1 ?
-	    st.st_size - (off_t)sizeof(buf) + 1 : 0;
-	n = pread(rfd, buf, sizeof(buf) - 1, off);
+	off = st.st_size > (off_t)sizeof(buf) - 2 ?
+	    st.st_size - (off_t)sizeof(buf) + 2 : 0;
+	n = pread(rfd, buf, sizeof(buf) - 2, off);
 	close(rfd);
 	if (n <= 0) {
 		snprintf(err, errlen, "audit: cannot read %s: %s", a_path,
@@ -682,15 +693,11 @@ read_head(int wfd, char *err, size_t errlen)
 }
 
 int
-audit_log_open(struct event_base *base, const char *state_dir, char *err,
-    size_t errlen)
+audit_log_prepare(const char *state_dir, char *err, size_t errlen)
 {
 	struct stat	 st;
-	struct timeval	 tv;
-	cJSON		*o;
 	int		 fd, created, dfd;
 
-	a_base = base;
 	xasprintf(&a_path, "%s/audit.log", state_dir);
 	created = lstat(a_path, &st) == -1 && errno == ENOENT;
 	if ((fd = open(a_path, O_WRONLY | O_APPEND | O_CREAT | O_NOFOLLOW |
@@ -711,9 +718,35 @@ audit_log_open(struct event_base *base, const char *state_dir, char *err,
 		(void)fsync(dfd);	/* the new name itself */
 		close(dfd);
 	}
-	if (read_head(fd, err, errlen) == -1 ||
-	    writer_start(fd, err, errlen) == -1)
+	if (read_head(fd, err, errlen) == -1)
 		goto fail;
+	a_fd = fd;
+	return (0);
+fail:
+	if (fd != -1)
+		close(fd);
+	free(a_path);
+	a_path = NULL;
+	return (-1);
+}
+
+int
+audit_log_open(struct event_base *base, char *err, size_t errlen)
+{
+	struct timeval	 tv;
+	cJSON		*o;
+
+	a_base = base;
+	if (a_fd == -1 || writer_start(a_fd, err, errlen) == -1) {
+		if (a_fd == -1)
+			snprintf(err, errlen, "audit: the log was not "
+			    "prepared");
+		free(a_path);
+		a_path = NULL;
+		return (-1);
+	}
+	close(a_fd);
+	a_fd = -1;
 	a_sent = a_synced = 0;
 	a_dseq = a_seq;
 	memcpy(a_dhash, a_hash, sizeof(a_dhash));
@@ -722,7 +755,6 @@ audit_log_open(struct event_base *base, const char *state_dir, char *err,
 	a_head_ev = evtimer_new(base, on_head_timer, NULL);
 	a_sum_ev = evtimer_new(base, on_summary, NULL);
 	a_status_ev = evtimer_new(base, on_status_timer, NULL);
-	close(fd);
 	a_comp = component_add("audit");
 	set_health();
 	journal_head(" at start");
@@ -733,12 +765,6 @@ audit_log_open(struct event_base *base, const char *state_dir, char *err,
 	cJSON_AddStringToObject(o, "version", QMSD_VERSION);
 	audit_record("qmsd", o, NULL, NULL);
 	return (0);
-fail:
-	if (fd != -1)
-		close(fd);
-	free(a_path);
-	a_path = NULL;
-	return (-1);
 }
 
 void

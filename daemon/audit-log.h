@@ -45,12 +45,14 @@ struct audit_wait;
 typedef void (*audit_done)(void *arg, const char *error);
 
 /*
- * Open (or create) STATE/audit.log, read its head from its last line and
- * start the writer, then record qmsd's start.  -1 with err: qmsd must not
- * run without it.
+ * Open (or create) STATE/audit.log and read its head from its last line,
+ * before qmsd detaches, so that a log it cannot go on with stops its
+ * start where the error can be seen; then, detached, start the writer
+ * (this process's child) and record qmsd's start.  -1 with err: qmsd
+ * must not run without it.
  */
-int	 audit_log_open(struct event_base *, const char *state_dir,
-	    char *err, size_t errlen);
+int	 audit_log_prepare(const char *state_dir, char *err, size_t errlen);
+int	 audit_log_open(struct event_base *, char *err, size_t errlen);
 /* Record the stop, let the writer finish (briefly waited for), close. */
 void	 audit_log_close(const char *why);
 

@@ -4,9 +4,12 @@
  * Two bufferevents over OpenSSL: c, the agent's end (qmsd the server,
  * with a leaf of its CA), and u, the upstream (qmsd the client, the
  * peer verified).  u's handshake starts at once (qmsd's own, to where
- * the proxy has connected already); c is not read, nor its handshake
- * begun, until the proxy says the tunnel's "open" is on disk
- * (intercept_go).  The request goes through these states:
+ * the proxy has connected already).  Of c, nothing past the handshake
+ * is read until the proxy says the tunnel's "open" is on disk
+ * (intercept_go): libevent's accepting bufferevent shakes hands as soon
+ * as it is made, so an agent that does not wait for the 200 may have
+ * its handshake done, and no request of it read, meanwhile.  The
+ * request goes through these states:
  *
  *	HEAD	the head read from c (at most IHTTP_MAX_HEAD), parsed,
  *		decided
@@ -950,7 +953,7 @@ intercept_start(struct event_base *base, int cfd, int ufd,
 	bufferevent_setwatermark(ic->u, EV_READ, 0, INTERCEPT_QUEUE);
 	bufferevent_setwatermark(ic->c, EV_WRITE, INTERCEPT_QUEUE / 2, 0);
 	bufferevent_setwatermark(ic->u, EV_WRITE, INTERCEPT_QUEUE / 2, 0);
-	/* c waits for intercept_go: not a byte of it read till then. */
+	/* c's requests wait for intercept_go (its handshake may not). */
 	bufferevent_enable(ic->u, EV_READ | EV_WRITE);
 	ic->timer = evtimer_new(base, on_idle, ic);
 	timeval_ms(&tv, scope->idle_ms);

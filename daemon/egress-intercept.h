@@ -54,8 +54,8 @@ typedef void (*intercept_done_fn)(void *arg, const char *why);
  * Take cfd (the agent's end, not yet told 200) and ufd (the upstream,
  * connected).  scope's strings and lists must live as long as the
  * intercept.  NULL with why (then the descriptors are still the
- * caller's).  Nothing is read from cfd, nor written to it, until
- * intercept_go().
+ * caller's).  No request is read from cfd until intercept_go() (the
+ * TLS handshake on it may begin before: libevent begins it at once).
  */
 struct intercept *intercept_start(struct event_base *, int cfd, int ufd,
 		    const struct intercept_scope *, intercept_done_fn,

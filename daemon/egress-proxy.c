@@ -151,6 +151,7 @@ struct tunnel {
 	int			 okfd;		/* T_INTERCEPT: the 200's */
 	/* The decision's record, until on disk (audit-log.h). */
 	struct audit_wait	*aw;
+	int			 recorded;	/* one went to the audit log */
 	uint64_t		 start, last;	/* ms */
 };
 
@@ -224,6 +225,15 @@ record_as(struct tunnel *t, const char *event, const char *rule,
 	r.duration_ms = now_ms() - t->start;
 	if (!audit_only)
 		egress_audit_record(&r);
+	/*
+	 * The end of a tunnel nothing was recorded for (refused past the
+	 * agent's share, or left while its name resolved) is not the audit
+	 * log's: nothing waits for it, so it would be a record an agent
+	 * could make without bound.
+	 */
+	if (done == NULL && !t->recorded)
+		return;
+	t->recorded = 1;
 	audit_forget(t->aw);
 	t->aw = audit_record("egress", egress_audit_fields(&r), done, t);
 }
@@ -792,7 +802,7 @@ intercept_recorded(void *arg, const char *error)
 		tunnel_close(t, "the agent's end could not be written");
 		return;
 	}
-	/* Not a byte of the agent's was read before this (intercept_go). */
+	/* No request of the agent's was read before this (intercept_go). */
 	intercept_go(t->ic);
 }
 
@@ -842,6 +852,12 @@ pump_begin(void *arg, const char *error)
 	t->aw = NULL;
 	if (error != NULL) {
 		tunnel_close(t, error);
+		return;
+	}
+	/* A reload while its record was written: the list in force now. */
+	if (t->pol != t->ag->pol && !still_allowed(t, t->ag->pol)) {
+		tunnel_close(t, "no longer in the agent's egress list "
+		    "(reloaded)");
 		return;
 	}
 	t->up.left = t->down.left = -1;

@@ -57,7 +57,13 @@ struct relay {
 	int			 up_waiting;	/* curl asked, none was there */
 	/* A POST goes upstream once whole, and its tool calls recorded. */
 	int			 held;
-	struct audit_wait	*wait;
+	/* Its tool calls' records, each waited for: all, or it goes not. */
+	struct call_record {
+		struct relay		*relay;
+		struct audit_wait	*wait;
+	}			 calls[GATEWAY_MAX_BATCH];
+	int			 ncalls, waiting;
+	char			 record_error[300];
 	TAILQ_ENTRY(relay)	 entry;
 };
 
@@ -119,7 +125,8 @@ relay_free(struct relay *r)
 	size_t	i;
 
 	TAILQ_REMOVE(&relays, r, entry);
-	audit_forget(r->wait);
+	for (i = 0; i < (size_t)r->ncalls; i++)
+		audit_forget(r->calls[i].wait);
 	if (r->easy != NULL) {
 		if (!r->held)
 			curl_loop_remove(r->easy);
@@ -293,7 +300,6 @@ calls_recorded(void *arg, const char *error)
 	struct relay	*r = arg;
 	char		 msg[600];
 
-	r->wait = NULL;
 	if (error != NULL) {
 		snprintf(msg, sizeof(msg), "qmsd could not record this tool "
 		    "call: %s", error);
@@ -305,6 +311,22 @@ calls_recorded(void *arg, const char *error)
 	}
 	r->held = 0;
 	curl_loop_add(r->easy, gw_on_done, r);
+}
+
+/* One tool call's record: once all are, the request goes, or not. */
+static void
+call_recorded(void *arg, const char *error)
+{
+	struct call_record	*c = arg;
+	struct relay		*r = c->relay;
+
+	c->wait = NULL;
+	if (error != NULL && r->record_error[0] == '\0')
+		snprintf(r->record_error, sizeof(r->record_error), "%s",
+		    error);
+	if (--r->waiting == 0)
+		calls_recorded(r, r->record_error[0] != '\0' ?
+		    r->record_error : NULL);
 }
 
 /*
@@ -325,7 +347,7 @@ record_calls(struct relay *r)
 	cJSON		*all, *o;
 	char		*out, msgbuf[160];
 	size_t		 len;
-	int		 calls = 0, code;
+	int		 code;
 
 	if ((all = gateway_body_read(in, r->up_len, &out, &code, msgbuf,
 	    sizeof(msgbuf))) == NULL) {
@@ -354,13 +376,16 @@ record_calls(struct relay *r)
 		cJSON_AddStringToObject(o, "server", "qms");
 		cJSON_AddStringToObject(o, "tool", cJSON_IsString(name) ?
 		    name->valuestring : "");
-		/* The last one's writing stands for all: they go in order. */
-		audit_forget(r->wait);
-		r->wait = audit_record("tool", o, calls_recorded, r);
-		calls++;
+		/* Each waited for: one refused (past the agent's share, say)
+		 * while the next is not must not let the batch go. */
+		r->calls[r->ncalls].relay = r;
+		r->waiting++;
+		r->calls[r->ncalls].wait = audit_record("tool", o,
+		    call_recorded, &r->calls[r->ncalls]);
+		r->ncalls++;
 	}
 	cJSON_Delete(all);
-	if (calls == 0)
+	if (r->ncalls == 0)
 		calls_recorded(r, NULL);
 	return;
 refused:

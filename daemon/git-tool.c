@@ -506,11 +506,15 @@ struct held_answer {
 	char			*text;
 	int			 failed;
 	struct audit_wait	*wait;
+	TAILQ_ENTRY(held_answer) entry;
 };
+/* Answered at shutdown: a suspended request must not outlive the loop. */
+static TAILQ_HEAD(, held_answer) held = TAILQ_HEAD_INITIALIZER(held);
 
 static void
 held_free(struct held_answer *h)
 {
+	TAILQ_REMOVE(&held, h, entry);
 	free(h->text);
 	free(h);
 }
@@ -612,6 +616,7 @@ audit(struct git_call *c, const char *verdict, const char *rule,
 	h->text = xstrdup(text);
 	h->failed = failed;
 	/* From now on the call's going is the held answer's. */
+	TAILQ_INSERT_TAIL(&held, h, entry);
 	mcp_call_on_gone(c->mcall, held_gone, h);
 	h->wait = audit_record("git", o, held_durable, h);
 }
@@ -1348,8 +1353,15 @@ git_tool_configure(const struct config *conf)
 void
 git_tool_shutdown(void)
 {
-	struct git_call	*c;
+	struct git_call		*c;
+	struct held_answer	*h;
 
+	while ((h = TAILQ_FIRST(&held)) != NULL) {
+		audit_forget(h->wait);
+		mcp_call_done(h->mcall, "[Exit code: -1]\nqmsd is shutting "
+		    "down", 1);
+		held_free(h);
+	}
 	while ((c = TAILQ_FIRST(&recording)) != NULL) {
 		TAILQ_REMOVE(&recording, c, entry);
 		audit_forget(c->aw);

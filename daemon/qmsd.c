@@ -535,6 +535,11 @@ main(int argc, char *argv[])
 		return (1);
 	}
 	/* Once the state directory is this qmsd's alone. */
+	if (audit_log_prepare(qmsd.conf->state_dir, err, sizeof(err)) == -1) {
+		log_errorx("%s", err);
+		control_shutdown();
+		return (1);
+	}
 	console_store_init(qmsd.base, qmsd.conf->state_dir);
 	component_set(control_component, "ready", HEALTH_OK, "listening on %s%s",
 	    control_path(), qmsd.socket_passed ? " (socket activation)" : "");
@@ -550,8 +555,7 @@ main(int argc, char *argv[])
 		log_use_journal();
 	}
 	/* After daemon(): the writer is this process's child. */
-	if (audit_log_open(qmsd.base, qmsd.conf->state_dir, err,
-	    sizeof(err)) == -1) {
+	if (audit_log_open(qmsd.base, err, sizeof(err)) == -1) {
 		log_errorx("%s", err);
 		control_shutdown();
 		return (1);
