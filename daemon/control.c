@@ -6,6 +6,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <poll.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -588,6 +589,19 @@ client_write(struct bufferevent *bev, void *arg)
 	}
 }
 
+/* The peer closed both ways (POLLHUP), not only its sending side. */
+static int
+hung_up(int fd)
+{
+	struct pollfd	pfd;
+
+	pfd.fd = fd;
+	pfd.events = POLLOUT;
+	pfd.revents = 0;
+	return (poll(&pfd, 1, 0) == 1 && (pfd.revents & (POLLHUP |
+	    POLLERR)) != 0);
+}
+
 static void
 client_event(struct bufferevent *bev, short what, void *arg)
 {
@@ -595,9 +609,12 @@ client_event(struct bufferevent *bev, short what, void *arg)
 
 	if ((what & BEV_EVENT_EOF) && !(what & BEV_EVENT_ERROR) &&
 	    (evbuffer_get_length(bufferevent_get_output(bev)) > 0 ||
-	    !TAILQ_EMPTY(&c->handovers) || !TAILQ_EMPTY(&c->later))) {
+	    !TAILQ_EMPTY(&c->handovers) || (!TAILQ_EMPTY(&c->later) &&
+	    !hung_up(c->fd)))) {
 		/* Half-closed: send what is owed, answers to come included
-		 * (an admin method waits for its record), then go. */
+		 * (an admin method waits for its record), then go.  One
+		 * closed both ways is owed nothing more: what waits for it
+		 * (an up's place among the waiters) is let go at once. */
 		c->closing = 1;
 		bufferevent_disable(bev, EV_READ);
 		return;
