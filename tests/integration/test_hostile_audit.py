@@ -96,6 +96,18 @@ def writer_pid(d):
     return pids[0]
 
 
+def secret_agent(base, tls):
+    """A sealed agent with a secret for tls (test_sealed.TLSServer), its
+    env-file in base: (host:port, Sealed)."""
+    env = os.path.join(base, "agent.env")
+    fd = os.open(env, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    os.write(fd, b"TOK=not-a-real-secret\n")
+    os.close(fd)
+    auth = "127.0.0.1:%d" % tls.port
+    return auth, Sealed(auth, extra="env-file = %s\nsecret = TOK %s\n"
+                        "[qmsd]\nupstream-ca = %s\n" % (env, auth, tls.ca))
+
+
 @contextlib.contextmanager
 def writer_stopped(d):
     """The writer stopped (a disk that takes its time): nothing reaches
@@ -404,13 +416,7 @@ def test_an_intercepted_tunnel_moves_nothing_before_its_record():
     from test_sealed import TLSServer
     base = tempfile.mkdtemp(prefix="qmsd-red-ic.")
     tls = TLSServer(base)
-    env = os.path.join(base, "agent.env")
-    fd = os.open(env, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    os.write(fd, b"TOK=not-a-real-secret\n")
-    os.close(fd)
-    auth = "127.0.0.1:%d" % tls.port
-    a = Sealed(auth, extra="env-file = %s\nsecret = TOK %s\n[qmsd]\n"
-               "upstream-ca = %s\n" % (env, auth, tls.ca))
+    auth, a = secret_agent(base, tls)
     try:
         got = b""
         with writer_stopped(a.d):
@@ -461,13 +467,7 @@ def test_an_intercepted_request_waits_for_its_own_record():
             super().do_GET()
     tls.httpd.RequestHandlerClass = functools.partial(Counting,
                                                       directory=tls.dir)
-    env = os.path.join(base, "agent.env")
-    fd = os.open(env, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    os.write(fd, b"TOK=not-a-real-secret\n")
-    os.close(fd)
-    auth = "127.0.0.1:%d" % tls.port
-    a = Sealed(auth, extra="env-file = %s\nsecret = TOK %s\n[qmsd]\n"
-               "upstream-ca = %s\n" % (env, auth, tls.ca))
+    auth, a = secret_agent(base, tls)
     ctx = ssl.create_default_context()
     ctx.check_hostname = False
     ctx.verify_mode = ssl.CERT_NONE
