@@ -372,6 +372,15 @@ reap_writer(int wait_ms)
 	a_pid = -1;
 }
 
+/* A writer let go of: reaped when it has died, on its pidfd. */
+static void
+on_dead_writer(evutil_socket_t fd, short ev, void *arg)
+{
+	(void)waitpid((pid_t)(intptr_t)arg, NULL, WNOHANG);
+	close(fd);
+}
+
+/* wait_ms < 0: never waited for on the loop (killed, reaped later). */
 static void
 writer_stop(int wait_ms)
 {
@@ -385,6 +394,14 @@ writer_stop(int wait_ms)
 	if (a_sock != -1)
 		close(a_sock);
 	a_sock = -1;
+	if (wait_ms < 0 && a_pid != -1) {
+		kill(a_pid, SIGKILL);
+		if (waitpid(a_pid, NULL, WNOHANG) == 0 && a_pidfd != -1 &&
+		    event_base_once(a_base, a_pidfd, EV_READ, on_dead_writer,
+		    (void *)(intptr_t)a_pid, NULL) == 0)
+			a_pidfd = -1;	/* on_dead_writer's now */
+		a_pid = -1;
+	}
 	reap_writer(wait_ms);
 	if (a_pidfd != -1)
 		close(a_pidfd);
@@ -408,7 +425,7 @@ writer_lost(const char *why)
 	log_warnx("audit: %s; audited actions are refused until qmsd "
 	    "restarts", msg);
 	a_broken = xstrdup(msg);
-	writer_stop(100);
+	writer_stop(-1);
 	while ((r = TAILQ_FIRST(&a_pending)) != NULL) {
 		TAILQ_REMOVE(&a_pending, r, entry);
 		fail_wait(r->wait, a_broken);
