@@ -23,6 +23,10 @@ from test_console_auth import login, origin
 GUID = "258EAFA5-E914-47DA-95CA-C5AB0DC85B11"
 ANSI = re.compile(rb"\x1b(\[[0-9;?<>=]*[ -/]*[@-~]|\][^\x07\x1b]*(\x07|\x1b\\)|"
                   rb"[()][0-9A-Za-z]|[=>78DEHM])")
+# A move of the cursor to a row (tmux draws its status line so, then goes
+# back to the pane): a new line in the text, or the pane's next output reads
+# as the status line's tail ("05-Dec-2623 80").
+TO_ROW = re.compile(rb"\x1b\[[0-9;]*[Hfd]")
 
 
 def key():
@@ -138,7 +142,8 @@ class WS:
         return op, data
 
     def screen(self):
-        return ANSI.sub(b"", self.out).decode("utf-8", "replace")
+        return ANSI.sub(b"", TO_ROW.sub(b"\n", self.out)).decode(
+            "utf-8", "replace")
 
     def wait(self, pattern, timeout=60):
         deadline = time.time() + timeout
