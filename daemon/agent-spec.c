@@ -418,3 +418,53 @@ agent_spec(const struct agent_conf *c, const struct agent_facts *f,
 	free(empty);
 	return (text);
 }
+
+/* Whether mounts (a HostConfig's) has one at target, read-only if ro. */
+static int
+mounted_at(const cJSON *mounts, const char *target, int ro)
+{
+	const cJSON	*m, *t;
+
+	cJSON_ArrayForEach(m, mounts) {
+		t = cJSON_GetObjectItemCaseSensitive(m, "Target");
+		if (cJSON_IsString(t) && strcmp(t->valuestring, target) == 0 &&
+		    (!ro || cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(m,
+		    "ReadOnly"))))
+			return (1);
+	}
+	return (0);
+}
+
+int
+agent_spec_newly_masked(const char *spec, const cJSON *container,
+    char *const *masks, char *what, size_t whatlen)
+{
+	const cJSON	*have, *want;
+	cJSON		*o;
+	char		*target;
+	size_t		 i;
+	int		 n = 0;
+
+	if (whatlen > 0)
+		what[0] = '\0';
+	if (spec == NULL || masks == NULL || (o = cJSON_Parse(spec)) == NULL)
+		return (0);
+	have = cJSON_GetObjectItemCaseSensitive(
+	    cJSON_GetObjectItemCaseSensitive(container, "HostConfig"),
+	    "Mounts");
+	want = cJSON_GetObjectItemCaseSensitive(
+	    cJSON_GetObjectItemCaseSensitive(o, "HostConfig"), "Mounts");
+	for (i = 0; masks[i] != NULL; i++) {
+		/* What agents write there they have seen already. */
+		if (strncmp(masks[i], ".claude/users/", 14) == 0 ||
+		    strncmp(masks[i], ".claude/sessions/", 17) == 0)
+			continue;
+		xasprintf(&target, "/pipe-dream/%s", masks[i]);
+		if (mounted_at(want, target, 1) && !mounted_at(have, target, 0) &&
+		    n++ == 0 && whatlen > 0)
+			snprintf(what, whatlen, "%s", masks[i]);
+		free(target);
+	}
+	cJSON_Delete(o);
+	return (n);
+}

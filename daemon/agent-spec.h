@@ -13,6 +13,8 @@
 
 #include <stddef.h>
 
+struct cJSON;
+
 struct agent_conf;
 
 /*
@@ -92,6 +94,16 @@ struct agent_files {
 char	*agent_spec(const struct agent_conf *, const struct agent_facts *,
 	    struct agent_files *, char hash[AGENT_HASH_LEN]);
 void	 agent_files_free(struct agent_files *);
+
+/*
+ * How many of masks (an agent's configured `mask` paths) the create body
+ * spec masks and the container, as Docker's inspect of it has it, does
+ * not: masked since it was made, and read by what runs in it until it is
+ * made anew.  Those in the trees agents write are not counted: what an
+ * agent writes there it has seen.  The first in what.
+ */
+int	 agent_spec_newly_masked(const char *spec, const struct cJSON *container,
+	    char *const *masks, char *what, size_t whatlen);
 
 /*
  * The container's .claude/settings.local.json (free it): the project's

@@ -143,6 +143,12 @@ struct agent {
 	char			 made[AGENT_HASH_LEN];
 	char			*spec;		/* the create body */
 	int			 force;
+	/*
+	 * An up of qmsd's own, after a change in the configuration or the
+	 * repository: it recreates a running container only when one of
+	 * the configured masks is not in it yet, and otherwise leaves it.
+	 */
+	int			 masks_only;
 	int			 expect_stop;
 	int			 kill_signal;	/* 15: a docker stop by hand */
 	int			 oom;
@@ -193,6 +199,7 @@ static void	agent_handle(struct agent *, enum ag_event,
 		    const struct ag_input *);
 static void	agent_free(struct agent *);
 static void	recheck_all(void);
+static void	up_begin(struct agent *, int);
 
 static void
 agent_publish(struct agent *a, const char *fmt, ...)
@@ -610,6 +617,15 @@ check_config_ready(void *arg)
 			    a->name, AG_PENDING);
 		running_publish(a);
 	}
+	/*
+	 * A path the owner masked since is not left readable until an up:
+	 * an up of qmsd's own looks (struct agent: masks_only).
+	 */
+	if (recreate_pending(a) && a->conf.masks != NULL &&
+	    a->conf.masks[0] != NULL && docker_ready()) {
+		a->force = 0;
+		up_begin(a, 1);
+	}
 }
 
 static void
@@ -750,12 +766,19 @@ refuse_recreate(struct agent *a, const char *what)
 
 static void	up_masks_ready(void *);
 
-/* Begin (or join) bringing an agent up. */
+/*
+ * Begin (or join) bringing an agent up; masks_only: qmsd's own, which
+ * only masks (struct agent).  Joined by any other, it is an up in full.
+ */
 static void
-up_begin(struct agent *a)
+up_begin(struct agent *a, int masks_only)
 {
-	if (a->step != STEP_NONE)
+	if (a->step != STEP_NONE) {
+		if (!masks_only)
+			a->masks_only = 0;
 		return;		/* already on its way */
+	}
+	a->masks_only = masks_only;
 	evtimer_del(a->timer);
 	a->step = STEP_MASKS;
 	masks_prepare(ag_masks, ag_root, up_masks_ready, a);
@@ -773,12 +796,24 @@ up_masks_ready(void *arg)
 	/* The spec decides whether an existing container still fits. */
 	if ((spec = agent_host_spec(&ag_host, &a->conf, ag_masks, hash, err,
 	    sizeof(err))) == NULL) {
-		agent_fail(a, err);
+		if (a->masks_only) {
+			/* What runs is not failed by a look; an up says it. */
+			log_warnx("agent %s: %s", a->name, err);
+			agent_settle(a, NULL);
+		} else
+			agent_fail(a, err);
 		return;
 	}
 	free(a->spec);
 	a->spec = spec;
 	memcpy(a->hash, hash, sizeof(a->hash));
+	if (a->masks_only) {
+		/* It runs: its volumes are there; only the container counts. */
+		snprintf(err, sizeof(err), "/containers/%s/json",
+		    a->conf.container);
+		request(a, STEP_INSPECT, "GET", err, NULL);
+		return;
+	}
 	volume_request(a, STEP_VOLUME_CONFIG, "qms-claude-config");
 }
 
@@ -813,6 +848,10 @@ up_step(struct agent *a, const struct docker_reply *r)
 		request(a, STEP_INSPECT, "GET", path, NULL);
 		return;
 	case STEP_INSPECT:
+		if (a->masks_only && r->status != 200) {
+			agent_settle(a, NULL);	/* the events say the rest */
+			return;
+		}
 		if (r->status == 404) {
 			a->id[0] = a->made[0] = '\0';
 			goto create;
@@ -845,6 +884,26 @@ up_step(struct agent *a, const struct docker_reply *r)
 		st = cJSON_GetObjectItemCaseSensitive(r->json, "State");
 		running = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(st,
 		    "Running"));
+		n = running && strcmp(a->made, a->hash) != 0 ?
+		    agent_spec_newly_masked(a->spec, r->json, a->conf.masks,
+		    what, sizeof(what)) : 0;
+		if (a->masks_only && n == 0) {
+			if (running && a->state == AG_RUNNING)
+				running_publish(a);
+			agent_settle(a, NULL);
+			return;
+		}
+		if (n > 0) {
+			/*
+			 * A path the owner masked since: what runs in it reads
+			 * it until the container is made anew, sessions or not.
+			 */
+			log_warnx("agent %s: %s%s is masked now and its "
+			    "container still shows it; recreating %s ends "
+			    "what runs in it", a->name, what, n > 1 ?
+			    " (and more)" : "", a->conf.container);
+			goto remove;
+		}
 		if (strcmp(a->made, a->hash) != 0) {
 			if (!running || a->force)
 				goto remove;
@@ -1092,7 +1151,7 @@ agent_handle(struct agent *a, enum ag_event ev, const struct ag_input *in)
 		restart_forget_failures(&a->rs);
 		/* While qmsd is still reaching Docker, the up waits for it. */
 		if (docker_ready())
-			up_begin(a);
+			up_begin(a, 0);
 		else
 			a->up_pending = 1;
 		break;
@@ -1168,7 +1227,7 @@ agent_handle(struct agent *a, enum ag_event ev, const struct ag_input *in)
 		/* After the resync: an up that waited for Docker goes on. */
 		if (a->up_pending) {
 			a->up_pending = 0;
-			up_begin(a);
+			up_begin(a, 0);
 		}
 		break;
 	case AG_EV_DOCKER_UNREACHABLE:
@@ -1249,7 +1308,7 @@ agent_handle(struct agent *a, enum ag_event ev, const struct ag_input *in)
 		if (a->state != AG_BACKOFF || !docker_ready())
 			break;
 		a->restarts++;
-		up_begin(a);
+		up_begin(a, 0);
 		break;
 	case AG_EV_STABLE:
 		/* Up long enough: past failures no longer lengthen the backoff. */

@@ -6,7 +6,7 @@ import os
 import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from qmsdtest import eq, main
+from qmsdtest import contains, eq, main
 from test_git import Env
 
 SECRET = "ghp_" + "REDTEAM3" + "pasted0123456789"
@@ -142,33 +142,47 @@ def test_replaced_on_host_unmasks_in_container():
         a.close()
 
 
-def test_new_mask_held_off_by_a_session():
-    """The owner adds `mask = private/notes.txt` and reloads; git_exec
-    refuses the path at once, but the container keeps reading it for as
-    long as the agent keeps any process running: the implicit recreate
-    that would apply the mask is refused, and only a human's `up --force`
-    ends the exposure.  status says a recreate is pending; nothing says
-    that a mask is what waits."""
+def test_new_mask_applies_despite_a_session():
+    """The owner adds `mask = private/notes.txt` and reloads while the
+    agent keeps a process of its own running (which once held the
+    recreate off until a human's `up --force`).  A path masked since the
+    container was made outranks what runs in it: qmsd makes the container
+    anew at the reload, with no up, and says why; an up then has nothing
+    left to do.  A change that masks nothing (memory) still waits."""
     from test_agent import Agent
+    from qmsdtest import Daemon, wait_state
     a = Agent(start=False)
     try:
         os.makedirs(os.path.join(a.project, "private"))
         with open(os.path.join(a.project, "private", "notes.txt"),
                   "w") as f:
             f.write(SECRET + "\n")
-        from qmsdtest import Daemon
         a.d = Daemon(config=a.conf())
         eq(a.up()[0], 0, "up")
+        first = a.row()["container"]
         eq(a.d.ctl("exec", a.name, "--", "sh", "-c",
                    "sleep 1000 >/dev/null 2>&1 &")[0], 0,
            "a process of its own, no tmux needed")
-        a.d.write_config(a.conf(a.extra + "mask = private/notes.txt\n"))
+        # a change that masks nothing waits for an up --force, as before
+        a.d.write_config(a.conf(a.extra + "memory = 1G\n"))
         eq(a.d.ctl("reload")[0], 0, "reload")
-        rc, out, err = a.up()
+        wait_state(a.d, "agent:" + a.name, "running",
+                   cond=lambda r: "config changed" in r["detail"])
+        eq(a.row()["container"], first, "kept for its session")
+        a.d.write_config(a.conf(a.extra + "memory = 1G\n"
+                                "mask = private/notes.txt\n"))
+        eq(a.d.ctl("reload")[0], 0, "reload")
+        row = wait_state(a.d, "agent:" + a.name, "running", cond=lambda r:
+                         r["container"] not in (None, first), timeout=60)
         p = a.exec("cat", "/pipe-dream/private/notes.txt")
-        assert SECRET not in p.stdout, ("a newly masked file is still "
-                                        "readable after up (rc %d: %s)"
-                                        % (rc, err.strip()))
+        eq((p.returncode, p.stdout), (0, ""), "masked with no up")
+        eq(a.exec("pgrep", "-f", "sleep 1000").returncode, 1,
+           "what ran in the old container ended with it")
+        contains(a.d.log(), "agent %s: private/notes.txt is masked now "
+                 "and its container still shows it; recreating %s ends "
+                 "what runs in it" % (a.name, a.container), "says why")
+        eq(a.up()[0], 0, "up")
+        eq(a.row()["container"], row["container"], "nothing left to do")
     finally:
         a.close()
 

@@ -450,6 +450,66 @@ main(void)
 	text = agent_spec(&c, &f, &files, hash2);
 	agent_files_free(&files);
 	CHECK(strcmp(hash, hash2) != 0);
+
+	/*
+	 * Which configured masks a running container lacks: one made from
+	 * the same body, none; a mask added since, that path; one of them in
+	 * a tree agents write, or one that masks nothing (no such file: no
+	 * mount), never; a template's snapshot is not a configured mask.
+	 */
+	{
+		char	*conf[] = { "secrets", "config/key.pem", NULL, NULL,
+			    NULL };
+		cJSON	*ctr = cJSON_CreateObject(), *cm;
+		char	 what[64];
+
+		o = cJSON_Parse(text);
+		cm = cJSON_Duplicate(get(get(o, "HostConfig"), "Mounts"), 1);
+		cJSON_AddItemToObject(cJSON_AddObjectToObject(ctr,
+		    "HostConfig"), "Mounts", cm);
+		CHECK(agent_spec_newly_masked(text, ctr, conf, what,
+		    sizeof(what)) == 0);
+		CHECK_STR(what, "");
+		found[1].path = "private/notes.txt";
+		found[1].source = NULL;
+		found[2].path = ".claude/sessions/x";
+		found[2].source = NULL;
+		found[2].dir = 0;
+		f.nmasks = 3;
+		conf[0] = "private/notes.txt";
+		conf[1] = ".claude/sessions/x";
+		conf[2] = "nowhere/key.pem";
+		conf[3] = "docker/.env.example";
+		free(text);
+		text = agent_spec(&c, &f, &files, hash2);
+		agent_files_free(&files);
+		CHECK(agent_spec_newly_masked(text, ctr, conf, what,
+		    sizeof(what)) == 1);
+		CHECK_STR(what, "private/notes.txt");
+		/* a short buffer cuts; no masks configured: none */
+		CHECK(agent_spec_newly_masked(text, ctr, conf, what, 8) == 1);
+		CHECK_STR(what, "private");
+		CHECK(agent_spec_newly_masked(text, ctr, NULL, what,
+		    sizeof(what)) == 0);
+		/* a container that lacks the snapshot too: two */
+		for (i = (size_t)cJSON_GetArraySize(cm); i-- > 0; ) {
+			v = cJSON_GetArrayItem(cm, (int)i);
+			if (strcmp(cJSON_GetStringValue(get(v, "Target")),
+			    "/pipe-dream/docker/.env.example") == 0)
+				cJSON_DeleteItemFromArray(cm, (int)i);
+		}
+		CHECK(agent_spec_newly_masked(text, ctr, conf, what,
+		    sizeof(what)) == 2);
+		/* no body to read: nothing newly masked */
+		CHECK(agent_spec_newly_masked("{", ctr, conf, what,
+		    sizeof(what)) == 0);
+		cJSON_Delete(ctr);
+		cJSON_Delete(o);
+		f.nmasks = 1;
+		found[1].path = "web/.env.local";
+		found[2].path = "secrets";
+		found[2].dir = 1;
+	}
 	free(text);
 
 	/*
