@@ -147,5 +147,39 @@ def test_mask_spelled_otherwise_masks_nothing():
         a.close()
 
 
+def test_hostile_link_fails_another_agent():
+    """V masks b/notes.txt, not there when V is made.  H switches to a
+    branch where b/notes.txt is a committed symbolic link to its own
+    directory: the masks-only up sees a new mask (looked up without
+    following the link: a file, so /dev/null), removes V's container,
+    and the new one cannot start (a file cannot be mounted on the
+    directory the link shows in the container).  V ends failed, down,
+    until the owner steps in; H only ran git checkout."""
+    a = two_agents("mask = b/notes.txt\n", {
+        "one": {"a/other.txt": "x\n"},
+        "two": {"c/x.txt": "x\n"},
+    })
+    try:
+        p = a.project
+        git(p, "checkout", "-q", "two")
+        os.makedirs(os.path.join(p, "b"))
+        os.symlink(".", os.path.join(p, "b", "notes.txt"))
+        git(p, "add", "b/notes.txt")
+        git(p, "commit", "-qm", "a link")
+        git(p, "checkout", "-q", "one")
+        subprocess.run(["chown", "-R", "nobody:nogroup", p], check=True)
+        eq(a.up()[0], 0, "up V")
+        eq(a.d.ctl("up", a.hostile, timeout=300)[0], 0, "up H")
+        e = hostile_git(a)
+        text, err = e.git_exec("checkout two")
+        eq(err, False, "H: checkout two: " + text)
+        time.sleep(10)
+        row = a.row()
+        eq(row["state"], "running", "V after H's checkout: %s" %
+           row["detail"])
+    finally:
+        close_two(a)
+
+
 if __name__ == "__main__":
     main(globals())
