@@ -607,6 +607,42 @@ repo_path(const char *v)
 	    (n >= 3 && strcmp(v + n - 3, "/..") == 0) || v[0] == '\0'));
 }
 
+/*
+ * A repository path as written ("private/", "./conf/key.pem", "a//b")
+ * in the one spelling the rest of qmsd compares and looks up: no empty or
+ * "." component, no leading or trailing "/" (mask.h).  NULL when nothing
+ * is left (the root itself) or a ".." remains.
+ */
+static char *
+repo_path_clean(const char *v)
+{
+	char	*out = xcalloc(1, strlen(v) + 1);
+	size_t	 n, len = 0;
+
+	while (*v != '\0') {
+		n = strcspn(v, "/");
+		if (n == 2 && strncmp(v, "..", 2) == 0) {
+			free(out);
+			return (NULL);
+		}
+		if (n > 0 && !(n == 1 && v[0] == '.')) {
+			if (len > 0)
+				out[len++] = '/';
+			memcpy(out + len, v, n);
+			len += n;
+		}
+		v += n;
+		if (*v == '/')
+			v++;
+	}
+	out[len] = '\0';
+	if (len == 0) {
+		free(out);
+		return (NULL);
+	}
+	return (out);
+}
+
 /* A string key, once its value passed the checks of its type. */
 static int
 set_string(char **sp, const char *v)
@@ -907,8 +943,17 @@ set_value(struct parse *p, void *base, const struct key *k, const char *v)
 		}
 		if (k->type == KEY_REPO_PATH)
 			return (set_string(sp, v));
+		/*
+		 * "private/" is the owner's private: what masks and git_exec
+		 * compare, and what is looked up, is one spelling.
+		 */
 		words = xcalloc(2, sizeof(*words));
-		words[0] = xstrdup(v);
+		if ((words[0] = repo_path_clean(v)) == NULL) {
+			argv_free(words);
+			parse_error(p, "%s: \"%s\" must be a path inside the "
+			    "repository, not the repository itself", k->name, v);
+			return (-1);
+		}
 		list_append((char ***)field, words);
 		argv_free(words);
 		return (0);

@@ -457,6 +457,23 @@ main(void)
 	EXPECT_ERROR("[agent \"a\"]\nmask = ../up\n", 2,
 	    "mask: \"../up\" must be a path inside the repository, relative "
 	    "to it");
+	/* A mask in one spelling: what the container and git_exec hide. */
+	c = load("[agent \"a\"]\nmask = private/\nmask = ./conf/key.pem\n"
+	    "mask = data//a/./token.txt\nmask = x\n", err, sizeof(err));
+	CHECK(c != NULL && c->nagents == 1);
+	if (c != NULL && c->nagents == 1) {
+		CHECK_STR(c->agents[0].masks[0], "private");
+		CHECK_STR(c->agents[0].masks[1], "conf/key.pem");
+		CHECK_STR(c->agents[0].masks[2], "data/a/token.txt");
+		CHECK_STR(c->agents[0].masks[3], "x");
+	}
+	config_free(c);
+	EXPECT_ERROR("[agent \"a\"]\nmask = ./\n", 2,
+	    "mask: \"./\" must be a path inside the repository, not the "
+	    "repository itself");
+	EXPECT_ERROR("[agent \"a\"]\nmask = .\n", 2,
+	    "mask: \".\" must be a path inside the repository, not the "
+	    "repository itself");
 	EXPECT_ERROR("[agent \"a\"]\ninbox = /tmp/in\n", 2,
 	    "inbox: \"/tmp/in\" must be a path inside the repository, relative "
 	    "to it");
