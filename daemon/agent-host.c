@@ -133,16 +133,21 @@ agent_host_read_token(const struct agent_host *h, const char *name,
 }
 
 /*
- * A configured mask, for what exists at rel (a link itself, not followed:
- * Docker resolves it inside the container); 0, or -1 when nothing is
- * there.
+ * A configured mask, for what exists at rel; 0, or -1 when nothing is
+ * there.  A link is masked where it leads, as a secret found is
+ * (masks.c): Docker resolves the target in the container, so a link to a
+ * directory takes the empty one (/dev/null there would fail the start).
+ * One that leads nowhere, out of the repository, or to a directory on
+ * its own way (which no mount on it can be made over) is not masked:
+ * what it shows is not the repository's, or is there to read anyway.
  */
 static int
 host_mask(int rootfd, const char *rel, struct agent_mask *m)
 {
 	struct stat	st;
 
-	if (safe_lstat(rootfd, rel, &st) == -1)
+	if (safe_lstat(rootfd, rel, &st) == -1 || (S_ISLNK(st.st_mode) &&
+	    safe_link_beneath(rootfd, rel, &st) == -1))
 		return (-1);
 	m->path = rel;
 	m->dir = S_ISDIR(st.st_mode);

@@ -43,6 +43,26 @@ spec_mask(cJSON *mounts, const struct agent_mask *m, const char *empty)
 	free(dst);
 }
 
+/* The strings of v, a line each (free it). */
+static char *
+lines_of(char *const *v)
+{
+	size_t	 i, n = 1, at = 0, len;
+	char	*s;
+
+	for (i = 0; v[i] != NULL; i++)
+		n += strlen(v[i]) + 1;
+	s = xcalloc(1, n);
+	for (i = 0; v[i] != NULL; i++) {
+		if (i > 0)
+			s[at++] = '\n';
+		len = strlen(v[i]);
+		memcpy(s + at, v[i], len);
+		at += len;
+	}
+	return (s);
+}
+
 /*
  * network = none: every ordinary client goes through the relay, which is
  * qmsd's egress proxy; the relay itself, where .mcp.json points, is not
@@ -412,6 +432,16 @@ agent_spec(const struct agent_conf *c, const struct agent_facts *f,
 	text = cJSON_PrintUnformatted(o);
 	spec_hash(text, files, f->definition, hash);
 	cJSON_AddStringToObject(labels, DOCKER_LABEL_CONFIG, hash);
+	/*
+	 * Which mask keys it was made under, outside the hash (a key whose
+	 * path is not there masks nothing, and changes nothing): a key
+	 * added since is what recreates it at once (agent_spec_newly_masked).
+	 */
+	if (c->masks != NULL && c->masks[0] != NULL) {
+		p = lines_of(c->masks);
+		cJSON_AddStringToObject(labels, DOCKER_LABEL_MASKS, p);
+		free(p);
+	}
 	cJSON_free(text);
 	text = cJSON_PrintUnformatted(o);
 	cJSON_Delete(o);
@@ -435,15 +465,31 @@ mounted_at(const cJSON *mounts, const char *target, int ro)
 	return (0);
 }
 
+/* Whether key is one of the lines of label. */
+static int
+listed(const char *label, const char *key)
+{
+	size_t		 n = strlen(key);
+	const char	*p = label;
+
+	while ((p = strstr(p, key)) != NULL) {
+		if ((p == label || p[-1] == '\n') &&
+		    (p[n] == '\n' || p[n] == '\0'))
+			return (1);
+		p++;
+	}
+	return (0);
+}
+
 int
 agent_spec_newly_masked(const char *spec, const cJSON *container,
     char *const *masks, char *what, size_t whatlen)
 {
-	const cJSON	*have, *want;
+	const cJSON	*have, *want, *label;
 	cJSON		*o;
 	char		*target;
 	size_t		 i;
-	int		 n = 0;
+	int		 n = 0, fresh;
 
 	if (whatlen > 0)
 		what[0] = '\0';
@@ -452,6 +498,9 @@ agent_spec_newly_masked(const char *spec, const cJSON *container,
 	have = cJSON_GetObjectItemCaseSensitive(
 	    cJSON_GetObjectItemCaseSensitive(container, "HostConfig"),
 	    "Mounts");
+	label = cJSON_GetObjectItemCaseSensitive(
+	    cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(
+	    container, "Config"), "Labels"), DOCKER_LABEL_MASKS);
 	want = cJSON_GetObjectItemCaseSensitive(
 	    cJSON_GetObjectItemCaseSensitive(o, "HostConfig"), "Mounts");
 	for (i = 0; masks[i] != NULL; i++) {
@@ -460,8 +509,16 @@ agent_spec_newly_masked(const char *spec, const cJSON *container,
 		    strncmp(masks[i], ".claude/sessions/", 17) == 0)
 			continue;
 		xasprintf(&target, "/pipe-dream/%s", masks[i]);
-		if (mounted_at(want, target, 1) && !mounted_at(have, target, 0) &&
-		    n++ == 0 && whatlen > 0)
+		/*
+		 * A key added since it was made; one it had, whose file
+		 * came since, waits like a secret found (an agent can make
+		 * files come and go through git_exec).  Made before the
+		 * label: what it mounts.
+		 */
+		fresh = cJSON_IsString(label) ? !listed(label->valuestring,
+		    masks[i]) : !mounted_at(have, target, 0);
+		if (fresh && mounted_at(want, target, 1) && n++ == 0 &&
+		    whatlen > 0)
 			snprintf(what, whatlen, "%s", masks[i]);
 		free(target);
 	}

@@ -15,6 +15,8 @@
 
 #define DOCKER_LABEL_AGENT	"io.qmsd.agent"
 #define DOCKER_LABEL_CONFIG	"io.qmsd.config"
+/* The agent's configured masks when it was made, a line each (unhashed). */
+#define DOCKER_LABEL_MASKS	"io.qmsd.masks"
 
 struct docker_reply {
 	long		 status;	/* HTTP status; 0: no answer at all */

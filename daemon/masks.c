@@ -275,13 +275,19 @@ masks_walk(struct masks *m, int fd, const char *path, const char *rel,
 			 * A link is masked where it leads: Docker resolves a
 			 * mount's target inside the container, so the mask
 			 * covers what the link shows there.  One that leads
-			 * nowhere shows nothing.
+			 * nowhere, out of the repository or to a directory on
+			 * its own way shows nothing of it that is not there to
+			 * read anyway, and no mount can hide the last
+			 * (safe-path.h).
 			 */
 			if (type == DT_LNK) {
-				if (fstatat(dirfd(d), e->d_name, &st, 0) == 0)
+				if ((cfd = safe_dir(m->root)) != -1 &&
+				    safe_link_beneath(cfd, r, &st) == 0)
 					masks_add(m, r, S_ISDIR(st.st_mode), 0);
 				else
 					free(r);
+				if (cfd != -1)
+					close(cfd);
 			} else
 				masks_add(m, r, type == DT_DIR, type == DT_REG);
 			continue;

@@ -1,5 +1,8 @@
 #include <sys/fsuid.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
+
+#include <linux/openat2.h>
 
 #include <errno.h>
 #include <fcntl.h>
@@ -114,6 +117,65 @@ safe_lstat(int dirfd, const char *rel, struct stat *st)
 	close(parent);
 	errno = e;
 	return (rv);
+}
+
+static int
+same_file(const struct stat *a, const struct stat *b)
+{
+	return (a->st_dev == b->st_dev && a->st_ino == b->st_ino);
+}
+
+int
+safe_link_beneath(int dirfd, const char *rel, struct stat *st)
+{
+	struct open_how	 how = {
+		.flags = O_PATH | O_CLOEXEC,
+		.resolve = RESOLVE_BENEATH | RESOLVE_NO_MAGICLINKS,
+	};
+	struct stat	 on;
+	char		 buf[4096], *p, *slash;
+	int		 fd, nfd, rv;
+
+	/* The kernel's own resolution, refusing a way out (EXDEV). */
+	if ((fd = (int)syscall(SYS_openat2, dirfd, rel, &how,
+	    sizeof(how))) == -1)
+		return (-1);
+	rv = fstat(fd, st);
+	close(fd);
+	if (rv == -1 || !S_ISDIR(st->st_mode))
+		return (rv);
+	/*
+	 * dirfd itself and each directory on the way, the parent last,
+	 * reached as open_parent reaches them (no link followed).
+	 */
+	if (snprintf(buf, sizeof(buf), "%s", rel) >= (int)sizeof(buf)) {
+		errno = ENAMETOOLONG;
+		return (-1);
+	}
+	if ((fd = fcntl(dirfd, F_DUPFD_CLOEXEC, 0)) == -1)
+		return (-1);
+	for (p = buf;; p = slash + 1) {
+		if (fstat(fd, &on) == -1) {
+			close(fd);
+			return (-1);
+		}
+		if (same_file(&on, st)) {
+			close(fd);
+			errno = ELOOP;
+			return (-1);
+		}
+		if ((slash = strchr(p, '/')) == NULL)
+			break;
+		*slash = '\0';
+		nfd = name_ok(p) ? openat(fd, p, O_RDONLY | O_DIRECTORY |
+		    SAFE_OPEN) : -1;
+		close(fd);
+		if (nfd == -1)
+			return (-1);
+		fd = nfd;
+	}
+	close(fd);
+	return (0);
 }
 
 /*

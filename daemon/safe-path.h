@@ -35,6 +35,14 @@ int	 safe_open(int dirfd, const char *rel, int flags);
 /* What rel below dirfd is, itself (a link is not followed). */
 int	 safe_lstat(int dirfd, const char *rel, struct stat *);
 /*
+ * What the link at rel below dirfd leads to, resolved by the kernel
+ * without leaving dirfd (an absolute link, or one that goes up and out,
+ * is refused with EXDEV): 0 with st; -1 with ELOOP when it leads to
+ * dirfd or a directory on the way to it, which a mount on the link would
+ * hide the link under.
+ */
+int	 safe_link_beneath(int dirfd, const char *rel, struct stat *);
+/*
  * mkdir -p rel below dirfd, each directory made given to uid:gid; the
  * last one's descriptor, or -1 with errno.
  */

@@ -1,9 +1,9 @@
 #!/usr/bin/env python3
 """Red team against "a mask the owner adds applies at the reload" (an up
 of qmsd's own, masks_only in daemon/agent.c, that recreates a running
-container when one of the agent's configured masks is mounted in the new
-spec and not in the container).  Each test is an attack, or a careless
-owner's slip, that worked when written."""
+container when a mask key added since it was made masks a path in it).
+Each test is an attack, or a careless owner's slip, that worked against
+the first version of it, and is refused now."""
 import json
 import os
 import secrets
@@ -84,12 +84,12 @@ def test_hostile_checkout_ends_another_agents_sessions():
     b/notes.txt), each committed on its own branch; V is made while the
     work tree has the first.  Another agent H, with no masks, only
     switches branches through git_exec, as its policy allows.  Each
-    switch makes one of V's masks appear and the other go, and the
-    masks-only up sees a configured mask the spec mounts and V's
-    container does not: it recreates V, ending its session, every time,
-    with no up of anyone's.  Secrets found by the walk are held back for
-    exactly this (an agent can make files appear through git_exec), but a
-    configured mask's file is not."""
+    switch makes one of V's masks appear and the other go.  Once, the
+    masks-only up recreated V for a configured mask the spec mounts and
+    V's container did not, ending V's session every time, with no up of
+    anyone's.  Now only a key added since V was made counts (the label
+    io.qmsd.masks): a file that comes under a key V had waits, as a
+    secret found by the walk does."""
     a = two_agents("mask = a/notes.txt\nmask = b/notes.txt\n", {
         "one": {"a/notes.txt": SECRET + "\n"},
         "two": {"b/notes.txt": SECRET + "\n"},
@@ -150,11 +150,14 @@ def test_mask_spelled_otherwise_masks_nothing():
 def test_hostile_link_fails_another_agent():
     """V masks b/notes.txt, not there when V is made.  H switches to a
     branch where b/notes.txt is a committed symbolic link to its own
-    directory: the masks-only up sees a new mask (looked up without
-    following the link: a file, so /dev/null), removes V's container,
-    and the new one cannot start (a file cannot be mounted on the
-    directory the link shows in the container).  V ends failed, down,
-    until the owner steps in; H only ran git checkout."""
+    directory.  Once, the masks-only up saw a new mask (looked up without
+    following the link: a file, so /dev/null), removed V's container, and
+    the new one could not start (a file cannot be mounted on the
+    directory the link shows in the container): V failed, down, though H
+    only ran git checkout.  Now the key is not new (V was made under it),
+    and a link to a directory on its own way is not masked (no mount can
+    be made over it, and what it shows is there to read anyway): V's own
+    up starts."""
     a = two_agents("mask = b/notes.txt\n", {
         "one": {"a/other.txt": "x\n"},
         "two": {"c/x.txt": "x\n"},
@@ -173,12 +176,40 @@ def test_hostile_link_fails_another_agent():
         e = hostile_git(a)
         text, err = e.git_exec("checkout two")
         eq(err, False, "H: checkout two: " + text)
+        first = a.row()["container"]
         time.sleep(10)
         row = a.row()
-        eq(row["state"], "running", "V after H's checkout: %s" %
-           row["detail"])
+        eq((row["state"], row["container"]), ("running", first),
+           "V after H's checkout: %s" % row["detail"])
+        rc, out, err = a.up()
+        eq(rc, 0, "V's up with the link at its mask: " + err)
+        eq(a.row()["state"], "running", "V runs")
+        # what the link shows is b itself, there to read anyway
+        p = a.exec("ls", "-A", "/pipe-dream/b/notes.txt/")
+        eq((p.returncode, p.stdout), (0, "notes.txt\n"), "b, through it")
     finally:
         close_two(a)
+
+
+def test_masked_link_to_a_directory():
+    """mask = b/notes.txt, where b/notes.txt is a link to the directory c
+    beside it, which holds a secret: once taken for a file (/dev/null,
+    the link not followed) and the container failed to start; now masked
+    where it leads, by the empty directory, and c reads as empty."""
+    a = Agent(start=False, extra="mask = b/notes.txt\n")
+    try:
+        write(a.project, "c/key.txt", SECRET + "\n")
+        os.makedirs(os.path.join(a.project, "b"))
+        os.symlink("../c", os.path.join(a.project, "b", "notes.txt"))
+        subprocess.run(["chown", "-R", "-h", "nobody:nogroup", a.project],
+                       check=True)
+        a.d = Daemon(config=a.conf())
+        rc, out, err = a.up()
+        eq(rc, 0, "up: " + err)
+        p = a.exec("ls", "-A", "/pipe-dream/c")
+        eq((p.returncode, p.stdout), (0, ""), "c masked through the link")
+    finally:
+        a.close()
 
 
 if __name__ == "__main__":

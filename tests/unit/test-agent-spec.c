@@ -196,6 +196,9 @@ main(void)
 	    DOCKER_LABEL_AGENT)), "claude");
 	CHECK_STR(cJSON_GetStringValue(get(get(o, "Labels"),
 	    DOCKER_LABEL_CONFIG)), hash);
+	/* The mask keys it is made under, outside the hash. */
+	CHECK_STR(cJSON_GetStringValue(get(get(o, "Labels"),
+	    DOCKER_LABEL_MASKS)), "secrets\nconfig/key.pem");
 	/* The repository read-only; the agent's own rooms writable. */
 	CHECK(is_mount(mount_at(m, "/pipe-dream"), "bind",
 	    "/home/owner/pipe-dream", 1));
@@ -503,6 +506,28 @@ main(void)
 		/* no body to read: nothing newly masked */
 		CHECK(agent_spec_newly_masked("{", ctr, conf, what,
 		    sizeof(what)) == 0);
+		/*
+		 * A container made with the label: the keys it was made
+		 * under decide, not its mounts; a key it had whose file came
+		 * since waits, and a key's name is matched whole.
+		 */
+		v = cJSON_AddObjectToObject(cJSON_AddObjectToObject(ctr,
+		    "Config"), "Labels");
+		cJSON_AddStringToObject(v, DOCKER_LABEL_MASKS,
+		    "private/notes.txt");
+		CHECK(agent_spec_newly_masked(text, ctr, conf, what,
+		    sizeof(what)) == 1);
+		CHECK_STR(what, "docker/.env.example");
+		cJSON_ReplaceItemInObject(v, DOCKER_LABEL_MASKS,
+		    cJSON_CreateString("docker/.env.example\n"
+		    "private/notes.txt"));
+		CHECK(agent_spec_newly_masked(text, ctr, conf, what,
+		    sizeof(what)) == 0);
+		cJSON_ReplaceItemInObject(v, DOCKER_LABEL_MASKS,
+		    cJSON_CreateString("private/notes.txtx\nprivate/notes\n"
+		    "xdocker/.env.example"));
+		CHECK(agent_spec_newly_masked(text, ctr, conf, what,
+		    sizeof(what)) == 2);
 		cJSON_Delete(ctr);
 		cJSON_Delete(o);
 		f.nmasks = 1;

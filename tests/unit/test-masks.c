@@ -6,6 +6,7 @@
  */
 #include <sys/stat.h>
 
+#include <errno.h>
 #include <fcntl.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -19,6 +20,7 @@
 #include "config.h"
 #include "mask.h"
 #include "masks.h"
+#include "safe-path.h"
 #include "templates.h"
 
 static char	root[] = "/tmp/qmsd-test-masks.XXXXXX";
@@ -363,6 +365,49 @@ main(void)
 	snprintf(cmd, sizeof(cmd), "%s/config/nowhere.env", root);
 	CHECK(symlink("../store/none", cmd) == 0);
 	dir("config/keys.env");
+	/*
+	 * A link out of the repository (absolute, or up and out), or to a
+	 * directory on its own way (itself, an ancestor, the root), is not
+	 * masked: no mount can be made over the last, and what the others
+	 * show in the container is not the repository's; a link to a
+	 * directory beside it is, as a directory.
+	 */
+	snprintf(cmd, sizeof(cmd), "%s/config/abs.env", root);
+	CHECK(symlink(root, cmd) == 0);
+	snprintf(cmd, sizeof(cmd), "%s/config/out.env", root);
+	CHECK(symlink("../../", cmd) == 0);
+	snprintf(cmd, sizeof(cmd), "%s/config/self.env", root);
+	CHECK(symlink(".", cmd) == 0);
+	snprintf(cmd, sizeof(cmd), "%s/d1/d2/up.env", root);
+	CHECK(symlink("../..", cmd) == 0);
+	snprintf(cmd, sizeof(cmd), "%s/d1/d2/side.env", root);
+	CHECK(symlink("../../store", cmd) == 0);
+	CHECK(has(m, "config/abs.env", &n) == 0);
+	CHECK(has(m, "config/out.env", &n) == 0);
+	CHECK(has(m, "config/self.env", &n) == 0);
+	CHECK(has(m, "d1/d2/up.env", &n) == 0);
+	CHECK(has(m, "d1/d2/side.env", &n) == 1);
+	{
+		struct stat	 st;
+		int		 rfd = open(root, O_RDONLY | O_DIRECTORY);
+
+		CHECK(safe_link_beneath(rfd, "d1/d2/side.env", &st) == 0 &&
+		    S_ISDIR(st.st_mode));
+		CHECK(safe_link_beneath(rfd, "config/linked.env", &st) == 0 &&
+		    S_ISREG(st.st_mode));
+		errno = 0;
+		CHECK(safe_link_beneath(rfd, "d1/d2/up.env", &st) == -1 &&
+		    errno == ELOOP);
+		errno = 0;
+		CHECK(safe_link_beneath(rfd, "config/out.env", &st) == -1 &&
+		    errno == EXDEV);
+		errno = 0;
+		CHECK(safe_link_beneath(rfd, "config/abs.env", &st) == -1 &&
+		    errno == EXDEV);
+		CHECK(safe_link_beneath(rfd, "config/nowhere.env", &st) ==
+		    -1 && errno == ENOENT);
+		close(rfd);
+	}
 	CHECK(has(m, "config/secrets.env", &n) == 1);
 	CHECK(has(m, "d1/d2/d3/d4/d5/d6/d7/.env", &n) == 1);
 	CHECK(has(m, "config/linked.env", &n) == 1);
