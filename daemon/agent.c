@@ -822,6 +822,7 @@ static void
 up_step(struct agent *a, const struct docker_reply *r)
 {
 	const cJSON	*labels, *v, *st;
+	struct ag_input	 died;
 	char		 path[256], err[512], what[256], *spec;
 	int		 running, n;
 
@@ -849,7 +850,10 @@ up_step(struct agent *a, const struct docker_reply *r)
 		return;
 	case STEP_INSPECT:
 		if (a->masks_only && r->status != 200) {
-			agent_settle(a, NULL);	/* the events say the rest */
+			agent_settle(a, NULL);
+			/* Its destroy was passed over while it looked. */
+			if (r->status == 404 && a->state == AG_RUNNING)
+				agent_handle(a, AG_EV_DESTROY, NULL);
 			return;
 		}
 		if (r->status == 404) {
@@ -888,9 +892,18 @@ up_step(struct agent *a, const struct docker_reply *r)
 		    agent_spec_newly_masked(a->spec, r->json, a->conf.masks,
 		    what, sizeof(what)) : 0;
 		if (a->masks_only && n == 0) {
+			agent_settle(a, NULL);
 			if (running && a->state == AG_RUNNING)
 				running_publish(a);
-			agent_settle(a, NULL);
+			else if (a->state == AG_RUNNING) {
+				/* Its die was passed over while it looked. */
+				v = cJSON_GetObjectItemCaseSensitive(st,
+				    "ExitCode");
+				memset(&died, 0, sizeof(died));
+				died.code = cJSON_IsNumber(v) ?
+				    (int)v->valuedouble : -1;
+				agent_handle(a, AG_EV_DIE, &died);
+			}
 			return;
 		}
 		if (n > 0) {
