@@ -767,6 +767,17 @@ refuse_recreate(struct agent *a, const char *what)
 static void	up_masks_ready(void *);
 
 /*
+ * qmsd's own masks-only up, before it decides anything: what happens to
+ * the container meanwhile is not its doing, and is taken as it comes.
+ */
+static int
+looking(const struct agent *a)
+{
+	return (a->masks_only && (a->step == STEP_MASKS ||
+	    a->step == STEP_INSPECT));
+}
+
+/*
  * Begin (or join) bringing an agent up; masks_only: qmsd's own, which
  * only masks (struct agent).  Joined by any other, it is an up in full.
  */
@@ -822,7 +833,6 @@ static void
 up_step(struct agent *a, const struct docker_reply *r)
 {
 	const cJSON	*labels, *v, *st;
-	struct ag_input	 died;
 	char		 path[256], err[512], what[256], *spec;
 	int		 running, n;
 
@@ -850,10 +860,7 @@ up_step(struct agent *a, const struct docker_reply *r)
 		return;
 	case STEP_INSPECT:
 		if (a->masks_only && r->status != 200) {
-			agent_settle(a, NULL);
-			/* Its destroy was passed over while it looked. */
-			if (r->status == 404 && a->state == AG_RUNNING)
-				agent_handle(a, AG_EV_DESTROY, NULL);
+			agent_settle(a, NULL);	/* the events say the rest */
 			return;
 		}
 		if (r->status == 404) {
@@ -895,15 +902,6 @@ up_step(struct agent *a, const struct docker_reply *r)
 			agent_settle(a, NULL);
 			if (running && a->state == AG_RUNNING)
 				running_publish(a);
-			else if (a->state == AG_RUNNING) {
-				/* Its die was passed over while it looked. */
-				v = cJSON_GetObjectItemCaseSensitive(st,
-				    "ExitCode");
-				memset(&died, 0, sizeof(died));
-				died.code = cJSON_IsNumber(v) ?
-				    (int)v->valuedouble : -1;
-				agent_handle(a, AG_EV_DIE, &died);
-			}
 			return;
 		}
 		if (n > 0) {
@@ -1127,7 +1125,7 @@ container_died(struct agent *a, int code)
 		    "memory (exit %d)", code);
 	else
 		snprintf(a->last_exit, sizeof(a->last_exit), "exit %d", code);
-	if (a->expect_stop || a->step != STEP_NONE)
+	if (a->expect_stop || (a->step != STEP_NONE && !looking(a)))
 		return;		/* ours: down, or a recreate */
 	if (a->kill_signal == 15) {
 		/*
@@ -1292,8 +1290,9 @@ agent_handle(struct agent *a, enum ag_event ev, const struct ag_input *in)
 		break;
 	case AG_EV_DIED_ASKED:
 		/* Taken meanwhile: by an up, or Docker's going already. */
-		if (a->state != AG_RUNNING || a->step != STEP_NONE ||
-		    cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(
+		if (a->state != AG_RUNNING || (a->step != STEP_NONE &&
+		    !looking(a)) || cJSON_IsTrue(
+		    cJSON_GetObjectItemCaseSensitive(
 		    cJSON_GetObjectItemCaseSensitive(in->reply->json, "State"),
 		    "Running")))
 			break;
@@ -1311,7 +1310,7 @@ agent_handle(struct agent *a, enum ag_event ev, const struct ag_input *in)
 		    "qmsctl up starts it again", a->last_exit);
 		break;
 	case AG_EV_DESTROY:
-		if (a->step != STEP_NONE)
+		if (a->step != STEP_NONE && !looking(a))
 			break;		/* ours: a recreate */
 		a->id[0] = a->made[0] = '\0';
 		agent_enter(a, AG_MISSING, "container removed");

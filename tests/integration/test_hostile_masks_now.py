@@ -212,5 +212,43 @@ def test_masked_link_to_a_directory():
         a.close()
 
 
+def test_container_killed_while_qmsd_looks():
+    """The container dies (docker kill, an OOM) while qmsd's own
+    masks-only up is looking at it after a reload: its die event came
+    while an up was under way, which once counted as qmsd's own doing, and
+    the look then settled on a container that did not run.  The agent
+    stayed "running" on a dead container and its restart policy never
+    ran.  Whatever the order, it ends running again with the mask on."""
+    a = Agent(start=False)
+    try:
+        for i in range(3):
+            write(a.project, "private/n%d.txt" % i, SECRET + "\n")
+        subprocess.run(["chown", "-R", "nobody:nogroup", a.project],
+                       check=True)
+        a.d = Daemon(config=a.conf())
+        eq(a.up()[0], 0, "up")
+        masks = ""
+        for i in range(3):
+            before = a.row()["container"]
+            masks += "mask = private/n%d.txt\n" % i
+            a.d.write_config(a.conf(a.extra + masks))
+            eq(a.d.ctl("reload")[0], 0, "reload")
+            time.sleep(0.02 * i)
+            docker("kill", a.container, check=False)
+            wait_state(a.d, "agent:" + a.name, "running", cond=lambda r:
+                       r["container"] not in (None, before) or
+                       r.get("restarts", 0) > i, timeout=60)
+            deadline = time.monotonic() + 60
+            while time.monotonic() < deadline:
+                p = a.exec("cat", "/pipe-dream/private/n%d.txt" % i)
+                if p.returncode == 0 and a.row()["state"] == "running":
+                    break
+                time.sleep(0.2)
+            eq((p.returncode, p.stdout), (0, ""),
+               "round %d: running, and masked: %r" % (i, a.row()))
+    finally:
+        a.close()
+
+
 if __name__ == "__main__":
     main(globals())
