@@ -32,7 +32,6 @@
 #define _GNU_SOURCE
 #include <sys/epoll.h>
 #include <sys/socket.h>
-#include <sys/un.h>
 
 #include <errno.h>
 #include <fcntl.h>
@@ -42,6 +41,8 @@
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
+
+#include "bench-io.h"
 
 #define LINE_MAX_	(256 * 1024)
 #define RECORD_LEN	180	/* about an admin record's line */
@@ -89,26 +90,6 @@ add(struct samples *s, uint64_t ns)
 			die("realloc");
 	}
 	s->v[s->n++] = (uint32_t)((ns + 500) / 1000);
-}
-
-static int
-connect_to(const char *path)
-{
-	struct sockaddr_un	sun;
-	int			fd;
-
-	memset(&sun, 0, sizeof(sun));
-	sun.sun_family = AF_UNIX;
-	if (strlen(path) >= sizeof(sun.sun_path)) {
-		errno = ENAMETOOLONG;
-		die("socket path");
-	}
-	strcpy(sun.sun_path, path);
-	if ((fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0)) == -1)
-		die("socket");
-	if (connect(fd, (struct sockaddr *)&sun, sizeof(sun)) == -1)
-		die("connect");
-	return (fd);
 }
 
 static int
@@ -202,21 +183,6 @@ read_answer(struct conn *c)
 }
 
 static void
-print_json_string(const char *s)
-{
-	putchar('"');
-	for (; *s != '\0'; s++) {
-		if (*s == '"' || *s == '\\')
-			printf("\\%c", *s);
-		else if ((unsigned char)*s < 0x20)
-			printf("\\u%04x", (unsigned char)*s);
-		else
-			putchar(*s);
-	}
-	putchar('"');
-}
-
-static void
 print_samples(const struct samples *s)
 {
 	size_t	i;
@@ -232,7 +198,7 @@ print_errors(void)
 {
 	printf("\"sent\": %llu, \"errors\": %llu, \"first_error\": ",
 	    (unsigned long long)sent, (unsigned long long)errors);
-	print_json_string(first_error);
+	json_str(first_error);
 }
 
 static struct conn *
@@ -243,7 +209,8 @@ conn_new(const char *path, int method, int nonblock)
 	if ((c = calloc(1, sizeof(*c))) == NULL ||
 	    (c->in = malloc(LINE_MAX_)) == NULL)
 		die("malloc");
-	c->fd = connect_to(path);
+	if ((c->fd = unix_connect(path)) == -1)
+		die("connect");
 	c->method = method;
 	if (nonblock && fcntl(c->fd, F_SETFL, O_NONBLOCK) == -1)
 		die("fcntl");
@@ -288,7 +255,7 @@ cmd_lat(char *path, long count, long warmup, char **methods, int nm)
 	printf(", \"samples_us\": {");
 	for (m = 0; m < nm; m++) {
 		printf("%s", m ? ", " : "");
-		print_json_string(methods[m]);
+		json_str(methods[m]);
 		printf(": ");
 		print_samples(&s[m]);
 	}
@@ -301,7 +268,7 @@ print_load(const char *method, int nconns, uint64_t n, double seconds,
     const struct samples *s)
 {
 	printf("{\"method\": ");
-	print_json_string(method);
+	json_str(method);
 	printf(", \"conns\": %d, \"n\": %llu, \"seconds\": %.6f, ", nconns,
 	    (unsigned long long)n, seconds);
 	print_errors();

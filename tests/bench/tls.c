@@ -42,7 +42,6 @@
 #include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/time.h>
-#include <sys/un.h>
 
 #include <netinet/in.h>
 #include <netinet/tcp.h>
@@ -62,6 +61,8 @@
 #include <openssl/err.h>
 #include <openssl/ssl.h>
 #include <openssl/x509v3.h>
+
+#include "bench-io.h"
 
 #define BUFSZ		(256 * 1024)
 #define HEADSZ		16384
@@ -127,22 +128,6 @@ raise_nofile(void)
 		rl.rlim_cur = rl.rlim_max;
 		setrlimit(RLIMIT_NOFILE, &rl);
 	}
-}
-
-/* s as a JSON string. */
-static void
-json_str(const char *s)
-{
-	putchar('"');
-	for (; *s != '\0'; s++) {
-		if (*s == '"' || *s == '\\')
-			printf("\\%c", *s);
-		else if ((unsigned char)*s < 0x20)
-			printf("\\u%04x", (unsigned char)*s);
-		else
-			putchar(*s);
-	}
-	putchar('"');
 }
 
 /* The last OpenSSL error, after what. */
@@ -524,7 +509,6 @@ static int
 sock_connect(const struct peer *p)
 {
 	struct sockaddr_in sin;
-	struct sockaddr_un sun;
 	struct timeval tv = { 60, 0 };
 	int fd, one = 1, r;
 
@@ -543,12 +527,8 @@ sock_connect(const struct peer *p)
 			setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one,
 			    sizeof(one));
 	} else {
-		memset(&sun, 0, sizeof(sun));
-		sun.sun_family = AF_UNIX;
-		strcpy(sun.sun_path, p->path);
-		fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-		r = fd == -1 ? -1 : connect(fd, (struct sockaddr *)&sun,
-		    sizeof(sun));
+		fd = unix_connect(p->path);
+		r = fd == -1 ? -1 : 0;
 	}
 	if (fd == -1 || r == -1) {
 		snprintf(err, sizeof(err), "%s: connect: %s", p->name,

@@ -39,7 +39,6 @@
 #include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/time.h>
-#include <sys/un.h>
 
 #include <netinet/in.h>
 #include <netinet/tcp.h>
@@ -54,6 +53,8 @@
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
+
+#include "bench-io.h"
 
 #define BUFSZ	(256 * 1024)
 
@@ -164,23 +165,15 @@ fail:
 	return (-1);
 }
 
+/* bench-io.h's, with why in err. */
 static int
-unix_connect(const char *path)
+socket_connect(const char *path)
 {
-	struct sockaddr_un sun;
-	int fd;
+	int	fd;
 
-	memset(&sun, 0, sizeof(sun));
-	sun.sun_family = AF_UNIX;
-	strcpy(sun.sun_path, path);
-	if ((fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0)) == -1 ||
-	    connect(fd, (struct sockaddr *)&sun, sizeof(sun)) == -1) {
+	if ((fd = unix_connect(path)) == -1)
 		snprintf(err, sizeof(err), "connect %s: %s", path,
 		    strerror(errno));
-		if (fd != -1)
-			close(fd);
-		return (-1);
-	}
 	return (fd);
 }
 
@@ -222,7 +215,7 @@ peer_open(const struct peer *p, int target)
 	if (p->kind == DIRECT)
 		return (tcp_connect("127.0.0.1", target));
 	fd = p->kind == TCP ? tcp_connect(p->host, p->port) :
-	    unix_connect(p->path);
+	    socket_connect(p->path);
 	if (fd == -1)
 		return (-1);
 	n = snprintf(req, sizeof(req), "CONNECT 127.0.0.1:%d HTTP/1.1\r\n"
