@@ -62,14 +62,9 @@ def up(a):
     from test_git import Env
     a.d = Daemon(config=a.conf())
     eq(a.up()[0], 0, "up")
-    tokens = {}
-    for who, path in (("agent", ("agents", a.name, "token")),
-                      ("host", ("host.token",))):
-        with open(os.path.join(a.d.dir, "state", *path)) as f:
-            tokens[who] = f.read().strip()
-    e = Env.__new__(Env)
-    e.d, e.port, e.token, e.base = a.d, a.d.http_port, tokens["agent"], \
-        a.base
+    e = Env.of_agent(a)
+    with open(os.path.join(a.d.dir, "state", "host.token")) as f:
+        tokens = {"agent": e.token, "host": f.read().strip()}
     return e, tokens
 
 

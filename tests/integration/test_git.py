@@ -35,6 +35,17 @@ class Env:
         with open(os.path.join(self.d.dir, "state", "host.token")) as f:
             self.token = f.read().strip()
 
+    @classmethod
+    def of_agent(cls, a, name=None):
+        """A client of the qmsd of Agent a (test_agent.py), with the
+        token of agent name, a's own by default: its container is up."""
+        e = cls.__new__(cls)
+        with open(os.path.join(a.d.dir, "state", "agents", name or a.name,
+                               "token")) as f:
+            e.token = f.read().strip()
+        e.d, e.port, e.base = a.d, a.d.http_port, a.base
+        return e
+
     def post(self, body, headers=None, token=True, path="/git/mcp",
              method="POST", raw=None):
         h = {"Content-Type": "application/json",

@@ -232,12 +232,7 @@ def agent_git(a, secret, paths):
     subprocess.run(["chown", "-R", "nobody:nogroup", p], check=True)
     a.d = Daemon(config=a.conf())
     eq(a.up()[0], 0, "up")
-    with open(os.path.join(a.d.dir, "state", "agents", a.name,
-                           "token")) as f:
-        tok = f.read().strip()
-    e = Env.__new__(Env)
-    e.d, e.port, e.token, e.base = a.d, a.d.http_port, tok, a.base
-    return e
+    return Env.of_agent(a)
 
 
 def test_masks_hold_on_the_host():

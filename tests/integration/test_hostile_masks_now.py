@@ -4,7 +4,6 @@ of qmsd's own, masks_only in daemon/agent.c, that recreates a running
 container when a mask key added since it was made masks a path in it).
 Each test is an attack, or a careless owner's slip, that worked against
 the first version of it, and is refused now."""
-import json
 import os
 import secrets
 import subprocess
@@ -64,12 +63,7 @@ def two_agents(victim_extra, branches):
 
 def hostile_git(a):
     """git_exec with the hostile agent's token (its container is up)."""
-    with open(os.path.join(a.d.dir, "state", "agents", a.hostile,
-                           "token")) as f:
-        tok = f.read().strip()
-    e = Env.__new__(Env)
-    e.d, e.port, e.token, e.base = a.d, a.d.http_port, tok, a.base
-    return e
+    return Env.of_agent(a, a.hostile)
 
 
 def close_two(a):

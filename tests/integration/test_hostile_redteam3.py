@@ -22,11 +22,7 @@ def template_agent():
     eq(a.up()[0], 0, "up")
     inside = "/pipe-dream/docker/.env.example"
     eq(a.exec("cat", inside).stdout, TEMPLATE, "the template shows")
-    with open(os.path.join(a.d.dir, "state", "agents", a.name,
-                           "token")) as f:
-        tok = f.read().strip()
-    e = Env.__new__(Env)
-    e.d, e.port, e.token, e.base = a.d, a.d.http_port, tok, a.base
+    e = Env.of_agent(a)
     return a, os.path.join(a.project, "docker", ".env.example"), inside, e
 
 
