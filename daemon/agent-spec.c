@@ -11,6 +11,7 @@
 #include "argv.h"
 #include "config.h"
 #include "docker.h"
+#include "mask.h"
 #include "secret-rule.h"
 #include "util.h"
 
@@ -437,7 +438,7 @@ agent_spec(const struct agent_conf *c, const struct agent_facts *f,
 	 * path is not there masks nothing, and changes nothing): a key
 	 * added since is what recreates it at once (agent_spec_newly_masked).
 	 */
-	if (c->masks != NULL && c->masks[0] != NULL) {
+	if (argv_count(c->masks) > 0) {
 		p = lines_of(c->masks);
 		cJSON_AddStringToObject(labels, DOCKER_LABEL_MASKS, p);
 		free(p);
@@ -505,8 +506,7 @@ agent_spec_newly_masked(const char *spec, const cJSON *container,
 	    cJSON_GetObjectItemCaseSensitive(o, "HostConfig"), "Mounts");
 	for (i = 0; masks[i] != NULL; i++) {
 		/* What agents write there they have seen already. */
-		if (strncmp(masks[i], ".claude/users/", 14) == 0 ||
-		    strncmp(masks[i], ".claude/sessions/", 17) == 0)
+		if (mask_agents_tree(masks[i]))
 			continue;
 		xasprintf(&target, "/pipe-dream/%s", masks[i]);
 		/*

@@ -621,8 +621,8 @@ check_config_ready(void *arg)
 	 * A path the owner masked since is not left readable until an up:
 	 * an up of qmsd's own looks (struct agent: masks_only).
 	 */
-	if (recreate_pending(a) && a->conf.masks != NULL &&
-	    a->conf.masks[0] != NULL && docker_ready()) {
+	if (recreate_pending(a) && argv_count(a->conf.masks) > 0 &&
+	    docker_ready()) {
 		a->force = 0;
 		up_begin(a, 1);
 	}

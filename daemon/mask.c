@@ -28,6 +28,21 @@ mask_secret_name(const char *name)
 	return (env_name(name, strlen(name)));
 }
 
+int
+mask_agents_tree(const char *path)
+{
+	static const char	*trees[] = { ".claude/users", ".claude/sessions" };
+	size_t			 i, n;
+
+	for (i = 0; i < sizeof(trees) / sizeof(trees[0]); i++) {
+		n = strlen(trees[i]);
+		if (strncmp(path, trees[i], n) == 0 &&
+		    (path[n] == '\0' || path[n] == '/'))
+			return (1);
+	}
+	return (0);
+}
+
 static int
 hide(char *why, size_t whylen, const char *s, size_t l)
 {

@@ -31,6 +31,13 @@
 int	mask_secret_name(const char *);
 
 /*
+ * Whether path (normalised, as mask_path's) is in a tree agents write,
+ * .claude/users or .claude/sessions, or is one: what is there an agent
+ * may have written, and has read all along.
+ */
+int	mask_agents_tree(const char *path);
+
+/*
  * Whether path (relative to the project root, normalised: no "", "." or
  * ".." component, no leading or trailing "/"; "" is the root) is hidden
  * from agent.  Returns 1 and writes the hidden path that covers it to why

@@ -43,6 +43,7 @@ struct masks {
 	struct event		*ev;
 	int			 valid;		/* list answers for root */
 	char			*root;
+	int			 rootfd;	/* root, while it is walked */
 	struct masks_file	 list[MASKS_MAX];
 	size_t			 n;
 	size_t			 ndirs;		/* in this walk */
@@ -73,7 +74,7 @@ masks_new(struct event_base *base)
 
 	m = xcalloc(1, sizeof(*m));
 	m->base = base;
-	m->fd = -1;
+	m->fd = m->rootfd = -1;
 	m->templates = templates_new(base, &masks_templates_walk, m);
 	return (m);
 }
@@ -129,14 +130,6 @@ unsigned long
 masks_walks(const struct masks *m)
 {
 	return (m->walks);
-}
-
-/* The trees agents write, which are not walked (masks.h says why). */
-static int
-agents_tree(const char *rel)
-{
-	return (strcmp(rel, ".claude/users") == 0 ||
-	    strcmp(rel, ".claude/sessions") == 0);
 }
 
 /*
@@ -261,7 +254,7 @@ masks_walk(struct masks *m, int fd, const char *path, const char *rel,
 		    strcmp(e->d_name, "node_modules") == 0)
 			continue;
 		xasprintf(&r, "%s%s%s", rel, rel[0] ? "/" : "", e->d_name);
-		if (agents_tree(r)) {
+		if (mask_agents_tree(r)) {
 			free(r);
 			continue;
 		}
@@ -281,13 +274,10 @@ masks_walk(struct masks *m, int fd, const char *path, const char *rel,
 			 * (safe-path.h).
 			 */
 			if (type == DT_LNK) {
-				if ((cfd = safe_dir(m->root)) != -1 &&
-				    safe_link_beneath(cfd, r, &st) == 0)
+				if (safe_link_beneath(m->rootfd, r, &st) == 0)
 					masks_add(m, r, S_ISDIR(st.st_mode), 0);
 				else
 					free(r);
-				if (cfd != -1)
-					close(cfd);
 			} else
 				masks_add(m, r, type == DT_DIR, type == DT_REG);
 			continue;
@@ -342,7 +332,10 @@ masks_current(struct masks *m, const char *root)
 	m->fd = inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
 	if (m->fd == -1)
 		log_warn("masks: inotify_init1");
-	if ((fd = safe_dir(root)) == -1)
+	/* root, kept open for the links' lookups; the walk closes fd. */
+	fd = -1;
+	if ((m->rootfd = safe_dir(root)) == -1 ||
+	    (fd = fcntl(m->rootfd, F_DUPFD_CLOEXEC, 0)) == -1)
 		snprintf(m->stop, sizeof(m->stop), "%s: %s", root,
 		    strerror(errno));
 	if (fd != -1 && masks_walk(m, fd, root, "", 0) == 0 && m->fd != -1 &&
@@ -353,6 +346,9 @@ masks_current(struct masks *m, const char *root)
 		m->valid = 1;
 	} else
 		masks_drop(m, "not kept");
+	if (m->rootfd != -1)
+		close(m->rootfd);
+	m->rootfd = -1;
 	m->unkept = !m->valid;
 	return (m->stop[0] != '\0' ? -1 : 0);
 }

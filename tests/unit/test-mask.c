@@ -108,5 +108,15 @@ main(void)
 	    == 0);
 	CHECK(v != NULL && strcmp(v[7], ":(top,exclude)*.env") == 0);
 	argv_free(v);
+	/* The trees agents write: themselves and below, nothing beside. */
+	CHECK(mask_agents_tree(".claude/users"));
+	CHECK(mask_agents_tree(".claude/users/bob/x"));
+	CHECK(mask_agents_tree(".claude/sessions"));
+	CHECK(mask_agents_tree(".claude/sessions/s1/notes.md"));
+	CHECK(!mask_agents_tree(".claude/usersx"));
+	CHECK(!mask_agents_tree(".claude/sessions.bak/x"));
+	CHECK(!mask_agents_tree(".claude"));
+	CHECK(!mask_agents_tree("private/.claude/users"));
+
 	return check_done("test-mask");
 }
